@@ -1,0 +1,138 @@
+// One error class for failed system calls, shaped like Node's fs errors (code, errno, syscall,
+// path), and the argument checks that run before any syscall so bad input changes nothing.
+import { getSystemErrorName } from "util";
+import { errno as lastErrno, fn } from "./ffi/libc";
+
+export interface IpcErrorDetails {
+  /** The path involved (ftok, shm_open, a mapped file). */
+  path?: string;
+  /** The System V key involved. */
+  key?: number;
+  /** The System V segment id involved. */
+  shmid?: number;
+}
+
+/** A failed system call or a use of memory that is no longer there. */
+export class IpcError extends Error {
+  /** 'ENOENT', 'EEXIST', … or 'ERR_DETACHED' for an object that no longer owns its memory. */
+  readonly code: string;
+  /** The positive errno value (undefined for ERR_* codes that are not errnos). */
+  readonly errno?: number;
+  readonly syscall?: string;
+  readonly path?: string;
+  readonly key?: number;
+  readonly shmid?: number;
+
+  constructor(code: string, message: string, fields: { errno?: number; syscall?: string } & IpcErrorDetails = {}) {
+    super(message);
+    this.name = "IpcError";
+    this.code = code;
+    if (fields.errno !== undefined) this.errno = fields.errno;
+    if (fields.syscall !== undefined) this.syscall = fields.syscall;
+    if (fields.path !== undefined) this.path = fields.path;
+    if (fields.key !== undefined) this.key = fields.key;
+    if (fields.shmid !== undefined) this.shmid = fields.shmid;
+  }
+}
+
+/** 'ENOENT' for 2; Node's own table, so names match what fs errors say. */
+export function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `E${errno}`;
+  }
+}
+
+/** strerror(3), lower-cased at the start: what perror() on the slides prints, in Node's style. */
+export function errnoMessage(errno: number): string {
+  const text = String(fn.strerror(errno) ?? `errno ${errno}`);
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+export function formatKey(key: number): string {
+  return "0x" + (key >>> 0).toString(16).padStart(8, "0");
+}
+
+/** Builds the IpcError for `errno` raised by `syscall`, e.g. `EEXIST: file exists, shmget key 0x52010203`. */
+export function ipcErrorFromErrno(errno: number, syscall: string, details: IpcErrorDetails = {}): IpcError {
+  const code = errnoName(errno);
+  let where = syscall;
+  if (details.path !== undefined) where += ` '${details.path}'`;
+  if (details.key !== undefined) where += ` key ${formatKey(details.key)}`;
+  if (details.shmid !== undefined) where += ` shmid ${details.shmid}`;
+  return new IpcError(code, `${code}: ${errnoMessage(errno)}, ${where}`, { errno, syscall, ...details });
+}
+
+/** Throws the IpcError for the errno the last libc call left behind. */
+export function throwErrno(syscall: string, details: IpcErrorDetails = {}): never {
+  throw ipcErrorFromErrno(lastErrno(), syscall, details);
+}
+
+/** The error for an object whose memory was detached or unmapped. */
+export function detachedError(what: string, action: string): IpcError {
+  return new IpcError("ERR_DETACHED", `ERR_DETACHED: ${what} is no longer attached, cannot ${action}`);
+}
+
+// ---- argument checks: run before any syscall -------------------------------------------------
+
+export function checkInt(value: unknown, name: string, min = -0x80000000, max = 0x7fffffff): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`The "${name}" argument must be of type number. Received ${describe(value)}`);
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(`The value of "${name}" is out of range. It must be an integer. Received ${value}`);
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${value}`);
+  }
+  return value;
+}
+
+/** A byte count or offset: a non-negative safe integer. */
+export function checkSize(value: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  return checkInt(value, name, min, max);
+}
+
+export function checkString(value: unknown, name: string): string {
+  if (typeof value !== "string") {
+    throw new TypeError(`The "${name}" argument must be of type string. Received ${describe(value)}`);
+  }
+  if (value.includes("\0")) {
+    throw new TypeError(`The "${name}" argument must be a string without null bytes. Received ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Flags: an integer with no bits outside `known`. */
+export function checkFlags(value: unknown, name: string, known: number, names: string): number {
+  const flags = checkInt(value, name, 0, 0x7fffffff);
+  const unknown = flags & ~known;
+  if (unknown !== 0) {
+    throw new RangeError(
+      `The value of "${name}" has unknown bits 0x${unknown.toString(16)}. Allowed: ${names}. Received 0x${flags.toString(16)}`,
+    );
+  }
+  return flags;
+}
+
+export function checkOptions<T extends object>(value: unknown, name: string): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`The "${name}" argument must be of type object. Received ${describe(value)}`);
+  }
+  return value as Partial<T>;
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (typeof value === "object") {
+    const ctor = (value as object).constructor;
+    return ctor && ctor.name ? `an instance of ${ctor.name}` : "an object";
+  }
+  if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
+  if (typeof value === "bigint") return `type bigint (${value}n)`;
+  return `type ${typeof value} (${String(value)})`;
+}

@@ -1,0 +1,149 @@
+// The one koffi declaration table. Every libc function and struct layout the project uses is
+// declared here and nowhere else; the layers above call these through `sys/`.
+// Layouts are glibc's on Linux x86_64 / aarch64 (LP64); `checkLayouts()` guards the sizes.
+import koffi from "koffi";
+
+const libc = koffi.load("libc.so.6");
+
+export type Pointer = bigint;
+
+// struct ipc_perm (bits/ipc-perm.h)
+export const ipc_perm = koffi.struct("ipc_perm", {
+  __key: "int32_t",
+  uid: "uint32_t",
+  gid: "uint32_t",
+  cuid: "uint32_t",
+  cgid: "uint32_t",
+  mode: "uint16_t",
+  __pad1: "uint16_t",
+  __seq: "uint16_t",
+  __pad2: "uint16_t",
+  __unused1: "uint64_t",
+  __unused2: "uint64_t",
+});
+
+// struct shmid_ds (bits/types/struct_shmid_ds.h)
+export const shmid_ds = koffi.struct("shmid_ds", {
+  shm_perm: ipc_perm,
+  shm_segsz: "size_t",
+  shm_atime: "int64_t",
+  shm_dtime: "int64_t",
+  shm_ctime: "int64_t",
+  shm_cpid: "int32_t",
+  shm_lpid: "int32_t",
+  shm_nattch: "uint64_t",
+  __unused4: "uint64_t",
+  __unused5: "uint64_t",
+});
+
+export interface RawShmidDs {
+  shm_perm: { __key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number };
+  shm_segsz: number | bigint;
+  shm_atime: number | bigint;
+  shm_dtime: number | bigint;
+  shm_ctime: number | bigint;
+  shm_cpid: number;
+  shm_lpid: number;
+  shm_nattch: number | bigint;
+}
+
+const timeval = koffi.struct("timeval_rusage", { tv_sec: "int64_t", tv_usec: "int64_t" });
+
+// struct rusage (bits/types/struct_rusage.h): the fields are longs.
+export const rusage = koffi.struct("rusage", {
+  ru_utime: timeval,
+  ru_stime: timeval,
+  ru_maxrss: "int64_t",
+  ru_ixrss: "int64_t",
+  ru_idrss: "int64_t",
+  ru_isrss: "int64_t",
+  ru_minflt: "int64_t",
+  ru_majflt: "int64_t",
+  ru_nswap: "int64_t",
+  ru_inblock: "int64_t",
+  ru_oublock: "int64_t",
+  ru_msgsnd: "int64_t",
+  ru_msgrcv: "int64_t",
+  ru_nsignals: "int64_t",
+  ru_nvcsw: "int64_t",
+  ru_nivcsw: "int64_t",
+});
+
+export interface RawRusage {
+  ru_utime: { tv_sec: number; tv_usec: number };
+  ru_stime: { tv_sec: number; tv_usec: number };
+  ru_maxrss: number;
+  ru_minflt: number;
+  ru_majflt: number;
+  ru_nvcsw: number;
+  ru_nivcsw: number;
+}
+
+export const timespec = koffi.struct("timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
+
+export const fn = {
+  ftok: libc.func("int ftok(const char *pathname, int proj_id)"),
+  shmget: libc.func("int shmget(int32_t key, size_t size, int shmflg)"),
+  shmat: libc.func("void *shmat(int shmid, void *shmaddr, int shmflg)"),
+  shmdt: libc.func("int shmdt(void *shmaddr)"),
+  shmctl_stat: libc.func("int shmctl(int shmid, int cmd, _Out_ shmid_ds *buf)"),
+  shmctl_set: libc.func("int shmctl(int shmid, int cmd, shmid_ds *buf)"),
+  shmctl_nobuf: libc.func("int shmctl(int shmid, int cmd, void *buf)"),
+  shm_open: libc.func("int shm_open(const char *name, int oflag, uint32_t mode)"),
+  shm_unlink: libc.func("int shm_unlink(const char *name)"),
+  mmap: libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
+  munmap: libc.func("int munmap(void *addr, size_t length)"),
+  msync: libc.func("int msync(void *addr, size_t length, int flags)"),
+  mprotect: libc.func("int mprotect(void *addr, size_t length, int prot)"),
+  madvise: libc.func("int madvise(void *addr, size_t length, int advice)"),
+  mincore: libc.func("int mincore(void *addr, size_t length, uint8_t *vec)"),
+  sysconf: libc.func("long sysconf(int name)"),
+  strerror: libc.func("const char *strerror(int errnum)"),
+  getrusage: libc.func("int getrusage(int who, _Out_ rusage *usage)"),
+  posix_fadvise: libc.func("int posix_fadvise(int fd, int64_t offset, int64_t len, int advice)"),
+  // futex(2) through syscall(2): wait/notify on a 32-bit word in shared memory.
+  syscall_futex: libc.func(
+    "long syscall(long number, void *uaddr, int op, int val, timespec *timeout, void *uaddr2, int val3)",
+  ),
+  // Process-shared robust mutexes live inside shared memory; glibc >= 2.34 has them in libc.
+  pthread_mutexattr_init: libc.func("int pthread_mutexattr_init(void *attr)"),
+  pthread_mutexattr_setpshared: libc.func("int pthread_mutexattr_setpshared(void *attr, int pshared)"),
+  pthread_mutexattr_setrobust: libc.func("int pthread_mutexattr_setrobust(void *attr, int robust)"),
+  pthread_mutexattr_destroy: libc.func("int pthread_mutexattr_destroy(void *attr)"),
+  pthread_mutex_init: libc.func("int pthread_mutex_init(void *mutex, void *attr)"),
+  pthread_mutex_lock: libc.func("int pthread_mutex_lock(void *mutex)"),
+  pthread_mutex_trylock: libc.func("int pthread_mutex_trylock(void *mutex)"),
+  pthread_mutex_timedlock: libc.func("int pthread_mutex_timedlock(void *mutex, timespec *abstime)"),
+  pthread_mutex_unlock: libc.func("int pthread_mutex_unlock(void *mutex)"),
+  pthread_mutex_consistent: libc.func("int pthread_mutex_consistent(void *mutex)"),
+  clock_gettime: libc.func("int clock_gettime(int clk, _Out_ timespec *tp)"),
+};
+
+/** errno of the last call made through koffi on this thread. */
+export function errno(): number {
+  return koffi.errno();
+}
+
+/** Sets errno, for calls whose -1 is ambiguous (sysconf). */
+export function setErrno(value: number): void {
+  koffi.errno(value);
+}
+
+/** A zero-copy ArrayBuffer over `length` bytes at `address`. */
+export function view(address: Pointer, length: number): ArrayBuffer {
+  return koffi.view(address, length);
+}
+
+export function sizeOf(type: unknown): number {
+  return koffi.sizeof(type as never);
+}
+
+/** Refuse to run on an ABI whose struct sizes differ from the ones declared above. */
+export function checkLayouts(): void {
+  const want = { shmid_ds: 112, rusage: 144 };
+  const got = { shmid_ds: sizeOf(shmid_ds), rusage: sizeOf(rusage) };
+  if (got.shmid_ds !== want.shmid_ds || got.rusage !== want.rusage) {
+    throw new Error(`tslab-ipc: unexpected libc struct layout ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`);
+  }
+}
+checkLayouts();

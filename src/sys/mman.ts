@@ -1,0 +1,251 @@
+// The mmap family, C-shaped: mmap, munmap, msync, mprotect, madvise, mincore.
+import fs from "fs";
+import { fn, type Pointer } from "../ffi/libc";
+import { IpcError, checkFlags, checkInt, checkSize, describe, throwErrno } from "../errors";
+import {
+  MADV_KNOWN,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_MASK,
+  MS_ASYNC,
+  MS_MASK,
+  MS_SYNC,
+  PROT_MASK,
+} from "./constants";
+import { pageSize } from "./page";
+import { Region } from "./region";
+
+/** A live mapping: what mmap returns. Owns the mapped range until munmap/dispose. */
+export class Mapping extends Region {
+  /** MAP_* flags as passed (MAP_FIXED shown as given). */
+  readonly flags: number;
+  /** The descriptor passed to mmap (-1 for anonymous); may be closed after mmap, as on the slides. */
+  readonly fd: number;
+  readonly offset: number;
+  /** The mapped file, or null for anonymous memory. */
+  readonly path: string | null;
+  /** Our own descriptor of the mapped file, kept only to check the file's size before helper accesses. */
+  #sizeFd: { fd: number };
+
+  constructor(address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
+    const sizeFd = { fd: -1 };
+    super(address, length, prot, (addr, span) => {
+      fn.munmap(addr, span);
+      closeQuietly(sizeFd);
+    });
+    this.flags = flags;
+    this.fd = fd;
+    this.offset = offset;
+    this.path = null;
+    if (!(flags & MAP_ANONYMOUS) && fd >= 0) {
+      try {
+        this.path = fs.readlinkSync(`/proc/self/fd/${fd}`);
+        sizeFd.fd = fs.openSync(`/proc/self/fd/${fd}`, "r");
+      } catch {
+        // A write-only descriptor cannot be reopened for reading: helpers then skip the size check.
+      }
+    }
+    this.#sizeFd = sizeFd;
+  }
+
+  protected get what(): string {
+    return this.path ? `mapping of '${this.path}'` : "anonymous mapping";
+  }
+
+  /** munmap. Unmapping twice is a no-op; returns whether this call unmapped. */
+  unmap(): boolean {
+    const done = this.release();
+    if (done) closeQuietly(this.#sizeFd);
+    return done;
+  }
+
+  [Symbol.dispose](): void {
+    this.unmap();
+  }
+
+  /** msync over [offset, offset+length) (default: everything). flags MS_SYNC (default) or MS_ASYNC, | MS_INVALIDATE. */
+  sync(flags: number = MS_SYNC, offset = 0, length?: number): void {
+    msyncRange(this, flags, offset, length);
+  }
+
+  /** mprotect over the whole mapping. */
+  protect(prot: number): void {
+    mprotect(this, this.length, prot);
+  }
+
+  /** madvise over the whole mapping. */
+  advise(advice: number): void {
+    madvise(this, this.length, advice);
+  }
+
+  /** mincore over the whole mapping: one entry per page, 1 if resident in memory. */
+  residency(): Uint8Array {
+    return mincore(this);
+  }
+
+  /** A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. */
+  protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
+    const at = super.checkAccess(offset, size, write, action);
+    if (this.#sizeFd.fd >= 0 && size > 0) {
+      const fileSize = fs.fstatSync(this.#sizeFd.fd).size;
+      // Pages wholly past EOF fault; the tail of the last page reads zeros and is fine.
+      const lastValid = Math.ceil((fileSize - this.offset) / pageSize()) * pageSize();
+      if (at + size > lastValid) {
+        throw new IpcError(
+          "ERR_PAST_EOF",
+          `ERR_PAST_EOF: ${action} at ${at} is past the end of '${this.path}' (${fileSize} bytes): in C this access raises SIGBUS`,
+        );
+      }
+    }
+    return at;
+  }
+
+  toString(): string {
+    return `Mapping { address: 0x${this.address.toString(16)}, length: ${this.length}, ${this.state}${this.path ? `, path: '${this.path}'` : ", anonymous"} }`;
+  }
+}
+
+function closeQuietly(holder: { fd: number }): void {
+  if (holder.fd >= 0) {
+    try {
+      fs.closeSync(holder.fd);
+    } catch {
+      /* already closed */
+    }
+    holder.fd = -1;
+  }
+}
+
+function checkAddr(addr: unknown): Pointer | null {
+  if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
+  if (typeof addr !== "bigint") {
+    throw new TypeError(`The "addr" argument must be null or a bigint address. Received ${describe(addr)}`);
+  }
+  if (addr % BigInt(pageSize()) !== 0n) {
+    throw new RangeError(`The value of "addr" must be a multiple of the page size (${pageSize()}). Received 0x${addr.toString(16)}`);
+  }
+  return addr;
+}
+
+/**
+ * mmap(addr, length, prot, flags, fd, offset): map a file (fd from fs.openSync), a POSIX shm
+ * object (fd from shm_open) or anonymous memory (MAP_ANONYMOUS, fd -1). Returns the Mapping;
+ * where C returns MAP_FAILED, this throws an IpcError with the errno.
+ *
+ * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
+ * instead of silently replacing memory the JavaScript engine is using.
+ */
+export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
+  const hint = checkAddr(addr);
+  checkSize(length, "length");
+  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
+  const f = checkFlags(
+    flags,
+    "flags",
+    MAP_MASK,
+    "MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_POPULATE | MAP_NORESERVE",
+  );
+  checkInt(fd, "fd", -1);
+  checkSize(offset, "offset");
+  if (offset % pageSize() !== 0) {
+    throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${offset}`);
+  }
+  if ((f & MAP_FIXED) && hint === null) {
+    throw new RangeError(`MAP_FIXED needs an address in "addr"`);
+  }
+  const sysFlags = f & MAP_FIXED ? (f & ~MAP_FIXED) | MAP_FIXED_NOREPLACE : f;
+  const address = fn.mmap(hint, length, p, sysFlags, fd, offset) as Pointer;
+  if (address === -1n || address === 0xffffffffffffffffn) throwErrno("mmap");
+  return new Mapping(address, length, p, f, fd, offset);
+}
+
+function checkRegion(region: unknown, name = "addr"): Region {
+  if (!(region instanceof Region)) {
+    throw new TypeError(`The "${name}" argument must be a Mapping or Attachment (what mmap/shmat returned). Received ${describe(region)}`);
+  }
+  return region;
+}
+
+/** Validates a [offset, offset+length) subrange of a region, page-aligned at the start as C requires. */
+function checkRange(region: Region, offset: unknown, length: unknown, action: string): { start: Pointer; bytes: number } {
+  const at = checkSize(offset, "offset");
+  if (at % pageSize() !== 0) {
+    throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${at}`);
+  }
+  const bytes = length === undefined ? region.length - at : checkSize(length, "length");
+  if (at + bytes > region.span) {
+    throw new RangeError(`The range ${at}..${at + bytes} is past the end of the region (${region.length} bytes)`);
+  }
+  if (!region.attached) {
+    throw new IpcError("ENOMEM", `ENOMEM: cannot allocate memory, ${action} (the region is no longer mapped)`, {
+      errno: 12,
+      syscall: action,
+    });
+  }
+  return { start: region.address + BigInt(at), bytes };
+}
+
+/** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */
+export function munmap(mapping: Mapping, length?: number): 0 {
+  if (!(mapping instanceof Mapping)) {
+    throw new TypeError(`The "addr" argument must be a Mapping returned by mmap. Received ${describe(mapping)}`);
+  }
+  if (length !== undefined) {
+    checkSize(length, "length");
+    if (length !== mapping.length && length !== mapping.span) {
+      throw new RangeError(`Partial munmap is not supported: pass the mapped length (${mapping.length}). Received ${length}`);
+    }
+  }
+  mapping.unmap();
+  return 0;
+}
+
+function msyncRange(region: Region, flags: unknown, offset: unknown, length: unknown): 0 {
+  const f = checkFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
+  const { start, bytes } = checkRange(region, offset, length, "msync");
+  if ((f & MS_ASYNC) && (f & MS_SYNC)) {
+    // The kernel says EINVAL too; say why before the syscall.
+    throw new RangeError(`MS_ASYNC and MS_SYNC cannot be combined`);
+  }
+  if (fn.msync(start, bytes, f) !== 0) throwErrno("msync");
+  return 0;
+}
+
+/** msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it). */
+export function msync(mapping: Region, length: number, flags: number): 0 {
+  checkRegion(mapping);
+  return msyncRange(mapping, flags, 0, length);
+}
+
+/** mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded). */
+export function mprotect(region: Region, length: number, prot: number): 0 {
+  checkRegion(region);
+  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
+  const { start, bytes } = checkRange(region, 0, length, "mprotect");
+  if (fn.mprotect(start, bytes, p) !== 0) throwErrno("mprotect");
+  // The object tracks one protection for the whole region; record it when the whole is covered.
+  if (bytes >= region.length) region._setProt(p);
+  return 0;
+}
+
+/** madvise(mapping, length, advice): tell the kernel how the memory will be used (MADV_*). */
+export function madvise(region: Region, length: number, advice: number): 0 {
+  checkRegion(region);
+  const a = checkInt(advice, "advice", 0);
+  if (!MADV_KNOWN.includes(a)) throw new RangeError(`The value of "advice" is not a known MADV_* constant. Received ${a}`);
+  const { start, bytes } = checkRange(region, 0, length, "madvise");
+  if (fn.madvise(start, bytes, a) !== 0) throwErrno("madvise");
+  return 0;
+}
+
+/** mincore(mapping, length?): one byte per page, bit 0 set when the page is resident. */
+export function mincore(region: Region, length?: number): Uint8Array {
+  checkRegion(region);
+  const { start, bytes } = checkRange(region, 0, length, "mincore");
+  const vec = new Uint8Array(Math.ceil(bytes / pageSize()));
+  if (vec.length === 0) return vec;
+  if (fn.mincore(start, bytes, vec) !== 0) throwErrno("mincore");
+  for (let i = 0; i < vec.length; i++) vec[i] &= 1;
+  return vec;
+}

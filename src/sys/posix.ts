@@ -1,0 +1,64 @@
+// POSIX shared memory, C-shaped: shm_open and shm_unlink. The descriptor is a real OS
+// descriptor: size it with fs.ftruncateSync, map it with mmap, close it with fs.closeSync.
+import { fn } from "../ffi/libc";
+import { checkFlags, checkInt, checkOptions, checkString, throwErrno } from "../errors";
+import { O_CREAT, O_EXCL, SHM_OPEN_MASK } from "./constants";
+import { track, untrack } from "./registry";
+
+const NAME_MAX = 255;
+
+/** A POSIX shm name: "/name", one leading slash, no other slash, not "." or "..", no NUL, at most 255 bytes. */
+export function checkShmName(name: unknown): string {
+  const n = checkString(name, "name");
+  const rest = n.slice(1);
+  if (!n.startsWith("/") || rest.length === 0 || rest.includes("/")) {
+    throw new TypeError(`The "name" argument must look like "/name" (one leading slash, no other). Received ${JSON.stringify(n)}`);
+  }
+  if (rest === "." || rest === ".." || rest.includes("..")) {
+    throw new TypeError(`The "name" argument must not contain "..". Received ${JSON.stringify(n)}`);
+  }
+  if (Buffer.byteLength(rest) > NAME_MAX) {
+    throw new RangeError(`The "name" argument is too long: at most ${NAME_MAX} bytes after the slash. Received ${Buffer.byteLength(rest)}`);
+  }
+  return n;
+}
+
+export interface ShmOpenOptions {
+  /** Keep the object when this process exits (by default what this process creates is unlinked). */
+  persist?: boolean;
+}
+
+/**
+ * shm_open(name, oflag, mode = 0o600): open or create a POSIX shared memory object and return
+ * its descriptor. New objects default to mode 0600. What this process creates is unlinked when
+ * it exits unless `{ persist: true }`.
+ */
+export function shm_open(name: string, oflag: number, mode = 0o600, options?: ShmOpenOptions): number {
+  const n = checkShmName(name);
+  const flags = checkFlags(oflag, "oflag", SHM_OPEN_MASK, "O_RDONLY | O_RDWR | O_CREAT | O_EXCL | O_TRUNC");
+  checkInt(mode, "mode", 0, 0o7777);
+  const opts = checkOptions<ShmOpenOptions>(options, "options");
+  let fd: number;
+  let created = false;
+  if ((flags & O_CREAT) && !(flags & O_EXCL)) {
+    // Try to create exclusively first, so we know whether the object is ours to clean up.
+    fd = fn.shm_open(n, flags | O_EXCL, mode);
+    if (fd >= 0) created = true;
+    else fd = fn.shm_open(n, flags, mode);
+  } else {
+    fd = fn.shm_open(n, flags, mode);
+    created = fd >= 0 && (flags & O_EXCL) !== 0;
+  }
+  if (fd < 0) throwErrno("shm_open", { path: n });
+  if (created && !opts.persist) track({ kind: "posix", name: n });
+  if (opts.persist) untrack({ kind: "posix", name: n });
+  return fd;
+}
+
+/** shm_unlink(name): remove the name; the memory lives on while mapped. */
+export function shm_unlink(name: string): 0 {
+  const n = checkShmName(name);
+  if (fn.shm_unlink(n) !== 0) throwErrno("shm_unlink", { path: n });
+  untrack({ kind: "posix", name: n });
+  return 0;
+}

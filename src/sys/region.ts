@@ -1,0 +1,200 @@
+// Memory that a pointer-returning call (shmat, mmap) gave us, owned by one object.
+//
+// Why this exists: a Buffer over mapped memory outlives any detach the user asks for. In C a
+// read through a stale pointer is SIGSEGV; in a notebook kernel that would kill the kernel.
+// So on detach/unmap, if a view was ever handed out, the range is replaced in place
+// (MAP_FIXED, one atomic mmap) by an anonymous private placeholder: stale views then read
+// zeros and their writes go nowhere. The placeholder is unmapped when the last view is
+// garbage-collected. Memory whose owner and views are all unreachable is released the same way.
+import { fn, view, type Pointer } from "../ffi/libc";
+import { IpcError, checkSize, checkString, detachedError, throwErrno } from "../errors";
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
+import { pageSize, roundUpToPage } from "./page";
+
+export type RegionState = "attached" | "detached";
+
+/** What the finalizers need; never refers back to the Region, so the Region can be collected. */
+interface Token {
+  address: Pointer;
+  /** Page-rounded size of the range we own in the address space. */
+  span: number;
+  /** 'live': the real memory is mapped; 'placeholder': anonymous stand-in; 'gone': nothing. */
+  memory: "live" | "placeholder" | "gone";
+  hasView: boolean;
+  /** Releases the real memory (shmdt or munmap). */
+  releaseLive: (address: Pointer, span: number) => void;
+}
+
+function releaseToken(token: Token): void {
+  if (token.memory === "live") token.releaseLive(token.address, token.span);
+  else if (token.memory === "placeholder") fn.munmap(token.address, token.span);
+  token.memory = "gone";
+}
+
+// The owner died: release its memory unless a view still holds the range (the view's finalizer will).
+const ownerFinalizer = new FinalizationRegistry<Token>((token) => {
+  if (!token.hasView) releaseToken(token);
+});
+// The last view died: the owner is gone or detached, so whatever is there can go.
+const viewFinalizer = new FinalizationRegistry<Token>((token) => releaseToken(token));
+
+const textEncoder = new TextEncoder();
+
+export abstract class Region {
+  /** Start address in this process, as a bigint (what the C call returned). */
+  readonly address: Pointer;
+  /** Usable length in bytes. */
+  readonly length: number;
+  #token: Token;
+  #buffer: Buffer | undefined;
+  #prot: number;
+
+  protected constructor(address: Pointer, length: number, prot: number, releaseLive: (address: Pointer, span: number) => void) {
+    this.address = address;
+    this.length = length;
+    this.#prot = prot;
+    this.#token = { address, span: roundUpToPage(length), memory: "live", hasView: false, releaseLive };
+    ownerFinalizer.register(this, this.#token, this);
+  }
+
+  /** What the object is called in messages ("segment attachment", "mapping"). */
+  protected abstract get what(): string;
+
+  /** 'attached' while the memory is ours; 'detached' after shmdt/munmap/dispose. */
+  get state(): RegionState {
+    return this.#token.memory === "live" ? "attached" : "detached";
+  }
+
+  get attached(): boolean {
+    return this.#token.memory === "live";
+  }
+
+  /** Current protection (PROT_* bits), as set at creation or by mprotect. */
+  get prot(): number {
+    return this.#prot;
+  }
+
+  /** @internal Only for mprotect, after the syscall succeeded. */
+  _setProt(prot: number): void {
+    this.#prot = prot;
+  }
+
+  /**
+   * A zero-copy Buffer over the memory. Stays safe after detach (reads zeros, writes go nowhere);
+   * asking for it after detach throws. A write through it to memory without PROT_WRITE still
+   * faults as it would in C: use the write helpers, which check first.
+   */
+  get buffer(): Buffer {
+    this.assertAttached("get its buffer");
+    if (!this.#buffer) {
+      const ab = view(this.address, this.length);
+      this.#token.hasView = true;
+      viewFinalizer.register(ab, this.#token);
+      this.#buffer = Buffer.from(ab, 0, this.length);
+    }
+    return this.#buffer;
+  }
+
+  protected assertAttached(action: string): void {
+    if (this.#token.memory !== "live") throw detachedError(this.what, action);
+  }
+
+  /**
+   * Gives the memory back. Returns false if it was already detached (a no-op).
+   * `releaseLive` is the real call (shmdt/munmap), used when no view was ever handed out.
+   */
+  protected release(): boolean {
+    const token = this.#token;
+    if (token.memory !== "live") return false;
+    if (!token.hasView) {
+      token.releaseLive(token.address, token.span);
+      token.memory = "gone";
+      return true;
+    }
+    // Replace the range in one step, so no view ever sees an unmapped page.
+    const placeholder = fn.mmap(
+      token.address,
+      token.span,
+      PROT_READ | PROT_WRITE,
+      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+      -1,
+      0,
+    );
+    if (placeholder !== token.address) throwErrno("mmap");
+    token.memory = "placeholder";
+    this.#prot = PROT_READ | PROT_WRITE;
+    return true;
+  }
+
+  // ---- helpers for the slide idioms: checked, so they never fault -------------------------
+
+  /** Checks an access of `size` bytes at `offset` before it happens; subclasses add more (file size). */
+  protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
+    this.assertAttached(action);
+    const at = checkSize(offset, "offset");
+    if (at + size > this.length) {
+      throw new RangeError(
+        `The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`,
+      );
+    }
+    const need = write ? PROT_WRITE : PROT_READ;
+    if ((this.#prot & need) === 0) {
+      throw new IpcError(
+        "EACCES",
+        `EACCES: permission denied, ${action} on memory mapped without ${write ? "PROT_WRITE" : "PROT_READ"} ` +
+          `(in C this access raises SIGSEGV)`,
+        { errno: 13 },
+      );
+    }
+    return at;
+  }
+
+  /** strncpy/sprintf of the slides: writes `text` as UTF-8 followed by a NUL byte. Returns bytes written (without the NUL). */
+  writeString(text: string, offset = 0): number {
+    checkString(text, "text");
+    const bytes = textEncoder.encode(text);
+    const at = this.checkAccess(offset, bytes.length + 1, true, "writeString");
+    const buf = this.buffer;
+    buf.set(bytes, at);
+    buf[at + bytes.length] = 0;
+    return bytes.length;
+  }
+
+  /** printf("%s") of the slides: the bytes from `offset` up to the first NUL (or the end), as UTF-8. */
+  readString(offset = 0): string {
+    const at = this.checkAccess(offset, 0, false, "readString");
+    const buf = this.buffer;
+    let end = buf.indexOf(0, at);
+    if (end < 0) end = this.length;
+    this.checkAccess(at, end - at, false, "readString");
+    return buf.toString("utf8", at, end);
+  }
+
+  readInt32(offset = 0): number {
+    return this.buffer.readInt32LE(this.checkAccess(offset, 4, false, "readInt32"));
+  }
+
+  writeInt32(offset: number, value: number): void {
+    const at = this.checkAccess(offset, 4, true, "writeInt32");
+    this.buffer.writeInt32LE(value, at);
+  }
+
+  readBigInt64(offset = 0): bigint {
+    return this.buffer.readBigInt64LE(this.checkAccess(offset, 8, false, "readBigInt64"));
+  }
+
+  writeBigInt64(offset: number, value: bigint): void {
+    const at = this.checkAccess(offset, 8, true, "writeBigInt64");
+    this.buffer.writeBigInt64LE(value, at);
+  }
+
+  /** The page-rounded span this region occupies; what munmap/msync/mincore cover by default. */
+  get span(): number {
+    return this.#token.span;
+  }
+
+  /** Number of pages the region spans. */
+  get pages(): number {
+    return this.#token.span / pageSize();
+  }
+}

@@ -1,0 +1,317 @@
+// System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
+import fs from "fs";
+import { fn, type Pointer, type RawShmidDs } from "../ffi/libc";
+import {
+  IpcError,
+  checkFlags,
+  checkInt,
+  checkOptions,
+  checkSize,
+  checkString,
+  describe,
+  formatKey,
+  throwErrno,
+} from "../errors";
+import {
+  IPC_CREAT,
+  IPC_EXCL,
+  IPC_PRIVATE,
+  IPC_RMID,
+  IPC_STAT,
+  PROT_READ,
+  PROT_WRITE,
+  SHMAT_MASK,
+  SHMGET_MASK,
+  SHM_RDONLY,
+} from "./constants";
+import { Region } from "./region";
+import { isTracked, track, untrack } from "./registry";
+
+/**
+ * ftok(path, projId): the System V key for an existing file and a project id, the same number
+ * C's ftok(3) and Python's sysv_ipc.ftok give. `projId` is a number (low 8 bits used) or a
+ * one-character string such as 'R'.
+ */
+export function ftok(path: string, projId: number | string): number {
+  checkString(path, "path");
+  let id: number;
+  if (typeof projId === "string") {
+    if (projId.length !== 1 || projId.charCodeAt(0) > 0xff) {
+      throw new RangeError(`The "projId" argument must be a single character like 'R'. Received ${JSON.stringify(projId)}`);
+    }
+    id = projId.charCodeAt(0);
+  } else if (typeof projId === "number") {
+    id = checkInt(projId, "projId", 0, 0xff);
+  } else {
+    throw new TypeError(`The "projId" argument must be of type number or string. Received ${describe(projId)}`);
+  }
+  if (id === 0) {
+    // ftok(3): "the least significant 8 bits of proj_id ... must be nonzero".
+    throw new RangeError(`The value of "projId" is out of range. Its low 8 bits must be nonzero. Received ${id}`);
+  }
+  const key = fn.ftok(path, id);
+  if (key === -1) throwErrno("ftok", { path });
+  return key;
+}
+
+export interface ShmgetOptions {
+  /** Keep the segment when this process exits (by default what this process creates is removed). */
+  persist?: boolean;
+}
+
+function checkKey(key: unknown): number {
+  // key_t is a signed 32-bit int; accept the unsigned spelling (0xdeadbeef) too.
+  const k = checkInt(key, "key", -0x80000000, 0xffffffff);
+  return k | 0;
+}
+
+/**
+ * shmget(key, size, shmflg): the id of the segment for `key`, creating it with IPC_CREAT.
+ * The low 9 bits of shmflg are the mode; pass it explicitly (the slides use 0644).
+ * What this process creates is removed when it exits unless `{ persist: true }`.
+ */
+export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
+  const k = checkKey(key);
+  checkSize(size, "size");
+  const flags = checkFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
+  const opts = checkOptions<ShmgetOptions>(options, "options");
+  const id = fn.shmget(k, size, flags);
+  if (id === -1) throwErrno("shmget", { key: k });
+  if (flags & IPC_CREAT) {
+    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE; otherwise its creator
+    // pid tells (a segment that existed before belongs to whoever made it: never ours to remove).
+    const made = (flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE || statRaw(id)?.shm_cpid === process.pid;
+    if (made && !opts.persist && !isTracked({ kind: "sysv", id, key: k })) track({ kind: "sysv", id, key: k });
+  }
+  if (opts.persist) untrack({ kind: "sysv", id, key: k });
+  return id;
+}
+
+function statRaw(shmid: number): RawShmidDs | null {
+  const ds = {} as RawShmidDs;
+  return fn.shmctl_stat(shmid, IPC_STAT, ds) === 0 ? ds : null;
+}
+
+/** struct shmid_ds, decoded: what shmctl(id, IPC_STAT) and `ipcs -m` report. */
+export class ShmidDs {
+  constructor(fields: ShmidDsFields) {
+    Object.assign(this, fields);
+  }
+}
+export interface ShmidDs extends ShmidDsFields {}
+
+export interface ShmidDsFields {
+  shmid: number;
+  key: number;
+  /** Size in bytes (shm_segsz). */
+  size: number;
+  /** Number of current attaches (shm_nattch). */
+  nattch: number;
+  /** Creator pid and the pid of the last shmat/shmdt. */
+  cpid: number;
+  lpid: number;
+  /** Last attach, detach and change times (null when never). */
+  atime: Date | null;
+  dtime: Date | null;
+  ctime: Date | null;
+  /** Permission bits (0o644) as a number. */
+  mode: number;
+  /** Marked for removal (IPC_RMID while attached): the key has gone private. */
+  dest: boolean;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+}
+
+const SHM_DEST = 0o1000;
+
+function toDate(seconds: number | bigint): Date | null {
+  const s = Number(seconds);
+  return s === 0 ? null : new Date(s * 1000);
+}
+
+export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
+  const p = raw.shm_perm;
+  return new ShmidDs({
+    shmid,
+    key: p.__key,
+    size: Number(raw.shm_segsz),
+    nattch: Number(raw.shm_nattch),
+    cpid: raw.shm_cpid,
+    lpid: raw.shm_lpid,
+    atime: toDate(raw.shm_atime),
+    dtime: toDate(raw.shm_dtime),
+    ctime: toDate(raw.shm_ctime),
+    mode: p.mode & 0o777,
+    dest: (p.mode & SHM_DEST) !== 0,
+    uid: p.uid,
+    gid: p.gid,
+    cuid: p.cuid,
+    cgid: p.cgid,
+  });
+}
+
+/**
+ * shmctl(shmid, cmd): IPC_STAT returns the decoded shmid_ds; IPC_RMID marks the segment for
+ * removal (gone at the last detach) and returns 0.
+ */
+export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
+export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
+export function shmctl(shmid: number, cmd: number): ShmidDs | 0;
+export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
+  checkInt(shmid, "shmid", 0);
+  checkInt(cmd, "cmd");
+  if (cmd === IPC_STAT) {
+    const raw = statRaw(shmid);
+    if (!raw) throwErrno("shmctl", { shmid });
+    return decodeShmidDs(shmid, raw);
+  }
+  if (cmd === IPC_RMID) {
+    const before = statRaw(shmid);
+    if (fn.shmctl_nobuf(shmid, IPC_RMID, null) !== 0) throwErrno("shmctl", { shmid });
+    // Removed on purpose: no longer ours to clean up.
+    if (before) untrack({ kind: "sysv", id: shmid, key: before.shm_perm.__key });
+    return 0;
+  }
+  throw new RangeError(`The value of "cmd" is not supported. Use IPC_STAT (2) or IPC_RMID (0). Received ${cmd}`);
+}
+
+/** An attached System V segment: what shmat returns. Owns the attachment until shmdt/dispose. */
+export class Attachment extends Region {
+  readonly shmid: number;
+  readonly readonly: boolean;
+
+  constructor(shmid: number, address: Pointer, size: number, readonly: boolean) {
+    super(address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, (addr) => fn.shmdt(addr));
+    this.shmid = shmid;
+    this.readonly = readonly;
+  }
+
+  protected get what(): string {
+    return `segment ${this.shmid} attachment`;
+  }
+
+  /** shmdt. Detaching twice is a no-op; returns whether this call detached. */
+  detach(): boolean {
+    return this.release();
+  }
+
+  /** shmctl(IPC_STAT) of the segment this is attached to. */
+  stat(): ShmidDs {
+    return shmctl(this.shmid, IPC_STAT);
+  }
+
+  [Symbol.dispose](): void {
+    this.detach();
+  }
+
+  toString(): string {
+    return `Attachment { shmid: ${this.shmid}, address: 0x${this.address.toString(16)}, length: ${this.length}, ${this.state}${this.readonly ? ", readonly" : ""} }`;
+  }
+}
+
+/**
+ * shmat(shmid, shmaddr, shmflg): attach the segment. shmaddr null (or 0) lets the kernel pick
+ * the address, as on the slides. SHM_RDONLY attaches read-only. Returns the Attachment that
+ * owns the memory: `.buffer` is a zero-copy Buffer over it.
+ */
+export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
+  checkInt(shmid, "shmid", 0);
+  if (shmaddr !== null && shmaddr !== 0 && typeof shmaddr !== "bigint") {
+    throw new TypeError(`The "shmaddr" argument must be null, 0 or a bigint address. Received ${describe(shmaddr)}`);
+  }
+  const flags = checkFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
+  // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
+  const raw = statRaw(shmid);
+  if (!raw) throwErrno("shmat", { shmid });
+  const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
+  if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
+  return new Attachment(shmid, address, Number(raw.shm_segsz), (flags & SHM_RDONLY) !== 0);
+}
+
+/** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */
+export function shmdt(attachment: Attachment): 0 {
+  if (!(attachment instanceof Attachment)) {
+    throw new TypeError(`The "shmaddr" argument must be an Attachment returned by shmat. Received ${describe(attachment)}`);
+  }
+  if (!attachment.detach()) {
+    throw new IpcError("EINVAL", `EINVAL: invalid argument, shmdt (already detached from shmid ${attachment.shmid})`, {
+      errno: 22,
+      syscall: "shmdt",
+      shmid: attachment.shmid,
+    });
+  }
+  return 0;
+}
+
+/** Every System V segment on the machine, from /proc/sysvipc/shm (what `ipcs -m` shows). */
+export interface IpcsEntry {
+  key: number;
+  /** The key as ipcs prints it: 0x52010203. */
+  keyHex: string;
+  shmid: number;
+  mode: number;
+  size: number;
+  nattch: number;
+  cpid: number;
+  lpid: number;
+  uid: number;
+  owner: string;
+  /** Whether the creating process is still running. */
+  creatorAlive: boolean;
+  /** Marked for removal at last detach. */
+  dest: boolean;
+}
+
+/** The result of ipcs(): an array of entries that displays as a table in the kernel. */
+export class IpcsList extends Array<IpcsEntry> {}
+
+export function readProcSysvShm(): IpcsList {
+  const text = fs.readFileSync("/proc/sysvipc/shm", "utf8");
+  const lines = text.trim().split("\n");
+  const header = lines[0].trim().split(/\s+/);
+  const col = (name: string) => header.indexOf(name);
+  const users = userNames();
+  const list = new IpcsList();
+  for (const line of lines.slice(1)) {
+    const f = line.trim().split(/\s+/);
+    const num = (name: string) => Number(f[col(name)]);
+    const perms = Number.parseInt(f[col("perms")], 8);
+    const cpid = num("cpid");
+    const uid = num("uid");
+    const key = num("key") | 0;
+    list.push({
+      key,
+      keyHex: formatKey(key),
+      shmid: num("shmid"),
+      mode: perms & 0o777,
+      size: num("size"),
+      nattch: num("nattch"),
+      cpid,
+      lpid: num("lpid"),
+      uid,
+      owner: users.get(uid) ?? String(uid),
+      creatorAlive: pidAlive(cpid),
+      dest: (perms & SHM_DEST) !== 0,
+    });
+  }
+  return list;
+}
+
+function pidAlive(pid: number): boolean {
+  return fs.existsSync(`/proc/${pid}`);
+}
+
+function userNames(): Map<number, string> {
+  const map = new Map<number, string>();
+  try {
+    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const [name, , uid] = line.split(":");
+      if (name && uid) map.set(Number(uid), name);
+    }
+  } catch {
+    /* no passwd: numeric owners */
+  }
+  return map;
+}
