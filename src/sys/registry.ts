@@ -1,10 +1,11 @@
 // What this process created (System V segments, POSIX shm objects), so nothing leaks.
 //
-// - At exit (normal exit, or SIGINT/SIGTERM when nobody else handles them) everything created
-//   and not marked `persist` is removed.
-// - Each creation also leaves a small record file in a per-user folder; `reap()` removes what
-//   a dead process (one killed with SIGKILL, say) left behind, and never touches objects of
-//   live processes or objects this library did not create.
+// - At exit (normal exit, or SIGINT/SIGTERM/SIGHUP when nobody else handles them) everything
+//   created and not marked `persist` is removed.
+// - Each creation is also appended to a per-process journal in a per-user folder (one write on
+//   a descriptor kept open: creation stays cheap). `reap()` reads the journals of dead
+//   processes (killed with SIGKILL, say) and removes what they left, checking that each object
+//   is still the one they made; objects of live processes and of other programs stay.
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -12,49 +13,46 @@ import { fn, type RawShmidDs } from "../ffi/libc";
 
 export type Created =
   | { kind: "sysv"; id: number; key: number }
-  | { kind: "posix"; name: string };
-
-interface RecordFile {
-  kind: "sysv" | "posix";
-  id?: number;
-  key?: number;
-  name?: string;
-  pid: number;
-}
+  | { kind: "posix"; name: string; ino?: number };
 
 const IPC_RMID = 0;
 const IPC_STAT = 2;
 
 const created = new Map<string, Created>();
 let handlersInstalled = false;
+let journalFd = -1;
 
-function recordName(c: Created, pid = process.pid): string {
-  return c.kind === "sysv" ? `sysv-${c.id}-${pid}.json` : `posix-${encodeURIComponent(c.name)}-${pid}.json`;
-}
-
-/** The per-user folder of records; created 0700 on first use. */
+/** The per-user folder of journals; created 0700 on first use. */
 export function recordsDir(): string {
   const uid = typeof process.getuid === "function" ? process.getuid() : 0;
   return process.env.TSLAB_IPC_RECORDS ?? path.join(os.tmpdir(), `tslab-ipc-${uid}`);
 }
 
-function writeRecord(c: Created): void {
+function journalPath(pid: number): string {
+  return path.join(recordsDir(), `${pid}.jsonl`);
+}
+
+function appendJournal(c: Created): void {
   try {
-    const dir = recordsDir();
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const rec: RecordFile = { ...c, pid: process.pid };
-    fs.writeFileSync(path.join(dir, recordName(c)), JSON.stringify(rec), { mode: 0o600 });
+    if (journalFd < 0) {
+      fs.mkdirSync(recordsDir(), { recursive: true, mode: 0o700 });
+      journalFd = fs.openSync(journalPath(process.pid), "a", 0o600);
+    }
+    fs.writeSync(journalFd, JSON.stringify(c) + "\n");
   } catch {
-    // Records only serve reap(); failing to write one must not fail the creation.
+    // The journal only serves reap(); failing to write it must not fail the creation.
   }
 }
 
-function removeRecord(c: Created, pid = process.pid): void {
+function closeJournal(): void {
+  if (journalFd < 0) return;
   try {
-    fs.unlinkSync(path.join(recordsDir(), recordName(c, pid)));
+    fs.closeSync(journalFd);
+    fs.unlinkSync(journalPath(process.pid));
   } catch {
     /* already gone */
   }
+  journalFd = -1;
 }
 
 function keyOf(c: Created): string {
@@ -63,14 +61,21 @@ function keyOf(c: Created): string {
 
 /** Note that this process created `c`; it will be removed at exit unless `persist`. */
 export function track(c: Created): void {
+  if (c.kind === "posix" && c.ino === undefined) {
+    try {
+      c = { ...c, ino: fs.statSync(path.join("/dev/shm", c.name)).ino };
+    } catch {
+      /* no inode: reap will not touch it */
+    }
+  }
   created.set(keyOf(c), c);
-  writeRecord(c);
+  appendJournal(c);
   installHandlers();
 }
 
 /** Forget `c` (it was removed, or the user asked it to persist). */
 export function untrack(c: Created): void {
-  if (created.delete(keyOf(c))) removeRecord(c);
+  created.delete(keyOf(c));
 }
 
 export function isTracked(c: Created): boolean {
@@ -95,6 +100,16 @@ function removeCreated(c: Created, creatorPid: number): boolean {
     if (!ds || ds.shm_cpid !== creatorPid || (c.key !== 0 && ds.shm_perm.__key !== c.key)) return false;
     return fn.shmctl_nobuf(c.id, IPC_RMID, null) === 0;
   }
+  if (c.ino !== undefined) {
+    // Only the object we made: a name unlinked and made again by someone else has a new inode.
+    try {
+      if (fs.statSync(path.join("/dev/shm", c.name)).ino !== c.ino) return false;
+    } catch {
+      return false;
+    }
+  } else if (creatorPid !== process.pid) {
+    return false;
+  }
   return fn.shm_unlink(c.name) === 0;
 }
 
@@ -105,6 +120,7 @@ export function cleanupCreated(): number {
     if (removeCreated(c, process.pid)) removed++;
     untrack(c);
   }
+  closeJournal();
   return removed;
 }
 
@@ -119,7 +135,7 @@ function isAlive(pid: number): boolean {
 
 export interface ReapReport {
   removed: Created[];
-  /** Records whose creator is still running: left alone. */
+  /** Journals whose process is still running: left alone. */
   live: number;
 }
 
@@ -136,21 +152,34 @@ export function reap(): ReapReport {
     return report;
   }
   for (const file of names) {
-    let rec: RecordFile;
-    try {
-      rec = JSON.parse(fs.readFileSync(path.join(recordsDir(), file), "utf8"));
-    } catch {
-      continue;
-    }
-    if (rec.pid === process.pid) continue;
-    if (isAlive(rec.pid)) {
+    const m = /^(\d+)\.jsonl$/.exec(file);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid) continue;
+    if (isAlive(pid)) {
       report.live++;
       continue;
     }
-    const c: Created =
-      rec.kind === "sysv" ? { kind: "sysv", id: rec.id ?? -1, key: rec.key ?? 0 } : { kind: "posix", name: rec.name ?? "" };
-    if (removeCreated(c, rec.pid)) report.removed.push(c);
-    removeRecord(c, rec.pid);
+    let lines: string[];
+    try {
+      lines = fs.readFileSync(journalPath(pid), "utf8").split("\n").filter(Boolean);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      let c: Created;
+      try {
+        c = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (removeCreated(c, pid)) report.removed.push(c);
+    }
+    try {
+      fs.unlinkSync(journalPath(pid));
+    } catch {
+      /* another reaper got it */
+    }
   }
   return report;
 }
