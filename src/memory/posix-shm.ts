@@ -1,0 +1,106 @@
+// A POSIX shared memory object as an everyday object: create/open by name, size, map, unlink.
+import fs from "fs";
+import { checkOptions, checkSize } from "../errors";
+import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
+import { mmap, type Mapping } from "../sys/mman";
+import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
+
+export interface PosixShmCreateOptions {
+  /** Permission bits; default 0o600. */
+  mode?: number;
+  /** Keep the object after this process exits (default: unlinked at exit). */
+  persist?: boolean;
+}
+
+export class PosixShm {
+  readonly name: string;
+  /** The descriptor (a real one: fs.fstatSync works on it). -1 once closed. */
+  #fd: number;
+  readonly readonly: boolean;
+  readonly created: boolean;
+  #unlinked = false;
+
+  private constructor(name: string, fd: number, readonly: boolean, created: boolean) {
+    this.name = name;
+    this.#fd = fd;
+    this.readonly = readonly;
+    this.created = created;
+  }
+
+  /** shm_open(name, O_CREAT|O_EXCL|O_RDWR, mode) + ftruncate(size). Fails with EEXIST if it exists. */
+  static create(name: string, size: number, options?: PosixShmCreateOptions): PosixShm {
+    checkShmName(name);
+    checkSize(size, "size", 1);
+    const opts = checkOptions<PosixShmCreateOptions>(options, "options");
+    const fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, opts.mode ?? 0o600, { persist: opts.persist });
+    try {
+      fs.ftruncateSync(fd, size);
+    } catch (e) {
+      fs.closeSync(fd);
+      shm_unlink(name);
+      throw e;
+    }
+    return new PosixShm(name, fd, false, true);
+  }
+
+  /** shm_open(name, O_RDWR or O_RDONLY): an existing object. */
+  static open(name: string, options?: { readonly?: boolean }): PosixShm {
+    const opts = checkOptions<{ readonly?: boolean }>(options, "options");
+    const fd = shm_open(name, opts.readonly ? O_RDONLY : O_RDWR);
+    return new PosixShm(name, fd, !!opts.readonly, false);
+  }
+
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /** Current size in bytes (fstat). */
+  get size(): number {
+    return fs.fstatSync(this.#fd).size;
+  }
+
+  /** ftruncate: grow (zero-filled) or shrink. Shrinking under a live mapping makes the tail raise SIGBUS in C. */
+  resize(size: number): void {
+    checkSize(size, "size");
+    fs.ftruncateSync(this.#fd, size);
+  }
+
+  /** mmap the whole object (or `length` bytes), MAP_SHARED. */
+  map(options?: { length?: number; readonly?: boolean }): Mapping {
+    const opts = checkOptions<{ length?: number; readonly?: boolean }>(options, "options");
+    const ro = this.readonly || !!opts.readonly;
+    const length = opts.length === undefined ? this.size : checkSize(opts.length, "options.length", 1);
+    return mmap(null, length, PROT_READ | (ro ? 0 : PROT_WRITE), MAP_SHARED, this.#fd, 0);
+  }
+
+  /** Close the descriptor (mappings stay valid). */
+  close(): void {
+    if (this.#fd >= 0) {
+      fs.closeSync(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  /** shm_unlink: the name goes away; mappings stay valid. Unlinking twice is a no-op. */
+  unlink(): void {
+    if (this.#unlinked) return;
+    shm_unlink(this.name);
+    this.#unlinked = true;
+  }
+
+  /** Close, and unlink if this object created it. */
+  [Symbol.dispose](): void {
+    this.close();
+    if (this.created && !this.#unlinked) {
+      try {
+        this.unlink();
+      } catch {
+        this.#unlinked = true;
+      }
+    }
+  }
+
+  toString(): string {
+    return `PosixShm { name: '${this.name}', fd: ${this.#fd}${this.#unlinked ? ", unlinked" : ""} }`;
+  }
+}

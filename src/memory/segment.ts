@@ -1,0 +1,118 @@
+// A System V segment as an everyday object: create or open by key, attach (read-write or
+// read-only), stat, remove. Built on the C-shaped calls in sys/sysv.
+import { checkOptions, checkSize, describe } from "../errors";
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
+import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
+
+export interface SegmentCreateOptions {
+  /** The key (from ftok); default IPC_PRIVATE. Or give `path` (+ `projId`) and the key is ftok'd. */
+  key?: number;
+  path?: string;
+  projId?: number | string;
+  /** Size in bytes. */
+  size: number;
+  /** Permission bits; default 0o600 (the slides' 0o644 must be asked for). */
+  mode?: number;
+  /** Fail with EEXIST if a segment with this key exists (default true: never adopt someone else's). */
+  exclusive?: boolean;
+  /** Keep the segment after this process exits (default: removed at exit). */
+  persist?: boolean;
+}
+
+export interface SegmentOpenOptions {
+  /** Open read-only attachments by default. */
+  readonly?: boolean;
+}
+
+function resolveKey(opts: { key?: number; path?: string; projId?: number | string }): number {
+  if (opts.path !== undefined) return ftok(opts.path, opts.projId ?? "R");
+  return opts.key ?? IPC_PRIVATE;
+}
+
+export class SharedSegment {
+  readonly id: number;
+  readonly key: number;
+  /** Whether this object created the segment (and so removes it on dispose). */
+  readonly created: boolean;
+  #attachments = new Set<Attachment>();
+  #removed = false;
+
+  private constructor(id: number, key: number, created: boolean) {
+    this.id = id;
+    this.key = key;
+    this.created = created;
+  }
+
+  /** shmget(key, size, mode | IPC_CREAT [| IPC_EXCL]). */
+  static create(options: SegmentCreateOptions): SharedSegment {
+    const opts = checkOptions<SegmentCreateOptions>(options, "options");
+    if (opts.size === undefined) throw new TypeError(`The "options.size" property is required`);
+    checkSize(opts.size, "options.size", 1);
+    const key = resolveKey(opts);
+    const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | (opts.mode ?? 0o600);
+    const id = shmget(key, opts.size, flags, { persist: opts.persist });
+    return new SharedSegment(id, key, true);
+  }
+
+  /** shmget(key, 0, 0): the existing segment for a key (or a path + projId, ftok'd). */
+  static open(keyOrPath: number | string, projId: number | string = "R"): SharedSegment {
+    let key: number;
+    if (typeof keyOrPath === "string") key = ftok(keyOrPath, projId);
+    else if (typeof keyOrPath === "number") key = keyOrPath;
+    else throw new TypeError(`The "key" argument must be a number or a path. Received ${describe(keyOrPath)}`);
+    const id = shmget(key, 0, 0);
+    return new SharedSegment(id, key, false);
+  }
+
+  /** A segment known by its id (e.g. passed to a child process). */
+  static fromId(shmid: number): SharedSegment {
+    const ds = shmctl(shmid, IPC_STAT);
+    return new SharedSegment(shmid, ds.key, false);
+  }
+
+  /** shmat: a new attachment; `.buffer` on it is the memory. */
+  attach(options?: SegmentOpenOptions): Attachment {
+    const opts = checkOptions<SegmentOpenOptions>(options, "options");
+    const a = shmat(this.id, null, opts.readonly ? SHM_RDONLY : 0);
+    this.#attachments.add(a);
+    return a;
+  }
+
+  /** shmctl(IPC_STAT). */
+  stat(): ShmidDs {
+    return shmctl(this.id, IPC_STAT);
+  }
+
+  get size(): number {
+    return this.stat().size;
+  }
+
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** shmctl(IPC_RMID): gone at the last detach. Removing twice is a no-op. */
+  remove(): void {
+    if (this.#removed) return;
+    shmctl(this.id, IPC_RMID);
+    this.#removed = true;
+  }
+
+  /** Detach what this object attached, and remove the segment if this object created it. */
+  [Symbol.dispose](): void {
+    for (const a of this.#attachments) a.detach();
+    this.#attachments.clear();
+    if (this.created && !this.#removed) {
+      try {
+        this.remove();
+      } catch {
+        // Already removed by someone else: nothing left to do.
+        this.#removed = true;
+      }
+    }
+  }
+
+  toString(): string {
+    return `SharedSegment { id: ${this.id}, key: 0x${(this.key >>> 0).toString(16).padStart(8, "0")}${this.#removed ? ", removed" : ""} }`;
+  }
+}
