@@ -1,0 +1,62 @@
+// Shared test utilities: unique names, temp dirs, compiling the C side, running a child
+// process against the compiled library.
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "child_process";
+import crypto from "crypto";
+import fs from "fs";
+import os from "os";
+import path from "path";
+
+export const repoRoot = path.join(__dirname, "..");
+export const distIndex = path.join(repoRoot, "dist", "index.js");
+
+export function uniqueName(prefix = "tslab-test"): string {
+  return `${prefix}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+}
+
+export function tempDir(prefix = "tslab-ipc-test-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** The system C compiler, or null (tests then skip and say why). */
+export function cCompiler(): string | null {
+  for (const cc of ["cc", "gcc", "clang"]) {
+    const r = spawnSync("sh", ["-c", `command -v ${cc}`], { encoding: "utf8" });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+  }
+  return null;
+}
+
+/** Compiles a C file into `outDir` (default: a temp dir) and returns the binary's path. */
+export function compileC(source: string, outDir = tempDir("tslab-ipc-cc-"), extraArgs: string[] = []): string {
+  const cc = cCompiler();
+  if (!cc) throw new Error("no C compiler");
+  const out = path.join(outDir, path.basename(source, ".c"));
+  execFileSync(cc, ["-O2", "-o", out, source, ...extraArgs], { stdio: "pipe" });
+  return out;
+}
+
+/** Runs JavaScript in a child Node process with `ipc` bound to the compiled library. */
+export function runNode(code: string, options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; nodeArgs?: string[] } = {}): SpawnSyncReturns<string> {
+  const prelude = `const ipc = require(${JSON.stringify(distIndex)});\n`;
+  return spawnSync(process.execPath, [...(options.nodeArgs ?? []), "-e", prelude + code, "--", ...(options.args ?? [])], {
+    encoding: "utf8",
+    env: { ...process.env, ...options.env },
+    timeout: options.timeout ?? 30000,
+  });
+}
+
+/** /usr/bin/python3 when it has the given modules, else null. */
+export function pythonWith(...modules: string[]): string | null {
+  const py = "/usr/bin/python3";
+  if (!fs.existsSync(py)) return null;
+  const r = spawnSync(py, ["-c", modules.map((m) => `import ${m}`).join("; ") || "pass"]);
+  return r.status === 0 ? py : null;
+}
+
+export function segmentExists(shmid: number): boolean {
+  return fs
+    .readFileSync("/proc/sysvipc/shm", "utf8")
+    .split("\n")
+    .slice(1)
+    .some((l) => l.trim().split(/\s+/)[1] === String(shmid));
+}
