@@ -117,6 +117,13 @@ export const fn = {
   pthread_mutex_unlock: libc.func("int pthread_mutex_unlock(void *mutex)"),
   pthread_mutex_consistent: libc.func("int pthread_mutex_consistent(void *mutex)"),
   clock_gettime: libc.func("int clock_gettime(int clk, _Out_ timespec *tp)"),
+  // Robust mutexes of type PTHREAD_MUTEX_ERRORCHECK: relocking by the owner says EDEADLK instead of hanging.
+  pthread_mutexattr_settype: libc.func("int pthread_mutexattr_settype(void *attr, int type)"),
+  // Child processes of src/process: die with the parent (PR_SET_PDEATHSIG), no core files (RLIMIT_CORE).
+  prctl: libc.func("int prctl(int option, ...)"),
+  getrlimit: libc.func("int getrlimit(int resource, _Out_ uint64_t *rlim)"),
+  setrlimit: libc.func("int setrlimit(int resource, const uint64_t *rlim)"),
+  strsignal: libc.func("const char *strsignal(int sig)"),
 };
 
 /** errno of the last call made through koffi on this thread. */
