@@ -1,0 +1,257 @@
+// The mmap family: the slides' examples, each errno, bad arguments, stale views.
+import fs from "fs";
+import path from "path";
+import {
+  IpcError,
+  MADV_DONTNEED,
+  MADV_SEQUENTIAL,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MS_ASYNC,
+  MS_INVALIDATE,
+  MS_SYNC,
+  Mapping,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  _SC_PAGESIZE,
+  _SC_PAGE_SIZE,
+  madvise,
+  mapAnonymous,
+  mapFile,
+  mincore,
+  mmap,
+  mprotect,
+  msync,
+  munmap,
+  sysconf,
+} from "../../src";
+import { runNode, tempDir } from "../helpers";
+
+const dir = tempDir();
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const PAGE = 4096;
+
+function fileWith(name: string, content: Buffer | string): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, content);
+  return p;
+}
+
+function err(fn: () => unknown): IpcError {
+  try {
+    fn();
+  } catch (e) {
+    return e as IpcError;
+  }
+  throw new Error("expected an error");
+}
+
+test("sysconf(_SC_PAGESIZE) is the page size; bad names are EINVAL or RangeError", () => {
+  expect(sysconf(_SC_PAGESIZE)).toBe(PAGE);
+  expect(sysconf(_SC_PAGE_SIZE)).toBe(PAGE);
+  expect(err(() => sysconf(99999))).toMatchObject({ code: "EINVAL", syscall: "sysconf" });
+  expect(() => sysconf(-1)).toThrow(RangeError);
+  expect(() => sysconf("x" as never)).toThrow(TypeError);
+});
+
+test("the slides' mmap example: map the first 4 KiB of a file read-only, close the fd, read an int", () => {
+  const buf = Buffer.alloc(PAGE);
+  buf.writeInt32LE(0x12345678, 0);
+  const file = fileWith("ints.bin", buf);
+  const fd = fs.openSync(file, "r");
+  const pregion = mmap(null, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  fs.closeSync(fd);
+  expect(pregion).toBeInstanceOf(Mapping);
+  expect(pregion.readInt32(0)).toBe(0x12345678);
+  expect(pregion.path).toBe(file);
+  expect(munmap(pregion, 4096)).toBe(0);
+  expect(pregion.state).toBe("detached");
+});
+
+test("MAP_SHARED writes reach the file; MAP_PRIVATE writes do not", () => {
+  const file = fileWith("shared.bin", Buffer.alloc(PAGE));
+  const fd = fs.openSync(file, "r+");
+  const shared = mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  const priv = mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  fs.closeSync(fd);
+  shared.writeString("shared");
+  expect(priv.readString()).toBe("shared"); // not yet copied: sees the file's page
+  priv.writeString("private");
+  expect(fs.readFileSync(file, "utf8", ).slice(0, 6)).toBe("shared");
+  expect(shared.readString()).toBe("shared");
+  expect(priv.readString()).toBe("private");
+  shared.unmap();
+  priv.unmap();
+});
+
+test("msync(MS_SYNC) returns 0; MS_ASYNC|MS_SYNC together is refused; flags checked", () => {
+  const m = mapFile(fileWith("sync.bin", Buffer.alloc(2 * PAGE)));
+  m.writeString("This is a test");
+  expect(msync(m, PAGE, MS_SYNC)).toBe(0);
+  expect(msync(m, 2 * PAGE, MS_ASYNC | MS_INVALIDATE)).toBe(0);
+  m.sync();
+  expect(() => msync(m, PAGE, MS_SYNC | MS_ASYNC)).toThrow(RangeError);
+  expect(() => msync(m, PAGE, 64)).toThrow(RangeError);
+  expect(() => msync(m, 3 * PAGE, MS_SYNC)).toThrow(RangeError);
+  expect(() => msync({} as never, PAGE, MS_SYNC)).toThrow(TypeError);
+  m.unmap();
+  expect(err(() => msync(m, PAGE, MS_SYNC))).toMatchObject({ code: "ENOMEM" });
+});
+
+test("errnos: write-mapping a read-only fd is EACCES, a closed fd EBADF, length 0 EINVAL, neither shared nor private EINVAL", () => {
+  const file = fileWith("ro.bin", Buffer.alloc(PAGE));
+  const fd = fs.openSync(file, "r");
+  expect(err(() => mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))).toMatchObject({ code: "EACCES", syscall: "mmap" });
+  fs.closeSync(fd);
+  expect(err(() => mmap(null, PAGE, PROT_READ, MAP_SHARED, fd, 0))).toMatchObject({ code: "EBADF" });
+  expect(err(() => mmap(null, 0, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0))).toMatchObject({ code: "EINVAL" });
+  expect(err(() => mmap(null, PAGE, PROT_READ, MAP_ANONYMOUS, -1, 0))).toMatchObject({ code: "EINVAL" });
+});
+
+test("bad arguments are refused before the syscall", () => {
+  expect(() => mmap(null, -1, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)).toThrow(RangeError);
+  expect(() => mmap(null, 10.5, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)).toThrow(RangeError);
+  expect(() => mmap(null, PAGE, 0x40, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)).toThrow(/unknown bits/);
+  expect(() => mmap(null, PAGE, PROT_READ, 0x8000000, -1, 0)).toThrow(/unknown bits/);
+  expect(() => mmap(null, PAGE, PROT_READ, MAP_SHARED, 3, 100)).toThrow(/multiple of the page size/);
+  expect(() => mmap(null, PAGE, PROT_READ, MAP_SHARED, -2, 0)).toThrow(RangeError);
+  expect(() => mmap("0x1000" as never, PAGE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0)).toThrow(TypeError);
+  expect(() => mmap(123n, PAGE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0)).toThrow(RangeError);
+  expect(() => mmap(null, PAGE, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)).toThrow(RangeError);
+});
+
+test("MAP_FIXED never replaces memory in use: EEXIST instead of a corrupted process", () => {
+  const m = mapAnonymous(PAGE);
+  m.writeString("keep me");
+  expect(err(() => mmap(m.address, PAGE, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0))).toMatchObject({
+    code: "EEXIST",
+  });
+  expect(m.readString()).toBe("keep me");
+  // A free address works: map, unmap (no view taken, so the range is really freed), map there.
+  const probe = mapAnonymous(PAGE);
+  const addr = probe.address;
+  probe.unmap();
+  const fixed = mmap(addr, PAGE, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  expect(fixed.address).toBe(addr);
+  fixed.unmap();
+  m.unmap();
+});
+
+test("a stale buffer after munmap reads zeros and takes writes without faulting; munmap twice is a no-op", () => {
+  const m = mapAnonymous(3 * PAGE);
+  const stale = m.buffer;
+  stale.fill(0xab);
+  expect(munmap(m)).toBe(0);
+  expect(stale[0]).toBe(0);
+  expect(stale[3 * PAGE - 1]).toBe(0);
+  stale.fill(1);
+  expect(munmap(m)).toBe(0);
+  expect(m.unmap()).toBe(false);
+  expect(() => m.buffer).toThrow(/ERR_DETACHED/);
+  expect(() => munmap(m, 5)).toThrow(RangeError);
+  expect(() => munmap({} as never)).toThrow(TypeError);
+});
+
+test("mprotect: PROT_READ makes the helpers refuse writes; PROT_NONE refuses reads; back to RW works", () => {
+  const m = mapAnonymous(PAGE);
+  m.writeInt32(0, 42);
+  expect(mprotect(m, PAGE, PROT_READ)).toBe(0);
+  expect(m.prot).toBe(PROT_READ);
+  expect(m.readInt32(0)).toBe(42);
+  expect(err(() => m.writeInt32(0, 1))).toMatchObject({ code: "EACCES" });
+  m.protect(PROT_NONE);
+  expect(err(() => m.readInt32(0))).toMatchObject({ code: "EACCES" });
+  m.protect(PROT_READ | PROT_WRITE);
+  m.writeInt32(0, 7);
+  expect(m.readInt32(0)).toBe(7);
+  expect(() => mprotect(m, PAGE, 0x10)).toThrow(RangeError);
+  // A shared file mapping of a read-only descriptor cannot gain PROT_WRITE.
+  const file = fileWith("prot.bin", Buffer.alloc(PAGE));
+  const fd = fs.openSync(file, "r");
+  const ro = mmap(null, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+  fs.closeSync(fd);
+  expect(err(() => mprotect(ro, PAGE, PROT_READ | PROT_WRITE))).toMatchObject({ code: "EACCES", syscall: "mprotect" });
+  ro.unmap();
+  m.unmap();
+});
+
+test("mincore and madvise: pages become resident when touched and go away with MADV_DONTNEED", () => {
+  const m = mapAnonymous(8 * PAGE);
+  expect([...mincore(m)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  m.buffer[0] = 1;
+  m.buffer[5 * PAGE] = 1;
+  expect([...m.residency()]).toEqual([1, 0, 0, 0, 0, 1, 0, 0]);
+  expect(madvise(m, 8 * PAGE, MADV_DONTNEED)).toBe(0);
+  expect([...mincore(m)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  expect(m.buffer[0]).toBe(0); // anonymous private pages come back zeroed
+  m.advise(MADV_SEQUENTIAL);
+  expect(() => madvise(m, PAGE, 999)).toThrow(RangeError);
+  expect(mincore(m, PAGE)).toHaveLength(1);
+  m.unmap();
+  const pop = mapAnonymous(4 * PAGE, { populate: true });
+  expect([...pop.residency()]).toEqual([1, 1, 1, 1]);
+  pop.unmap();
+  const pop2 = mmap(null, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  expect([...pop2.residency()]).toEqual([1, 1]);
+  pop2.unmap();
+});
+
+test("helpers refuse a touch past the end of a truncated file (SIGBUS in C)", () => {
+  const file = fileWith("trunc.bin", Buffer.alloc(4 * PAGE, 1));
+  const m = mapFile(file);
+  expect(m.readInt32(3 * PAGE)).toBe(0x01010101);
+  fs.truncateSync(file, PAGE + 10);
+  expect(m.readInt32(PAGE + 100)).toBe(0); // the rest of the last page reads zeros
+  expect(err(() => m.readInt32(3 * PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+  expect(err(() => m.writeString("x", 2 * PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+  m.unmap();
+});
+
+test("mapFile: defaults to the whole file, shared and writable; options are checked", () => {
+  const file = fileWith("whole.bin", "hello mmap\0");
+  const m = mapFile(file);
+  expect(m.length).toBe(11);
+  expect(m.readString()).toBe("hello mmap");
+  m.writeString("HELLO");
+  m.unmap();
+  expect(fs.readFileSync(file, "utf8").startsWith("HELLO\0")).toBe(true);
+  const ro = mapFile(file, { writable: false });
+  expect(err(() => ro.writeString("x"))).toMatchObject({ code: "EACCES" });
+  ro.unmap();
+  expect(err(() => mapFile(path.join(dir, "nope")))).toMatchObject({ code: "ENOENT", syscall: "open" });
+  expect(() => mapFile(fileWith("empty.bin", ""))).toThrow(RangeError);
+  const created = mapFile(path.join(dir, "made.bin"), { create: PAGE });
+  expect(created.length).toBe(PAGE);
+  expect(fs.statSync(path.join(dir, "made.bin")).mode & 0o777).toBe(0o600);
+  created.unmap();
+  expect(() => mapFile(file, { offset: 3 })).toThrow(RangeError);
+  expect(() => mapFile(file, 5 as never)).toThrow(TypeError);
+});
+
+test("an unreachable mapping and its views are unmapped by the garbage collector", () => {
+  // In a child with --expose-gc: count mappings of the file in /proc/self/maps before and after.
+  const file = fileWith("gc-probe.bin", Buffer.alloc(4 * PAGE));
+  const r = runNode(
+    `
+    const fs = require("fs");
+    const file = ${JSON.stringify(file)};
+    const count = () => fs.readFileSync("/proc/self/maps", "utf8").split("\\n").filter((l) => l.includes(file)).length;
+    (function () {
+      for (let i = 0; i < 50; i++) { const m = ipc.mapFile(file); if (i % 2) m.buffer[0] = 1; }
+    })();
+    const before = count();
+    (async () => {
+      for (let i = 0; i < 10; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log(JSON.stringify({ before, after: count() }));
+    })();`,
+    { nodeArgs: ["--expose-gc"] },
+  );
+  expect(r.stderr).toBe("");
+  const { before, after } = JSON.parse(r.stdout);
+  expect(before).toBe(50);
+  expect(after).toBe(0);
+});

@@ -1,0 +1,131 @@
+// Nothing leaks: what a process creates is removed at normal exit and on SIGINT/SIGTERM,
+// unless persisted; SIGKILL leaves it for reap(); attaching never removes someone else's.
+import { spawn } from "child_process";
+import fs from "fs";
+import { IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_STAT, reap, shmctl, shmget } from "../../src";
+import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
+
+const records = tempDir("tslab-ipc-records-");
+afterAll(() => fs.rmSync(records, { recursive: true, force: true }));
+
+/** Starts a child that creates a segment and a POSIX object, prints their ids, then waits. */
+function creator(options: { persist?: boolean; exitAtOnce?: boolean } = {}) {
+  const posixName = "/" + uniqueName("tslab-reg");
+  const code = `
+    const ipc = require(${JSON.stringify(distIndex)});
+    const id = ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600, { persist: ${!!options.persist} });
+    const fd = ipc.shm_open(${JSON.stringify(posixName)}, ipc.O_CREAT | ipc.O_RDWR, 0o600, { persist: ${!!options.persist} });
+    console.log(JSON.stringify({ id }));
+    ${options.exitAtOnce ? "" : "setInterval(() => {}, 1000);"}
+  `;
+  const child = spawn(process.execPath, ["-e", code], {
+    env: { ...process.env, TSLAB_IPC_RECORDS: records },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const ready = new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) resolve(JSON.parse(out).id);
+    });
+    child.on("error", reject);
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, ready, exited, posixName };
+}
+
+test("normal exit removes what the process created", async () => {
+  const c = creator({ exitAtOnce: true });
+  const id = await c.ready;
+  expect(await c.exited).toEqual({ code: 0, signal: null });
+  expect(segmentExists(id)).toBe(false);
+  expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
+});
+
+test.each(["SIGINT", "SIGTERM"] as const)("%s removes what the process created, and the process still dies by it", async (sig) => {
+  const c = creator();
+  const id = await c.ready;
+  expect(segmentExists(id)).toBe(true);
+  expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(true);
+  c.child.kill(sig);
+  expect(await c.exited).toEqual({ code: null, signal: sig });
+  expect(segmentExists(id)).toBe(false);
+  expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
+});
+
+test("persist keeps objects after exit", async () => {
+  const c = creator({ persist: true, exitAtOnce: true });
+  const id = await c.ready;
+  await c.exited;
+  try {
+    expect(segmentExists(id)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(true);
+  } finally {
+    if (segmentExists(id)) shmctl(id, IPC_RMID);
+    fs.rmSync("/dev/shm" + c.posixName, { force: true });
+  }
+});
+
+test("SIGKILL leaves objects behind; reap() removes them, and leaves live processes' and other programs' alone", async () => {
+  const prev = process.env.TSLAB_IPC_RECORDS;
+  process.env.TSLAB_IPC_RECORDS = records;
+  const killed = creator();
+  const alive = creator();
+  // A segment of "another program": same user, not made through this library's journal.
+  const foreign = spawn("/usr/bin/python3", ["-c", "import sysv_ipc; m=sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=4096); print(m.id)"]);
+  let foreignOut = "";
+  foreign.stdout.on("data", (d) => (foreignOut += d));
+  const foreignDone = new Promise((resolve) => foreign.on("close", resolve));
+  let foreignId = -1;
+  try {
+    const killedId = await killed.ready;
+    const aliveId = await alive.ready;
+    killed.child.kill("SIGKILL");
+    expect((await killed.exited).signal).toBe("SIGKILL");
+    expect(segmentExists(killedId)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + killed.posixName)).toBe(true);
+    await foreignDone;
+    foreignId = foreignOut.trim() ? Number(foreignOut.trim()) : -1;
+    expect(foreignId).toBeGreaterThanOrEqual(0); // python3-sysv-ipc is installed by .ci/setup-system
+
+    const report = reap();
+    expect(report.removed).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: "sysv", id: killedId }),
+        expect.objectContaining({ kind: "posix", name: killed.posixName }),
+      ]),
+    );
+    expect(report.live).toBeGreaterThanOrEqual(1);
+    expect(segmentExists(killedId)).toBe(false);
+    expect(fs.existsSync("/dev/shm" + killed.posixName)).toBe(false);
+    expect(segmentExists(aliveId)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + alive.posixName)).toBe(true);
+    expect(segmentExists(foreignId)).toBe(true);
+  } finally {
+    process.env.TSLAB_IPC_RECORDS = prev;
+    alive.child.kill("SIGTERM");
+    await alive.exited;
+    if (foreignId >= 0 && segmentExists(foreignId)) shmctl(foreignId, IPC_RMID);
+    for (const n of [killed.posixName, alive.posixName]) fs.rmSync("/dev/shm" + n, { force: true });
+  }
+});
+
+test("attaching to someone else's segment never removes it at exit", async () => {
+  const key = (0x7a000000 | (process.pid & 0xffffff)) | 0;
+  const id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0o600);
+  try {
+    const code = `
+      const ipc = require(${JSON.stringify(distIndex)});
+      const a = ipc.shmat(ipc.shmget(${key}, 4096, ipc.IPC_CREAT | 0o600));
+      a.writeString("visited");
+    `;
+    const child = spawn(process.execPath, ["-e", code], { stdio: "inherit" });
+    await new Promise((r) => child.on("exit", r));
+    expect(segmentExists(id)).toBe(true);
+    expect(shmctl(id, IPC_STAT).nattch).toBe(0);
+  } finally {
+    shmctl(id, IPC_RMID);
+  }
+});
