@@ -17,3 +17,22 @@ export { mapFile, mapAnonymous } from "./memory/mapfile";
 export type { MapFileOptions, MapAnonymousOptions } from "./memory/mapfile";
 export { PosixShm } from "./memory/posix-shm";
 export type { PosixShmCreateOptions } from "./memory/posix-shm";
+export { display, setDisplayPublisher, JUPYTER_DISPLAY, displayDataOf, hasDisplay } from "./display";
+export type { DisplayOptions, MimeBundle, DisplayData, Displayable } from "./display";
+// Instruments: page faults, residency, latency, page cache (src/measure).
+export { faults, measure, Measurement } from "./measure/faults";
+export type { FaultCounters, MeasureOptions, ResidencyChange } from "./measure/faults";
+export { residency, residentPages, recordResidency, ResidencySampler, ResidencyRecording } from "./measure/residency";
+export type { RecordResidencyOptions } from "./measure/residency";
+export { sampleLatency, latencyStats, LatencyResult } from "./measure/latency";
+export type { LatencyOptions, LatencyStats, LatencyUnit } from "./measure/latency";
+export { dropFromPageCache, cachedPages } from "./measure/pagecache";
+// Figures: plotly figures as MIME bundles, PNG rendering (src/figures).
+export { Figure, PLOTLY_MIME } from "./figures/figure";
+export type { PlotlyFigure } from "./figures/figure";
+export { plot } from "./figures/plot";
+export type { PlotOptions, SeriesInput, LinesOptions, HistogramOptions, EcdfOptions, HeatmapOptions, ResidencyPlotOptions, BarOptions } from "./figures/plot";
+export { figureHtml, resetPlotlyEmbedding, plotlyEmbedded, plotlyLibraryPath } from "./figures/html";
+export type { FigureHtmlOptions } from "./figures/html";
+export { renderFigurePng, renderFigurePngs, attachRenderedPng, addPngsToNotebook, pngUnavailableReason } from "./figures/png";
+export type { PngOptions, NotebookJson, AddPngsReport } from "./figures/png";

@@ -1,0 +1,66 @@
+// A plotly figure that shows itself in the kernel: one output carrying the plotly JSON (for
+// JupyterLab's plotly renderer), self-contained HTML (classic Notebook, nbconvert HTML, no
+// internet needed), a one-line text summary, and a PNG once one is attached.
+import { figureHtml } from "./html";
+
+/** The symbol the kernel looks for on a cell's value to show it as a MIME bundle. */
+export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
+
+export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
+
+/** The JSON plotly.js draws: traces and layout. */
+export interface PlotlyFigure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+export type MimeBundle = Record<string, unknown>;
+
+export class Figure implements PlotlyFigure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+  /** What the text/plain output says: "Figure: histogram of msync latency, 2 series, 2000 points". */
+  summary: string;
+  /** A PNG of the figure once attachPng/renderPng gave one (handouts, untrusted viewers). */
+  png: Buffer | null = null;
+
+  constructor(data: Record<string, unknown>[], layout: Record<string, unknown>, summary: string) {
+    this.data = data;
+    this.layout = layout;
+    this.summary = summary;
+  }
+
+  /** {data, layout}: what plotly.js and the plotly MIME type take. */
+  toJSON(): PlotlyFigure {
+    return { data: this.data, layout: this.layout };
+  }
+
+  /** Attaches a PNG (e.g. from renderFigurePng): the bundle then carries image/png too. */
+  attachPng(png: Buffer): this {
+    if (!Buffer.isBuffer(png)) throw new TypeError(`attachPng needs a Buffer`);
+    this.png = png;
+    return this;
+  }
+
+  /**
+   * The MIME bundle of one output. Each call makes fresh HTML: the first HTML made in this
+   * process carries plotly.js itself, later ones use the copy already in the page.
+   */
+  mimeBundle(): MimeBundle {
+    const bundle: MimeBundle = {
+      [PLOTLY_MIME]: this.toJSON(),
+      "text/html": figureHtml(this.toJSON(), { summary: this.summary, png: this.png }),
+      "text/plain": this.summary,
+    };
+    if (this.png) bundle["image/png"] = this.png.toString("base64");
+    return bundle;
+  }
+
+  [jupyterDisplay](): MimeBundle {
+    return this.mimeBundle();
+  }
+
+  toString(): string {
+    return this.summary;
+  }
+}

@@ -1,0 +1,263 @@
+// Plot helpers for the shapes the notebooks draw. Every number plotted comes from the
+// arguments: the helpers check and copy what they are given and never add data of their own.
+import { LatencyResult } from "../measure/latency";
+import { ResidencyRecording } from "../measure/residency";
+import { describe } from "../errors";
+import { Figure } from "./figure";
+
+export interface PlotOptions {
+  title?: string;
+  xTitle?: string;
+  yTitle?: string;
+  /** Pixel size; by default the figure fills the output's width and is 450 px high. */
+  width?: number;
+  height?: number;
+}
+
+/** Named numeric series: { "MS_SYNC": samples, ... }, or LatencyResults (named by their label). */
+export type SeriesInput =
+  | Record<string, ArrayLike<number> | LatencyResult>
+  | LatencyResult
+  | LatencyResult[];
+
+interface Series {
+  name: string;
+  values: number[];
+  unit?: string;
+}
+
+const UNIT_TEXT: Record<string, string> = { ns: "ns", us: "µs", ms: "ms" };
+
+function numbers(values: unknown, what: string): number[] {
+  if (values instanceof LatencyResult) return values.samples.slice();
+  if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
+    throw new TypeError(`${what} must be an array of numbers. Received ${describe(values)}`);
+  }
+  const arr = Array.from(values as ArrayLike<unknown>);
+  arr.forEach((v, i) => {
+    if (typeof v !== "number" || Number.isNaN(v)) {
+      throw new TypeError(`${what}[${i}] must be a number. Received ${describe(v)}`);
+    }
+  });
+  return arr as number[];
+}
+
+function toSeries(input: SeriesInput, what: string): Series[] {
+  let list: Series[];
+  if (input instanceof LatencyResult) list = [{ name: input.label, values: input.samples.slice(), unit: input.unit }];
+  else if (Array.isArray(input)) {
+    list = input.map((r, i) => {
+      if (!(r instanceof LatencyResult)) throw new TypeError(`${what}[${i}] must be a LatencyResult. Received ${describe(r)}`);
+      return { name: r.label, values: r.samples.slice(), unit: r.unit };
+    });
+  } else if (input !== null && typeof input === "object") {
+    list = Object.entries(input).map(([name, v]) => ({
+      name,
+      values: numbers(v, `${what}["${name}"]`),
+      unit: v instanceof LatencyResult ? v.unit : undefined,
+    }));
+  } else {
+    throw new TypeError(`${what} must be an object of named series or LatencyResult(s). Received ${describe(input)}`);
+  }
+  if (list.length === 0) throw new RangeError(`${what} has no series to plot`);
+  for (const s of list) if (s.values.length === 0) throw new RangeError(`${what} series "${s.name}" is empty`);
+  return list;
+}
+
+function layoutOf(opts: PlotOptions, defaults: { xTitle?: string; yTitle?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const layout: Record<string, unknown> = {
+    margin: { t: opts.title ? 50 : 20, r: 20, b: 50, l: 60 },
+    xaxis: { title: { text: opts.xTitle ?? defaults.xTitle ?? "" } },
+    yaxis: { title: { text: opts.yTitle ?? defaults.yTitle ?? "" } },
+    height: opts.height ?? 450,
+    ...extra,
+  };
+  if (opts.title) layout.title = { text: opts.title };
+  if (opts.width !== undefined) layout.width = opts.width;
+  return layout;
+}
+
+function summaryOf(kind: string, opts: PlotOptions, series: number, points: number): string {
+  const of = opts.title ? ` of ${opts.title}` : "";
+  return `Figure: ${kind}${of}, ${series} series, ${points} points`;
+}
+
+function unitOf(list: Series[]): string | undefined {
+  const u = list[0].unit;
+  return u && list.every((s) => s.unit === u) ? UNIT_TEXT[u] ?? u : undefined;
+}
+
+export interface LinesOptions extends PlotOptions {
+  mode?: "lines" | "markers" | "lines+markers";
+  logX?: boolean;
+  logY?: boolean;
+}
+
+/** Lines over a sweep: x against several named y series of the same length. */
+export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
+  const xs = Array.from(x as ArrayLike<number | string>);
+  if (xs.length === 0) throw new RangeError(`lines: x is empty`);
+  const list = toSeries(series, "lines: series");
+  for (const s of list) {
+    if (s.values.length !== xs.length) {
+      throw new RangeError(`lines: series "${s.name}" has ${s.values.length} values for ${xs.length} x values`);
+    }
+  }
+  const data = list.map((s) => ({ type: "scatter", mode: opts.mode ?? "lines+markers", name: s.name, x: xs, y: s.values }));
+  const layout = layoutOf(opts, {}, {});
+  if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
+  if (opts.logY) (layout.yaxis as Record<string, unknown>).type = "log";
+  return new Figure(data, layout, summaryOf("lines", opts, list.length, xs.length * list.length));
+}
+
+export interface HistogramOptions extends PlotOptions {
+  /** Approximate number of bins (plotly picks the edges). Default: plotly's choice. */
+  bins?: number;
+  /** Show the share of samples per bin instead of counts, so series of different sizes compare. */
+  percent?: boolean;
+  logX?: boolean;
+}
+
+/** Histograms of several latency series, overlaid. */
+export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
+  const list = toSeries(series, "histogram: series");
+  const unit = unitOf(list);
+  const data = list.map((s) => {
+    const trace: Record<string, unknown> = { type: "histogram", name: s.name, x: s.values, opacity: list.length > 1 ? 0.6 : 1 };
+    if (opts.bins !== undefined) trace.nbinsx = opts.bins;
+    if (opts.percent) trace.histnorm = "percent";
+    return trace;
+  });
+  const layout = layoutOf(opts, { xTitle: unit ? `latency (${unit})` : "value", yTitle: opts.percent ? "% of samples" : "samples" }, { barmode: "overlay" });
+  if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
+  const points = list.reduce((a, s) => a + s.values.length, 0);
+  return new Figure(data, layout, summaryOf("histogram", opts, list.length, points));
+}
+
+/** Most points an ECDF trace carries; more are thinned to evenly spaced ranks (all of them real samples). */
+const ECDF_MAX_POINTS = 4000;
+
+export interface EcdfOptions extends PlotOptions {
+  logX?: boolean;
+}
+
+/** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
+export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
+  const list = toSeries(series, "ecdf: series");
+  const unit = unitOf(list);
+  const data = list.map((s) => {
+    const sorted = Float64Array.from(s.values).sort();
+    const n = sorted.length;
+    const step = Math.max(1, Math.ceil(n / ECDF_MAX_POINTS));
+    const x: number[] = [];
+    const y: number[] = [];
+    for (let i = 0; i < n; i += step) {
+      x.push(sorted[i]);
+      y.push((i + 1) / n);
+    }
+    if (x.length === 0 || y[y.length - 1] !== 1) {
+      x.push(sorted[n - 1]);
+      y.push(1);
+    }
+    return { type: "scatter", mode: "lines", line: { shape: "hv" }, name: s.name, x, y };
+  });
+  const layout = layoutOf(opts, { xTitle: unit ? `latency (${unit})` : "value", yTitle: "fraction of samples ≤ x" }, {});
+  (layout.yaxis as Record<string, unknown>).range = [0, 1.02];
+  if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
+  const points = list.reduce((a, s) => a + s.values.length, 0);
+  return new Figure(data, layout, summaryOf("ECDF", opts, list.length, points));
+}
+
+export interface HeatmapOptions extends PlotOptions {
+  /** Column coordinates (length = z[0].length) and row coordinates (length = z.length). */
+  x?: ArrayLike<number> | string[];
+  y?: ArrayLike<number> | string[];
+  colorscale?: string | [number, string][];
+  zmin?: number;
+  zmax?: number;
+  colorbarTitle?: string;
+}
+
+/** A heatmap of z[row][column]. */
+export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
+  if (!Array.isArray(z) || z.length === 0) throw new TypeError(`heatmap: z must be a non-empty array of rows`);
+  const rows = z.map((r, i) => numbers(r, `heatmap: z[${i}]`));
+  const cols = rows[0].length;
+  rows.forEach((r, i) => {
+    if (r.length !== cols) throw new RangeError(`heatmap: row ${i} has ${r.length} values, row 0 has ${cols}`);
+  });
+  const trace: Record<string, unknown> = { type: "heatmap", z: rows, colorscale: opts.colorscale ?? "Blues" };
+  if (opts.x) trace.x = Array.from(opts.x as ArrayLike<number | string>);
+  if (opts.y) trace.y = Array.from(opts.y as ArrayLike<number | string>);
+  if (opts.zmin !== undefined) trace.zmin = opts.zmin;
+  if (opts.zmax !== undefined) trace.zmax = opts.zmax;
+  if (opts.colorbarTitle) trace.colorbar = { title: { text: opts.colorbarTitle } };
+  const layout = layoutOf(opts, {}, {});
+  return new Figure([trace], layout, summaryOf("heatmap", opts, 1, rows.length * cols));
+}
+
+export interface ResidencyPlotOptions extends PlotOptions {
+  /** Rows drawn at most; pages are grouped into this many bins (fraction resident). Default 256. */
+  rows?: number;
+  /** Label frames by their time in ms (default) or by frame number. */
+  timeAxis?: "ms" | "frame";
+}
+
+/** The residency heatmap of a recording: pages (rows) × time (columns), dark = resident. */
+export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
+  if (!(recording instanceof ResidencyRecording)) {
+    throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${describe(recording)}`);
+  }
+  if (recording.frames.length === 0) throw new RangeError(`residency: the recording has no frames`);
+  const rows = Math.min(opts.rows ?? 256, recording.pages);
+  const per = recording.pagesPerRow(rows);
+  const z = recording.matrix(rows);
+  const byFrame = opts.timeAxis === "frame";
+  const x = byFrame ? recording.frames.map((_, i) => i) : recording.times.map((t) => Number(t.toFixed(3)));
+  const y = z.map((_, i) => i * per);
+  const fig = heatmap(z, {
+    title: opts.title ?? recording.title,
+    xTitle: opts.xTitle ?? (byFrame ? "sample" : "time (ms)"),
+    yTitle: opts.yTitle ?? (per > 1 ? `page (rows of ${per} pages)` : "page"),
+    width: opts.width,
+    height: opts.height,
+    x,
+    y,
+    zmin: 0,
+    zmax: 1,
+    colorscale: [
+      [0, "#f7fbff"],
+      [1, "#08306b"],
+    ],
+    colorbarTitle: per > 1 ? "resident share" : "resident",
+  });
+  fig.summary = `Figure: residency heatmap of ${opts.title ?? recording.title}, ${recording.pages} pages x ${recording.frames.length} samples`;
+  return fig;
+}
+
+export interface BarOptions extends PlotOptions {
+  /** "group" (default) or "stack" when there are several series. */
+  barmode?: "group" | "stack";
+  logY?: boolean;
+}
+
+/** A bar chart: categories against one series (array) or several named ones. */
+export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
+  if (!Array.isArray(labels) || labels.length === 0) throw new TypeError(`bar: labels must be a non-empty array of strings`);
+  const cats = labels.map(String);
+  const named =
+    values !== null && typeof values === "object" && typeof (values as ArrayLike<number>).length !== "number"
+      ? (values as Record<string, ArrayLike<number>>)
+      : { [opts.yTitle ?? "value"]: values as ArrayLike<number> };
+  const list = toSeries(named, "bar: values");
+  for (const s of list) {
+    if (s.values.length !== cats.length) throw new RangeError(`bar: series "${s.name}" has ${s.values.length} values for ${cats.length} labels`);
+  }
+  const data = list.map((s) => ({ type: "bar", name: s.name, x: cats, y: s.values }));
+  const layout = layoutOf(opts, {}, { barmode: opts.barmode ?? "group", showlegend: list.length > 1 });
+  if (opts.logY) (layout.yaxis as Record<string, unknown>).type = "log";
+  return new Figure(data, layout, summaryOf("bar chart", opts, list.length, cats.length * list.length));
+}
+
+/** The plot helpers under one name, for notebook cells: plot.histogram(...), plot.ecdf(...). */
+export const plot = { lines, histogram, ecdf, heatmap, residency, bar };

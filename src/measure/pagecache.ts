@@ -1,0 +1,50 @@
+// Dropping a file from the page cache, so the next access through a mapping takes major
+// faults (read from disk) instead of minor ones.
+import fs from "fs";
+import { fn } from "../ffi/libc";
+import { checkInt, checkString, describe, ipcErrorFromErrno } from "../errors";
+import { MAP_SHARED, POSIX_FADV_DONTNEED, PROT_READ } from "../sys/constants";
+import { mmap } from "../sys/mman";
+
+function withFd<T>(file: string | number, flags: string, use: (fd: number) => T): T {
+  if (typeof file === "number") return use(checkInt(file, "fd", 0));
+  if (typeof file !== "string") throw new TypeError(`The "file" argument must be a path or a file descriptor. Received ${describe(file)}`);
+  const fd = fs.openSync(checkString(file, "file"), flags);
+  try {
+    return use(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Evicts a file's pages from the page cache: fsync (dirty pages cannot be dropped), then
+ * posix_fadvise(POSIX_FADV_DONTNEED). Pages still mapped by some process stay cached, so
+ * munmap first. Takes a path or a descriptor. Returns the pages still cached afterwards.
+ */
+export function dropFromPageCache(file: string | number): number {
+  return withFd(file, "r", (fd) => {
+    fs.fsyncSync(fd);
+    const rc = fn.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    // posix_fadvise returns the error number itself rather than setting errno.
+    if (rc !== 0) throw ipcErrorFromErrno(rc, "posix_fadvise", typeof file === "string" ? { path: file } : {});
+    return cachedPages(fd).resident;
+  });
+}
+
+/** How many of a file's pages are in the page cache (mincore over a read-only mapping, which touches nothing). */
+export function cachedPages(file: string | number): { pages: number; resident: number } {
+  return withFd(file, "r", (fd) => {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return { pages: 0, resident: 0 };
+    const m = mmap(null, size, PROT_READ, MAP_SHARED, fd, 0);
+    try {
+      const vec = m.residency();
+      let resident = 0;
+      for (let i = 0; i < vec.length; i++) resident += vec[i];
+      return { pages: vec.length, resident };
+    } finally {
+      m.unmap();
+    }
+  });
+}
