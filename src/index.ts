@@ -36,3 +36,10 @@ export { figureHtml, resetPlotlyEmbedding, plotlyEmbedded, plotlyLibraryPath } f
 export type { FigureHtmlOptions } from "./figures/html";
 export { renderFigurePng, renderFigurePngs, attachRenderedPng, addPngsToNotebook, pngUnavailableReason } from "./figures/png";
 export type { PngOptions, NotebookJson, AddPngsReport } from "./figures/png";
+export { runTs, spawnTs, runningChildren, killChildren, ChildResult } from "./process/spawn";
+export type { RunOptions, ChildHandle } from "./process/spawn";
+export { ShmLock } from "./sync/lock";
+export type { LockStatus, ShmLockOptions } from "./sync/lock";
+export { SharedWord } from "./sync/word";
+export type { WaitResult } from "./sync/word";
+export type { WaitOptions } from "./sync/waiting";

@@ -1,0 +1,76 @@
+// The bootstrap a child process starts with (`node dist/process/child.js args…`), before the
+// student's code runs:
+//  - it dies with its parent (PR_SET_PDEATHSIG), even when the parent is SIGKILLed;
+//  - it writes no core file when it crashes on purpose (RLIMIT_CORE soft limit 0);
+//  - `import … from "tslab-ipc"` means this package's dist/index.js, from any cwd, and bare
+//    imports the cwd cannot resolve fall back to this package's own node_modules;
+//  - process.argv.slice(2) are the args the parent passed.
+import fs from "fs";
+import Module from "module";
+import path from "path";
+import { fn } from "../ffi/libc";
+
+const PR_SET_PDEATHSIG = 1;
+const RLIMIT_CORE = 4;
+
+function dieWithParent(): void {
+  fn.prctl(PR_SET_PDEATHSIG, "unsigned long", 9 /* SIGKILL */, "unsigned long", 0, "unsigned long", 0, "unsigned long", 0);
+  // The parent may have died before prctl took effect: then we are already orphaned.
+  const parent = Number(process.env.TSLAB_IPC_PARENT_PID);
+  if (parent && process.ppid !== parent) process.kill(process.pid, "SIGKILL");
+}
+
+function noCoreFiles(): void {
+  const limit = new BigUint64Array(2);
+  if (fn.getrlimit(RLIMIT_CORE, limit) === 0) {
+    limit[0] = 0n;
+    fn.setrlimit(RLIMIT_CORE, limit);
+  }
+}
+
+type Resolve = (request: string, parent: unknown, isMain: boolean, options?: unknown) => string;
+
+function resolveOurPackage(root: string, cwd: string): void {
+  const M = Module as unknown as { _resolveFilename: Resolve };
+  const original = M._resolveFilename;
+  const index = path.join(root, "dist", "index.js");
+  M._resolveFilename = function (request, parent, isMain, options) {
+    if (request === "tslab-ipc") return index;
+    if (request.startsWith("tslab-ipc/")) return original.call(this, path.join(root, request.slice("tslab-ipc/".length)), parent, isMain, options);
+    try {
+      return original.call(this, request, parent, isMain, options);
+    } catch (e) {
+      const bare = !request.startsWith(".") && !path.isAbsolute(request);
+      if (!bare || (e as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND") throw e;
+      return original.call(this, request, parent, isMain, { paths: [cwd, root] });
+    }
+  };
+}
+
+function main(): void {
+  dieWithParent();
+  noCoreFiles();
+  const script = process.env.TSLAB_IPC_CHILD_SCRIPT;
+  const root = process.env.TSLAB_IPC_ROOT;
+  const fileName = process.env.TSLAB_IPC_CHILD_FILENAME || "child.ts";
+  if (!script || !root) throw new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)");
+  for (const name of ["TSLAB_IPC_CHILD_SCRIPT", "TSLAB_IPC_ROOT", "TSLAB_IPC_CHILD_FILENAME", "TSLAB_IPC_PARENT_PID"]) {
+    delete process.env[name];
+  }
+  const code = fs.readFileSync(script, "utf8");
+  fs.rmSync(script, { force: true });
+
+  const cwd = process.cwd();
+  resolveOurPackage(root, cwd);
+  // A module that seems to live in the cwd: relative imports resolve from there.
+  const filename = path.join(cwd, fileName);
+  process.argv = [process.argv[0], filename, ...process.argv.slice(2)];
+  const M = Module as unknown as { _nodeModulePaths(dir: string): string[] };
+  const mod = new Module(filename) as Module & { _compile(code: string, filename: string): unknown; paths: string[]; filename: string };
+  mod.filename = filename;
+  mod.paths = M._nodeModulePaths(cwd);
+  require.main = mod;
+  mod._compile(code, filename);
+}
+
+main();

@@ -1,0 +1,39 @@
+// Where the compiled package lives, so a child process can load it. Children always run the
+// compiled library (dist/), also when the parent runs from src/ under ts-jest.
+import fs from "fs";
+import path from "path";
+
+let root: string | undefined;
+
+/** The folder holding this package's package.json (name "tslab-ipc"). */
+export function packageRoot(): string {
+  if (root !== undefined) return root;
+  let dir = __dirname;
+  for (;;) {
+    const manifest = path.join(dir, "package.json");
+    if (fs.existsSync(manifest)) {
+      try {
+        if (JSON.parse(fs.readFileSync(manifest, "utf8")).name === "tslab-ipc") return (root = dir);
+      } catch {
+        /* not ours: keep looking */
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`tslab-ipc: cannot find the package root above ${__dirname}`);
+    dir = up;
+  }
+}
+
+/** dist/index.js: what `import … from "tslab-ipc"` means inside a child. */
+export function distIndex(): string {
+  return path.join(packageRoot(), "dist", "index.js");
+}
+
+/** The compiled child bootstrap (src/process/child.ts). */
+export function childBootstrap(): string {
+  const file = path.join(packageRoot(), "dist", "process", "child.js");
+  if (!fs.existsSync(file) || !fs.existsSync(distIndex())) {
+    throw new Error(`tslab-ipc: ${file} is missing; build the package first (npm run build)`);
+  }
+  return file;
+}

@@ -1,0 +1,303 @@
+// Run TypeScript in another process: for the writer/reader demos, races, and anything that
+// must crash (SIGSEGV, SIGBUS). The kernel never runs such code itself.
+//
+// Output streams live: each chunk is passed to process.stdout.write / process.stderr.write as
+// it arrives, looked up at that moment (tslab replaces those functions to route output into
+// the cell). Children never outlive this process: they are killed on its 'exit', and each
+// child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), which also
+// covers a parent that is SIGKILLed.
+import { spawn, type ChildProcess } from "child_process";
+import crypto from "crypto";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { performance } from "perf_hooks";
+import { StringDecoder } from "string_decoder";
+import { checkOptions, checkSize, checkString, describe } from "../errors";
+import { childBootstrap, packageRoot } from "./paths";
+import { describeSignal } from "./signals";
+import { transpileForChild } from "./transpile";
+
+export interface RunOptions {
+  /** Visible in the child as process.argv.slice(2). */
+  args?: string[];
+  /** Added to (and overriding) the parent's environment. */
+  env?: Record<string, string | undefined>;
+  /** Working directory of the child; relative imports resolve from here. Default: process.cwd(). */
+  cwd?: string;
+  /** Kill the child after this many milliseconds: SIGTERM, then SIGKILL after `killGraceMs`. */
+  timeoutMs?: number;
+  /** Between the timeout's SIGTERM and SIGKILL (default 1000 ms). */
+  killGraceMs?: number;
+  /** Prefix for every streamed line, e.g. "reader" gives "[reader] …". Also names the child in messages. */
+  label?: string;
+  /** Do not stream the child's output (it is still captured in the result). */
+  quiet?: boolean;
+  /** Text written to the child's stdin, which is then closed. */
+  input?: string;
+}
+
+/** How a child ended. */
+export class ChildResult {
+  readonly pid: number;
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** 'SIGSEGV', 'SIGBUS', 'SIGKILL', …, or null when it exited. */
+  readonly signal: NodeJS.Signals | null;
+  /** Everything the child wrote, as text. */
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  /** The timeout ran out and we killed it. */
+  readonly timedOut: boolean;
+  readonly label: string | undefined;
+
+  constructor(fields: {
+    pid: number;
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    durationMs: number;
+    timedOut: boolean;
+    label: string | undefined;
+  }) {
+    this.pid = fields.pid;
+    this.code = fields.code;
+    this.signal = fields.signal;
+    this.stdout = fields.stdout;
+    this.stderr = fields.stderr;
+    this.durationMs = fields.durationMs;
+    this.timedOut = fields.timedOut;
+    this.label = fields.label;
+  }
+
+  /** Exited with code 0. */
+  get ok(): boolean {
+    return this.code === 0;
+  }
+
+  /** One line for people: "child 1234 was killed by SIGSEGV (segmentation fault)". */
+  get summary(): string {
+    const who = `child ${this.pid}${this.label ? ` [${this.label}]` : ""}`;
+    const how =
+      this.signal !== null
+        ? `was killed by ${this.signal} (${describeSignal(this.signal)})`
+        : `exited with code ${this.code}`;
+    const ms = Math.round(this.durationMs);
+    return this.timedOut ? `${who} timed out after ${ms} ms and ${how}` : `${who} ${how}`;
+  }
+
+  toString(): string {
+    return this.summary;
+  }
+}
+
+/** A running child: its pid, its end, and ways to talk to it. */
+export interface ChildHandle {
+  readonly pid: number;
+  readonly label: string | undefined;
+  /** Resolves when the child has ended and its output is drained; never rejects for exit codes or signals. */
+  readonly done: Promise<ChildResult>;
+  /** Sends a signal (default SIGTERM). False if the child has already ended. */
+  kill(signal?: NodeJS.Signals | number): boolean;
+  /** Writes text to the child's stdin. */
+  write(text: string): void;
+  /** Closes the child's stdin (end of input). */
+  end(): void;
+}
+
+// ---- children never outlive us ---------------------------------------------------------------
+
+const running = new Map<number, { child: ChildProcess; script: string }>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    killChildren("SIGKILL");
+  });
+}
+
+/** Pids of the children started by runTs/spawnTs that are still running. */
+export function runningChildren(): number[] {
+  return [...running.keys()];
+}
+
+/** Sends `signal` (default SIGKILL) to every running child; returns how many were signalled. */
+export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): number {
+  let n = 0;
+  for (const { child, script } of running.values()) {
+    if (child.kill(signal)) n++;
+    fs.rmSync(script, { force: true });
+  }
+  return n;
+}
+
+// ---- starting one ----------------------------------------------------------------------------
+
+function checkRunOptions(options: unknown): RunOptions {
+  const o = checkOptions<RunOptions>(options, "options");
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${describe(o.args)}`);
+    o.args.forEach((a, i) => checkString(a, `options.args[${i}]`));
+  }
+  if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) {
+    throw new TypeError(`The "options.env" property must be of type object. Received ${describe(o.env)}`);
+  }
+  if (o.cwd !== undefined) {
+    checkString(o.cwd, "options.cwd");
+    if (!fs.existsSync(o.cwd) || !fs.statSync(o.cwd).isDirectory()) {
+      throw new RangeError(`The "options.cwd" property must be an existing directory. Received ${JSON.stringify(o.cwd)}`);
+    }
+  }
+  if (o.timeoutMs !== undefined) checkSize(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
+  if (o.killGraceMs !== undefined) checkSize(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
+  if (o.label !== undefined) checkString(o.label, "options.label");
+  if (o.input !== undefined) checkString(o.input, "options.input");
+  return o;
+}
+
+/** Streams decoded text to process.stdout/stderr, with the label at the start of each line. */
+function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
+  const decoder = new StringDecoder("utf8");
+  let captured = "";
+  let atLineStart = true;
+  const emit = (text: string) => {
+    if (text === "") return;
+    captured += text;
+    if (quiet) return;
+    let out = text;
+    if (prefix) {
+      out = (atLineStart ? prefix : "") + text.replace(/\n(?=.)/gs, "\n" + prefix);
+      atLineStart = text.endsWith("\n");
+    }
+    // Looked up now, not captured at start: tslab swaps these to send output to the cell.
+    process[which].write(out);
+  };
+  return {
+    data: (chunk: Buffer) => emit(decoder.write(chunk)),
+    flush: () => emit(decoder.end()),
+    text: () => captured,
+  };
+}
+
+/**
+ * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
+ * can run side by side (a reader and a writer). A source that does not parse throws a
+ * SyntaxError here, before anything is spawned; type errors are not checked.
+ */
+export function spawnTs(source: string, options?: RunOptions): ChildHandle {
+  checkString(source, "source");
+  const o = checkRunOptions(options);
+  const fileName = (o.label ? o.label.replace(/[^\w.-]+/g, "_") : "child") + ".ts";
+  const js = transpileForChild(source, fileName);
+  const bootstrap = childBootstrap();
+
+  const script = path.join(os.tmpdir(), `tslab-ipc-child-${process.pid}-${crypto.randomBytes(6).toString("hex")}.js`);
+  fs.writeFileSync(script, js, { mode: 0o600 });
+
+  const started = performance.now();
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, ["--enable-source-maps", bootstrap, ...(o.args ?? [])], {
+      cwd: o.cwd ?? process.cwd(),
+      env: {
+        ...process.env,
+        ...o.env,
+        TSLAB_IPC_CHILD_SCRIPT: script,
+        TSLAB_IPC_CHILD_FILENAME: fileName,
+        TSLAB_IPC_ROOT: packageRoot(),
+        TSLAB_IPC_PARENT_PID: String(process.pid),
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (e) {
+    fs.rmSync(script, { force: true });
+    throw e;
+  }
+  const label = o.label;
+  const prefix = label ? `[${label}] ` : "";
+  const out = streamer("stdout", prefix, o.quiet === true);
+  const err = streamer("stderr", prefix, o.quiet === true);
+  child.stdout!.on("data", out.data);
+  child.stderr!.on("data", err.data);
+  // A child that exits without reading its input: not our error.
+  child.stdin!.on("error", () => {});
+  if (o.input !== undefined) child.stdin!.end(o.input);
+
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  if (o.timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      graceTimer = setTimeout(() => child.kill("SIGKILL"), o.killGraceMs ?? 1000);
+      graceTimer.unref();
+    }, o.timeoutMs);
+  }
+
+  const done = new Promise<ChildResult>((resolve, reject) => {
+    child.once("error", (e) => {
+      // spawn failed (no such cwd, too many processes): there is no child to wait for.
+      if (child.pid === undefined) {
+        clearTimeout(timer);
+        fs.rmSync(script, { force: true });
+        reject(e);
+      }
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      if (child.pid !== undefined) running.delete(child.pid);
+      fs.rmSync(script, { force: true });
+      out.flush();
+      err.flush();
+      const result = new ChildResult({
+        pid: child.pid ?? -1,
+        code,
+        signal,
+        stdout: out.text(),
+        stderr: err.text(),
+        durationMs: performance.now() - started,
+        timedOut,
+        label,
+      });
+      // As a shell does: say so when a child dies of a signal or a timeout.
+      if ((signal !== null || timedOut) && o.quiet !== true) process.stderr.write(result.summary + "\n");
+      resolve(result);
+    });
+  });
+
+  if (child.pid !== undefined) {
+    running.set(child.pid, { child, script });
+    installExitHook();
+  }
+
+  return {
+    pid: child.pid ?? -1,
+    label,
+    done,
+    kill: (signal: NodeJS.Signals | number = "SIGTERM") => (child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
+    write: (text: string) => {
+      checkString(text, "text");
+      child.stdin!.write(text);
+    },
+    end: () => {
+      child.stdin!.end();
+    },
+  };
+}
+
+/**
+ * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
+ * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
+ * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
+ */
+export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
+  const handle = spawnTs(source, options);
+  if (options?.input === undefined) handle.end();
+  return handle.done;
+}

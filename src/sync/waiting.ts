@@ -1,0 +1,102 @@
+// Waiting without blocking a notebook: an attempt that may block the thread for a short slice
+// (a futex wait, a timed mutex lock), then a turn of the event loop, again and again until it
+// succeeds, times out, is aborted by an AbortSignal, or is interrupted by SIGINT (what Jupyter
+// sends to interrupt a cell). The CPU sleeps in the kernel during each slice, so a long wait
+// costs almost nothing, and the cell stays responsive to interrupts.
+import { performance } from "perf_hooks";
+import { IpcError, checkOptions, checkSize, describe } from "../errors";
+
+export interface WaitOptions {
+  /** Give up after this many milliseconds (default: wait forever). */
+  timeoutMs?: number;
+  /** Abort the wait: the promise rejects with an IpcError whose code is 'ABORT_ERR'. */
+  signal?: AbortSignal;
+  /** How long one blocking attempt may hold the thread (default 5 ms). */
+  sliceMs?: number;
+}
+
+/** Returned by an attempt that did not block and should be retried after a short sleep. */
+export const LATER = Symbol("later");
+
+const DEFAULT_SLICE_MS = 5;
+
+export function checkWaitOptions(options: unknown): WaitOptions {
+  const o = checkOptions<WaitOptions>(options, "options");
+  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) checkSize(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
+  if (o.sliceMs !== undefined) checkSize(o.sliceMs, "options.sliceMs", 1, 1000);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError(`The "options.signal" property must be an AbortSignal. Received ${describe(o.signal)}`);
+  }
+  return o;
+}
+
+// ---- SIGINT interrupts pending waits ---------------------------------------------------------
+
+const pending = new Set<(error: Error) => void>();
+
+function onSigint(): void {
+  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: 4 });
+  for (const interrupt of [...pending]) interrupt(error);
+  // Listening to SIGINT cancels Node's default (exit). When nobody else handles it (no
+  // notebook kernel, only the registry's cleanup handler named onSignal), restore the default.
+  const others = process.listeners("SIGINT").filter((l) => l !== onSigint && l.name !== "onSignal");
+  if (others.length === 0) {
+    process.removeListener("SIGINT", onSigint);
+    process.kill(process.pid, "SIGINT");
+  }
+}
+
+function watchInterrupt(interrupt: (error: Error) => void): void {
+  if (pending.size === 0) process.on("SIGINT", onSigint);
+  pending.add(interrupt);
+}
+
+function unwatchInterrupt(interrupt: (error: Error) => void): void {
+  if (pending.delete(interrupt) && pending.size === 0) process.removeListener("SIGINT", onSigint);
+}
+
+function abortError(signal: AbortSignal, what: string): IpcError {
+  const error = new IpcError("ABORT_ERR", `ABORT_ERR: the operation was aborted, ${what}`);
+  (error as { cause?: unknown }).cause = signal.reason;
+  return error;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Calls `attempt(sliceMs)` until it returns a result. `undefined` means "not yet" (it already
+ * blocked for the slice); LATER means "not yet, and I did not block" (we sleep a slice).
+ * When the time is up, returns (or throws) what `onTimeout` gives.
+ */
+export async function retryUntil<T>(
+  attempt: (sliceMs: number) => T | undefined | typeof LATER,
+  options: WaitOptions,
+  what: string,
+  onTimeout: () => T,
+): Promise<T> {
+  const { signal } = options;
+  const slice = options.sliceMs ?? DEFAULT_SLICE_MS;
+  const timeout = options.timeoutMs ?? Infinity;
+  const deadline = performance.now() + timeout;
+  if (signal?.aborted) throw abortError(signal, what);
+  let interrupted: Error | undefined;
+  const interrupt = (error: Error) => {
+    interrupted = error;
+  };
+  watchInterrupt(interrupt);
+  try {
+    for (;;) {
+      const remaining = Math.max(0, deadline - performance.now());
+      const result = attempt(Math.min(slice, remaining));
+      if (result !== undefined && result !== LATER) return result;
+      if (result === LATER && remaining > 0) await sleep(Math.min(slice, remaining));
+      else await nextTurn();
+      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: 4 });
+      if (signal?.aborted) throw abortError(signal, what);
+      if (performance.now() >= deadline) return onTimeout();
+    }
+  } finally {
+    unwatchInterrupt(interrupt);
+  }
+}

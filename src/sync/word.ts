@@ -1,0 +1,150 @@
+// A 32-bit word in shared memory that processes can wait on and wake each other through:
+// Atomics for the value, futex(2) for the sleeping, without FUTEX_PRIVATE_FLAG so waiters and
+// wakers may be different processes. What C does with `syscall(SYS_futex, …)`.
+//
+// The Atomics work on the region's Buffer although it is not a SharedArrayBuffer: V8 emits the
+// same locked instructions for both (the multi-process tests check that no increment is lost).
+import { performance } from "perf_hooks";
+import { errno as lastErrno, fn, type Pointer } from "../ffi/libc";
+import { checkInt, ipcErrorFromErrno } from "../errors";
+import type { Region } from "../sys/region";
+import { checkPlacement, checkUsable } from "./placement";
+import { checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
+
+const SYS_futex = process.arch === "arm64" ? 98 : 202;
+const FUTEX_WAIT = 0;
+const FUTEX_WAKE = 1;
+const EAGAIN = 11;
+const EINTR = 4;
+const ETIMEDOUT = 110;
+
+/** Like Atomics.wait: woken ("ok"), the value was not `expected` ("not-equal"), or "timed-out". */
+export type WaitResult = "ok" | "not-equal" | "timed-out";
+
+// One relative timeout for every wait of this process (the JavaScript thread is the only
+// caller), written as two 64-bit little-endian fields through 32-bit halves: no allocation.
+const timeout = new Int32Array(4);
+
+function setTimeoutMs(ms: number): Int32Array {
+  const sec = Math.floor(ms / 1000);
+  timeout[0] = sec;
+  timeout[1] = 0;
+  timeout[2] = Math.floor((ms - sec * 1000) * 1e6);
+  timeout[3] = 0;
+  return timeout;
+}
+
+export class SharedWord {
+  static readonly SIZE = 4;
+  static readonly ALIGN = 4;
+
+  readonly region: Region;
+  readonly offset: number;
+  /** The word's address in this process: region.address + offset (what the futex calls get). */
+  readonly address: Pointer;
+  readonly #cell: Int32Array;
+
+  /** The word at `offset` of shared memory (an Attachment, or a MAP_SHARED Mapping). Its value is left as it is. */
+  constructor(region: Region, offset = 0) {
+    const at = checkPlacement(region, offset, SharedWord.SIZE, SharedWord.ALIGN, "shared word");
+    this.region = region;
+    this.offset = at;
+    this.address = region.address + BigInt(at);
+    const buf = region.buffer;
+    this.#cell = new Int32Array(buf.buffer, buf.byteOffset + at, 1);
+  }
+
+  load(): number {
+    checkUsable(this.region, "shared word");
+    return Atomics.load(this.#cell, 0);
+  }
+
+  /** Atomically stores `value`; returns it. Does not wake anyone: call notify(). */
+  store(value: number): number {
+    checkUsable(this.region, "shared word");
+    return Atomics.store(this.#cell, 0, checkInt(value, "value"));
+  }
+
+  /** Atomically adds `delta`; returns the value before. */
+  add(delta: number): number {
+    checkUsable(this.region, "shared word");
+    return Atomics.add(this.#cell, 0, checkInt(delta, "delta"));
+  }
+
+  /** Atomically stores `value`; returns the value before. */
+  exchange(value: number): number {
+    checkUsable(this.region, "shared word");
+    return Atomics.exchange(this.#cell, 0, checkInt(value, "value"));
+  }
+
+  /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
+  compareExchange(expected: number, replacement: number): number {
+    checkUsable(this.region, "shared word");
+    return Atomics.compareExchange(this.#cell, 0, checkInt(expected, "expected"), checkInt(replacement, "replacement"));
+  }
+
+  /**
+   * Sleeps while the word holds `expected`, until notify() or `timeoutMs` (default: forever).
+   * Blocks the thread: for child processes and benchmarks; in a notebook cell use waitAsync.
+   * As with every futex, "ok" may come without a change of value: wait in a loop that checks it.
+   */
+  wait(expected: number, timeoutMs = Infinity): WaitResult {
+    checkInt(expected, "expected");
+    if (timeoutMs !== Infinity) checkInt(timeoutMs, "timeoutMs", 0);
+    checkUsable(this.region, "shared word");
+    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    let first = true;
+    for (;;) {
+      const ts = deadline === Infinity ? null : setTimeoutMs(Math.max(0, deadline - performance.now()));
+      const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, ts, null, 0);
+      if (rc === 0) return "ok";
+      const e = lastErrno();
+      if (e === EAGAIN) return first ? "not-equal" : "ok";
+      if (e === ETIMEDOUT) return "timed-out";
+      if (e !== EINTR) throw ipcErrorFromErrno(e, "futex");
+      // A signal handler ran: go back to sleep for the time left, unless the value moved.
+      if (Atomics.load(this.#cell, 0) !== expected) return "ok";
+      first = false;
+    }
+  }
+
+  /**
+   * Waits while the word holds `expected` without blocking the event loop: futex waits of one
+   * slice (default 5 ms) with a turn of the event loop between them. Resolves "not-equal" at
+   * once if the value differs, "ok" when woken or changed, "timed-out" after `timeoutMs`;
+   * rejects with an IpcError 'ABORT_ERR' (options.signal) or 'EINTR' (SIGINT: a Jupyter interrupt).
+   */
+  waitAsync(expected: number, options?: WaitOptions): Promise<WaitResult> {
+    let opts: WaitOptions;
+    try {
+      checkInt(expected, "expected");
+      opts = checkWaitOptions(options);
+      if (this.load() !== expected) return Promise.resolve("not-equal");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const attempt = (sliceMs: number): WaitResult | undefined => {
+      checkUsable(this.region, "shared word");
+      const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, setTimeoutMs(sliceMs), null, 0);
+      if (rc === 0) return "ok";
+      const e = lastErrno();
+      if (e === EAGAIN) return "ok"; // it changed since we looked
+      if (e === ETIMEDOUT || e === EINTR) return Atomics.load(this.#cell, 0) !== expected ? "ok" : undefined;
+      throw ipcErrorFromErrno(e, "futex");
+    };
+    return retryUntil(attempt, opts, `waiting on the shared word at offset ${this.offset}`, () => "timed-out" as const);
+  }
+
+  /** Wakes up to `count` waiters (default: all), in any process. Returns how many were woken. */
+  notify(count = Infinity): number {
+    const n = count === Infinity ? 0x7fffffff : checkInt(count, "count", 0);
+    checkUsable(this.region, "shared word");
+    const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAKE, n, null, null, 0);
+    if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
+    return Number(rc);
+  }
+
+  toString(): string {
+    return `SharedWord { offset: ${this.offset}, value: ${this.region.attached ? Atomics.load(this.#cell, 0) : "(detached)"} }`;
+  }
+}
