@@ -104,7 +104,8 @@ test("SIGKILL leaves objects behind; reap() removes them, and leaves live proces
     expect(fs.existsSync("/dev/shm" + alive.posixName)).toBe(true);
     expect(segmentExists(foreignId)).toBe(true);
   } finally {
-    process.env.TSLAB_IPC_RECORDS = prev;
+    if (prev === undefined) delete process.env.TSLAB_IPC_RECORDS;
+    else process.env.TSLAB_IPC_RECORDS = prev;
     alive.child.kill("SIGTERM");
     await alive.exited;
     if (foreignId >= 0 && segmentExists(foreignId)) shmctl(foreignId, IPC_RMID);
