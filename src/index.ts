@@ -43,3 +43,6 @@ export type { LockStatus, ShmLockOptions } from "./sync/lock";
 export { SharedWord } from "./sync/word";
 export type { WaitResult } from "./sync/word";
 export type { WaitOptions } from "./sync/waiting";
+// Notebook conveniences: unique names, a temp folder per kernel run, compiling/running C (src/lab).
+export { uniqueName, labDir, compileC, runProgram, noCompilerReason } from "./lab";
+export type { CompiledProgram, ProgramOptions, ProgramResult } from "./lab";

@@ -1,0 +1,100 @@
+// Compile the lecture's C programs and run them beside the TypeScript twin. Where there is no
+// C compiler the notebook says so and goes on: compileC returns null (never throws for that).
+import { spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { labDir } from "./labdir";
+
+export interface CompiledProgram {
+  /** Absolute path of the executable (in labDir()). */
+  path: string;
+  /** What cc printed (warnings); "" when it was silent. */
+  warnings: string;
+}
+
+export interface ProgramOptions {
+  /** Working directory of the program (default: labDir()). */
+  cwd?: string;
+  /** Kill the program after this many milliseconds (default 10000). */
+  timeout?: number;
+  /** Bytes written to its standard input. */
+  input?: string;
+}
+
+export interface ProgramResult {
+  stdout: string;
+  stderr: string;
+  /** Exit code, or null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it ("SIGSEGV"), or null. */
+  signal: string | null;
+}
+
+let compilerReason: string | null | undefined;
+let warned = false;
+
+/**
+ * Why C programs cannot be compiled here ("no C compiler: cc not found"), or null when `cc`
+ * works. Checked once per process.
+ */
+export function noCompilerReason(): string | null {
+  if (compilerReason !== undefined) return compilerReason;
+  const r = spawnSync("cc", ["--version"], { encoding: "utf8" });
+  if (r.error) {
+    compilerReason = `no C compiler: cc ${(r.error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : r.error.message}`;
+  } else if (r.status !== 0) {
+    compilerReason = `no C compiler: cc --version exited with ${r.status}`;
+  } else {
+    compilerReason = null;
+  }
+  return compilerReason;
+}
+
+/**
+ * Writes `source` to `labDir()/<name>.c` and compiles it with `cc -O2 -Wall` to
+ * `labDir()/<name>`. Returns null (and prints the reason once) when there is no compiler;
+ * throws an Error with cc's diagnostics when the source does not compile.
+ *
+ *   const demo = compileC(source, "shmdemo");
+ *   if (demo) runProgram(demo.path, ["hello"]);
+ */
+export function compileC(source: string, name: string): CompiledProgram | null {
+  if (typeof source !== "string") throw new TypeError(`The "source" argument must be of type string. Received ${typeof source}`);
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith(".")) {
+    throw new RangeError(`The "name" argument must be a file name of letters, digits, ".", "_" and "-". Received ${JSON.stringify(name)}`);
+  }
+  const reason = noCompilerReason();
+  if (reason !== null) {
+    if (!warned) console.log(`${reason}; the C side of this notebook is skipped.`);
+    warned = true;
+    return null;
+  }
+  const dir = labDir();
+  const file = path.join(dir, `${name}.c`);
+  const exe = path.join(dir, name);
+  fs.writeFileSync(file, source);
+  const r = spawnSync("cc", ["-O2", "-Wall", "-o", name, `${name}.c`], { cwd: dir, encoding: "utf8" });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`cc could not compile ${name}.c:\n${r.stderr}`);
+  return { path: exe, warnings: r.stderr };
+}
+/**
+ * Runs a program to completion and returns what it printed and how it ended; a non-zero exit
+ * or a signal is a result, not an exception.
+ *
+ *   runProgram(demo.path, ["hello"], { cwd: labDir() })  // { stdout: 'writing to segment: "hello"\n', stderr: "", code: 0, signal: null }
+ */
+export function runProgram(file: string, args: readonly string[] = [], options: ProgramOptions = {}): ProgramResult {
+  if (typeof file !== "string") throw new TypeError(`The "path" argument must be of type string. Received ${typeof file}`);
+  if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) {
+    throw new TypeError(`The "args" argument must be an array of strings.`);
+  }
+  const r = spawnSync(file, args, {
+    cwd: options.cwd ?? labDir(),
+    timeout: options.timeout ?? 10000,
+    input: options.input,
+    encoding: "utf8",
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== "ETIMEDOUT") throw r.error;
+  return { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status, signal: r.signal };
+}
