@@ -1,0 +1,176 @@
+// Turning measurements into what people read: values, ratios, target verdicts, the console
+// tables and bench/RESULTS.md.
+"use strict";
+
+/** 3 significant digits, no exponent for the ranges we print. */
+function fmt(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "—";
+  const a = Math.abs(n);
+  if (a >= 1000) return Math.round(n).toLocaleString("en-US");
+  if (a >= 100) return n.toFixed(0);
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+}
+
+const fmtRatio = (r) => (r === null || Number.isNaN(r) ? "—" : `${r.toFixed(2)}x`);
+
+function compare(value, op, limit) {
+  switch (op) {
+    case ">=": return value >= limit;
+    case "<=": return value <= limit;
+    case "<": return value < limit;
+    case ">": return value > limit;
+    default: throw new Error(`bad op ${op}`);
+  }
+}
+
+/**
+ * Ratios and verdicts of one reported number. Ratios are ours / other, of the values as
+ * reported (so for GB/s and trips/s higher is better, for times lower is better).
+ */
+function judge(out, peers) {
+  const ours = out.values["tslab-ipc"];
+  const c = out.values.c;
+  const ran = peers.filter((p) => typeof out.values[p] === "number");
+  let bestPeer = null;
+  for (const p of ran) {
+    if (bestPeer === null) bestPeer = p;
+    else if (out.higherIsBetter ? out.values[p] > out.values[bestPeer] : out.values[p] < out.values[bestPeer]) bestPeer = p;
+  }
+  const ratios = {
+    vsC: typeof ours === "number" && typeof c === "number" && c !== 0 ? ours / c : null,
+    bestPeer,
+    vsBestPeer: typeof ours === "number" && bestPeer ? ours / out.values[bestPeer] : null,
+  };
+  const verdicts = [];
+  const t = out.target;
+  if (t && typeof ours === "number") {
+    if (t.vsC && ratios.vsC !== null) {
+      const [op, limit] = t.vsC;
+      verdicts.push({ what: `ours/C ${op} ${limit}`, holds: compare(ratios.vsC, op, limit), got: fmtRatio(ratios.vsC) });
+    }
+    if (t.peers && bestPeer) {
+      verdicts.push({
+        what: `at least as ${out.higherIsBetter ? "fast" : "quick"} as every peer`,
+        holds: out.higherIsBetter ? ratios.vsBestPeer >= 1 : ratios.vsBestPeer <= 1,
+        got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}`,
+      });
+    }
+    if (t.abs) {
+      const [op, limit] = t.abs;
+      verdicts.push({ what: `${op} ${limit} ${out.unit}`, holds: compare(ours, op, limit), got: `${fmt(ours)} ${out.unit}` });
+    }
+  }
+  return { ratios, verdicts };
+}
+
+function pad(s, n) {
+  s = String(s);
+  return s.length >= n ? s : s + " ".repeat(n - s.length);
+}
+
+/** A plain-text table for the console. */
+function textTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+function mdTable(rows) {
+  const [head, ...body] = rows;
+  return [
+    `| ${head.join(" | ")} |`,
+    `| ${head.map(() => "---").join(" | ")} |`,
+    ...body.map((r) => `| ${r.join(" | ")} |`),
+  ].join("\n");
+}
+
+/** Rows for one reported number: one per system, then the ratios. */
+function outputRows(out, systems) {
+  const rows = [["system", `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`, "ours / this"]];
+  const ours = out.values["tslab-ipc"];
+  for (const s of systems) {
+    if (typeof out.values[s] === "number") {
+      rows.push([s, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s])]);
+    } else if (out.skipped[s]) {
+      rows.push([s, `skipped: ${out.skipped[s]}`, ""]);
+    }
+  }
+  return rows;
+}
+
+function verdictText(v) {
+  return `${v.holds ? "HOLDS" : "MISSES"}: ${v.what} (got ${v.got})`;
+}
+
+/** The one-line-per-number summary: ours, C, ours/C, best peer, ours/best peer, targets. */
+function summaryRows(outputs) {
+  const rows = [["workload", "unit", "tslab-ipc", "C", "ours/C", "best peer", "ours/peer", "targets"]];
+  for (const o of outputs) {
+    const r = o.ratios;
+    rows.push([
+      o.name,
+      o.unit,
+      typeof o.values["tslab-ipc"] === "number" ? fmt(o.values["tslab-ipc"]) : `skipped${o.skipped["tslab-ipc"] ? `: ${o.skipped["tslab-ipc"]}` : ""}`,
+      fmt(o.values.c),
+      fmtRatio(r.vsC),
+      r.bestPeer ? `${r.bestPeer} ${fmt(o.values[r.bestPeer])}` : "—",
+      fmtRatio(r.vsBestPeer),
+      o.verdicts.length ? o.verdicts.map((v) => (v.holds ? "holds" : "MISSES")).join(", ") : "—",
+    ]);
+  }
+  return rows;
+}
+
+function markdown(results, analysis) {
+  const m = results.machine;
+  const lines = [];
+  lines.push("# Benchmark results");
+  lines.push("");
+  lines.push(`Latest run: ${results.date} (\`${results.command}\`, ${results.durationSeconds.toFixed(0)} s).`);
+  lines.push("");
+  lines.push(
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.kernel}; /tmp is ${m.fs["/tmp"]}, /dev/shm is ${m.fs["/dev/shm"]}; ` +
+      `Node ${m.node}; ${m.cc}; ${m.python}.`,
+  );
+  lines.push("");
+  lines.push(
+    "Every number is the median of the samples of one run (latencies: the percentile named), with every system " +
+      "run side by side in the same invocation, in rotating order. Ratios are ours / other of the reported values: " +
+      "for GB/s and round trips/s higher is better, for times lower is better. Raw samples are in `bench/results.json`.",
+  );
+  lines.push("");
+  lines.push("## Summary");
+  lines.push("");
+  lines.push(mdTable(summaryRows(results.outputs)));
+  lines.push("");
+  lines.push("## Targets");
+  lines.push("");
+  for (const o of results.outputs) {
+    for (const v of o.verdicts) lines.push(`- ${o.name}: ${verdictText(v)}`);
+  }
+  lines.push("");
+  lines.push("## Each workload");
+  for (const w of results.workloads) {
+    lines.push("");
+    lines.push(`### ${w.name}: ${w.title}`);
+    for (const o of results.outputs.filter((x) => x.workload === w.name)) {
+      lines.push("");
+      if (results.outputs.filter((x) => x.workload === w.name).length > 1) lines.push(`${o.name}:`, "");
+      lines.push(mdTable(outputRows(o, w.systems)));
+    }
+    const notes = Object.entries(w.notes || {});
+    if (notes.length) {
+      lines.push("");
+      for (const [s, n] of notes) lines.push(`- ${s}: ${n}`);
+    }
+  }
+  if (analysis) {
+    lines.push("");
+    lines.push(analysis.trim());
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+module.exports = { fmt, fmtRatio, judge, textTable, mdTable, outputRows, summaryRows, verdictText, markdown };

@@ -1,0 +1,16 @@
+// Order statistics of samples: the median is what the tables report; p50/p99 for latencies.
+"use strict";
+
+/** The q-quantile (0..1) by linear interpolation between closest ranks. */
+function quantile(samples, q) {
+  if (!samples.length) return NaN;
+  const s = [...samples].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+const median = (samples) => quantile(samples, 0.5);
+
+module.exports = { quantile, median };

@@ -1,0 +1,62 @@
+// What the Node runners (ours.js, node-peers.js) share: the clock, the fault counter, the
+// result line, and the one-word/argument protocol of bench/c/bench.c.
+"use strict";
+
+/** Monotonic time in nanoseconds, as a number (hrtime's bigint is exact; the doubles are fine for spans). */
+function nowNs() {
+  return Number(process.hrtime.bigint());
+}
+
+/** Minor page faults of this process so far (getrusage ru_minflt). */
+function minorFaults() {
+  return process.resourceUsage().minorPageFault;
+}
+
+/** Prints the one JSON line the orchestrator reads. */
+function emit(result) {
+  process.stdout.write(JSON.stringify(result) + "\n");
+}
+
+/** Prints a skip with its reason; the orchestrator shows the reason in the table. */
+function skip(reason) {
+  emit({ skipped: reason });
+}
+
+/** Fills `size` private bytes with a pattern so the pages are real (not the shared zero page). */
+function sourceBuffer(size) {
+  const src = Buffer.allocUnsafeSlow(size);
+  src.fill(0x5a);
+  return src;
+}
+
+/**
+ * Runs `main(workload, args)` and turns a thrown error into a non-zero exit with the message,
+ * which the orchestrator prints as the reason.
+ */
+function runMain(main) {
+  const [workload, ...args] = process.argv.slice(2);
+  Promise.resolve()
+    .then(() => main(workload, args))
+    .catch((err) => {
+      process.stderr.write(`${err && err.stack ? err.stack : err}\n`);
+      process.exitCode = 1;
+    });
+}
+
+/**
+ * Times `cycles` calls of `once` per batch, `batches` batches after one warm-up batch.
+ * Returns µs per call for each batch.
+ */
+function timeBatches(cycles, batches, once) {
+  const us = [];
+  let check = 0;
+  for (let b = 0; b <= batches; b++) {
+    const t0 = nowNs();
+    for (let i = 0; i < cycles; i++) check += once(i);
+    const t1 = nowNs();
+    if (b > 0) us.push((t1 - t0) / 1e3 / cycles);
+  }
+  return { samples: us, check };
+}
+
+module.exports = { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches };

@@ -1,0 +1,168 @@
+// The Node packages a user would pick instead of tslab-ipc: shm-typed-array (System V and
+// POSIX segments as Buffers) and @riaskov/mmap-io (file mappings as Buffers). Both are native
+// addons, installed by the benchmark into bench/.peers, never into the library's dependencies.
+//
+// Usage: node node-peers.js <peer> <workload> args... (the same arguments as bench/c/bench.c)
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
+
+const PEERS = process.env.BENCH_PEERS_DIR || path.join(__dirname, "..", ".peers", "node_modules");
+const PAGE = 4096;
+const MAP_ANONYMOUS = 0x20;
+
+function load(peer) {
+  return require(path.join(PEERS, peer === "mmap-io" ? "@riaskov/mmap-io" : "shm-typed-array"));
+}
+
+// ---- shm-typed-array: System V segments -----------------------------------------------------
+
+/** A fresh segment with a random key (the package has no IPC_PRIVATE); destroy() = shmdt + IPC_RMID. */
+function shmCreate(shm, size) {
+  const buf = shm.create(size, "Buffer", undefined, "600");
+  if (!buf) throw new Error("shm-typed-array: create returned null");
+  return { buf, close: () => shm.destroy(buf.key) };
+}
+
+/**
+ * A POSIX shm object: a file in /dev/shm mapped shared, the same thing as the other side's
+ * shared file mapping when `file` is in /dev/shm. The name is unlinked at once.
+ */
+function shmCreatePosix(shm, file, size) {
+  if (path.dirname(file) !== "/dev/shm") throw new Error(`POSIX shm lives in /dev/shm, not ${path.dirname(file)}`);
+  const name = "/" + path.basename(file);
+  const buf = shm.createPosix(name, size, "Buffer", "600");
+  if (!buf) throw new Error("shm-typed-array: createPosix returned null");
+  fs.unlinkSync(file);
+  return { buf, close: () => shm.detachPosix(name, false) };
+}
+
+// ---- mmap-io: file mappings (unmapped when the Buffer is garbage-collected) ----------------
+
+function mmapFile(mmapio, file, size) {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  try {
+    fs.ftruncateSync(fd, size);
+    const buf = mmapio.map(size, mmapio.PROT_READ | mmapio.PROT_WRITE, mmapio.MAP_SHARED, fd, 0);
+    return { buf, close: () => {} };
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(file);
+  }
+}
+
+function bulk(peer, copy, kind, file, size, reps) {
+  const mod = load(peer);
+  if (peer === "mmap-io" && kind === "sysv") return skip("no System V segments (file mappings only)");
+  let t;
+  if (peer === "mmap-io") t = mmapFile(mod, file, size);
+  else if (kind === "sysv") t = shmCreate(mod, size);
+  else t = shmCreatePosix(mod, file, size);
+  const buf = t.buf;
+  const src = copy ? sourceBuffer(size) : null;
+  const samples = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {
+    const value = (r & 0x7f) | 1;
+    if (src) src[r] = value;
+    const t0 = nowNs();
+    if (src) buf.set(src);
+    else buf.fill(value);
+    const t1 = nowNs();
+    check += buf[r] + buf[size - 1];
+    if (r > 0) samples.push(size / (t1 - t0));
+  }
+  t.close();
+  emit({ samples, check });
+}
+
+function touch(peer, size, reps) {
+  if (peer !== "shm-typed-array") return skip("makes no segments (file mappings only)");
+  const shm = load(peer);
+  const pages = size / PAGE;
+  const samples = [], faults = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {
+    const t = shmCreate(shm, size);
+    const buf = t.buf;
+    const f0 = minorFaults();
+    const t0 = nowNs();
+    for (let i = 0; i < size; i += PAGE) buf[i] = 1;
+    const t1 = nowNs();
+    const f1 = minorFaults();
+    check += buf[size - PAGE];
+    if (r > 0) {
+      samples.push((t1 - t0) / pages);
+      faults.push((f1 - f0) / pages);
+    }
+    t.close();
+  }
+  emit({ samples, faults, check });
+}
+
+function segcycle(peer, cycles, batches) {
+  if (peer !== "shm-typed-array") return skip("makes no segments (file mappings only)");
+  const shm = load(peer);
+  emit(timeBatches(cycles, batches, () => {
+    const buf = shm.create(PAGE, "Buffer", undefined, "600");
+    const k = buf.key & 0xff;
+    shm.destroy(buf.key);
+    return k;
+  }));
+}
+
+function mmapcycle(peer, kind, file, cycles, batches) {
+  if (peer !== "mmap-io") return skip("no mmap of files or anonymous memory");
+  if (typeof global.gc !== "function") throw new Error("run with --expose-gc");
+  const mmapio = load(peer);
+  let fd = -1;
+  let flags = mmapio.MAP_SHARED | MAP_ANONYMOUS;
+  if (kind === "file") {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    fs.ftruncateSync(fd, PAGE);
+    fs.unlinkSync(file);
+    flags = mmapio.MAP_SHARED;
+  }
+  // mmap-io has no unmap call: a mapping goes when its Buffer is collected. So each batch ends
+  // with a full GC inside the timed region: the munmaps are paid there, with the GC's own cost.
+  const result = timeBatches(cycles, batches, (i) => {
+    const buf = mmapio.map(PAGE, mmapio.PROT_READ | mmapio.PROT_WRITE, flags, fd, 0);
+    const v = buf.length & 1;
+    if (i === cycles - 1) global.gc();
+    return v;
+  });
+  if (fd >= 0) fs.closeSync(fd);
+  emit({ ...result, note: "munmap happens at GC (a forced gc() per batch, timed)" });
+}
+
+function msyncLatency(peer, file, count) {
+  if (peer !== "mmap-io") return skip("no msync");
+  const mmapio = load(peer);
+  const t = mmapFile(mmapio, file, PAGE);
+  const buf = t.buf;
+  const samples = [];
+  for (let i = -Math.floor(count / 10); i < count; i++) {
+    buf[i & 0xff] = i & 0xff;
+    const t0 = nowNs();
+    mmapio.sync(buf, 0, PAGE, true);  // blocking: MS_SYNC
+    const t1 = nowNs();
+    if (i >= 0) samples.push((t1 - t0) / 1e3);
+  }
+  emit({ samples });
+}
+
+runMain((peer, _) => {
+  const [, w, ...a] = process.argv.slice(2);
+  const num = (i) => Number(a[i]);
+  switch (w) {
+    case "fill": return bulk(peer, false, a[0], a[1], num(2), num(3));
+    case "copy": return bulk(peer, true, a[0], a[1], num(2), num(3));
+    case "touch": return touch(peer, num(0), num(1));
+    case "segcycle": return segcycle(peer, num(0), num(1));
+    case "mmapcycle": return mmapcycle(peer, a[0], a[1], num(2), num(3));
+    case "msync": return msyncLatency(peer, a[0], num(1));
+    case "pingpong": return skip("no cross-process wait primitive");
+    default: return skip(`unknown workload ${w}`);
+  }
+});

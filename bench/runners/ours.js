@@ -1,0 +1,153 @@
+// tslab-ipc's side of every workload, through the public API only (the package root as
+// compiled: shmget/shmat/Attachment.detach/shmctl, mmap/munmap, msync, Region.buffer).
+// Same arguments and output as bench/c/bench.c.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
+
+// The orchestrator compiles src/ into bench/.build/dist so it measures the current source.
+const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, "..", "..", "dist");
+const ipc = require(LIB);
+const {
+  shmget, shmat, shmctl, mmap, munmap, msync,
+  IPC_PRIVATE, IPC_CREAT, IPC_RMID, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC,
+} = ipc;
+
+const PAGE = 4096;
+
+/** A fresh segment, marked for removal at once (gone at the last detach, even on a crash). */
+function openSysv(size) {
+  const id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0o600);
+  const att = shmat(id, null, 0);
+  shmctl(id, IPC_RMID);
+  return { region: att, close: () => att.detach() };
+}
+
+/** A file of `size` bytes mapped shared; the name is unlinked at once (the mapping keeps it). */
+function openFile(file, size) {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  try {
+    fs.ftruncateSync(fd, size);
+    const m = mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return { region: m, close: () => munmap(m) };
+  } finally {
+    fs.closeSync(fd);
+    fs.unlinkSync(file);
+  }
+}
+
+function openTarget(kind, file, size) {
+  return kind === "sysv" ? openSysv(size) : openFile(file, size);
+}
+
+// 1. Bulk write (Buffer.fill) and bulk copy-in (Buffer.set, a memmove), GB/s.
+function bulk(copy, kind, file, size, reps) {
+  const t = openTarget(kind, file, size);
+  const buf = t.region.buffer;
+  const src = copy ? sourceBuffer(size) : null;
+  const samples = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {  // rep 0 faults the pages in: warm-up
+    const value = (r & 0x7f) | 1;
+    if (src) src[r] = value;
+    const t0 = nowNs();
+    if (src) buf.set(src);
+    else buf.fill(value);
+    const t1 = nowNs();
+    check += buf[r] + buf[size - 1];
+    if (r > 0) samples.push(size / (t1 - t0));
+  }
+  t.close();
+  emit({ samples, check });
+}
+
+// 2. First touch: one write per page of a fresh segment; ns and minor faults per page.
+function touch(size, reps) {
+  const pages = size / PAGE;
+  const samples = [], faults = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {  // rep 0 warms the loop up (JIT) and is not reported
+    const t = openSysv(size);
+    const buf = t.region.buffer;
+    const f0 = minorFaults();
+    const t0 = nowNs();
+    for (let i = 0; i < size; i += PAGE) buf[i] = 1;
+    const t1 = nowNs();
+    const f1 = minorFaults();
+    check += buf[size - PAGE];
+    if (r > 0) {
+      samples.push((t1 - t0) / pages);
+      faults.push((f1 - f0) / pages);
+    }
+    t.close();
+  }
+  emit({ samples, faults, check });
+}
+
+// 3. Create + attach + detach + remove of a 4 KiB segment; mmap + munmap of one page. µs per cycle.
+function segcycle(cycles, batches) {
+  emit(timeBatches(cycles, batches, () => {
+    const id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+    const att = shmat(id, null, 0);
+    const a = Number(att.address & 0xffffn);
+    att.detach();
+    shmctl(id, IPC_RMID);
+    return a;
+  }));
+}
+
+function mmapcycle(kind, file, cycles, batches) {
+  let fd = -1;
+  let flags = MAP_SHARED | MAP_ANONYMOUS;
+  if (kind === "file") {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    fs.ftruncateSync(fd, PAGE);
+    fs.unlinkSync(file);
+    flags = MAP_SHARED;
+  }
+  const result = timeBatches(cycles, batches, () => {
+    const m = mmap(null, PAGE, PROT_READ | PROT_WRITE, flags, fd, 0);
+    const a = Number(m.address & 0xffffn);
+    munmap(m);
+    return a;
+  });
+  if (fd >= 0) fs.closeSync(fd);
+  emit(result);
+}
+
+// 4. msync(MS_SYNC) of one dirty page, µs per call.
+function msyncLatency(file, count) {
+  const t = openFile(file, PAGE);
+  const buf = t.region.buffer;
+  const samples = [];
+  for (let i = -Math.floor(count / 10); i < count; i++) {  // the first tenth is warm-up
+    buf[i & 0xff] = i & 0xff;  // dirty the page (not timed)
+    const t0 = nowNs();
+    msync(t.region, PAGE, MS_SYNC);
+    const t1 = nowNs();
+    if (i >= 0) samples.push((t1 - t0) / 1e3);
+  }
+  t.close();
+  emit({ samples });
+}
+
+// 5. Ping-pong through shared memory with the library's wait/notify word.
+function pingpong(seconds) {
+  const pp = require("./pingpong-ours");
+  return pp.run(ipc, seconds);
+}
+
+runMain((w, a) => {
+  const num = (i) => Number(a[i]);
+  switch (w) {
+    case "fill": return bulk(false, a[0], a[1], num(2), num(3));
+    case "copy": return bulk(true, a[0], a[1], num(2), num(3));
+    case "touch": return touch(num(0), num(1));
+    case "segcycle": return segcycle(num(0), num(1));
+    case "mmapcycle": return mmapcycle(a[0], a[1], num(2), num(3));
+    case "msync": return msyncLatency(a[0], num(1));
+    case "pingpong": return pingpong(num(0));
+    default: return skip(`unknown workload ${w}`);
+  }
+});

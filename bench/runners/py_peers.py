@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""The Python a user would pick instead of tslab-ipc: the standard `mmap` module,
+`multiprocessing.shared_memory`, and `sysv_ipc` (Debian's python3-sysv-ipc).
+
+Usage: /usr/bin/python3 py_peers.py <peer> <workload> args...  (the arguments of bench/c/bench.c)
+Peers: py-mmap, py-shared_memory, py-sysv_ipc. Prints one JSON line like the other runners.
+
+Bulk writes use numpy's fill over the shared memory (Python itself has no memset; numpy is
+what a Python user fills a buffer with); copy-in is memoryview slice assignment (a memcpy).
+"""
+import json
+import mmap
+import os
+import resource
+import sys
+import time
+
+PAGE = 4096
+
+
+def emit(result):
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def skip(reason):
+    emit({"skipped": reason})
+
+
+def minflt():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def now_ns():
+    return time.perf_counter_ns()
+
+
+class Target:
+    """Shared memory of `size` bytes for one peer: .view (a writable memoryview) and close()."""
+
+    def __init__(self, peer, kind, path, size):
+        self.closers = []
+        if peer == "py-sysv_ipc":
+            if kind != "sysv":
+                raise Unsupported("System V segments only (no file mappings)")
+            import sysv_ipc
+
+            seg = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, mode=0o600, size=size)
+            seg.remove()  # marked for removal at once: gone at the last detach
+            self.view = memoryview(seg)
+            self.closers = [self.view.release, seg.detach]
+        elif peer == "py-shared_memory":
+            if kind == "sysv":
+                raise Unsupported("POSIX shared memory only (no System V)")
+            if os.path.dirname(path) != "/dev/shm":
+                raise Unsupported("POSIX shared memory lives in /dev/shm")
+            from multiprocessing import shared_memory
+
+            shm = shared_memory.SharedMemory(name=os.path.basename(path), create=True, size=size)
+            shm.unlink()  # the mapping keeps the memory; nothing is left behind
+            self.view = shm.buf
+            self.closers = [shm.close]
+        elif peer == "py-mmap":
+            if kind == "sysv":
+                raise Unsupported("no System V segments (mmap of files and anonymous memory)")
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.ftruncate(fd, size)
+                m = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+            finally:
+                os.close(fd)
+                os.unlink(path)
+            self.map = m
+            self.view = memoryview(m)
+            self.closers = [self.view.release, m.close]
+        else:
+            raise Unsupported("unknown peer " + peer)
+
+    def close(self):
+        for c in self.closers:
+            c()
+
+
+class Unsupported(Exception):
+    pass
+
+
+def bulk(peer, copy, kind, path, size, reps):
+    t = Target(peer, kind, path, size)
+    view = t.view
+    if copy:
+        src = bytearray(b"\x5a") * size
+        fill = None
+    else:
+        try:
+            import numpy as np
+        except ImportError:
+            t.close()
+            return skip("no fill primitive without numpy (not installed)")
+        arr = np.frombuffer(view, dtype=np.uint8)
+        fill = arr.fill
+    samples, check = [], 0
+    for r in range(reps + 1):
+        value = (r & 0x7F) | 1
+        if copy:
+            src[r] = value
+        t0 = now_ns()
+        if copy:
+            view[:] = src
+        else:
+            fill(value)
+        t1 = now_ns()
+        check += view[r] + view[size - 1]
+        if r > 0:
+            samples.append(size / (t1 - t0))
+    if not copy:
+        del arr, fill
+    t.close()
+    emit({"samples": samples, "check": check})
+
+
+def touch(peer, size, reps):
+    if peer == "py-mmap":
+        return skip("makes no segments (maps files and anonymous memory)")
+    pages = size // PAGE
+    samples, faults, check = [], [], 0
+    for r in range(reps + 1):
+        kind = "sysv" if peer == "py-sysv_ipc" else "posix"
+        path = "/dev/shm/" + os.environ.get("BENCH_SHM_PREFIX", "tslab-bench-py-") + "touch-%d-%d" % (os.getpid(), r)
+        # sysv_ipc fills every new segment with init_character (it cannot be turned off): its
+        # first touch happens in the constructor, so for it the constructor is timed too.
+        in_ctor = peer == "py-sysv_ipc"
+        if in_ctor:
+            f0, t0 = minflt(), now_ns()
+        t = Target(peer, kind, path, size)
+        view = t.view
+        if not in_ctor:
+            f0, t0 = minflt(), now_ns()
+        for i in range(0, size, PAGE):
+            view[i] = 1
+        t1 = now_ns()
+        f1 = minflt()
+        check += view[size - PAGE]
+        if r > 0:
+            samples.append((t1 - t0) / pages)
+            faults.append((f1 - f0) / pages)
+        t.close()
+    result = {"samples": samples, "faults": faults, "check": check}
+    if peer == "py-sysv_ipc":
+        result["note"] = "includes the constructor, which touches every page (init_character)"
+    emit(result)
+
+
+def time_batches(cycles, batches, once):
+    us, check = [], 0
+    for b in range(batches + 1):
+        t0 = now_ns()
+        for _ in range(cycles):
+            check += once()
+        t1 = now_ns()
+        if b > 0:
+            us.append((t1 - t0) / 1e3 / cycles)
+    return {"samples": us, "check": check}
+
+
+def segcycle(peer, cycles, batches):
+    if peer != "py-sysv_ipc":
+        return skip("no System V segments" + (" (POSIX objects are other work)" if peer == "py-shared_memory" else ""))
+    import sysv_ipc
+
+    def once():
+        seg = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, mode=0o600, size=PAGE)  # shmget + shmat
+        a = seg.address & 0xFFFF
+        seg.detach()
+        seg.remove()
+        return a
+
+    emit(time_batches(cycles, batches, once))
+
+
+def mmapcycle(peer, kind, path, cycles, batches):
+    if peer != "py-mmap":
+        return skip("no mmap of one page" if peer == "py-sysv_ipc" else "maps POSIX objects only (shm_open + ftruncate: other work)")
+    fd = -1
+    if kind == "file":
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.ftruncate(fd, PAGE)
+        os.unlink(path)
+
+    def once():
+        m = mmap.mmap(fd, PAGE, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        v = len(m) & 1
+        m.close()
+        return v
+
+    result = time_batches(cycles, batches, once)
+    if fd >= 0:
+        os.close(fd)
+    emit(result)
+
+
+def msync_latency(peer, path, count):
+    if peer != "py-mmap":
+        return skip("no msync" if peer == "py-sysv_ipc" else "no flush (msync) on SharedMemory")
+    t = Target(peer, "file", path, PAGE)
+    m, samples = t.map, []
+    for i in range(-(count // 10), count):
+        m[i & 0xFF] = i & 0xFF
+        t0 = now_ns()
+        m.flush(0, PAGE)  # msync(MS_SYNC)
+        t1 = now_ns()
+        if i >= 0:
+            samples.append((t1 - t0) / 1e3)
+    t.close()
+    emit({"samples": samples})
+
+
+def pingpong(peer, seconds):
+    """Two processes hand a token back and forth with a pair of System V semaphores."""
+    if peer != "py-sysv_ipc":
+        return skip("no cross-process wait primitive")
+    import sysv_ipc
+
+    there = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, mode=0o600, initial_value=0)
+    back = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, mode=0o600, initial_value=0)
+    child = os.fork()
+    if child == 0:
+        try:
+            while True:
+                there.acquire()
+                back.release()
+        except sysv_ipc.ExistentialError:  # removed by the parent: done
+            os._exit(0)
+        os._exit(0)
+    trips = 0
+    try:
+        t0 = now_ns()
+        deadline = t0 + seconds * 1e9
+        while True:
+            for _ in range(256):
+                there.release()
+                back.acquire()
+                trips += 1
+            t1 = now_ns()
+            if t1 >= deadline:
+                break
+    finally:
+        there.remove()
+        back.remove()
+        os.waitpid(child, 0)
+    emit({"samples": [trips / ((t1 - t0) / 1e9)], "trips": trips})
+
+
+def main():
+    peer, workload, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    n = lambda i: int(float(args[i]))
+    try:
+        if workload == "fill":
+            bulk(peer, False, args[0], args[1], n(2), n(3))
+        elif workload == "copy":
+            bulk(peer, True, args[0], args[1], n(2), n(3))
+        elif workload == "touch":
+            touch(peer, n(0), n(1))
+        elif workload == "segcycle":
+            segcycle(peer, n(0), n(1))
+        elif workload == "mmapcycle":
+            mmapcycle(peer, args[0], args[1], n(2), n(3))
+        elif workload == "msync":
+            msync_latency(peer, args[0], n(1))
+        elif workload == "pingpong":
+            pingpong(peer, float(args[0]))
+        else:
+            skip("unknown workload " + workload)
+    except Unsupported as e:
+        skip(str(e))
+
+
+if __name__ == "__main__":
+    main()

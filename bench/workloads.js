@@ -1,0 +1,147 @@
+// The workloads of issue 6 and the systems that run them. Every system runs the same
+// arguments through its own runner (bench/c/bench.c, bench/runners/*), which prints one JSON
+// line: {samples:[...]} in the workload's unit, or {skipped: reason}.
+"use strict";
+const path = require("path");
+
+const MiB = 1024 * 1024;
+const RUNNERS = path.join(__dirname, "runners");
+const PYTHON = "/usr/bin/python3";
+
+/** The sizes and repetition counts of a default run and of --quick. */
+function params(quick) {
+  return quick
+    ? { size: 256 * MiB, bulkReps: 2, touchReps: 1, segCycles: 200, seg: 3, mapCycles: 500, map: 3, msyncDisk: 300, msyncShm: 1000, pingSeconds: 0.5 }
+    : { size: 256 * MiB, bulkReps: 5, touchReps: 3, segCycles: 500, seg: 8, mapCycles: 2000, map: 8, msyncDisk: 1500, msyncShm: 5000, pingSeconds: 1 };
+}
+
+const PEERS = ["py-mmap", "py-shared_memory", "py-sysv_ipc", "shm-typed-array", "mmap-io"];
+
+/**
+ * How each system runs a workload: [executable, argv]. `ctx` has the built C binary (cExe),
+ * the compiled library (libDir) and the peers folder.
+ */
+function systemCommand(system, args, ctx) {
+  const [workload, ...rest] = args;
+  switch (system) {
+    case "tslab-ipc":
+      return { cmd: process.execPath, argv: [path.join(RUNNERS, "ours.js"), ...args], env: { TSLAB_IPC_LIB: ctx.libDir } };
+    case "c":
+      return { cmd: ctx.cExe, argv: [workload === "pingpong" ? "pingpong-futex" : workload, ...rest] };
+    case "c-pipe":
+      return { cmd: ctx.cExe, argv: ["pingpong-pipe", ...rest] };
+    case "node-pipe":
+      return { cmd: process.execPath, argv: [path.join(RUNNERS, "node-pipe.js"), ...rest] };
+    case "shm-typed-array":
+    case "mmap-io":
+      if (!ctx.peersOk) return { skipped: ctx.peersReason };
+      return { cmd: process.execPath, argv: ["--expose-gc", path.join(RUNNERS, "node-peers.js"), system, ...args] };
+    case "py-mmap":
+    case "py-shared_memory":
+    case "py-sysv_ipc":
+      return { cmd: PYTHON, argv: [path.join(RUNNERS, "py_peers.py"), system, ...args] };
+    default:
+      throw new Error(`unknown system ${system}`);
+  }
+}
+
+/**
+ * The workloads. `args` may hold {file: dir}: each run gets a fresh path there (swept after).
+ * `outputs` are the numbers reported from one measurement (a field of the runner's result and a
+ * statistic over its samples); `target` is the issue's target for that number.
+ *   vsC:   ours / C (a ratio of the reported values) must satisfy `op value`
+ *   peers: ours at least as good as every peer that ran
+ *   abs:   the value itself must satisfy `op value`
+ */
+function workloads(quick) {
+  const p = params(quick);
+  const all = ["tslab-ipc", "c", ...PEERS];
+  const bulk = (name, what, op, kind) => ({
+    name,
+    title: `${what} of 256 MiB, ${kind === "sysv" ? "System V segment" : "shared mapping of a /dev/shm file"}`,
+    args: [op, kind, kind === "sysv" ? "" : { file: "/dev/shm" }, p.size, p.bulkReps],
+    systems: all,
+    outputs: [{ name, unit: "GB/s", higherIsBetter: true, target: { vsC: [">=", 0.9], peers: true } }],
+  });
+  return [
+    bulk("bulk-write-sysv", "Bulk write (Buffer.fill vs memset)", "fill", "sysv"),
+    bulk("bulk-copy-sysv", "Bulk copy-in (Buffer.set vs memcpy)", "copy", "sysv"),
+    bulk("bulk-write-file", "Bulk write (Buffer.fill vs memset)", "fill", "file"),
+    bulk("bulk-copy-file", "Bulk copy-in (Buffer.set vs memcpy)", "copy", "file"),
+    {
+      name: "first-touch",
+      title: "First touch: one write to each page of a fresh 256 MiB segment",
+      args: ["touch", p.size, p.touchReps],
+      systems: all,
+      outputs: [
+        { name: "first-touch", unit: "ns/page", higherIsBetter: false, target: { vsC: ["<=", 1.2], peers: true } },
+        { name: "first-touch-faults", field: "faults", unit: "faults/page", higherIsBetter: false, target: null },
+      ],
+    },
+    {
+      name: "segment-cycle",
+      title: "shmget + shmat + shmdt + shmctl(IPC_RMID) of a 4 KiB segment",
+      args: ["segcycle", p.segCycles, p.seg],
+      systems: all,
+      outputs: [{ name: "segment-cycle", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+    },
+    {
+      name: "mmap-cycle-anon",
+      title: "mmap + munmap of one page, MAP_SHARED|MAP_ANONYMOUS",
+      args: ["mmapcycle", "anon", "", p.mapCycles, p.map],
+      systems: all,
+      outputs: [{ name: "mmap-cycle-anon", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+    },
+    {
+      name: "mmap-cycle-file",
+      title: "mmap + munmap of one page of a /dev/shm file, MAP_SHARED",
+      args: ["mmapcycle", "file", { file: "/dev/shm" }, p.mapCycles, p.map],
+      systems: all,
+      outputs: [{ name: "mmap-cycle-file", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+    },
+    {
+      name: "msync-disk",
+      title: "msync(MS_SYNC) of one dirty page of a file in /tmp",
+      args: ["msync", { file: "/tmp" }, p.msyncDisk],
+      systems: all,
+      outputs: [
+        { name: "msync-disk-p50", stat: 0.5, unit: "µs", higherIsBetter: false, target: { vsC: ["<=", 1.1], peers: true } },
+        { name: "msync-disk-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
+      ],
+    },
+    {
+      name: "msync-shm",
+      title: "msync(MS_SYNC) of one dirty page of a file in /dev/shm",
+      args: ["msync", { file: "/dev/shm" }, p.msyncShm],
+      systems: all,
+      outputs: [
+        { name: "msync-shm-p50", stat: 0.5, unit: "µs", higherIsBetter: false, target: { peers: true } },
+        { name: "msync-shm-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
+      ],
+    },
+    {
+      name: "ping-pong",
+      title: "Cross-process ping-pong through shared memory (futex wait/notify word); pipes for scale",
+      args: ["pingpong", p.pingSeconds],
+      systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
+      references: ["c-pipe", "node-pipe"],
+      outputs: [{ name: "ping-pong", unit: "round trips/s", higherIsBetter: true, target: { vsC: [">=", 0.5], peers: true } }],
+    },
+    {
+      name: "kernel-start",
+      title: "Kernel start (jupyter_client) to the first result of `1+1`",
+      custom: "kernel-start",
+      systems: ["tslab-ipc"],
+      outputs: [{ name: "kernel-start", unit: "s", higherIsBetter: false, target: { abs: ["<", 3] } }],
+    },
+    {
+      name: "notebooks",
+      title: "Execute every notebook in notebooks/ with the project's kernel",
+      custom: "notebooks",
+      systems: ["tslab-ipc"],
+      outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
+    },
+  ];
+}
+
+module.exports = { workloads, systemCommand, params, PEERS, PYTHON };
