@@ -46,3 +46,4 @@ export type { WaitOptions } from "./sync/waiting";
 // Notebook conveniences: unique names, a temp folder per kernel run, compiling/running C (src/lab).
 export { uniqueName, labDir, compileC, runProgram, noCompilerReason } from "./lab";
 export type { CompiledProgram, ProgramOptions, ProgramResult } from "./lab";
+export { mkfifo } from "./sys/fifo";

@@ -124,6 +124,8 @@ export const fn = {
   getrlimit: libc.func("int getrlimit(int resource, _Out_ uint64_t *rlim)"),
   setrlimit: libc.func("int setrlimit(int resource, const uint64_t *rlim)"),
   strsignal: libc.func("const char *strsignal(int sig)"),
+  // Named pipes for the Chrome-architecture demo (src/sys/fifo.ts): Node has no mkfifo.
+  mkfifo: libc.func("int mkfifo(const char *pathname, uint32_t mode)"),
 };
 
 /** errno of the last call made through koffi on this thread. */
