@@ -1,0 +1,185 @@
+// @ts-check
+// tslab's Jupyter pieces, extended for teaching (subclasses; tslab's files stay untouched):
+// - IpcJupyterHandler: a cell's exception or TypeScript errors become a real Jupyter error
+//   (iopub "error" + execute_reply with ename/evalue/traceback); the last expression's value
+//   becomes an execute_result with every MIME type it has; display() reaches the cell.
+// - IpcZmqServer: gives the handler a way to publish any iopub message for the request, and
+//   makes shutdown remove what the kernel created and actually end the process.
+"use strict";
+const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter");
+const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
+
+/** Where the server leaves the iopub publisher on a request's content for the handler. */
+const PUBLISH = Symbol("publish");
+/** Where the handler leaves a failed request's error fields for its execute_reply. */
+const FAILURE = Symbol("failure");
+
+/**
+ * The console tslab's executor reports to: `log(value)` is the last expression's value,
+ * `error(...)` a thrown value or one formatted TypeScript diagnostic. It forwards to whatever
+ * the handler sets as the current cell.
+ */
+function createExecutorConsole() {
+  const target = {
+    /** @type {(value: unknown) => void} */
+    log: (value) => console.log(value),
+    /** @type {(...args: unknown[]) => void} */
+    error: (...args) => console.error(...args),
+  };
+  return {
+    target,
+    console: { log: (/** @type {unknown} */ v) => target.log(v), error: (/** @type {unknown[]} */ ...a) => target.error(...a) },
+  };
+}
+
+const DIAGNOSTIC_FORMAT = "%s%d:%d - %s";
+
+class IpcJupyterHandler extends JupyterHandlerImpl {
+  /**
+   * @param {any} executor tslab's executor
+   * @param {ReturnType<typeof createExecutorConsole>["target"]} consoleTarget
+   * @param {{ displayDataOf: Function, setDisplayPublisher: Function }} display the library's display module
+   */
+  constructor(executor, consoleTarget, display) {
+    super(executor, false);
+    /** @type {Promise<unknown>} */
+    this.queue = Promise.resolve();
+    /** Failures so far: a request queued before a failure is aborted. */
+    this.errorEpoch = 0;
+    this.consoleTarget = consoleTarget;
+    this.display = display;
+  }
+
+  handleKernel() {
+    const reply = super.handleKernel();
+    reply.implementation = "tslab-ipc";
+    reply.banner = "TypeScript (IPC): tslab with tslab-ipc preloaded";
+    reply.language_info.version = require("@tslab/typescript-for-tslab").version;
+    return reply;
+  }
+
+  /**
+   * Queues the cell and answers with Jupyter's execute_reply. Replaces tslab's queueing, which
+   * cancels every request arriving within 200 ms after a failure: here, as in ipykernel, a
+   * failure aborts only the requests already waiting, and not at all when the request says
+   * stop_on_error: false (nbclient does so for cells tagged raises-exception).
+   * @param {any} req @param {Function} writeStream @param {Function} writeDisplayData
+   */
+  handleExecute(req, writeStream, writeDisplayData) {
+    const epoch = this.errorEpoch;
+    const reply = this.enqueue(async () => {
+      if (epoch !== this.errorEpoch) return { status: "aborted", execution_count: this.execCount };
+      try {
+        const count = await this.handleExecuteImpl(req, writeStream, writeDisplayData);
+        return { status: "ok", execution_count: count.count };
+      } catch (e) {
+        if (req.stop_on_error !== false) this.errorEpoch++;
+        const failure = req[FAILURE] ?? { ename: "KernelError", evalue: String(e), traceback: [String(e && /** @type {any} */ (e).stack || e)] };
+        return { status: "error", execution_count: typeof e?.count === "number" ? e.count : this.execCount, ...failure };
+      }
+    });
+    return reply;
+  }
+
+  /**
+   * Runs `task` after everything queued before it (cells and the prelude run one at a time).
+   * @template T @param {() => Promise<T>} task @returns {Promise<T>}
+   */
+  enqueue(task) {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Runs one cell: tslab's run, with its output and failure reported the Jupyter way. */
+  async handleExecuteImpl(/** @type {any} */ req, /** @type {Function} */ writeStream, /** @type {Function} */ writeDisplayData) {
+    /** @type {(msgType: string, content: object) => void} */
+    const publish = req[PUBLISH] ?? (() => {});
+    /** @type {unknown[]} */
+    const thrown = [];
+    /** @type {Array<{ fileName: string, line: number, character: number, message: string }>} */
+    const diagnostics = [];
+    const count = this.execCount + 1;
+
+    this.consoleTarget.log = (value) => {
+      const out = this.display.displayDataOf(value, {}, false);
+      publish("execute_result", { execution_count: count, data: out.data, metadata: out.metadata });
+    };
+    this.consoleTarget.error = (...args) => {
+      if (args[0] === DIAGNOSTIC_FORMAT && args.length === 5) {
+        diagnostics.push({ fileName: String(args[1]), line: Number(args[2]), character: Number(args[3]), message: String(args[4]) });
+      } else if (args.length === 1) {
+        thrown.push(args[0]);
+      } else {
+        process.stderr.write(require("util").format(...args) + "\n");
+      }
+    };
+    // display() in this cell sends display_data for this request (tslab's own display API is
+    // wired by super.handleExecuteImpl, through the same writeDisplayData).
+    this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) => writeDisplayData(out, update));
+    expectCell(`In[${count}]`, String(req.code));
+    try {
+      return await super.handleExecuteImpl(req, writeStream, writeDisplayData);
+    } catch (e) {
+      // tslab throws the ExecutionCount when the cell failed: report what failed.
+      const failure = thrown.length ? describeThrown(thrown[0]) : diagnostics.length ? describeDiagnostics(diagnostics, String(req.code)) : null;
+      if (failure) {
+        req[FAILURE] = failure;
+        publish("error", failure);
+      }
+      throw e;
+    } finally {
+      // Diagnostics of a cell that still ran (`//@module` cells register despite errors).
+      if (!req[FAILURE] && diagnostics.length) {
+        process.stderr.write(describeDiagnostics(diagnostics, String(req.code)).traceback.join("\n") + "\n");
+      }
+    }
+  }
+
+  /** @param {any} req */
+  handleShutdown(req) {
+    return { status: "ok", restart: Boolean(req && req.restart) };
+  }
+}
+
+class IpcZmqServer extends ZmqServer {
+  /**
+   * @param {IpcJupyterHandler} handler
+   * @param {string} configPath the connection file
+   * @param {() => void} onShutdown runs before the sockets close (cleanup)
+   */
+  constructor(handler, configPath, onShutdown) {
+    super(handler, configPath);
+    this.onShutdown = onShutdown;
+  }
+
+  /** tslab's handleExecute, plus a publisher of any iopub message for this request. */
+  async handleExecute(/** @type {any} */ sock, /** @type {any} */ msg) {
+    const send = (/** @type {string} */ msgType, /** @type {object} */ content) => {
+      const out = msg.createReply();
+      out.header.msg_type = msgType;
+      out.content = content;
+      out.signAndSend(this.connInfo.key, this.iopub);
+    };
+    Object.defineProperty(msg.content, PUBLISH, { value: send });
+    return super.handleExecute(sock, msg);
+  }
+
+  close() {
+    try {
+      this.onShutdown();
+    } finally {
+      // Let the shutdown_reply and the last status leave, then close and exit: tslab's close
+      // leaves handles (the TypeScript watcher's timers, zeromq) that would keep us alive.
+      setTimeout(() => {
+        try {
+          super.close();
+        } finally {
+          process.exit(0);
+        }
+      }, 50);
+    }
+  }
+}
+
+module.exports = { IpcJupyterHandler, IpcZmqServer, createExecutorConsole };

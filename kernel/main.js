@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+// @ts-check
+// The "TypeScript (IPC)" Jupyter kernel: tslab's own kernel pieces (ZmqServer,
+// JupyterHandlerImpl, createExecutor, createConverter from node_modules/tslab) composed with
+// what teaching needs. Jupyter runs: node kernel/main.js <connection_file>, in the notebook's folder.
+//
+// Start-up does what tslab's startKernel does (warm the Node converter, bind the sockets) plus:
+// make tslab-ipc and @types/node resolvable from the notebook's folder, reap what dead kernels
+// left behind, and run the prelude that preloads the library's exports.
+"use strict";
+const path = require("path");
+
+const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+// The TypeScript tslab compiles with (its own copy), so our wrapping of ts.sys is the one it sees.
+const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+const { createConverter } = require("tslab/dist/converter");
+const { createExecutor } = require("tslab/dist/executor");
+const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
+const { installCellNames } = require("./traceback");
+const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
+const { preludeSource } = require("./prelude");
+
+function main() {
+  const configPath = process.argv[2];
+  if (!configPath) {
+    process.stderr.write("usage: node kernel/main.js <connection_file>\n");
+    process.exit(2);
+  }
+  const cwd = process.cwd();
+  installTypeResolution(ts, cwd);
+  installCellNames();
+
+  // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
+  const lib = require(repoRoot);
+  try {
+    const reaped = lib.reap();
+    if (reaped.removed.length) console.log(`tslab-ipc: removed ${reaped.removed.length} object(s) left by dead kernels`);
+  } catch (e) {
+    console.error("tslab-ipc: reap failed:", e);
+  }
+
+  // tslab's ConverterSetImpl is not exported: the same lazily-built pair, Node one warmed now.
+  /** @type {any} */
+  let node;
+  /** @type {any} */
+  let browser;
+  const convs = {
+    get node() {
+      return (node ??= createConverter({ isJS: false, isBrowser: false }));
+    },
+    get browser() {
+      return (browser ??= createConverter({ isJS: false, isBrowser: true }));
+    },
+    close() {
+      node?.close();
+      browser?.close();
+    },
+  };
+  convs.node;
+
+  const { target, console: executorConsole } = createExecutorConsole();
+  const executor = createExecutor(cwd, convs, executorConsole);
+  installRuntimeResolution();
+
+  const handler = new IpcJupyterHandler(executor, target, lib);
+  let cleanedUp = false;
+  const cleanup = () => {
+    if (cleanedUp) return;
+    cleanedUp = true;
+    try {
+      lib.cleanupCreated();
+    } catch (e) {
+      console.error("tslab-ipc: cleanup failed:", e);
+    }
+  };
+  const server = new IpcZmqServer(handler, configPath, cleanup);
+
+  // Interrupt (interrupt_mode "signal"): stop the running cell, keep the kernel. Registered
+  // before anything is created, so the library's own SIGINT handler (clean up and re-raise
+  // when nobody else listens) leaves the kernel alone.
+  process.on("SIGINT", () => executor.interrupt());
+  // Jupyter's shutdown by signal: what the kernel created goes, then we exit.
+  for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGTERM", "SIGHUP"])) {
+    process.on(signal, () => {
+      cleanup();
+      process.exit(0);
+    });
+  }
+  process.on("exit", cleanup);
+  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
+  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
+
+  // The prelude runs first in tslab's cell queue: cells wait for it, kernel_info does not.
+  const prelude = preludeSource(lib, repoRoot);
+  handler.enqueue(async () => {
+    target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
+    target.log = () => {};
+    const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {
+      console.error("tslab-ipc prelude:", e);
+      return false;
+    });
+    if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
+  });
+  server.init();
+}
+
+main();

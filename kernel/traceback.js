@@ -1,0 +1,151 @@
+// @ts-check
+// Turns what failed in a cell into Jupyter's error fields: ename, evalue, traceback.
+//
+// tslab compiles a cell to JavaScript and runs it with vm.runInThisContext. We give each run a
+// file name ("In[3]", like IPython) and remember the compiled code, so a stack frame
+// "In[3]:5:9" can be traced back to the line the student wrote. The compiled code is not
+// line-for-line the source (types removed, imports rewritten, `exports.x = x` added), and
+// tslab keeps no source map, so the line is found by matching the frame's compiled line with
+// the source lines on their identifiers and literals, nearest in order on a tie.
+"use strict";
+const vm = require("vm");
+
+/** @typedef {{ filename: string, code: string, source: string }} CellRun */
+
+/** Compiled runs by file name ("In[3]"); kept for the traces of functions defined in old cells. */
+const runs = new Map();
+/** @type {{ filename: string, source: string } | null} */
+let pending = null;
+
+const WRAPPER = /^\(async function\(exports, require\) \{ |^\(function\(exports, require\) \{ /;
+
+/** Wraps vm.runInThisContext so that tslab's run of a cell carries the cell's name. Once. */
+function installCellNames() {
+  const original = vm.runInThisContext;
+  if (/** @type {any} */ (original).__tslabIpc) return;
+  const named = function (/** @type {string} */ code, /** @type {any} */ options) {
+    if (pending && typeof code === "string" && WRAPPER.test(code) && (options === undefined || typeof options === "object")) {
+      options = { ...(options || {}), filename: pending.filename };
+      runs.set(pending.filename, { filename: pending.filename, code, source: pending.source });
+      if (runs.size > 200) runs.delete(runs.keys().next().value);
+      pending = null;
+    }
+    return original.call(this, code, options);
+  };
+  /** @type {any} */ (named).__tslabIpc = true;
+  vm.runInThisContext = /** @type {any} */ (named);
+}
+
+/** The next vm run of a cell is `source`, to be called `filename`. */
+function expectCell(filename, source) {
+  pending = { filename, source };
+}
+
+const IGNORED = new Set(
+  "exports require void const let var new await return function async this true false null undefined of in typeof get enumerable value Object defineProperty".split(" "),
+);
+
+/** Identifiers, numbers and string contents of a line: what survives compilation. */
+function tokens(line) {
+  const out = new Set();
+  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`|([A-Za-z_$][\w$]*)|(\d[\w.]*)/g)) {
+    const t = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
+    if (t === undefined || IGNORED.has(t) || /^\w+_\d+$/.test(t)) continue; // tslab_ipc_1: module aliases
+    out.add(t);
+  }
+  return out;
+}
+
+/**
+ * The 1-based source line for line `line` of the compiled run, or null when nothing matches.
+ * @param {CellRun} run
+ * @param {number} line
+ */
+function sourceLineOf(run, line) {
+  const compiled = run.code.split("\n");
+  const text = (compiled[line - 1] ?? "").replace(WRAPPER, "");
+  const want = tokens(text);
+  if (want.size === 0) return null;
+  const src = run.source.split("\n");
+  // Where in the source this compiled line sits proportionally: the tie-breaker.
+  const expected = ((line - 1) / Math.max(1, compiled.length - 1)) * (src.length - 1);
+  let best = null;
+  let bestScore = 0;
+  src.forEach((s, i) => {
+    const have = tokens(s);
+    let common = 0;
+    for (const t of want) if (have.has(t)) common++;
+    const score = common / want.size;
+    if (score > bestScore || (score === bestScore && best !== null && Math.abs(i - expected) < Math.abs(best - expected))) {
+      best = i;
+      bestScore = score;
+    }
+  });
+  return best === null || bestScore < 0.5 ? null : best + 1;
+}
+
+/** "    at f (In[3]:5:9)" -> the frame rewritten to the source line, plus that line. */
+function mapFrame(frame) {
+  const m = frame.match(/^(\s*at .*?)\(?(In\[\d+\]):(\d+):(\d+)\)?$/);
+  if (!m) return [frame];
+  const run = runs.get(m[2]);
+  if (!run) return [frame];
+  // The last line is tslab's call of the cell's wrapper function: not the student's code.
+  if (Number(m[3]) >= run.code.split("\n").length) return [];
+  const n = sourceLineOf(run, Number(m[3]));
+  if (n === null) return [`${m[1].trimEnd()} (${m[2]})`.replace("at  (", "at (")];
+  const where = `${m[2]} line ${n}`;
+  const head = m[1].trim() === "at" ? `    at ${where}` : `${m[1].trimEnd()} (${where})`;
+  return [head, `        ${n} | ${run.source.split("\n")[n - 1].trim()}`];
+}
+
+/** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
+function isUserFrame(frame) {
+  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
+}
+
+/**
+ * Jupyter's error fields for a value thrown by a cell.
+ * @param {unknown} thrown
+ */
+function describeThrown(thrown) {
+  if (thrown instanceof Error || (thrown && typeof thrown === "object" && "stack" in thrown && "message" in thrown)) {
+    const e = /** @type {Error & { code?: string }} */ (thrown);
+    if (e.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED" || e.message === "Interrupted asynchronously") {
+      return { ename: "Interrupted", evalue: "the cell was interrupted (SIGINT)", traceback: ["Interrupted: the cell was interrupted (SIGINT)"] };
+    }
+    const ename = String(e.name || e.constructor?.name || "Error");
+    const evalue = String(e.message);
+    const stack = String(e.stack || "");
+    const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
+    const traceback = [`${ename}: ${evalue}`];
+    for (const f of frames) if (isUserFrame(f)) traceback.push(...mapFrame(f));
+    // Extra properties (code, errno, syscall, path) as Node prints them.
+    const extra = Object.entries(e).filter(([k, v]) => v !== undefined && !["name", "message", "stack"].includes(k));
+    if (extra.length) traceback.push(`  { ${extra.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`);
+    return { ename, evalue, traceback };
+  }
+  const text = typeof thrown === "string" ? thrown : require("util").inspect(thrown);
+  return { ename: "Uncaught", evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/**
+ * Jupyter's error fields for TypeScript diagnostics (tslab's, already in cell coordinates).
+ * @param {Array<{ fileName: string, line: number, character: number, message: string }>} diags
+ * @param {string} source the cell
+ */
+function describeDiagnostics(diags, source) {
+  const lines = source.split("\n");
+  const evalue = diags.map((d) => `${d.fileName ? d.fileName + " " : ""}${d.line}:${d.character} - ${d.message}`).join("\n");
+  const traceback = [`TSError: ⨯ Unable to compile TypeScript`];
+  for (const d of diags) {
+    traceback.push(`${d.fileName || "cell"} line ${d.line}, column ${d.character}: ${d.message}`);
+    if (!d.fileName && lines[d.line - 1] !== undefined) {
+      traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
+      traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
+    }
+  }
+  return { ename: "TSError", evalue, traceback };
+}
+
+module.exports = { installCellNames, expectCell, describeThrown, describeDiagnostics, sourceLineOf, tokens };

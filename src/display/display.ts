@@ -1,0 +1,47 @@
+// display(): show a value or a MIME bundle as ONE Jupyter output with all its types.
+//
+// The kernel installs the publisher (a function that sends display_data); the slot is on a
+// global symbol so that every copy of this library loaded in the kernel process reaches the
+// same kernel. Outside a kernel, display() prints the text/plain representation.
+import { displayDataOf, type DisplayData } from "./mime";
+
+/** Sends one display_data (or update_display_data when `update`). */
+export type DisplayPublisher = (output: DisplayData & { transient?: { display_id?: string } }, update: boolean) => void;
+
+const PUBLISHER = Symbol.for("tslab-ipc.display.publisher");
+
+interface PublisherSlot {
+  [PUBLISHER]?: DisplayPublisher;
+}
+
+/** Called by the kernel: where display() sends its outputs (undefined to stop). */
+export function setDisplayPublisher(publisher: DisplayPublisher | undefined): void {
+  (globalThis as PublisherSlot)[PUBLISHER] = publisher;
+}
+
+export interface DisplayOptions {
+  /** Per-type metadata, e.g. { "image/png": { width: 320 } }. */
+  metadata?: Record<string, unknown>;
+  /** Give an id to replace this output later with `display(value, { displayId, update: true })`. */
+  displayId?: string;
+  update?: boolean;
+}
+
+/**
+ * Shows `value` in the current cell as one output: a bundle such as
+ * `{ "text/html": "<b>hi</b>", "text/plain": "hi" }`, `{ data, metadata }`, an object with a
+ * `[Symbol.for("Jupyter.display")]()` method, or any value (shown as text/plain).
+ */
+export function display(value: unknown, options: DisplayOptions = {}): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`The "options" argument must be an object. Received ${typeof options}`);
+  }
+  const out: DisplayData & { transient?: { display_id?: string } } = displayDataOf(value, options.metadata ?? {});
+  if (options.displayId !== undefined) out.transient = { display_id: String(options.displayId) };
+  const publish = (globalThis as PublisherSlot)[PUBLISHER];
+  if (publish) {
+    publish(out, options.update === true);
+  } else {
+    process.stdout.write(String(out.data["text/plain"]) + "\n");
+  }
+}

@@ -1,0 +1,7 @@
+// Rich display: our objects show as tables in Jupyter, and display() sends a value or a MIME
+// bundle as one output. Importing this module installs the symbol methods (see objects.ts).
+import "./objects";
+export { display, setDisplayPublisher } from "./display";
+export type { DisplayOptions, DisplayPublisher } from "./display";
+export { JUPYTER_DISPLAY, displayDataOf, hasDisplay, isMimeBundle, plainText } from "./mime";
+export type { MimeBundle, DisplayData, Displayable } from "./mime";
