@@ -47,3 +47,6 @@ export type { WaitOptions } from "./sync/waiting";
 export { uniqueName, labDir, compileC, runProgram, noCompilerReason } from "./lab";
 export type { CompiledProgram, ProgramOptions, ProgramResult } from "./lab";
 export { mkfifo } from "./sys/fifo";
+// A record in shared memory that readers never see torn, even if its writer is killed mid-write (src/record).
+export { SharedRecord, crc32 } from "./record";
+export type { RecordSnapshot } from "./record";
