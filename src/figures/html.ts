@@ -100,7 +100,9 @@ export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}
     var el = document.getElementById(id);
     if (el && window.Plotly && window.Plotly.newPlot) {
       el.innerHTML = "";
-      window.Plotly.newPlot(el, figure.data, figure.layout, { responsive: true });
+      var gd = document.createElement("div");
+      el.appendChild(gd);
+      window.Plotly.newPlot(gd, figure.data, figure.layout, { responsive: true });
       return;
     }
     if (++tries > 400) {

@@ -8,7 +8,7 @@ import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
 
 export interface PngOptions {
-  /** Pixel size when the figure's layout does not fix one. Defaults 900 × 450. */
+  /** Pixel size; by default the figure's layout width/height, else 900 × 450. */
   width?: number;
   height?: number;
   /** Device pixel ratio of the image (2 for print). Default 1. */
@@ -107,8 +107,9 @@ export async function renderFigurePngs(figs: (Figure | PlotlyFigure)[], opts: Pn
   const results: (Buffer | null)[] = [];
   try {
     for (const fig of jsons) {
-      const width = typeof fig.layout.width === "number" ? fig.layout.width : opts.width ?? 900;
-      const height = typeof fig.layout.height === "number" ? fig.layout.height : opts.height ?? 450;
+      // Explicit options win, then the figure's own size, then a handout-friendly default.
+      const width = opts.width ?? (typeof fig.layout.width === "number" ? fig.layout.width : 900);
+      const height = opts.height ?? (typeof fig.layout.height === "number" ? fig.layout.height : 450);
       try {
         const url = await renderer.page.evaluate(
           async (a: { fig: PlotlyFigure; width: number; height: number; scale: number }) => {
