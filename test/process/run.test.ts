@@ -1,0 +1,318 @@
+// runTs / spawnTs: TypeScript in a child process, output streamed live, exit codes and signals
+// reported, timeouts enforced, children never outliving their parent.
+import { spawn as spawnNode } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, SharedWord, killChildren, runTs, runningChildren, shmat, shmctl, shmget, spawnTs } from "../../src";
+
+const repoRoot = path.join(__dirname, "..", "..");
+
+/** Replaces process.stdout.write / process.stderr.write while `body` runs, as tslab does. */
+async function capture<T>(body: (seen: { stdout: string; stderr: string }) => Promise<T>): Promise<{ result: T; stdout: string; stderr: string }> {
+  const seen = { stdout: "", stderr: "" };
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((seen.stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((seen.stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    const result = await body(seen);
+    return { result, ...seen };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
+}
+
+async function until(what: string, check: () => boolean, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Running (a zombie waiting for an adoptive parent to reap it counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function leftoverScripts(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`tslab-ipc-child-${process.pid}-`));
+}
+
+afterAll(() => {
+  killChildren("SIGKILL");
+});
+
+describe("output", () => {
+  test("streams each line in order, live, with the label at the start of every line", async () => {
+    const { result, stdout } = await capture(async (seen) => {
+      const child = spawnTs(
+        `for (let i = 1; i <= 3; i++) { console.log("line " + i); await new Promise((r) => setTimeout(r, 20)); }
+         process.stdout.write("partial ");
+         process.stdout.write("rest\\n");
+         console.log("ready");
+         // Cannot finish before the parent answers, so "ready" must have streamed while it ran.
+         let got = "";
+         for await (const chunk of process.stdin) { got += chunk; if (got.includes("\\n")) break; }
+         console.log("got " + got.trim());`,
+        { label: "kid" },
+      );
+      await until("the child says ready", () => seen.stdout.includes("[kid] ready\n"));
+      expect(seen.stdout).not.toContain("got");
+      child.write("go\n");
+      return child.done;
+    });
+    expect(result.code).toBe(0);
+    expect(stdout).toBe("[kid] line 1\n[kid] line 2\n[kid] line 3\n[kid] partial rest\n[kid] ready\n[kid] got go\n");
+    // The captured text has no labels.
+    expect(result.stdout).toBe("line 1\nline 2\nline 3\npartial rest\nready\ngot go\n");
+  });
+
+  test("quiet: nothing streamed, everything captured", async () => {
+    const { result, stdout, stderr } = await capture(() => runTs(`console.log("out"); console.error("err");`, { quiet: true }));
+    expect(stdout).toBe("");
+    expect(stderr).toBe("");
+    expect(result.stdout).toBe("out\n");
+    expect(result.stderr).toBe("err\n");
+  });
+});
+
+describe("how a child ends", () => {
+  test("exit code", async () => {
+    const r = await runTs(`process.exitCode = 3;`, { quiet: true });
+    expect(r.code).toBe(3);
+    expect(r.signal).toBeNull();
+    expect(r.ok).toBe(false);
+    expect(r.summary).toBe(`child ${r.pid} exited with code 3`);
+    expect(r.durationMs).toBeGreaterThan(0);
+  });
+
+  test("an uncaught error: code 1, the error on stderr at its TypeScript line", async () => {
+    const r = await runTs(`const n: number = 2;\nthrow new Error("boom " + n);`, { quiet: true });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("Error: boom 2");
+    expect(r.stderr).toMatch(/child\.ts:2:7/);
+  });
+
+  test("top-level await works", async () => {
+    const r = await runTs(`const v = await Promise.resolve(41); console.log(v + 1);`, { quiet: true });
+    expect(r.stdout).toBe("42\n");
+  });
+
+  test("a source that does not parse is a SyntaxError before anything is spawned", async () => {
+    const before = runningChildren().length;
+    await expect(runTs(`const x: number = ;`)).rejects.toThrow(SyntaxError);
+    await expect(runTs(`const x: number = ;`)).rejects.toThrow(/child\.ts:1:19 - error TS1109: Expression expected/);
+    expect(runningChildren().length).toBe(before);
+  });
+
+  test("type errors are not checked (transpile only): the program runs", async () => {
+    const r = await runTs(`const s: number = "text" as any as string as unknown as number; console.log(typeof s);`, { quiet: true });
+    expect(r.stdout).toBe("string\n");
+  });
+
+  test("a write to PROT_READ memory kills the child with SIGSEGV, the parent reports it", async () => {
+    const { result, stderr } = await capture(() =>
+      runTs(
+        `import { mmap, PROT_READ, MAP_SHARED, MAP_ANONYMOUS } from "tslab-ipc";
+         const m = mmap(null, 4096, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+         console.log("writing");
+         m.buffer[0] = 1;
+         console.log("not reached");`,
+      ),
+    );
+    expect(result.signal).toBe("SIGSEGV");
+    expect(result.code).toBeNull();
+    expect(result.stdout).toBe("writing\n");
+    expect(result.summary).toBe(`child ${result.pid} was killed by SIGSEGV (segmentation fault)`);
+    // Said on stderr, as a shell would.
+    expect(stderr).toContain(result.summary);
+  });
+
+  test("touching a mapping past the end of a truncated file kills the child with SIGBUS", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-bus-"));
+    try {
+      const r = await runTs(
+        `import fs from "fs";
+         import { mmap, PROT_READ, PROT_WRITE, MAP_SHARED } from "tslab-ipc";
+         const fd = fs.openSync(process.argv[2], "w+");
+         fs.ftruncateSync(fd, 8192);
+         const m = mmap(null, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+         const b = m.buffer;
+         fs.ftruncateSync(fd, 0);
+         b[5000] = 1;
+         console.log("not reached");`,
+        { args: [path.join(dir, "file")], quiet: true },
+      );
+      expect(r.signal).toBe("SIGBUS");
+      expect(r.summary).toBe(`child ${r.pid} was killed by SIGBUS (bus error)`);
+      expect(r.stdout).toBe("");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("options", () => {
+  test("args, env, cwd, and tslab-ipc resolving from a folder outside the package", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-cwd-"));
+    try {
+      fs.writeFileSync(path.join(dir, "helper.js"), "module.exports = 'local helper';");
+      const r = await runTs(
+        `import { sysconf, _SC_PAGESIZE } from "tslab-ipc";
+         import koffi from "koffi";
+         const helper = require("./helper");
+         console.log(JSON.stringify({ args: process.argv.slice(2), env: process.env.TSLAB_TEST_VAR, cwd: process.cwd(),
+           page: sysconf(_SC_PAGESIZE), koffi: typeof koffi.load, helper }));`,
+        { args: ["a b", "--flag", ""], env: { TSLAB_TEST_VAR: "from parent" }, cwd: dir, quiet: true },
+      );
+      expect(r.stderr).toBe("");
+      expect(JSON.parse(r.stdout)).toEqual({
+        args: ["a b", "--flag", ""],
+        env: "from parent",
+        cwd: fs.realpathSync(dir),
+        page: 4096,
+        koffi: "function",
+        helper: "local helper",
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("input is the child's stdin", async () => {
+    const r = await runTs(`let s = ""; for await (const c of process.stdin) s += c; console.log(s.toUpperCase());`, {
+      input: "hello\nworld",
+      quiet: true,
+    });
+    expect(r.stdout).toBe("HELLO\nWORLD\n");
+  });
+
+  test("stdin is closed when there is no input, so a reader does not hang", async () => {
+    const r = await runTs(`let s = ""; for await (const c of process.stdin) s += c; console.log("eof", s.length);`, { quiet: true, timeoutMs: 20000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.stdout).toBe("eof 0\n");
+  });
+
+  test("timeout: SIGTERM, and the result says it timed out", async () => {
+    // On a busy machine the timeout may fire before the child has even started: no output asserted.
+    const { result, stderr } = await capture(() => runTs(`setInterval(() => {}, 1000);`, { timeoutMs: 300 }));
+    expect(result.timedOut).toBe(true);
+    expect(result.signal).toBe("SIGTERM");
+    expect(result.summary).toMatch(new RegExp(`^child ${result.pid} timed out after \\d+ ms and was killed by SIGTERM \\(terminated\\)$`));
+    expect(stderr).toContain(result.summary);
+  });
+
+  test("timeout: a child that ignores SIGTERM gets SIGKILL after the grace period", async () => {
+    const r = await runTs(`process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("up"); setInterval(() => {}, 1000);`, {
+      timeoutMs: 3000, // time to start and install the handler, even on a busy machine
+      killGraceMs: 200,
+      quiet: true,
+    });
+    expect(r.timedOut).toBe(true);
+    expect(r.signal).toBe("SIGKILL");
+    expect(r.stdout).toBe("up\nignoring SIGTERM\n");
+  });
+
+  test("kill() from the handle", async () => {
+    const child = spawnTs(`console.log("up"); setInterval(() => {}, 1000);`, { quiet: true });
+    expect(runningChildren()).toContain(child.pid);
+    await until("the child is up", () => alive(child.pid));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(child.kill("SIGUSR2")).toBe(true);
+    const r = await child.done;
+    expect(r.signal).toBe("SIGUSR2");
+    expect(child.kill()).toBe(false);
+    expect(runningChildren()).not.toContain(child.pid);
+  });
+
+  test("bad arguments are TypeError/RangeError before spawning", () => {
+    const before = runningChildren().length;
+    expect(() => spawnTs(42 as unknown as string)).toThrow(TypeError);
+    expect(() => spawnTs("", { args: "x" as unknown as string[] })).toThrow(TypeError);
+    expect(() => spawnTs("", { args: [1 as unknown as string] })).toThrow(TypeError);
+    expect(() => spawnTs("", { timeoutMs: -1 })).toThrow(RangeError);
+    expect(() => spawnTs("", { timeoutMs: 1.5 })).toThrow(RangeError);
+    expect(() => spawnTs("", { cwd: "/no/such/dir" })).toThrow(RangeError);
+    expect(() => spawnTs("", { label: 3 as unknown as string })).toThrow(TypeError);
+    expect(() => spawnTs("", null as unknown as object)).toThrow(TypeError);
+    expect(runningChildren().length).toBe(before);
+  });
+});
+
+describe("two children at once", () => {
+  test("a writer and a reader communicate through a segment the parent created", async () => {
+    const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+    const seg = shmat(id, null, 0);
+    try {
+      new SharedWord(seg, 0).store(0);
+      const reader = spawnTs(
+        `import { shmat, SharedWord } from "tslab-ipc";
+         const seg = shmat(Number(process.argv[2]), null, 0);
+         const ready = new SharedWord(seg, 0);
+         console.log("waiting");
+         while (ready.load() === 0) await ready.waitAsync(0, { timeoutMs: 10000 });
+         console.log("read: " + seg.readString(64));`,
+        { args: [String(id)], label: "reader", quiet: true },
+      );
+      const writer = spawnTs(
+        `import { shmat, SharedWord } from "tslab-ipc";
+         const seg = shmat(Number(process.argv[2]), null, 0);
+         seg.writeString("hello from " + process.pid, 64);
+         const ready = new SharedWord(seg, 0);
+         ready.store(1);
+         ready.notify();
+         console.log("written");`,
+        { args: [String(id)], label: "writer", quiet: true },
+      );
+      const [r, w] = await Promise.all([reader.done, writer.done]);
+      expect(w.code).toBe(0);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`waiting\nread: hello from ${w.pid}\n`);
+    } finally {
+      seg.detach();
+      shmctl(id, IPC_RMID);
+    }
+  });
+});
+
+describe("children never outlive their parent", () => {
+  const parentProgram = (howToDie: string) => `
+    const { spawnTs } = require(${JSON.stringify(path.join(repoRoot, "dist", "index.js"))});
+    const child = spawnTs("console.log('child up'); setInterval(() => {}, 1000);", { quiet: true });
+    child.done.then(() => {});
+    setTimeout(() => { console.log(child.pid); ${howToDie} }, 400);
+    setInterval(() => {}, 1000);`;
+
+  async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill"): Promise<void> {
+    const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    parent.stdout!.on("data", (d) => (out += d));
+    await until("the parent prints its child's pid", () => /\d+\n/.test(out));
+    const childPid = Number(out.trim());
+    expect(childPid).toBeGreaterThan(0);
+    if (parentEnds === "kill") parent.kill("SIGKILL");
+    await new Promise((r) => parent.once("exit", r));
+    await until(`child ${childPid} is gone`, () => !alive(childPid), 5000);
+  }
+
+  test("the parent exits normally (its 'exit' hook and PR_SET_PDEATHSIG): the child is gone", async () => {
+    await orphanCheck("process.exit(0);", "exit");
+  });
+
+  test("the parent is SIGKILLed (no 'exit' hook runs; PR_SET_PDEATHSIG): the child is gone", async () => {
+    await orphanCheck("", "kill");
+  });
+});
+
+test("nothing is left: no running children, no script files", async () => {
+  await until("all children are reaped", () => runningChildren().length === 0);
+  expect(leftoverScripts()).toEqual([]);
+});

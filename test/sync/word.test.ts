@@ -1,0 +1,217 @@
+// SharedWord: Atomics on a word in shared memory, futex wait/notify across processes.
+import {
+  IPC_CREAT,
+  IPC_PRIVATE,
+  IPC_RMID,
+  MAP_ANONYMOUS,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  SHM_RDONLY,
+  SharedWord,
+  killChildren,
+  mmap,
+  runTs,
+  shmat,
+  shmctl,
+  shmget,
+  spawnTs,
+  type Attachment,
+} from "../../src";
+
+let id: number;
+let seg: Attachment;
+
+beforeEach(() => {
+  id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+  seg = shmat(id, null, 0);
+});
+
+afterEach(() => {
+  seg.detach();
+  shmctl(id, IPC_RMID);
+});
+
+afterAll(() => {
+  killChildren("SIGKILL");
+});
+
+describe("in one process", () => {
+  test("bad offsets are RangeErrors, bad values TypeError/RangeError", () => {
+    for (const off of [2, 4093, 4096, -4, 0.5]) expect(() => new SharedWord(seg, off)).toThrow(RangeError);
+    expect(() => new SharedWord(seg, 4092)).not.toThrow();
+    expect(() => new SharedWord({} as Attachment, 0)).toThrow(TypeError);
+    const w = new SharedWord(seg, 8);
+    expect(() => w.store(2 ** 31)).toThrow(RangeError);
+    expect(() => w.add("1" as unknown as number)).toThrow(TypeError);
+    expect(() => w.wait(0, -1)).toThrow(RangeError);
+    expect(() => w.notify(-1)).toThrow(RangeError);
+  });
+
+  test("the word is the segment's bytes at the offset; atomic operations return the old value", () => {
+    const w = new SharedWord(seg, 12);
+    expect(w.address).toBe(seg.address + 12n);
+    expect(w.store(7)).toBe(7);
+    expect(seg.readInt32(12)).toBe(7);
+    expect(w.add(5)).toBe(7);
+    expect(w.load()).toBe(12);
+    expect(w.exchange(-1)).toBe(12);
+    expect(w.compareExchange(0, 9)).toBe(-1);
+    expect(w.load()).toBe(-1);
+    expect(w.compareExchange(-1, 9)).toBe(-1);
+    expect(seg.readInt32(12)).toBe(9);
+  });
+
+  test("wait: 'not-equal' at once, 'timed-out' after the timeout; nobody to notify: 0", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(1);
+    expect(w.wait(0, 1000)).toBe("not-equal");
+    expect(w.wait(1, 30)).toBe("timed-out");
+    expect(w.wait(1, 0)).toBe("timed-out");
+    expect(w.notify()).toBe(0);
+    await expect(w.waitAsync(0)).resolves.toBe("not-equal");
+    await expect(w.waitAsync(1, { timeoutMs: 30 })).resolves.toBe("timed-out");
+    await expect(w.waitAsync(1, { timeoutMs: 0 })).resolves.toBe("timed-out");
+  });
+
+  test("waitAsync: resolves 'ok' when this process changes the word and notifies; abort rejects", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(0);
+    setTimeout(() => {
+      w.store(1);
+      w.notify();
+    }, 50);
+    await expect(w.waitAsync(0, { timeoutMs: 5000 })).resolves.toBe("ok");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("stop")), 50);
+    await expect(w.waitAsync(1, { signal: controller.signal })).rejects.toMatchObject({ code: "ABORT_ERR" });
+  });
+
+  test("waitAsync sleeps in the kernel between turns: little CPU over a long wait", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(0);
+    const cpu = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    await expect(w.waitAsync(0, { timeoutMs: 1000 })).resolves.toBe("timed-out");
+    const wallUs = Number(process.hrtime.bigint() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    console.log(`waitAsync waited ${(wallUs / 1000).toFixed(0)} ms using ${((used.user + used.system) / 1000).toFixed(1)} ms of CPU`);
+    expect((used.user + used.system) / wallUs).toBeLessThan(0.3);
+  });
+
+  test("read-only and detached memory are refused, not faulted on", () => {
+    const ro = shmat(id, null, SHM_RDONLY);
+    try {
+      expect(() => new SharedWord(ro, 0)).toThrow(expect.objectContaining({ code: "EACCES" }));
+    } finally {
+      ro.detach();
+    }
+    const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    const w = new SharedWord(m, 0);
+    m.unmap();
+    expect(() => w.load()).toThrow(expect.objectContaining({ code: "ERR_DETACHED" }));
+    expect(() => w.wait(0, 10)).toThrow(expect.objectContaining({ code: "ERR_DETACHED" }));
+  });
+});
+
+describe("across processes", () => {
+  test("Atomics.add on the (non-shared) ArrayBuffer is atomic across processes: 4 x 100000 adds are exact", async () => {
+    const child = `
+      import { shmat, SharedWord } from "tslab-ipc";
+      const [id, n, atomic] = process.argv.slice(2).map(Number);
+      const seg = shmat(id, null, 0);
+      const w = new SharedWord(seg, 0);
+      const plain = new Int32Array(seg.buffer.buffer, 4, 1);
+      // Start together (a barrier on the word at offset 8), so the loops really overlap.
+      const ready = new SharedWord(seg, 8);
+      ready.add(1);
+      for (let v = ready.load(); v % 4 !== 0; v = ready.load()) ready.wait(v, 50);
+      ready.notify();
+      if (atomic) for (let i = 0; i < n; i++) w.add(1);
+      else for (let i = 0; i < n; i++) plain[0] = plain[0] + 1;`;
+    const run = async (atomic: boolean) => {
+      const rs = await Promise.all([0, 1, 2, 3].map(() => runTs(child, { args: [String(id), "100000", atomic ? "1" : "0"], quiet: true })));
+      for (const r of rs) expect(r.code).toBe(0);
+    };
+    await run(false);
+    const plain = seg.readInt32(4);
+    console.log(`plain increments: ${plain} of 400000 (${400000 - plain} lost)`);
+    await run(true);
+    expect(new SharedWord(seg, 0).load()).toBe(400000);
+  });
+
+  test("notify wakes a waiter in another process and says how many it woke", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(0);
+    const child = spawnTs(
+      `import { shmat, SharedWord } from "tslab-ipc";
+       const w = new SharedWord(shmat(Number(process.argv[2]), null, 0), 0);
+       console.log(w.wait(0, 20000));`,
+      { args: [String(id)], quiet: true },
+    );
+    // The value never changes: only a wake can end the child's wait early.
+    let woken = 0;
+    const end = Date.now() + 10000;
+    while (woken === 0 && Date.now() < end) {
+      woken = w.notify(1);
+      if (woken === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(woken).toBe(1);
+    const r = await child.done;
+    expect(r.stdout).toBe("ok\n");
+  });
+
+  test("ping-pong: 1000 round trips between two processes end on the right value", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(0);
+    const rounds = 1000;
+    const ping = `
+      import { shmat, SharedWord } from "tslab-ipc";
+      const [id, n] = process.argv.slice(2).map(Number);
+      const w = new SharedWord(shmat(id, null, 0), 0);
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        const mine = 2 * i + 1;
+        w.store(mine);
+        w.notify(1);
+        while (w.load() === mine) w.wait(mine);
+      }
+      const s = Number(process.hrtime.bigint() - t) / 1e9;
+      console.log(Math.round(n / s));`;
+    const pong = `
+      import { shmat, SharedWord } from "tslab-ipc";
+      const [id, n] = process.argv.slice(2).map(Number);
+      const w = new SharedWord(shmat(id, null, 0), 0);
+      for (let i = 0; i < n; i++) {
+        while (w.load() !== 2 * i + 1) w.wait(2 * i);
+        w.store(2 * i + 2);
+        w.notify(1);
+      }
+      console.log("done");`;
+    const args = [String(id), String(rounds)];
+    const [a, b] = await Promise.all([
+      runTs(ping, { args, quiet: true, timeoutMs: 30000 }),
+      runTs(pong, { args, quiet: true, timeoutMs: 30000 }),
+    ]);
+    expect(a.summary).toBe(`child ${a.pid} exited with code 0`);
+    expect(b.stdout).toBe("done\n");
+    expect(w.load()).toBe(2 * rounds);
+    console.log(`ping-pong: ${a.stdout.trim()} round trips/s (${rounds} rounds, including warm-up)`);
+  });
+
+  test("waitAsync in a cell-like parent: woken by a child's store + notify", async () => {
+    const w = new SharedWord(seg, 0);
+    w.store(0);
+    const child = runTs(
+      `import { shmat, SharedWord } from "tslab-ipc";
+       const w = new SharedWord(shmat(Number(process.argv[2]), null, 0), 0);
+       await new Promise((r) => setTimeout(r, 200));
+       w.store(42);
+       console.log("woke " + w.notify());`,
+      { args: [String(id)], quiet: true },
+    );
+    await expect(w.waitAsync(0, { timeoutMs: 10000 })).resolves.toBe("ok");
+    expect(w.load()).toBe(42);
+    expect((await child).stdout).toMatch(/^woke [01]\n$/);
+  });
+});
