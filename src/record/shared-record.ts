@@ -40,6 +40,8 @@ const S_CRC = 2;
 const MAX_CAPACITY = 0x3fffffff;
 /** How often a read retries when a writer keeps lapping it, before it gives up with EAGAIN. */
 const READ_ATTEMPTS = 1000;
+/** Bytes copied between checksum updates in write(). */
+const COPY_CHUNK = 16 * 1024;
 
 function roundUp8(n: number): number {
   return Math.ceil(n / 8) * 8;
@@ -166,10 +168,22 @@ export class SharedRecord {
       const payload = this.offset + HEADER + slot * this.#slotSize + SLOT_HEADER;
       const buf = this.region.buffer;
       Atomics.store(w, s + S_SEQUENCE, (2 * generation - 1) | 0); // odd: being written
-      if (typeof data === "string") buf.write(data, payload, length, "utf8");
-      else buf.set(data, payload);
+      let crc: number;
+      if (typeof data === "string") {
+        buf.write(data, payload, length, "utf8");
+        crc = checksum(generation, length, buf, payload);
+      } else {
+        // Copy and checksum chunk by chunk: the checksum is of the caller's bytes, read once
+        // while they are in the cache.
+        crc = checksumStart(generation, length);
+        for (let k = 0; k < length; k += COPY_CHUNK) {
+          const end = Math.min(length, k + COPY_CHUNK);
+          buf.set(data.subarray(k, end), payload + k);
+          crc = crc32(data, k, end, crc);
+        }
+      }
       Atomics.store(w, s + S_LENGTH, length);
-      Atomics.store(w, s + S_CRC, checksum(generation, length, buf, payload) | 0);
+      Atomics.store(w, s + S_CRC, crc | 0);
       Atomics.store(w, s + S_SEQUENCE, (2 * generation) | 0); // even: complete
       Atomics.store(w, W_GENERATION, generation | 0); // published
       return generation;
@@ -310,7 +324,11 @@ export class SharedRecord {
 
 /** CRC-32 over the generation, the length and the payload, so a stale length or slot never matches. */
 function checksum(generation: number, length: number, bytes: Uint8Array, start: number): number {
-  return crc32(bytes, start, start + length, crc32Word(length, crc32Word(generation)));
+  return crc32(bytes, start, start + length, checksumStart(generation, length));
+}
+
+function checksumStart(generation: number, length: number): number {
+  return crc32Word(length, crc32Word(generation));
 }
 
 function checkRegion(region: unknown): void {
