@@ -1,0 +1,84 @@
+"""Execute notebooks and export HTML with Jupyter's own tools (nbclient, nbconvert).
+
+Called by src/handouts (npm start) and by the notebook tests, always with /usr/bin/python3:
+
+  nbrun.py execute IN.ipynb OUT.ipynb --kernel tslab-ipc [--timeout 120] [--cwd DIR]
+      runs every cell (errors are recorded in the outputs, not raised, so the caller can
+      judge them against the `raises-exception` tags) and writes OUT.ipynb; prints one JSON
+      line: {"ok": bool, "seconds": float, "error": str|null}. "ok" is false only when the
+      run itself broke (kernel died, a cell timed out, the kernel could not start).
+  nbrun.py html IN.ipynb OUT.html [IN2.ipynb OUT2.html ...]
+      nbconvert's HTML exporter (lab template) without the require.js and MathJax <script>
+      tags it loads from a CDN: the page is self-contained and works offline (figures carry
+      plotly.js inline in their own output).
+"""
+import json
+import sys
+import time
+
+
+def execute(argv):
+    import argparse
+    import nbformat
+    from nbclient import NotebookClient
+
+    p = argparse.ArgumentParser()
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--kernel", default="tslab-ipc")
+    p.add_argument("--timeout", type=int, default=120)
+    p.add_argument("--cwd", default=None)
+    a = p.parse_args(argv)
+
+    nb = nbformat.read(a.input, as_version=4)
+    import os
+    cwd = a.cwd or os.path.dirname(os.path.abspath(a.input))
+    client = NotebookClient(
+        nb,
+        kernel_name=a.kernel,
+        timeout=a.timeout,
+        allow_errors=True,
+        record_timing=False,
+        resources={"metadata": {"path": cwd}},
+    )
+    started = time.time()
+    error = None
+    try:
+        client.execute()
+    except Exception as e:  # a dead kernel, a timeout, a kernel that does not start
+        error = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")
+    seconds = time.time() - started
+    nbformat.write(nb, a.output)
+    print(json.dumps({"ok": error is None, "seconds": round(seconds, 3), "error": error}), flush=True)
+
+
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+"""
+
+
+def html(argv):
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    if len(argv) == 0 or len(argv) % 2:
+        raise SystemExit("html needs pairs: IN.ipynb OUT.html ...")
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"tslab-ipc-offline.html.j2": OFFLINE_TEMPLATE})],
+        template_file="tslab-ipc-offline.html.j2",
+        embed_images=True,
+    )
+    for i in range(0, len(argv), 2):
+        nb = nbformat.read(argv[i], as_version=4)
+        body, _ = exporter.from_notebook_node(nb)
+        with open(argv[i + 1], "w", encoding="utf-8") as f:
+            f.write(body)
+    print(json.dumps({"ok": True, "files": len(argv) // 2}), flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("execute", "html"):
+        raise SystemExit(__doc__)
+    {"execute": execute, "html": html}[sys.argv[1]](sys.argv[2:])
