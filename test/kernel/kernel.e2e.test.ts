@@ -1,0 +1,291 @@
+// End to end through real Jupyter: the kernelspec is registered into a temporary Jupyter data
+// folder (the user's registry is not touched), notebooks are executed by nbconvert/nbclient from
+// a folder with no node_modules, and the kernel is driven by jupyter_client for interrupts.
+// One notebook run serves many assertions: each kernel start costs 1-2 s.
+import { spawnSync, type SpawnSyncReturns } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+
+const repo = path.resolve(__dirname, "..", "..");
+const PY = "/usr/bin/python3";
+const hasJupyter = spawnSync(PY, ["-c", "import nbclient, nbconvert, jupyter_client"]).status === 0;
+// Without Jupyter at /usr/bin/python3 there is nothing to run the kernel with.
+const describeWithJupyter = hasJupyter ? describe : describe.skip;
+
+jest.setTimeout(180_000);
+
+interface Output {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  metadata?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+interface Cell {
+  cell_type: string;
+  source: string;
+  metadata: Record<string, unknown>;
+  outputs?: Output[];
+  execution_count?: number | null;
+}
+
+let tmp = "";
+let env: NodeJS.ProcessEnv = {};
+let notebookDir = "";
+
+function text(v: unknown): string {
+  return Array.isArray(v) ? v.join("") : String(v ?? "");
+}
+
+function notebook(cells: Array<string | { source: string; tags: string[] }>): object {
+  return {
+    nbformat: 4,
+    nbformat_minor: 4,
+    metadata: {
+      kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" },
+      language_info: { name: "typescript" },
+    },
+    cells: cells.map((c) => {
+      const { source, tags } = typeof c === "string" ? { source: c, tags: [] as string[] } : c;
+      return { cell_type: "code", source, metadata: tags.length ? { tags } : {}, outputs: [], execution_count: null };
+    }),
+  };
+}
+
+function nbconvert(name: string, nb: object): { run: SpawnSyncReturns<string>; cells: Cell[] } {
+  const input = path.join(notebookDir, `${name}.ipynb`);
+  const output = path.join(notebookDir, `${name}.out.ipynb`);
+  fs.writeFileSync(input, JSON.stringify(nb));
+  const run = spawnSync(
+    PY,
+    ["-m", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=120", "--output", output, input],
+    { cwd: notebookDir, env, encoding: "utf8" },
+  );
+  const cells: Cell[] = fs.existsSync(output) ? JSON.parse(fs.readFileSync(output, "utf8")).cells : [];
+  return { run, cells };
+}
+
+function segmentExists(shmid: number): boolean {
+  return fs
+    .readFileSync("/proc/sysvipc/shm", "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .some((line) => Number(line.trim().split(/\s+/)[1]) === shmid);
+}
+
+function pidAlive(pid: number): boolean {
+  return fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+}
+
+function installKernel(...args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), ...args], { env, encoding: "utf8" });
+}
+
+beforeAll(() => {
+  if (!hasJupyter) return;
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-kernel-test-"));
+  const data = path.join(tmp, "jupyter-data");
+  env = {
+    ...process.env,
+    JUPYTER_DATA_DIR: data,
+    JUPYTER_PATH: data,
+    JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
+    JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+  };
+  // A folder with no node_modules anywhere above it.
+  notebookDir = path.join(tmp, "notebooks");
+  fs.mkdirSync(notebookDir);
+  const r = installKernel("install", "--user");
+  if (r.status !== 0) throw new Error(`kernel install failed: ${r.stdout}${r.stderr}`);
+});
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describeWithJupyter("kernelspec registration", () => {
+  test("registers tslab-ipc with absolute paths, interrupt by signal, idempotently", () => {
+    const spec = JSON.parse(fs.readFileSync(path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc", "kernel.json"), "utf8"));
+    expect(spec.display_name).toBe("TypeScript (IPC)");
+    expect(spec.language).toBe("typescript");
+    expect(spec.interrupt_mode).toBe("signal");
+    expect(spec.argv).toEqual([process.execPath, path.join(repo, "kernel", "main.js"), "{connection_file}"]);
+    const again = installKernel("install", "--user");
+    expect(again.status).toBe(0);
+    const list = spawnSync(PY, ["-m", "jupyter", "kernelspec", "list", "--json"], { env, encoding: "utf8" });
+    const specs = JSON.parse(list.stdout).kernelspecs;
+    expect(specs["tslab-ipc"].resource_dir).toBe(path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc"));
+  });
+});
+
+describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
+  let cells: Cell[] = [];
+  let run: SpawnSyncReturns<string>;
+
+  beforeAll(() => {
+    ({ run, cells } = nbconvert(
+      "main",
+      notebook([
+        /* 0 */ "[typeof ftok, typeof shmget, typeof shmat, IPC_CREAT === 0o1000].join(' ')",
+        /* 1 */ [
+          "const segId = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);",
+          'console.log("SEGMENT " + segId);',
+          "const att = shmat(segId);",
+          'att.writeString("hello");',
+          "att",
+        ].join("\n"),
+        /* 2 */ "shmctl(segId, IPC_STAT)",
+        /* 3 */ { source: "// a missing file\nftok('/nonexistent/tslab-ipc-kernel-test', 'R')", tags: ["raises-exception"] },
+        /* 4 */ { source: 'const wrong: number = "text";', tags: ["raises-exception"] },
+        /* 5 */ [
+          "display(",
+          '  { "text/html": "<b>bold</b>", "text/plain": "bold", "application/json": { n: 1 }, "image/png": Buffer.from("89504e47", "hex") },',
+          '  { metadata: { "image/png": { width: 10 } } },',
+          ");",
+        ].join("\n"),
+        /* 6 */ [
+          'import { readFileSync } from "fs";',
+          'import { ftok as ftokAgain } from "tslab-ipc";',
+          "[readFileSync('/proc/self/stat', 'utf8').length > 0, typeof ftokAgain].join(' ')",
+        ].join("\n"),
+        /* 7 */ "const child = await runTs('process.kill(process.pid, \"SIGSEGV\")', { quiet: true });\nchild.signal",
+        /* 8 */ "'alive after ' + child.summary",
+        /* 9 */ "process.pid",
+      ]),
+    ));
+  });
+
+  const result = (i: number) => cells[i].outputs!.find((o) => o.output_type === "execute_result");
+  const errorOf = (i: number) => cells[i].outputs!.find((o) => o.output_type === "error");
+
+  test("the run succeeds (failing cells are tagged raises-exception)", () => {
+    expect(run.stderr).not.toMatch(/CellExecutionError/);
+    expect(run.status).toBe(0);
+    expect(cells).toHaveLength(10);
+  });
+
+  test("the library's exports are preloaded", () => {
+    expect(text(result(0)?.data?.["text/plain"])).toBe("'function function function true'");
+  });
+
+  test("an attachment is an execute_result with an HTML table and a text fallback", () => {
+    const segId = Number(/SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1]);
+    expect(segId).toBeGreaterThan(0);
+    const out = result(1)!;
+    expect(text(out.data?.["text/html"])).toMatch(new RegExp(`<table[^]*Attachment[^]*${segId}[^]*attached`));
+    expect(text(out.data?.["text/plain"])).toContain(`shmid     ${segId}`);
+    const stat = text(result(2)?.data?.["text/html"]);
+    expect(stat).toMatch(/shm_segsz[^]*4096/);
+    expect(stat).toMatch(/shm_nattch[^]*<code>1<\/code>/);
+  });
+
+  test("an exception is a Jupyter error with ename, evalue and a traceback at the cell line", () => {
+    const e = errorOf(3)!;
+    expect(e.ename).toBe("IpcError");
+    expect(e.evalue).toMatch(/^ENOENT: no such file or directory, ftok '\/nonexistent\/tslab-ipc-kernel-test'/);
+    expect(e.traceback!.length).toBeGreaterThan(1);
+    expect(e.traceback!.join("\n")).toMatch(/line 2\b[^]*ftok\('\/nonexistent/);
+    expect(result(3)).toBeUndefined();
+  });
+
+  test("a TypeScript error is a Jupyter error too", () => {
+    const e = errorOf(4)!;
+    expect(e.ename).toBe("TSError");
+    expect(e.evalue).toMatch(/1:7 - Type 'string' is not assignable to type 'number'/);
+    expect(e.traceback!.join("\n")).toContain('const wrong: number = "text";');
+  });
+
+  test("display(bundle) is one output with every MIME type and its metadata", () => {
+    const shown = cells[5].outputs!.filter((o) => o.output_type === "display_data");
+    expect(shown).toHaveLength(1);
+    const data = shown[0].data!;
+    expect(Object.keys(data).sort()).toEqual(["application/json", "image/png", "text/html", "text/plain"]);
+    expect(text(data["text/html"])).toBe("<b>bold</b>");
+    expect(text(data["text/plain"])).toBe("bold");
+    expect(data["application/json"]).toEqual({ n: 1 });
+    expect(text(data["image/png"])).toBe(Buffer.from("89504e47", "hex").toString("base64"));
+    expect(shown[0].metadata).toEqual({ "image/png": { width: 10 } });
+  });
+
+  test("a notebook with no node_modules imports from fs and tslab-ipc", () => {
+    expect(fs.existsSync(path.join(notebookDir, "node_modules"))).toBe(false);
+    expect(errorOf(6)).toBeUndefined();
+    expect(text(result(6)?.data?.["text/plain"])).toBe("'true function'");
+  });
+
+  test("a child killed by SIGSEGV is reported and the kernel survives", () => {
+    expect(text(result(7)?.data?.["text/plain"])).toBe("'SIGSEGV'");
+    expect(text(result(8)?.data?.["text/plain"])).toMatch(/alive after child \d+ was killed by SIGSEGV/);
+  });
+
+  test("after shutdown the kernel process is gone and its segment removed", () => {
+    const segId = Number(/SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1]);
+    const pid = Number(text(result(9)?.data?.["text/plain"]));
+    expect(pid).toBeGreaterThan(0);
+    expect(pidAlive(pid)).toBe(false);
+    expect(segmentExists(segId)).toBe(false);
+  });
+});
+
+describeWithJupyter("a failing cell without raises-exception", () => {
+  test("stops nbconvert, which reports the error", () => {
+    const { run } = nbconvert(
+      "failing",
+      notebook(["1 + 1", "ftok('/nonexistent/tslab-ipc-kernel-test', 'R')", "console.log('NOT REACHED')"]),
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/CellExecutionError/);
+    expect(run.stderr).toMatch(/IpcError: ENOENT: no such file or directory, ftok/);
+    expect(run.stderr).not.toContain("NOT REACHED");
+  });
+});
+
+describeWithJupyter("the kernel under jupyter_client", () => {
+  let report: Record<string, { reply: Record<string, unknown>; outputs: Output[] }> & { alive_after_sigterm?: boolean } = {};
+
+  beforeAll(() => {
+    const r = spawnSync(PY, [path.join(__dirname, "fixtures", "drive_kernel.py"), notebookDir], { env, encoding: "utf8", cwd: notebookDir });
+    if (r.status !== 0) throw new Error(`drive_kernel.py failed: ${r.stderr}`);
+    report = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  });
+
+  // drive_kernel.py reports iopub messages as { type, ...content }.
+  const value = (step: string) =>
+    report[step].outputs.find((o) => (o as Output & { type?: string }).type === "execute_result")?.data?.["text/plain"];
+
+  test("an interrupt stops a busy loop and an endless await; the kernel runs the next cell", () => {
+    for (const step of ["busy", "pending"]) {
+      expect(report[step].reply.status).toBe("error");
+      expect(report[step].reply.ename).toBe("Interrupted");
+    }
+    expect(value("after_busy")).toBe("42");
+    expect(value("after_pending")).toBe("'still alive'");
+  });
+
+  test("an interrupt leaves the kernel's segments alone; SIGTERM removes them and ends the kernel", () => {
+    const shmid = Number(value("segment"));
+    expect(shmid).toBeGreaterThan(0);
+    expect(value("segment_after_interrupts")).toBe("4096");
+    expect(report.alive_after_sigterm).toBe(false);
+    expect(pidAlive(Number(value("pid")))).toBe(false);
+    expect(segmentExists(shmid)).toBe(false);
+  });
+});
+
+describeWithJupyter("kernelspec removal", () => {
+  test("kernel:uninstall removes the registration", () => {
+    const ours = path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc");
+    expect(fs.existsSync(ours)).toBe(true);
+    expect(installKernel("uninstall").status).toBe(0);
+    expect(fs.existsSync(ours)).toBe(false);
+    // A system-wide registration (npm install as root) may remain; ours must not be listed.
+    const list = spawnSync(PY, ["-m", "jupyter", "kernelspec", "list", "--json"], { env, encoding: "utf8" });
+    expect(JSON.parse(list.stdout).kernelspecs["tslab-ipc"]?.resource_dir).not.toBe(ours);
+  });
+});
