@@ -61,6 +61,11 @@ export class Measurement<T = unknown> {
     this.value = value;
   }
 
+  /** In the kernel: the one-line summary. */
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    return { "text/plain": this.toString() };
+  }
+
   toString(): string {
     const r = this.residency;
     const res = r ? `, ${r.becameResident} of ${r.pages} pages became resident` : "";

@@ -5,6 +5,7 @@
 // (a few tens of ns: a clock read and a bigint each); the sampler measures it by timing an
 // empty function through the same loop and reports it beside the results, unsubtracted, so
 // a reader can see how it compares with what was measured.
+import { inspect } from "util";
 import { checkInt, checkOptions, describe } from "../errors";
 
 export type LatencyUnit = "ns" | "us" | "ms";
@@ -93,6 +94,26 @@ export class LatencyResult implements LatencyStats {
     this.overhead = overhead;
   }
 
+  /** In the kernel: the one-line summary and a small table (the samples stay in .samples). */
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    const u = UNIT_TEXT[this.unit];
+    const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
+    const cols = ["min", "p50", "p90", "p99", "max", "mean"] as const;
+    const row = (name: string, s: LatencyStats) => `<tr><th style="text-align:left">${name}</th><td>${s.n}</td>${cols.map((c) => `<td>${f(s[c])}</td>`).join("")}</tr>`;
+    const html =
+      `<table><thead><tr><th>${u}</th><th>n</th>${cols.map((c) => `<th>${c}</th>`).join("")}</tr></thead><tbody>` +
+      row(escapeHtml(this.label), this) +
+      row("sampler overhead (empty call)", this.overhead) +
+      `</tbody></table>`;
+    return { "text/plain": this.toString(), "text/html": html };
+  }
+
+  /** console.log shows the statistics and the number of samples, not every sample. */
+  [inspect.custom](): string {
+    const { label, unit, n, min, p50, p90, p99, max, mean, overhead } = this;
+    return `LatencyResult ${inspect({ label, unit, n, min, p50, p90, p99, max, mean, overhead, samples: `[${n} numbers]` })}`;
+  }
+
   toString(): string {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
@@ -101,6 +122,10 @@ export class LatencyResult implements LatencyStats {
       `max ${f(this.max)} mean ${f(this.mean)} ${u} (sampler overhead p50 ${f(this.overhead.p50)} ${u})`
     );
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 // The timing loop, shared by the real call and the empty one so both pay the same costs.

@@ -1,4 +1,5 @@
 // Residency: which pages of a mapping are in memory right now (mincore), once or over time.
+import { inspect } from "util";
 import { checkInt, checkOptions, describe } from "../errors";
 import { mincore } from "../sys/mman";
 import { Region } from "../sys/region";
@@ -71,6 +72,16 @@ export class ResidencyRecording {
   /** Pages per row of matrix(rows). */
   pagesPerRow(rows = this.pages): number {
     return Math.max(1, Math.ceil(this.pages / rows));
+  }
+
+  /** In the kernel: the one-line summary (plot.residency(recording) draws it). */
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    return { "text/plain": this.toString() };
+  }
+
+  /** console.log shows the summary, not every frame. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   toString(): string {

@@ -48,6 +48,9 @@ test("samples msync(MS_SYNC) on a dirty file page: real samples, consistent perc
     expect(r.overhead.p50).toBeGreaterThan(0);
     expect(r.unit).toBe("us");
     expect(String(r)).toMatch(/^msync MS_SYNC: n=300 min .* µs \(sampler overhead p50 .* µs\)$/);
+    const shown = (r as unknown as Record<symbol, () => Record<string, string>>)[Symbol.for("Jupyter.display")]();
+    expect(shown["text/plain"]).toBe(String(r));
+    expect(shown["text/html"]).toContain("<td>300</td>");
     console.log(String(r));
   } finally {
     m.unmap();
