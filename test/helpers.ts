@@ -60,3 +60,14 @@ export function segmentExists(shmid: number): boolean {
     .slice(1)
     .some((l) => l.trim().split(/\s+/)[1] === String(shmid));
 }
+
+/** Ids of the System V segments this process created (cpid), to check "nothing was created". */
+export function ownSegments(): string[] {
+  return fs
+    .readFileSync("/proc/sysvipc/shm", "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 4 && f[4] === String(process.pid))
+    .map((f) => f[1]);
+}

@@ -5,10 +5,22 @@ import koffi from "koffi";
 
 const libc = koffi.load("libc.so.6");
 
+/**
+ * A named koffi struct. koffi's type names are process-wide, so a second evaluation of this
+ * module in the same process (jest's module registry does that) reuses the type.
+ */
+function struct(name: string, members: Record<string, unknown>) {
+  try {
+    return koffi.type(name);
+  } catch {
+    return koffi.struct(name, members as never);
+  }
+}
+
 export type Pointer = bigint;
 
 // struct ipc_perm (bits/ipc-perm.h)
-export const ipc_perm = koffi.struct("ipc_perm", {
+export const ipc_perm = struct("ipc_perm", {
   __key: "int32_t",
   uid: "uint32_t",
   gid: "uint32_t",
@@ -23,7 +35,7 @@ export const ipc_perm = koffi.struct("ipc_perm", {
 });
 
 // struct shmid_ds (bits/types/struct_shmid_ds.h)
-export const shmid_ds = koffi.struct("shmid_ds", {
+export const shmid_ds = struct("shmid_ds", {
   shm_perm: ipc_perm,
   shm_segsz: "size_t",
   shm_atime: "int64_t",
@@ -36,21 +48,28 @@ export const shmid_ds = koffi.struct("shmid_ds", {
   __unused5: "uint64_t",
 });
 
+/** The fields of struct shmid_ds the library reads, decoded from the raw bytes. */
 export interface RawShmidDs {
-  shm_perm: { __key: number; uid: number; gid: number; cuid: number; cgid: number; mode: number };
-  shm_segsz: number | bigint;
-  shm_atime: number | bigint;
-  shm_dtime: number | bigint;
-  shm_ctime: number | bigint;
-  shm_cpid: number;
-  shm_lpid: number;
-  shm_nattch: number | bigint;
+  key: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  /** Permission bits plus SHM_DEST (0o1000) and SHM_LOCKED (0o2000). */
+  mode: number;
+  segsz: number;
+  atime: number;
+  dtime: number;
+  ctime: number;
+  cpid: number;
+  lpid: number;
+  nattch: number;
 }
 
-const timeval = koffi.struct("timeval_rusage", { tv_sec: "int64_t", tv_usec: "int64_t" });
+const timeval = struct("timeval_rusage", { tv_sec: "int64_t", tv_usec: "int64_t" });
 
 // struct rusage (bits/types/struct_rusage.h): the fields are longs.
-export const rusage = koffi.struct("rusage", {
+export const rusage = struct("rusage", {
   ru_utime: timeval,
   ru_stime: timeval,
   ru_maxrss: "int64_t",
@@ -79,15 +98,15 @@ export interface RawRusage {
   ru_nivcsw: number;
 }
 
-export const timespec = koffi.struct("timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
+export const timespec = struct("timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
 
 export const fn = {
   ftok: libc.func("int ftok(const char *pathname, int proj_id)"),
   shmget: libc.func("int shmget(int32_t key, size_t size, int shmflg)"),
   shmat: libc.func("void *shmat(int shmid, void *shmaddr, int shmflg)"),
   shmdt: libc.func("int shmdt(void *shmaddr)"),
-  shmctl_stat: libc.func("int shmctl(int shmid, int cmd, _Out_ shmid_ds *buf)"),
-  shmctl_set: libc.func("int shmctl(int shmid, int cmd, shmid_ds *buf)"),
+  // IPC_STAT fills a reused byte buffer decoded by shmStat(): no per-call struct object.
+  shmctl_buf: libc.func("int shmctl(int shmid, int cmd, uint8_t *buf)"),
   shmctl_nobuf: libc.func("int shmctl(int shmid, int cmd, void *buf)"),
   shm_open: libc.func("int shm_open(const char *name, int oflag, uint32_t mode)"),
   shm_unlink: libc.func("int shm_unlink(const char *name)"),
@@ -145,6 +164,54 @@ export function view(address: Pointer, length: number): ArrayBuffer {
 
 export function sizeOf(type: unknown): number {
   return koffi.sizeof(type as never);
+}
+
+const shmidDsBuf = Buffer.alloc(112);
+const off = (path: string[]) => {
+  let type: unknown = shmid_ds;
+  let at = 0;
+  for (const name of path) {
+    at += koffi.offsetof(type as never, name);
+    type = (koffi.type(type as never) as unknown as { members: Record<string, { type: unknown }> }).members[name].type;
+  }
+  return at;
+};
+const SHMID_DS = {
+  key: off(["shm_perm", "__key"]),
+  uid: off(["shm_perm", "uid"]),
+  gid: off(["shm_perm", "gid"]),
+  cuid: off(["shm_perm", "cuid"]),
+  cgid: off(["shm_perm", "cgid"]),
+  mode: off(["shm_perm", "mode"]),
+  segsz: off(["shm_segsz"]),
+  atime: off(["shm_atime"]),
+  dtime: off(["shm_dtime"]),
+  ctime: off(["shm_ctime"]),
+  cpid: off(["shm_cpid"]),
+  lpid: off(["shm_lpid"]),
+  nattch: off(["shm_nattch"]),
+};
+
+/** shmctl(IPC_STAT) decoded, or null with errno set when the call failed. */
+export function shmStat(shmid: number): RawShmidDs | null {
+  if (fn.shmctl_buf(shmid, 2 /* IPC_STAT */, shmidDsBuf) !== 0) return null;
+  const b = shmidDsBuf;
+  const u64 = (at: number) => Number(b.readBigUInt64LE(at));
+  return {
+    key: b.readInt32LE(SHMID_DS.key),
+    uid: b.readUInt32LE(SHMID_DS.uid),
+    gid: b.readUInt32LE(SHMID_DS.gid),
+    cuid: b.readUInt32LE(SHMID_DS.cuid),
+    cgid: b.readUInt32LE(SHMID_DS.cgid),
+    mode: b.readUInt16LE(SHMID_DS.mode),
+    segsz: u64(SHMID_DS.segsz),
+    atime: u64(SHMID_DS.atime),
+    dtime: u64(SHMID_DS.dtime),
+    ctime: u64(SHMID_DS.ctime),
+    cpid: b.readInt32LE(SHMID_DS.cpid),
+    lpid: b.readInt32LE(SHMID_DS.lpid),
+    nattch: u64(SHMID_DS.nattch),
+  };
 }
 
 /** Refuse to run on an ABI whose struct sizes differ from the ones declared above. */

@@ -9,14 +9,13 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { fn, type RawShmidDs } from "../ffi/libc";
+import { fn, shmStat } from "../ffi/libc";
 
 export type Created =
   | { kind: "sysv"; id: number; key: number }
   | { kind: "posix"; name: string; ino?: number };
 
 const IPC_RMID = 0;
-const IPC_STAT = 2;
 
 const created = new Map<string, Created>();
 let handlersInstalled = false;
@@ -87,17 +86,13 @@ export function trackedObjects(): Created[] {
   return [...created.values()];
 }
 
-function statSegment(id: number): RawShmidDs | null {
-  const ds = {} as RawShmidDs;
-  return fn.shmctl_stat(id, IPC_STAT, ds) === 0 ? ds : null;
-}
 
 /** Removes one created object, if it is still the one we made. Never throws. */
 function removeCreated(c: Created, creatorPid: number): boolean {
   if (c.kind === "sysv") {
-    const ds = statSegment(c.id);
+    const ds = shmStat(c.id);
     // The id may have been removed and reused by someone else: check key and creator.
-    if (!ds || ds.shm_cpid !== creatorPid || (c.key !== 0 && ds.shm_perm.__key !== c.key)) return false;
+    if (!ds || ds.cpid !== creatorPid || (c.key !== 0 && ds.key !== c.key)) return false;
     return fn.shmctl_nobuf(c.id, IPC_RMID, null) === 0;
   }
   if (c.ino !== undefined) {

@@ -1,6 +1,6 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
-import { fn, type Pointer, type RawShmidDs } from "../ffi/libc";
+import { fn, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import {
   IpcError,
   checkFlags,
@@ -80,17 +80,14 @@ export function shmget(key: number, size: number, shmflg: number, options?: Shmg
   if (flags & IPC_CREAT) {
     // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE; otherwise its creator
     // pid tells (a segment that existed before belongs to whoever made it: never ours to remove).
-    const made = (flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE || statRaw(id)?.shm_cpid === process.pid;
+    const made = (flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE || statRaw(id)?.cpid === process.pid;
     if (made && !opts.persist && !isTracked({ kind: "sysv", id, key: k })) track({ kind: "sysv", id, key: k });
   }
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
   return id;
 }
 
-function statRaw(shmid: number): RawShmidDs | null {
-  const ds = {} as RawShmidDs;
-  return fn.shmctl_stat(shmid, IPC_STAT, ds) === 0 ? ds : null;
-}
+const statRaw = shmStat;
 
 /** struct shmid_ds, decoded: what shmctl(id, IPC_STAT) and `ipcs -m` report. */
 export class ShmidDs {
@@ -126,29 +123,27 @@ export interface ShmidDsFields {
 
 const SHM_DEST = 0o1000;
 
-function toDate(seconds: number | bigint): Date | null {
-  const s = Number(seconds);
-  return s === 0 ? null : new Date(s * 1000);
+function toDate(seconds: number): Date | null {
+  return seconds === 0 ? null : new Date(seconds * 1000);
 }
 
 export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
-  const p = raw.shm_perm;
   return new ShmidDs({
     shmid,
-    key: p.__key,
-    size: Number(raw.shm_segsz),
-    nattch: Number(raw.shm_nattch),
-    cpid: raw.shm_cpid,
-    lpid: raw.shm_lpid,
-    atime: toDate(raw.shm_atime),
-    dtime: toDate(raw.shm_dtime),
-    ctime: toDate(raw.shm_ctime),
-    mode: p.mode & 0o777,
-    dest: (p.mode & SHM_DEST) !== 0,
-    uid: p.uid,
-    gid: p.gid,
-    cuid: p.cuid,
-    cgid: p.cgid,
+    key: raw.key,
+    size: raw.segsz,
+    nattch: raw.nattch,
+    cpid: raw.cpid,
+    lpid: raw.lpid,
+    atime: toDate(raw.atime),
+    dtime: toDate(raw.dtime),
+    ctime: toDate(raw.ctime),
+    mode: raw.mode & 0o777,
+    dest: (raw.mode & SHM_DEST) !== 0,
+    uid: raw.uid,
+    gid: raw.gid,
+    cuid: raw.cuid,
+    cgid: raw.cgid,
   });
 }
 
@@ -168,10 +163,9 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
     return decodeShmidDs(shmid, raw);
   }
   if (cmd === IPC_RMID) {
-    const before = statRaw(shmid);
     if (fn.shmctl_nobuf(shmid, IPC_RMID, null) !== 0) throwErrno("shmctl", { shmid });
     // Removed on purpose: no longer ours to clean up.
-    if (before) untrack({ kind: "sysv", id: shmid, key: before.shm_perm.__key });
+    untrack({ kind: "sysv", id: shmid, key: 0 });
     return 0;
   }
   throw new RangeError(`The value of "cmd" is not supported. Use IPC_STAT (2) or IPC_RMID (0). Received ${cmd}`);
@@ -227,7 +221,7 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   if (!raw) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
   if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
-  return new Attachment(shmid, address, Number(raw.shm_segsz), (flags & SHM_RDONLY) !== 0);
+  return new Attachment(shmid, address, raw.segsz, (flags & SHM_RDONLY) !== 0);
 }
 
 /** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */

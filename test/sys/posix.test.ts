@@ -55,7 +55,6 @@ test("errnos: O_EXCL on an existing name is EEXIST, a missing name ENOENT, unlin
 });
 
 test("names are validated before any syscall: a second slash, '..', NUL, too long, not a string", () => {
-  const before = fs.readdirSync("/dev/shm").sort();
   expect(() => shm_open("noslash", O_CREAT | O_RDWR)).toThrow(TypeError);
   expect(() => shm_open("/a/b", O_CREAT | O_RDWR)).toThrow(TypeError);
   expect(() => shm_open("/..", O_CREAT | O_RDWR)).toThrow(TypeError);
@@ -67,7 +66,7 @@ test("names are validated before any syscall: a second slash, '..', NUL, too lon
   expect(() => shm_open("/ok", 0x40000000)).toThrow(RangeError);
   expect(() => shm_open("/ok", O_CREAT, -1)).toThrow(RangeError);
   expect(() => shm_unlink("/a/b")).toThrow(TypeError);
-  expect(fs.readdirSync("/dev/shm").sort()).toEqual(before);
+  for (const n of ["noslash", "a", "x..y", "ok", "x".repeat(256)]) expect(fs.existsSync("/dev/shm/" + n)).toBe(false);
 });
 
 test("PosixShm: create, map, resize, open read-only, dispose unlinks what it created", () => {
