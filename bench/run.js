@@ -162,6 +162,7 @@ function printWorkload(m) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  const machine = machineInfo(); // now, so its load average is the one the run started under
   let list = workloads(opts.quick);
   if (opts.only) {
     const want = opts.only;
@@ -195,7 +196,7 @@ async function main() {
   console.log("\n== Summary (ratios are ours / other)");
   console.log(report.textTable(report.summaryRows(outputs)));
   const results = {
-    machine: machineInfo(),
+    machine,
     date: new Date().toISOString(),
     command: `node bench/run.js ${process.argv.slice(2).join(" ")}`.trim(),
     durationSeconds: (Date.now() - started) / 1000,

@@ -226,6 +226,41 @@ static int msync_lat(const char *path, int samples) {
 
 // ---- 5. ping-pong between two processes: futex word in shared memory; a pipe for scale ------
 
+// Round trips per second in windows of 100 ms (the first window is warm-up): one sample each.
+#define WINDOW_NS 1e8
+struct windows {
+  double start, end, window_start;
+  long trips, in_window;
+  int n;
+  double rate[256];
+};
+
+static struct windows windows_start(double seconds) {
+  struct windows w = {0};
+  w.start = w.window_start = now_ns();
+  w.end = w.start + (seconds + WINDOW_NS / 1e9) * 1e9;
+  return w;
+}
+
+// Counts `trips` more; closes a window when 100 ms have passed. Returns 0 when time is up.
+static int windows_tick(struct windows *w, long trips) {
+  w->trips += trips;
+  w->in_window += trips;
+  double t = now_ns();
+  if (t - w->window_start >= WINDOW_NS) {
+    if (w->window_start > w->start && w->n < 256) w->rate[w->n++] = w->in_window / ((t - w->window_start) / 1e9);
+    w->window_start = t;
+    w->in_window = 0;
+  }
+  return t < w->end;
+}
+
+static void windows_print(struct windows *w) {
+  printf("{");
+  print_samples("samples", w->rate, w->n, 0);
+  printf("\"trips\":%ld}\n", w->trips);
+}
+
 static long futex(atomic_int *word, int op, int val) {
   return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
@@ -255,24 +290,20 @@ static int pingpong_futex(double seconds) {
       futex(word, FUTEX_WAKE, 1);
     }
   }
-  long trips = 0;
   int v = 0;
-  double t0 = now_ns(), deadline = t0 + seconds * 1e9, t1;
+  struct windows w = windows_start(seconds);
   do {
-    for (int k = 0; k < 256; k++) {
+    for (int k = 0; k < 64; k++) {
       atomic_store(word, v + 1);
       futex(word, FUTEX_WAKE, 1);
       v = wait_change(word, v + 1);
-      trips++;
     }
-    t1 = now_ns();
-  } while (t1 < deadline);
+  } while (windows_tick(&w, 64));
   atomic_store(word, -1);
   futex(word, FUTEX_WAKE, 1);
   waitpid(child, NULL, 0);
   close_shared(s);
-  double rate = trips / ((t1 - t0) / 1e9);
-  printf("{\"samples\":[%.6g],\"trips\":%ld}\n", rate, trips);
+  windows_print(&w);
   return 0;
 }
 
@@ -292,21 +323,17 @@ static int pingpong_pipe(double seconds) {
   }
   close(there[0]);
   close(back[1]);
-  long trips = 0;
-  double t0 = now_ns(), deadline = t0 + seconds * 1e9, t1;
+  struct windows w = windows_start(seconds);
   do {
-    for (int k = 0; k < 256; k++) {
+    for (int k = 0; k < 64; k++) {
       c++;
       if (write(there[1], &c, 1) != 1) die("write");
       if (read(back[0], &c, 1) != 1) die("read");
-      trips++;
     }
-    t1 = now_ns();
-  } while (t1 < deadline);
+  } while (windows_tick(&w, 64));
   close(there[1]);
   waitpid(child, NULL, 0);
-  double rate = trips / ((t1 - t0) / 1e9);
-  printf("{\"samples\":[%.6g],\"trips\":%ld}\n", rate, trips);
+  windows_print(&w);
   return 0;
 }
 

@@ -9,10 +9,10 @@ const SCRIPT = path.join(__dirname, "..", "runners", "kernel_bench.py");
 function command(name, ctx) {
   const kernelDir = path.join(ROOT, "kernel");
   if (name === "kernel-start") {
-    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "start", kernelDir, ctx.quick ? "1" : "2"] };
+    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "1" : "2"] };
   }
   if (name === "notebooks") {
-    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "notebooks", kernelDir, path.join(ROOT, "notebooks")] };
+    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "notebooks", kernelDir, process.execPath, path.join(ROOT, "notebooks")] };
   }
   throw new Error(`unknown custom workload ${name}`);
 }

@@ -36,6 +36,8 @@ function machineInfo() {
     cc: version("cc", ["--version"]),
     python: version("/usr/bin/python3", ["--version"]),
     pageSize: 4096,
+    // A shared 2-core machine: how busy it was when the run started (1, 5, 15 min).
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
 

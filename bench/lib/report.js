@@ -131,7 +131,7 @@ function markdown(results, analysis) {
   lines.push("");
   lines.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.kernel}; /tmp is ${m.fs["/tmp"]}, /dev/shm is ${m.fs["/dev/shm"]}; ` +
-      `Node ${m.node}; ${m.cc}; ${m.python}.`,
+      `Node ${m.node}; ${m.cc}; ${m.python}. Load average when the run started: ${(m.loadAverage || []).join(", ")}.`,
   );
   lines.push("");
   lines.push(

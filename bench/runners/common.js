@@ -60,3 +60,33 @@ function timeBatches(cycles, batches, once) {
 }
 
 module.exports = { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches };
+
+/** Round trips per second in windows of 100 ms, the first one warm-up (as bench.c does). */
+class Windows {
+  constructor(seconds) {
+    this.start = this.windowStart = nowNs();
+    this.end = this.start + seconds * 1e9 + Windows.NS;
+    this.trips = 0;
+    this.inWindow = 0;
+    this.rates = [];
+  }
+
+  /** Counts `trips` more; returns false when time is up. */
+  tick(trips) {
+    this.trips += trips;
+    this.inWindow += trips;
+    const t = nowNs();
+    if (t - this.windowStart >= Windows.NS) {
+      if (this.windowStart > this.start) this.rates.push(this.inWindow / ((t - this.windowStart) / 1e9));
+      this.windowStart = t;
+      this.inWindow = 0;
+    }
+    return t < this.end;
+  }
+
+  result() {
+    return { samples: this.rates, trips: this.trips };
+  }
+}
+Windows.NS = 1e8;
+module.exports.Windows = Windows;

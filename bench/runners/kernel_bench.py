@@ -1,12 +1,11 @@
 #!/usr/bin/python3
 """Kernel start to first result, and the notebook suite's execution time, through real Jupyter.
 
-Usage: /usr/bin/python3 kernel_bench.py start <kernel_dir> <repeats>
-       /usr/bin/python3 kernel_bench.py notebooks <kernel_dir> <notebooks_dir>
+Usage: /usr/bin/python3 kernel_bench.py start <kernel_dir> <node> <repeats>
+       /usr/bin/python3 kernel_bench.py notebooks <kernel_dir> <node> <notebooks_dir>
 
-The project's kernelspec folder (kernel/, with kernel.json) is made visible to jupyter_client
-through a private JUPYTER_PATH holding a symlink to it, so {resource_dir} in its argv
-resolves to the real folder. Prints one JSON line like the other runners (seconds).
+The project's kernelspec (kernel/kernel.json) is registered in a private JUPYTER_PATH with
+absolute paths. Prints one JSON line like the other runners (seconds).
 """
 import glob
 import json
@@ -23,11 +22,29 @@ def emit(result):
     sys.stdout.write(json.dumps(result) + "\n")
 
 
-def expose_kernel(kernel_dir):
-    """A private JUPYTER_PATH whose kernels/<SPEC_NAME> is the project's kernel folder."""
+def expose_kernel(kernel_dir, node):
+    """A private JUPYTER_PATH with kernels/<SPEC_NAME>: the project's kernel.json with its argv
+    made absolute (the template names `node` and paths relative to the repository), so the
+    kernel starts from any folder, as `npm run kernel:install` would register it."""
+    repo = os.path.dirname(os.path.abspath(kernel_dir))
+    with open(os.path.join(kernel_dir, "kernel.json")) as f:
+        spec = json.load(f)
+    argv = []
+    for i, arg in enumerate(spec["argv"]):
+        if i == 0 and arg == "node":
+            arg = node
+        elif "{" not in arg and not os.path.isabs(arg) and os.path.exists(os.path.join(repo, arg)):
+            arg = os.path.join(repo, arg)
+        argv.append(arg)
+    spec["argv"] = argv
     root = tempfile.mkdtemp(prefix="tslab-bench-jupyter-")
-    os.makedirs(os.path.join(root, "kernels"))
-    os.symlink(os.path.abspath(kernel_dir), os.path.join(root, "kernels", SPEC_NAME))
+    spec_dir = os.path.join(root, "kernels", SPEC_NAME)
+    os.makedirs(spec_dir)
+    for name in os.listdir(kernel_dir):  # logos and the like: resources of the spec
+        if name.endswith(".png") or name.endswith(".svg"):
+            shutil.copy(os.path.join(kernel_dir, name), spec_dir)
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump(spec, f)
     os.environ["JUPYTER_PATH"] = root + os.pathsep + os.environ.get("JUPYTER_PATH", "")
     return root
 
@@ -53,10 +70,14 @@ def first_result(kc, code, timeout):
 def start(kernel_dir, repeats):
     from jupyter_client.manager import start_new_kernel
 
+    # Where Jupyter would start it: the notebooks' folder (the repository if there is none).
+    repo = os.path.dirname(os.path.abspath(kernel_dir))
+    cwd = os.path.join(repo, "notebooks") if os.path.isdir(os.path.join(repo, "notebooks")) else repo
+
     samples, ready, outputs = [], [], []
     for _ in range(repeats):
         t0 = time.monotonic()
-        km, kc = start_new_kernel(kernel_name=SPEC_NAME, startup_timeout=60)
+        km, kc = start_new_kernel(kernel_name=SPEC_NAME, startup_timeout=60, cwd=cwd)
         try:
             t1 = time.monotonic()  # kernel_info answered: the kernel is up
             text = first_result(kc, "1+1", 60)
@@ -91,15 +112,15 @@ def notebooks(kernel_dir, nb_dir):
 
 
 def main():
-    mode, kernel_dir = sys.argv[1], sys.argv[2]
+    mode, kernel_dir, node = sys.argv[1], sys.argv[2], sys.argv[3]
     if not os.path.exists(os.path.join(kernel_dir, "kernel.json")):
         return emit({"skipped": "kernel/kernel.json does not exist yet"})
-    root = expose_kernel(kernel_dir)
+    root = expose_kernel(kernel_dir, node)
     try:
         if mode == "start":
-            start(kernel_dir, int(sys.argv[3]))
+            start(kernel_dir, int(sys.argv[4]))
         else:
-            notebooks(kernel_dir, sys.argv[3])
+            notebooks(kernel_dir, sys.argv[4])
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Where the time of the small-call workloads goes: each public call timed on its own, beside
+// the bare koffi calls underneath (the floor for any koffi-based library) and the C numbers
+// of the main run. A diagnostic for the lead (who owns src/sys), not a workload.
+//
+//   node bench/breakdown.js            (after `npm run bench` has compiled bench/.build/dist)
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const { nowNs } = require("./runners/common");
+const { median } = require("./lib/stats");
+
+const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, ".build", "dist");
+const ipc = require(LIB);
+// Reaching below the public API is on purpose here: the bare calls are the floor to compare with.
+const { fn } = require(path.join(LIB, "ffi", "libc"));
+const { IPC_PRIVATE, IPC_CREAT, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC } = ipc;
+const PAGE = 4096;
+const N = Number(process.env.BREAKDOWN_CYCLES || 3000);
+
+/** Runs `cycle` N times (after N/5 warm-up); each call returns an array of step durations (ns). */
+function steps(names, cycle) {
+  const per = names.map(() => []);
+  for (let i = -Math.floor(N / 5); i < N; i++) {
+    const d = cycle();
+    if (i >= 0) d.forEach((v, k) => per[k].push(v));
+  }
+  const out = {};
+  names.forEach((n, k) => (out[n] = median(per[k]) / 1e3));
+  out.total = Object.values(out).reduce((a, b) => a + b, 0);
+  return out;
+}
+
+function timed(f) {
+  const t0 = nowNs();
+  const r = f();
+  return [nowNs() - t0, r];
+}
+
+function show(title, o) {
+  console.log(`\n${title} (median µs per step, ${N} cycles)`);
+  for (const [k, v] of Object.entries(o)) console.log(`  ${k.padEnd(34)} ${v.toFixed(2)}`);
+}
+
+const seg = {
+  public: steps(["shmget(IPC_PRIVATE)", "shmat", "Attachment.detach", "shmctl(IPC_RMID)"], () => {
+    const [a, id] = timed(() => ipc.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600));
+    const [b, att] = timed(() => ipc.shmat(id, null, 0));
+    const [c] = timed(() => att.detach());
+    const [d] = timed(() => ipc.shmctl(id, IPC_RMID));
+    return [a, b, c, d];
+  }),
+  bare: steps(["fn.shmget", "fn.shmat", "fn.shmdt", "fn.shmctl(IPC_RMID)"], () => {
+    const [a, id] = timed(() => fn.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600));
+    const [b, p] = timed(() => fn.shmat(id, null, 0));
+    const [c] = timed(() => fn.shmdt(p));
+    const [d] = timed(() => fn.shmctl_nobuf(id, IPC_RMID, null));
+    return [a, b, c, d];
+  }),
+};
+// The pieces the public calls add on top of the bare ones.
+const extra = steps(["fn.shmctl(IPC_STAT) decoded (x2/cycle)", "journal write (fs.writeSync)"], () => {
+  const id = fn.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+  const [a] = timed(() => fn.shmctl_stat(id, IPC_STAT, {}));
+  fn.shmctl_nobuf(id, IPC_RMID, null);
+  const fd = fs.openSync("/dev/null", "a");
+  const [b] = timed(() => fs.writeSync(fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
+  fs.closeSync(fd);
+  return [a, b];
+});
+show("segment cycle, public API", seg.public);
+show("segment cycle, bare koffi calls", seg.bare);
+show("pieces the public calls add", extra);
+
+const anon = {
+  public: steps(["mmap(anon)", "munmap"], () => {
+    const [a, m] = timed(() => ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    const [b] = timed(() => ipc.munmap(m));
+    return [a, b];
+  }),
+  bare: steps(["fn.mmap(anon)", "fn.munmap"], () => {
+    const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    const [b] = timed(() => fn.munmap(p, PAGE));
+    return [a, b];
+  }),
+};
+show("mmap cycle (anonymous), public API", anon.public);
+show("mmap cycle (anonymous), bare koffi calls", anon.bare);
+
+const file = `/dev/shm/tslab-bench-breakdown-${process.pid}`;
+const fd = fs.openSync(file, "w+", 0o600);
+try {
+  fs.ftruncateSync(fd, PAGE);
+  show("mmap cycle (file), public API", steps(["mmap(fd)", "munmap"], () => {
+    const [a, m] = timed(() => ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    const [b] = timed(() => ipc.munmap(m));
+    return [a, b];
+  }));
+  show("mmap cycle (file), bare koffi calls + what Mapping adds", steps(
+    ["fn.mmap(fd)", "fn.munmap", "readlinkSync(/proc/self/fd/N)", "openSync(/proc/self/fd/N)", "closeSync"],
+    () => {
+      const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+      const [b] = timed(() => fn.munmap(p, PAGE));
+      const [c] = timed(() => fs.readlinkSync(`/proc/self/fd/${fd}`));
+      const [d, f2] = timed(() => fs.openSync(`/proc/self/fd/${fd}`, "r"));
+      const [e] = timed(() => fs.closeSync(f2));
+      return [a, b, c, d, e];
+    },
+  ));
+  const m = ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  show("msync of one page of a /dev/shm file", steps(["msync (public)", "fn.msync (bare)"], () => {
+    m.buffer[0]++;
+    const [a] = timed(() => ipc.msync(m, PAGE, MS_SYNC));
+    m.buffer[0]++;
+    const [b] = timed(() => fn.msync(m.address, PAGE, MS_SYNC));
+    return [a, b];
+  }));
+  ipc.munmap(m);
+} finally {
+  fs.closeSync(fd);
+  fs.unlinkSync(file);
+}
+const t0 = nowNs();
+for (let i = 0; i < 1e5; i++) nowNs();
+console.log(`\n(clock read itself: ${((nowNs() - t0) / 1e5 / 1e3).toFixed(3)} µs, included in each step)`);
