@@ -44,12 +44,13 @@ export class Figure implements PlotlyFigure {
 
   /**
    * The MIME bundle of one output. Each call makes fresh HTML: the first HTML made in this
-   * process carries plotly.js itself, later ones use the copy already in the page.
+   * process carries plotly.js itself, later ones use the copy already in the page
+   * (`includeLibrary: true` forces a copy into this one).
    */
-  mimeBundle(): MimeBundle {
+  mimeBundle(options: { includeLibrary?: boolean | "auto" } = {}): MimeBundle {
     const bundle: MimeBundle = {
       [PLOTLY_MIME]: this.toJSON(),
-      "text/html": figureHtml(this.toJSON(), { summary: this.summary, png: this.png }),
+      "text/html": figureHtml(this.toJSON(), { summary: this.summary, png: this.png, includeLibrary: options.includeLibrary }),
       "text/plain": this.summary,
     };
     if (this.png) bundle["image/png"] = this.png.toString("base64");

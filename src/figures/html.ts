@@ -6,12 +6,20 @@
 // library; outputs come in cell order in the notebook and in nbconvert's HTML, and each
 // figure's script waits (polls) for window.Plotly, so order of script execution does not
 // matter. If the library's output was cleared, the figure says so instead of staying blank.
+//
+// Re-running the cell whose output carried the library replaces that output: the live page
+// keeps window.Plotly, but the saved notebook would lose its only copy. A kernel cannot tell
+// which cell runs, so the carrier is recognised by its summary line ("Figure: histogram of
+// msync latency, 2 series, 2000 points"): a figure with the same summary as the carrier is
+// taken to be its re-run and carries the library again.
 import crypto from "crypto";
 import fs from "fs";
 import type { PlotlyFigure } from "./figure";
 
 let librarySource: string | null = null;
 let libraryEmbedded = false;
+/** Summary of the figure whose output carries the library. */
+let carrierSummary: string | null = null;
 
 /** The path of the plotly.js bundle that figures inline and the PNG renderer loads. */
 export function plotlyLibraryPath(): string {
@@ -32,6 +40,7 @@ export function plotlyLibrarySource(): string {
  */
 export function resetPlotlyEmbedding(): void {
   libraryEmbedded = false;
+  carrierSummary = null;
 }
 
 /** Whether a figure in this process already emitted plotly.js. */
@@ -74,8 +83,12 @@ export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}
   const id = "tslab-ipc-plot-" + crypto.randomBytes(6).toString("hex");
   const summary = options.summary ?? "Figure";
   const mode = options.includeLibrary ?? "auto";
-  const withLibrary = mode === true || (mode === "auto" && !libraryEmbedded);
-  if (withLibrary && mode === "auto") libraryEmbedded = true;
+  const rerunOfCarrier = libraryEmbedded && options.summary !== undefined && options.summary === carrierSummary;
+  const withLibrary = mode === true || (mode === "auto" && (!libraryEmbedded || rerunOfCarrier));
+  if (withLibrary && mode === "auto") {
+    libraryEmbedded = true;
+    carrierSummary = options.summary ?? null;
+  }
 
   const fallback = options.png ? pngImgTag(options.png.toString("base64"), summary) : PNG_SLOT;
   const height = typeof figure.layout.height === "number" ? figure.layout.height : 450;

@@ -75,12 +75,17 @@ test("plotly.js is inlined in the first figure's HTML only", () => {
   resetPlotlyEmbedding();
   expect(plotlyEmbedded()).toBe(false);
   const first = bundleOf(plot.lines([1, 2], { a: [1, 2] }))["text/html"] as string;
-  const second = bundleOf(plot.lines([1, 2], { a: [2, 1] }))["text/html"] as string;
+  const second = bundleOf(plot.lines([1, 2], { a: [2, 1] }, { title: "second" }))["text/html"] as string;
   expect(plotlyEmbedded()).toBe(true);
   expect(first.length).toBeGreaterThan(1_000_000);
   expect(first).toContain("window.Plotly = Plotly");
   expect(second.length).toBeLessThan(10_000);
   expect(second).not.toContain("window.Plotly = Plotly");
+  // Re-running the cell that carried the library (same summary) carries it again; others do not.
+  const rerun = bundleOf(plot.lines([1, 2], { a: [5, 6] }))["text/html"] as string;
+  expect(rerun).toContain("window.Plotly = Plotly");
+  expect(bundleOf(plot.lines([1, 2, 3], { a: [5, 6, 7] }))["text/html"]).not.toContain("window.Plotly = Plotly");
+  expect(plot.bar(["a"], [1]).mimeBundle({ includeLibrary: true })["text/html"]).toContain("window.Plotly = Plotly");
   // Nothing in the HTML can end a <script> early.
   const scripts = first.split("<script").length - 1;
   expect(first.split("</script>").length - 1).toBe(scripts);
