@@ -13,7 +13,10 @@ const { median } = require("./lib/stats");
 const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, ".build", "dist");
 const ipc = require(LIB);
 // Reaching below the public API is on purpose here: the bare calls are the floor to compare with.
-const { fn } = require(path.join(LIB, "ffi", "libc"));
+const libc = require(path.join(LIB, "ffi", "libc"));
+const { fn } = libc;
+// The raw IPC_STAT that shmat does to learn the size (its shape has changed as src/ improves).
+const rawStat = libc.shmStat || ((id) => fn.shmctl_stat(id, ipc.IPC_STAT, {}));
 const { IPC_PRIVATE, IPC_CREAT, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC } = ipc;
 const PAGE = 4096;
 const N = Number(process.env.BREAKDOWN_CYCLES || 3000);
@@ -59,15 +62,24 @@ const seg = {
   }),
 };
 // The pieces the public calls add on top of the bare ones.
-const extra = steps(["fn.shmctl(IPC_STAT) decoded (x2/cycle)", "journal write (fs.writeSync)"], () => {
-  const id = fn.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
-  const [a] = timed(() => fn.shmctl_stat(id, IPC_STAT, {}));
-  fn.shmctl_nobuf(id, IPC_RMID, null);
-  const fd = fs.openSync("/dev/null", "a");
-  const [b] = timed(() => fs.writeSync(fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
-  fs.closeSync(fd);
-  return [a, b];
+// The registry journals each creation with one append to a file in os.tmpdir() (ext4 here):
+// timed on a file there, and on one in /dev/shm (tmpfs) for comparison.
+const journals = ["/tmp", "/dev/shm"].map((dir) => {
+  const file = path.join(dir, `tslab-bench-journal-${process.pid}`);
+  return { file, fd: fs.openSync(file, "a", 0o600) };
 });
+const extra = steps(["IPC_STAT as shmat does it", "journal append, file in /tmp", "journal append, file in /dev/shm"], () => {
+  const id = fn.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+  const [a] = timed(() => rawStat(id));
+  fn.shmctl_nobuf(id, IPC_RMID, null);
+  const [b] = timed(() => fs.writeSync(journals[0].fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
+  const [c] = timed(() => fs.writeSync(journals[1].fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
+  return [a, b, c];
+});
+for (const j of journals) {
+  fs.closeSync(j.fd);
+  fs.unlinkSync(j.file);
+}
 show("segment cycle, public API", seg.public);
 show("segment cycle, bare koffi calls", seg.bare);
 show("pieces the public calls add", extra);

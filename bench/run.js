@@ -25,7 +25,10 @@ function parseArgs(argv) {
     if (a === "--quick") opts.quick = true;
     else if (a === "--only") opts.only = (argv[++i] || "").split(",").filter(Boolean);
     else if (a.startsWith("--only=")) opts.only = a.slice(7).split(",").filter(Boolean);
-    else if (a === "--rounds") opts.rounds = Number(argv[++i]);
+    else if (a === "--rounds") {
+      opts.rounds = Number(argv[++i]);
+      opts.roundsGiven = true;
+    }
     else if (a === "--write") opts.write = true;
     else if (a === "--help" || a === "-h") {
       console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 9).join("\n").replace(/^\/\/ ?/gm, ""));
@@ -92,7 +95,8 @@ async function measure(w, ctx, opts) {
   const skipped = {};
   const notes = {};
   const order = [...w.systems];
-  const rounds = w.custom ? 1 : opts.rounds; // a kernel start or a notebook suite is long enough once
+  // A kernel start or a notebook suite is long enough once; some workloads ask for more turns.
+  const rounds = w.custom ? 1 : opts.roundsGiven ? opts.rounds : w.rounds || opts.rounds;
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < order.length; k++) {
       if (interrupted) return null;

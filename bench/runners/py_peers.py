@@ -174,7 +174,9 @@ def segcycle(peer, cycles, batches):
         seg.remove()
         return a
 
-    emit(time_batches(cycles, batches, once))
+    result = time_batches(cycles, batches, once)
+    result["note"] = "the constructor also fills the new page (init_character, cannot be turned off)"
+    emit(result)
 
 
 def mmapcycle(peer, kind, path, cycles, batches):
