@@ -158,15 +158,18 @@ export interface AddPngsReport {
 }
 
 /**
- * Adds image/png to every output of an executed notebook that has plotly JSON, rendering all
- * of them in one Chromium launch; where our HTML left a PNG slot, the PNG is shown there too
- * (for viewers that strip scripts). Changes `nb` in place. Without Chromium it adds nothing and
- * says why in the report.
+ * Adds image/png to every output of an executed notebook (or of several: pass an array) that
+ * has plotly JSON, rendering all of them in one Chromium launch; where our HTML left a PNG
+ * slot, the PNG is shown there too (for viewers that strip scripts, such as an untrusted
+ * notebook). Changes the notebooks in place. Without Chromium it adds nothing and says why.
  */
-export async function addPngsToNotebook(nb: NotebookJson, opts: PngOptions = {}): Promise<AddPngsReport> {
-  if (!nb || !Array.isArray(nb.cells)) throw new TypeError(`addPngsToNotebook needs a notebook object (nbformat 4, with cells)`);
+export async function addPngsToNotebook(nb: NotebookJson | NotebookJson[], opts: PngOptions = {}): Promise<AddPngsReport> {
+  const books = Array.isArray(nb) ? nb : [nb];
+  for (const book of books) {
+    if (!book || !Array.isArray(book.cells)) throw new TypeError(`addPngsToNotebook needs a notebook object (nbformat 4, with cells)`);
+  }
   const targets: Record<string, unknown>[] = [];
-  for (const cell of nb.cells) {
+  for (const cell of books.flatMap((b) => b.cells)) {
     for (const out of cell.outputs ?? []) {
       if ((out.output_type === "display_data" || out.output_type === "execute_result") && out.data && out.data[PLOTLY_MIME]) {
         targets.push(out.data);

@@ -187,7 +187,8 @@ withChromium(`in headless Chromium (${haveChromium ? CHROMIUM : "skipped: no /us
         { cell_type: "code", outputs: [{ output_type: "execute_result", execution_count: 1, metadata: {}, data: { [PLOTLY_MIME]: ecdf.toJSON(), "text/plain": "x" } }] },
       ],
     };
-    const report = await addPngsToNotebook(nb as never);
+    const empty = { cells: [{ cell_type: "markdown", source: "no plots" }] };
+    const report = await addPngsToNotebook([nb as never, empty]); // several notebooks, one launch
     expect(report).toEqual({ plotlyOutputs: 2, added: 2, reason: null });
     const first = nb.cells[1].outputs![0].data as Record<string, string>;
     expect(Buffer.from(first["image/png"], "base64").subarray(0, 4).toString("hex")).toBe("89504e47");
