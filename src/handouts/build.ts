@@ -1,0 +1,146 @@
+// npm start: execute every notebook in notebooks/ through real Jupyter with the project's
+// kernel and write the handouts:
+//   out/<name>.ipynb, out/<name>.html                   executed (with PNGs of plotly figures)
+//   out/student/<name>.ipynb, out/student/<name>.html   solutions replaced by a stub
+import fs from "fs";
+import path from "path";
+import { performance } from "perf_hooks";
+import { addPngsToNotebook } from "../figures/png";
+import { judgeNotebook, type Judgement } from "./judge";
+import { executeNotebook, exportHtml, projectKernel } from "./jupyter";
+import { readNotebook, writeNotebook } from "./notebook";
+import { studentVersion } from "./student";
+
+export interface HandoutOptions {
+  notebooksDir: string;
+  outDir: string;
+  /** Only notebooks whose file name contains one of these. */
+  only?: string[];
+  /** Notebooks executed at the same time (default 1: timings in the notebooks stay clean). */
+  jobs?: number;
+  /** Per-cell timeout in seconds (default 120). */
+  timeoutSeconds?: number;
+  /** Skip PNG rendering of figures. */
+  noPng?: boolean;
+  /** Progress lines (default: console.log). */
+  log?: (line: string) => void;
+}
+
+export interface NotebookReport {
+  name: string;
+  cells: number;
+  seconds: number;
+  ok: boolean;
+  /** "ok", or what went wrong. */
+  status: string;
+  judgement: Judgement | null;
+}
+
+export interface HandoutReport {
+  notebooks: NotebookReport[];
+  totalSeconds: number;
+  ok: boolean;
+  kernel: string;
+}
+
+/** The notebooks of `dir` in lecture order (NN-topic.ipynb sorts by name). */
+export function listNotebooks(dir: string, only?: string[]): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
+    .filter((f) => !only || only.length === 0 || only.some((o) => f.includes(o)))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** Runs `work` over `items` with at most `jobs` at a time, keeping the order of results. */
+async function inPool<T, R>(items: T[], jobs: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  return results;
+}
+
+function statusOf(judgement: Judgement): string {
+  if (judgement.ok) return "ok";
+  const p = judgement.problems[0];
+  const more = judgement.problems.length > 1 ? ` (+${judgement.problems.length - 1} more)` : "";
+  return `FAILED: cell ${p.cell} ${p.kind}: ${p.detail}${more}`;
+}
+
+export async function buildHandouts(options: HandoutOptions): Promise<HandoutReport> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const started = performance.now();
+  const files = listNotebooks(options.notebooksDir, options.only);
+  const studentDir = path.join(options.outDir, "student");
+  fs.mkdirSync(studentDir, { recursive: true });
+
+  const kernel = projectKernel();
+  let pngNoticeGiven = false;
+  try {
+    log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
+    const reports = await inPool(files, options.jobs ?? 1, async (file, i) => {
+      const name = path.basename(file, ".ipynb");
+      const executedPath = path.join(options.outDir, `${name}.ipynb`);
+      const studentPath = path.join(studentDir, `${name}.ipynb`);
+      log(`[${i + 1}/${files.length}] ${name}: executing…`);
+      const run = await executeNotebook(file, executedPath, {
+        env: kernel.env,
+        timeoutSeconds: options.timeoutSeconds,
+        cwd: path.dirname(path.resolve(file)),
+      });
+      if (!fs.existsSync(executedPath)) {
+        log(`[${i + 1}/${files.length}] ${name}: FAILED (${run.error})`);
+        return { name, cells: 0, seconds: run.seconds, ok: false, status: `FAILED: ${run.error}`, judgement: null };
+      }
+      const nb = readNotebook(executedPath);
+      if (!options.noPng) {
+        const png = await addPngsToNotebook(nb as never);
+        if (png.reason && !pngNoticeGiven) {
+          pngNoticeGiven = true;
+          log(`  (figures keep no PNG: ${png.reason}; going on)`);
+        }
+        if (png.added > 0) writeNotebook(executedPath, nb);
+      }
+      writeNotebook(studentPath, studentVersion(nb));
+      await exportHtml(
+        [
+          [executedPath, path.join(options.outDir, `${name}.html`)],
+          [studentPath, path.join(studentDir, `${name}.html`)],
+        ],
+        kernel.env,
+      );
+      const judgement = judgeNotebook(nb);
+      const status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
+      const ok = run.ok && judgement.ok;
+      log(`[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`);
+      return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
+    });
+    const totalSeconds = (performance.now() - started) / 1000;
+    return { notebooks: reports, totalSeconds, ok: reports.length > 0 && reports.every((r) => r.ok), kernel: kernel.description };
+  } finally {
+    kernel.dispose();
+  }
+}
+
+/** The summary table: notebook, cells, seconds, status; and the total time. */
+export function summaryTable(report: HandoutReport): string {
+  const rows = report.notebooks.map((r) => [r.name, String(r.cells), r.seconds.toFixed(1), r.status]);
+  const head = ["notebook", "cells", "seconds", "status"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => Math.min(r[c].length, c === 3 ? 100 : 60))));
+  const line = (cols: string[]) => cols.map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join("  ").trimEnd();
+  const failed = report.notebooks.filter((r) => !r.ok).length;
+  return [
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    "",
+    `${report.notebooks.length} notebook(s), ${failed} failed, total ${report.totalSeconds.toFixed(1)} s`,
+  ].join("\n");
+}

@@ -1,0 +1,116 @@
+// Jupyter from Node: run nbrun.py (nbclient / nbconvert) with the Python that has Jupyter, and
+// make the project's kernel visible to it.
+//
+// The kernelspec is installed into a private JUPYTER_DATA_DIR for each run (kernel/install.js
+// honours it), so what executes the notebooks is this checkout's kernel, not whatever an older
+// checkout registered. Jupyter searches the user data dir before the system ones, so the
+// private copy wins over a system-wide "tslab-ipc".
+import { spawn, spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { packageRoot } from "../process/paths";
+
+export const KERNEL_NAME = "tslab-ipc";
+
+/** The Python with Jupyter: /usr/bin/python3 (the python3 first on PATH may have none), or $TSLAB_IPC_PYTHON. */
+export function jupyterPython(): string {
+  return process.env.TSLAB_IPC_PYTHON ?? "/usr/bin/python3";
+}
+
+export function nbrunScript(): string {
+  return path.join(packageRoot(), "src", "handouts", "nbrun.py");
+}
+
+/** Why notebooks cannot be executed here, or null when nbclient and nbconvert import. */
+export function jupyterUnavailableReason(): string | null {
+  const r = spawnSync(jupyterPython(), ["-c", "import nbclient, nbconvert, nbformat"], { encoding: "utf8" });
+  if (r.error) return `${jupyterPython()} cannot run: ${r.error.message}`;
+  if (r.status !== 0) return `${jupyterPython()} lacks nbclient/nbconvert (apt-get install jupyter-nbconvert python3-nbclient): ${r.stderr.trim().split("\n").pop()}`;
+  return null;
+}
+
+export interface KernelEnvironment {
+  /** Environment for Jupyter processes: JUPYTER_DATA_DIR points at the private kernelspec. */
+  env: NodeJS.ProcessEnv;
+  /** Where the kernelspec came from, for people. */
+  description: string;
+  /** Removes the private data dir. */
+  dispose(): void;
+}
+
+/**
+ * Installs this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR (kernel/install.js),
+ * or, if the kernel's installer is missing, falls back to the kernel registered on the machine.
+ */
+export function projectKernel(): KernelEnvironment {
+  const installer = path.join(packageRoot(), "kernel", "install.js");
+  const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
+  if (!fs.existsSync(installer)) {
+    return { env: quiet, description: `the registered "${KERNEL_NAME}" kernel (kernel/install.js not found)`, dispose() {} };
+  }
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-jupyter-"));
+  const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
+  const r = spawnSync(process.execPath, [installer, "install", "--user"], { env, encoding: "utf8" });
+  const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
+  if (r.status !== 0 || !fs.existsSync(spec)) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`);
+  }
+  return {
+    env,
+    description: `this checkout's kernel (${spec})`,
+    dispose: () => fs.rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+function runNbrun(args: string[], env: NodeJS.ProcessEnv): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(jupyterPython(), [nbrunScript(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const last = stdout.trim().split("\n").pop() ?? "";
+      let json: Record<string, unknown> | null = null;
+      try {
+        json = JSON.parse(last);
+      } catch {
+        json = null;
+      }
+      resolve({ json, stderr, code });
+    });
+  });
+}
+
+export interface ExecuteResult {
+  /** False when the run broke (kernel died, a cell timed out, the kernel did not start). */
+  ok: boolean;
+  seconds: number;
+  error: string | null;
+}
+
+/** Executes `input` with the project's kernel in the notebook's folder and writes `output`. */
+export async function executeNotebook(
+  input: string,
+  output: string,
+  options: { env: NodeJS.ProcessEnv; timeoutSeconds?: number; cwd?: string },
+): Promise<ExecuteResult> {
+  const args = ["execute", input, output, "--kernel", KERNEL_NAME, "--timeout", String(options.timeoutSeconds ?? 120)];
+  if (options.cwd) args.push("--cwd", options.cwd);
+  const r = await runNbrun(args, options.env);
+  if (!r.json) {
+    const why = r.stderr.trim().split("\n").filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l)).slice(-3).join(" | ");
+    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}` };
+  }
+  return { ok: r.json.ok === true, seconds: Number(r.json.seconds), error: (r.json.error as string | null) ?? null };
+}
+
+/** nbconvert's HTML for each [notebook, html] pair, self-contained and without CDN scripts. */
+export async function exportHtml(pairs: [string, string][], env: NodeJS.ProcessEnv): Promise<void> {
+  if (pairs.length === 0) return;
+  const r = await runNbrun(["html", ...pairs.flat()], env);
+  if (!r.json || r.json.ok !== true) throw new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+}

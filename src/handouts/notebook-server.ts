@@ -1,0 +1,58 @@
+// `npm run notebook`: Jupyter Notebook on notebooks/, with the "TypeScript (IPC)" kernel
+// registered (the notebooks name it in their metadata, so it is selected when one opens).
+// Prints the URL to open. Extra arguments go to Jupyter: npm run notebook -- --port 9999
+import { spawn, spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { packageRoot } from "../process/paths";
+import { KERNEL_NAME } from "./jupyter";
+
+const JUPYTER = process.env.TSLAB_IPC_JUPYTER ?? "/usr/bin/jupyter";
+
+/** Registers this checkout's kernel unless the registered one already runs this checkout's kernel/main.js. */
+function ensureKernel(root: string): void {
+  const list = spawnSync(JUPYTER, ["kernelspec", "list", "--json"], { encoding: "utf8" });
+  const main = path.join(root, "kernel", "main.js");
+  try {
+    const spec = JSON.parse(list.stdout).kernelspecs?.[KERNEL_NAME]?.spec;
+    if (spec && Array.isArray(spec.argv) && spec.argv.includes(main)) return;
+  } catch {
+    /* no usable answer: register */
+  }
+  const installer = path.join(root, "kernel", "install.js");
+  if (!fs.existsSync(installer)) {
+    console.log(`(kernel/install.js not found: using whatever "${KERNEL_NAME}" kernel Jupyter has)`);
+    return;
+  }
+  spawnSync(process.execPath, [installer, "install"], { stdio: "inherit" });
+}
+
+function main(): void {
+  const root = packageRoot();
+  if (!fs.existsSync(JUPYTER)) {
+    console.error(`${JUPYTER} not found: apt-get install jupyter-notebook (Debian), then npm run kernel:install`);
+    process.exit(1);
+  }
+  ensureKernel(root);
+  const args = ["notebook", `--notebook-dir=${path.join(root, "notebooks")}`];
+  if (typeof process.getuid === "function" && process.getuid() === 0) args.push("--allow-root");
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) args.push("--no-browser");
+  args.push(...process.argv.slice(2));
+
+  const child = spawn(JUPYTER, args, { stdio: ["inherit", "inherit", "pipe"] });
+  let announced = false;
+  child.stderr.on("data", (chunk: Buffer) => {
+    const text = chunk.toString();
+    process.stderr.write(text);
+    const url = /(https?:\/\/(?:127\.0\.0\.1|localhost)[^\s]*)/.exec(text);
+    if (url && !announced) {
+      announced = true;
+      console.log(`\n  Open the notebooks at: ${url[1]}\n`);
+    }
+  });
+  // Ctrl-C reaches Jupyter too (same process group); Jupyter asks to confirm, then stops.
+  process.on("SIGINT", () => {});
+  child.on("close", (code) => process.exit(code ?? 0));
+}
+
+main();

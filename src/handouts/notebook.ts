@@ -1,0 +1,48 @@
+// The parts of an nbformat 4 notebook the handouts read and change, and small helpers on them.
+import fs from "fs";
+
+export interface NotebookOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+  [key: string]: unknown;
+}
+
+export interface NotebookCell {
+  cell_type: "code" | "markdown" | "raw";
+  source: string | string[];
+  metadata: { tags?: string[]; [key: string]: unknown };
+  outputs?: NotebookOutput[];
+  execution_count?: number | null;
+  [key: string]: unknown;
+}
+
+export interface Notebook {
+  cells: NotebookCell[];
+  metadata: Record<string, unknown>;
+  nbformat: number;
+  nbformat_minor: number;
+}
+
+export function readNotebook(file: string): Notebook {
+  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
+  if (!nb || !Array.isArray(nb.cells)) throw new Error(`${file} is not an nbformat 4 notebook (no cells)`);
+  return nb;
+}
+
+/** Written as Jupyter writes notebooks: one-space indent, trailing newline. */
+export function writeNotebook(file: string, nb: Notebook): void {
+  fs.writeFileSync(file, JSON.stringify(nb, null, 1) + "\n");
+}
+
+export function tagsOf(cell: NotebookCell): string[] {
+  return Array.isArray(cell.metadata?.tags) ? cell.metadata.tags : [];
+}
+
+export function sourceOf(cell: NotebookCell): string {
+  return Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+}
