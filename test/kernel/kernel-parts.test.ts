@@ -1,0 +1,115 @@
+// The kernel's own parts, without Jupyter: the prelude covers the library's exports, tracebacks
+// find the cell line, and type resolution makes tslab-ipc and @types/node visible anywhere.
+import fs from "fs";
+import os from "os";
+import path from "path";
+
+const repo = path.resolve(__dirname, "..", "..");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { preludeSource } = require(path.join(repo, "kernel", "prelude.js"));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { sourceLineOf, describeThrown, describeDiagnostics } = require(path.join(repo, "kernel", "traceback.js"));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
+
+describe("prelude", () => {
+  test("imports every value the built library exports, and its type-only exports", () => {
+    const lib = require(path.join(repo, "dist", "index.js"));
+    const src: string = preludeSource(lib, repo);
+    expect(src).toMatch(/^import \{ .* \} from "tslab-ipc";$/);
+    const names = new Set(/\{ (.*) \}/.exec(src)![1].split(", "));
+    for (const name of Object.keys(lib)) expect(names).toContain(name);
+    expect(names).toContain("type IpcsEntry");
+    expect(names).not.toContain("default");
+  });
+});
+
+describe("traceback", () => {
+  const run = (code: string, source: string) => ({ filename: "In[1]", code, source });
+
+  test("a compiled line maps back to the source line despite removed types and added exports", () => {
+    const source = 'interface P { x: number }\n\nconst path: string = "/none";\n// find its key\nconst key = ftok(path, "R");';
+    const code = [
+      "(function(exports, require) { Object.defineProperty(exports, \"__esModule\", { value: true });",
+      "exports.key = exports.path = void 0;",
+      'const path = "/none";',
+      "exports.path = path;",
+      'const key = exports.ftok(path, "R");',
+      "exports.key = key;",
+      "})(__tslab__.exports, __tslab__.require)",
+    ].join("\n");
+    expect(sourceLineOf(run(code, source), 5)).toBe(5);
+    expect(sourceLineOf(run(code, source), 3)).toBe(3);
+  });
+
+  test("a thrown error keeps its name, message and Node-style extra fields", () => {
+    const e = Object.assign(new RangeError("too big"), { code: "ERR_X" });
+    const d = describeThrown(e);
+    expect(d.ename).toBe("RangeError");
+    expect(d.evalue).toBe("too big");
+    expect(d.traceback[0]).toBe("RangeError: too big");
+    expect(d.traceback.join("\n")).toContain('code: "ERR_X"');
+    expect(describeThrown("plain string")).toEqual({ ename: "Uncaught", evalue: "plain string", traceback: ["Uncaught plain string"] });
+  });
+
+  test("an interrupt is named as one", () => {
+    const e = Object.assign(new Error("Script execution was interrupted by `SIGINT`"), { code: "ERR_SCRIPT_EXECUTION_INTERRUPTED" });
+    expect(describeThrown(e).ename).toBe("Interrupted");
+  });
+
+  test("diagnostics carry the cell line and a caret", () => {
+    const d = describeDiagnostics([{ fileName: "", line: 2, character: 7, message: "Type 'string' is not assignable to type 'number'." }], "1\nconst n: number = 'x'");
+    expect(d.ename).toBe("TSError");
+    expect(d.evalue).toBe("2:7 - Type 'string' is not assignable to type 'number'.");
+    expect(d.traceback).toContain("    2 | const n: number = 'x'");
+    expect(d.traceback).toContain("      |       ^");
+  });
+});
+
+/** A temp folder with no node_modules above it (another tool may have put one in /tmp). */
+function bareBase(): string | null {
+  for (const base of [os.tmpdir(), "/var/tmp"]) {
+    let d = path.resolve(base);
+    let clean = true;
+    for (;;) {
+      if (fs.existsSync(path.join(d, "node_modules"))) clean = false;
+      if (path.dirname(d) === d) break;
+      d = path.dirname(d);
+    }
+    if (clean) return base;
+  }
+  return null;
+}
+const base = bareBase();
+// Skipped only when every temp folder has a node_modules above it: nothing to resolve virtually.
+const describeBare = base ? describe : describe.skip;
+
+describeBare("type resolution from a folder without node_modules", () => {
+  test("tslab-ipc and @types/node appear under the folder's node_modules, read from the repository", () => {
+    const dir = fs.mkdtempSync(path.join(base!, "tslab-ipc-resolve-"));
+    const real = {
+      fileExists: (p: string) => fs.existsSync(p) && fs.statSync(p).isFile(),
+      directoryExists: (p: string) => fs.existsSync(p) && fs.statSync(p).isDirectory(),
+      readFile: (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined),
+      getDirectories: (p: string) => fs.readdirSync(p).filter((n) => fs.statSync(path.join(p, n)).isDirectory()),
+      readDirectory: () => [],
+      realpath: (p: string) => fs.realpathSync(p),
+    };
+    const ts = { sys: { ...real } };
+    try {
+      installTypeResolution(ts, dir);
+      const nm = path.join(dir, "node_modules");
+      expect(ts.sys.directoryExists(nm)).toBe(true);
+      expect(ts.sys.directoryExists(path.join(nm, "@types"))).toBe(true);
+      expect(ts.sys.getDirectories(path.join(nm, "@types"))).toEqual(["node"]);
+      expect(ts.sys.fileExists(path.join(nm, "@types", "node", "package.json"))).toBe(true);
+      expect(ts.sys.readFile(path.join(nm, "tslab-ipc", "package.json"))).toBe(fs.readFileSync(path.join(repo, "package.json"), "utf8"));
+      expect(ts.sys.realpath(path.join(nm, "tslab-ipc", "dist", "index.d.ts"))).toBe(fs.realpathSync(path.join(repo, "dist", "index.d.ts")));
+      // Nothing else is invented.
+      expect(ts.sys.fileExists(path.join(nm, "left-pad", "package.json"))).toBe(false);
+      expect(ts.sys.directoryExists(path.join(dir, "other"))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
