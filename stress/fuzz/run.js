@@ -1,0 +1,165 @@
+// Runs fuzz workers (stress/fuzz/worker.js) in child processes and sums up: calls, errors by
+// class, bugs (wrong error class, engine errors, hangs), crashes (a worker ended by a signal or
+// an unexpected exit), and leaks (segments created by a worker, /dev/shm names of the run).
+// Used by test/reliability/fuzz.test.ts and `npm run stress`. Standalone:
+//   node stress/fuzz/run.js [calls] [seed]
+"use strict";
+const { spawn } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { prng } = require("../prng");
+
+const WORKER = path.join(__dirname, "worker.js");
+
+function segmentsBy(pids) {
+  const lines = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
+  const head = lines[0].trim().split(/\s+/);
+  const col = (n) => head.indexOf(n);
+  return lines
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => pids.has(Number(f[col("cpid")])))
+    .map((f) => ({ shmid: Number(f[col("shmid")]), cpid: Number(f[col("cpid")]) }));
+}
+
+function runWorker(seed, calls, timeoutMs, recordsDir) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-"));
+  fs.chmodSync(dir, 0o755);
+  const progressFile = path.join(dir, "progress.log");
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [WORKER, String(seed), String(calls), progressFile], {
+      cwd: dir,
+      env: { ...process.env, TSLAB_IPC_RECORDS: recordsDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      let lastCalls = [];
+      try {
+        lastCalls = fs.readFileSync(progressFile, "utf8").trim().split("\n").slice(-5);
+      } catch {
+        /* no progress at all */
+      }
+      let summary = null;
+      try {
+        // Calls (display, console.log in a callback) may print too: the summary is the last line of ours.
+        const line = out.trim().split("\n").reverse().find((l) => l.startsWith('{"seed":'));
+        summary = line ? JSON.parse(line) : null;
+      } catch {
+        /* crashed before printing */
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+      resolve({ seed, pid: child.pid, code, signal, timedOut, summary, stderr: err.slice(-2000), lastCalls });
+    });
+  });
+}
+
+/**
+ * Runs `workers` processes of `callsPerWorker` calls each (at most `parallel` at a time), with
+ * seeds drawn from `seed`. Returns the totals and every problem found.
+ */
+async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2, timeoutMs = 120_000, log = () => {} }) {
+  const rng = prng(seed);
+  const seeds = Array.from({ length: workers }, () => rng.seed32());
+  const recordsDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-records-"));
+  const devshmBefore = new Set(fs.readdirSync("/dev/shm"));
+  const results = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < seeds.length) {
+      const s = seeds[next++];
+      const r = await runWorker(s, callsPerWorker, timeoutMs, recordsDir);
+      log(`worker seed ${s}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`}, ${r.summary ? r.summary.counts.calls : 0} calls`);
+      results.push(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, workers) }, lane));
+
+  const report = { seed, workers, calls: 0, ok: 0, errors: {}, bugs: [], crashes: [], leaks: [], byTarget: {} };
+  for (const r of results) {
+    if (r.summary) {
+      report.calls += r.summary.counts.calls;
+      report.ok += r.summary.counts.ok;
+      for (const [k, v] of Object.entries(r.summary.counts.errors)) report.errors[k] = (report.errors[k] ?? 0) + v;
+      for (const [k, v] of Object.entries(r.summary.counts.byTarget)) {
+        const t = (report.byTarget[k] ??= { calls: 0, ok: 0, ms: 0 });
+        t.calls += v.calls;
+        t.ok += v.ok;
+        t.ms += v.ms;
+      }
+      for (const b of r.summary.bugs) report.bugs.push({ workerSeed: r.seed, ...b });
+    }
+    if (r.signal !== null || r.code !== 0) {
+      report.crashes.push({
+        workerSeed: r.seed,
+        how: r.timedOut ? `hung (killed after ${timeoutMs} ms)` : r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`,
+        lastCalls: r.lastCalls,
+        stderr: r.stderr,
+      });
+    }
+  }
+  // Leaks: segments whose creator was one of our workers, /dev/shm names that were not there before.
+  const pids = new Set(results.map((r) => r.pid));
+  for (const s of segmentsBy(pids)) {
+    report.leaks.push(`System V segment ${s.shmid} (created by worker pid ${s.cpid})`);
+    spawnSyncQuiet("ipcrm", ["-m", String(s.shmid)]);
+  }
+  for (const n of fs.readdirSync("/dev/shm")) {
+    if (!devshmBefore.has(n) && n.startsWith("tfz")) {
+      report.leaks.push(`/dev/shm/${n}`);
+      fs.rmSync(path.join("/dev/shm", n), { force: true });
+    }
+  }
+  fs.rmSync(recordsDir, { recursive: true, force: true });
+  report.errorTotal = Object.values(report.errors).reduce((a, b) => a + b, 0);
+  return report;
+}
+
+function spawnSyncQuiet(cmd, args) {
+  try {
+    require("child_process").spawnSync(cmd, args, { stdio: "ignore" });
+  } catch {
+    /* best effort */
+  }
+}
+
+/** Lines for people: the totals, errors by class, and each problem with its reproducer. */
+function formatReport(r) {
+  const lines = [];
+  lines.push(`fuzz: seed ${r.seed} (replay: TSLAB_IPC_SEED=${r.seed}), ${r.workers} worker processes`);
+  lines.push(`  calls ${r.calls}, returned ${r.ok}, threw ${r.errorTotal}`);
+  for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`    ${k.padEnd(28)} ${v}`);
+  lines.push(`  crashes ${r.crashes.length}, bugs ${r.bugs.length}, leaks ${r.leaks.length}`);
+  for (const c of r.crashes) lines.push(`  CRASH worker seed ${c.workerSeed}: ${c.how}; last calls:\n      ${c.lastCalls.join("\n      ")}\n      ${c.stderr.split("\n").slice(0, 6).join("\n      ")}`);
+  const seen = new Set();
+  for (const b of r.bugs) {
+    const sig = `${b.target} ${b.outcome} ${b.error.replace(/\d+/g, "N").slice(0, 60)}`;
+    if (seen.has(sig)) continue;
+    seen.add(sig);
+    lines.push(`  BUG worker seed ${b.workerSeed} call ${b.call}: ${b.text}\n      -> ${b.outcome}: ${b.error}\n      at ${b.stack}`);
+  }
+  for (const l of r.leaks) lines.push(`  LEAK ${l}`);
+  return lines.join("\n");
+}
+
+module.exports = { runFuzz, formatReport };
+
+if (require.main === module) {
+  const calls = Number(process.argv[2] ?? 10000);
+  const seed = process.argv[3] !== undefined ? Number(process.argv[3]) >>> 0 : require("../prng").seedFromEnv();
+  runFuzz({ seed, workers: 4, callsPerWorker: Math.ceil(calls / 4), log: (l) => console.log(l) }).then((r) => {
+    console.log(formatReport(r));
+    if (process.env.FUZZ_TIMES) console.log(Object.entries(r.byTarget).sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, v]) => `${k} ${v.calls} calls ${Math.round(v.ms)} ms`).join("\n"));
+    process.exitCode = r.crashes.length || r.bugs.length || r.leaks.length ? 1 : 0;
+  });
+}
