@@ -132,6 +132,27 @@ try {
   fs.closeSync(fd);
   fs.unlinkSync(file);
 }
+// The ping-pong's steps without a partner: a wake with nobody waiting, and a wait that returns
+// at once because the value differs (EAGAIN): each one futex syscall, as in the C baseline.
+if (typeof ipc.SharedWord === "function") {
+  const id = ipc.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+  const att = ipc.shmat(id, null, 0);
+  ipc.shmctl(id, IPC_RMID);
+  const word = new ipc.SharedWord(att, 0);
+  word.store(1);
+  show("ping-pong steps (futex on a word of a segment)", steps(
+    ["SharedWord.store", "SharedWord.notify (no waiter)", "SharedWord.wait (value differs)", "fn.syscall_futex WAKE (bare)"],
+    () => {
+      const [a] = timed(() => word.store(1));
+      const [b] = timed(() => word.notify(1));
+      const [c] = timed(() => word.wait(0));
+      const [d] = timed(() => fn.syscall_futex(202, att.address, 1, 1, null, null, 0));
+      return [a, b, c, d];
+    },
+  ));
+  att.detach();
+}
+
 const t0 = nowNs();
 for (let i = 0; i < 1e5; i++) nowNs();
 console.log(`\n(clock read itself: ${((nowNs() - t0) / 1e5 / 1e3).toFixed(3)} µs, included in each step)`);

@@ -1,6 +1,7 @@
 // Turning measurements into what people read: values, ratios, target verdicts, the console
 // tables and bench/RESULTS.md.
 "use strict";
+const { quantile } = require("./stats");
 
 /** 3 significant digits, no exponent for the ranges we print. */
 function fmt(n) {
@@ -87,13 +88,15 @@ function mdTable(rows) {
 
 /** Rows for one reported number: one per system, then the ratios. */
 function outputRows(out, systems) {
-  const rows = [["system", `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`, "ours / this"]];
+  const rows = [["system", `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`, "ours / this", "p25–p75 (n)"]];
   const ours = out.values["tslab-ipc"];
   for (const s of systems) {
     if (typeof out.values[s] === "number") {
-      rows.push([s, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s])]);
+      const samples = out.samples[s] || [];
+      const spread = `${fmt(quantile(samples, 0.25))}–${fmt(quantile(samples, 0.75))} (${samples.length})`;
+      rows.push([s, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s]), spread]);
     } else if (out.skipped[s]) {
-      rows.push([s, `skipped: ${out.skipped[s]}`, ""]);
+      rows.push([s, `skipped: ${out.skipped[s]}`, "", ""]);
     }
   }
   return rows;
