@@ -32,7 +32,7 @@ export interface DisplayOptions {
  * `{ "text/html": "<b>hi</b>", "text/plain": "hi" }`, `{ data, metadata }`, an object with a
  * `[Symbol.for("Jupyter.display")]()` method, or any value (shown as text/plain).
  */
-export function display(value: unknown, options: DisplayOptions = {}): void {
+function show(value: unknown, options: DisplayOptions = {}): void {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`The "options" argument must be an object. Received ${typeof options}`);
   }
@@ -45,3 +45,24 @@ export function display(value: unknown, options: DisplayOptions = {}): void {
     process.stdout.write(String(out.data["text/plain"]) + "\n");
   }
 }
+
+/** One MIME type, tslab's style: display.html("<b>hi</b>"), display.png(bytes). */
+function one(type: string) {
+  return (content: string | Uint8Array): void => show({ [type]: content });
+}
+
+/** display(value | bundle, options?) plus tslab's one-type shortcuts (display.html, display.png, ...). */
+export const display = Object.assign(show, {
+  html: one("text/html"),
+  markdown: one("text/markdown"),
+  latex: one("text/latex"),
+  svg: one("image/svg+xml"),
+  png: one("image/png"),
+  jpeg: one("image/jpeg"),
+  gif: one("image/gif"),
+  pdf: one("application/pdf"),
+  javascript: one("application/javascript"),
+  text: one("text/plain"),
+  /** Any one type: display.raw("text/csv", "a,b"). */
+  raw: (type: string, content: string | Uint8Array): void => show({ [type]: content }),
+});

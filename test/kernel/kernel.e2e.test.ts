@@ -172,6 +172,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
         /* 7 */ "const child = await runTs('process.kill(process.pid, \"SIGSEGV\")', { quiet: true });\nchild.signal",
         /* 8 */ "'alive after ' + child.summary",
         /* 9 */ "process.pid",
+        /* 10 */ 'display.markdown("*ours, called like tslab\'s*")',
+        /* 11 */ 'import { display } from "tslab";\ndisplay.html("<i>tslab display</i>")',
       ]),
     ));
   });
@@ -182,7 +184,7 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   test("the run succeeds (failing cells are tagged raises-exception)", () => {
     expect(run.stderr).not.toMatch(/CellExecutionError/);
     expect(run.status).toBe(0);
-    expect(cells).toHaveLength(10);
+    expect(cells).toHaveLength(12);
   });
 
   test("the library's exports are preloaded", () => {
@@ -226,6 +228,13 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
     expect(data["application/json"]).toEqual({ n: 1 });
     expect(text(data["image/png"])).toBe(Buffer.from("89504e47", "hex").toString("base64"));
     expect(shown[0].metadata).toEqual({ "image/png": { width: 10 } });
+  });
+
+  test("display has tslab's methods, and tslab's own display still works when imported", () => {
+    const ours = cells[10].outputs!.filter((o) => o.output_type === "display_data");
+    expect(ours.map((o) => text(o.data?.["text/markdown"]))).toEqual(["*ours, called like tslab's*"]);
+    const tslabShown = cells[11].outputs!.filter((o) => o.output_type === "display_data");
+    expect(tslabShown.map((o) => text(o.data?.["text/html"]))).toEqual(["<i>tslab display</i>"]);
   });
 
   test("a notebook with no node_modules imports from fs and tslab-ipc", () => {
