@@ -271,7 +271,10 @@ describeWithJupyter("a failing cell without raises-exception", () => {
 });
 
 describeWithJupyter("the kernel under jupyter_client", () => {
-  let report: Record<string, { reply: Record<string, unknown>; outputs: Output[] }> & { alive_after_sigterm?: boolean } = {};
+  let report: Record<string, { reply: Record<string, unknown>; outputs: Output[] }> & {
+    exited_after_shutdown_request?: boolean;
+    exited_after_sigterm?: boolean;
+  } = {};
 
   beforeAll(() => {
     const r = spawnSync(PY, [path.join(__dirname, "fixtures", "drive_kernel.py"), notebookDir], { env, encoding: "utf8", cwd: notebookDir });
@@ -292,12 +295,23 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     expect(value("after_pending")).toBe("'still alive'");
   });
 
-  test("an interrupt leaves the kernel's segments alone; SIGTERM removes them and ends the kernel", () => {
-    const shmid = Number(value("segment"));
-    expect(shmid).toBeGreaterThan(0);
+  test("an interrupt leaves the kernel's segments alone", () => {
+    expect(Number(value("segment"))).toBeGreaterThan(0);
     expect(value("segment_after_interrupts")).toBe("4096");
-    expect(report.alive_after_sigterm).toBe(false);
+  });
+
+  test("shutdown_request (restart) removes the kernel's segment and the process exits by itself", () => {
+    expect(report.exited_after_shutdown_request).toBe(true);
     expect(pidAlive(Number(value("pid")))).toBe(false);
+    expect(segmentExists(Number(value("segment")))).toBe(false);
+  });
+
+  test("SIGTERM removes the restarted kernel's segment and ends it", () => {
+    const shmid = Number(value("segment2"));
+    expect(shmid).toBeGreaterThan(0);
+    expect(Number(value("pid2"))).not.toBe(Number(value("pid")));
+    expect(report.exited_after_sigterm).toBe(true);
+    expect(pidAlive(Number(value("pid2")))).toBe(false);
     expect(segmentExists(shmid)).toBe(false);
   });
 });
