@@ -117,8 +117,11 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
         kernel.env,
       );
       const judgement = judgeNotebook(nb);
-      const status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
-      const ok = run.ok && judgement.ok;
+      let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
+      if (status === "ok" && run.segmentsLeft.length > 0) {
+        status = `FAILED: left ${run.segmentsLeft.length} System V segment(s) behind (key shmid …: ${run.segmentsLeft[0]})`;
+      }
+      const ok = status === "ok";
       log(`[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`);
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
     });

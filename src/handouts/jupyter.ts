@@ -64,9 +64,26 @@ export function projectKernel(): KernelEnvironment {
   };
 }
 
-function runNbrun(args: string[], env: NodeJS.ProcessEnv): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
+let unshareWorks: boolean | undefined;
+
+/**
+ * Whether `unshare --ipc` works here (root, or a user namespace allowed): notebooks then run in
+ * their own System V IPC namespace, so what they create, list (ipcs) and leave is theirs alone,
+ * apart from other programs on the machine. /dev/shm is not part of it (a shared tmpfs).
+ */
+export function ipcNamespaceAvailable(): boolean {
+  if (unshareWorks === undefined) {
+    const r = spawnSync("unshare", ["--ipc", "--", "true"], { stdio: "ignore" });
+    unshareWorks = !r.error && r.status === 0;
+  }
+  return unshareWorks;
+}
+
+function runNbrun(args: string[], env: NodeJS.ProcessEnv, isolate = false): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(jupyterPython(), [nbrunScript(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const command = [jupyterPython(), nbrunScript(), ...args];
+    if (isolate) command.unshift("unshare", "--ipc", "--");
+    const child = spawn(command[0], command.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -90,22 +107,33 @@ export interface ExecuteResult {
   ok: boolean;
   seconds: number;
   error: string | null;
+  /** System V segments the run left behind (lines of /proc/sysvipc/shm: key shmid perms size cpid lpid nattch). */
+  segmentsLeft: string[];
+  /** Ran in its own IPC namespace (segmentsLeft is then exactly what the notebook left). */
+  isolated: boolean;
 }
 
 /** Executes `input` with the project's kernel in the notebook's folder and writes `output`. */
 export async function executeNotebook(
   input: string,
   output: string,
-  options: { env: NodeJS.ProcessEnv; timeoutSeconds?: number; cwd?: string },
+  options: { env: NodeJS.ProcessEnv; timeoutSeconds?: number; cwd?: string; isolate?: boolean },
 ): Promise<ExecuteResult> {
+  const isolated = (options.isolate ?? true) && ipcNamespaceAvailable();
   const args = ["execute", input, output, "--kernel", KERNEL_NAME, "--timeout", String(options.timeoutSeconds ?? 120)];
   if (options.cwd) args.push("--cwd", options.cwd);
-  const r = await runNbrun(args, options.env);
+  const r = await runNbrun(args, options.env, isolated);
   if (!r.json) {
     const why = r.stderr.trim().split("\n").filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l)).slice(-3).join(" | ");
-    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}` };
+    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], isolated };
   }
-  return { ok: r.json.ok === true, seconds: Number(r.json.seconds), error: (r.json.error as string | null) ?? null };
+  return {
+    ok: r.json.ok === true,
+    seconds: Number(r.json.seconds),
+    error: (r.json.error as string | null) ?? null,
+    segmentsLeft: Array.isArray(r.json.segments_left) ? (r.json.segments_left as string[]) : [],
+    isolated,
+  };
 }
 
 /** nbconvert's HTML for each [notebook, html] pair, self-contained and without CDN scripts. */

@@ -5,8 +5,11 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
   nbrun.py execute IN.ipynb OUT.ipynb --kernel tslab-ipc [--timeout 120] [--cwd DIR]
       runs every cell (errors are recorded in the outputs, not raised, so the caller can
       judge them against the `raises-exception` tags) and writes OUT.ipynb; prints one JSON
-      line: {"ok": bool, "seconds": float, "error": str|null}. "ok" is false only when the
-      run itself broke (kernel died, a cell timed out, the kernel could not start).
+      line: {"ok": bool, "seconds": float, "error": str|null, "segments_left": [...]}. "ok"
+      is false only when the run itself broke (kernel died, a cell timed out, the kernel could
+      not start). "segments_left" lists the System V segments that appeared during the run and
+      are still there after the kernel shut down (lines of /proc/sysvipc/shm); run under
+      `unshare --ipc` it sees only the notebook's own segments.
   nbrun.py html IN.ipynb OUT.html [IN2.ipynb OUT2.html ...]
       nbconvert's HTML exporter (lab template) without the require.js and MathJax <script>
       tags it loads from a CDN: the page is self-contained and works offline (figures carry
@@ -15,6 +18,12 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
 import json
 import sys
 import time
+
+
+def sysv_segments():
+    with open("/proc/sysvipc/shm") as f:
+        lines = f.read().strip().split("\n")[1:]
+    return {line.split()[1]: " ".join(line.split()[:8]) for line in lines if line.strip()}
 
 
 def execute(argv):
@@ -41,6 +50,7 @@ def execute(argv):
         record_timing=False,
         resources={"metadata": {"path": cwd}},
     )
+    before = sysv_segments()
     started = time.time()
     error = None
     try:
@@ -49,7 +59,8 @@ def execute(argv):
         error = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")
     seconds = time.time() - started
     nbformat.write(nb, a.output)
-    print(json.dumps({"ok": error is None, "seconds": round(seconds, 3), "error": error}), flush=True)
+    left = [line for shmid, line in sysv_segments().items() if shmid not in before]
+    print(json.dumps({"ok": error is None, "seconds": round(seconds, 3), "error": error, "segments_left": left}), flush=True)
 
 
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
