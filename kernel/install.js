@@ -44,21 +44,31 @@ function findJupyter() {
   return null;
 }
 
+const APT_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "jupyter-client", "python3-nbclient"];
+const PIP_ARGS = ["-m", "pip", "install", "--user", "notebook", "nbconvert", "nbclient"];
+
+/** Installs Jupyter the way this machine allows, saying what it runs; the finder, or null. */
 function installJupyter() {
   const debian = fs.existsSync("/etc/debian_version");
-  const plan =
-    debian && isRoot
-      ? ["apt-get", ["install", "-y", "jupyter-notebook", "jupyter-nbconvert", "jupyter-client", "python3-nbclient"]]
-      : ["python3", ["-m", "pip", "install", "--user", "notebook", "nbconvert", "nbclient"]];
-  const [cmd, args] = /** @type {[string, string[]]} */ (plan);
-  const line = `${cmd} ${args.join(" ")}`;
-  console.log(`tslab-ipc: no Jupyter found; installing it: ${line}`);
-  const r = run(cmd, args, true);
-  if (r.status !== 0) {
-    console.log(`tslab-ipc: could not install Jupyter. Run this, then \`npm run kernel:install\`:\n  ${debian ? "sudo " : ""}${line}`);
-    return null;
+  let ok;
+  if (debian && isRoot) {
+    console.log(`tslab-ipc: no Jupyter found; installing it: apt-get install -y ${APT_PACKAGES.join(" ")}`);
+    ok = run("apt-get", ["install", "-y", ...APT_PACKAGES], true).status === 0;
+    if (!ok) {
+      console.log("tslab-ipc: retrying after apt-get update");
+      ok = run("apt-get", ["update"], true).status === 0 && run("apt-get", ["install", "-y", ...APT_PACKAGES], true).status === 0;
+    }
+  } else {
+    console.log(`tslab-ipc: no Jupyter found; installing it: python3 ${PIP_ARGS.join(" ")}`);
+    ok = run("python3", PIP_ARGS, true).status === 0;
   }
-  return findJupyter();
+  const jupyter = ok ? findJupyter() : null;
+  if (!jupyter) {
+    // Debian's pip refuses --user installs into the system Python (PEP 668): apt is the way there.
+    const command = debian ? `sudo apt-get install -y ${APT_PACKAGES.join(" ")}` : `python3 ${PIP_ARGS.join(" ")}`;
+    console.log(`tslab-ipc: could not install Jupyter. Run this, then \`npm run kernel:install\`:\n  ${command}`);
+  }
+  return jupyter;
 }
 
 /** The kernel.json to register: our template with absolute paths. */

@@ -8,7 +8,14 @@
 // make tslab-ipc and @types/node resolvable from the notebook's folder, reap what dead kernels
 // left behind, and run the prelude that preloads the library's exports.
 "use strict";
+const started = performance.now();
 const path = require("path");
+
+// TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
+const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
+const lap = (/** @type {string} */ phase) => {
+  if (timing) process.stderr.write(`tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms\n`);
+};
 
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 // The TypeScript tslab compiles with (its own copy), so our wrapping of ts.sys is the one it sees.
@@ -19,6 +26,8 @@ const { installRuntimeResolution, installTypeResolution, repoRoot } = require(".
 const { installCellNames } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
 const { preludeSource } = require("./prelude");
+
+lap("modules loaded");
 
 function main() {
   const configPath = process.argv[2];
@@ -32,6 +41,7 @@ function main() {
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
+  lap("library loaded");
   try {
     const reaped = lib.reap();
     if (reaped.removed.length) console.log(`tslab-ipc: removed ${reaped.removed.length} object(s) left by dead kernels`);
@@ -57,6 +67,7 @@ function main() {
     },
   };
   convs.node;
+  lap("converter warmed");
 
   const { target, console: executorConsole } = createExecutorConsole();
   const executor = createExecutor(cwd, convs, executorConsole);
@@ -100,8 +111,9 @@ function main() {
       return false;
     });
     if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
+    lap("prelude done");
   });
-  server.init();
+  server.init().then(() => lap("sockets bound"));
 }
 
 main();

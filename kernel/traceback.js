@@ -119,7 +119,8 @@ function describeThrown(thrown) {
     const stack = String(e.stack || "");
     const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
     const traceback = [`${ename}: ${evalue}`];
-    for (const f of frames) if (isUserFrame(f)) traceback.push(...mapFrame(f));
+    // "Proxy.f": functions of earlier cells are called through tslab's exports proxy.
+    for (const f of frames) if (isUserFrame(f)) traceback.push(...mapFrame(f.replace(/\bat Proxy\./, "at ")));
     // Extra properties (code, errno, syscall, path) as Node prints them.
     const extra = Object.entries(e).filter(([k, v]) => v !== undefined && !["name", "message", "stack"].includes(k));
     if (extra.length) traceback.push(`  { ${extra.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`);
