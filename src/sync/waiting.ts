@@ -80,23 +80,34 @@ export async function retryUntil<T>(
   const timeout = options.timeoutMs ?? Infinity;
   const deadline = performance.now() + timeout;
   if (signal?.aborted) throw abortError(signal, what);
+  // First attempt and first turn before listening to SIGINT: the call may run inside a cell's
+  // synchronous part, which tslab executes with vm's breakOnSigint. Node then removes the SIGINT
+  // listeners and, when the script ends, puts back a SIGINT handler that kills the process,
+  // undone only if the listeners come back to an empty list. A listener added in between
+  // would leave that handler in place, and the next Jupyter interrupt would kill the kernel.
+  let result = attempt(Math.min(slice, Math.max(0, deadline - performance.now())));
+  if (result !== undefined && result !== LATER) return result;
   let interrupted: Error | undefined;
   const interrupt = (error: Error) => {
     interrupted = error;
   };
-  watchInterrupt(interrupt);
+  let watching = false;
   try {
     for (;;) {
       const remaining = Math.max(0, deadline - performance.now());
-      const result = attempt(Math.min(slice, remaining));
-      if (result !== undefined && result !== LATER) return result;
       if (result === LATER && remaining > 0) await sleep(Math.min(slice, remaining));
       else await nextTurn();
+      if (!watching) {
+        watchInterrupt(interrupt);
+        watching = true;
+      }
       if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: 4 });
       if (signal?.aborted) throw abortError(signal, what);
       if (performance.now() >= deadline) return onTimeout();
+      result = attempt(Math.min(slice, Math.max(0, deadline - performance.now())));
+      if (result !== undefined && result !== LATER) return result;
     }
   } finally {
-    unwatchInterrupt(interrupt);
+    if (watching) unwatchInterrupt(interrupt);
   }
 }

@@ -12,6 +12,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   SHM_RDONLY,
+  SharedWord,
   ShmLock,
   killChildren,
   mmap,
@@ -309,14 +310,20 @@ test("a lock in a file mapping shared by two processes", async () => {
       lock.lock();
       const child = runTs(
         `import fs from "fs";
-         import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED } from "tslab-ipc";
+         import { mmap, ShmLock, SharedWord, PROT_READ, PROT_WRITE, MAP_SHARED } from "tslab-ipc";
          const fd = fs.openSync(process.argv[2], "r+");
          const lock = ShmLock.open(mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), 0);
          console.log(lock.tryLock() === null ? "busy" : "free");
+         const told = new SharedWord(lock.region, 64);
+         told.store(1);
+         told.notify();
          console.log(JSON.stringify(await lock.acquire({ timeoutMs: 10000 })));`,
         { args: [file], quiet: true },
       );
-      setTimeout(() => lock.unlock(), 300);
+      // Unlock once the child has tried (it says so through a word in the same mapping).
+      const told = new SharedWord(m, 64);
+      while (told.load() === 0) await told.waitAsync(0, { timeoutMs: 10000 });
+      lock.unlock();
       const r = await child;
       expect(r.stdout).toBe(`busy\n{"ownerDied":false}\n`);
     } finally {
