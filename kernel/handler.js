@@ -102,7 +102,14 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const count = this.execCount + 1;
 
     this.consoleTarget.log = (value) => {
-      const out = this.display.displayDataOf(value, {}, false);
+      let out;
+      try {
+        out = this.display.displayDataOf(value, {}, false);
+      } catch (e) {
+        // An object whose display method throws still shows, as text.
+        process.stderr.write(`[Symbol.for("Jupyter.display")] failed: ${e instanceof Error ? e.message : e}\n`);
+        out = { data: { "text/plain": require("util").inspect(value) }, metadata: {} };
+      }
       publish("execute_result", { execution_count: count, data: out.data, metadata: out.metadata });
     };
     this.consoleTarget.error = (...args) => {
