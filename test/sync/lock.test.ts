@@ -290,6 +290,30 @@ describe("interrupts (SIGINT, what Jupyter sends)", () => {
     expect(r.stdout).toBe("kernel: interrupt\nrejected EINTR\nstill running; SIGINT listeners: 1\n");
   });
 
+  test("an acquire started inside a breakOnSigint script (how tslab runs a cell) stays interruptible", async () => {
+    // Node swaps SIGINT handlers around such a script; a listener added during it used to leave
+    // Node's exit-on-SIGINT handler installed, so the interrupt killed the process (the kernel).
+    const r = await runTs(
+      `import vm from "vm";
+       import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS } from "tslab-ipc";
+       process.on("SIGINT", () => console.log("kernel: interrupt"));
+       const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+       const lock = ShmLock.init(m, 0);
+       lock.lock();
+       (globalThis as any).cellLock = lock;
+       const pending: Promise<unknown> = vm.runInThisContext("cellLock.acquire()", { breakOnSigint: true });
+       setTimeout(() => process.kill(process.pid, "SIGINT"), 300);
+       try {
+         await pending;
+       } catch (e: any) {
+         console.log("rejected " + e.code);
+       }`,
+      { quiet: true, timeoutMs: 20000 },
+    );
+    expect(r.signal).toBeNull();
+    expect(r.stdout).toBe("kernel: interrupt\nrejected EINTR\n");
+  });
+
   test("in a plain program (nobody handles SIGINT): SIGINT still ends the process", async () => {
     const r = await runTs(program(false), { quiet: true, timeoutMs: 20000 });
     expect(r.signal).toBe("SIGINT");
