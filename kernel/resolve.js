@@ -11,6 +11,10 @@
 //                                          no @types/node is reachable from the notebook's folder
 //                                          (tslab's fallback is its own nested copy, which a
 //                                          different npm layout may not have).
+// And for a notebook inside this repository (notebooks/), the repository's own node_modules/@types
+// lists only `node`: the test tooling's types (jest's global describe/test/expect, babel) would
+// otherwise be declared in every cell, although nothing defines them at run time, and would slow
+// the kernel's start.
 // `realpath` maps the virtual paths to the real files, so a .d.ts is loaded once under its real
 // name and `/// <reference types="node" />` in our .d.ts finds the same copy.
 // At run time, `require("tslab-ipc")` in a cell is answered from this repository as well.
@@ -76,8 +80,10 @@ function installTypeResolution(ts, cwd) {
     orig.directoryExists.call(sys, forward(p)) || virtualDirs.has(norm(p).replace(/\/$/, ""));
   sys.readFile = (/** @type {string} */ p, /** @type {any} */ enc) => orig.readFile.call(sys, forward(p), enc);
   sys.readDirectory = (/** @type {string} */ p, /** @type {any[]} */ ...rest) => orig.readDirectory.call(sys, forward(p), ...rest);
+  const ourTypes = norm(path.join(repoRoot, "node_modules", "@types"));
   sys.getDirectories = (/** @type {string} */ p) => {
     const n = norm(p).replace(/\/$/, "");
+    if (n === ourTypes) return orig.getDirectories.call(sys, n).filter((/** @type {string} */ d) => d === "node");
     const real = orig.directoryExists.call(sys, forward(n)) ? orig.getDirectories.call(sys, forward(n)) : [];
     // Children that exist only virtually (e.g. "node" under <cwd>/node_modules/@types).
     for (const v of [...virtualDirs, ...forwards.map(([from]) => from)]) {

@@ -113,3 +113,22 @@ describeBare("type resolution from a folder without node_modules", () => {
     }
   });
 });
+
+describe("type resolution inside the repository", () => {
+  test("the repository's own @types list only node (no jest globals in notebooks)", () => {
+    const typesDir = path.join(repo, "node_modules", "@types");
+    const ts = {
+      sys: {
+        fileExists: (p: string) => fs.existsSync(p),
+        directoryExists: (p: string) => fs.existsSync(p),
+        readFile: (p: string) => fs.readFileSync(p, "utf8"),
+        getDirectories: (p: string) => fs.readdirSync(p).filter((n) => fs.statSync(path.join(p, n)).isDirectory()),
+        readDirectory: () => [],
+        realpath: (p: string) => fs.realpathSync(p),
+      },
+    };
+    expect(ts.sys.getDirectories(typesDir)).toContain("jest");
+    installTypeResolution(ts, path.join(repo, "notebooks"));
+    expect(ts.sys.getDirectories(typesDir)).toEqual(["node"]);
+  });
+});
