@@ -105,6 +105,10 @@ export interface ChildHandle {
   write(text: string): void;
   /** Closes the child's stdin (end of input). */
   end(): void;
+  /** What the child has written to stdout so far (without labels). */
+  readonly stdout: string;
+  /** What the child has written to stderr so far. */
+  readonly stderr: string;
 }
 
 // ---- children never outlive us ---------------------------------------------------------------
@@ -287,6 +291,12 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     },
     end: () => {
       child.stdin!.end();
+    },
+    get stdout() {
+      return out.text();
+    },
+    get stderr() {
+      return err.text();
     },
   };
 }

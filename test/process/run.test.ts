@@ -66,6 +66,8 @@ describe("output", () => {
       );
       await until("the child says ready", () => seen.stdout.includes("[kid] ready\n"));
       expect(seen.stdout).not.toContain("got");
+      // The handle has the same text so far, without labels.
+      expect(child.stdout).toBe("line 1\nline 2\nline 3\npartial rest\nready\n");
       child.write("go\n");
       return child.done;
     });
