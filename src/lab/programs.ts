@@ -33,17 +33,22 @@ export interface ProgramResult {
 let compilerReason: string | null | undefined;
 let warned = false;
 
+/** The C compiler: $CC, or cc. */
+function compiler(): string {
+  return process.env.CC || "cc";
+}
+
 /**
- * Why C programs cannot be compiled here ("no C compiler: cc not found"), or null when `cc`
- * works. Checked once per process.
+ * Why C programs cannot be compiled here ("no C compiler: cc not found"), or null when the
+ * compiler ($CC, or cc) works. Checked once per process.
  */
 export function noCompilerReason(): string | null {
   if (compilerReason !== undefined) return compilerReason;
-  const r = spawnSync("cc", ["--version"], { encoding: "utf8" });
+  const r = spawnSync(compiler(), ["--version"], { encoding: "utf8" });
   if (r.error) {
-    compilerReason = `no C compiler: cc ${(r.error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : r.error.message}`;
+    compilerReason = `no C compiler: ${compiler()} ${(r.error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : r.error.message}`;
   } else if (r.status !== 0) {
-    compilerReason = `no C compiler: cc --version exited with ${r.status}`;
+    compilerReason = `no C compiler: ${compiler()} --version exited with ${r.status}`;
   } else {
     compilerReason = null;
   }
@@ -51,7 +56,7 @@ export function noCompilerReason(): string | null {
 }
 
 /**
- * Writes `source` to `labDir()/<name>.c` and compiles it with `cc -O2 -Wall` to
+ * Writes `source` to `labDir()/<name>.c` and compiles it with `cc -O2 -Wall` ($CC if set) to
  * `labDir()/<name>`. Returns null (and prints the reason once) when there is no compiler;
  * throws an Error with cc's diagnostics when the source does not compile.
  *
@@ -73,7 +78,7 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   const file = path.join(dir, `${name}.c`);
   const exe = path.join(dir, name);
   fs.writeFileSync(file, source);
-  const r = spawnSync("cc", ["-O2", "-Wall", "-o", name, `${name}.c`], { cwd: dir, encoding: "utf8" });
+  const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", name, `${name}.c`], { cwd: dir, encoding: "utf8" });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`cc could not compile ${name}.c:\n${r.stderr}`);
   return { path: exe, warnings: r.stderr };

@@ -1,0 +1,39 @@
+// src/handouts without Jupyter: judging executed notebooks, the student version.
+import { judgeNotebook, SOLUTION_STUB, studentVersion, type Notebook, type NotebookCell } from "../../src/handouts";
+
+function cell(source: string, tags: string[] = [], outputs: NotebookCell["outputs"] = [], count: number | null = 1): NotebookCell {
+  return { cell_type: "code", source, metadata: tags.length ? { tags } : {}, outputs, execution_count: count };
+}
+const error = (ename: string) => ({ output_type: "error", ename, evalue: "boom", traceback: [] });
+const text = (t: string) => ({ output_type: "stream", name: "stdout", text: t });
+const nb = (cells: NotebookCell[]): Notebook => ({ cells, metadata: {}, nbformat: 4, nbformat_minor: 4 });
+
+describe("judgeNotebook", () => {
+  test("passes errors only in raises-exception cells, and counts checks", () => {
+    const j = judgeNotebook(nb([cell("a"), cell("b", ["raises-exception"], [error("IpcError")]), cell("c", ["check"], [text("ok")])]));
+    expect(j).toMatchObject({ ok: true, codeCells: 3, executed: 3, checks: { total: 1, passed: 1 }, problems: [] });
+  });
+  test("flags an unexpected error, a failed check, a tagged cell that did not raise, a cell never run", () => {
+    const j = judgeNotebook(nb([cell("a", [], [error("TypeError")]), cell("b", ["check"], [error("Error")]), cell("c", ["raises-exception"]), cell("d", [], [], null)]));
+    expect(j.ok).toBe(false);
+    expect(j.problems.map((p) => [p.cell, p.kind])).toEqual([
+      [0, "unexpected error"],
+      [1, "check failed"],
+      [2, "expected an error"],
+      [3, "not executed"],
+    ]);
+    expect(j.checks).toEqual({ total: 1, passed: 0 });
+  });
+});
+
+describe("studentVersion", () => {
+  test("stubs solutions, clears solution and check outputs, keeps everything else, leaves the input alone", () => {
+    const input = nb([cell("setup", [], [text("x")]), cell("function f() {}", ["solution"], [text("sol")]), cell("check(f)", ["check"], [text("✓")])]);
+    const before = JSON.stringify(input);
+    const s = studentVersion(input);
+    expect(JSON.stringify(input)).toBe(before);
+    expect(s.cells[0]).toEqual(input.cells[0]);
+    expect(s.cells[1]).toMatchObject({ source: SOLUTION_STUB, outputs: [], execution_count: null, metadata: { tags: ["solution"] } });
+    expect(s.cells[2]).toMatchObject({ source: "check(f)", outputs: [], execution_count: null });
+  });
+});
