@@ -62,15 +62,18 @@ export class ShmLock {
   /** The mutex's address in this process: region.address + offset. */
   readonly address: Pointer;
   onOwnerDied: ((lock: ShmLock) => void) | undefined;
+  /** The robust futex word (the first 4 bytes of the mutex): the owner's thread id. */
+  readonly #futexWord: Int32Array;
 
   private constructor(region: Region, offset: number, options: ShmLockOptions) {
     this.region = region;
     this.offset = offset;
     this.address = region.address + BigInt(offset);
     this.onOwnerDied = options.onOwnerDied;
-    // Handing out a view makes a later detach/unmap leave a placeholder instead of a hole, so
+    // Taking a view makes a later detach/unmap leave a placeholder instead of a hole, so
     // glibc's robust list can never point into unmapped memory.
-    void region.buffer;
+    const buf = region.buffer;
+    this.#futexWord = new Int32Array(buf.buffer, buf.byteOffset + offset, 1);
   }
 
   /**
@@ -204,7 +207,7 @@ export class ShmLock {
   /** The pid holding the lock now (0 when free). A snapshot: it may change at once. */
   get ownerPid(): number {
     checkUsable(this.region, "lock");
-    return Atomics.load(new Int32Array(this.region.buffer.buffer, this.region.buffer.byteOffset + this.offset, 1), 0) & FUTEX_TID_MASK;
+    return Atomics.load(this.#futexWord, 0) & FUTEX_TID_MASK;
   }
 
   /** Whether this process holds it. */
