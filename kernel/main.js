@@ -113,7 +113,15 @@ function main() {
     if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
     lap("prelude done");
   });
-  server.init().then(() => lap("sockets bound"));
+  server.init().then(
+    () => lap("sockets bound"),
+    (e) => {
+      // A port taken between Jupyter choosing it and us binding it: die loudly, do not hang.
+      console.error("tslab-ipc: cannot bind the kernel's sockets:", e);
+      cleanup();
+      process.exit(1);
+    },
+  );
 }
 
 main();
