@@ -295,13 +295,14 @@ describe("children never outlive their parent", () => {
 
   async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill"): Promise<void> {
     const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie)], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise((r) => parent.once("exit", r)); // before it can happen
     let out = "";
     parent.stdout!.on("data", (d) => (out += d));
     await until("the parent prints its child's pid", () => /\d+\n/.test(out));
     const childPid = Number(out.trim());
     expect(childPid).toBeGreaterThan(0);
     if (parentEnds === "kill") parent.kill("SIGKILL");
-    await new Promise((r) => parent.once("exit", r));
+    await exited;
     await until(`child ${childPid} is gone`, () => !alive(childPid), 5000);
   }
 
