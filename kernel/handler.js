@@ -136,6 +136,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       }
       throw e;
     } finally {
+      expectCell(null, "");
       // Diagnostics of a cell that still ran (`//@module` cells register despite errors).
       if (!req[FAILURE] && diagnostics.length) {
         process.stderr.write(describeDiagnostics(diagnostics, String(req.code)).traceback.join("\n") + "\n");

@@ -36,9 +36,12 @@ function installCellNames() {
   vm.runInThisContext = /** @type {any} */ (named);
 }
 
-/** The next vm run of a cell is `source`, to be called `filename`. */
+/**
+ * The next vm run of a cell is `source`, to be called `filename` (null: no cell pending).
+ * @param {string | null} filename @param {string} source
+ */
 function expectCell(filename, source) {
-  pending = { filename, source };
+  pending = filename === null ? null : { filename, source };
 }
 
 const IGNORED = new Set(
