@@ -56,7 +56,7 @@ async function holder(segId: number, holdMs = -1) {
     { args: [String(segId), String(holdMs)], quiet: true, label: "holder" },
   );
   const lock = ShmLock.open(seg, 0);
-  const end = Date.now() + 10000;
+  const end = Date.now() + 30000;
   while (lock.ownerPid !== child.pid) {
     if (Date.now() > end) throw new Error("the holder never took the lock");
     await new Promise((r) => setTimeout(r, 10));

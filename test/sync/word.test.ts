@@ -151,7 +151,7 @@ describe("across processes", () => {
     );
     // The value never changes: only a wake can end the child's wait early.
     let woken = 0;
-    const end = Date.now() + 10000;
+    const end = Date.now() + 30000;
     while (woken === 0 && Date.now() < end) {
       woken = w.notify(1);
       if (woken === 0) await new Promise((r) => setTimeout(r, 10));
