@@ -112,6 +112,8 @@ export const fn = {
   shm_unlink: libc.func("int shm_unlink(const char *name)"),
   mmap: libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
   munmap: libc.func("int munmap(void *addr, size_t length)"),
+  // Variadic in C: call as fcntl(fd, cmd, "int", arg). Used for F_DUPFD_CLOEXEC (Node has no dup).
+  fcntl: libc.func("int fcntl(int fd, int cmd, ...)"),
   msync: libc.func("int msync(void *addr, size_t length, int flags)"),
   mprotect: libc.func("int mprotect(void *addr, size_t length, int prot)"),
   madvise: libc.func("int madvise(void *addr, size_t length, int advice)"),

@@ -14,6 +14,8 @@ import {
   PROT_MASK,
 } from "./constants";
 import { pageSize } from "./page";
+
+const F_DUPFD_CLOEXEC = 1030;
 import { Region } from "./region";
 
 /** A live mapping: what mmap returns. Owns the mapped range until munmap/dispose. */
@@ -23,40 +25,44 @@ export class Mapping extends Region {
   /** The descriptor passed to mmap (-1 for anonymous); may be closed after mmap, as on the slides. */
   readonly fd: number;
   readonly offset: number;
-  /** The mapped file, or null for anonymous memory. */
-  readonly path: string | null;
-  /** Our own descriptor of the mapped file, kept only to check the file's size before helper accesses. */
-  #sizeFd: { fd: number };
+  /** Our own descriptor of the mapped file (a CLOEXEC dup, one cheap syscall): checks the file's size before helper accesses and names the file. */
+  #fileFd: { fd: number };
+  #path: string | null | undefined;
 
   constructor(address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
-    const sizeFd = { fd: -1 };
+    // Taken before the region exists, so a failed dup leaves nothing to undo.
+    const fileFd = { fd: !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
     super(address, length, prot, (addr, span) => {
       fn.munmap(addr, span);
-      closeQuietly(sizeFd);
+      closeQuietly(fileFd);
     });
     this.flags = flags;
     this.fd = fd;
     this.offset = offset;
-    this.path = null;
-    if (!(flags & MAP_ANONYMOUS) && fd >= 0) {
+    this.#fileFd = fileFd;
+    this.#path = fileFd.fd >= 0 ? undefined : null;
+  }
+
+  /** The mapped file, or null for anonymous memory (read from /proc on first use). */
+  get path(): string | null {
+    if (this.#path === undefined) {
       try {
-        this.path = fs.readlinkSync(`/proc/self/fd/${fd}`);
-        sizeFd.fd = fs.openSync(`/proc/self/fd/${fd}`, "r");
+        this.#path = fs.readlinkSync(`/proc/self/fd/${this.#fileFd.fd}`);
       } catch {
-        // A write-only descriptor cannot be reopened for reading: helpers then skip the size check.
+        this.#path = null;
       }
     }
-    this.#sizeFd = sizeFd;
+    return this.#path;
   }
 
   protected get what(): string {
-    return this.path ? `mapping of '${this.path}'` : "anonymous mapping";
+    return this.#path === null ? "anonymous mapping" : "mapping";
   }
 
   /** munmap. Unmapping twice is a no-op; returns whether this call unmapped. */
   unmap(): boolean {
     const done = this.release();
-    if (done) closeQuietly(this.#sizeFd);
+    if (done) closeQuietly(this.#fileFd);
     return done;
   }
 
@@ -87,8 +93,8 @@ export class Mapping extends Region {
   /** A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     const at = super.checkAccess(offset, size, write, action);
-    if (this.#sizeFd.fd >= 0 && size > 0) {
-      const fileSize = fs.fstatSync(this.#sizeFd.fd).size;
+    if (this.#fileFd.fd >= 0 && size > 0) {
+      const fileSize = fs.fstatSync(this.#fileFd.fd).size;
       // Pages wholly past EOF fault; the tail of the last page reads zeros and is fine.
       const lastValid = Math.ceil((fileSize - this.offset) / pageSize()) * pageSize();
       if (at + size > lastValid) {
