@@ -8,6 +8,7 @@
 //   --rounds N                        how many times each system runs each workload (default 2, quick 1)
 "use strict";
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
 const { spawn } = require("child_process");
 const { workloads, systemCommand, PEERS } = require("./workloads");
@@ -91,6 +92,7 @@ function concreteArgs(args) {
 }
 
 async function measure(w, ctx, opts) {
+  const load = Number(os.loadavg()[0].toFixed(2)); // how busy the shared machine was
   const collected = {}; // system -> { field -> samples[] }
   const skipped = {};
   const notes = {};
@@ -110,6 +112,7 @@ async function measure(w, ctx, opts) {
       }
       const t0 = Date.now();
       const { result, error } = await runRunner(spec, w.custom ? 600000 : 120000);
+      if (interrupted) return null;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (error || result.skipped) {
         skipped[system] = error ? `failed: ${error}` : result.skipped;
@@ -150,11 +153,11 @@ async function measure(w, ctx, opts) {
     Object.assign(out, report.judge(out, PEERS));
     return out;
   });
-  return { workload: { name: w.name, title: w.title, systems: w.systems, notes }, outputs };
+  return { workload: { name: w.name, title: w.title, systems: w.systems, notes, load }, outputs };
 }
 
 function printWorkload(m) {
-  console.log(`\n== ${m.workload.name}: ${m.workload.title}`);
+  console.log(`\n== ${m.workload.name}: ${m.workload.title} (load average ${m.workload.load})`);
   for (const o of m.outputs) {
     if (m.outputs.length > 1) console.log(`-- ${o.name} (${o.statistic})`);
     console.log(report.textTable(report.outputRows(o, m.workload.systems)));
@@ -208,6 +211,7 @@ async function main() {
     workloads: outputs.map((o) => ({
       name: o.name,
       workload: o.workload,
+      loadAverage: measured.find((m) => m.workload.name === o.workload).workload.load,
       unit: o.unit,
       higherIsBetter: o.higherIsBetter,
       statistic: o.statistic,

@@ -12,7 +12,7 @@ const PYTHON = "/usr/bin/python3";
 function params(quick) {
   return quick
     ? { size: 256 * MiB, bulkReps: 2, touchReps: 1, segCycles: 200, seg: 3, mapCycles: 500, map: 3, msyncDisk: 300, msyncDiskRounds: 1, msyncShm: 1000, pingSeconds: 0.5 }
-    : { size: 256 * MiB, bulkReps: 6, touchReps: 2, segCycles: 500, seg: 8, mapCycles: 2000, map: 8, msyncDisk: 150, msyncDiskRounds: 8, msyncShm: 5000, pingSeconds: 1 };
+    : { size: 256 * MiB, bulkReps: 5, touchReps: 2, segCycles: 500, seg: 8, mapCycles: 2000, map: 8, msyncDisk: 150, msyncDiskRounds: 6, msyncShm: 5000, pingSeconds: 0.7 };
 }
 
 const PEERS = ["py-mmap", "py-shared_memory", "py-sysv_ipc", "shm-typed-array", "mmap-io"];

@@ -157,6 +157,8 @@ function markdown(results, analysis) {
   for (const w of results.workloads) {
     lines.push("");
     lines.push(`### ${w.name}: ${w.title}`);
+    lines.push("");
+    lines.push(`1-minute load average when it started: ${w.load} (2 cores).`);
     for (const o of results.outputs.filter((x) => x.workload === w.name)) {
       lines.push("");
       if (results.outputs.filter((x) => x.workload === w.name).length > 1) lines.push(`${o.name}:`, "");
