@@ -111,21 +111,34 @@ export interface ExecuteResult {
   segmentsLeft: string[];
   /** Ran in its own IPC namespace (segmentsLeft is then exactly what the notebook left). */
   isolated: boolean;
+  /** The executed notebook of each run, in order (the last is `output`); runs that did not happen are missing on disk. */
+  runFiles: string[];
 }
 
 /** Executes `input` with the project's kernel in the notebook's folder and writes `output`. */
 export async function executeNotebook(
   input: string,
   output: string,
-  options: { env: NodeJS.ProcessEnv; timeoutSeconds?: number; cwd?: string; isolate?: boolean },
+  options: {
+    env: NodeJS.ProcessEnv;
+    timeoutSeconds?: number;
+    cwd?: string;
+    /** Run in a private IPC namespace where `unshare --ipc` works (default true). */
+    isolate?: boolean;
+    /** Run All this many times in one kernel (default 1); earlier runs are written to OUTPUT.runK.ipynb. */
+    runs?: number;
+  },
 ): Promise<ExecuteResult> {
   const isolated = (options.isolate ?? true) && ipcNamespaceAvailable();
   const args = ["execute", input, output, "--kernel", KERNEL_NAME, "--timeout", String(options.timeoutSeconds ?? 120)];
   if (options.cwd) args.push("--cwd", options.cwd);
+  const runs = options.runs ?? 1;
+  if (runs !== 1) args.push("--runs", String(runs));
+  const runFiles = Array.from({ length: runs - 1 }, (_, k) => output.replace(/\.ipynb$/, "") + `.run${k + 1}.ipynb`).concat(output);
   const r = await runNbrun(args, options.env, isolated);
   if (!r.json) {
     const why = r.stderr.trim().split("\n").filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l)).slice(-3).join(" | ");
-    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], isolated };
+    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], isolated, runFiles };
   }
   return {
     ok: r.json.ok === true,
@@ -133,6 +146,7 @@ export async function executeNotebook(
     error: (r.json.error as string | null) ?? null,
     segmentsLeft: Array.isArray(r.json.segments_left) ? (r.json.segments_left as string[]) : [],
     isolated,
+    runFiles,
   };
 }
 

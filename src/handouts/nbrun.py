@@ -2,7 +2,7 @@
 
 Called by src/handouts (npm start) and by the notebook tests, always with /usr/bin/python3:
 
-  nbrun.py execute IN.ipynb OUT.ipynb --kernel tslab-ipc [--timeout 120] [--cwd DIR]
+  nbrun.py execute IN.ipynb OUT.ipynb --kernel tslab-ipc [--timeout 120] [--cwd DIR] [--runs N]
       runs every cell (errors are recorded in the outputs, not raised, so the caller can
       judge them against the `raises-exception` tags) and writes OUT.ipynb; prints one JSON
       line: {"ok": bool, "seconds": float, "error": str|null, "segments_left": [...]}. "ok"
@@ -37,6 +37,7 @@ def execute(argv):
     p.add_argument("--kernel", default="tslab-ipc")
     p.add_argument("--timeout", type=int, default=120)
     p.add_argument("--cwd", default=None)
+    p.add_argument("--runs", type=int, default=1)
     a = p.parse_args(argv)
 
     nb = nbformat.read(a.input, as_version=4)
@@ -54,7 +55,17 @@ def execute(argv):
     started = time.time()
     error = None
     try:
-        client.execute()
+        if a.runs == 1:
+            client.execute()
+        else:
+            # Run All, a.runs times, in ONE kernel (what a student does when re-running from
+            # the top); each earlier run is written to OUTPUT.runK.ipynb for judging.
+            with client.setup_kernel():
+                for run in range(1, a.runs + 1):
+                    for index, cell in enumerate(nb.cells):
+                        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+                    if run < a.runs:
+                        nbformat.write(nb, "%s.run%d.ipynb" % (a.output[: -len(".ipynb")] if a.output.endswith(".ipynb") else a.output, run))
     except Exception as e:  # a dead kernel, a timeout, a kernel that does not start
         error = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")
     seconds = time.time() - started
