@@ -108,17 +108,11 @@ try {
     const [b] = timed(() => ipc.munmap(m));
     return [a, b];
   }));
-  show("mmap cycle (file), bare koffi calls + what Mapping adds", steps(
-    ["fn.mmap(fd)", "fn.munmap", "readlinkSync(/proc/self/fd/N)", "openSync(/proc/self/fd/N)", "closeSync"],
-    () => {
-      const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-      const [b] = timed(() => fn.munmap(p, PAGE));
-      const [c] = timed(() => fs.readlinkSync(`/proc/self/fd/${fd}`));
-      const [d, f2] = timed(() => fs.openSync(`/proc/self/fd/${fd}`, "r"));
-      const [e] = timed(() => fs.closeSync(f2));
-      return [a, b, c, d, e];
-    },
-  ));
+  show("mmap cycle (file), bare koffi calls", steps(["fn.mmap(fd)", "fn.munmap"], () => {
+    const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    const [b] = timed(() => fn.munmap(p, PAGE));
+    return [a, b];
+  }));
   const m = ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   show("msync of one page of a /dev/shm file", steps(["msync (public)", "fn.msync (bare)"], () => {
     m.buffer[0]++;
@@ -151,6 +145,14 @@ if (typeof ipc.SharedWord === "function") {
     },
   ));
   att.detach();
+  // The same two syscalls from C (bench/.build/bench, built by `npm run bench`).
+  try {
+    const out = require("child_process").execFileSync(path.join(__dirname, ".build", "bench"), ["futex-steps", "100000"], { encoding: "utf8" });
+    const c = JSON.parse(out);
+    show("the same from C (mean of 100000)", { "futex WAKE (no waiter)": c.wake, "futex WAIT (value differs)": c.waitNotEqual });
+  } catch (e) {
+    console.log(`(C futex steps unavailable: ${e.message.split("\n")[0]})`);
+  }
 }
 
 const t0 = nowNs();

@@ -337,6 +337,19 @@ static int pingpong_pipe(double seconds) {
   return 0;
 }
 
+// The ping-pong's two syscalls alone, for bench/breakdown.js: a wake with nobody waiting, and
+// a wait that returns at once (EAGAIN) because the value differs. µs per call.
+static int futex_steps(int n) {
+  atomic_int word = 1;
+  double t0 = now_ns();
+  for (int i = 0; i < n; i++) futex(&word, FUTEX_WAKE, 1);
+  double t1 = now_ns();
+  for (int i = 0; i < n; i++) futex(&word, FUTEX_WAIT, 0);
+  double t2 = now_ns();
+  printf("{\"wake\":%.4f,\"waitNotEqual\":%.4f}\n", (t1 - t0) / 1e3 / n, (t2 - t1) / 1e3 / n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
@@ -352,6 +365,7 @@ int main(int argc, char **argv) {
   if (strcmp(w, "mmapcycle") == 0) return mmapcycle(ARG(2), ARG(3), atoi(ARG(4)), atoi(ARG(5)));
   if (strcmp(w, "msync") == 0) return msync_lat(ARG(2), atoi(ARG(3)));
   if (strcmp(w, "pingpong-futex") == 0) return pingpong_futex(atof(ARG(2)));
+  if (strcmp(w, "futex-steps") == 0) return futex_steps(atoi(ARG(2)));
   if (strcmp(w, "pingpong-pipe") == 0) return pingpong_pipe(atof(ARG(2)));
   fprintf(stderr, "bench.c: unknown workload %s\n", w);
   return 2;
