@@ -82,7 +82,7 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   fs.mkdirSync(studentDir, { recursive: true });
 
   const kernel = projectKernel();
-  let pngNoticeGiven = false;
+  const htmlPairs: [string, string][] = [];
   try {
     log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
     const reports = await inPool(files, options.jobs ?? 1, async (file, i) => {
@@ -101,21 +101,13 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       }
       const nb = readNotebook(executedPath);
       if (!options.noPng) {
+        // Where Chromium is missing, addPngsToNotebook says so once (a process warning) and
+        // adds nothing: the figures keep their HTML and plotly JSON, and we go on.
         const png = await addPngsToNotebook(nb as never);
-        if (png.reason && !pngNoticeGiven) {
-          pngNoticeGiven = true;
-          log(`  (figures keep no PNG: ${png.reason}; going on)`);
-        }
         if (png.added > 0) writeNotebook(executedPath, nb);
       }
       writeNotebook(studentPath, studentVersion(nb));
-      await exportHtml(
-        [
-          [executedPath, path.join(options.outDir, `${name}.html`)],
-          [studentPath, path.join(studentDir, `${name}.html`)],
-        ],
-        kernel.env,
-      );
+      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)], [studentPath, path.join(studentDir, `${name}.html`)]);
       const judgement = judgeNotebook(nb);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
       if (status === "ok" && run.segmentsLeft.length > 0) {
@@ -125,6 +117,9 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       log(`[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`);
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
     });
+    // One nbconvert process for all pages: its start-up costs more than a page.
+    log(`Writing ${htmlPairs.length} HTML page(s)…`);
+    await exportHtml(htmlPairs, kernel.env);
     const totalSeconds = (performance.now() - started) / 1000;
     return { notebooks: reports, totalSeconds, ok: reports.length > 0 && reports.every((r) => r.ok), kernel: kernel.description };
   } finally {
