@@ -52,6 +52,9 @@ function main(): void {
   });
   // Ctrl-C reaches Jupyter too (same process group); Jupyter asks to confirm, then stops.
   process.on("SIGINT", () => {});
+  // A SIGTERM/SIGHUP sent to us alone (a supervisor, `timeout`) must stop Jupyter too, which then
+  // shuts its kernels down (they remove what they created).
+  for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
   child.on("close", (code) => process.exit(code ?? 0));
 }
 
