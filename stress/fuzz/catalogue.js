@@ -20,10 +20,13 @@ const EXCLUDED = [
   "SharedWord.wait(expected, Infinity) while the word holds `expected` (blocks forever by design)",
   "runProgram of arbitrary executables (only missing paths are given)",
   "persist: true (asks for the object to outlive the process; never generated, so leaks stay detectable)",
+  "writing over a ShmLock's memory, or ShmLock.init over a lock that is held (glibc aborts or hangs, as in C): locks get regions of their own",
 ];
 
 class World {
-  constructor(lib, rng, dir, prefix) {
+  constructor(lib, rng, dir, prefix, avoid = new Set()) {
+    /** Ids of known bugs (stress/fuzz/known.js) the generator steers around. */
+    this.avoid = avoid;
     this.lib = lib;
     this.rng = rng;
     this.dir = dir;
@@ -39,6 +42,7 @@ class World {
     this.names = []; // POSIX names made (some unlinked later)
     this.posix = []; // PosixShm objects
     this.locks = [];
+    this.lockRegions = []; // regions only ShmLock calls touch
     this.words = [];
     this.records = [];
     this.others = []; // Figures, recordings, results: things to pass back in
@@ -101,6 +105,10 @@ class World {
           region = p.map();
         }
         if (region) this.adopt(region);
+      }
+      if (this.lockRegions.length < 2) {
+        const r = this.lockRegions.length === 0 ? lib.mapAnonymous(4096, { shared: true }) : this.segments.find((x) => !x.removed)?.attach();
+        if (r) this.lockRegions.push(this.label(r, `lockRegion#${this.lockRegions.length}`));
       }
       if (this.fds.length < 4) {
         const fd = fs.openSync(this.rng.pick(this.files.slice(0, 4)), "r+");
@@ -339,7 +347,13 @@ function targets(lib) {
 
   // ---- System V --------------------------------------------------------------------------
   add("ftok", 3, (w) => [L.ftok, w.filePath(), w.or(0.7, () => w.rng.pick(["R", 1, 255, 0, 256, "RR", "é"]))]);
-  add("shmget", 6, (w) => [L.shmget, w.keyArg(), w.size(), w.flags([L.IPC_CREAT, L.IPC_EXCL, 0o600, 0o644, 0o400, 0o4000]), w.rng.chance(0.2) ? w.wild() : undefined]);
+  add("shmget", 6, (w) => {
+    const key = w.keyArg();
+    let flags = w.flags([L.IPC_CREAT, L.IPC_EXCL, 0o600, 0o644, 0o400, 0o4000]);
+    // known "ipc-private-without-creat": IPC_PRIVATE creates even without IPC_CREAT, untracked.
+    if (w.avoid.has("ipc-private-without-creat") && key === 0 && typeof flags === "number") flags |= L.IPC_CREAT;
+    return [L.shmget, key, w.size(), flags, w.rng.chance(0.2) ? w.wild() : undefined];
+  });
   add("shmat", 6, (w) => [L.shmat, w.shmid(), w.rng.chance(0.8) ? null : w.or(0.3, () => w.rng.pick([0, 0x7f0000000000n, 4097n])), w.flags([L.SHM_RDONLY, L.SHM_RND, 0x100000])]);
   add("shmdt", 4, (w) => [L.shmdt, w.region()]);
   add("shmctl", 4, (w) => [L.shmctl, w.shmid(), w.or(0.8, () => w.rng.pick([L.IPC_STAT, L.IPC_STAT, L.IPC_RMID, 1, 3, 15]))]);
@@ -356,20 +370,42 @@ function targets(lib) {
   add("mmap", 8, (w) => [L.mmap, addr(w), w.size(), w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 8]), w.flags(MAPF), w.fd(), w.offset()]);
   add("munmap", 3, (w) => [L.munmap, w.region(), w.rng.chance(0.5) ? undefined : w.size()]);
   add("msync", 4, (w) => [L.msync, w.region(), w.size(), w.flags([L.MS_ASYNC, L.MS_SYNC, L.MS_INVALIDATE, 8])]);
-  add("mprotect", 4, (w) => [L.mprotect, w.region(), w.size(), w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 16])]);
+  add("mprotect", 4, (w) => {
+    const r = w.region();
+    let length = w.size();
+    // known "partial-mprotect": protecting part of a region leaves region.prot stale.
+    if (w.avoid.has("partial-mprotect") && r instanceof L.Region && typeof length === "number" && length < r.length) length = r.length;
+    return [L.mprotect, r, length, w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 16])];
+  });
   add("madvise", 4, (w) => [L.madvise, w.region(), w.size(), w.or(0.8, () => w.rng.pick([...L.MADV_KNOWN ?? [0, 1, 2, 3, 4], 5, 100]))]);
   add("mincore", 3, (w) => [L.mincore, w.region(), w.rng.chance(0.4) ? undefined : w.size()]);
   add("mapFile", 4, (w) => [L.mapFile, w.filePath(), opt(w, { length: () => w.size(), offset: () => w.offset(), writable: () => w.bool(), shared: () => w.bool(), create: () => w.size() })]);
   add("mapAnonymous", 3, (w) => [L.mapAnonymous, w.size(), opt(w, { shared: () => w.bool(), populate: () => w.bool() })]);
 
   // ---- POSIX shm -------------------------------------------------------------------------
-  add("shm_open", 5, (w) => [L.shm_open, w.posixName(), w.flags([L.O_RDONLY, L.O_RDWR, L.O_CREAT, L.O_EXCL, L.O_TRUNC, 0o4000]), w.or(0.8, () => w.rng.pick([0o600, 0o644, 0o7777, 0o10000])), undefined]);
+  add("shm_open", 5, (w) => {
+    // known "readstring-past-eof": O_TRUNC shrinks objects that are mapped.
+    const bits = w.avoid.has("readstring-past-eof") ? [L.O_RDONLY, L.O_RDWR, L.O_CREAT, L.O_EXCL, 0o4000] : [L.O_RDONLY, L.O_RDWR, L.O_CREAT, L.O_EXCL, L.O_TRUNC, 0o4000];
+    return [L.shm_open, w.posixName(), w.flags(bits), w.or(0.8, () => w.rng.pick([0o600, 0o644, 0o7777, 0o10000]))];
+  });
   add("shm_unlink", 3, (w) => [L.shm_unlink, w.posixName()]);
   add("PosixShm.create", 4, (w) => [L.PosixShm.create, w.posixName(), w.size(), opt(w, { mode: () => w.rng.pick([0o600, 0o644, -1]) })]);
   add("PosixShm.open", 3, (w) => [L.PosixShm.open, w.posixName(), opt(w, { readonly: () => w.bool() })]);
   const shm = (w) => w.receiver(w.posix);
   add("PosixShm#size", 2, (w) => [function size(p) { return p.size; }, shm(w)]);
-  add("PosixShm#resize", 2, (w) => [function resize(p, n) { return p.resize(n); }, shm(w), w.or(0.7, () => w.rng.pick([0, 4096, 8192, 100]))]);
+  add("PosixShm#resize", 2, (w) => {
+    const p = shm(w);
+    let size = w.or(0.7, () => w.rng.pick([0, 4096, 8192, 100]));
+    // known "readstring-past-eof": shrinking under a mapping; only grow while it is open.
+    if (w.avoid.has("readstring-past-eof") && p && typeof size === "number" && Number.isInteger(size) && size >= 0) {
+      try {
+        size = Math.max(size, p.size);
+      } catch {
+        /* closed: resize will say so */
+      }
+    }
+    return [function resize(x, n) { return x.resize(n); }, p, size];
+  });
   add("PosixShm#map", 3, (w) => [function map(p, o) { return p.map(o); }, shm(w), opt(w, { length: () => w.size(), readonly: () => w.bool() })]);
   add("PosixShm#close", 1, (w) => [function close(p) { return p.close(); }, shm(w)]);
   add("PosixShm#unlink", 1, (w) => [function unlink(p) { return p.unlink(); }, shm(w)]);
@@ -409,8 +445,27 @@ function targets(lib) {
 
   // ---- sync ------------------------------------------------------------------------------
   if (L.ShmLock) {
-    add("ShmLock.init", 3, (w) => [L.ShmLock.init, w.liveRegion(), w.offset(), w.rng.chance(0.7) ? undefined : opt(w, { onOwnerDied: () => w.callback() })]);
-    add("ShmLock.open", 2, (w) => [L.ShmLock.open, w.liveRegion(), w.offset()]);
+    // Locks live in regions of their own, one per 64-byte slot, which no other fuzzed call
+    // writes: a mutex overwritten by a string or re-initialised while held makes glibc abort or
+    // hang, as in C (see EXCLUDED). Wrong offsets are ones that cannot land on another lock.
+    const lockOffset = (w) =>
+      w.rng.chance(0.75) ? 64 * w.rng.int(0, 63) : w.rng.pick([-8, 0.5, NaN, "64", undefined, 3, 4, 2 ** 53, 1 << 30, 65536, Infinity, 64n, null]);
+    const lockRegion = (w) => (w.rng.chance(0.9) ? w.pick(w.lockRegions) : w.rng.pick([w.wild(), w.pick(w.regions.filter((r) => !r.attached))]));
+    add("ShmLock.init", 3, (w) => {
+      const region = lockRegion(w);
+      const offset = lockOffset(w);
+      // Never re-initialise a lock someone holds (documented: "never while anyone uses it").
+      const held = (l) => {
+        try {
+          return l.heldByMe;
+        } catch {
+          return false; // its region is detached: nothing to corrupt
+        }
+      };
+      if (w.locks.some((l) => l.region === region && l.offset === (offset ?? 0) && held(l))) return [L.ShmLock.init, region, 0.5];
+      return [L.ShmLock.init, region, offset, w.rng.chance(0.7) ? undefined : opt(w, { onOwnerDied: () => w.callback() })];
+    });
+    add("ShmLock.open", 2, (w) => [L.ShmLock.open, lockRegion(w), lockOffset(w)]);
     const lock = (w) => w.receiver(w.locks);
     add("ShmLock#tryLock", 3, (w) => [function tryLock(l) { return l.tryLock(); }, lock(w)]);
     add("ShmLock#lock", 2, (w) => [function lock(l) { return l.lock(); }, lock(w)]);
@@ -501,7 +556,15 @@ function targets(lib) {
     add("compileC", 0.05, (w) => [L.compileC, w.or(0.3, () => "int main(void){return 0;}"), w.or(0.5, () => w.rng.pick(["prog", "../x", "a b"]))]);
     add("runProgram", 0.2, (w) => [L.runProgram, w.or(0.5, () => path.join(w.dir, "no-such-program")), w.rng.chance(0.5) ? undefined : w.wild(), w.rng.chance(0.5) ? undefined : w.wild()]);
   }
-  if (L.mkfifo) add("mkfifo", 1, (w) => [L.mkfifo, w.or(0.8, () => w.rng.pick([path.join(w.dir, `fifo-${w.counter++}`), ...w.files])), w.or(0.7, () => w.rng.pick([0o600, 0o644, 0o10000]))]);
+  if (L.mkfifo) {
+    add("mkfifo", 1, (w) => {
+      // known "fifo-open-blocks": a FIFO where mapFile/cachedPages look makes them block forever.
+      const fresh = path.join(w.dir, `fifo-${w.counter++}`);
+      let p = w.or(0.8, () => w.rng.pick([fresh, ...w.files]));
+      if (w.avoid.has("fifo-open-blocks") && (typeof p !== "string" || p !== fresh)) p = w.rng.chance(0.5) ? fresh : w.rng.pick([42, null, "a\0b", {}]);
+      return [L.mkfifo, p, w.or(0.7, () => w.rng.pick([0o600, 0o644, 0o10000]))];
+    });
+  }
   if (L.IpcError) add("new IpcError", 0.3, (w) => [function ipcError(c, m, f) { return new L.IpcError(c, m, f); }, w.wild(), w.wild(), w.wild()]);
 
   return T;

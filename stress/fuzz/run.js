@@ -9,6 +9,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { prng } = require("../prng");
+const { matchKnown } = require("./known");
 
 const WORKER = path.join(__dirname, "worker.js");
 
@@ -122,6 +123,10 @@ async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2,
   }
   fs.rmSync(recordsDir, { recursive: true, force: true });
   report.errorTotal = Object.values(report.errors).reduce((a, b) => a + b, 0);
+  // Bugs already reported (stress/fuzz/known.js) vs new ones.
+  for (const b of report.bugs) b.known = matchKnown(b)?.id;
+  report.newBugs = report.bugs.filter((b) => !b.known);
+  report.knownSeen = [...new Set(report.bugs.filter((b) => b.known).map((b) => b.known))];
   return report;
 }
 
@@ -139,14 +144,14 @@ function formatReport(r) {
   lines.push(`fuzz: seed ${r.seed} (replay: TSLAB_IPC_SEED=${r.seed}), ${r.workers} worker processes`);
   lines.push(`  calls ${r.calls}, returned ${r.ok}, threw ${r.errorTotal}`);
   for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`    ${k.padEnd(28)} ${v}`);
-  lines.push(`  crashes ${r.crashes.length}, bugs ${r.bugs.length}, leaks ${r.leaks.length}`);
+  lines.push(`  crashes ${r.crashes.length}, leaks ${r.leaks.length}, new bugs ${r.newBugs.length}, known bugs seen ${r.bugs.length - r.newBugs.length} (${r.knownSeen.join(", ") || "none"})`);
   for (const c of r.crashes) lines.push(`  CRASH worker seed ${c.workerSeed}: ${c.how}; last calls:\n      ${c.lastCalls.join("\n      ")}\n      ${c.stderr.split("\n").slice(0, 6).join("\n      ")}`);
   const seen = new Set();
   for (const b of r.bugs) {
     const sig = `${b.target} ${b.outcome} ${b.error.replace(/\d+/g, "N").slice(0, 60)}`;
     if (seen.has(sig)) continue;
     seen.add(sig);
-    lines.push(`  BUG worker seed ${b.workerSeed} call ${b.call}: ${b.text}\n      -> ${b.outcome}: ${b.error}\n      at ${b.stack}`);
+    lines.push(`  ${b.known ? `KNOWN(${b.known})` : "BUG"} worker seed ${b.workerSeed} call ${b.call}: ${b.text}\n      -> ${b.outcome}: ${b.error}\n      at ${b.stack}`);
   }
   for (const l of r.leaks) lines.push(`  LEAK ${l}`);
   return lines.join("\n");
@@ -160,6 +165,6 @@ if (require.main === module) {
   runFuzz({ seed, workers: 4, callsPerWorker: Math.ceil(calls / 4), log: (l) => console.log(l) }).then((r) => {
     console.log(formatReport(r));
     if (process.env.FUZZ_TIMES) console.log(Object.entries(r.byTarget).sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, v]) => `${k} ${v.calls} calls ${Math.round(v.ms)} ms`).join("\n"));
-    process.exitCode = r.crashes.length || r.bugs.length || r.leaks.length ? 1 : 0;
+    process.exitCode = r.crashes.length || r.newBugs.length || r.leaks.length ? 1 : 0;
   });
 }
