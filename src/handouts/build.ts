@@ -113,6 +113,10 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       if (status === "ok" && run.segmentsLeft.length > 0) {
         status = `FAILED: left ${run.segmentsLeft.length} System V segment(s) behind (key shmid …: ${run.segmentsLeft[0]})`;
       }
+      // Only where the run had its own /dev/shm is every new name there the notebook's.
+      if (status === "ok" && run.privateDevShm && run.devShmLeft.length > 0) {
+        status = `FAILED: left ${run.devShmLeft.length} name(s) in /dev/shm (${run.devShmLeft.slice(0, 3).join(", ")})`;
+      }
       const ok = status === "ok";
       log(`[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`);
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };

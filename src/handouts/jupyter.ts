@@ -64,25 +64,47 @@ export function projectKernel(): KernelEnvironment {
   };
 }
 
-let unshareWorks: boolean | undefined;
+// A private /dev/shm (tmpfs) inside a private mount namespace, then the command.
+const PRIVATE_DEV_SHM = 'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm && exec "$@"';
+
+let isolation: string[] | null | undefined;
 
 /**
- * Whether `unshare --ipc` works here (root, or a user namespace allowed): notebooks then run in
- * their own System V IPC namespace, so what they create, list (ipcs) and leave is theirs alone,
- * apart from other programs on the machine. /dev/shm is not part of it (a shared tmpfs).
+ * How to run a notebook apart from the rest of the machine, or null where that is not allowed:
+ * its own System V IPC namespace (what it creates and what `ipcs` shows are its own) and, where
+ * mounts are allowed too, its own /dev/shm (POSIX shm names). Then what a run leaves behind is
+ * exactly the notebook's, whatever else runs on the machine, and it vanishes with the run.
  */
-export function ipcNamespaceAvailable(): boolean {
-  if (unshareWorks === undefined) {
-    const r = spawnSync("unshare", ["--ipc", "--", "true"], { stdio: "ignore" });
-    unshareWorks = !r.error && r.status === 0;
+export function isolationPrefix(): string[] | null {
+  if (isolation !== undefined) return isolation;
+  const full = ["unshare", "--ipc", "--mount", "--", "sh", "-c", PRIVATE_DEV_SHM, "sh"];
+  const ipcOnly = ["unshare", "--ipc", "--"];
+  isolation = null;
+  for (const prefix of [full, ipcOnly]) {
+    const r = spawnSync(prefix[0], [...prefix.slice(1), "true"], { stdio: "ignore" });
+    if (!r.error && r.status === 0) {
+      isolation = prefix;
+      break;
+    }
   }
-  return unshareWorks;
+  return isolation;
+}
+
+/** Whether notebooks get their own IPC namespace here (see isolationPrefix). */
+export function ipcNamespaceAvailable(): boolean {
+  return isolationPrefix() !== null;
+}
+
+/** Whether notebooks also get their own /dev/shm here. */
+export function privateDevShmAvailable(): boolean {
+  return isolationPrefix()?.includes("--mount") ?? false;
 }
 
 function runNbrun(args: string[], env: NodeJS.ProcessEnv, isolate = false): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const command = [jupyterPython(), nbrunScript(), ...args];
-    if (isolate) command.unshift("unshare", "--ipc", "--");
+    const prefix = isolate ? isolationPrefix() : null;
+    if (prefix) command.unshift(...prefix);
     const child = spawn(command[0], command.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
@@ -109,8 +131,12 @@ export interface ExecuteResult {
   error: string | null;
   /** System V segments the run left behind (lines of /proc/sysvipc/shm: key shmid perms size cpid lpid nattch). */
   segmentsLeft: string[];
+  /** New names in /dev/shm after the run. */
+  devShmLeft: string[];
   /** Ran in its own IPC namespace (segmentsLeft is then exactly what the notebook left). */
   isolated: boolean;
+  /** Ran with its own /dev/shm too (devShmLeft is then exactly what the notebook left). */
+  privateDevShm: boolean;
   /** The executed notebook of each run, in order (the last is `output`); runs that did not happen are missing on disk. */
   runFiles: string[];
 }
@@ -130,6 +156,7 @@ export async function executeNotebook(
   },
 ): Promise<ExecuteResult> {
   const isolated = (options.isolate ?? true) && ipcNamespaceAvailable();
+  const privateDevShm = isolated && privateDevShmAvailable();
   const args = ["execute", input, output, "--kernel", KERNEL_NAME, "--timeout", String(options.timeoutSeconds ?? 120)];
   if (options.cwd) args.push("--cwd", options.cwd);
   const runs = options.runs ?? 1;
@@ -138,14 +165,16 @@ export async function executeNotebook(
   const r = await runNbrun(args, options.env, isolated);
   if (!r.json) {
     const why = r.stderr.trim().split("\n").filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l)).slice(-3).join(" | ");
-    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], isolated, runFiles };
+    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], devShmLeft: [], isolated, privateDevShm, runFiles };
   }
   return {
     ok: r.json.ok === true,
     seconds: Number(r.json.seconds),
     error: (r.json.error as string | null) ?? null,
     segmentsLeft: Array.isArray(r.json.segments_left) ? (r.json.segments_left as string[]) : [],
+    devShmLeft: Array.isArray(r.json.dev_shm_left) ? (r.json.dev_shm_left as string[]) : [],
     isolated,
+    privateDevShm,
     runFiles,
   };
 }

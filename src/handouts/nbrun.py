@@ -5,17 +5,20 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
   nbrun.py execute IN.ipynb OUT.ipynb --kernel tslab-ipc [--timeout 120] [--cwd DIR] [--runs N]
       runs every cell (errors are recorded in the outputs, not raised, so the caller can
       judge them against the `raises-exception` tags) and writes OUT.ipynb; prints one JSON
-      line: {"ok": bool, "seconds": float, "error": str|null, "segments_left": [...]}. "ok"
+      line: {"ok": bool, "seconds": float, "error": str|null, "segments_left": [...],
+      "dev_shm_left": [...]}. "ok"
       is false only when the run itself broke (kernel died, a cell timed out, the kernel could
       not start). "segments_left" lists the System V segments that appeared during the run and
-      are still there after the kernel shut down (lines of /proc/sysvipc/shm); run under
-      `unshare --ipc` it sees only the notebook's own segments.
+      are still there after the kernel shut down (lines of /proc/sysvipc/shm), and
+      "dev_shm_left" the new names in /dev/shm; run in its own IPC namespace and /dev/shm
+      (see src/handouts/jupyter.ts) it sees only what the notebook made.
   nbrun.py html IN.ipynb OUT.html [IN2.ipynb OUT2.html ...]
       nbconvert's HTML exporter (lab template) without the require.js and MathJax <script>
       tags it loads from a CDN: the page is self-contained and works offline (figures carry
       plotly.js inline in their own output).
 """
 import json
+import os
 import sys
 import time
 
@@ -24,6 +27,13 @@ def sysv_segments():
     with open("/proc/sysvipc/shm") as f:
         lines = f.read().strip().split("\n")[1:]
     return {line.split()[1]: " ".join(line.split()[:8]) for line in lines if line.strip()}
+
+
+def dev_shm():
+    try:
+        return set(os.listdir("/dev/shm"))
+    except OSError:
+        return set()
 
 
 def execute(argv):
@@ -41,7 +51,6 @@ def execute(argv):
     a = p.parse_args(argv)
 
     nb = nbformat.read(a.input, as_version=4)
-    import os
     cwd = a.cwd or os.path.dirname(os.path.abspath(a.input))
     client = NotebookClient(
         nb,
@@ -52,6 +61,7 @@ def execute(argv):
         resources={"metadata": {"path": cwd}},
     )
     before = sysv_segments()
+    before_shm = dev_shm()
     started = time.time()
     error = None
     try:
@@ -71,7 +81,9 @@ def execute(argv):
     seconds = time.time() - started
     nbformat.write(nb, a.output)
     left = [line for shmid, line in sysv_segments().items() if shmid not in before]
-    print(json.dumps({"ok": error is None, "seconds": round(seconds, 3), "error": error, "segments_left": left}), flush=True)
+    shm_left = sorted(dev_shm() - before_shm)
+    print(json.dumps({"ok": error is None, "seconds": round(seconds, 3), "error": error,
+                      "segments_left": left, "dev_shm_left": shm_left}), flush=True)
 
 
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}

@@ -15,6 +15,7 @@ import {
   executeNotebook,
   ipcNamespaceAvailable,
   judgeNotebook,
+  privateDevShmAvailable,
   jupyterUnavailableReason,
   listNotebooks,
   projectKernel,
@@ -95,7 +96,11 @@ suite("every notebook, executed twice with the project's kernel", () => {
       fs.mkdirSync(dir);
       passes.push(await runPass(kernel, dir, pass === 1 ? 2 : 1));
     }
-    const isolation = ipcNamespaceAvailable() ? "each in its own IPC namespace" : "in the machine's IPC namespace";
+    const isolation = privateDevShmAvailable()
+      ? "each with its own IPC namespace and /dev/shm"
+      : ipcNamespaceAvailable()
+        ? "each in its own IPC namespace"
+        : "in the machine's IPC namespace";
     const lines = passes.map(
       (p, i) => `pass ${i + 1}: ${files.length} notebooks ${i === 0 ? "run twice in one kernel each" : "run once in a fresh kernel"} in ${p.seconds.toFixed(1)} s (${jobs} at a time, ${isolation})`,
     );
@@ -131,20 +136,23 @@ suite("every notebook, executed twice with the project's kernel", () => {
       // Segments that appeared during the run and outlived the kernel (exact when the run had its
       // own IPC namespace; otherwise other programs' segments could show up here too).
       expect(run!.result.segmentsLeft).toEqual([]);
+      if (run!.result.privateDevShm) expect(run!.result.devShmLeft).toEqual([]);
     });
   });
 
   test("ipcs -m and /dev/shm are unchanged afterwards", async () => {
     // Other test files run beside this one: a segment whose creator is alive (a jest worker)
     // is theirs; what the notebooks leave has a dead creator (kernels and their children exit).
-    // When the notebooks ran in their own IPC namespaces, their segments were checked per run
-    // above and cannot appear here.
-    const isolated = passes.every((p) => [...p.runs.values()].every((r) => r.result.isolated));
+    // When the notebooks ran in their own IPC namespaces (and /dev/shm), what they left was
+    // checked per run above and cannot appear here.
+    const all = passes.flatMap((p) => [...p.runs.values()]);
+    const isolated = all.every((r) => r.result.isolated);
+    const privateDevShm = all.every((r) => r.result.privateDevShm);
     let leftSegments: number[] = [];
     let leftNames: string[] = [];
     for (let attempt = 0; attempt < 20; attempt++) {
       leftSegments = isolated ? [] : segments().filter((s) => !segmentsBefore.has(s.shmid) && !alive(s.cpid)).map((s) => s.shmid);
-      leftNames = fs.readdirSync("/dev/shm").filter((n) => !devShmBefore.has(n));
+      leftNames = privateDevShm ? [] : fs.readdirSync("/dev/shm").filter((n) => !devShmBefore.has(n));
       if (leftSegments.length === 0 && leftNames.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
