@@ -15,7 +15,7 @@ const { workloads, systemCommand, PEERS } = require("./workloads");
 const { buildC, buildLibrary, ensurePeers, BENCH, BUILD } = require("./lib/setup");
 const { machineInfo } = require("./lib/machine");
 const { Cleanup } = require("./lib/cleanup");
-const { quantile } = require("./lib/stats");
+const { quantile, quietestTurn } = require("./lib/stats");
 const report = require("./lib/report");
 const custom = require("./lib/custom");
 
@@ -84,17 +84,6 @@ function runRunner(spec, timeoutMs) {
       resolve({ error: why });
     });
   });
-}
-
-/**
- * The median of the turn (a runner's run: `turn` consecutive samples) whose median is lowest:
- * what the system does when nothing else disturbs the device, for latencies that come in two
- * modes on a shared disk.
- */
-function quietestTurn(samples, turn) {
-  let best = Infinity;
-  for (let i = 0; i + turn <= samples.length; i += turn) best = Math.min(best, quantile(samples.slice(i, i + turn), 0.5));
-  return best;
 }
 
 /** Replaces {file: dir} placeholders with a fresh path the sweep knows. */

@@ -13,4 +13,15 @@ function quantile(samples, q) {
 
 const median = (samples) => quantile(samples, 0.5);
 
-module.exports = { quantile, median };
+/**
+ * The median of the turn (a runner's run: `turn` consecutive samples) whose median is lowest:
+ * what the system does when nothing else disturbs the device, for latencies that come in two
+ * modes on a shared disk.
+ */
+function quietestTurn(samples, turn) {
+  let best = Infinity;
+  for (let i = 0; i + turn <= samples.length; i += turn) best = Math.min(best, quantile(samples.slice(i, i + turn), 0.5));
+  return best;
+}
+
+module.exports = { quantile, median, quietestTurn };

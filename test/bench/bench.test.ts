@@ -1,0 +1,115 @@
+// The benchmark's own machinery: statistics, ratios and verdicts, the leftover sweep, and a
+// smoke run of the C baseline and of tslab-ipc's runner on tiny workloads (no timing asserted).
+import { execFileSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { cCompiler, distIndex, repoRoot, tempDir } from "../helpers";
+
+/* eslint-disable @typescript-eslint/no-var-requires */
+const stats = require(path.join(repoRoot, "bench", "lib", "stats.js"));
+const report = require(path.join(repoRoot, "bench", "lib", "report.js"));
+const { Cleanup } = require(path.join(repoRoot, "bench", "lib", "cleanup.js"));
+
+describe("stats", () => {
+  test("quantile interpolates between closest ranks and ignores input order", () => {
+    expect(stats.quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
+    expect(stats.quantile([10, 20, 30], 0)).toBe(10);
+    expect(stats.quantile([10, 20, 30], 1)).toBe(30);
+    expect(stats.quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0.9)).toBe(10);
+    expect(Number.isNaN(stats.quantile([], 0.5))).toBe(true);
+  });
+
+  test("quietestTurn is the lowest per-turn median", () => {
+    // Turns of 3: medians 5, 2, 7.
+    expect(stats.quietestTurn([5, 4, 6, 1, 2, 9, 7, 7, 8], 3)).toBe(2);
+  });
+});
+
+describe("report.judge", () => {
+  const peers = ["p1", "p2"];
+  const base = { unit: "x", skipped: {}, samples: {} };
+
+  test("higher is better: ratios of values, best peer is the largest", () => {
+    const out = { ...base, higherIsBetter: true, values: { "tslab-ipc": 9, c: 10, p1: 8, p2: 12 }, target: { vsC: [">=", 0.9], peers: true } };
+    const { ratios, verdicts } = report.judge(out, peers);
+    expect(ratios.vsC).toBeCloseTo(0.9);
+    expect(ratios.bestPeer).toBe("p2");
+    expect(ratios.vsBestPeer).toBeCloseTo(0.75);
+    expect(verdicts.map((v: { holds: boolean }) => v.holds)).toEqual([true, false]);
+  });
+
+  test("lower is better: best peer is the smallest; a miss by under 5% is marked near", () => {
+    const out = { ...base, higherIsBetter: false, values: { "tslab-ipc": 1.55, c: 1, p1: 1.6 }, target: { vsC: ["<=", 1.5], peers: true } };
+    const { ratios, verdicts } = report.judge(out, peers);
+    expect(ratios.bestPeer).toBe("p1");
+    expect(verdicts[0]).toMatchObject({ holds: false, near: true });
+    expect(verdicts[1]).toMatchObject({ holds: true });
+  });
+
+  test("no peer ran, no C: no ratio and only the absolute target", () => {
+    const out = { ...base, higherIsBetter: false, values: { "tslab-ipc": 2 }, target: { abs: ["<", 3] } };
+    const { ratios, verdicts } = report.judge(out, peers);
+    expect(ratios).toEqual({ vsC: null, bestPeer: null, vsBestPeer: null });
+    expect(verdicts).toHaveLength(1);
+    expect(verdicts[0].holds).toBe(true);
+  });
+});
+
+describe("Cleanup", () => {
+  test("sweep removes files with the run's prefix in /dev/shm and /tmp, and nothing else", () => {
+    const c = new Cleanup();
+    const mine = [c.file("/dev/shm"), c.file("/tmp")];
+    const other = path.join(os.tmpdir(), `tslab-bench-other-${process.pid}`);
+    for (const f of [...mine, other]) fs.writeFileSync(f, "x");
+    try {
+      const removed = c.sweep();
+      expect(removed.sort()).toEqual([...mine].sort());
+      for (const f of mine) expect(fs.existsSync(f)).toBe(false);
+      expect(fs.existsSync(other)).toBe(true);
+    } finally {
+      for (const f of [...mine, other]) fs.rmSync(f, { force: true });
+    }
+  });
+});
+
+describe("runners (tiny workloads)", () => {
+  const cc = cCompiler();
+  const smoke = cc ? test : test.skip; // without a C compiler there is no baseline to build
+
+  function samplesOf(out: string): number[] {
+    const result = JSON.parse(out.trim().split("\n").pop() as string);
+    expect(result.skipped).toBeUndefined();
+    expect(Array.isArray(result.samples)).toBe(true);
+    return result.samples;
+  }
+
+  smoke("the C baseline builds with cc -O2 and reports positive samples", () => {
+    const dir = tempDir("tslab-bench-test-");
+    try {
+      const exe = path.join(dir, "bench");
+      execFileSync(cc as string, ["-O2", "-o", exe, path.join(repoRoot, "bench", "c", "bench.c")]);
+      const seg = samplesOf(execFileSync(exe, ["segcycle", "20", "2"], { encoding: "utf8" }));
+      expect(seg).toHaveLength(2);
+      for (const s of seg) expect(s).toBeGreaterThan(0);
+      const file = path.join("/dev/shm", `tslab-bench-test-${process.pid}`);
+      const ms = samplesOf(execFileSync(exe, ["msync", file, "20"], { encoding: "utf8" }));
+      expect(ms).toHaveLength(20);
+      expect(fs.existsSync(file)).toBe(false); // unlinked right after mapping
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("tslab-ipc's runner measures through the compiled library and leaves nothing", () => {
+    const env = { ...process.env, TSLAB_IPC_LIB: path.dirname(distIndex) };
+    const runner = path.join(repoRoot, "bench", "runners", "ours.js");
+    const seg = samplesOf(execFileSync(process.execPath, [runner, "segcycle", "20", "2"], { encoding: "utf8", env }));
+    expect(seg).toHaveLength(2);
+    const file = path.join("/dev/shm", `tslab-bench-test-${process.pid}-f`);
+    const fill = samplesOf(execFileSync(process.execPath, [runner, "fill", "file", file, String(1 << 20), "2"], { encoding: "utf8", env }));
+    expect(fill).toHaveLength(2);
+    for (const s of fill) expect(s).toBeGreaterThan(0);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
