@@ -194,6 +194,12 @@ const SHMID_DS = {
   nattch: off(["shm_nattch"]),
 };
 
+/** shm_segsz of a segment, or -1 with errno set when IPC_STAT failed (shmat's one question, without decoding the rest). */
+export function shmSize(shmid: number): number {
+  if (fn.shmctl_buf(shmid, 2 /* IPC_STAT */, shmidDsBuf) !== 0) return -1;
+  return Number(shmidDsBuf.readBigUInt64LE(SHMID_DS.segsz));
+}
+
 /** shmctl(IPC_STAT) decoded, or null with errno set when the call failed. */
 export function shmStat(shmid: number): RawShmidDs | null {
   if (fn.shmctl_buf(shmid, 2 /* IPC_STAT */, shmidDsBuf) !== 0) return null;

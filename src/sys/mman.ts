@@ -189,7 +189,8 @@ function checkRange(region: Region, offset: unknown, length: unknown, action: st
       syscall: action,
     });
   }
-  return { start: region.address + BigInt(at), bytes };
+  // at === 0 is the common case (whole mapping): no BigInt arithmetic, no allocation.
+  return { start: at === 0 ? region.address : region.address + BigInt(at), bytes };
 }
 
 /** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */

@@ -2,14 +2,14 @@
 //
 // - At exit (normal exit, or SIGINT/SIGTERM/SIGHUP when nobody else handles them) everything
 //   created and not marked `persist` is removed.
-// - Each creation is also appended to a per-process journal in a per-user folder (one write on
-//   a descriptor kept open: creation stays cheap). `reap()` reads the journals of dead
+// - Each creation is also appended to a per-process journal in a per-user folder (a mapped
+//   file: creation stays cheap). `reap()` reads the journals of dead
 //   processes (killed with SIGKILL, say) and removes what they left, checking that each object
 //   is still the one they made; objects of live processes and of other programs stay.
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { fn, shmStat } from "../ffi/libc";
+import { fn, shmStat, view } from "../ffi/libc";
 
 export type Created =
   | { kind: "sysv"; id: number; key: number }
@@ -17,9 +17,9 @@ export type Created =
 
 const IPC_RMID = 0;
 
-const created = new Map<string, Created>();
+const createdSegments = new Map<number, Created>();
+const createdPosix = new Map<string, Created>();
 let handlersInstalled = false;
-let journalFd = -1;
 
 /** The per-user folder of journals; created 0700 on first use. */
 export function recordsDir(): string {
@@ -31,31 +31,71 @@ function journalPath(pid: number): string {
   return path.join(recordsDir(), `${pid}.jsonl`);
 }
 
+// The journal is a file mapped into memory: appending a record is a memory copy, not a
+// syscall, and what is copied survives a SIGKILL of this process (the page cache holds it).
+const JOURNAL_START = 16 * 1024;
+const PROT_RW = 3;
+const MAP_SHARED = 1;
+interface Journal {
+  fd: number;
+  address: bigint;
+  size: number;
+  bytes: Buffer;
+  used: number;
+}
+let journal: Journal | null = null;
+
+function mapJournal(fd: number, size: number): Journal | null {
+  fs.ftruncateSync(fd, size);
+  const address = fn.mmap(null, size, PROT_RW, MAP_SHARED, fd, 0) as bigint;
+  if (address === -1n || address === 0xffffffffffffffffn) return null;
+  return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
+}
+
 function appendJournal(c: Created): void {
   try {
-    if (journalFd < 0) {
+    const line = JSON.stringify(c) + "\n";
+    if (!journal) {
       fs.mkdirSync(recordsDir(), { recursive: true, mode: 0o700 });
-      journalFd = fs.openSync(journalPath(process.pid), "a", 0o600);
+      const fd = fs.openSync(journalPath(process.pid), "w+", 0o600);
+      journal = mapJournal(fd, JOURNAL_START);
+      if (!journal) return fs.closeSync(fd);
     }
-    fs.writeSync(journalFd, JSON.stringify(c) + "\n");
+    if (journal.used + Buffer.byteLength(line) > journal.size) {
+      // Full: map it again twice as large (the old bytes are in the file already).
+      const { fd, address, size, used } = journal;
+      journal.bytes = Buffer.alloc(0); // nothing of ours may touch the old range after munmap
+      fn.munmap(address, size);
+      journal = mapJournal(fd, size * 2);
+      if (!journal) return fs.closeSync(fd);
+      journal.used = used;
+    }
+    journal.used += journal.bytes.write(line, journal.used);
   } catch {
     // The journal only serves reap(); failing to write it must not fail the creation.
   }
 }
 
 function closeJournal(): void {
-  if (journalFd < 0) return;
+  if (!journal) return;
+  const { fd, address, size } = journal;
+  journal = null;
   try {
-    fs.closeSync(journalFd);
+    fn.munmap(address, size);
+    fs.closeSync(fd);
     fs.unlinkSync(journalPath(process.pid));
   } catch {
     /* already gone */
   }
-  journalFd = -1;
 }
 
-function keyOf(c: Created): string {
-  return c.kind === "sysv" ? `sysv:${c.id}` : `posix:${c.name}`;
+// Segments by id, POSIX objects by name: two maps, so tracking builds no key strings.
+function mapOf(c: Created): Map<number | string, Created> {
+  return (c.kind === "sysv" ? createdSegments : createdPosix) as Map<number | string, Created>;
+}
+
+function keyOf(c: Created): number | string {
+  return c.kind === "sysv" ? c.id : c.name;
 }
 
 /** Note that this process created `c`; it will be removed at exit unless `persist`. */
@@ -67,23 +107,23 @@ export function track(c: Created): void {
       /* no inode: reap will not touch it */
     }
   }
-  created.set(keyOf(c), c);
+  mapOf(c).set(keyOf(c), c);
   appendJournal(c);
   installHandlers();
 }
 
 /** Forget `c` (it was removed, or the user asked it to persist). */
 export function untrack(c: Created): void {
-  created.delete(keyOf(c));
+  mapOf(c).delete(keyOf(c));
 }
 
 export function isTracked(c: Created): boolean {
-  return created.has(keyOf(c));
+  return mapOf(c).has(keyOf(c));
 }
 
 /** Everything this process created and will remove at exit. */
 export function trackedObjects(): Created[] {
-  return [...created.values()];
+  return [...createdSegments.values(), ...createdPosix.values()];
 }
 
 
@@ -111,7 +151,7 @@ function removeCreated(c: Created, creatorPid: number): boolean {
 /** Removes everything this process created (not persisted). Returns how many were removed. */
 export function cleanupCreated(): number {
   let removed = 0;
-  for (const c of [...created.values()]) {
+  for (const c of trackedObjects()) {
     if (removeCreated(c, process.pid)) removed++;
     untrack(c);
   }
@@ -157,7 +197,8 @@ export function reap(): ReapReport {
     }
     let lines: string[];
     try {
-      lines = fs.readFileSync(journalPath(pid), "utf8").split("\n").filter(Boolean);
+      // The journal file is zero-padded past its last record.
+      lines = fs.readFileSync(journalPath(pid), "utf8").replace(/\0+$/, "").split("\n").filter(Boolean);
     } catch {
       continue;
     }

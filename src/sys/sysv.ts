@@ -1,6 +1,6 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
-import { fn, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
+import { fn, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import {
   IpcError,
   checkFlags,
@@ -217,11 +217,11 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   }
   const flags = checkFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
   // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
-  const raw = statRaw(shmid);
-  if (!raw) throwErrno("shmat", { shmid });
+  const size = shmSize(shmid);
+  if (size < 0) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
   if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
-  return new Attachment(shmid, address, raw.segsz, (flags & SHM_RDONLY) !== 0);
+  return new Attachment(shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
 /** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */
