@@ -15,8 +15,8 @@ const ipc = require(LIB);
 // Reaching below the public API is on purpose here: the bare calls are the floor to compare with.
 const libc = require(path.join(LIB, "ffi", "libc"));
 const { fn } = libc;
-// The raw IPC_STAT that shmat does to learn the size (its shape has changed as src/ improves).
-const rawStat = libc.shmStat || ((id) => fn.shmctl_stat(id, ipc.IPC_STAT, {}));
+// The IPC_STAT that shmat does to learn the size (its shape changes as src/ improves).
+const rawStat = libc.shmSize || libc.shmStat || ((id) => fn.shmctl_stat(id, ipc.IPC_STAT, {}));
 const { IPC_PRIVATE, IPC_CREAT, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC } = ipc;
 const PAGE = 4096;
 const N = Number(process.env.BREAKDOWN_CYCLES || 3000);
@@ -62,27 +62,15 @@ const seg = {
   }),
 };
 // The pieces the public calls add on top of the bare ones.
-// The registry journals each creation with one append to a file in os.tmpdir() (ext4 here):
-// timed on a file there, and on one in /dev/shm (tmpfs) for comparison.
-const journals = ["/tmp", "/dev/shm"].map((dir) => {
-  const file = path.join(dir, `tslab-bench-journal-${process.pid}`);
-  return { file, fd: fs.openSync(file, "a", 0o600) };
-});
-const extra = steps(["IPC_STAT as shmat does it", "journal append, file in /tmp", "journal append, file in /dev/shm"], () => {
+const extra = steps(["size lookup shmat does (IPC_STAT)"], () => {
   const id = fn.shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
   const [a] = timed(() => rawStat(id));
   fn.shmctl_nobuf(id, IPC_RMID, null);
-  const [b] = timed(() => fs.writeSync(journals[0].fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
-  const [c] = timed(() => fs.writeSync(journals[1].fd, JSON.stringify({ kind: "sysv", id, key: 0 }) + "\n"));
-  return [a, b, c];
+  return [a];
 });
-for (const j of journals) {
-  fs.closeSync(j.fd);
-  fs.unlinkSync(j.file);
-}
 show("segment cycle, public API", seg.public);
 show("segment cycle, bare koffi calls", seg.bare);
-show("pieces the public calls add", extra);
+show("a piece shmat adds", extra);
 
 const anon = {
   public: steps(["mmap(anon)", "munmap"], () => {
