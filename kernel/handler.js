@@ -150,6 +150,37 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
   }
 }
 
+// The kernel's own log (Jupyter's terminal): tslab later points process.stderr.write at the cell.
+const logToTerminal = process.stderr.write.bind(process.stderr);
+
+/**
+ * A stand-in for a zeromq socket whose send waits for the previous one. zeromq 6 refuses a send
+ * while one is in progress ("Socket is busy writing", EBUSY), which happens after ~512
+ * back-to-back sends: a cell printing thousands of lines would lose output and even the final
+ * "idle" status, and the client would wait forever. tslab sends without waiting, so we queue.
+ * (The sockets themselves are sealed, hence a stand-in rather than a patched method.)
+ * @param {any} sock
+ */
+function queuedSender(sock) {
+  /** @type {Promise<unknown>} */
+  let last = Promise.resolve();
+  return {
+    send(/** @type {unknown} */ msg) {
+      last = last.then(() => sock.send(msg)).catch((/** @type {unknown} */ e) => {
+        logToTerminal(`tslab-ipc: a message could not be sent: ${e}\n`);
+      });
+      return last;
+    },
+    close() {
+      sock.close();
+    },
+    /** Resolves when every queued message has been handed to zeromq. */
+    drained() {
+      return last;
+    },
+  };
+}
+
 class IpcZmqServer extends ZmqServer {
   /**
    * @param {IpcJupyterHandler} handler
@@ -159,6 +190,18 @@ class IpcZmqServer extends ZmqServer {
   constructor(handler, configPath, onShutdown) {
     super(handler, configPath);
     this.onShutdown = onShutdown;
+  }
+
+  /**
+   * Called by tslab's init for each socket it made (its receive loops already hold the socket):
+   * from now on tslab's sends through this.iopub/shell/control/hb go one at a time.
+   */
+  async bindSocket(/** @type {any} */ sock, /** @type {number} */ port) {
+    const self = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (this));
+    for (const name of ["iopub", "shell", "control", "stdin", "hb"]) {
+      if (self[name] === sock) self[name] = queuedSender(sock);
+    }
+    return super.bindSocket(sock, port);
   }
 
   /** tslab's handleExecute, plus a publisher of any iopub message for this request. */
@@ -177,15 +220,21 @@ class IpcZmqServer extends ZmqServer {
     try {
       this.onShutdown();
     } finally {
-      // Let the shutdown_reply and the last status leave, then close and exit: tslab's close
-      // leaves handles (the TypeScript watcher's timers, zeromq) that would keep us alive.
-      setTimeout(() => {
-        try {
-          super.close();
-        } finally {
-          process.exit(0);
-        }
-      }, 50);
+      // Let the shutdown_reply and the last status leave (at most 1 s), then close and exit:
+      // tslab's close leaves handles (the TypeScript watcher's timers, zeromq) that would keep
+      // the process alive.
+      const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
+      const queues = ["iopub", "shell", "control", "hb"].map((name) => self[name]?.drained?.());
+      const timeout = new Promise((resolve) => setTimeout(resolve, 1000));
+      Promise.race([Promise.all(queues), timeout])
+        .then(() => new Promise((resolve) => setTimeout(resolve, 20)))
+        .finally(() => {
+          try {
+            super.close();
+          } finally {
+            process.exit(0);
+          }
+        });
     }
   }
 }

@@ -295,6 +295,13 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     expect(value("after_pending")).toBe("'still alive'");
   });
 
+  test("a cell printing thousands of lines delivers them all and ends", () => {
+    const many = report.many_lines as unknown as { reply: { status: string }; count: number; last: string };
+    expect(many.reply.status).toBe("ok");
+    expect(many.count).toBe(3000);
+    expect(many.last).toBe("2999");
+  });
+
   test("an interrupt leaves the kernel's segments alone", () => {
     expect(Number(value("segment"))).toBeGreaterThan(0);
     expect(value("segment_after_interrupts")).toBe("4096");
