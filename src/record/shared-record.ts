@@ -21,7 +21,7 @@ import { IpcError, checkInt, checkSize, describe, detachedError } from "../error
 import { PROT_READ, PROT_WRITE } from "../sys/constants";
 import type { Region } from "../sys/region";
 import { Region as RegionClass } from "../sys/region";
-import { crc32, crc32Word } from "./crc32";
+import { crc32Range, crc32Word } from "./crc32";
 
 const MAGIC = 0x31434552; // "REC1"
 const HEADER = 32;
@@ -179,7 +179,7 @@ export class SharedRecord {
         for (let k = 0; k < length; k += COPY_CHUNK) {
           const end = Math.min(length, k + COPY_CHUNK);
           buf.set(data.subarray(k, end), payload + k);
-          crc = crc32(data, k, end, crc);
+          crc = crc32Range(data, k, end, crc);
         }
       }
       Atomics.store(w, s + S_LENGTH, length);
@@ -324,7 +324,7 @@ export class SharedRecord {
 
 /** CRC-32 over the generation, the length and the payload, so a stale length or slot never matches. */
 function checksum(generation: number, length: number, bytes: Uint8Array, start: number): number {
-  return crc32(bytes, start, start + length, checksumStart(generation, length));
+  return crc32Range(bytes, start, start + length, checksumStart(generation, length));
 }
 
 function checksumStart(generation: number, length: number): number {

@@ -159,6 +159,12 @@ class World {
   adopt(value) {
     const lib = this.lib;
     if (value === null || value === undefined) return;
+    if (value instanceof lib.Region && this.avoid.has("buffer-over-4gib") && value.length > 2 ** 32) {
+      // known "buffer-over-4gib": any later .buffer would abort; give it back at once.
+      if (value.unmap) value.unmap();
+      else value.detach();
+      return;
+    }
     if (value instanceof lib.Region) {
       this.label(value, `${value instanceof lib.Attachment ? "attachment" : "mapping"}#${this.counter++}`);
       this.regions.push(value);

@@ -49,6 +49,13 @@ const KNOWN = [
       try { ipc.mapFile(fifo, { writable: false }); } catch (e) { if (!(e instanceof ipc.IpcError || e instanceof RangeError)) throw e; }
       fs.rmSync(dir, { recursive: true });`,
   },
+  {
+    id: "buffer-over-4gib",
+    what: "a mapping longer than buffer.constants.MAX_LENGTH (4 GiB): .buffer (and every checked helper) aborts the process in koffi.view (FATAL ERROR napi) (src/sys/region.ts)",
+    avoid: true,
+    reproducer: `const ipc = require(${DIST}); const m = ipc.mapAnonymous(2 ** 32 + 1);
+      try { m.readInt32(0); } catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
+  },
   { id: "runprogram-node-errors", what: "runProgram of a missing or too long path: Node's Error ENOENT/ENAMETOOLONG from spawnSync, not IpcError (src/lab/programs.ts)", signature: /^runProgram bug:Error E/ },
   { id: "plot-null-options", what: "plot.* with null options: engine TypeError 'Cannot read properties of null' (src/figures/plot.ts)", signature: /^plot\.\w+ bug:engine TypeError/ },
   { id: "pagecache-node-errors", what: "cachedPages/dropFromPageCache throw Node's Error (ENOENT, EBADF, EINVAL), not IpcError (src/measure/pagecache.ts)", signature: /^(cachedPages|dropFromPageCache) bug:Error E/ },
