@@ -20,7 +20,9 @@ import {
   listNotebooks,
   projectKernel,
   readNotebook,
+  tagsOf,
   type ExecuteResult,
+  type NotebookOutput,
   type Judgement,
   type KernelEnvironment,
 } from "../../src/handouts";
@@ -45,6 +47,18 @@ function segments(): { shmid: number; cpid: number }[] {
     .slice(1)
     .map((l) => l.trim().split(/\s+/))
     .map((f) => ({ shmid: Number(f[1]), cpid: Number(f[7]) }));
+}
+
+/** What a cell said, for comparing two runs: streams, text/plain, error names and messages. */
+function outputText(outputs: NotebookOutput[] | undefined): string {
+  const join = (v: unknown) => (Array.isArray(v) ? v.join("") : typeof v === "string" ? v : "");
+  return (outputs ?? [])
+    .map((o) => {
+      if (o.output_type === "stream") return `${o.name}: ${join(o.text)}`;
+      if (o.output_type === "error") return `error: ${o.ename}: ${o.evalue}`;
+      return `data: ${join(o.data?.["text/plain"])}`;
+    })
+    .join("\n");
 }
 
 function alive(pid: number): boolean {
@@ -138,6 +152,24 @@ suite("every notebook, executed twice with the project's kernel", () => {
       expect(run!.result.segmentsLeft).toEqual([]);
       if (run!.result.privateDevShm) expect(run!.result.devShmLeft).toEqual([]);
     });
+  });
+
+  // CONVENTIONS.md: cells whose output changes from run to run are tagged nondeterministic, so
+  // a comparison of two runs ignores them. The others must say the same thing in both fresh
+  // kernels (text outputs, streams, error names and messages; not tracebacks or HTML).
+  test.each(names)("%s: cells not tagged nondeterministic print the same in two fresh kernels", (name) => {
+    const [first, second] = [passes[0].runs.get(name)?.result.runFiles[0], passes[1].runs.get(name)?.result.runFiles[0]];
+    if (!first || !second || !fs.existsSync(first) || !fs.existsSync(second)) throw new Error(`${name}: no executed notebooks to compare`);
+    const a = readNotebook(first);
+    const b = readNotebook(second);
+    const differing: string[] = [];
+    a.cells.forEach((cell, i) => {
+      if (cell.cell_type !== "code" || tagsOf(cell).includes("nondeterministic")) return;
+      const x = outputText(cell.outputs);
+      const y = outputText(b.cells[i]?.outputs);
+      if (x !== y) differing.push(`cell ${i}: ${JSON.stringify(x.slice(0, 200))} then ${JSON.stringify(y.slice(0, 200))}`);
+    });
+    expect(differing).toEqual([]);
   });
 
   test("ipcs -m and /dev/shm are unchanged afterwards", async () => {
