@@ -27,7 +27,11 @@ async function main(): Promise<number> {
     noPng: args.includes("--no-png"),
   });
   console.log("\n" + summaryTable(report));
-  console.log(`\nhandouts in ${path.relative(process.cwd(), outDir) || "."}/ (executed) and ${path.relative(process.cwd(), path.join(outDir, "student")) || "student"}/ (student versions)`);
+  const shown = (dir: string) => {
+    const rel = path.relative(process.cwd(), dir);
+    return rel === "" ? "." : rel.startsWith("..") ? dir : rel;
+  };
+  console.log(`\nhandouts in ${shown(outDir)}/ (executed) and ${shown(path.join(outDir, "student"))}/ (student versions)`);
   return report.ok ? 0 : 1;
 }
 
