@@ -101,9 +101,22 @@ function main() {
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
 
-  // The prelude runs first in tslab's cell queue: cells wait for it, kernel_info does not.
+  const bound = server.init().then(
+    () => lap("sockets bound"),
+    (e) => {
+      // A port taken between Jupyter choosing it and us binding it: die loudly, do not hang.
+      console.error("tslab-ipc: cannot bind the kernel's sockets:", e);
+      cleanup();
+      process.exit(1);
+    },
+  );
+
+  // The prelude is first in the cell queue, so every cell sees it; it starts once the sockets
+  // are bound and waiting messages are handled, so kernel_info is answered while it runs.
   const prelude = preludeSource(lib, repoRoot);
   handler.enqueue(async () => {
+    await bound;
+    await new Promise((resolve) => setImmediate(resolve));
     target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
     target.log = () => {};
     const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {
@@ -113,15 +126,6 @@ function main() {
     if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
     lap("prelude done");
   });
-  server.init().then(
-    () => lap("sockets bound"),
-    (e) => {
-      // A port taken between Jupyter choosing it and us binding it: die loudly, do not hang.
-      console.error("tslab-ipc: cannot bind the kernel's sockets:", e);
-      cleanup();
-      process.exit(1);
-    },
-  );
 }
 
 main();
