@@ -150,17 +150,18 @@ async function measure(w, ctx, opts) {
       skipped,
       target: o.target,
     };
-    Object.assign(out, report.judge(out, PEERS));
+    // References are shown for scale but are not peers doing the same work.
+    Object.assign(out, report.judge(out, PEERS.filter((p) => !(w.references || []).includes(p))));
     return out;
   });
-  return { workload: { name: w.name, title: w.title, systems: w.systems, notes, load }, outputs };
+  return { workload: { name: w.name, title: w.title, systems: w.systems, references: w.references || [], notes, load }, outputs };
 }
 
 function printWorkload(m) {
   console.log(`\n== ${m.workload.name}: ${m.workload.title} (load average ${m.workload.load})`);
   for (const o of m.outputs) {
     if (m.outputs.length > 1) console.log(`-- ${o.name} (${o.statistic})`);
-    console.log(report.textTable(report.outputRows(o, m.workload.systems)));
+    console.log(report.textTable(report.outputRows(o, m.workload.systems, m.workload.references)));
     for (const v of o.verdicts) console.log(`   ${report.verdictText(v)}`);
   }
   for (const [s, n] of Object.entries(m.workload.notes)) console.log(`   note, ${s}: ${n}`);

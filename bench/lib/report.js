@@ -88,14 +88,15 @@ function mdTable(rows) {
 }
 
 /** Rows for one reported number: one per system, then the ratios. */
-function outputRows(out, systems) {
+function outputRows(out, systems, references) {
   const rows = [["system", `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`, "ours / this", "p25–p75 (n)"]];
   const ours = out.values["tslab-ipc"];
   for (const s of systems) {
     if (typeof out.values[s] === "number") {
       const samples = out.samples[s] || [];
       const spread = `${fmt(quantile(samples, 0.25))}–${fmt(quantile(samples, 0.75))} (${samples.length})`;
-      rows.push([s, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s]), spread]);
+      const name = (references || []).includes(s) ? `${s} (for scale)` : s;
+      rows.push([name, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s]), spread]);
     } else if (out.skipped[s]) {
       rows.push([s, `skipped: ${out.skipped[s]}`, "", ""]);
     }
@@ -175,7 +176,7 @@ function markdown(results, analysis) {
     for (const o of results.outputs.filter((x) => x.workload === w.name)) {
       lines.push("");
       if (results.outputs.filter((x) => x.workload === w.name).length > 1) lines.push(`${o.name}:`, "");
-      lines.push(mdTable(outputRows(o, w.systems)));
+      lines.push(mdTable(outputRows(o, w.systems, w.references)));
     }
     const notes = Object.entries(w.notes || {});
     if (notes.length) {
