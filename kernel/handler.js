@@ -34,6 +34,38 @@ function createExecutorConsole() {
 
 const DIAGNOSTIC_FORMAT = "%s%d:%d - %s";
 
+/**
+ * Coalesces a cell's stdout/stderr writes into few stream messages, as ipykernel does: tslab
+ * sends one message per write, and thousands of them overflow the iopub socket's queue, which
+ * then drops messages (possibly the final "idle", leaving the client waiting). Text is sent
+ * when the event loop is free, when 64 KiB piled up, and before any other output of the cell.
+ * @param {(name: string, text: string) => void} writeStream
+ */
+function coalescedStream(writeStream) {
+  /** @type {Array<[string, string]>} */
+  let pending = [];
+  let size = 0;
+  /** @type {NodeJS.Immediate | null} */
+  let timer = null;
+  const flush = () => {
+    if (timer) clearImmediate(timer);
+    timer = null;
+    const parts = pending;
+    pending = [];
+    size = 0;
+    for (const [name, text] of parts) writeStream(name, text);
+  };
+  const write = (/** @type {string} */ name, /** @type {string} */ text) => {
+    const last = pending[pending.length - 1];
+    if (last && last[0] === name) last[1] += text;
+    else pending.push([name, text]);
+    size += text.length;
+    if (size >= 65536) flush();
+    else if (!timer) timer = setImmediate(flush);
+  };
+  return { write, flush };
+}
+
 class IpcJupyterHandler extends JupyterHandlerImpl {
   /**
    * @param {any} executor tslab's executor
@@ -92,9 +124,20 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
   }
 
   /** Runs one cell: tslab's run, with its output and failure reported the Jupyter way. */
-  async handleExecuteImpl(/** @type {any} */ req, /** @type {Function} */ writeStream, /** @type {Function} */ writeDisplayData) {
+  async handleExecuteImpl(/** @type {any} */ req, /** @type {any} */ rawWriteStream, /** @type {Function} */ rawWriteDisplayData) {
+    // Output keeps its order: buffered text goes out before any other message of the cell.
+    const stream = coalescedStream(rawWriteStream);
+    const writeStream = stream.write;
+    const writeDisplayData = (/** @type {unknown[]} */ ...args) => {
+      stream.flush();
+      return rawWriteDisplayData(...args);
+    };
     /** @type {(msgType: string, content: object) => void} */
-    const publish = req[PUBLISH] ?? (() => {});
+    const rawPublish = req[PUBLISH] ?? (() => {});
+    const publish = (/** @type {string} */ msgType, /** @type {object} */ content) => {
+      stream.flush();
+      rawPublish(msgType, content);
+    };
     /** @type {unknown[]} */
     const thrown = [];
     /** @type {Array<{ fileName: string, line: number, character: number, message: string }>} */
@@ -141,6 +184,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       if (!req[FAILURE] && diagnostics.length) {
         process.stderr.write(describeDiagnostics(diagnostics, String(req.code)).traceback.join("\n") + "\n");
       }
+      stream.flush();
     }
   }
 
@@ -201,6 +245,8 @@ class IpcZmqServer extends ZmqServer {
     for (const name of ["iopub", "shell", "control", "stdin", "hb"]) {
       if (self[name] === sock) self[name] = queuedSender(sock);
     }
+    // Outputs are never dropped for a slow client (zeromq's default keeps 1000, then drops).
+    if (self.iopub !== sock && sock.constructor?.name === "Publisher") sock.sendHighWaterMark = 0;
     return super.bindSocket(sock, port);
   }
 
