@@ -22,7 +22,7 @@ const KNOWN = [
   },
   {
     id: "readstring-past-eof",
-    what: "readString on a file mapping whose file shrank scans past EOF: SIGBUS (src/sys/region.ts)",
+    what: "readString on a file mapping that reaches past the file's end (file shrank, or mapped longer than the file) scans past EOF: SIGBUS (src/sys/region.ts)",
     avoid: true,
     reproducer: `const ipc = require(${DIST}); const fs = require("fs"), os = require("os"), path = require("path");
       const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "known-")), "f.bin");
@@ -56,10 +56,11 @@ const KNOWN = [
     reproducer: `const ipc = require(${DIST}); const m = ipc.mapAnonymous(2 ** 32 + 1);
       try { m.readInt32(0); } catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
   },
-  { id: "runprogram-node-errors", what: "runProgram of a missing or too long path: Node's Error ENOENT/ENAMETOOLONG from spawnSync, not IpcError (src/lab/programs.ts)", signature: /^runProgram bug:Error E/ },
+  { id: "segment-mode-unchecked", what: "SharedSegment.create({ mode }) does not check mode: a bigint gives engine TypeError 'Cannot mix BigInt…'; 0o1000/0o2000 silently become IPC_CREAT/IPC_EXCL (src/memory/segment.ts)", signature: /^SharedSegment\.create bug:engine TypeError/ },
+  { id: "runprogram-node-errors", what: "runProgram of a missing or too long path: Node's Error ENOENT/ENAMETOOLONG from spawnSync, not IpcError; options null: engine TypeError (src/lab/programs.ts)", signature: /^runProgram bug:/ },
   { id: "plot-null-options", what: "plot.* with null options: engine TypeError 'Cannot read properties of null' (src/figures/plot.ts)", signature: /^plot\.\w+ bug:engine TypeError/ },
   { id: "pagecache-node-errors", what: "cachedPages/dropFromPageCache throw Node's Error (ENOENT, EBADF, EINVAL), not IpcError (src/measure/pagecache.ts)", signature: /^(cachedPages|dropFromPageCache) bug:Error E/ },
-  { id: "mapfile-readonly-create", what: "mapFile(path, { writable: false, create }) or create on a device: Node's Error EINVAL from ftruncate (src/memory/mapfile.ts)", signature: /^mapFile bug:Error EINVAL/ },
+  { id: "mapfile-readonly-create", what: "mapFile(path, { writable: false, create }), create on a device, or create: 2**53-1: Node's Error EINVAL/EFBIG from ftruncate (src/memory/mapfile.ts)", signature: /^mapFile bug:Error E/ },
   { id: "region-write-value", what: "Region#writeBigInt64(o, 5) / writeInt32(o, 5n): the value is not checked; engine TypeError 'Cannot mix BigInt…' / 'Cannot convert a BigInt…' (src/sys/region.ts)", signature: /^Region#write(BigInt64|Int32) bug:engine TypeError/ },
   { id: "latencystats-args", what: "latencyStats(null) / latencyStats(): engine TypeError 'Cannot read properties of null' (src/measure/latency.ts)", signature: /^latencyStats bug:engine TypeError/ },
   { id: "posixshm-resize-readonly", what: "PosixShm.open(name, { readonly: true }).resize(n): Node's Error EINVAL from ftruncate, not IpcError (src/memory/posix-shm.ts)", signature: /^PosixShm#resize bug:Error E/ },

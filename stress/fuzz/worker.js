@@ -119,9 +119,13 @@ async function main() {
     }
   }
   for (const p of world.posix) p[Symbol.dispose]();
+  if (world.lockSegment) world.lockSegment[Symbol.dispose]();
   if (lib.killChildren) lib.killChildren();
   fs.closeSync(progress);
-  process.stdout.write(JSON.stringify({ seed, counts, bugs }) + "\n");
+  // A call's promise that never settled may keep the event loop alive: end here (the 'exit'
+  // handlers still remove what this process created).
+  fs.writeSync(1, JSON.stringify({ seed, counts, bugs }) + "\n");
+  process.exit(0);
 }
 
 main().catch((e) => {
