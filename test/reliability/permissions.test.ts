@@ -1,0 +1,120 @@
+// On a shared lab machine, modes keep users apart: what one user creates with 0600 another user
+// cannot attach (a clear EACCES); with 0644 the other user can attach read-only and gets EACCES
+// for read-write. For System V segments, POSIX shm objects and mapped files. The other user is
+// `nobody`, through setpriv (we run as root here and in CI).
+import { spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { IPC_CREAT, IPC_RMID, IPC_PRIVATE, PosixShm, shmat, shmctl, shmget } from "../../src";
+import { distIndex, tempDir, uniqueName } from "../helpers";
+
+function canSwitchUser(): string | null {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not running as root: cannot act as another user";
+  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", `require(${JSON.stringify(distIndex)})`]);
+  if (r.status !== 0) return `setpriv cannot run the library as nobody: ${String(r.stderr).trim().slice(0, 200)}`;
+  return null;
+}
+const skipReason = canSwitchUser();
+const maybe = skipReason ? test.skip : test;
+if (skipReason) console.log(`permissions tests skipped: ${skipReason}`);
+
+/** Runs `body` as nobody with `ipc` bound to the library; returns what it printed as JSON. */
+function asNobody(body: string): Record<string, string> {
+  const code = `const ipc = require(${JSON.stringify(distIndex)}); const out = {};
+    const attempt = (name, f) => { try { const v = f(); out[name] = "ok" + (v === undefined ? "" : ":" + v); }
+      catch (e) { out[name] = (e instanceof ipc.IpcError ? "IpcError " : e.constructor.name + " ") + e.code + " " + e.message; } };
+    ${body}
+    console.log(JSON.stringify({ uid: process.getuid(), ...out }));`;
+  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", code], {
+    encoding: "utf8",
+    cwd: "/tmp",
+  });
+  if (r.status !== 0) throw new Error(`child as nobody failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+const eacces = expect.stringMatching(/^IpcError EACCES EACCES: permission denied/);
+
+maybe("System V: 0600 cannot be attached by another user; 0644 attaches read-only only", () => {
+  const private600 = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+  const shared644 = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o644);
+  try {
+    const a = shmat(shared644);
+    a.writeString("root's data");
+    a.detach();
+    const got = asNobody(`
+      attempt("rw600", () => ipc.shmat(${private600}));
+      attempt("ro600", () => ipc.shmat(${private600}, null, ipc.SHM_RDONLY));
+      attempt("ro644", () => ipc.shmat(${shared644}, null, ipc.SHM_RDONLY).readString());
+      attempt("rw644", () => ipc.shmat(${shared644}));
+      attempt("rmid644", () => ipc.shmctl(${shared644}, ipc.IPC_RMID));
+    `);
+    expect(got).toEqual({
+      uid: 65534,
+      rw600: expect.stringMatching(/^IpcError EACCES EACCES: permission denied, shmat shmid \d+/),
+      ro600: eacces,
+      ro644: "ok:root's data",
+      rw644: eacces,
+      rmid644: expect.stringMatching(/^IpcError EPERM EPERM: operation not permitted, shmctl/),
+    });
+  } finally {
+    shmctl(private600, IPC_RMID);
+    shmctl(shared644, IPC_RMID);
+  }
+});
+
+maybe("POSIX shm: 0600 cannot be opened by another user; 0644 opens and maps read-only only", () => {
+  const n600 = "/" + uniqueName("tslab-perm600");
+  const n644 = "/" + uniqueName("tslab-perm644");
+  const p600 = PosixShm.create(n600, 4096);
+  const p644 = PosixShm.create(n644, 4096, { mode: 0o644 });
+  try {
+    const m = p644.map();
+    m.writeString("root's object");
+    m.unmap();
+    const got = asNobody(`
+      attempt("ro600", () => ipc.shm_open(${JSON.stringify(n600)}, ipc.O_RDONLY));
+      attempt("ro644", () => ipc.PosixShm.open(${JSON.stringify(n644)}, { readonly: true }).map().readString());
+      attempt("rw644", () => ipc.shm_open(${JSON.stringify(n644)}, ipc.O_RDWR));
+      attempt("unlink644", () => ipc.shm_unlink(${JSON.stringify(n644)}));
+    `);
+    expect(got).toEqual({
+      uid: 65534,
+      ro600: expect.stringMatching(new RegExp(`^IpcError EACCES EACCES: permission denied, shm_open '${n600}'`)),
+      ro644: "ok:root's object",
+      rw644: eacces,
+      // /dev/shm is sticky: only the owner may remove the name.
+      unlink644: expect.stringMatching(/^IpcError E(ACCES|PERM) /),
+    });
+    expect(fs.existsSync("/dev/shm" + n644)).toBe(true);
+  } finally {
+    p600[Symbol.dispose]();
+    p644[Symbol.dispose]();
+  }
+});
+
+maybe("mapped files: 0600 cannot be mapped by another user; 0644 maps read-only only", () => {
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o755);
+  const f600 = path.join(dir, "private.bin");
+  const f644 = path.join(dir, "shared.bin");
+  fs.writeFileSync(f600, Buffer.alloc(4096, 0x41), { mode: 0o600 });
+  fs.writeFileSync(f644, Buffer.concat([Buffer.from("root's file\0"), Buffer.alloc(4084)]), { mode: 0o644 });
+  fs.chmodSync(f644, 0o644);
+  try {
+    const got = asNobody(`
+      attempt("ro600", () => ipc.mapFile(${JSON.stringify(f600)}, { writable: false }));
+      attempt("ro644", () => ipc.mapFile(${JSON.stringify(f644)}, { writable: false }).readString());
+      attempt("rw644", () => ipc.mapFile(${JSON.stringify(f644)}));
+    `);
+    expect(got).toEqual({
+      uid: 65534,
+      ro600: expect.stringMatching(new RegExp(`^IpcError EACCES EACCES: permission denied, open '${f600}'`)),
+      ro644: "ok:root's file",
+      rw644: eacces,
+    });
+    expect(fs.readFileSync(f644).subarray(0, 11).toString()).toBe("root's file");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
