@@ -17,7 +17,7 @@ test("holders SIGKILLed mid-transfer: the next locker gets ownerDied, rolls back
 }, 120_000);
 
 test("without the repair the same kills break the invariant (what the repair is for)", async () => {
-  const r = await lockRepairExperiment({ iterations: 8, seed: seedFromEnv(), repair: false });
+  const r = await lockRepairExperiment({ iterations: 12, seed: seedFromEnv(), repair: false });
   console.log(`lock without repair: ${JSON.stringify(r)}`);
   expect(r.workerFailures).toEqual([]);
   expect(r.foundHalfDone).toBeGreaterThan(0);
