@@ -1,5 +1,6 @@
 // Every ```ts example in README.md runs as written (transpiled, in a child process, importing
-// "tslab-ipc" as a user would) and leaves nothing behind.
+// "tslab-ipc" as a user would) and leaves nothing behind. Examples of notebook cells, which
+// rely on the kernel's preloaded names, are fenced ```typescript instead and not run here.
 import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
@@ -22,8 +23,10 @@ test.each(examples.map((e) => [e.index, e.title, e.code] as const))("README exam
   const js = ts.transpileModule(code, {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
   }).outputText;
+  // Top-level await: run the module body in an async function; a rejection fails the example.
+  const body = `(async () => {\n${js}\n})().catch((e) => { console.error(e); process.exitCode = 1; });`;
   // Run from the repo so "tslab-ipc" resolves to this package (self-reference via "exports").
-  const r = spawnSync(process.execPath, ["-e", js], { cwd: repoRoot, encoding: "utf8", timeout: 30000 });
+  const r = spawnSync(process.execPath, ["-e", body], { cwd: repoRoot, encoding: "utf8", timeout: 30000 });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
 });
