@@ -31,14 +31,18 @@ function prng(seed) {
   return r;
 }
 
-/** The seed from `TSLAB_IPC_SEED` (decimal or 0x hex) if set, else a fresh random one. */
-function seedFromEnv(env = process.env) {
+/**
+ * The seed from `TSLAB_IPC_SEED` (decimal or 0x hex) if set; else `fallback` if given (the
+ * tests use a fixed one, so `npm test` is repeatable), else a fresh random one (stress).
+ */
+function seedFromEnv(env = process.env, fallback) {
   const text = env.TSLAB_IPC_SEED;
   if (text !== undefined && text !== "") {
     const n = Number(text);
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`TSLAB_IPC_SEED must be a 32-bit unsigned integer. Received ${text}`);
     return n >>> 0;
   }
+  if (fallback !== undefined) return fallback >>> 0;
   return require("crypto").randomBytes(4).readUInt32LE(0);
 }
 

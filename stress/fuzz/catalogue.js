@@ -380,7 +380,12 @@ function targets(lib) {
       const r = w.regions.length ? w.rng.pick(w.regions) : null;
       return w.rng.pick([r ? r.address : 0x7e0000000000n, 0x7e0000001000n, 0x1000n, 0x7e0000000001n, 2n ** 63n]);
     });
-  add("mmap", 8, (w) => [L.mmap, addr(w), w.size(), w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 8]), w.flags(MAPF), w.fd(), w.offset()]);
+  // known "mmap-address-wraps": a bigint address >= 2**64 wraps to 0 and MAP_FIXED maps page 0 (root).
+  const safeAddr = (w) => {
+    const a = addr(w);
+    return w.avoid.has("mmap-address-wraps") && typeof a === "bigint" && (a >= 2n ** 64n || a < 0n) ? 0x7e0000001000n : a;
+  };
+  add("mmap", 8, (w) => [L.mmap, safeAddr(w), w.size(), w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 8]), w.flags(MAPF), w.fd(), w.offset()]);
   add("munmap", 3, (w) => [L.munmap, w.region(), w.rng.chance(0.5) ? undefined : w.size()]);
   add("msync", 4, (w) => [L.msync, w.region(), w.size(), w.flags([L.MS_ASYNC, L.MS_SYNC, L.MS_INVALIDATE, 8])]);
   add("mprotect", 4, (w) => {

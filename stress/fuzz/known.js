@@ -57,6 +57,14 @@ const KNOWN = [
       try { m.readInt32(0); } catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
   },
   { id: "segment-mode-unchecked", what: "SharedSegment.create({ mode }) does not check mode: a bigint gives engine TypeError 'Cannot mix BigInt…'; 0o1000/0o2000 silently become IPC_CREAT/IPC_EXCL (src/memory/segment.ts)", signature: /^SharedSegment\.create bug:engine TypeError/ },
+  {
+    id: "mmap-address-wraps",
+    what: "mmap(2n ** 64n, …, MAP_FIXED) is accepted: the address wraps to 0, root maps page 0, mmap returns null and the Mapping's address is null; its first .buffer aborts Node (assertion in CreateTrackedArrayBuffer) (src/sys/mman.ts checkAddr)",
+    avoid: true,
+    reproducer: `const ipc = require(${DIST});
+      try { const m = ipc.mmap(2n ** 64n, 4096, ipc.PROT_READ, ipc.MAP_PRIVATE | ipc.MAP_ANONYMOUS | ipc.MAP_FIXED, -1, 0); m.readInt32(0); }
+      catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
+  },
   { id: "runprogram-node-errors", what: "runProgram of a missing or too long path: Node's Error ENOENT/ENAMETOOLONG from spawnSync, not IpcError; options null: engine TypeError (src/lab/programs.ts)", signature: /^runProgram bug:/ },
   { id: "plot-null-options", what: "plot.* with null options: engine TypeError 'Cannot read properties of null' (src/figures/plot.ts)", signature: /^plot\.\w+ bug:engine TypeError/ },
   { id: "pagecache-node-errors", what: "cachedPages/dropFromPageCache throw Node's Error (ENOENT, EBADF, EINVAL), not IpcError (src/measure/pagecache.ts)", signature: /^(cachedPages|dropFromPageCache) bug:Error E/ },

@@ -41,6 +41,8 @@ function classify(e, target) {
     return e.constructor.name;
   }
   if (e instanceof SyntaxError && /^(runTs|spawnTs)$/.test(target)) return "SyntaxError(documented)";
+  // compileC documents "throws an Error with cc's diagnostics when the source does not compile".
+  if (target === "compileC" && e instanceof Error && /^cc could not compile /.test(e.message)) return "Error(documented)";
   return `bug:${(e && e.constructor && e.constructor.name) || typeof e}${e && e.code ? ` ${e.code}` : ""}`;
 }
 
