@@ -65,6 +65,7 @@ const KNOWN = [
       try { const m = ipc.mmap(2n ** 64n, 4096, ipc.PROT_READ, ipc.MAP_PRIVATE | ipc.MAP_ANONYMOUS | ipc.MAP_FIXED, -1, 0); m.readInt32(0); }
       catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
   },
+  { id: "compilec-bigint-name", what: "compileC(source, 5n): engine TypeError 'Do not know how to serialize a BigInt' while building its RangeError message (src/lab/programs.ts)", signature: /^compileC bug:engine TypeError/ },
   { id: "runprogram-node-errors", what: "runProgram of a missing or too long path: Node's Error ENOENT/ENAMETOOLONG from spawnSync, not IpcError; options null: engine TypeError (src/lab/programs.ts)", signature: /^runProgram bug:/ },
   { id: "plot-null-options", what: "plot.* with null options: engine TypeError 'Cannot read properties of null' (src/figures/plot.ts)", signature: /^plot\.\w+ bug:engine TypeError/ },
   { id: "pagecache-node-errors", what: "cachedPages/dropFromPageCache throw Node's Error (ENOENT, EBADF, EINVAL), not IpcError (src/measure/pagecache.ts)", signature: /^(cachedPages|dropFromPageCache) bug:Error E/ },
