@@ -23,10 +23,11 @@ export class IpcError extends Error {
   readonly key?: number;
   readonly shmid?: number;
 
-  constructor(code: string, message: string, fields: { errno?: number; syscall?: string } & IpcErrorDetails = {}) {
-    super(message);
+  constructor(code: string, message: string, fields?: ({ errno?: number; syscall?: string } & IpcErrorDetails) | null) {
+    super(String(message));
+    fields = fields ?? {};
     this.name = "IpcError";
-    this.code = code;
+    this.code = String(code);
     if (fields.errno !== undefined) this.errno = fields.errno;
     if (fields.syscall !== undefined) this.syscall = fields.syscall;
     if (fields.path !== undefined) this.path = fields.path;
@@ -62,6 +63,21 @@ export function ipcErrorFromErrno(errno: number, syscall: string, details: IpcEr
   if (details.key !== undefined) where += ` key ${formatKey(details.key)}`;
   if (details.shmid !== undefined) where += ` shmid ${details.shmid}`;
   return new IpcError(code, `${code}: ${errnoMessage(errno)}, ${where}`, { errno, syscall, ...details });
+}
+
+/** Node's own fs error (ENOENT from fs.openSync, …) as our IpcError; anything else unchanged. */
+export function fromNodeError(e: unknown, syscall: string, details: IpcErrorDetails = {}): unknown {
+  const err = e as NodeJS.ErrnoException;
+  return typeof err?.errno === "number" && err.errno < 0 ? ipcErrorFromErrno(-err.errno, syscall, details) : e;
+}
+
+/** Runs a Node fs call, turning its errno errors into IpcError. */
+export function fsCall<T>(syscall: string, details: IpcErrorDetails, call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    throw fromNodeError(e, syscall, details);
+  }
 }
 
 /** Throws the IpcError for the errno the last libc call left behind. */

@@ -16,6 +16,9 @@ interface PublisherSlot {
 
 /** Called by the kernel: where display() sends its outputs (undefined to stop). */
 export function setDisplayPublisher(publisher: DisplayPublisher | undefined): void {
+  if (publisher !== undefined && typeof publisher !== "function") {
+    throw new TypeError(`The "publisher" argument must be a function or undefined. Received ${typeof publisher}`);
+  }
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 

@@ -15,6 +15,7 @@
 import crypto from "crypto";
 import fs from "fs";
 import type { PlotlyFigure } from "./figure";
+import { checkOptions, describe } from "../errors";
 
 let librarySource: string | null = null;
 let libraryEmbedded = false;
@@ -50,7 +51,8 @@ export function plotlyEmbedded(): boolean {
 
 /** JSON that is safe inside a <script> element. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value)
+  // BigInts (counters, addresses) are plotted as numbers; JSON has no bigint.
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? Number(v) : v))
     .replace(/</g, "\\u003c")
     .replace(/>/g, "\\u003e")
     .replace(/&/g, "\\u0026")
@@ -80,6 +82,10 @@ export interface FigureHtmlOptions {
 
 /** The text/html of one figure. */
 export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}): string {
+  if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
+    throw new TypeError(`The "figure" argument must be a plotly figure ({ data: [...], layout }). Received ${describe(figure)}`);
+  }
+  options = checkOptions<FigureHtmlOptions>(options, "options");
   const id = "tslab-ipc-plot-" + crypto.randomBytes(6).toString("hex");
   const summary = options.summary ?? "Figure";
   const mode = options.includeLibrary ?? "auto";
@@ -91,7 +97,7 @@ export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}
   }
 
   const fallback = options.png ? pngImgTag(options.png.toString("base64"), summary) : PNG_SLOT;
-  const height = typeof figure.layout.height === "number" ? figure.layout.height : 450;
+  const height = typeof figure.layout?.height === "number" ? figure.layout.height : 450;
   const parts = [
     `<div id="${id}" class="tslab-ipc-plot" style="width:100%;min-height:${height}px">`,
     `<div class="tslab-ipc-plot-fallback" style="font:13px sans-serif;color:#555">${escapeHtml(summary)}` +

@@ -2,7 +2,7 @@
 // arguments: the helpers check and copy what they are given and never add data of their own.
 import { LatencyResult } from "../measure/latency";
 import { ResidencyRecording } from "../measure/residency";
-import { describe } from "../errors";
+import { checkOptions, describe } from "../errors";
 import { Figure } from "./figure";
 
 export interface PlotOptions {
@@ -95,6 +95,10 @@ export interface LinesOptions extends PlotOptions {
 
 /** Lines over a sweep: x against several named y series of the same length. */
 export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
+  opts = checkOptions<LinesOptions>(opts, "options");
+  if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
+    throw new TypeError(`lines: the "x" argument must be an array. Received ${describe(x)}`);
+  }
   const xs = Array.from(x as ArrayLike<number | string>);
   if (xs.length === 0) throw new RangeError(`lines: x is empty`);
   const list = toSeries(series, "lines: series");
@@ -120,6 +124,7 @@ export interface HistogramOptions extends PlotOptions {
 
 /** Histograms of several latency series, overlaid. */
 export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
+  opts = checkOptions<HistogramOptions>(opts, "options");
   const list = toSeries(series, "histogram: series");
   const unit = unitOf(list);
   const data = list.map((s) => {
@@ -143,6 +148,7 @@ export interface EcdfOptions extends PlotOptions {
 
 /** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
 export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
+  opts = checkOptions<EcdfOptions>(opts, "options");
   const list = toSeries(series, "ecdf: series");
   const unit = unitOf(list);
   const data = list.map((s) => {
@@ -180,6 +186,7 @@ export interface HeatmapOptions extends PlotOptions {
 
 /** A heatmap of z[row][column]. */
 export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
+  opts = checkOptions<HeatmapOptions>(opts, "options");
   if (!Array.isArray(z) || z.length === 0) throw new TypeError(`heatmap: z must be a non-empty array of rows`);
   const rows = z.map((r, i) => numbers(r, `heatmap: z[${i}]`));
   const cols = rows[0].length;
@@ -205,6 +212,7 @@ export interface ResidencyPlotOptions extends PlotOptions {
 
 /** The residency heatmap of a recording: pages (rows) × time (columns), dark = resident. */
 export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
+  opts = checkOptions<ResidencyPlotOptions>(opts, "options");
   if (!(recording instanceof ResidencyRecording)) {
     throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${describe(recording)}`);
   }
@@ -243,6 +251,7 @@ export interface BarOptions extends PlotOptions {
 
 /** A bar chart: categories against one series (array) or several named ones. */
 export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
+  opts = checkOptions<BarOptions>(opts, "options");
   if (!Array.isArray(labels) || labels.length === 0) throw new TypeError(`bar: labels must be a non-empty array of strings`);
   const cats = labels.map(String);
   const named =

@@ -47,6 +47,9 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 
 /** min, p50, p90, p99, max and mean of `samples` (any order). */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
+  if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
+    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${describe(samples)}`);
+  }
   const n = samples.length;
   if (n === 0) throw new RangeError(`latencyStats needs at least one sample`);
   const sorted = Float64Array.from(samples).sort();

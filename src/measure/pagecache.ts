@@ -1,15 +1,16 @@
 // Dropping a file from the page cache, so the next access through a mapping takes major
 // faults (read from disk) instead of minor ones.
 import fs from "fs";
-import { fn } from "../ffi/libc";
-import { checkInt, checkString, describe, ipcErrorFromErrno } from "../errors";
+import { checkInt, checkString, describe, fsCall } from "../errors";
 import { MAP_SHARED, POSIX_FADV_DONTNEED, PROT_READ } from "../sys/constants";
 import { mmap } from "../sys/mman";
+import { posix_fadvise } from "../sys/resource";
+import { openForMapping } from "../memory/mapfile";
 
-function withFd<T>(file: string | number, flags: string, use: (fd: number) => T): T {
+function withFd<T>(file: string | number, use: (fd: number) => T): T {
   if (typeof file === "number") return use(checkInt(file, "fd", 0));
   if (typeof file !== "string") throw new TypeError(`The "file" argument must be a path or a file descriptor. Received ${describe(file)}`);
-  const fd = fs.openSync(checkString(file, "file"), flags);
+  const fd = openForMapping(checkString(file, "file"), fs.constants.O_RDONLY);
   try {
     return use(fd);
   } finally {
@@ -23,19 +24,18 @@ function withFd<T>(file: string | number, flags: string, use: (fd: number) => T)
  * munmap first. Takes a path or a descriptor. Returns the pages still cached afterwards.
  */
 export function dropFromPageCache(file: string | number): number {
-  return withFd(file, "r", (fd) => {
-    fs.fsyncSync(fd);
-    const rc = fn.posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    // posix_fadvise returns the error number itself rather than setting errno.
-    if (rc !== 0) throw ipcErrorFromErrno(rc, "posix_fadvise", typeof file === "string" ? { path: file } : {});
+  return withFd(file, (fd) => {
+    const details = typeof file === "string" ? { path: file } : {};
+    fsCall("fsync", details, () => fs.fsyncSync(fd));
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     return cachedPages(fd).resident;
   });
 }
 
 /** How many of a file's pages are in the page cache (mincore over a read-only mapping, which touches nothing). */
 export function cachedPages(file: string | number): { pages: number; resident: number } {
-  return withFd(file, "r", (fd) => {
-    const size = fs.fstatSync(fd).size;
+  return withFd(file, (fd) => {
+    const size = fsCall("fstat", {}, () => fs.fstatSync(fd).size);
     if (size === 0) return { pages: 0, resident: 0 };
     const m = mmap(null, size, PROT_READ, MAP_SHARED, fd, 0);
     try {

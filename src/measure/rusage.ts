@@ -1,11 +1,7 @@
 // getrusage(2) reduced to what the instruments need: the page-fault counters.
-// This file and pagecache.ts are the only measure/ files that call the libc table directly
-// (getrusage and posix_fadvise have no C-shaped wrapper in sys/).
-import { fn, type RawRusage } from "../ffi/libc";
-import { throwErrno } from "../errors";
+import { RUSAGE_SELF, RUSAGE_THREAD, getrusage } from "../sys/resource";
 
-export const RUSAGE_SELF = 0;
-export const RUSAGE_THREAD = 1;
+export { RUSAGE_SELF, RUSAGE_THREAD };
 
 /** Page faults counted by the kernel so far. */
 export interface FaultCounters {
@@ -15,11 +11,8 @@ export interface FaultCounters {
   major: number;
 }
 
-// One reusable out-struct: the measured window must not allocate more than it has to.
-const out = {} as RawRusage;
-
 /** ru_minflt/ru_majflt of this process (RUSAGE_SELF, all threads) or of the calling thread only. */
 export function readFaultCounters(who: number = RUSAGE_SELF): FaultCounters {
-  if (fn.getrusage(who, out) !== 0) throwErrno("getrusage");
-  return { minor: Number(out.ru_minflt), major: Number(out.ru_majflt) };
+  const usage = getrusage(who);
+  return { minor: Number(usage.ru_minflt), major: Number(usage.ru_majflt) };
 }

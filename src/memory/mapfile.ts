@@ -1,6 +1,6 @@
 // Mappings as everyday objects: a file, or anonymous memory, in one call.
 import fs from "fs";
-import { checkOptions, checkSize, checkString, ipcErrorFromErrno } from "../errors";
+import { checkOptions, checkSize, checkString, fsCall, ipcErrorFromErrno } from "../errors";
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 
@@ -17,31 +17,48 @@ export interface MapFileOptions {
   create?: number;
 }
 
+/**
+ * Opens `path` for mapping. O_NONBLOCK so a FIFO can never block the process in open(2) (a
+ * kernel would hang beyond any interrupt); then only files and devices are kept: mmap of a
+ * FIFO, socket or folder is ENODEV, as C's mmap says.
+ */
+export function openForMapping(path: string, flags: number, syscall = "open"): number {
+  const fd = fsCall(syscall, { path }, () => fs.openSync(path, flags | fs.constants.O_NONBLOCK, 0o600));
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() && !st.isBlockDevice() && !st.isCharacterDevice()) {
+    fs.closeSync(fd);
+    throw ipcErrorFromErrno(19 /* ENODEV */, syscall, { path });
+  }
+  return fd;
+}
+
 /** Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close. */
 export function mapFile(path: string, options?: MapFileOptions): Mapping {
   checkString(path, "path");
   const opts = checkOptions<MapFileOptions>(options, "options");
   const writable = opts.writable ?? true;
   const offset = opts.offset === undefined ? 0 : checkSize(opts.offset, "options.offset");
-  if (opts.create !== undefined) checkSize(opts.create, "options.create", 1);
-  if (opts.length !== undefined) checkSize(opts.length, "options.length", 1);
-  let fd: number;
-  try {
-    fd = fs.openSync(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | (opts.create ? fs.constants.O_CREAT : 0), 0o600);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw err.errno ? ipcErrorFromErrno(-err.errno, "open", { path }) : err;
+  if (opts.create !== undefined) {
+    checkSize(opts.create, "options.create", 1);
+    if (!writable) throw new RangeError(`"options.create" needs a writable mapping: a read-only file cannot be sized`);
   }
+  if (opts.length !== undefined) checkSize(opts.length, "options.length", 1);
+  const existed = fs.existsSync(path);
+  const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | (opts.create ? fs.constants.O_CREAT : 0));
+  let mapped = false;
   try {
-    const size = fs.fstatSync(fd).size;
-    if (opts.create && size === 0) fs.ftruncateSync(fd, opts.create);
+    if (opts.create && fs.fstatSync(fd).size === 0) fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, opts.create));
     const fileSize = fs.fstatSync(fd).size;
     const length = opts.length ?? fileSize - offset;
     if (length <= 0) throw new RangeError(`Nothing to map: '${path}' is ${fileSize} bytes and the offset is ${offset}`);
     const prot = PROT_READ | (writable ? PROT_WRITE : 0);
-    return mmap(null, length, prot, opts.shared === false ? MAP_PRIVATE : MAP_SHARED, fd, offset);
+    const m = mmap(null, length, prot, opts.shared === false ? MAP_PRIVATE : MAP_SHARED, fd, offset);
+    mapped = true;
+    return m;
   } finally {
     fs.closeSync(fd);
+    // A file this call created for a mapping that failed goes away again: nothing changes.
+    if (!mapped && !existed && opts.create) fs.rmSync(path, { force: true });
   }
 }
 

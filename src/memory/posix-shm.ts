@@ -1,6 +1,6 @@
 // A POSIX shared memory object as an everyday object: create/open by name, size, map, unlink.
 import fs from "fs";
-import { checkOptions, checkSize } from "../errors";
+import { checkOptions, checkSize, fsCall } from "../errors";
 import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
@@ -56,13 +56,13 @@ export class PosixShm {
 
   /** Current size in bytes (fstat). */
   get size(): number {
-    return fs.fstatSync(this.#fd).size;
+    return fsCall("fstat", { path: this.name }, () => fs.fstatSync(this.#fd).size);
   }
 
   /** ftruncate: grow (zero-filled) or shrink. Shrinking under a live mapping makes the tail raise SIGBUS in C. */
   resize(size: number): void {
     checkSize(size, "size");
-    fs.ftruncateSync(this.#fd, size);
+    fsCall("ftruncate", { path: this.name }, () => fs.ftruncateSync(this.#fd, size));
   }
 
   /** mmap the whole object (or `length` bytes), MAP_SHARED. */

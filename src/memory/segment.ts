@@ -1,6 +1,6 @@
 // A System V segment as an everyday object: create or open by key, attach (read-write or
 // read-only), stat, remove. Built on the C-shaped calls in sys/sysv.
-import { checkOptions, checkSize, describe } from "../errors";
+import { checkInt, checkOptions, checkSize, describe } from "../errors";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
 import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
@@ -48,8 +48,9 @@ export class SharedSegment {
     const opts = checkOptions<SegmentCreateOptions>(options, "options");
     if (opts.size === undefined) throw new TypeError(`The "options.size" property is required`);
     checkSize(opts.size, "options.size", 1);
+    const mode = opts.mode === undefined ? 0o600 : checkInt(opts.mode, "options.mode", 0, 0o777);
     const key = resolveKey(opts);
-    const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | (opts.mode ?? 0o600);
+    const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | mode;
     const id = shmget(key, opts.size, flags, { persist: opts.persist });
     return new SharedSegment(id, key, true);
   }

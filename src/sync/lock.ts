@@ -113,13 +113,13 @@ export class ShmLock {
 
   /** Blocks until the lock is ours (for child processes and benchmarks; in a notebook cell use `acquire`). */
   lock(): LockStatus {
-    checkUsable(this.region, "lock");
+    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
     return this.locked(fn.pthread_mutex_lock(this.address), "pthread_mutex_lock");
   }
 
   /** Takes the lock if it is free: its status, or null when someone holds it. */
   tryLock(): LockStatus | null {
-    checkUsable(this.region, "lock");
+    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
     const rc = fn.pthread_mutex_trylock(this.address);
     // Held by someone else (EBUSY) or by this process (EDEADLK: maybe another async task).
     if (rc === EBUSY || rc === EDEADLK) return null;
@@ -137,13 +137,13 @@ export class ShmLock {
     let opts: WaitOptions;
     try {
       opts = checkWaitOptions(options);
-      checkUsable(this.region, "lock");
+      checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
     } catch (e) {
       return Promise.reject(e);
     }
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     const attempt = (sliceMs: number): LockStatus | undefined | typeof LATER => {
-      checkUsable(this.region, "lock");
+      checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
       const until = Date.now() + sliceMs; // timedlock's deadline is on CLOCK_REALTIME
       abstime.tv_sec = Math.floor(until / 1000);
       abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
@@ -165,7 +165,7 @@ export class ShmLock {
 
   /** Releases the lock. IpcError EPERM if this process does not hold it. */
   unlock(): void {
-    checkUsable(this.region, "lock");
+    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
     const rc = fn.pthread_mutex_unlock(this.address);
     if (rc !== 0) {
       if (rc === EPERM) {
@@ -206,7 +206,7 @@ export class ShmLock {
 
   /** The pid holding the lock now (0 when free). A snapshot: it may change at once. */
   get ownerPid(): number {
-    checkUsable(this.region, "lock");
+    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
     return Atomics.load(this.#futexWord, 0) & FUTEX_TID_MASK;
   }
 

@@ -25,15 +25,16 @@ export function checkPlacement(region: unknown, offset: unknown, size: number, a
       `The value of "offset" is out of range. A ${what} needs ${size} bytes at ${at}, but the region is ${region.length} bytes`,
     );
   }
-  checkUsable(region, what);
-  // A file mapping may end before the region does (touching there is SIGBUS): the region's own
-  // checked read of the last word refuses that with ERR_PAST_EOF.
-  region.readInt32(at + size - 4);
+  checkUsable(region, what, at, size);
   return at;
 }
 
-/** The memory is still there and both readable and writable. Cheap: run on every operation. */
-export function checkUsable(region: Region, what: string): void {
+/**
+ * The memory is still there, readable and writable, and (for a file mapping) still has file
+ * behind [offset, offset + size): a file truncated under a mapping raises SIGBUS on touch.
+ * Run on every operation: cheap, but for file mappings one fstat.
+ */
+export function checkUsable(region: Region, what: string, offset: number, size: number): void {
   if (!region.attached) throw detachedError(`the region of this ${what}`, "use it");
   if ((region.prot & (PROT_READ | PROT_WRITE)) !== (PROT_READ | PROT_WRITE)) {
     throw new IpcError(
@@ -43,4 +44,5 @@ export function checkUsable(region: Region, what: string): void {
       { errno: 13 },
     );
   }
+  if (region instanceof Mapping && region.path !== null) region.assertTouchable(offset, size, true, `use a ${what}`);
 }

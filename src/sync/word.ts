@@ -55,31 +55,31 @@ export class SharedWord {
   }
 
   load(): number {
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.load(this.#cell, 0);
   }
 
   /** Atomically stores `value`; returns it. Does not wake anyone: call notify(). */
   store(value: number): number {
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.store(this.#cell, 0, checkInt(value, "value"));
   }
 
   /** Atomically adds `delta`; returns the value before. */
   add(delta: number): number {
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.add(this.#cell, 0, checkInt(delta, "delta"));
   }
 
   /** Atomically stores `value`; returns the value before. */
   exchange(value: number): number {
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.exchange(this.#cell, 0, checkInt(value, "value"));
   }
 
   /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
   compareExchange(expected: number, replacement: number): number {
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.compareExchange(this.#cell, 0, checkInt(expected, "expected"), checkInt(replacement, "replacement"));
   }
 
@@ -91,7 +91,7 @@ export class SharedWord {
   wait(expected: number, timeoutMs = Infinity): WaitResult {
     checkInt(expected, "expected");
     if (timeoutMs !== Infinity) checkInt(timeoutMs, "timeoutMs", 0);
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     let first = true;
     for (;;) {
@@ -124,7 +124,7 @@ export class SharedWord {
       return Promise.reject(e);
     }
     const attempt = (sliceMs: number): WaitResult | undefined => {
-      checkUsable(this.region, "shared word");
+      checkUsable(this.region, "shared word", this.offset, 4);
       const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, setTimeoutMs(sliceMs), null, 0);
       if (rc === 0) return "ok";
       const e = lastErrno();
@@ -138,7 +138,7 @@ export class SharedWord {
   /** Wakes up to `count` waiters (default: all), in any process. Returns how many were woken. */
   notify(count = Infinity): number {
     const n = count === Infinity ? 0x7fffffff : checkInt(count, "count", 0);
-    checkUsable(this.region, "shared word");
+    checkUsable(this.region, "shared word", this.offset, 4);
     const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAKE, n, null, null, 0);
     if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
     return Number(rc);

@@ -16,7 +16,7 @@ import {
 import { pageSize } from "./page";
 
 const F_DUPFD_CLOEXEC = 1030;
-import { Region } from "./region";
+import { Region, regionToken } from "./region";
 
 /** A live mapping: what mmap returns. Owns the mapped range until munmap/dispose. */
 export class Mapping extends Region {
@@ -29,10 +29,10 @@ export class Mapping extends Region {
   #fileFd: { fd: number };
   #path: string | null | undefined;
 
-  constructor(address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
+  constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
-    const fileFd = { fd: !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
-    super(address, length, prot, (addr, span) => {
+    const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
+    super(token, address, length, prot, (addr, span) => {
       fn.munmap(addr, span);
       closeQuietly(fileFd);
     });
@@ -90,19 +90,23 @@ export class Mapping extends Region {
     return mincore(this);
   }
 
+  /** Up to the last page with file behind it: pages wholly past EOF raise SIGBUS when touched. */
+  protected readableEnd(): number {
+    if (this.#fileFd.fd < 0) return this.length;
+    const fileSize = fs.fstatSync(this.#fileFd.fd).size;
+    const lastValid = Math.ceil((fileSize - this.offset) / pageSize()) * pageSize();
+    return Math.max(0, Math.min(this.length, lastValid));
+  }
+
   /** A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     const at = super.checkAccess(offset, size, write, action);
-    if (this.#fileFd.fd >= 0 && size > 0) {
+    if (this.#fileFd.fd >= 0 && size > 0 && at + size > this.readableEnd()) {
       const fileSize = fs.fstatSync(this.#fileFd.fd).size;
-      // Pages wholly past EOF fault; the tail of the last page reads zeros and is fine.
-      const lastValid = Math.ceil((fileSize - this.offset) / pageSize()) * pageSize();
-      if (at + size > lastValid) {
-        throw new IpcError(
-          "ERR_PAST_EOF",
-          `ERR_PAST_EOF: ${action} at ${at} is past the end of '${this.path}' (${fileSize} bytes): in C this access raises SIGBUS`,
-        );
-      }
+      throw new IpcError(
+        "ERR_PAST_EOF",
+        `ERR_PAST_EOF: ${action} at ${at} is past the end of '${this.path}' (${fileSize} bytes): in C this access raises SIGBUS`,
+      );
     }
     return at;
   }
@@ -127,6 +131,11 @@ function checkAddr(addr: unknown): Pointer | null {
   if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
   if (typeof addr !== "bigint") {
     throw new TypeError(`The "addr" argument must be null or a bigint address. Received ${describe(addr)}`);
+  }
+  // User space only: below 64 KiB is mmap_min_addr's (page 0 must never be mapped), and no
+  // address reaches 2^48 (x86_64 and aarch64 user space); a bigint must not wrap.
+  if (addr < 0x10000n || addr >= 1n << 48n) {
+    throw new RangeError(`The value of "addr" must be a user-space address from 0x10000 to 0xffffffffffff. Received 0x${addr.toString(16)}`);
   }
   if (addr % BigInt(pageSize()) !== 0n) {
     throw new RangeError(`The value of "addr" must be a multiple of the page size (${pageSize()}). Received 0x${addr.toString(16)}`);
@@ -163,7 +172,8 @@ export function mmap(addr: null | 0 | bigint, length: number, prot: number, flag
   const sysFlags = f & MAP_FIXED ? (f & ~MAP_FIXED) | MAP_FIXED_NOREPLACE : f;
   const address = fn.mmap(hint, length, p, sysFlags, fd, offset) as Pointer;
   if (address === -1n || address === 0xffffffffffffffffn) throwErrno("mmap");
-  return new Mapping(address, length, p, f, fd, offset);
+  if (!address) throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", { errno: 22, syscall: "mmap" });
+  return new Mapping(regionToken, address, length, p, f, fd, offset);
 }
 
 function checkRegion(region: unknown, name = "addr"): Region {
@@ -231,8 +241,10 @@ export function mprotect(region: Region, length: number, prot: number): 0 {
   const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
   const { start, bytes } = checkRange(region, 0, length, "mprotect");
   if (fn.mprotect(start, bytes, p) !== 0) throwErrno("mprotect");
-  // The object tracks one protection for the whole region; record it when the whole is covered.
-  if (bytes >= region.length) region._setProt(p);
+  // The object tracks one protection for the whole region: the new one when the whole is
+  // covered, else the most restrictive of old and new, so the helpers never write into a page
+  // that became read-only.
+  region._setProt(bytes >= region.length ? p : region.prot & p);
   return 0;
 }
 

@@ -7,7 +7,8 @@
 // zeros and their writes go nowhere. The placeholder is unmapped when the last view is
 // garbage-collected. Memory whose owner and views are all unreachable is released the same way.
 import { fn, view, type Pointer } from "../ffi/libc";
-import { IpcError, checkSize, checkString, detachedError, throwErrno } from "../errors";
+import { constants as bufferConstants } from "buffer";
+import { IpcError, checkInt, checkSize, checkString, describe, detachedError, throwErrno } from "../errors";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
 
@@ -40,6 +41,12 @@ const viewFinalizer = new FinalizationRegistry<Token>((token) => releaseToken(to
 
 const textEncoder = new TextEncoder();
 
+/**
+ * Only sys/ can make regions: a Region wraps a raw address, and one made from a made-up
+ * address would fault on first use. The classes are exported for instanceof and types.
+ */
+export const regionToken: unique symbol = Symbol("tslab-ipc region");
+
 export abstract class Region {
   /** Start address in this process, as a bigint (what the C call returned). */
   readonly address: Pointer;
@@ -49,7 +56,16 @@ export abstract class Region {
   #buffer: Buffer | undefined;
   #prot: number;
 
-  protected constructor(address: Pointer, length: number, prot: number, releaseLive: (address: Pointer, span: number) => void) {
+  protected constructor(
+    token: typeof regionToken,
+    address: Pointer,
+    length: number,
+    prot: number,
+    releaseLive: (address: Pointer, span: number) => void,
+  ) {
+    if (token !== regionToken) {
+      throw new TypeError(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
+    }
     this.address = address;
     this.length = length;
     this.#prot = prot;
@@ -87,6 +103,11 @@ export abstract class Region {
   get buffer(): Buffer {
     this.assertAttached("get its buffer");
     if (!this.#buffer) {
+      if (this.length > bufferConstants.MAX_LENGTH) {
+        throw new RangeError(
+          `A region of ${this.length} bytes is larger than one Buffer can be (${bufferConstants.MAX_LENGTH}): map a smaller window with an offset`,
+        );
+      }
       const ab = view(this.address, this.length);
       this.#token.hasView = true;
       viewFinalizer.register(ab, this.#token);
@@ -160,14 +181,33 @@ export abstract class Region {
     return bytes.length;
   }
 
+  /**
+   * Throws (ERR_DETACHED, EACCES, RangeError, ERR_PAST_EOF) unless `size` bytes at `offset` can
+   * be touched now without a fault: what the helpers check first. Objects that live inside the
+   * memory (locks, words, records) call it before each use.
+   */
+  assertTouchable(offset: number, size: number, write: boolean, action: string): void {
+    this.checkAccess(offset, size, write, action);
+  }
+
+  /**
+   * How far from the start the memory can be touched without a fault: the whole length here;
+   * a file mapping stops at the last page that still has file behind it.
+   */
+  protected readableEnd(): number {
+    return this.length;
+  }
+
   /** printf("%s") of the slides: the bytes from `offset` up to the first NUL (or the end), as UTF-8. */
   readString(offset = 0): string {
     const at = this.checkAccess(offset, 0, false, "readString");
+    const limit = this.readableEnd();
+    // Nothing readable at `at` (past the file's end): let the full check say why.
+    if (at >= limit && at < this.length) this.checkAccess(at, 1, false, "readString");
     const buf = this.buffer;
-    let end = buf.indexOf(0, at);
-    if (end < 0) end = this.length;
-    this.checkAccess(at, end - at, false, "readString");
-    return buf.toString("utf8", at, end);
+    // The scan for the NUL never goes past what can be read: no SIGBUS on a shrunk file.
+    const nul = at < limit ? buf.subarray(at, limit).indexOf(0) : -1;
+    return buf.toString("utf8", at, nul < 0 ? Math.max(at, limit) : at + nul);
   }
 
   readInt32(offset = 0): number {
@@ -175,6 +215,7 @@ export abstract class Region {
   }
 
   writeInt32(offset: number, value: number): void {
+    checkInt(value, "value");
     const at = this.checkAccess(offset, 4, true, "writeInt32");
     this.buffer.writeInt32LE(value, at);
   }
@@ -184,6 +225,10 @@ export abstract class Region {
   }
 
   writeBigInt64(offset: number, value: bigint): void {
+    if (typeof value !== "bigint") throw new TypeError(`The "value" argument must be of type bigint. Received ${describe(value)}`);
+    if (value < -(1n << 63n) || value >= 1n << 63n) {
+      throw new RangeError(`The value of "value" is out of range. It must be a signed 64-bit integer. Received ${value}n`);
+    }
     const at = this.checkAccess(offset, 8, true, "writeBigInt64");
     this.buffer.writeBigInt64LE(value, at);
   }

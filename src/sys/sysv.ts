@@ -24,7 +24,7 @@ import {
   SHMGET_MASK,
   SHM_RDONLY,
 } from "./constants";
-import { Region } from "./region";
+import { Region, regionToken } from "./region";
 import { isTracked, track, untrack } from "./registry";
 
 /**
@@ -77,7 +77,8 @@ export function shmget(key: number, size: number, shmflg: number, options?: Shmg
   const opts = checkOptions<ShmgetOptions>(options, "options");
   const id = fn.shmget(k, size, flags);
   if (id === -1) throwErrno("shmget", { key: k });
-  if (flags & IPC_CREAT) {
+  // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
+  if (flags & IPC_CREAT || k === IPC_PRIVATE) {
     // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE; otherwise its creator
     // pid tells (a segment that existed before belongs to whoever made it: never ours to remove).
     const made = (flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE || statRaw(id)?.cpid === process.pid;
@@ -176,8 +177,8 @@ export class Attachment extends Region {
   readonly shmid: number;
   readonly readonly: boolean;
 
-  constructor(shmid: number, address: Pointer, size: number, readonly: boolean) {
-    super(address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, (addr) => fn.shmdt(addr));
+  constructor(token: typeof regionToken, shmid: number, address: Pointer, size: number, readonly: boolean) {
+    super(token, address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, (addr) => fn.shmdt(addr));
     this.shmid = shmid;
     this.readonly = readonly;
   }
@@ -221,7 +222,7 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   if (size < 0) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
   if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
-  return new Attachment(shmid, address, size, (flags & SHM_RDONLY) !== 0);
+  return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
 /** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */

@@ -9,7 +9,7 @@ import path from "path";
 import { seedFromEnv } from "../../stress/prng";
 import { formatReport, runFuzz } from "../../stress/fuzz/run";
 import { targets, exportedFunctions, EXCLUDED } from "../../stress/fuzz/catalogue";
-import { knownBugs } from "../../stress/fuzz/known";
+import { FIXED, knownBugs } from "../../stress/fuzz/known";
 import { distIndex, tempDir } from "../helpers";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -60,6 +60,13 @@ test("at least 10,000 calls with generated arguments: no crash, no leak, only Ty
 // Known bugs in code owned by others (stress/FINDINGS.md): each reproducer must end cleanly
 // once fixed. test.failing passes while the bug is there and fails when it is fixed: then
 // delete its entry from stress/fuzz/known.js, and the fuzzer stops steering around it.
+for (const bug of FIXED) {
+  test(`fixed bug ${bug.id} stays fixed: ${bug.what}`, () => {
+    const r = spawnSync(process.execPath, ["-e", bug.reproducer], { encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
+    expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: "" });
+  });
+}
+
 for (const bug of knownBugs().filter((k: { reproducer?: string }) => k.reproducer)) {
   test.failing(`known bug ${bug.id}: ${bug.what}`, () => {
     const r = spawnSync(process.execPath, ["-e", bug.reproducer], { encoding: "utf8", timeout: 5_000, killSignal: "SIGKILL" });

@@ -255,3 +255,36 @@ test("an unreachable mapping and its views are unmapped by the garbage collector
   expect(before).toBe(50);
   expect(after).toBe(0);
 });
+
+test("findings of the fuzzer stay fixed: partial mprotect, readString past EOF, made-up regions, huge or wrapping addresses", () => {
+  const m = mapAnonymous(2 * PAGE, { shared: true });
+  mprotect(m, 1, PROT_READ); // only the first page becomes read-only
+  expect(err(() => m.writeInt32(PAGE, 1))).toMatchObject({ code: "EACCES" }); // conservative: the whole region
+  m.protect(PROT_READ | PROT_WRITE);
+  m.writeInt32(PAGE, 1);
+  expect(() => m.writeInt32(0, 5n as never)).toThrow(TypeError);
+  expect(() => m.writeInt32(0, 2 ** 31)).toThrow(RangeError);
+  expect(() => m.writeBigInt64(0, 5 as never)).toThrow(TypeError);
+  expect(() => m.writeBigInt64(0, 1n << 63n)).toThrow(RangeError);
+  m.unmap();
+
+  const file = fileWith("shrinks.bin", Buffer.alloc(2 * PAGE, 0x41)); // no NUL anywhere
+  const f = mapFile(file);
+  expect(f.readString(PAGE).length).toBe(PAGE);
+  fs.truncateSync(file, 10);
+  expect(f.readString(0)).toBe("A".repeat(10)); // the scan stops at the last page with file behind it
+  expect(err(() => f.readString(PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+  f.unmap();
+
+  expect(() => new (Mapping as never as new (...a: unknown[]) => Mapping)(Symbol("x"), 0x1000n, 4096, 3, 0x22, -1, 0)).toThrow(TypeError);
+  expect(() => mmap(2n ** 64n, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)).toThrow(RangeError);
+  expect(() => mmap(0x1000n, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)).toThrow(RangeError);
+});
+
+test("mapFile refuses FIFOs without blocking (ENODEV), and a failed create leaves no file", () => {
+  const fifo = path.join(dir, "pipe");
+  require("child_process").execFileSync("mkfifo", [fifo]);
+  expect(err(() => mapFile(fifo, { writable: false }))).toMatchObject({ code: "ENODEV", syscall: "open" });
+  expect(() => mapFile(path.join(dir, "ro-create.bin"), { writable: false, create: PAGE })).toThrow(RangeError);
+  expect(fs.existsSync(path.join(dir, "ro-create.bin"))).toBe(false);
+});
