@@ -8,6 +8,7 @@
 "use strict";
 const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
+const { rewriteCell } = require("./rewrite");
 
 /** Where the server leaves the iopub publisher on a request's content for the handler. */
 const PUBLISH = Symbol("publish");
@@ -169,7 +170,8 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) => writeDisplayData(out, update));
     expectCell(`In[${count}]`, String(req.code));
     try {
-      return await super.handleExecuteImpl(req, writeStream, writeDisplayData);
+      // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
+      return await super.handleExecuteImpl({ ...req, code: rewriteCell(String(req.code)) }, writeStream, writeDisplayData);
     } catch (e) {
       // tslab throws the ExecutionCount when the cell failed: report what failed.
       const failure = thrown.length ? describeThrown(thrown[0]) : diagnostics.length ? describeDiagnostics(diagnostics, String(req.code)) : null;

@@ -174,6 +174,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
         /* 9 */ "process.pid",
         /* 10 */ 'display.markdown("*ours, called like tslab\'s*")',
         /* 11 */ 'import { display } from "tslab";\ndisplay.html("<i>tslab display</i>")',
+        /* 12 */ "const later = 7;",
+        /* 13 */ "const both = { later, PROT_READ };\nJSON.stringify(both) + ' ' + (await (async () => 3)()) + ' ' + (await (Promise.resolve(4)))",
       ]),
     ));
   });
@@ -184,7 +186,12 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   test("the run succeeds (failing cells are tagged raises-exception)", () => {
     expect(run.stderr).not.toMatch(/CellExecutionError/);
     expect(run.status).toBe(0);
-    expect(cells).toHaveLength(12);
+    expect(cells).toHaveLength(14);
+  });
+
+  test("shorthand properties of earlier cells' and preloaded names, and await (expr), work (tslab alone fails both)", () => {
+    expect(errorOf(13)).toBeUndefined();
+    expect(text(result(13)?.data?.["text/plain"])).toBe(`'{"later":7,"PROT_READ":1} 3 4'`);
   });
 
   test("the library's exports are preloaded", () => {
