@@ -71,3 +71,13 @@ export function ownSegments(): string[] {
     .filter((f) => f.length > 4 && f[4] === String(process.pid))
     .map((f) => f[1]);
 }
+
+/** The error `fn` throws (fails the test if it throws nothing), for matching code/errno/syscall. */
+export function caught(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string; path?: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error("expected an error, got none");
+}

@@ -8,19 +8,12 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { isAlive } from "../sys/registry";
 
 const PREFIX = "tslab-ipc-lab-";
 
 let current: string | null = null;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** Removes lab folders left by processes that died without running their exit handler. */
 function removeOrphans(): void {

@@ -22,6 +22,7 @@ import { PROT_READ, PROT_WRITE } from "../sys/constants";
 import type { Region } from "../sys/region";
 import { Region as RegionClass } from "../sys/region";
 import { crc32Range, crc32Word } from "./crc32";
+import { isAlive as pidAlive } from "../sys/registry";
 
 const MAGIC = 0x31434552; // "REC1"
 const HEADER = 32;
@@ -52,14 +53,6 @@ function nextGeneration(g: number): number {
   return g >= 0xffffffff ? 2 : g + 1;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** A record read back: the bytes (a private copy) and the generation that wrote them. */
 export interface RecordSnapshot {

@@ -159,7 +159,8 @@ export function cleanupCreated(): number {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (ours or another user's). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -25,7 +25,7 @@ import {
   SHM_RDONLY,
 } from "./constants";
 import { Region, regionToken } from "./region";
-import { isTracked, track, untrack } from "./registry";
+import { isAlive, isTracked, track, untrack } from "./registry";
 
 /**
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
@@ -287,15 +287,11 @@ export function readProcSysvShm(): IpcsList {
       lpid: num("lpid"),
       uid,
       owner: users.get(uid) ?? String(uid),
-      creatorAlive: pidAlive(cpid),
+      creatorAlive: isAlive(cpid),
       dest: (perms & SHM_DEST) !== 0,
     });
   }
   return list;
-}
-
-function pidAlive(pid: number): boolean {
-  return fs.existsSync(`/proc/${pid}`);
 }
 
 function userNames(): Map<number, string> {

@@ -29,7 +29,7 @@ import {
   munmap,
   sysconf,
 } from "../../src";
-import { runNode, tempDir } from "../helpers";
+import { caught, runNode, tempDir } from "../helpers";
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -41,14 +41,7 @@ function fileWith(name: string, content: Buffer | string): string {
   return p;
 }
 
-function err(fn: () => unknown): IpcError {
-  try {
-    fn();
-  } catch (e) {
-    return e as IpcError;
-  }
-  throw new Error("expected an error");
-}
+const err = caught;
 
 test("sysconf(_SC_PAGESIZE) is the page size; bad names are EINVAL or RangeError", () => {
   expect(sysconf(_SC_PAGESIZE)).toBe(PAGE);

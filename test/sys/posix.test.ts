@@ -1,7 +1,7 @@
 // POSIX shared memory: shm_open/shm_unlink, name validation, default mode, the PosixShm object.
 import fs from "fs";
 import { IpcError, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PosixShm, shm_open, shm_unlink, mmap, MAP_SHARED, PROT_READ, PROT_WRITE } from "../../src";
-import { uniqueName } from "../helpers";
+import { caught, uniqueName } from "../helpers";
 
 const names: string[] = [];
 function name(): string {
@@ -13,14 +13,7 @@ afterAll(() => {
   for (const n of names) fs.rmSync("/dev/shm" + n, { force: true });
 });
 
-function err(fn: () => unknown): IpcError {
-  try {
-    fn();
-  } catch (e) {
-    return e as IpcError;
-  }
-  throw new Error("expected an error");
-}
+const err = caught;
 
 test("shm_open creates with mode 0600 by default, sized with ftruncate, mapped and shared", () => {
   const n = name();

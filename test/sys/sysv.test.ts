@@ -18,7 +18,7 @@ import {
   shmdt,
   shmget,
 } from "../../src";
-import { ownSegments, segmentExists, tempDir } from "../helpers";
+import { caught as catchError, ownSegments, segmentExists, tempDir } from "../helpers";
 
 const dir = tempDir();
 const keyFile = path.join(dir, "shmdemo.c");
@@ -236,11 +236,3 @@ describe("ipcs", () => {
   });
 });
 
-function catchError(fn: () => unknown): IpcError & Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as IpcError;
-  }
-  throw new Error("expected an error, got none");
-}
