@@ -18,6 +18,11 @@ import { pageSize } from "./page";
 const F_DUPFD_CLOEXEC = 1030;
 import { Region, regionToken } from "./region";
 
+// One function for every mapping without a file: no closure allocated per mmap.
+const releaseAnonymous = (address: Pointer, span: number): void => {
+  fn.munmap(address, span);
+};
+
 /** A live mapping: what mmap returns. Owns the mapped range until munmap/dispose. */
 export class Mapping extends Region {
   /** MAP_* flags as passed (MAP_FIXED shown as given). */
@@ -32,10 +37,18 @@ export class Mapping extends Region {
   constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
     const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
-    super(token, address, length, prot, (addr, span) => {
-      fn.munmap(addr, span);
-      closeQuietly(fileFd);
-    });
+    super(
+      token,
+      address,
+      length,
+      prot,
+      fileFd.fd < 0
+        ? releaseAnonymous
+        : (addr, span) => {
+            fn.munmap(addr, span);
+            closeQuietly(fileFd);
+          },
+    );
     this.flags = flags;
     this.fd = fd;
     this.offset = offset;

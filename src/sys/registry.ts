@@ -12,7 +12,7 @@ import path from "path";
 import { fn, shmStat, view } from "../ffi/libc";
 
 export type Created =
-  | { kind: "sysv"; id: number; key: number }
+  | { kind: "sysv"; id: number; key: number; size?: number }
   | { kind: "posix"; name: string; ino?: number };
 
 const IPC_RMID = 0;
@@ -52,16 +52,37 @@ function mapJournal(fd: number, size: number): Journal | null {
   return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
 }
 
+/**
+ * One line per creation: "s <id> <key>" for a segment (plain ASCII, the hot path: no JSON, no
+ * UTF-8 encoding), a JSON object for a POSIX object (its name may be any text).
+ */
+function journalLine(c: Created): string {
+  return c.kind === "sysv" ? "s " + c.id + " " + c.key + "\n" : JSON.stringify(c) + "\n";
+}
+
+function parseJournalLine(line: string): Created | null {
+  if (line.startsWith("s ")) {
+    const [, id, key] = line.split(" ");
+    return { kind: "sysv", id: Number(id), key: Number(key) };
+  }
+  try {
+    return JSON.parse(line) as Created;
+  } catch {
+    return null;
+  }
+}
+
 function appendJournal(c: Created): void {
   try {
-    const line = JSON.stringify(c) + "\n";
+    const line = journalLine(c);
+    const bytes = c.kind === "sysv" ? line.length : Buffer.byteLength(line);
     if (!journal) {
       fs.mkdirSync(recordsDir(), { recursive: true, mode: 0o700 });
       const fd = fs.openSync(journalPath(process.pid), "w+", 0o600);
       journal = mapJournal(fd, JOURNAL_START);
       if (!journal) return fs.closeSync(fd);
     }
-    if (journal.used + Buffer.byteLength(line) > journal.size) {
+    if (journal.used + bytes > journal.size) {
       // Full: map it again twice as large (the old bytes are in the file already).
       const { fd, address, size, used } = journal;
       journal.bytes = Buffer.alloc(0); // nothing of ours may touch the old range after munmap
@@ -70,7 +91,7 @@ function appendJournal(c: Created): void {
       if (!journal) return fs.closeSync(fd);
       journal.used = used;
     }
-    journal.used += journal.bytes.write(line, journal.used);
+    journal.used += c.kind === "sysv" ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
   } catch {
     // The journal only serves reap(); failing to write it must not fail the creation.
   }
@@ -110,6 +131,26 @@ export function track(c: Created): void {
   mapOf(c).set(keyOf(c), c);
   appendJournal(c);
   installHandlers();
+}
+
+/** Whether this process will remove segment `id` at exit (no object built: shmget's hot path). */
+export function isSegmentTracked(id: number): boolean {
+  return createdSegments.has(id);
+}
+
+/**
+ * The size of a segment this process created and still tracks, or undefined. Lets shmat skip
+ * an IPC_STAT: an id names the same segment until ~2^31 more segments were made (Linux
+ * recycles an index only with a new sequence number).
+ */
+export function createdSegmentSize(id: number): number | undefined {
+  const c = createdSegments.get(id);
+  return c && c.kind === "sysv" ? c.size : undefined;
+}
+
+/** Forget segment `id` (removed with IPC_RMID). */
+export function untrackSegment(id: number): void {
+  createdSegments.delete(id);
 }
 
 /** Forget `c` (it was removed, or the user asked it to persist). */
@@ -204,13 +245,8 @@ export function reap(): ReapReport {
       continue;
     }
     for (const line of lines) {
-      let c: Created;
-      try {
-        c = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (removeCreated(c, pid)) report.removed.push(c);
+      const c = parseJournalLine(line);
+      if (c && removeCreated(c, pid)) report.removed.push(c);
     }
     try {
       fs.unlinkSync(journalPath(pid));

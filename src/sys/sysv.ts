@@ -25,7 +25,7 @@ import {
   SHM_RDONLY,
 } from "./constants";
 import { Region, regionToken } from "./region";
-import { isAlive, isTracked, track, untrack } from "./registry";
+import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackSegment } from "./registry";
 
 /**
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
@@ -78,11 +78,15 @@ export function shmget(key: number, size: number, shmflg: number, options?: Shmg
   const id = fn.shmget(k, size, flags);
   if (id === -1) throwErrno("shmget", { key: k });
   // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
-  if (flags & IPC_CREAT || k === IPC_PRIVATE) {
-    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE; otherwise its creator
-    // pid tells (a segment that existed before belongs to whoever made it: never ours to remove).
-    const made = (flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE || statRaw(id)?.cpid === process.pid;
-    if (made && !opts.persist && !isTracked({ kind: "sysv", id, key: k })) track({ kind: "sysv", id, key: k });
+  if ((flags & IPC_CREAT || k === IPC_PRIVATE) && !opts.persist && !isSegmentTracked(id)) {
+    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE (and then its size is
+    // `size`); otherwise its creator pid tells (a segment that existed before belongs to
+    // whoever made it: never ours to remove).
+    if ((flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE) track({ kind: "sysv", id, key: k, size });
+    else {
+      const raw = statRaw(id);
+      if (raw?.cpid === process.pid) track({ kind: "sysv", id, key: k, size: raw.segsz });
+    }
   }
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
   return id;
@@ -166,11 +170,16 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
   if (cmd === IPC_RMID) {
     if (fn.shmctl_nobuf(shmid, IPC_RMID, null) !== 0) throwErrno("shmctl", { shmid });
     // Removed on purpose: no longer ours to clean up.
-    untrack({ kind: "sysv", id: shmid, key: 0 });
+    untrackSegment(shmid);
     return 0;
   }
   throw new RangeError(`The value of "cmd" is not supported. Use IPC_STAT (2) or IPC_RMID (0). Received ${cmd}`);
 }
+
+// One function for every attachment: no closure allocated per shmat.
+const releaseAttachment = (address: Pointer): void => {
+  fn.shmdt(address);
+};
 
 /** An attached System V segment: what shmat returns. Owns the attachment until shmdt/dispose. */
 export class Attachment extends Region {
@@ -178,7 +187,7 @@ export class Attachment extends Region {
   readonly readonly: boolean;
 
   constructor(token: typeof regionToken, shmid: number, address: Pointer, size: number, readonly: boolean) {
-    super(token, address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, (addr) => fn.shmdt(addr));
+    super(token, address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, releaseAttachment);
     this.shmid = shmid;
     this.readonly = readonly;
   }
@@ -218,7 +227,9 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   }
   const flags = checkFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
   // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
-  const size = shmSize(shmid);
+  // An attachment must know its length: from our own record of what we created, else IPC_STAT
+  // (a bad id fails there just as shmat would).
+  const size = createdSegmentSize(shmid) ?? shmSize(shmid);
   if (size < 0) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
   if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
