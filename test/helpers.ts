@@ -81,3 +81,32 @@ export function caught(fn: () => unknown): Error & { code?: string; errno?: numb
   }
   throw new Error("expected an error, got none");
 }
+
+/** A temp folder base with no node_modules above it (so module resolution is tested for real). */
+export function bareTempBase(): string | null {
+  for (const base of [os.tmpdir(), "/var/tmp"]) {
+    let d = path.resolve(base);
+    let clean = true;
+    for (;;) {
+      if (fs.existsSync(path.join(d, "node_modules"))) clean = false;
+      if (path.dirname(d) === d) break;
+      d = path.dirname(d);
+    }
+    if (clean) return base;
+  }
+  return null;
+}
+
+/** An environment whose Jupyter reads and writes only under `dir` (kernelspecs, runtime, config). */
+export function privateJupyterEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const data = path.join(dir, "jupyter-data");
+  return {
+    ...process.env,
+    JUPYTER_DATA_DIR: data,
+    JUPYTER_PATH: data,
+    JUPYTER_RUNTIME_DIR: path.join(dir, "runtime"),
+    JUPYTER_CONFIG_DIR: path.join(dir, "config"),
+    PYDEVD_DISABLE_FILE_VALIDATION: "1",
+    ...extra,
+  };
+}

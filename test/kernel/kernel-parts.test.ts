@@ -3,6 +3,7 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { bareTempBase } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -66,21 +67,7 @@ describe("traceback", () => {
   });
 });
 
-/** A temp folder with no node_modules above it (another tool may have put one in /tmp). */
-function bareBase(): string | null {
-  for (const base of [os.tmpdir(), "/var/tmp"]) {
-    let d = path.resolve(base);
-    let clean = true;
-    for (;;) {
-      if (fs.existsSync(path.join(d, "node_modules"))) clean = false;
-      if (path.dirname(d) === d) break;
-      d = path.dirname(d);
-    }
-    if (clean) return base;
-  }
-  return null;
-}
-const base = bareBase();
+const base = bareTempBase();
 // Skipped only when every temp folder has a node_modules above it: nothing to resolve virtually.
 const describeBare = base ? describe : describe.skip;
 

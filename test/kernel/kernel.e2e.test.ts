@@ -6,6 +6,7 @@ import { spawnSync, type SpawnSyncReturns } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { bareTempBase, privateJupyterEnv } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 const PY = "/usr/bin/python3";
@@ -33,20 +34,6 @@ interface Cell {
   execution_count?: number | null;
 }
 
-/** A temp folder with no node_modules above it (another tool may have put one in /tmp). */
-function bareBase(): string {
-  for (const base of [os.tmpdir(), "/var/tmp"]) {
-    let d = path.resolve(base);
-    let clean = true;
-    for (;;) {
-      if (fs.existsSync(path.join(d, "node_modules"))) clean = false;
-      if (path.dirname(d) === d) break;
-      d = path.dirname(d);
-    }
-    if (clean) return base;
-  }
-  return os.tmpdir();
-}
 
 let tmp = "";
 let env: NodeJS.ProcessEnv = {};
@@ -103,16 +90,8 @@ function installKernel(...args: string[]): SpawnSyncReturns<string> {
 
 beforeAll(() => {
   if (!hasJupyter) return;
-  tmp = fs.mkdtempSync(path.join(bareBase(), "tslab-ipc-kernel-test-"));
-  const data = path.join(tmp, "jupyter-data");
-  env = {
-    ...process.env,
-    JUPYTER_DATA_DIR: data,
-    JUPYTER_PATH: data,
-    JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-    JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-    PYDEVD_DISABLE_FILE_VALIDATION: "1",
-  };
+  tmp = fs.mkdtempSync(path.join((bareTempBase() ?? os.tmpdir()), "tslab-ipc-kernel-test-"));
+  env = privateJupyterEnv(tmp);
   // A folder with no node_modules anywhere above it.
   notebookDir = path.join(tmp, "notebooks");
   fs.mkdirSync(notebookDir);

@@ -6,7 +6,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { IPC_RMID, shmctl } from "../../src";
-import { segmentExists } from "../helpers";
+import { privateJupyterEnv, segmentExists } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 const PY = "/usr/bin/python3";
@@ -18,17 +18,8 @@ if (skipReason) console.log(`kernel reap test skipped: ${skipReason}`);
 
 maybe("SIGKILLed kernel's segment and POSIX object are removed by the next kernel start; live and foreign ones stay", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-reap-"));
-  const data = path.join(tmp, "jupyter-data");
-  const env = {
-    ...process.env,
-    JUPYTER_DATA_DIR: data,
-    JUPYTER_PATH: data,
-    JUPYTER_RUNTIME_DIR: path.join(tmp, "runtime"),
-    JUPYTER_CONFIG_DIR: path.join(tmp, "config"),
-    PYDEVD_DISABLE_FILE_VALIDATION: "1",
-    // Every kernel of this test journals into one folder of its own: reap sees only them.
-    TSLAB_IPC_RECORDS: path.join(tmp, "records"),
-  };
+  // Every kernel of this test journals into one folder of its own: reap sees only them.
+  const env = privateJupyterEnv(tmp, { TSLAB_IPC_RECORDS: path.join(tmp, "records") });
   const notebooks = path.join(tmp, "notebooks");
   fs.mkdirSync(notebooks);
   let report: any;
