@@ -1,10 +1,8 @@
 // A plotly figure that shows itself in the kernel: one output carrying the plotly JSON (for
 // JupyterLab's plotly renderer), self-contained HTML (classic Notebook, nbconvert HTML, no
 // internet needed), a one-line text summary, and a PNG once one is attached.
+import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
 import { figureHtml } from "./html";
-
-/** The symbol the kernel looks for on a cell's value to show it as a MIME bundle. */
-export const jupyterDisplay: unique symbol = Symbol.for("Jupyter.display") as never;
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
@@ -13,8 +11,6 @@ export interface PlotlyFigure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
 }
-
-export type MimeBundle = Record<string, unknown>;
 
 export class Figure implements PlotlyFigure {
   data: Record<string, unknown>[];
@@ -57,7 +53,7 @@ export class Figure implements PlotlyFigure {
     return bundle;
   }
 
-  [jupyterDisplay](): MimeBundle {
+  [JUPYTER_DISPLAY](): MimeBundle {
     return this.mimeBundle();
   }
 
