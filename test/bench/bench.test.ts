@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { cCompiler, distIndex, repoRoot, tempDir } from "../helpers";
+import { cCompiler, distIndex, needs, repoRoot, tempDir } from "../helpers";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const stats = require(path.join(repoRoot, "bench", "lib", "stats.js"));
@@ -75,7 +75,7 @@ describe("Cleanup", () => {
 
 describe("runners (tiny workloads)", () => {
   const cc = cCompiler();
-  const smoke = cc ? test : test.skip; // without a C compiler there is no baseline to build
+  const smoke = needs("cc").test; // without a C compiler there is no baseline to build
 
   function samplesOf(out: string): number[] {
     const result = JSON.parse(out.trim().split("\n").pop() as string);
