@@ -2,7 +2,8 @@
 // arguments: the helpers check and copy what they are given and never add data of their own.
 import { LatencyResult } from "../measure/latency";
 import { ResidencyRecording } from "../measure/residency";
-import { checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 import { Figure } from "./figure";
 
 export interface PlotOptions {
@@ -31,12 +32,12 @@ const UNIT_TEXT: Record<string, string> = { ns: "ns", us: "µs", ms: "ms" };
 function numbers(values: unknown, what: string): number[] {
   if (values instanceof LatencyResult) return values.samples.slice();
   if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
-    throw new TypeError(`${what} must be an array of numbers. Received ${describe(values)}`);
+    throw new TypeError(`${what} must be an array of numbers. Received ${determineSpecificType(values)}`);
   }
   const arr = Array.from(values as ArrayLike<unknown>);
   arr.forEach((v, i) => {
     if (typeof v !== "number" || Number.isNaN(v)) {
-      throw new TypeError(`${what}[${i}] must be a number. Received ${describe(v)}`);
+      throw new TypeError(`${what}[${i}] must be a number. Received ${determineSpecificType(v)}`);
     }
   });
   return arr as number[];
@@ -47,7 +48,7 @@ function toSeries(input: SeriesInput, what: string): Series[] {
   if (input instanceof LatencyResult) list = [{ name: input.label, values: input.samples.slice(), unit: input.unit }];
   else if (Array.isArray(input)) {
     list = input.map((r, i) => {
-      if (!(r instanceof LatencyResult)) throw new TypeError(`${what}[${i}] must be a LatencyResult. Received ${describe(r)}`);
+      if (!(r instanceof LatencyResult)) throw new TypeError(`${what}[${i}] must be a LatencyResult. Received ${determineSpecificType(r)}`);
       return { name: r.label, values: r.samples.slice(), unit: r.unit };
     });
   } else if (input !== null && typeof input === "object") {
@@ -57,7 +58,7 @@ function toSeries(input: SeriesInput, what: string): Series[] {
       unit: v instanceof LatencyResult ? v.unit : undefined,
     }));
   } else {
-    throw new TypeError(`${what} must be an object of named series or LatencyResult(s). Received ${describe(input)}`);
+    throw new TypeError(`${what} must be an object of named series or LatencyResult(s). Received ${determineSpecificType(input)}`);
   }
   if (list.length === 0) throw new RangeError(`${what} has no series to plot`);
   for (const s of list) if (s.values.length === 0) throw new RangeError(`${what} series "${s.name}" is empty`);
@@ -95,9 +96,9 @@ export interface LinesOptions extends PlotOptions {
 
 /** Lines over a sweep: x against several named y series of the same length. */
 export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
-  opts = checkOptions<LinesOptions>(opts, "options");
+  opts = validateOptions<LinesOptions>(opts, "options");
   if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
-    throw new TypeError(`lines: the "x" argument must be an array. Received ${describe(x)}`);
+    throw new TypeError(`lines: the "x" argument must be an array. Received ${determineSpecificType(x)}`);
   }
   const xs = Array.from(x as ArrayLike<number | string>);
   if (xs.length === 0) throw new RangeError(`lines: x is empty`);
@@ -124,7 +125,7 @@ export interface HistogramOptions extends PlotOptions {
 
 /** Histograms of several latency series, overlaid. */
 export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
-  opts = checkOptions<HistogramOptions>(opts, "options");
+  opts = validateOptions<HistogramOptions>(opts, "options");
   const list = toSeries(series, "histogram: series");
   const unit = unitOf(list);
   const data = list.map((s) => {
@@ -148,7 +149,7 @@ export interface EcdfOptions extends PlotOptions {
 
 /** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
 export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
-  opts = checkOptions<EcdfOptions>(opts, "options");
+  opts = validateOptions<EcdfOptions>(opts, "options");
   const list = toSeries(series, "ecdf: series");
   const unit = unitOf(list);
   const data = list.map((s) => {
@@ -186,7 +187,7 @@ export interface HeatmapOptions extends PlotOptions {
 
 /** A heatmap of z[row][column]. */
 export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
-  opts = checkOptions<HeatmapOptions>(opts, "options");
+  opts = validateOptions<HeatmapOptions>(opts, "options");
   if (!Array.isArray(z) || z.length === 0) throw new TypeError(`heatmap: z must be a non-empty array of rows`);
   const rows = z.map((r, i) => numbers(r, `heatmap: z[${i}]`));
   const cols = rows[0].length;
@@ -212,9 +213,9 @@ export interface ResidencyPlotOptions extends PlotOptions {
 
 /** The residency heatmap of a recording: pages (rows) × time (columns), dark = resident. */
 export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
-  opts = checkOptions<ResidencyPlotOptions>(opts, "options");
+  opts = validateOptions<ResidencyPlotOptions>(opts, "options");
   if (!(recording instanceof ResidencyRecording)) {
-    throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${describe(recording)}`);
+    throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${determineSpecificType(recording)}`);
   }
   if (recording.frames.length === 0) throw new RangeError(`residency: the recording has no frames`);
   const rows = Math.min(opts.rows ?? 256, recording.pages);
@@ -251,7 +252,7 @@ export interface BarOptions extends PlotOptions {
 
 /** A bar chart: categories against one series (array) or several named ones. */
 export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
-  opts = checkOptions<BarOptions>(opts, "options");
+  opts = validateOptions<BarOptions>(opts, "options");
   if (!Array.isArray(labels) || labels.length === 0) throw new TypeError(`bar: labels must be a non-empty array of strings`);
   const cats = labels.map(String);
   const named =

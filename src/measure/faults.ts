@@ -6,7 +6,8 @@
 // window. What is left is what the JavaScript engine does on its own while `fn` runs (a GC
 // that grows the heap, a compiler thread): a handful of faults, which is why large runs are
 // compared with C, not single pages.
-import { checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 import { Region } from "../sys/region";
 import { mincore } from "../sys/mman";
 import { RUSAGE_SELF, RUSAGE_THREAD, readFaultCounters, type FaultCounters } from "./rusage";
@@ -96,11 +97,11 @@ function countResident(vec: Uint8Array): number {
  * `fn` must be synchronous: a promise's work would happen outside the window.
  */
 export function measure<T>(fn: () => T, options?: MeasureOptions): Measurement<T> {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<MeasureOptions>(options, "options");
+  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(fn)}`);
+  const opts = validateOptions<MeasureOptions>(options, "options");
   const region = opts.mapping;
   if (region !== undefined && !(region instanceof Region)) {
-    throw new TypeError(`The "mapping" option must be a Mapping or Attachment. Received ${describe(region)}`);
+    throw new TypeError(`The "mapping" option must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
   }
   const who = opts.threadOnly ? RUSAGE_THREAD : RUSAGE_SELF;
   warmUp();

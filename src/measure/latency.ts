@@ -6,7 +6,8 @@
 // empty function through the same loop and reports it beside the results, unsubtracted, so
 // a reader can see how it compares with what was measured.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger, validateOptions } from "../validators";
 
 export type LatencyUnit = "ns" | "us" | "ms";
 
@@ -48,7 +49,7 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 /** min, p50, p90, p99, max and mean of `samples` (any order). */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
   if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
-    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${describe(samples)}`);
+    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${determineSpecificType(samples)}`);
   }
   const n = samples.length;
   if (n === 0) throw new RangeError(`latencyStats needs at least one sample`);
@@ -161,20 +162,20 @@ function emptyCall(): void {}
  * `fn` receives the sample index. It must be synchronous.
  */
 export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptions): LatencyResult {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<LatencyOptions>(options, "options");
-  const n = checkInt(opts.n ?? 1000, "n", 1, 10_000_000);
-  const warmup = checkInt(opts.warmup ?? Math.min(100, n), "warmup", 0, 10_000_000);
+  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(fn)}`);
+  const opts = validateOptions<LatencyOptions>(options, "options");
+  const n = validateInteger(opts.n ?? 1000, "n", 1, 10_000_000);
+  const warmup = validateInteger(opts.warmup ?? Math.min(100, n), "warmup", 0, 10_000_000);
   const unit = opts.unit ?? "us";
-  if (!(unit in UNIT_DIVISOR)) throw new RangeError(`The "unit" option must be "ns", "us" or "ms". Received ${describe(unit)}`);
+  if (!(unit in UNIT_DIVISOR)) throw new RangeError(`The "unit" option must be "ns", "us" or "ms". Received ${determineSpecificType(unit)}`);
   if (opts.label !== undefined && typeof opts.label !== "string") {
-    throw new TypeError(`The "label" option must be of type string. Received ${describe(opts.label)}`);
+    throw new TypeError(`The "label" option must be of type string. Received ${determineSpecificType(opts.label)}`);
   }
   const setup = opts.setup;
   if (setup !== undefined && typeof setup !== "function") {
-    throw new TypeError(`The "setup" option must be a function. Received ${describe(setup)}`);
+    throw new TypeError(`The "setup" option must be a function. Received ${determineSpecificType(setup)}`);
   }
-  const overheadN = checkInt(opts.overheadSamples ?? Math.min(n, 1000), "overheadSamples", 1, 10_000_000);
+  const overheadN = validateInteger(opts.overheadSamples ?? Math.min(n, 1000), "overheadSamples", 1, 10_000_000);
 
   if (warmup > 0) checkNotPromise(timeCalls(fn, setup, warmup, null));
   const raw = new Float64Array(n);

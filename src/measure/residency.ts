@@ -1,12 +1,13 @@
 // Residency: which pages of a mapping are in memory right now (mincore), once or over time.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInt32, validateInteger, validateOptions } from "../validators";
 import { mincore } from "../sys/mman";
 import { Region } from "../sys/region";
 
 function checkRegionArg(region: unknown): Region {
   if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${describe(region)}`);
+    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
   }
   return region;
 }
@@ -51,7 +52,7 @@ export class ResidencyRecording {
    * the pages in that bin that were resident (what fits on a screen for 16384 pages).
    */
   matrix(rows = this.pages): number[][] {
-    const bins = checkInt(rows, "rows", 1);
+    const bins = validateInt32(rows, "rows", 1);
     const per = Math.max(1, Math.ceil(this.pages / bins));
     const count = Math.ceil(this.pages / per);
     const z: number[][] = [];
@@ -128,9 +129,9 @@ export interface RecordResidencyOptions {
  */
 export function recordResidency(region: Region, steps: number, step: (i: number) => void, options?: RecordResidencyOptions): ResidencyRecording {
   checkRegionArg(region);
-  const count = checkInt(steps, "steps", 1, 1_000_000);
-  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${describe(step)}`);
-  const opts = checkOptions<RecordResidencyOptions>(options, "options");
+  const count = validateInteger(steps, "steps", 1, 1_000_000);
+  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${determineSpecificType(step)}`);
+  const opts = validateOptions<RecordResidencyOptions>(options, "options");
   const sampler = new ResidencySampler(region, opts.title);
   sampler.sample("start");
   for (let i = 0; i < count; i++) {

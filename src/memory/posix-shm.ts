@@ -1,6 +1,7 @@
 // A POSIX shared memory object as an everyday object: create/open by name, size, map, unlink.
 import fs from "fs";
-import { checkOptions, checkSize, fsCall } from "../errors";
+import { fsCall } from "../errors";
+import { validateInteger, validateOptions } from "../validators";
 import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
@@ -30,8 +31,8 @@ export class PosixShm {
   /** shm_open(name, O_CREAT|O_EXCL|O_RDWR, mode) + ftruncate(size). Fails with EEXIST if it exists. */
   static create(name: string, size: number, options?: PosixShmCreateOptions): PosixShm {
     checkShmName(name);
-    checkSize(size, "size", 1);
-    const opts = checkOptions<PosixShmCreateOptions>(options, "options");
+    validateInteger(size, "size", 1);
+    const opts = validateOptions<PosixShmCreateOptions>(options, "options");
     const fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, opts.mode ?? 0o600, { persist: opts.persist });
     try {
       fs.ftruncateSync(fd, size);
@@ -45,7 +46,7 @@ export class PosixShm {
 
   /** shm_open(name, O_RDWR or O_RDONLY): an existing object. */
   static open(name: string, options?: { readonly?: boolean }): PosixShm {
-    const opts = checkOptions<{ readonly?: boolean }>(options, "options");
+    const opts = validateOptions<{ readonly?: boolean }>(options, "options");
     const fd = shm_open(name, opts.readonly ? O_RDONLY : O_RDWR);
     return new PosixShm(name, fd, !!opts.readonly, false);
   }
@@ -61,15 +62,15 @@ export class PosixShm {
 
   /** ftruncate: grow (zero-filled) or shrink. Shrinking under a live mapping makes the tail raise SIGBUS in C. */
   resize(size: number): void {
-    checkSize(size, "size");
+    validateInteger(size, "size", 0);
     fsCall("ftruncate", { path: this.name }, () => fs.ftruncateSync(this.#fd, size));
   }
 
   /** mmap the whole object (or `length` bytes), MAP_SHARED. */
   map(options?: { length?: number; readonly?: boolean }): Mapping {
-    const opts = checkOptions<{ length?: number; readonly?: boolean }>(options, "options");
+    const opts = validateOptions<{ length?: number; readonly?: boolean }>(options, "options");
     const ro = this.readonly || !!opts.readonly;
-    const length = opts.length === undefined ? this.size : checkSize(opts.length, "options.length", 1);
+    const length = opts.length === undefined ? this.size : validateInteger(opts.length, "options.length", 1);
     return mmap(null, length, PROT_READ | (ro ? 0 : PROT_WRITE), MAP_SHARED, this.#fd, 0);
   }
 

@@ -1,6 +1,7 @@
 // A System V segment as an everyday object: create or open by key, attach (read-write or
 // read-only), stat, remove. Built on the C-shaped calls in sys/sysv.
-import { checkInt, checkOptions, checkSize, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
 import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
@@ -45,10 +46,10 @@ export class SharedSegment {
 
   /** shmget(key, size, mode | IPC_CREAT [| IPC_EXCL]). */
   static create(options: SegmentCreateOptions): SharedSegment {
-    const opts = checkOptions<SegmentCreateOptions>(options, "options");
+    const opts = validateOptions<SegmentCreateOptions>(options, "options");
     if (opts.size === undefined) throw new TypeError(`The "options.size" property is required`);
-    checkSize(opts.size, "options.size", 1);
-    const mode = opts.mode === undefined ? 0o600 : checkInt(opts.mode, "options.mode", 0, 0o777);
+    validateInteger(opts.size, "options.size", 1);
+    const mode = opts.mode === undefined ? 0o600 : validateInteger(opts.mode, "options.mode", 0, 0o777);
     const key = resolveKey(opts);
     const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | mode;
     const id = shmget(key, opts.size, flags, { persist: opts.persist });
@@ -60,7 +61,7 @@ export class SharedSegment {
     let key: number;
     if (typeof keyOrPath === "string") key = ftok(keyOrPath, projId);
     else if (typeof keyOrPath === "number") key = keyOrPath;
-    else throw new TypeError(`The "key" argument must be a number or a path. Received ${describe(keyOrPath)}`);
+    else throw new TypeError(`The "key" argument must be a number or a path. Received ${determineSpecificType(keyOrPath)}`);
     const id = shmget(key, 0, 0);
     return new SharedSegment(id, key, false);
   }
@@ -73,7 +74,7 @@ export class SharedSegment {
 
   /** shmat: a new attachment; `.buffer` on it is the memory. */
   attach(options?: SegmentOpenOptions): Attachment {
-    const opts = checkOptions<SegmentOpenOptions>(options, "options");
+    const opts = validateOptions<SegmentOpenOptions>(options, "options");
     const a = shmat(this.id, null, opts.readonly ? SHM_RDONLY : 0);
     this.#attachments.add(a);
     return a;

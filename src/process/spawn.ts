@@ -13,7 +13,8 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
-import { checkOptions, checkSize, checkString, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateCString, validateInteger, validateOptions } from "../validators";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
@@ -142,24 +143,24 @@ export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): numbe
 // ---- starting one ----------------------------------------------------------------------------
 
 function checkRunOptions(options: unknown): RunOptions {
-  const o = checkOptions<RunOptions>(options, "options");
+  const o = validateOptions<RunOptions>(options, "options");
   if (o.args !== undefined) {
-    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${describe(o.args)}`);
-    o.args.forEach((a, i) => checkString(a, `options.args[${i}]`));
+    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${determineSpecificType(o.args)}`);
+    o.args.forEach((a, i) => validateCString(a, `options.args[${i}]`));
   }
   if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) {
-    throw new TypeError(`The "options.env" property must be of type object. Received ${describe(o.env)}`);
+    throw new TypeError(`The "options.env" property must be of type object. Received ${determineSpecificType(o.env)}`);
   }
   if (o.cwd !== undefined) {
-    checkString(o.cwd, "options.cwd");
+    validateCString(o.cwd, "options.cwd");
     if (!fs.existsSync(o.cwd) || !fs.statSync(o.cwd).isDirectory()) {
       throw new RangeError(`The "options.cwd" property must be an existing directory. Received ${JSON.stringify(o.cwd)}`);
     }
   }
-  if (o.timeoutMs !== undefined) checkSize(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
-  if (o.killGraceMs !== undefined) checkSize(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
-  if (o.label !== undefined) checkString(o.label, "options.label");
-  if (o.input !== undefined) checkString(o.input, "options.input");
+  if (o.timeoutMs !== undefined) validateInteger(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
+  if (o.killGraceMs !== undefined) validateInteger(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
+  if (o.label !== undefined) validateCString(o.label, "options.label");
+  if (o.input !== undefined) validateCString(o.input, "options.input");
   return o;
 }
 
@@ -193,7 +194,7 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * SyntaxError here, before anything is spawned; type errors are not checked.
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
-  checkString(source, "source");
+  validateCString(source, "source");
   const o = checkRunOptions(options);
   const fileName = (o.label ? o.label.replace(/[^\w.-]+/g, "_") : "child") + ".ts";
   const js = transpileForChild(source, fileName);
@@ -286,7 +287,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     done,
     kill: (signal: NodeJS.Signals | number = "SIGTERM") => (child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
     write: (text: string) => {
-      checkString(text, "text");
+      validateCString(text, "text");
       child.stdin!.write(text);
     },
     end: () => {

@@ -17,7 +17,9 @@
 //   header  [magic, capacity, generation, writerPid, 0, 0, 0, 0]                 32 bytes
 //   slot 0  [sequence, length, crc32, 0] + payload (capacity, rounded up to 8)
 //   slot 1  the same
-import { IpcError, checkInt, checkSize, describe, detachedError } from "../errors";
+import { IpcError, detachedError } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger } from "../validators";
 import { PROT_READ, PROT_WRITE } from "../sys/constants";
 import type { Region } from "../sys/region";
 import { Region as RegionClass } from "../sys/region";
@@ -86,7 +88,7 @@ export class SharedRecord {
 
   /** Bytes needed for a record of `capacity` payload bytes (header and two slots). */
   static byteLength(capacity: number): number {
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     return HEADER + 2 * (SLOT_HEADER + roundUp8(capacity));
   }
 
@@ -97,7 +99,7 @@ export class SharedRecord {
   static init(region: Region, offset: number, capacity: number): SharedRecord {
     checkRegion(region);
     checkPlacementOffset(offset);
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     const record = new SharedRecord(region, offset, capacity);
     record.checkFits();
     record.checkUsable(true, "init a record");
@@ -147,7 +149,7 @@ export class SharedRecord {
     let length: number;
     if (typeof data === "string") length = Buffer.byteLength(data, "utf8");
     else if (data instanceof Uint8Array) length = data.length;
-    else throw new TypeError(`The "data" argument must be of type string or an instance of Uint8Array. Received ${describe(data)}`);
+    else throw new TypeError(`The "data" argument must be of type string or an instance of Uint8Array. Received ${determineSpecificType(data)}`);
     if (length > this.capacity) {
       throw new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`);
     }
@@ -327,13 +329,13 @@ function checksumStart(generation: number, length: number): number {
 function checkRegion(region: unknown): void {
   if (!(region instanceof RegionClass)) {
     throw new TypeError(
-      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${describe(region)}`,
+      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${determineSpecificType(region)}`,
     );
   }
 }
 
 function checkPlacementOffset(offset: unknown): void {
-  const at = checkInt(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
+  const at = validateInteger(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
   if (at % SharedRecord.ALIGN !== 0) {
     throw new RangeError(`The value of "offset" must be a multiple of ${SharedRecord.ALIGN} for a record. Received ${at}`);
   }

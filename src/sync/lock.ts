@@ -10,7 +10,9 @@
 // - All calls run on the JavaScript thread, which is the owner glibc and the kernel see (the
 //   owner is a thread id: the main thread's id is the pid).
 import { fn, type Pointer } from "../ffi/libc";
-import { IpcError, checkOptions, describe, ipcErrorFromErrno } from "../errors";
+import { IpcError, ipcErrorFromErrno } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, checkUsable } from "./placement";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
@@ -152,11 +154,11 @@ export class ShmLock {
       if (rc === EDEADLK) return LATER; // held by this process: its holder runs between our turns
       return this.locked(rc, "pthread_mutex_timedlock");
     };
-    return retryUntil(attempt, opts, `waiting for ${this.describe()}`, () => {
+    return retryUntil(attempt, opts, `waiting for ${this.nameInMessages()}`, () => {
       const owner = this.ownerPid;
       throw new IpcError(
         "ETIMEDOUT",
-        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.describe()}` +
+        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.nameInMessages()}` +
           (owner ? ` (held by ${owner === process.pid ? "this process" : `pid ${owner}`})` : ""),
         { errno: ETIMEDOUT, syscall: "pthread_mutex_timedlock" },
       );
@@ -172,7 +174,7 @@ export class ShmLock {
         const owner = this.ownerPid;
         throw new IpcError(
           "EPERM",
-          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.describe()}` +
+          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.nameInMessages()}` +
             `${owner ? `; pid ${owner} does` : "; nobody does"})`,
           { errno: EPERM, syscall: "pthread_mutex_unlock" },
         );
@@ -220,7 +222,7 @@ export class ShmLock {
     return `ShmLock { offset: ${this.offset}, ${owner ? `held by pid ${owner}` : "free"} }`;
   }
 
-  private describe(): string {
+  private nameInMessages(): string {
     return `the lock at offset ${this.offset}`;
   }
 
@@ -245,7 +247,7 @@ export class ShmLock {
       return DIED;
     }
     if (rc === EDEADLK) {
-      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.describe()})`, {
+      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.nameInMessages()})`, {
         errno: EDEADLK,
         syscall: call,
       });
@@ -267,13 +269,13 @@ function check(rc: number, call: string): void {
 }
 
 function checkLockOptions(options: unknown): ShmLockOptions {
-  const o = checkOptions<ShmLockOptions>(options, "options");
+  const o = validateOptions<ShmLockOptions>(options, "options");
   if (o.onOwnerDied !== undefined && typeof o.onOwnerDied !== "function") {
-    throw new TypeError(`The "options.onOwnerDied" property must be a function. Received ${describe(o.onOwnerDied)}`);
+    throw new TypeError(`The "options.onOwnerDied" property must be a function. Received ${determineSpecificType(o.onOwnerDied)}`);
   }
   return o;
 }
 
 function checkFunction(body: unknown): void {
-  if (typeof body !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(body)}`);
+  if (typeof body !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(body)}`);
 }

@@ -4,7 +4,9 @@
 // sends to interrupt a cell). The CPU sleeps in the kernel during each slice, so a long wait
 // costs almost nothing, and the cell stays responsive to interrupts.
 import { performance } from "perf_hooks";
-import { IpcError, checkOptions, checkSize, describe } from "../errors";
+import { IpcError } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger, validateOptions } from "../validators";
 
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
@@ -21,11 +23,11 @@ export const LATER = Symbol("later");
 const DEFAULT_SLICE_MS = 5;
 
 export function checkWaitOptions(options: unknown): WaitOptions {
-  const o = checkOptions<WaitOptions>(options, "options");
-  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) checkSize(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
-  if (o.sliceMs !== undefined) checkSize(o.sliceMs, "options.sliceMs", 1, 1000);
+  const o = validateOptions<WaitOptions>(options, "options");
+  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) validateInteger(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
+  if (o.sliceMs !== undefined) validateInteger(o.sliceMs, "options.sliceMs", 1, 1000);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError(`The "options.signal" property must be an AbortSignal. Received ${describe(o.signal)}`);
+    throw new TypeError(`The "options.signal" property must be an AbortSignal. Received ${determineSpecificType(o.signal)}`);
   }
   return o;
 }

@@ -8,7 +8,9 @@
 // garbage-collected. Memory whose owner and views are all unreachable is released the same way.
 import { fn, view, type Pointer } from "../ffi/libc";
 import { constants as bufferConstants } from "buffer";
-import { IpcError, checkInt, checkSize, checkString, describe, detachedError, throwErrno } from "../errors";
+import { IpcError, detachedError, throwErrno } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateCString, validateInt32, validateInteger } from "../validators";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
 
@@ -153,7 +155,7 @@ export abstract class Region {
   /** Checks an access of `size` bytes at `offset` before it happens; subclasses add more (file size). */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     this.assertAttached(action);
-    const at = checkSize(offset, "offset");
+    const at = validateInteger(offset, "offset", 0);
     if (at + size > this.length) {
       throw new RangeError(
         `The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`,
@@ -173,7 +175,7 @@ export abstract class Region {
 
   /** strncpy/sprintf of the slides: writes `text` as UTF-8 followed by a NUL byte. Returns bytes written (without the NUL). */
   writeString(text: string, offset = 0): number {
-    checkString(text, "text");
+    validateCString(text, "text");
     const bytes = textEncoder.encode(text);
     const at = this.checkAccess(offset, bytes.length + 1, true, "writeString");
     const buf = this.buffer;
@@ -216,7 +218,7 @@ export abstract class Region {
   }
 
   writeInt32(offset: number, value: number): void {
-    checkInt(value, "value");
+    validateInt32(value, "value");
     const at = this.checkAccess(offset, 4, true, "writeInt32");
     this.buffer.writeInt32LE(value, at);
   }
@@ -226,7 +228,7 @@ export abstract class Region {
   }
 
   writeBigInt64(offset: number, value: bigint): void {
-    if (typeof value !== "bigint") throw new TypeError(`The "value" argument must be of type bigint. Received ${describe(value)}`);
+    if (typeof value !== "bigint") throw new TypeError(`The "value" argument must be of type bigint. Received ${determineSpecificType(value)}`);
     if (value < -(1n << 63n) || value >= 1n << 63n) {
       throw new RangeError(`The value of "value" is out of range. It must be a signed 64-bit integer. Received ${value}n`);
     }

@@ -1,17 +1,9 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
 import { fn, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
-import {
-  IpcError,
-  checkFlags,
-  checkInt,
-  checkOptions,
-  checkSize,
-  checkString,
-  describe,
-  formatKey,
-  throwErrno,
-} from "../errors";
+import { IpcError, formatKey, throwErrno } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
 import {
   IPC_CREAT,
   IPC_EXCL,
@@ -33,7 +25,7 @@ import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackS
  * one-character string such as 'R'.
  */
 export function ftok(path: string, projId: number | string): number {
-  checkString(path, "path");
+  validateCString(path, "path");
   let id: number;
   if (typeof projId === "string") {
     if (projId.length !== 1 || projId.charCodeAt(0) > 0xff) {
@@ -41,9 +33,9 @@ export function ftok(path: string, projId: number | string): number {
     }
     id = projId.charCodeAt(0);
   } else if (typeof projId === "number") {
-    id = checkInt(projId, "projId", 0, 0xff);
+    id = validateInteger(projId, "projId", 0, 0xff);
   } else {
-    throw new TypeError(`The "projId" argument must be of type number or string. Received ${describe(projId)}`);
+    throw new TypeError(`The "projId" argument must be of type number or string. Received ${determineSpecificType(projId)}`);
   }
   if (id === 0) {
     // ftok(3): "the least significant 8 bits of proj_id ... must be nonzero".
@@ -61,7 +53,7 @@ export interface ShmgetOptions {
 
 function checkKey(key: unknown): number {
   // key_t is a signed 32-bit int; accept the unsigned spelling (0xdeadbeef) too.
-  const k = checkInt(key, "key", -0x80000000, 0xffffffff);
+  const k = validateInteger(key, "key", -0x80000000, 0xffffffff);
   return k | 0;
 }
 
@@ -72,9 +64,9 @@ function checkKey(key: unknown): number {
  */
 export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
   const k = checkKey(key);
-  checkSize(size, "size");
-  const flags = checkFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
-  const opts = checkOptions<ShmgetOptions>(options, "options");
+  validateInteger(size, "size", 0);
+  const flags = validateFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
+  const opts = validateOptions<ShmgetOptions>(options, "options");
   const id = fn.shmget(k, size, flags);
   if (id === -1) throwErrno("shmget", { key: k });
   // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
@@ -160,8 +152,8 @@ export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
 export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
 export function shmctl(shmid: number, cmd: number): ShmidDs | 0;
 export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
-  checkInt(shmid, "shmid", 0);
-  checkInt(cmd, "cmd");
+  validateInt32(shmid, "shmid", 0);
+  validateInt32(cmd, "cmd");
   if (cmd === IPC_STAT) {
     const raw = statRaw(shmid);
     if (!raw) throwErrno("shmctl", { shmid });
@@ -221,11 +213,11 @@ export class Attachment extends Region {
  * owns the memory: `.buffer` is a zero-copy Buffer over it.
  */
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
-  checkInt(shmid, "shmid", 0);
+  validateInt32(shmid, "shmid", 0);
   if (shmaddr !== null && shmaddr !== 0 && typeof shmaddr !== "bigint") {
-    throw new TypeError(`The "shmaddr" argument must be null, 0 or a bigint address. Received ${describe(shmaddr)}`);
+    throw new TypeError(`The "shmaddr" argument must be null, 0 or a bigint address. Received ${determineSpecificType(shmaddr)}`);
   }
-  const flags = checkFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
+  const flags = validateFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
   // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
   // An attachment must know its length: from our own record of what we created, else IPC_STAT
   // (a bad id fails there just as shmat would).
@@ -239,7 +231,7 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
 /** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */
 export function shmdt(attachment: Attachment): 0 {
   if (!(attachment instanceof Attachment)) {
-    throw new TypeError(`The "shmaddr" argument must be an Attachment returned by shmat. Received ${describe(attachment)}`);
+    throw new TypeError(`The "shmaddr" argument must be an Attachment returned by shmat. Received ${determineSpecificType(attachment)}`);
   }
   if (!attachment.detach()) {
     throw new IpcError("EINVAL", `EINVAL: invalid argument, shmdt (already detached from shmid ${attachment.shmid})`, {
