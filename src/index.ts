@@ -50,3 +50,5 @@ export { mkfifo } from "./sys/fifo";
 // A record in shared memory that readers never see torn, even if its writer is killed mid-write (src/record).
 export { SharedRecord, crc32 } from "./record";
 export type { RecordSnapshot } from "./record";
+// Exit and signal hooks, and the host's policy for them (src/process/lifecycle.ts).
+export * as lifecycle from "./process/lifecycle";

@@ -3,9 +3,9 @@
 //
 // Output streams live: each chunk is passed to process.stdout.write / process.stderr.write as
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
-// the cell). Children never outlive this process: they are killed on its 'exit', and each
-// child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), which also
-// covers a parent that is SIGKILLed.
+// the cell). Children never outlive this process: they are killed when it ends (an exit hook of
+// src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed.
 import { spawn, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -15,6 +15,7 @@ import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
 import { determineSpecificType } from "../codes";
 import { validateCString, validateInteger, validateOptions } from "../validators";
+import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
@@ -120,7 +121,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     killChildren("SIGKILL");
   });
 }

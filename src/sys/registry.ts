@@ -1,7 +1,7 @@
 // What this process created (System V segments, POSIX shm objects), so nothing leaks.
 //
-// - At exit (normal exit, or SIGINT/SIGTERM/SIGHUP when nobody else handles them) everything
-//   created and not marked `persist` is removed.
+// - At exit (normal exit, or death by SIGINT/SIGTERM/SIGHUP unless the host handles that signal:
+//   src/process/lifecycle.ts) everything created and not marked `persist` is removed.
 // - Each creation is also appended to a per-process journal in a per-user folder (a mapped
 //   file: creation stays cheap). `reap()` reads the journals of dead
 //   processes (killed with SIGKILL, say) and removes what they left, checking that each object
@@ -10,6 +10,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { fn, shmStat, view } from "../ffi/libc";
+import { onExit } from "../process/lifecycle";
 
 export type Created =
   | { kind: "sysv"; id: number; key: number; size?: number }
@@ -257,22 +258,10 @@ export function reap(): ReapReport {
   return report;
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  // Someone else (a kernel's interrupt handler, the application) handles this signal: it is
-  // not a request to exit, so leave everything in place.
-  if (process.listenerCount(signal) > 1) return;
-  cleanupCreated();
-  process.removeListener(signal, onSignal);
-  process.kill(process.pid, signal);
-}
-
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     cleanupCreated();
   });
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
 }
