@@ -50,3 +50,8 @@ export { mkfifo } from "./sys/fifo";
 // A record in shared memory that readers never see torn, even if its writer is killed mid-write (src/record).
 export { SharedRecord, crc32 } from "./record";
 export type { RecordSnapshot } from "./record";
+// Spying on the library's calls into libc (checks that need the technique), and which file system holds a path.
+export { countCalls, countableCalls, CallCounter } from "./sys/calls";
+export type { CountCallsOptions, RecordedCall } from "./sys/calls";
+export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
+export type { FsInfo } from "./measure/filesystem";
