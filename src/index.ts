@@ -52,3 +52,8 @@ export { SharedRecord, crc32 } from "./record";
 export type { RecordSnapshot } from "./record";
 // Exit and signal hooks, and the host's policy for them (src/process/lifecycle.ts).
 export * as lifecycle from "./process/lifecycle";
+// Spying on the library's calls into libc (checks that need the technique), and which file system holds a path.
+export { countCalls, countableCalls, CallCounter } from "./sys/calls";
+export type { CountCallsOptions, RecordedCall } from "./sys/calls";
+export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
+export type { FsInfo } from "./measure/filesystem";
