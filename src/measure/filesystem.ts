@@ -3,7 +3,8 @@
 // answer is this process's view (its mount namespace), not a guess from the path.
 import fs from "fs";
 import path from "path";
-import { checkString, fsCall } from "../errors";
+import { fsCall } from "../errors";
+import { validateCString } from "../validators";
 
 /** File systems whose files live only in memory: gone at reboot, no disk to write back to. */
 export const IN_MEMORY_FILE_SYSTEMS: readonly string[] = ["tmpfs", "ramfs", "devtmpfs", "hugetlbfs"];
@@ -49,7 +50,7 @@ function contains(mountPoint: string, p: string): boolean {
  * @example fsInfo("/dev/shm")  // { type: "tmpfs", mountPoint: "/dev/shm", source: "tmpfs", inMemory: true }
  */
 export function fsInfo(p: string): FsInfo {
-  const real = existingRealPath(checkString(p, "path"));
+  const real = existingRealPath(validateCString(p, "path"));
   const text = fsCall("open", { path: "/proc/self/mountinfo" }, () => fs.readFileSync("/proc/self/mountinfo", "utf8"));
   let best: FsInfo | null = null;
   for (const line of text.split("\n")) {
