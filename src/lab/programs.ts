@@ -6,6 +6,7 @@ import path from "path";
 import { labDir } from "./labdir";
 import { checkOptions, describe, fromNodeError } from "../errors";
 
+/** A C program `compileC` built: its path and the compiler's messages. */
 export interface CompiledProgram {
   /** Absolute path of the executable (in labDir()). */
   path: string;
@@ -13,6 +14,7 @@ export interface CompiledProgram {
   warnings: string;
 }
 
+/** How `runProgram` runs a program: working folder, time limit and standard input. */
 export interface ProgramOptions {
   /** Working directory of the program (default: labDir()). */
   cwd?: string;
@@ -22,6 +24,7 @@ export interface ProgramOptions {
   input?: string;
 }
 
+/** How a program ended: its output, exit code or signal. */
 export interface ProgramResult {
   stdout: string;
   stderr: string;

@@ -6,6 +6,10 @@
 import { performance } from "perf_hooks";
 import { IpcError, checkOptions, checkSize, describe } from "../errors";
 
+/**
+ * How long an asynchronous wait may take, and the `AbortSignal` that cancels it (an interrupt in the
+ * kernel does).
+ */
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
   timeoutMs?: number;
