@@ -20,6 +20,10 @@ import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
 
+/**
+ * How a child runs: arguments, environment, working folder, time limit, a label for its output, quiet
+ * (capture only), and standard input.
+ */
 export interface RunOptions {
   /** Visible in the child as process.argv.slice(2). */
   args?: string[];
@@ -90,6 +94,7 @@ export class ChildResult {
     return this.timedOut ? `${who} timed out after ${ms} ms and ${how}` : `${who} ${how}`;
   }
 
+  /** The summary line: pid, and how the child ended. */
   toString(): string {
     return this.summary;
   }
@@ -193,6 +198,9 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
  * can run side by side (a reader and a writer). A source that does not parse throws a
  * SyntaxError here, before anything is spawned; type errors are not checked.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/spawnTs.ts}
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   validateCString(source, "source");
@@ -307,6 +315,9 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
  * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
  * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
  * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
+  *
+  * @example
+  * {@includeCode ../../docs/examples/runTs.ts}
  */
 export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
   const handle = spawnTs(source, options);

@@ -9,6 +9,10 @@ import { determineSpecificType } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { onInterrupt } from "../process/lifecycle";
 
+/**
+ * How long an asynchronous wait may take, and the `AbortSignal` that cancels it (an interrupt in the
+ * kernel does).
+ */
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
   timeoutMs?: number;

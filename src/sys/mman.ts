@@ -36,6 +36,7 @@ export class Mapping extends Region {
   #fileFd: { fd: number };
   #path: string | null | undefined;
 
+  /** @internal Only `mmap` makes mappings. */
   constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
     const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
@@ -81,6 +82,7 @@ export class Mapping extends Region {
     return done;
   }
 
+  /** Unmaps (the `using` statement calls it); twice is a no-op. */
   [Symbol.dispose](): void {
     this.unmap();
   }
@@ -165,6 +167,9 @@ function checkAddr(addr: unknown): Pointer | null {
  *
  * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
  * instead of silently replacing memory the JavaScript engine is using.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/mmap.ts}
  */
 export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
   const hint = checkAddr(addr);
@@ -218,7 +223,12 @@ function checkRange(region: Region, offset: unknown, length: unknown, action: st
   return { start: at === 0 ? region.address : region.address + BigInt(at), bytes };
 }
 
-/** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */
+/**
+ * munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/munmap.ts}
+ */
 export function munmap(mapping: Mapping, length?: number): 0 {
   if (!(mapping instanceof Mapping)) {
     throw new TypeError(`The "addr" argument must be a Mapping returned by mmap. Received ${determineSpecificType(mapping)}`);
@@ -244,13 +254,23 @@ function msyncRange(region: Region, flags: unknown, offset: unknown, length: unk
   return 0;
 }
 
-/** msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it). */
+/**
+ * msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/msync.ts}
+ */
 export function msync(mapping: Region, length: number, flags: number): 0 {
   checkRegion(mapping);
   return msyncRange(mapping, flags, 0, length);
 }
 
-/** mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded). */
+/**
+ * mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mprotect.ts}
+ */
 export function mprotect(region: Region, length: number, prot: number): 0 {
   checkRegion(region);
   const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");

@@ -3,7 +3,12 @@ import { errno as lastErrno, fn, setErrno } from "../ffi/libc";
 import { throwErrno } from "../errors";
 import { validateInt32 } from "../validators";
 
-/** sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096. */
+/**
+ * sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sysconf.ts}
+ */
 export function sysconf(name: number): number {
   validateInt32(name, "name", 0);
   setErrno(0);

@@ -12,6 +12,10 @@ import path from "path";
 import { fn, shmStat, view } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
 
+/**
+ * One object this process created and will remove at exit unless it persists: a System V segment or a
+ * POSIX shm name.
+ */
 export type Created =
   | { kind: "sysv"; id: number; key: number; size?: number }
   | { kind: "posix"; name: string; ino?: number };
@@ -211,6 +215,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * What `reap()` did: the objects it removed, and how many recorded objects belong to live processes and
+ * stay.
+ */
 export interface ReapReport {
   removed: Created[];
   /** Journals whose process is still running: left alone. */
@@ -220,6 +228,9 @@ export interface ReapReport {
 /**
  * Removes what processes of this user created with tslab-ipc and left behind when they died
  * without cleaning up (SIGKILL, a crash). Objects of live processes and of other programs stay.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/reap.ts}
  */
 export function reap(): ReapReport {
   const report: ReapReport = { removed: [], live: 0 };
