@@ -47,7 +47,10 @@ function contains(mountPoint: string, p: string): boolean {
 /**
  * The file system holding `p` (which need not exist yet: its nearest existing folder counts):
  * type, mount point, source, and whether it lives only in memory.
- * @example fsInfo("/dev/shm")  // { type: "tmpfs", mountPoint: "/dev/shm", source: "tmpfs", inMemory: true }
+ * @example
+ * ```ts
+ * fsInfo("/dev/shm")  // { type: "tmpfs", mountPoint: "/dev/shm", source: "tmpfs", inMemory: true }
+ * ```
  */
 export function fsInfo(p: string): FsInfo {
   const real = existingRealPath(validateCString(p, "path"));
@@ -70,7 +73,10 @@ export function fsInfo(p: string): FsInfo {
 
 /**
  * The type of the file system holding `p`: "ext4", "tmpfs", ... (see fsInfo for the mount).
- * @example fsType("/dev/shm")  // "tmpfs"
+ * @example
+ * ```ts
+ * fsType("/dev/shm")  // "tmpfs"
+ * ```
  */
 export function fsType(p: string): string {
   return fsInfo(p).type;
