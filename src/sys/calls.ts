@@ -79,6 +79,7 @@ export interface RecordedCall {
   args: unknown[];
 }
 
+/** How `countCalls` counts: stand-ins that replace calls, and how many recorded calls to keep. */
 export interface CountCallsOptions {
   /**
    * Replacements, by C name, that run instead of the real function while this counter is
@@ -172,6 +173,7 @@ export class CallCounter {
     return this.counts;
   }
 
+  /** Stops counting (the `using` statement calls it). */
   [Symbol.dispose](): void {
     this.stop();
   }
@@ -180,6 +182,7 @@ export class CallCounter {
     return { "text/plain": this.toString() };
   }
 
+  /** One line: each counted call and how often it ran. */
   toString(): string {
     const parts = Object.entries(this.counts).map(([n, c]) => `${n}: ${c}`);
     return `CallCounter { ${parts.join(", ")}${this.#active ? "" : " (stopped)"} }`;
