@@ -1,10 +1,13 @@
-// Every ```ts example in README.md runs as written (transpiled, in a child process, importing
-// "tslab-ipc" as a user would), prints nothing on stderr, and prints what its comments promise:
-// on a line with console.log, the comment up to the first "; " is the promised output ("…"
-// stands for any text; what follows "; " explains). Examples of notebook cells, which rely on
-// the kernel's preloaded names, are fenced ```typescript instead and not run here. Examples that
-// need an optional tool (Chromium, a C compiler) are skipped where it is missing, saying which
-// package brings it back: their promise cannot be checked there.
+// Every ```ts example in README.md and every example of the API reference (docs/examples/*.ts,
+// included into the TypeDoc pages by @includeCode) runs as written (transpiled, in a child
+// process, importing "tslab-ipc" as a user would), prints nothing on stderr, and prints what its
+// comments promise: on a line with console.log, the comment up to the first "; " is the
+// promised output ("…" stands for any text; what follows "; " explains). Examples of notebook
+// cells, which rely on the kernel's preloaded names, are fenced ```typescript instead and not
+// run here. Examples that need an optional tool (Chromium, a C compiler) are skipped where it is
+// missing, saying which package brings it back: their promise cannot be checked there.
+// The examples use unique names and remove their files; reap() in them sees only this run's
+// journals (global-setup points TSLAB_IPC_RECORDS at a folder of the run's own).
 import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
@@ -12,10 +15,19 @@ import ts from "typescript";
 import { needs, repoRoot, type OptionalTool } from "./helpers";
 
 const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-const examples = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => ({
+const examplesDir = path.join(repoRoot, "docs", "examples");
+const sources = [
+  ...[...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m, i) => ({ where: `README example ${i + 1}`, code: m[1] })),
+  ...fs
+    .readdirSync(examplesDir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .map((f) => ({ where: `docs/examples/${f}`, code: fs.readFileSync(path.join(examplesDir, f), "utf8") })),
+];
+const examples = sources.map((s, i) => ({
   index: i + 1,
-  code: m[1],
-  title: m[1].split("\n").find((l) => /from "tslab-ipc"/.test(l)) ?? m[1].split("\n")[0],
+  code: s.code,
+  title: `${s.where}: ${s.code.split("\n").find((l) => /from "tslab-ipc"/.test(l)) ?? s.code.split("\n")[0]}`,
 }));
 
 /** Calls that need an optional tool to print what the example promises. */
@@ -60,9 +72,12 @@ const PRELUDE = `const __promised = (line, ...args) => {
   console.log(...args);
 };\n`;
 
-test("README has examples, and most promise an output", () => {
-  expect(examples.length).toBeGreaterThan(10);
-  expect(examples.filter((e) => instrument(e.code).promises.length > 0).length).toBeGreaterThan(10);
+test("README is a front page (at most 16,000 characters) with a runnable tour, and the API reference has examples", () => {
+  expect(readme.length).toBeLessThanOrEqual(16000);
+  expect(examples.filter((e) => e.title.startsWith("README")).length).toBeGreaterThanOrEqual(1);
+  expect(examples.filter((e) => e.title.startsWith("docs/examples")).length).toBeGreaterThan(20);
+  // Most examples promise an output, which is compared.
+  expect(examples.filter((e) => instrument(e.code).promises.length > 0).length).toBeGreaterThan(15);
 });
 
 test("the promise check compares: a wrong output fails it, '…' matches any text", () => {
@@ -79,7 +94,7 @@ test("the promise check compares: a wrong output fails it, '…' matches any tex
 
 for (const e of examples) {
   const tools = TOOL_CALLS.filter(([re]) => re.test(e.code)).map(([, tool]) => tool);
-  needs(...tools).test(`README example ${e.index}: ${e.title}`, () => {
+  needs(...tools).test(`example ${e.index}, ${e.title}`, () => {
     const { code, promises } = instrument(e.code);
     const js = ts.transpileModule(code, {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
