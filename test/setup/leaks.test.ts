@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
+import os from "os";
 import path from "path";
 import { repoRoot, segmentExists, tempDir } from "../helpers";
 
@@ -58,7 +59,7 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
     const before = { id: foreignSegment(), name: foreignName("before") };
     const during = { id: -1, name: foreignName("during") };
     fs.writeFileSync(path.join("/dev/shm", before.name), "");
-    let leaked: { id: number; name: string } | null = null;
+    let leaked: { id: number; name: string; records?: string } | null = null;
     try {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -98,6 +99,9 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
       expect(leakLine).toContain(`[${leaked!.name}]`);
       expect(leakLine).toContain(mode === "namespace" ? "its own IPC namespace" : "creator pid and journal");
       expect(leakLine).not.toContain(during.name);
+      // The run's records folder (reap's journals) was its own, private, and is gone with it.
+      expect(leaked!.records).toMatch(new RegExp(`^${os.tmpdir()}/tslab-ipc-test-records-`));
+      expect(fs.existsSync(leaked!.records!)).toBe(false);
       // The other program's objects are untouched; ours are gone.
       expect(segmentExists(during.id)).toBe(true);
       expect(fs.existsSync(path.join("/dev/shm", during.name))).toBe(true);
