@@ -186,7 +186,10 @@ function unsafeForAllUsers(root = repoRoot) {
 function install(tool, user) {
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-kernelspec-"));
   try {
-    fs.writeFileSync(path.join(staging, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n");
+    fs.writeFileSync(path.join(staging, "kernel.json"), JSON.stringify(kernelSpec(), null, 2) + "\n", { mode: 0o644 });
+    // Jupyter copies the folder with its mode: mkdtemp's 0700 would hide a system-wide kernel
+    // from every user but root.
+    fs.chmodSync(staging, 0o755);
     const args = [...tool.slice(1), "install", "--replace", "--name", KERNEL_NAME];
     if (user) args.push("--user");
     args.push(staging);

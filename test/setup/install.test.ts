@@ -78,7 +78,10 @@ test("a planted jupyter.py (working folder, PYTHONPATH) and planted tools on PAT
     expect(fs.existsSync(marker) ? fs.readFileSync(marker, "utf8") : "nothing ran").toBe("nothing ran");
     if (jupyter) {
       expect(r.status).toBe(0);
-      expect(JSON.parse(fs.readFileSync(path.join(data, "kernels", "tslab-ipc", "kernel.json"), "utf8")).argv[1]).toBe(path.join(repoRoot, "kernel", "main.js"));
+      const spec = path.join(data, "kernels", "tslab-ipc");
+      expect(JSON.parse(fs.readFileSync(path.join(spec, "kernel.json"), "utf8")).argv[1]).toBe(path.join(repoRoot, "kernel", "main.js"));
+      // Readable by every user (a system-wide kernel must be): not mkdtemp's 0700.
+      expect((fs.statSync(spec).mode & 0o777).toString(8)).toBe("755");
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
