@@ -221,6 +221,7 @@ function main() {
   try {
     if (action === "system-packages") {
       if (!systemPackages(args.includes("--apt"))) process.exitCode = 1;
+      else if (fs.existsSync(DPKG_QUERY)) console.log(`tslab-ipc: every Debian package of ${path.relative(process.cwd(), PACKAGE_LIST) || PACKAGE_LIST} is installed`);
     } else if (action === "install") {
       systemPackages(aptAllowedByNpm());
       if (process.env.TSLAB_IPC_SKIP_KERNEL === "1") {
