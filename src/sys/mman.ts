@@ -273,3 +273,10 @@ export function mincore(region: Region, length?: number): Uint8Array {
   for (let i = 0; i < vec.length; i++) vec[i] &= 1;
   return vec;
 }
+
+/** How many pages of a mincore vector (one 0/1 entry per page) are resident. */
+export function countResident(vec: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < vec.length; i++) n += vec[i];
+  return n;
+}
