@@ -1,6 +1,6 @@
 // A System V segment as an everyday object: create or open by key, attach (read-write or
 // read-only), stat, remove. Built on the C-shaped calls in sys/sysv.
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_MISSING_OPTION } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
 import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
@@ -61,7 +61,7 @@ export class SharedSegment {
   /** shmget(key, size, mode | IPC_CREAT [| IPC_EXCL]). */
   static create(options: SegmentCreateOptions): SharedSegment {
     const opts = validateOptions<SegmentCreateOptions>(options, "options");
-    if (opts.size === undefined) throw new TypeError(`The "options.size" property is required`);
+    if (opts.size === undefined) throw new ERR_MISSING_OPTION("options.size");
     validateInteger(opts.size, "options.size", 1);
     const mode = opts.mode === undefined ? 0o600 : validateInteger(opts.mode, "options.mode", 0, 0o777);
     const key = resolveKey(opts);
@@ -75,7 +75,7 @@ export class SharedSegment {
     let key: number;
     if (typeof keyOrPath === "string") key = ftok(keyOrPath, projId);
     else if (typeof keyOrPath === "number") key = keyOrPath;
-    else throw new TypeError(`The "key" argument must be a number or a path. Received ${determineSpecificType(keyOrPath)}`);
+    else throw new ERR_INVALID_ARG_TYPE("key", ["number", "string"], keyOrPath);
     const id = shmget(key, 0, 0);
     return new SharedSegment(id, key, false);
   }

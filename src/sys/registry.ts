@@ -9,7 +9,7 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { fn, shmStat, view } from "../ffi/libc";
+import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
 
 /**
@@ -53,7 +53,7 @@ let journal: Journal | null = null;
 function mapJournal(fd: number, size: number): Journal | null {
   fs.ftruncateSync(fd, size);
   const address = fn.mmap(null, size, PROT_RW, MAP_SHARED, fd, 0) as bigint;
-  if (address === -1n || address === 0xffffffffffffffffn) return null;
+  if (isFailedPointer(address)) return null;
   return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
 }
 
@@ -161,10 +161,6 @@ export function untrackSegment(id: number): void {
 /** Forget `c` (it was removed, or the user asked it to persist). */
 export function untrack(c: Created): void {
   mapOf(c).delete(keyOf(c));
-}
-
-export function isTracked(c: Created): boolean {
-  return mapOf(c).has(keyOf(c));
 }
 
 /** Everything this process created and will remove at exit. */

@@ -1,8 +1,9 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
-import { fn, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
+import { constants as osConstants } from "os";
+import { fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import { IpcError, formatKey, throwErrno } from "../errors";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
 import {
   IPC_CREAT,
@@ -12,12 +13,13 @@ import {
   IPC_STAT,
   PROT_READ,
   PROT_WRITE,
-  SHMAT_MASK,
-  SHMGET_MASK,
   SHM_RDONLY,
 } from "./constants";
+import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { Region, regionToken } from "./region";
 import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackSegment } from "./registry";
+
+const { EINVAL } = osConstants.errno;
 
 /**
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
@@ -32,17 +34,17 @@ export function ftok(path: string, projId: number | string): number {
   let id: number;
   if (typeof projId === "string") {
     if (projId.length !== 1 || projId.charCodeAt(0) > 0xff) {
-      throw new RangeError(`The "projId" argument must be a single character like 'R'. Received ${JSON.stringify(projId)}`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE("projId", projId, "must be a single character like 'R'");
     }
     id = projId.charCodeAt(0);
   } else if (typeof projId === "number") {
     id = validateInteger(projId, "projId", 0, 0xff);
   } else {
-    throw new TypeError(`The "projId" argument must be of type number or string. Received ${determineSpecificType(projId)}`);
+    throw new ERR_INVALID_ARG_TYPE("projId", ["number", "string"], projId);
   }
   if (id === 0) {
     // ftok(3): "the least significant 8 bits of proj_id ... must be nonzero".
-    throw new RangeError(`The value of "projId" is out of range. Its low 8 bits must be nonzero. Received ${id}`);
+    throw new ERR_OUT_OF_RANGE("projId", "nonzero in its low 8 bits", id);
   }
   const key = fn.ftok(path, id);
   if (key === -1) throwErrno("ftok", { path });
@@ -176,7 +178,7 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
     untrackSegment(shmid);
     return 0;
   }
-  throw new RangeError(`The value of "cmd" is not supported. Use IPC_STAT (2) or IPC_RMID (0). Received ${cmd}`);
+  throw new ERR_INVALID_ARG_VALUE_RANGE("cmd", cmd, `is not supported: use IPC_STAT (${IPC_STAT}) or IPC_RMID (${IPC_RMID})`);
 }
 
 // One function for every attachment: no closure allocated per shmat.
@@ -231,7 +233,7 @@ export class Attachment extends Region {
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
   validateInt32(shmid, "shmid", 0);
   if (shmaddr !== null && shmaddr !== 0 && typeof shmaddr !== "bigint") {
-    throw new TypeError(`The "shmaddr" argument must be null, 0 or a bigint address. Received ${determineSpecificType(shmaddr)}`);
+    throw new ERR_INVALID_ARG_TYPE("shmaddr", "null, 0 or a bigint address", shmaddr);
   }
   const flags = validateFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
   // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
@@ -240,7 +242,7 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   const size = createdSegmentSize(shmid) ?? shmSize(shmid);
   if (size < 0) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
-  if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
+  if (isFailedPointer(address)) throwErrno("shmat", { shmid });
   return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
@@ -252,11 +254,11 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
  */
 export function shmdt(attachment: Attachment): 0 {
   if (!(attachment instanceof Attachment)) {
-    throw new TypeError(`The "shmaddr" argument must be an Attachment returned by shmat. Received ${determineSpecificType(attachment)}`);
+    throw new ERR_INVALID_ARG_TYPE("shmaddr", "an Attachment returned by shmat", attachment);
   }
   if (!attachment.detach()) {
     throw new IpcError("EINVAL", `EINVAL: invalid argument, shmdt (already detached from shmid ${attachment.shmid})`, {
-      errno: 22,
+      errno: EINVAL,
       syscall: "shmdt",
       shmid: attachment.shmid,
     });
