@@ -25,7 +25,7 @@ import {
   SHM_RDONLY,
 } from "./constants";
 import { Region, regionToken } from "./region";
-import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackSegment } from "./registry";
+import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
 
 /**
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
@@ -71,25 +71,36 @@ function checkKey(key: unknown): number {
  * What this process creates is removed when it exits unless `{ persist: true }`.
  */
 export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
+  return getSegment(key, size, shmflg, options).id;
+}
+
+/**
+ * shmget, and whether this call created the segment: a fact from the kernel (IPC_PRIVATE, or
+ * IPC_CREAT | IPC_EXCL succeeding), never a guess from the creator's pid, which another process
+ * may have had before. With IPC_CREAT alone the exclusive attempt comes first, then the plain
+ * call, whose errors are the caller's.
+ */
+export function getSegment(key: number, size: number, shmflg: number, options?: ShmgetOptions): { id: number; created: boolean } {
   const k = checkKey(key);
   checkSize(size, "size");
   const flags = checkFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
   const opts = checkOptions<ShmgetOptions>(options, "options");
-  const id = fn.shmget(k, size, flags);
-  if (id === -1) throwErrno("shmget", { key: k });
-  // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
-  if ((flags & IPC_CREAT || k === IPC_PRIVATE) && !opts.persist && !isSegmentTracked(id)) {
-    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE (and then its size is
-    // `size`); otherwise its creator pid tells (a segment that existed before belongs to
-    // whoever made it: never ours to remove).
-    if ((flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE) track({ kind: "sysv", id, key: k, size });
-    else {
-      const raw = statRaw(id);
-      if (raw?.cpid === process.pid) track({ kind: "sysv", id, key: k, size: raw.segsz });
-    }
+  let id: number;
+  let created: boolean;
+  if (k !== IPC_PRIVATE && (flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) === 0) {
+    id = fn.shmget(k, size, flags | IPC_EXCL);
+    created = id !== -1;
+    if (!created) id = fn.shmget(k, size, flags);
+  } else {
+    id = fn.shmget(k, size, flags);
+    // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
+    created = id !== -1 && (k === IPC_PRIVATE || (flags & (IPC_CREAT | IPC_EXCL)) === (IPC_CREAT | IPC_EXCL));
   }
+  if (id === -1) throwErrno("shmget", { key: k });
+  if (created && !opts.persist) track({ kind: "sysv", id, key: k, size });
+  // Persisting (now or later) is journaled as a "forget": reap() leaves the segment too.
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
-  return id;
+  return { id, created };
 }
 
 const statRaw = shmStat;
