@@ -11,9 +11,10 @@
 //   last user (lpid) was one of the run's processes; a /dev/shm name that carries the pid of
 //   one of them (uniqueName's convention, "<prefix>-<pid>-<random>") or that a journal of the
 //   run's records folder names. The run's processes are the descendants of jest's main process,
-//   sampled while the run goes (watchProcesses) plus the pids of the journals created in the
-//   run's own records folder. A process that creates, leaks and exits between two samples
-//   without the library escapes this; it can never blame another program.
+//   sampled while the run goes (watchProcesses: their children every 20 ms, all of /proc every
+//   second) plus the pids of the journals created in the run's own records folder. A process
+//   that creates, leaks and exits within one sample, without a journal, escapes this; it can
+//   never blame another program. The namespace mode has no such gap.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -62,6 +63,7 @@ function parents() {
   return map;
 }
 
+/** Every descendant of `root` now (a full scan of /proc). */
 function sampleProcesses(root) {
   const children = new Map();
   for (const [pid, ppid] of parents()) {
@@ -72,7 +74,29 @@ function sampleProcesses(root) {
   while (todo.length) {
     const pid = todo.pop();
     ours.pids.add(pid);
+    live.add(pid);
     for (const c of children.get(pid) ?? []) if (!ours.pids.has(c)) todo.push(c);
+  }
+}
+
+// The run's processes seen alive: their children are read often and cheaply (the main
+// thread's /proc/<pid>/task/<pid>/children, where Node and Python spawn), so a child that
+// lives a few tens of milliseconds is seen too. The full scan catches the rest.
+const live = new Set();
+
+function sampleChildren() {
+  for (const pid of [...live]) {
+    let text;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8");
+    } catch {
+      live.delete(pid); // gone
+      continue;
+    }
+    for (const c of text.split(" ").filter(Boolean).map(Number)) {
+      if (!ours.pids.has(c)) ours.pids.add(c);
+      live.add(c);
+    }
   }
 }
 
@@ -85,7 +109,7 @@ function sampleJournals(recordsDir) {
     return;
   }
   for (const name of names) {
-    const pid = /^(\d+)\./.exec(name);
+    const pid = /^(\d+)[-.]/.exec(name);
     if (pid) ours.pids.add(Number(pid[1]));
     let text = "";
     try {
@@ -100,7 +124,7 @@ function sampleJournals(recordsDir) {
 }
 
 /** Samples the run's processes and journals until stopWatching(); attributed mode only. */
-function watchProcesses(recordsDir, everyMs = 200) {
+function watchProcesses(recordsDir, childrenEveryMs = 20, fullEveryMs = 1000) {
   const root = process.pid;
   const sample = () => {
     try {
@@ -114,16 +138,18 @@ function watchProcesses(recordsDir, everyMs = 200) {
   let inotify = null;
   try {
     inotify = fs.watch(recordsDir, (_event, name) => {
-      const pid = /^(\d+)\./.exec(String(name));
+      const pid = /^(\d+)[-.]/.exec(String(name));
       if (pid) ours.pids.add(Number(pid[1]));
     });
     inotify.unref();
   } catch {
     /* no inotify: the samples still see journals that outlive their process */
   }
-  const timer = setInterval(sample, everyMs);
-  timer.unref();
-  watcher = { sample, stop: () => (clearInterval(timer), inotify && inotify.close()) };
+  const fast = setInterval(sampleChildren, childrenEveryMs);
+  const full = setInterval(sample, fullEveryMs);
+  fast.unref();
+  full.unref();
+  watcher = { sample, stop: () => (clearInterval(fast), clearInterval(full), inotify && inotify.close()) };
 }
 
 function stopWatching() {

@@ -59,7 +59,7 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
     const before = { id: foreignSegment(), name: foreignName("before") };
     const during = { id: -1, name: foreignName("during") };
     fs.writeFileSync(path.join("/dev/shm", before.name), "");
-    let leaked: { id: number; name: string; records?: string } | null = null;
+    let leaked: { id: number; childId: number; name: string; records?: string } | null = null;
     try {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
@@ -95,7 +95,8 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
       const summary = fs.readFileSync(path.join(files.results, "summary.txt"), "utf8").trim();
       const leakLine = output.split("\n").find((l) => l.startsWith("LEAK: ")) ?? "";
       expect({ code, summary }).toEqual({ code: 1, summary: "2 passed, 1 failed, 0 skipped" });
-      expect(leakLine).toContain(`ids ${leaked!.id} (cpid `);
+      expect(leakLine).toMatch(new RegExp(`leaked 2 System V segment\\(s\\) \\[ids .*\\b${leaked!.id} \\(cpid `));
+      expect(leakLine).toMatch(new RegExp(`\\b${leaked!.childId} \\(cpid `));
       expect(leakLine).toContain(`[${leaked!.name}]`);
       expect(leakLine).toContain(mode === "namespace" ? "its own IPC namespace" : "creator pid and journal");
       expect(leakLine).not.toContain(during.name);
@@ -109,6 +110,7 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
       if (mode === "attributed") {
         expect(output).toContain(`not ours, left alone: 1 segment(s) [${during.id} (cpid `);
         expect(segmentExists(leaked!.id)).toBe(false);
+        expect(segmentExists(leaked!.childId)).toBe(false);
       }
     } finally {
       removeSegment(before.id);
@@ -117,6 +119,7 @@ describe.each(modes)("a run judged %s", (mode, unavailable) => {
       // Ours too, should the run's own removal have failed (attributed: same namespace as here).
       if (leaked && mode === "attributed") {
         removeSegment(leaked.id);
+        removeSegment(leaked.childId);
         fs.rmSync(path.join("/dev/shm", leaked.name), { force: true });
       }
       fs.rmSync(dir, { recursive: true, force: true });
