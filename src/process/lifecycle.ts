@@ -16,8 +16,10 @@
 // - A process listener exists only while something needs it. Listening to SIGINT cancels Node's
 //   default (death), so with no hooks there is no listener and no changed behaviour.
 
+/** Removes the hook it was returned for; calling it twice is harmless. */
 export type Unregister = () => void;
 
+/** What the host process (the notebook kernel) handles itself, so the library's hooks leave it alone. */
 export interface HostPolicy {
   /** SIGINT belongs to the host (it interrupts work, it does not end the process). */
   handlesInterrupts?: boolean;

@@ -21,10 +21,15 @@
 import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
-import { fn, shmStat, view } from "../ffi/libc";
+import { throwErrno } from "../errors";
+import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
 import { currentUid, journalDir } from "./state-dir";
 
+/**
+ * One object this process created and will remove at exit unless it persists: a System V segment or a
+ * POSIX shm name.
+ */
 export type Created =
   | { kind: "sysv"; id: number; key: number; size?: number; ctime?: number }
   | { kind: "posix"; name: string; ino?: number };
@@ -113,7 +118,7 @@ function createJournalFile(file: string): number {
 function mapJournal(fd: number, size: number): Journal {
   fs.ftruncateSync(fd, size);
   const address = fn.mmap(null, size, PROT_RW, MAP_SHARED, fd, 0) as bigint;
-  if (address === -1n || address === 0xffffffffffffffffn) throw new Error("mmap of the journal failed");
+  if (isFailedPointer(address)) throwErrno("mmap", { path: "the creation journal" });
   return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
 }
 
@@ -267,10 +272,6 @@ export function untrack(c: Created): void {
   if (known && createdPosix.delete(c.name)) appendJournal(forgetLine(known), false);
 }
 
-export function isTracked(c: Created): boolean {
-  return c.kind === "sysv" ? createdSegments.has(c.id) : createdPosix.has(c.name);
-}
-
 /** Everything this process created and will remove at exit. */
 export function trackedObjects(): Created[] {
   return [...createdSegments.values(), ...createdPosix.values()];
@@ -323,6 +324,10 @@ const REAP_BUDGET_MS = 2000;
 const CTIME_SLACK_S = 2;
 const SHM_NAME = /^\/[^/\0]{1,255}$/;
 
+/**
+ * What `reap()` did: the objects it removed, and how many recorded objects belong to live processes and
+ * stay.
+ */
 export interface ReapReport {
   removed: Created[];
   /** Journals whose process is still running: left alone. */
@@ -411,6 +416,9 @@ function removeFile(file: string): void {
  * Removes what processes of this user created with tslab-ipc and left behind when they died
  * without cleaning up (SIGKILL, a crash). Objects of live processes, objects persisted or
  * removed later, and objects of other programs or other users stay. Bounded in time; never blocks.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/reap.ts}
  */
 export function reap(): ReapReport {
   const report: ReapReport = { removed: [], live: 0, skipped: 0 };
