@@ -9,6 +9,7 @@
 //                                        ERR_INVALID_ARG_VALUE_RANGE, a value past a bound)
 //   ERR_MISSING_OPTION       TypeError   a required option is absent
 //   ERR_ILLEGAL_CONSTRUCTOR  TypeError   `new` on a class whose objects come from a call
+//   ERR_BUFFER_TOO_LARGE     RangeError  a region longer than one Buffer can be
 //   ERR_CC_FAILED            Error       compileC: cc rejected the source (`status`, `stderr`)
 //   ERR_TS_SYNTAX            SyntaxError runTs/spawnTs: the child's TypeScript does not parse
 //   ERR_NOT_BUILT            Error       dist/ is missing: run `npm run build`

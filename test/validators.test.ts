@@ -2,6 +2,7 @@
 // throw first and compares.
 import { Buffer, constants as bufferConstants } from "buffer";
 import fs from "fs";
+import path from "path";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_MISSING_OPTION, ERR_OUT_OF_RANGE, withCode } from "../src/codes";
 import {
   validateAbortSignal,
@@ -99,4 +100,23 @@ test("withCode keeps the class and the message, and adds the code and fields", (
   // As in Node, a coded error is a plain TypeError/RangeError: only `code` tells them apart.
   expect(new ERR_OUT_OF_RANGE("x", "an integer", 1.5).constructor).toBe(RangeError);
   expect(Object.keys(new ERR_INVALID_ARG_TYPE("x", "number", "1"))).toEqual(["code"]);
+});
+
+test("every error src/ throws carries a code: no bare Error, TypeError or RangeError", () => {
+  const bare: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith(".ts")) {
+        fs.readFileSync(file, "utf8")
+          .split("\n")
+          .forEach((line, i) => {
+            if (/\bthrow new (Type|Range|Syntax)?Error\(/.test(line)) bare.push(`${path.relative(process.cwd(), file)}:${i + 1}`);
+          });
+      }
+    }
+  };
+  walk(path.join(__dirname, "..", "src"));
+  expect(bare).toEqual([]);
 });
