@@ -11,7 +11,14 @@ const { World, targets } = require("./catalogue");
 const { describeArg, FuzzCallbackError } = require("./values");
 const { knownBugs } = require("./known");
 
-const lib = require(path.join(__dirname, "..", "..", "dist", "index.js"));
+const DIST = path.join(__dirname, "..", "..", "dist");
+const lib = require(path.join(DIST, "index.js"));
+
+/** Our argument errors carry Node's own ERR_* codes: the first stack frame says whose check threw. */
+function thrownByLibrary(e) {
+  const frame = String(e.stack || "").split("\n").find((line) => /^\s+at /.test(line));
+  return frame !== undefined && frame.includes(DIST + path.sep);
+}
 
 // Errors the engine or an FFI layer raises when a bad value got past the argument checks: the
 // class may be TypeError, but the message names no argument of ours, so it counts as a bug.
@@ -37,7 +44,7 @@ function classify(e, target) {
       return `bug:engine ${e.constructor.name}`;
     }
     // Node's own argument checks (fs, child_process): right class, but our checks missed it.
-    if (typeof e.code === "string" && e.code.startsWith("ERR_")) return `${e.constructor.name}(node)`;
+    if (typeof e.code === "string" && e.code.startsWith("ERR_") && !thrownByLibrary(e)) return `${e.constructor.name}(node)`;
     return e.constructor.name;
   }
   if (e instanceof SyntaxError && /^(runTs|spawnTs)$/.test(target)) return "SyntaxError(documented)";
