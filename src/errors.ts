@@ -3,6 +3,7 @@
 import { getSystemErrorName } from "util";
 import { errno as lastErrno, fn } from "./ffi/libc";
 
+/** What an `IpcError` names besides the errno: the path, key or shmid involved. */
 export interface IpcErrorDetails {
   /** The path involved (ftok, shm_open, a mapped file). */
   path?: string;
@@ -12,7 +13,12 @@ export interface IpcErrorDetails {
   shmid?: number;
 }
 
-/** A failed system call or a use of memory that is no longer there. */
+/**
+ * A failed system call or a use of memory that is no longer there.
+ *
+ * @example
+ * {@includeCode ../docs/examples/IpcError.ts}
+ */
 export class IpcError extends Error {
   /** 'ENOENT', 'EEXIST', … or 'ERR_DETACHED' for an object that no longer owns its memory. */
   readonly code: string;

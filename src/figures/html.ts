@@ -69,6 +69,7 @@ export function pngImgTag(pngBase64: string, alt: string): string {
   return `<img src="data:image/png;base64,${pngBase64}" alt="${escapeHtml(alt)}" style="max-width:100%">`;
 }
 
+/** How `figureHtml` writes a figure as HTML: whether plotly.js is inlined, and the size of the plot. */
 export interface FigureHtmlOptions {
   /** Text shown until the plot is drawn (and instead of it where scripts do not run). */
   summary?: string;

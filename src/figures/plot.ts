@@ -6,6 +6,7 @@ import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANG
 import { validateOptions } from "../validators";
 import { Figure } from "./figure";
 
+/** Options every figure takes: titles of the plot and the axes, and its size in pixels. */
 export interface PlotOptions {
   title?: string;
   xTitle?: string;
@@ -88,6 +89,7 @@ function unitOf(list: Series[]): string | undefined {
   return u && list.every((s) => s.unit === u) ? UNIT_TEXT[u] ?? u : undefined;
 }
 
+/** Options of `plot.lines`. */
 export interface LinesOptions extends PlotOptions {
   mode?: "lines" | "markers" | "lines+markers";
   logX?: boolean;
@@ -115,6 +117,7 @@ export function lines(x: ArrayLike<number> | string[], series: Record<string, Ar
   return new Figure(data, layout, summaryOf("lines", opts, list.length, xs.length * list.length));
 }
 
+/** Options of `plot.histogram`. */
 export interface HistogramOptions extends PlotOptions {
   /** Approximate number of bins (plotly picks the edges). Default: plotly's choice. */
   bins?: number;
@@ -143,6 +146,7 @@ export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Fig
 /** Most points an ECDF trace carries; more are thinned to evenly spaced ranks (all of them real samples). */
 const ECDF_MAX_POINTS = 4000;
 
+/** Options of `plot.ecdf`. */
 export interface EcdfOptions extends PlotOptions {
   logX?: boolean;
 }
@@ -175,6 +179,7 @@ export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
   return new Figure(data, layout, summaryOf("ECDF", opts, list.length, points));
 }
 
+/** Options of `plot.heatmap`. */
 export interface HeatmapOptions extends PlotOptions {
   /** Column coordinates (length = z[0].length) and row coordinates (length = z.length). */
   x?: ArrayLike<number> | string[];
@@ -204,6 +209,7 @@ export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figu
   return new Figure([trace], layout, summaryOf("heatmap", opts, 1, rows.length * cols));
 }
 
+/** Options of `plot.residency`. */
 export interface ResidencyPlotOptions extends PlotOptions {
   /** Rows drawn at most; pages are grouped into this many bins (fraction resident). Default 256. */
   rows?: number;
@@ -244,6 +250,7 @@ export function residency(recording: ResidencyRecording, opts: ResidencyPlotOpti
   return fig;
 }
 
+/** Options of `plot.bar`. */
 export interface BarOptions extends PlotOptions {
   /** "group" (default) or "stack" when there are several series. */
   barmode?: "group" | "stack";
@@ -271,5 +278,30 @@ export function bar(labels: string[], values: ArrayLike<number> | Record<string,
   return new Figure(data, layout, summaryOf("bar chart", opts, list.length, cats.length * list.length));
 }
 
-/** The plot helpers under one name, for notebook cells: plot.histogram(...), plot.ecdf(...). */
-export const plot = { lines, histogram, ecdf, heatmap, residency, bar };
+/**
+ * The plot helpers under one name, for notebook cells: plot.histogram(...), plot.ecdf(...).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/plot.ts}
+ */
+/**
+ * Figures from measurements, drawn by plotly.js: each returns a `Figure` that shows itself in
+ * the kernel as one output with the plotly JSON, offline HTML, text and (once rendered) PNG.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/plot.ts}
+ */
+export const plot = {
+  /** Lines over `x`, one per named series. */
+  lines,
+  /** Histograms of latency samples, one per series. */
+  histogram,
+  /** Empirical cumulative distributions of latency samples. */
+  ecdf,
+  /** A heatmap of a matrix (rows × columns). */
+  heatmap,
+  /** A pages × time heatmap of a residency recording. */
+  residency,
+  /** Bars: one value per label. */
+  bar,
+};

@@ -8,6 +8,7 @@ import { fromNodeError } from "../errors";
 import { ERR_INVALID_ARG_VALUE_RANGE, withCode } from "../codes";
 import { validateOptions, validateString, validateStringArray } from "../validators";
 
+/** A C program `compileC` built: its path and the compiler's messages. */
 export interface CompiledProgram {
   /** Absolute path of the executable (in labDir()). */
   path: string;
@@ -15,6 +16,7 @@ export interface CompiledProgram {
   warnings: string;
 }
 
+/** How `runProgram` runs a program: working folder, time limit and standard input. */
 export interface ProgramOptions {
   /** Working directory of the program (default: labDir()). */
   cwd?: string;
@@ -24,6 +26,7 @@ export interface ProgramOptions {
   input?: string;
 }
 
+/** How a program ended: its output, exit code or signal. */
 export interface ProgramResult {
   stdout: string;
   stderr: string;

@@ -15,11 +15,20 @@ import { RUSAGE_SELF, RUSAGE_THREAD, readFaultCounters, type FaultCounters } fro
 
 export type { FaultCounters } from "./rusage";
 
-/** A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt). */
+/**
+ * A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/faults.ts}
+ */
 export function faults(): FaultCounters {
   return readFaultCounters(RUSAGE_SELF);
 }
 
+/**
+ * What `measure` watches besides faults and time: a mapping's residency, and whether to count this thread
+ * only.
+ */
 export interface MeasureOptions {
   /** A Mapping or Attachment whose pages are checked with mincore before and after `fn`. */
   mapping?: Region;
@@ -68,6 +77,7 @@ export class Measurement<T = unknown> {
     return { "text/plain": this.toString() };
   }
 
+  /** One line: faults, time and residency change. */
   toString(): string {
     const r = this.residency;
     const res = r ? `, ${r.becameResident} of ${r.pages} pages became resident` : "";

@@ -11,8 +11,13 @@ import { validateFunction, validateInteger, validateOptions, validateString } fr
 import { escapeHtml } from "../display/html";
 import { JUPYTER_DISPLAY } from "../display/mime";
 
+/** The unit latency samples are reported in. */
 export type LatencyUnit = "ns" | "us" | "ms";
 
+/**
+ * How `sampleLatency` samples: how many calls, the warm-up, the unit, a label, and a setup step run before
+ * each (untimed) call.
+ */
 export interface LatencyOptions {
   /** Samples to keep. Default 1000. */
   n?: number;
@@ -122,6 +127,7 @@ export class LatencyResult implements LatencyStats {
     return `LatencyResult ${inspect({ label, unit, n, min, p50, p90, p99, max, mean, overhead, samples: `[${n} numbers]` })}`;
   }
 
+  /** One line: label, n and the percentiles. */
   toString(): string {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
@@ -160,6 +166,9 @@ function emptyCall(): void {}
  * Calls `fn` `warmup` times, then `n` times timing each call with process.hrtime.bigint, and
  * returns every sample with min/p50/p90/p99/max/mean and the sampler's own overhead.
  * `fn` receives the sample index. It must be synchronous.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/sampleLatency.ts}
  */
 export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptions): LatencyResult {
   validateFunction(fn, "fn");

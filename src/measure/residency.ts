@@ -5,7 +5,12 @@ import { JUPYTER_DISPLAY } from "../display/mime";
 import { countResident, mincore } from "../sys/mman";
 import { validateRegion, type Region } from "../sys/region";
 
-/** One entry per page of the region: 1 if resident (mincore), else 0. */
+/**
+ * One entry per page of the region: 1 if resident (mincore), else 0.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/residency.ts}
+ */
 export function residency(region: Region): Uint8Array {
   return mincore(validateRegion(region, "region"));
 }
@@ -75,6 +80,7 @@ export class ResidencyRecording {
     return this.toString();
   }
 
+  /** One line: pages, steps and how many became resident. */
   toString(): string {
     const c = this.residentCounts;
     return `ResidencyRecording { ${this.pages} pages, ${this.frames.length} frames, resident ${c[0] ?? 0} -> ${c[c.length - 1] ?? 0} }`;
@@ -108,6 +114,7 @@ export class ResidencySampler {
   }
 }
 
+/** How `recordResidency` samples: whether to record the starting state as step 0. */
 export interface RecordResidencyOptions {
   /** Title for plots. */
   title?: string;

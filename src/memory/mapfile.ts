@@ -7,6 +7,10 @@ import { validateCString, validateInteger, validateOptions } from "../validators
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 
+/**
+ * How `mapFile` maps a file: length and offset, writable or read-only, shared or private, and the size to
+ * create it with if it does not exist.
+ */
 export interface MapFileOptions {
   /** Bytes to map; default: from `offset` to the end of the file. */
   length?: number;
@@ -37,7 +41,12 @@ export function openForMapping(path: string, flags: number, syscall = "open"): n
   return fd;
 }
 
-/** Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close. */
+/**
+ * Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mapFile.ts}
+ */
 export function mapFile(path: string, options?: MapFileOptions): Mapping {
   validateCString(path, "path");
   const opts = validateOptions<MapFileOptions>(options, "options");
@@ -69,6 +78,9 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   }
 }
 
+/**
+ * How `mapAnonymous` maps memory: shared with children or private, and whether to fault every page in now.
+ */
 export interface MapAnonymousOptions {
   /** MAP_SHARED: shared with children forked after (default false: MAP_PRIVATE). */
   shared?: boolean;

@@ -6,6 +6,7 @@ import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } 
 import { mmap, type Mapping } from "../sys/mman";
 import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
 
+/** How `PosixShm.create` makes an object: mode (0600 by default) and whether it outlives this process. */
 export interface PosixShmCreateOptions {
   /** Permission bits; default 0o600. */
   mode?: number;
@@ -13,6 +14,14 @@ export interface PosixShmCreateOptions {
   persist?: boolean;
 }
 
+/**
+ * A POSIX shared memory object (`/dev/shm/<name>`) with a lifetime: `create` or `open`, then `map()`,
+ * `resize()`, `close()`, `unlink()`. Disposing it closes its descriptor and unlinks the name if this
+ * object created it.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/PosixShm.ts}
+ */
 export class PosixShm {
   readonly name: string;
   /** The descriptor (a real one: fs.fstatSync works on it). -1 once closed. */
@@ -51,6 +60,7 @@ export class PosixShm {
     return new PosixShm(name, fd, !!opts.readonly, false);
   }
 
+  /** The open descriptor (a real OS file descriptor, usable with Node's `fs`). */
   get fd(): number {
     return this.#fd;
   }
@@ -101,6 +111,7 @@ export class PosixShm {
     }
   }
 
+  /** One line for logs: name, size and state. */
   toString(): string {
     return `PosixShm { name: '${this.name}', fd: ${this.#fd}${this.#unlinked ? ", unlinked" : ""} }`;
   }

@@ -5,6 +5,11 @@ import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
 import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
+/**
+ * How `SharedSegment.create` makes a segment: its size, its key (`IPC_PRIVATE` unless a key or a path and
+ * project id are given), mode (0600 by default), whether it must be new, and whether it outlives this
+ * process.
+ */
 export interface SegmentCreateOptions {
   /** The key (from ftok); default IPC_PRIVATE. Or give `path` (+ `projId`) and the key is ftok'd. */
   key?: number;
@@ -20,6 +25,7 @@ export interface SegmentCreateOptions {
   persist?: boolean;
 }
 
+/** How `SharedSegment.open` finds an existing segment. */
 export interface SegmentOpenOptions {
   /** Open read-only attachments by default. */
   readonly?: boolean;
@@ -30,6 +36,14 @@ function resolveKey(opts: { key?: number; path?: string; projId?: number | strin
   return opts.key ?? IPC_PRIVATE;
 }
 
+/**
+ * A System V shared memory segment with a lifetime: `create`, `open` or `fromId`, then `attach()`,
+ * `stat()`, `remove()`. Disposing it detaches what it attached and removes the segment if this object
+ * created it; a segment it only opened is left for its creator.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/SharedSegment.ts}
+ */
 export class SharedSegment {
   readonly id: number;
   readonly key: number;
@@ -85,10 +99,12 @@ export class SharedSegment {
     return shmctl(this.id, IPC_STAT);
   }
 
+  /** Size in bytes (`shm_segsz`). */
   get size(): number {
     return this.stat().size;
   }
 
+  /** True once `remove()` marked the segment for removal. */
   get removed(): boolean {
     return this.#removed;
   }
@@ -114,6 +130,7 @@ export class SharedSegment {
     }
   }
 
+  /** One line for logs and the kernel's text output: id, key, size and state. */
   toString(): string {
     return `SharedSegment { id: ${this.id}, key: 0x${(this.key >>> 0).toString(16).padStart(8, "0")}${this.#removed ? ", removed" : ""} }`;
   }

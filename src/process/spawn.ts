@@ -3,9 +3,9 @@
 //
 // Output streams live: each chunk is passed to process.stdout.write / process.stderr.write as
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
-// the cell). Children never outlive this process: they are killed on its 'exit', and each
-// child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), which also
-// covers a parent that is SIGKILLed.
+// the cell). Children never outlive this process: they are killed when it ends (an exit hook of
+// src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed.
 import { spawn, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -15,10 +15,15 @@ import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateCString, validateInteger, validateObject, validateOptions } from "../validators";
+import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
 
+/**
+ * How a child runs: arguments, environment, working folder, time limit, a label for its output, quiet
+ * (capture only), and standard input.
+ */
 export interface RunOptions {
   /** Visible in the child as process.argv.slice(2). */
   args?: string[];
@@ -89,6 +94,7 @@ export class ChildResult {
     return this.timedOut ? `${who} timed out after ${ms} ms and ${how}` : `${who} ${how}`;
   }
 
+  /** The summary line: pid, and how the child ended. */
   toString(): string {
     return this.summary;
   }
@@ -120,7 +126,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     killChildren("SIGKILL");
   });
 }
@@ -190,6 +196,9 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
  * can run side by side (a reader and a writer). A source that does not parse throws a
  * SyntaxError here, before anything is spawned; type errors are not checked.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/spawnTs.ts}
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   validateCString(source, "source");
@@ -304,6 +313,9 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
  * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
  * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
  * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
+  *
+  * @example
+  * {@includeCode ../../docs/examples/runTs.ts}
  */
 export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
   const handle = spawnTs(source, options);

@@ -65,6 +65,13 @@ export interface RecordSnapshot {
   readonly generation: number;
 }
 
+/**
+ * A record in shared memory that a reader never sees torn, even when the writer is killed in the middle of
+ * a write: two slots, each guarded by a sequence lock and a CRC-32; a reader gets the last complete record
+ * or `null`. `byteLength(capacity)` is the space it takes, `init` makes one, `open` uses it elsewhere.
+ * @example
+ * {@includeCode ../../docs/examples/SharedRecord.ts}
+ */
 export class SharedRecord {
   /** Bytes of header before the slots. */
   static readonly HEADER_SIZE = HEADER;
@@ -261,6 +268,7 @@ export class SharedRecord {
     return pid !== 0 && pid !== process.pid && !pidAlive(pid);
   }
 
+  /** One line for logs: capacity, generation and writer. */
   toString(): string {
     if (!this.region.attached) return `SharedRecord { offset: ${this.offset}, capacity: ${this.capacity}, detached }`;
     const pid = this.writerPid;

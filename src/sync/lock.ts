@@ -42,6 +42,7 @@ export interface LockStatus {
 const ALIVE: LockStatus = Object.freeze({ ownerDied: false });
 const DIED: LockStatus = Object.freeze({ ownerDied: true });
 
+/** Options of `ShmLock.init`/`open`. */
 export interface ShmLockOptions {
   /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied?: (lock: ShmLock) => void;
@@ -51,6 +52,18 @@ export interface ShmLockOptions {
 // through it) stays mapped until unlock even if the program drops its last reference.
 const heldHere = new Set<ShmLock>();
 
+/**
+ * A process-shared, robust, error-checking `pthread_mutex_t` inside shared memory (a segment or a shared
+ * mapping): "mutual exclusion must be provided by processes using the shared memory". If the holder dies,
+ * even by SIGKILL, the next locker gets `{ ownerDied: true }` and can repair what the lock protects;
+ * relocking from the holder throws `EDEADLK`, unlocking a lock one does not hold `EPERM`. It takes
+ * `ShmLock.SIZE` bytes at an offset that is a multiple of 8. `init` makes one, `open` uses it in another
+ * process; `lock`/`unlock`/`tryLock`/`withLockSync` block (child processes), `acquire`/`withLock` wait
+ * without blocking the kernel.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ShmLock.ts}
+ */
 export class ShmLock {
   /** sizeof(pthread_mutex_t): 40 bytes on x86_64, 48 on aarch64. */
   static readonly SIZE: number = process.arch === "arm64" ? 48 : 40;
@@ -61,6 +74,7 @@ export class ShmLock {
   readonly offset: number;
   /** The mutex's address in this process: region.address + offset. */
   readonly address: Pointer;
+  /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied: ((lock: ShmLock) => void) | undefined;
   /** The robust futex word (the first 4 bytes of the mutex): the owner's thread id. */
   readonly #futexWord: Int32Array;
@@ -215,6 +229,7 @@ export class ShmLock {
     return heldHere.has(this) || this.ownerPid === process.pid;
   }
 
+  /** One line for logs: where the lock lives and its state. */
   toString(): string {
     const owner = this.region.attached ? this.ownerPid : 0;
     return `ShmLock { offset: ${this.offset}, ${owner ? `held by pid ${owner}` : "free"} }`;

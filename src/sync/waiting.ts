@@ -8,7 +8,12 @@ import { performance } from "perf_hooks";
 import { IpcError } from "../errors";
 import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
+import { onInterrupt } from "../process/lifecycle";
 
+/**
+ * How long an asynchronous wait may take, and the `AbortSignal` that cancels it (an interrupt in the
+ * kernel does).
+ */
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
   timeoutMs?: number;
@@ -34,26 +39,25 @@ export function checkWaitOptions(options: unknown): WaitOptions {
 // ---- SIGINT interrupts pending waits ---------------------------------------------------------
 
 const pending = new Set<(error: Error) => void>();
+let stopWatching: (() => void) | null = null;
 
+// Whether SIGINT then also ends the process is the lifecycle's policy (src/process/lifecycle.ts):
+// in a kernel the host handles interrupts and the process lives; in a plain program it dies.
 function onSigint(): void {
   const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: osConstants.errno.EINTR });
   for (const interrupt of [...pending]) interrupt(error);
-  // Listening to SIGINT cancels Node's default (exit). When nobody else handles it (no
-  // notebook kernel, only the registry's cleanup handler named onSignal), restore the default.
-  const others = process.listeners("SIGINT").filter((l) => l !== onSigint && l.name !== "onSignal");
-  if (others.length === 0) {
-    process.removeListener("SIGINT", onSigint);
-    process.kill(process.pid, "SIGINT");
-  }
 }
 
 function watchInterrupt(interrupt: (error: Error) => void): void {
-  if (pending.size === 0) process.on("SIGINT", onSigint);
   pending.add(interrupt);
+  stopWatching ??= onInterrupt(onSigint);
 }
 
 function unwatchInterrupt(interrupt: (error: Error) => void): void {
-  if (pending.delete(interrupt) && pending.size === 0) process.removeListener("SIGINT", onSigint);
+  if (pending.delete(interrupt) && pending.size === 0 && stopWatching) {
+    stopWatching();
+    stopWatching = null;
+  }
 }
 
 function abortError(signal: AbortSignal, what: string): IpcError {

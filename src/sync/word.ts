@@ -34,6 +34,15 @@ function setTimeoutMs(ms: number): Int32Array {
   return timeout;
 }
 
+/**
+ * A 32-bit word in shared memory with atomic `load`, `store`, `add`, `exchange`, `compareExchange`, and
+ * futex waiting across processes: `wait(expected, timeoutMs?)` blocks (child processes),
+ * `waitAsync(expected, options?)` does not (cells); both resolve `"ok"`, `"not-equal"` or `"timed-out"`;
+ * `notify(count?)` wakes waiters.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/SharedWord.ts}
+ */
 export class SharedWord {
   static readonly SIZE = 4;
   static readonly ALIGN = 4;
@@ -54,6 +63,7 @@ export class SharedWord {
     this.#cell = new Int32Array(buf.buffer, buf.byteOffset + at, 1);
   }
 
+  /** Reads the word atomically. */
   load(): number {
     assertReadWritable(this.region, "shared word", this.offset, 4);
     return Atomics.load(this.#cell, 0);
@@ -144,6 +154,7 @@ export class SharedWord {
     return Number(rc);
   }
 
+  /** One line for logs: where the word lives and its value. */
   toString(): string {
     return `SharedWord { offset: ${this.offset}, value: ${this.region.attached ? Atomics.load(this.#cell, 0) : "(detached)"} }`;
   }

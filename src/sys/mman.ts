@@ -33,6 +33,7 @@ export class Mapping extends Region {
   #fileFd: { fd: number };
   #path: string | null | undefined;
 
+  /** @internal Only `mmap` makes mappings. */
   constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
     const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
@@ -78,6 +79,7 @@ export class Mapping extends Region {
     return done;
   }
 
+  /** Unmaps (the `using` statement calls it); twice is a no-op. */
   [Symbol.dispose](): void {
     this.unmap();
   }
@@ -162,6 +164,9 @@ function checkAddr(addr: unknown): Pointer | null {
  *
  * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
  * instead of silently replacing memory the JavaScript engine is using.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/mmap.ts}
  */
 export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
   const hint = checkAddr(addr);
@@ -208,7 +213,12 @@ function checkRange(region: Region, offset: unknown, length: unknown, action: st
   return { start: at === 0 ? region.address : region.address + BigInt(at), bytes };
 }
 
-/** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */
+/**
+ * munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/munmap.ts}
+ */
 export function munmap(mapping: Mapping, length?: number): 0 {
   if (!(mapping instanceof Mapping)) {
     throw new ERR_INVALID_ARG_TYPE("addr", "a Mapping returned by mmap", mapping);
@@ -234,13 +244,23 @@ function msyncRange(region: Region, flags: unknown, offset: unknown, length: unk
   return 0;
 }
 
-/** msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it). */
+/**
+ * msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/msync.ts}
+ */
 export function msync(mapping: Region, length: number, flags: number): 0 {
   validateRegion(mapping, "addr");
   return msyncRange(mapping, flags, 0, length);
 }
 
-/** mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded). */
+/**
+ * mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mprotect.ts}
+ */
 export function mprotect(region: Region, length: number, prot: number): 0 {
   validateRegion(region, "addr");
   const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");

@@ -4,7 +4,12 @@ import { throwErrno } from "../errors";
 import { validateInt32 } from "../validators";
 import { _SC_PAGESIZE } from "./constants";
 
-/** sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096. */
+/**
+ * sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sysconf.ts}
+ */
 export function sysconf(name: number): number {
   validateInt32(name, "name", 0);
   setErrno(0);

@@ -26,6 +26,7 @@ export function checkShmName(name: unknown): string {
   return n;
 }
 
+/** Options of `shm_open` beyond C's arguments. */
 export interface ShmOpenOptions {
   /** Keep the object when this process exits (by default what this process creates is unlinked). */
   persist?: boolean;
@@ -35,6 +36,9 @@ export interface ShmOpenOptions {
  * shm_open(name, oflag, mode = 0o600): open or create a POSIX shared memory object and return
  * its descriptor. New objects default to mode 0600. What this process creates is unlinked when
  * it exits unless `{ persist: true }`.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/shm_open.ts}
  */
 export function shm_open(name: string, oflag: number, mode = 0o600, options?: ShmOpenOptions): number {
   const n = checkShmName(name);

@@ -15,6 +15,7 @@ import { validateBigInt64, validateCString, validateInt32, validateInteger } fro
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
 
+/** Whether a region's memory is still mapped into this process. */
 export type RegionState = "attached" | "detached";
 
 /** What the finalizers need; never refers back to the Region, so the Region can be collected. */
@@ -51,6 +52,11 @@ const { EACCES } = osConstants.errno;
  */
 export const regionToken: unique symbol = Symbol("tslab-ipc region");
 
+/**
+ * Memory a pointer-returning call (`shmat`, `mmap`) gave this process, owned by one object: the common
+ * base of `Attachment` and `Mapping`. Its `.buffer` is a zero-copy `Buffer`; after detach or unmap every
+ * view stays safe (reads zeros, writes go nowhere) instead of faulting. Only the library makes regions.
+ */
 export abstract class Region {
   /** Start address in this process, as a bigint (what the C call returned). */
   readonly address: Pointer;
@@ -60,6 +66,7 @@ export abstract class Region {
   #buffer: Buffer | undefined;
   #prot: number;
 
+  /** @internal Only sys/ makes regions (see regionToken). */
   protected constructor(
     token: typeof regionToken,
     address: Pointer,
@@ -86,6 +93,7 @@ export abstract class Region {
     return this.#token.memory === "live" ? "attached" : "detached";
   }
 
+  /** True while the real memory is mapped into this process (false after detach/unmap). */
   get attached(): boolean {
     return this.#token.memory === "live";
   }
@@ -124,6 +132,7 @@ export abstract class Region {
     return this.#buffer;
   }
 
+  /** Throws `IpcError` `ERR_DETACHED` naming `action` when the memory is no longer attached. */
   protected assertAttached(action: string): void {
     if (this.#token.memory !== "live") throw detachedError(this.what, action);
   }
@@ -219,20 +228,30 @@ export abstract class Region {
     return buf.toString("utf8", at, nul < 0 ? Math.max(at, limit) : at + nul);
   }
 
+  /**
+   * Reads a little-endian 32-bit signed integer at `offset` (bounds, protection and file end checked
+   * first).
+   */
   readInt32(offset = 0): number {
     return this.buffer.readInt32LE(this.checkAccess(offset, 4, false, "readInt32"));
   }
 
+  /**
+   * Writes a little-endian 32-bit signed integer at `offset`; throws `EACCES` on read-only memory instead
+   * of faulting.
+   */
   writeInt32(offset: number, value: number): void {
     validateInt32(value, "value");
     const at = this.checkAccess(offset, 4, true, "writeInt32");
     this.buffer.writeInt32LE(value, at);
   }
 
+  /** Reads a little-endian 64-bit signed integer at `offset` (checked like `readInt32`). */
   readBigInt64(offset = 0): bigint {
     return this.buffer.readBigInt64LE(this.checkAccess(offset, 8, false, "readBigInt64"));
   }
 
+  /** Writes a little-endian 64-bit signed integer at `offset` (checked like `writeInt32`). */
   writeBigInt64(offset: number, value: bigint): void {
     validateBigInt64(value, "value");
     const at = this.checkAccess(offset, 8, true, "writeBigInt64");

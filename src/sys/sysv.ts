@@ -25,6 +25,9 @@ const { EINVAL } = osConstants.errno;
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
  * C's ftok(3) and Python's sysv_ipc.ftok give. `projId` is a number (low 8 bits used) or a
  * one-character string such as 'R'.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/ftok.ts}
  */
 export function ftok(path: string, projId: number | string): number {
   validateCString(path, "path");
@@ -48,6 +51,7 @@ export function ftok(path: string, projId: number | string): number {
   return key;
 }
 
+/** Options of `shmget` beyond C's arguments. */
 export interface ShmgetOptions {
   /** Keep the segment when this process exits (by default what this process creates is removed). */
   persist?: boolean;
@@ -63,6 +67,9 @@ function checkKey(key: unknown): number {
  * shmget(key, size, shmflg): the id of the segment for `key`, creating it with IPC_CREAT.
  * The low 9 bits of shmflg are the mode; pass it explicitly (the slides use 0644).
  * What this process creates is removed when it exits unless `{ persist: true }`.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/shmget.ts}
  */
 export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
   const k = checkKey(key);
@@ -96,6 +103,7 @@ export class ShmidDs {
 }
 export interface ShmidDs extends ShmidDsFields {}
 
+/** The fields of a decoded `struct shmid_ds` (`shmctl(id, IPC_STAT)`), named as `ipcs` shows them. */
 export interface ShmidDsFields {
   shmid: number;
   key: number;
@@ -149,6 +157,9 @@ export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
 /**
  * shmctl(shmid, cmd): IPC_STAT returns the decoded shmid_ds; IPC_RMID marks the segment for
  * removal (gone at the last detach) and returns 0.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/shmctl.ts}
  */
 export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
 export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
@@ -180,6 +191,7 @@ export class Attachment extends Region {
   readonly shmid: number;
   readonly readonly: boolean;
 
+  /** @internal Only `shmat` makes attachments. */
   constructor(token: typeof regionToken, shmid: number, address: Pointer, size: number, readonly: boolean) {
     super(token, address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, releaseAttachment);
     this.shmid = shmid;
@@ -200,6 +212,7 @@ export class Attachment extends Region {
     return shmctl(this.shmid, IPC_STAT);
   }
 
+  /** Detaches (the `using` statement calls it); detaching twice is a no-op here. */
   [Symbol.dispose](): void {
     this.detach();
   }
@@ -213,6 +226,9 @@ export class Attachment extends Region {
  * shmat(shmid, shmaddr, shmflg): attach the segment. shmaddr null (or 0) lets the kernel pick
  * the address, as on the slides. SHM_RDONLY attaches read-only. Returns the Attachment that
  * owns the memory: `.buffer` is a zero-copy Buffer over it.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/shmat.ts}
  */
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
   validateInt32(shmid, "shmid", 0);
@@ -230,7 +246,12 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
-/** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */
+/**
+ * shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmdt.ts}
+ */
 export function shmdt(attachment: Attachment): 0 {
   if (!(attachment instanceof Attachment)) {
     throw new ERR_INVALID_ARG_TYPE("shmaddr", "an Attachment returned by shmat", attachment);
@@ -267,6 +288,14 @@ export interface IpcsEntry {
 /** The result of ipcs(): an array of entries that displays as a table in the kernel. */
 export class IpcsList extends Array<IpcsEntry> {}
 
+/**
+ * Every System V segment on the machine, as `ipcs -m` lists them (from `/proc/sysvipc/shm`), with `key`,
+ * `keyHex`, `shmid`, `owner`, `mode`, `size`, `nattch`, `cpid`, `lpid`, `dest` and whether the creator is
+ * alive. Exported as `ipcs`.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ipcs.ts}
+ */
 export function readProcSysvShm(): IpcsList {
   const text = fs.readFileSync("/proc/sysvipc/shm", "utf8");
   const lines = text.trim().split("\n");
