@@ -18,6 +18,7 @@
 //   ERR_INVALID_NOTEBOOK     Error       a file that is not an nbformat 4 notebook
 //   ERR_JUPYTER_FAILED       Error       a jupyter command (kernelspec, nbconvert) failed
 //   ERR_LIBC_LAYOUT          Error       libc's struct layout is not the one we declared
+//   ERR_NO_MOUNT             Error       fsInfo: no mount in /proc/self/mountinfo holds the path
 import { inspect } from "util";
 
 // typeof names are written in lower case; capitalised names are classes.
