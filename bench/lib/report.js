@@ -54,7 +54,7 @@ function judge(out, peers) {
     if (t.peers && bestPeer) {
       verdicts.push({
         what: `at least as ${out.higherIsBetter ? "fast" : "quick"} as every peer`,
-        holds: out.higherIsBetter ? ratios.vsBestPeer >= 1 : ratios.vsBestPeer <= 1,
+        holds: out.higherIsBetter ? Number(ratios.vsBestPeer) >= 1 : Number(ratios.vsBestPeer) <= 1,
         near: near(ratios.vsBestPeer, 1),
         got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}`,
       });

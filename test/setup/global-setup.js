@@ -1,3 +1,4 @@
+// @ts-check
 // Builds the library (tests use the compiled package, as users and the kernel do) and
 // snapshots System V segments and /dev/shm so the end of the run can prove nothing leaked.
 const path = require("path");

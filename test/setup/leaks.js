@@ -1,3 +1,4 @@
+// @ts-check
 // What the suite left behind compared with the snapshot global-setup took: System V segments
 // and /dev/shm entries that were not there before.
 const fs = require("fs");

@@ -1,3 +1,4 @@
+// @ts-check
 // Prints the closing line CI reads ("N passed, N failed, N skipped") and keeps it in a file,
 // since CI does not read jest's own summary. A leak found after the last test counts as one
 // more failure.
@@ -5,7 +6,12 @@ const fs = require("fs");
 const path = require("path");
 const { leaks, resultsDir } = require("./leaks");
 
+/** @implements {Pick<import("@jest/reporters").Reporter, "onRunComplete">} */
 class SummaryReporter {
+  /**
+   * @param {unknown} _contexts
+   * @param {import("@jest/test-result").AggregatedResult} results
+   */
   onRunComplete(_contexts, results) {
     const leaked = leaks();
     if (leaked) process.stdout.write(`\nLEAK: ${leaked}\n`);
