@@ -102,7 +102,10 @@ function withSeparators(digits: string): string {
 }
 
 function receivedNumber(value: unknown): string {
-  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 32) return withSeparators(String(value));
+  // Digits only: 1e+300 is an integer too, and keeps its exponent form.
+  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 32 && /^-?\d+$/.test(String(value))) {
+    return withSeparators(String(value));
+  }
   if (typeof value === "bigint") {
     const digits = String(value);
     return `${value > 2n ** 32n || value < -(2n ** 32n) ? withSeparators(digits) : digits}n`;

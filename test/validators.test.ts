@@ -53,6 +53,7 @@ test("ERR_OUT_OF_RANGE reads like Node's", () => {
   );
   expect(thrown(() => validateInt32(1.5, "fd")).message).toBe(`The value of "fd" is out of range. It must be an integer. Received 1.5`);
   expect(thrown(() => validateInteger(2 ** 40, "n", 0, 10)).message).toMatch(/Received 1_099_511_627_776$/);
+  expect(thrown(() => validateInteger(1e300, "n", 0, 10)).message).toMatch(/Received 1e\+300$/);
   expect(thrown(() => validateBigInt64(2n ** 63n, "value")).message).toBe(
     `The value of "value" is out of range. It must be >= -(2n ** 63n) and < 2n ** 63n. Received 9_223_372_036_854_775_808n`,
   );
