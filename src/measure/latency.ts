@@ -166,9 +166,9 @@ function emptyCall(): void {}
  * Calls `fn` `warmup` times, then `n` times timing each call with process.hrtime.bigint, and
  * returns every sample with min/p50/p90/p99/max/mean and the sampler's own overhead.
  * `fn` receives the sample index. It must be synchronous.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/sampleLatency.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sampleLatency.ts}
  */
 export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptions): LatencyResult {
   validateFunction(fn, "fn");

@@ -24,9 +24,9 @@ function withFd<T>(file: string | number, use: (fd: number) => T): T {
  * Evicts a file's pages from the page cache: fsync (dirty pages cannot be dropped), then
  * posix_fadvise(POSIX_FADV_DONTNEED). Pages still mapped by some process stay cached, so
  * munmap first. Takes a path or a descriptor. Returns the pages still cached afterwards.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/dropFromPageCache.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/dropFromPageCache.ts}
  */
 export function dropFromPageCache(file: string | number): number {
   return withFd(file, (fd) => {

@@ -60,7 +60,9 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   }
   if (opts.length !== undefined) validateInteger(opts.length, "options.length", 1);
   const existed = fs.existsSync(path);
-  const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | (createSize ? fs.constants.O_CREAT : 0));
+  // Creating never follows a symlink planted at `path` (it would create or size its target).
+  const create = createSize ? fs.constants.O_CREAT | fs.constants.O_NOFOLLOW : 0;
+  const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | create);
   let mapped = false;
   try {
     if (createSize && fs.fstatSync(fd).size === 0) fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, createSize));

@@ -3,7 +3,7 @@
 import { ERR_INVALID_ARG_TYPE, ERR_MISSING_OPTION } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
-import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
+import { Attachment, ftok, getSegment, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
 /**
  * How `SharedSegment.create` makes a segment: its size, its key (`IPC_PRIVATE` unless a key or a path and
@@ -19,7 +19,11 @@ export interface SegmentCreateOptions {
   size: number;
   /** Permission bits; default 0o600 (the slides' 0o644 must be asked for). */
   mode?: number;
-  /** Fail with EEXIST if a segment with this key exists (default true: never adopt someone else's). */
+  /**
+   * Fail with EEXIST if a segment with this key exists (default true: never adopt someone
+   * else's). With false an existing segment is opened, and then `created` is false: dispose
+   * never removes a segment this object did not create.
+   */
   exclusive?: boolean;
   /** Keep the segment after this process exits (default: removed at exit). */
   persist?: boolean;
@@ -66,8 +70,8 @@ export class SharedSegment {
     const mode = opts.mode === undefined ? 0o600 : validateInteger(opts.mode, "options.mode", 0, 0o777);
     const key = resolveKey(opts);
     const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | mode;
-    const id = shmget(key, opts.size, flags, { persist: opts.persist });
-    return new SharedSegment(id, key, true);
+    const { id, created } = getSegment(key, opts.size, flags, { persist: opts.persist });
+    return new SharedSegment(id, key, created);
   }
 
   /** shmget(key, 0, 0): the existing segment for a key (or a path + projId, ftok'd). */

@@ -164,9 +164,9 @@ function checkAddr(addr: unknown): Pointer | null {
  *
  * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
  * instead of silently replacing memory the JavaScript engine is using.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/mmap.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mmap.ts}
  */
 export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
   const hint = checkAddr(addr);

@@ -36,9 +36,9 @@ export interface ShmOpenOptions {
  * shm_open(name, oflag, mode = 0o600): open or create a POSIX shared memory object and return
  * its descriptor. New objects default to mode 0600. What this process creates is unlinked when
  * it exits unless `{ persist: true }`.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/shm_open.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shm_open.ts}
  */
 export function shm_open(name: string, oflag: number, mode = 0o600, options?: ShmOpenOptions): number {
   const n = checkShmName(name);

@@ -17,7 +17,7 @@ import {
 } from "./constants";
 import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { Region, regionToken } from "./region";
-import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackSegment } from "./registry";
+import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
 
 const { EINVAL } = osConstants.errno;
 
@@ -25,9 +25,9 @@ const { EINVAL } = osConstants.errno;
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
  * C's ftok(3) and Python's sysv_ipc.ftok give. `projId` is a number (low 8 bits used) or a
  * one-character string such as 'R'.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/ftok.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ftok.ts}
  */
 export function ftok(path: string, projId: number | string): number {
   validateCString(path, "path");
@@ -67,30 +67,41 @@ function checkKey(key: unknown): number {
  * shmget(key, size, shmflg): the id of the segment for `key`, creating it with IPC_CREAT.
  * The low 9 bits of shmflg are the mode; pass it explicitly (the slides use 0644).
  * What this process creates is removed when it exits unless `{ persist: true }`.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/shmget.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmget.ts}
  */
 export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
+  return getSegment(key, size, shmflg, options).id;
+}
+
+/**
+ * shmget, and whether this call created the segment: a fact from the kernel (IPC_PRIVATE, or
+ * IPC_CREAT | IPC_EXCL succeeding), never a guess from the creator's pid, which another process
+ * may have had before. With IPC_CREAT alone the exclusive attempt comes first, then the plain
+ * call, whose errors are the caller's.
+ */
+export function getSegment(key: number, size: number, shmflg: number, options?: ShmgetOptions): { id: number; created: boolean } {
   const k = checkKey(key);
   validateInteger(size, "size", 0);
   const flags = validateFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
   const opts = validateOptions<ShmgetOptions>(options, "options");
-  const id = fn.shmget(k, size, flags);
-  if (id === -1) throwErrno("shmget", { key: k });
-  // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
-  if ((flags & IPC_CREAT || k === IPC_PRIVATE) && !opts.persist && !isSegmentTracked(id)) {
-    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE (and then its size is
-    // `size`); otherwise its creator pid tells (a segment that existed before belongs to
-    // whoever made it: never ours to remove).
-    if ((flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE) track({ kind: "sysv", id, key: k, size });
-    else {
-      const raw = statRaw(id);
-      if (raw?.cpid === process.pid) track({ kind: "sysv", id, key: k, size: raw.segsz });
-    }
+  let id: number;
+  let created: boolean;
+  if (k !== IPC_PRIVATE && (flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) === 0) {
+    id = fn.shmget(k, size, flags | IPC_EXCL);
+    created = id !== -1;
+    if (!created) id = fn.shmget(k, size, flags);
+  } else {
+    id = fn.shmget(k, size, flags);
+    // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
+    created = id !== -1 && (k === IPC_PRIVATE || (flags & (IPC_CREAT | IPC_EXCL)) === (IPC_CREAT | IPC_EXCL));
   }
+  if (id === -1) throwErrno("shmget", { key: k });
+  if (created && !opts.persist) track({ kind: "sysv", id, key: k, size });
+  // Persisting (now or later) is journaled as a "forget": reap() leaves the segment too.
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
-  return id;
+  return { id, created };
 }
 
 const statRaw = shmStat;
@@ -157,9 +168,9 @@ export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
 /**
  * shmctl(shmid, cmd): IPC_STAT returns the decoded shmid_ds; IPC_RMID marks the segment for
  * removal (gone at the last detach) and returns 0.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/shmctl.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmctl.ts}
  */
 export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
 export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
@@ -226,9 +237,9 @@ export class Attachment extends Region {
  * shmat(shmid, shmaddr, shmflg): attach the segment. shmaddr null (or 0) lets the kernel pick
  * the address, as on the slides. SHM_RDONLY attaches read-only. Returns the Attachment that
  * owns the memory: `.buffer` is a zero-copy Buffer over it.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/shmat.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmat.ts}
  */
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
   validateInt32(shmid, "shmid", 0);
