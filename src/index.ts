@@ -55,3 +55,8 @@ export { countCalls, countableCalls, CallCounter } from "./sys/calls";
 export type { CountCallsOptions, RecordedCall } from "./sys/calls";
 export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
 export type { FsInfo } from "./measure/filesystem";
+// Dirty pages and the page cache, from the kernel's accounting: cachestat(2) (src/sys/cachestat, src/measure/dirty).
+export { cachestat, SYS_cachestat } from "./sys/cachestat";
+export type { CachestatResult } from "./sys/cachestat";
+export { dirtyPages, dirtyCount, pageStates, pageStateName, PageStateSampler, PageStateRecording, PAGE_NOT_CACHED, PAGE_CLEAN, PAGE_DIRTY, PAGE_WRITEBACK } from "./measure/dirty";
+export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
