@@ -60,3 +60,6 @@ export { cachestat, SYS_cachestat } from "./sys/cachestat";
 export type { CachestatResult } from "./sys/cachestat";
 export { dirtyPages, dirtyCount, pageStates, pageStateName, PageStateSampler, PageStateRecording, PAGE_NOT_CACHED, PAGE_CLEAN, PAGE_DIRTY, PAGE_WRITEBACK } from "./measure/dirty";
 export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
+// A live ipcs (update_display_data) that stops when its cell ends; the kernel calls cellEnded() after each cell.
+export { watchIpcs, IpcsWatcher, onCellEnd, cellEnded } from "./display";
+export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject } from "./display";

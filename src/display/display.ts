@@ -3,6 +3,7 @@
 // The kernel installs the publisher (a function that sends display_data); the slot is on a
 // global symbol so that every copy of this library loaded in the kernel process reaches the
 // same kernel. Outside a kernel, display() prints the text/plain representation.
+import { cellEnded } from "./lifecycle";
 import { displayDataOf, type DisplayData } from "./mime";
 
 /** Sends one display_data (or update_display_data when `update`). */
@@ -19,6 +20,10 @@ export function setDisplayPublisher(publisher: DisplayPublisher | undefined): vo
   if (publisher !== undefined && typeof publisher !== "function") {
     throw new TypeError(`The "publisher" argument must be a function or undefined. Received ${typeof publisher}`);
   }
+  // A new publisher means the cell that owned the old one is over: its live displays end now,
+  // through the old publisher (for a kernel that does not call cellEnded() itself).
+  const old = (globalThis as PublisherSlot)[PUBLISHER];
+  if (old !== undefined && old !== publisher) cellEnded();
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 
@@ -47,6 +52,11 @@ function show(value: unknown, options: DisplayOptions = {}): void {
   } else {
     process.stdout.write(String(out.data["text/plain"]) + "\n");
   }
+}
+
+/** Whether display() reaches a notebook (a kernel installed its publisher) rather than stdout. */
+export function hasDisplayPublisher(): boolean {
+  return (globalThis as PublisherSlot)[PUBLISHER] !== undefined;
 }
 
 /** One MIME type, tslab's style: display.html("<b>hi</b>"), display.png(bytes). */
