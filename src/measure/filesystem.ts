@@ -3,7 +3,8 @@
 // answer is this process's view (its mount namespace), not a guess from the path.
 import fs from "fs";
 import path from "path";
-import { checkString, fsCall } from "../errors";
+import { fsCall } from "../errors";
+import { validateCString } from "../validators";
 
 /** File systems whose files live only in memory: gone at reboot, no disk to write back to. */
 export const IN_MEMORY_FILE_SYSTEMS: readonly string[] = ["tmpfs", "ramfs", "devtmpfs", "hugetlbfs"];
@@ -46,10 +47,13 @@ function contains(mountPoint: string, p: string): boolean {
 /**
  * The file system holding `p` (which need not exist yet: its nearest existing folder counts):
  * type, mount point, source, and whether it lives only in memory.
- * @example fsInfo("/dev/shm")  // { type: "tmpfs", mountPoint: "/dev/shm", source: "tmpfs", inMemory: true }
+ * @example
+ * ```ts
+ * fsInfo("/dev/shm")  // { type: "tmpfs", mountPoint: "/dev/shm", source: "tmpfs", inMemory: true }
+ * ```
  */
 export function fsInfo(p: string): FsInfo {
-  const real = existingRealPath(checkString(p, "path"));
+  const real = existingRealPath(validateCString(p, "path"));
   const text = fsCall("open", { path: "/proc/self/mountinfo" }, () => fs.readFileSync("/proc/self/mountinfo", "utf8"));
   let best: FsInfo | null = null;
   for (const line of text.split("\n")) {
@@ -69,7 +73,10 @@ export function fsInfo(p: string): FsInfo {
 
 /**
  * The type of the file system holding `p`: "ext4", "tmpfs", ... (see fsInfo for the mount).
- * @example fsType("/dev/shm")  // "tmpfs"
+ * @example
+ * ```ts
+ * fsType("/dev/shm")  // "tmpfs"
+ * ```
  */
 export function fsType(p: string): string {
   return fsInfo(p).type;

@@ -13,7 +13,7 @@
 import fs from "fs";
 import { fn } from "../ffi/libc";
 import { MAP_FIXED } from "./constants";
-import { checkOptions, describe } from "../errors";
+import { validateFunction, validateInteger, validateObject, validateOneOf, validateOptions, validateStringArray } from "../validators";
 
 type TableKey = keyof typeof fn;
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -79,6 +79,7 @@ export interface RecordedCall {
   args: unknown[];
 }
 
+/** How `countCalls` counts: stand-ins that replace calls, and how many recorded calls to keep. */
 export interface CountCallsOptions {
   /**
    * Replacements, by C name, that run instead of the real function while this counter is
@@ -172,6 +173,7 @@ export class CallCounter {
     return this.counts;
   }
 
+  /** Stops counting (the `using` statement calls it). */
   [Symbol.dispose](): void {
     this.stop();
   }
@@ -180,6 +182,7 @@ export class CallCounter {
     return { "text/plain": this.toString() };
   }
 
+  /** One line: each counted call and how often it ran. */
   toString(): string {
     const parts = Object.entries(this.counts).map(([n, c]) => `${n}: ${c}`);
     return `CallCounter { ${parts.join(", ")}${this.#active ? "" : " (stopped)"} }`;
@@ -205,24 +208,15 @@ export class CallCounter {
  * mprotect, madvise, mincore, pthread_mutex_lock, futex, cachestat, ...).
  */
 export function countCalls(names: string[], options?: CountCallsOptions): CallCounter {
-  if (!Array.isArray(names)) throw new TypeError(`The "names" argument must be an array of C function names. Received ${describe(names)}`);
-  const opts = checkOptions<CountCallsOptions>(options, "options");
-  for (const name of names) {
-    if (typeof name !== "string" || keysOf(name).length === 0) {
-      throw new RangeError(`countCalls: ${describe(name)} is not a call the library makes. Known: ${countableCalls().join(", ")}`);
-    }
-  }
+  validateStringArray(names, "names");
+  const opts = validateOptions<CountCallsOptions>(options);
+  for (const [i, name] of names.entries()) validateOneOf(name, `names[${i}]`, countableCalls());
   if (opts.standIns !== undefined) {
-    if (typeof opts.standIns !== "object" || opts.standIns === null) {
-      throw new TypeError(`The "standIns" option must be an object of functions. Received ${describe(opts.standIns)}`);
-    }
-    for (const [name, standIn] of Object.entries(opts.standIns)) {
-      if (keysOf(name).length === 0) throw new RangeError(`countCalls: "${name}" is not a call the library makes`);
-      if (typeof standIn !== "function") throw new TypeError(`The stand-in for "${name}" must be a function. Received ${describe(standIn)}`);
+    for (const [name, standIn] of Object.entries(validateObject(opts.standIns, "options.standIns"))) {
+      validateOneOf(name, "options.standIns key", countableCalls());
+      validateFunction(standIn, `options.standIns.${name}`);
     }
   }
-  if (opts.keep !== undefined && (!Number.isInteger(opts.keep) || opts.keep < 0)) {
-    throw new RangeError(`The "keep" option must be a non-negative integer. Received ${describe(opts.keep)}`);
-  }
+  if (opts.keep !== undefined) validateInteger(opts.keep, "options.keep", 0);
   return new CallCounter(names, opts);
 }
