@@ -66,4 +66,4 @@ export { dirtyPages, dirtyCount, pageStates, pageStateName, PageStateSampler, Pa
 export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
 // A live ipcs (update_display_data) that stops when its cell ends; the kernel calls cellEnded() after each cell.
 export { watchIpcs, IpcsWatcher, onCellEnd, cellEnded } from "./display";
-export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject } from "./display";
+export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject, CellEndListener } from "./display";

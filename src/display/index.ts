@@ -6,5 +6,6 @@ export type { DisplayOptions, DisplayPublisher } from "./display";
 export { JUPYTER_DISPLAY, displayDataOf, hasDisplay, isMimeBundle, plainText } from "./mime";
 export type { MimeBundle, DisplayData, Displayable } from "./mime";
 export { onCellEnd, cellEnded } from "./lifecycle";
+export type { CellEndListener } from "./lifecycle";
 export { watchIpcs, IpcsWatcher } from "./watch-ipcs";
 export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject } from "./watch-ipcs";

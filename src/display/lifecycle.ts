@@ -6,20 +6,21 @@
 // ends a cell's live displays when the next cell installs its display publisher. Listeners live
 // on a global symbol: every copy of this library loaded in the process sees the same cell.
 
-type Listener = () => void;
+/** A function run when the current notebook cell ends. */
+export type CellEndListener = () => void;
 const LISTENERS = Symbol.for("tslab-ipc.display.cellEndListeners");
 
 interface ListenerSlot {
-  [LISTENERS]?: Set<Listener>;
+  [LISTENERS]?: Set<CellEndListener>;
 }
 
-function listeners(): Set<Listener> {
+function listeners(): Set<CellEndListener> {
   const slot = globalThis as ListenerSlot;
   return (slot[LISTENERS] ??= new Set());
 }
 
 /** Runs `listener` once, when the current cell ends. Returns a function that cancels it. */
-export function onCellEnd(listener: Listener): () => void {
+export function onCellEnd(listener: CellEndListener): () => void {
   if (typeof listener !== "function") throw new TypeError(`The "listener" argument must be a function. Received ${typeof listener}`);
   const set = listeners();
   set.add(listener);

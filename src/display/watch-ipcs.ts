@@ -11,7 +11,7 @@
 //   the default interval (test/measure/watch-ipcs.test.ts measures it with getrusage).
 import fs from "fs";
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { validateFunction, validateInteger, validateOptions } from "../validators";
 import { isAlive } from "../sys/registry";
 import { readProcSysvShm } from "../sys/sysv";
 import { display, hasDisplayPublisher } from "./display";
@@ -51,6 +51,7 @@ export interface IpcsEvent {
   what: string;
 }
 
+/** Options of watchIpcs(). */
 export interface WatchIpcsOptions {
   /** Milliseconds between two readings. Default 200. */
   intervalMs?: number;
@@ -243,6 +244,7 @@ export class IpcsWatcher {
     this.#publish(true);
   }
 
+  /** stop(), for `using`. */
   [Symbol.dispose](): void {
     this.stop();
   }
@@ -308,6 +310,7 @@ export class IpcsWatcher {
     return this.bundle();
   }
 
+  /** console.log shows a one-line summary. */
   [inspect.custom](): string {
     return `IpcsWatcher { ${this.running ? "running" : "stopped"}, ${this.rows.length} objects, ${this.events.length} events, ${this.ticks} readings }`;
   }
@@ -323,12 +326,10 @@ export class IpcsWatcher {
  *   // the cell ends: the watch sends its final state and stops
  */
 export function watchIpcs(options?: WatchIpcsOptions): IpcsWatcher {
-  const opts = checkOptions<WatchIpcsOptions>(options, "options");
-  if (opts.intervalMs !== undefined) checkInt(opts.intervalMs, "intervalMs", 20, 60_000);
-  if (opts.maxMs !== undefined) checkInt(opts.maxMs, "maxMs", 0, 86_400_000);
-  if (opts.events !== undefined) checkInt(opts.events, "events", 0, 1000);
-  if (opts.filter !== undefined && typeof opts.filter !== "function") {
-    throw new TypeError(`The "filter" option must be a function. Received ${describe(opts.filter)}`);
-  }
+  const opts = validateOptions<WatchIpcsOptions>(options);
+  if (opts.intervalMs !== undefined) validateInteger(opts.intervalMs, "options.intervalMs", 20, 60_000);
+  if (opts.maxMs !== undefined) validateInteger(opts.maxMs, "options.maxMs", 0, 86_400_000);
+  if (opts.events !== undefined) validateInteger(opts.events, "options.events", 0, 1000);
+  if (opts.filter !== undefined) validateFunction(opts.filter, "options.filter");
   return new IpcsWatcher(opts);
 }

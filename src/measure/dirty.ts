@@ -12,17 +12,22 @@
 // - Per-page counts come from splitting the range: a range with no dirty page (or only dirty
 //   pages) is settled by one cachestat call, so a mostly clean mapping costs a few calls.
 import { inspect } from "util";
-import { IpcError, checkOptions, checkString, describe } from "../errors";
+import { IpcError } from "../errors";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { validateOptions } from "../validators";
 import { cachestatFd, withMappedFile } from "../sys/cachestat";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
 import { Region } from "../sys/region";
 import { fsInfo } from "./filesystem";
 
-/** pageStates() values: not in the page cache, cached and clean, dirty, being written back. */
+/** pageStates(): not in the page cache. */
 export const PAGE_NOT_CACHED = 0;
+/** pageStates(): in the page cache, the same as the file's storage. */
 export const PAGE_CLEAN = 1;
+/** pageStates(): modified in memory, not yet written back. */
 export const PAGE_DIRTY = 2;
+/** pageStates(): being written back to storage right now. */
 export const PAGE_WRITEBACK = 3;
 const STATE_NAMES = ["not cached", "clean", "dirty", "writeback"];
 
@@ -57,10 +62,10 @@ function checkWriteback(path: string, action: string): void {
 
 function statesOf(mapping: Region, action: string, withResidency: boolean): Uint8Array {
   if (!(mapping instanceof Region)) {
-    throw new TypeError(`The "mapping" argument must be a Mapping of a file. Received ${describe(mapping)}`);
+    throw new ERR_INVALID_ARG_TYPE("mapping", "Mapping", mapping);
   }
   return withMappedFile(mapping, action, ({ fd, offset }) => {
-    checkWriteback(checkString((mapping as { path?: string | null }).path ?? "", "path"), action);
+    checkWriteback((mapping as { path?: string | null }).path ?? "", action);
     const pages = mapping.pages;
     const vec = withResidency ? mincore(mapping) : new Uint8Array(pages);
     markPages(fd, offset, vec, 0, pages, "nr_dirty", withResidency ? PAGE_DIRTY : 1);
@@ -76,9 +81,12 @@ function statesOf(mapping: Region, action: string, withResidency: boolean): Uint
  * ERR_NO_WRITEBACK for a file on tmpfs (never dirty: nothing to write back to), ENOSYS on an
  * older kernel.
  * @example
- *   for (let p = 0; p < 16; p++) m.buffer[p * 4096] = 1;
- *   dirtyPages(m).reduce((a, b) => a + b)  // 16
- *   m.sync(MS_SYNC); dirtyPages(m).reduce((a, b) => a + b)  // 0
+ * ```ts
+ * for (let p = 0; p < 16; p++) m.buffer[p * 4096] = 1;
+ * dirtyPages(m).reduce((a, b) => a + b)  // 16
+ * m.sync(MS_SYNC);
+ * dirtyPages(m).reduce((a, b) => a + b)  // 0
+ * ```
  */
 export function dirtyPages(mapping: Region): Uint8Array {
   return statesOf(mapping, "dirtyPages", false);
@@ -168,10 +176,12 @@ export class PageStateRecording {
     return { "text/plain": this.toString() };
   }
 
+  /** console.log shows the summary, not every frame. */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /** The page count, frame count and dirty pages per frame. */
   toString(): string {
     const d = this.dirtyCounts;
     return `PageStateRecording { ${this.pages} pages, ${this.frames.length} frames, dirty ${d.join(" -> ") || "(no frames)"} }`.slice(0, 300);
@@ -183,7 +193,9 @@ export function pageStateName(state: number): string {
   return STATE_NAMES[state] ?? `state ${state}`;
 }
 
+/** Options of a PageStateSampler. */
 export interface PageStateSamplerOptions {
+  /** Title for plots. */
   title?: string;
 }
 
@@ -198,7 +210,7 @@ export class PageStateSampler {
   #start = process.hrtime.bigint();
 
   constructor(mapping: Region, options?: PageStateSamplerOptions | string) {
-    const opts = typeof options === "string" ? { title: options } : checkOptions<PageStateSamplerOptions>(options, "options");
+    const opts = typeof options === "string" ? { title: options } : validateOptions<PageStateSamplerOptions>(options);
     pageStates(mapping); // refuses what has no dirty pages (anonymous, tmpfs) before any sample
     this.mapping = mapping;
     this.recording = new PageStateRecording(mapping.pages, opts.title);

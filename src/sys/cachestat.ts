@@ -9,7 +9,9 @@
 //   /proc/self/maps shows for the mapping, so a file replaced under the same name is refused.
 import fs from "fs";
 import { errno as lastErrno, fn } from "../ffi/libc";
-import { IpcError, checkInt, checkSize, describe, fsCall, ipcErrorFromErrno } from "../errors";
+import { IpcError, fsCall, ipcErrorFromErrno } from "../errors";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "../codes";
+import { validateInteger, validateInt32 } from "../validators";
 import { Mapping } from "./mman";
 import { Region } from "./region";
 
@@ -60,19 +62,21 @@ function mapsLine(address: bigint): { inode: number; path: string } | null {
  */
 export function withMappedFile<T>(mapping: Region, action: string, use: (file: MappedFile) => T): T {
   if (!(mapping instanceof Mapping)) {
-    const what = mapping instanceof Region ? "a System V attachment (shared memory with no file behind it)" : describe(mapping);
-    throw new TypeError(`${action} needs a file or POSIX shm mapping (what mapFile, PosixShm.map or mmap of a file returned). Received ${what}`);
+    if (mapping instanceof Region) {
+      throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; a System V attachment is shared memory with no file behind it`);
+    }
+    throw new ERR_INVALID_ARG_TYPE("mapping", "Mapping", mapping);
   }
   if (!mapping.attached) {
     throw new IpcError("ERR_DETACHED", `ERR_DETACHED: the mapping is no longer mapped, cannot ${action}`);
   }
   const path = mapping.path;
   if (path === null) {
-    throw new TypeError(`${action} needs a file or POSIX shm mapping; this is anonymous memory, which has no file and no page-cache entry`);
+    throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; this is anonymous memory, which has no file and no page-cache entry`);
   }
   const line = mapsLine(mapping.address);
   if (!line || line.inode === 0) {
-    throw new TypeError(`${action} needs a file mapping; /proc/self/maps shows no file at 0x${mapping.address.toString(16)}`);
+    throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; /proc/self/maps shows no file at 0x${mapping.address.toString(16)}`);
   }
   if (/ \(deleted\)$/.test(line.path)) {
     throw new IpcError("ENOENT", `ENOENT: the mapped file ${line.path} was removed, ${action} cannot open it`, { errno: 2, syscall: action, path });
@@ -121,16 +125,19 @@ function release(): string {
  * within the mapping (default: all of it). Pages of tmpfs files (/dev/shm, POSIX shm) are never
  * dirty for writeback: tmpfs has nothing to write back to, so nr_dirty stays 0 there.
  * Throws IpcError ENOSYS on kernels older than 6.5.
- * @example cachestat(fd)  // { nr_cache: 16, nr_dirty: 16, nr_writeback: 0, nr_evicted: 0, nr_recently_evicted: 0 }
+ * @example
+ * ```ts
+ * cachestat(fd)  // { nr_cache: 16, nr_dirty: 16, nr_writeback: 0, nr_evicted: 0, nr_recently_evicted: 0 }
+ * ```
  */
 export function cachestat(target: number | Region, offset = 0, length?: number): CachestatResult {
-  const at = checkSize(offset, "offset");
-  const len = length === undefined ? undefined : checkSize(length, "length");
+  const at = validateInteger(offset, "offset", 0);
+  const len = length === undefined ? undefined : validateInteger(length, "length", 0);
   if (typeof target === "number") {
-    return call(checkInt(target, "fd", 0), at, len ?? 0);
+    return call(validateInt32(target, "fd", 0), at, len ?? 0);
   }
   if (!(target instanceof Region)) {
-    throw new TypeError(`The "fd" argument must be a file descriptor or a Mapping. Received ${describe(target)}`);
+    throw new ERR_INVALID_ARG_TYPE("fd", ["number", "Mapping"], target);
   }
   const bytes = len ?? target.length - at;
   if (at + bytes > target.length) {
