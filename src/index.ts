@@ -67,3 +67,7 @@ export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
 // A live ipcs (update_display_data) that stops when its cell ends; the kernel calls cellEnded() after each cell.
 export { watchIpcs, IpcsWatcher, onCellEnd, cellEnded } from "./display";
 export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject, CellEndListener } from "./display";
+// Fault timelines and page-state figures (src/measure/timeline, src/figures/pages).
+export { recordFaultTimeline, shuffledPages, FaultTimeline } from "./measure/timeline";
+export type { FaultTimelineOptions } from "./measure/timeline";
+export type { PageStatesPlotOptions, FaultTimelinePlotOptions } from "./figures/pages";
