@@ -59,6 +59,11 @@ export { countCalls, countableCalls, CallCounter } from "./sys/calls";
 export type { CountCallsOptions, RecordedCall } from "./sys/calls";
 export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
 export type { FsInfo } from "./measure/filesystem";
+// Two processes' address spaces side by side, from /proc (src/measure/maps.ts).
+export { showMaps, readMaps, smapsRollup, smapsOf, physicalFrame, MapsComparison } from "./measure/maps";
+export type { MapsLine, SharedMapping } from "./measure/maps";
+// Notebook prose tied to its measurement: claim(holds, sentence), say(sentence) (src/lab/claim.ts).
+export { claim, say, ClaimError } from "./lab/claim";
 // Dirty pages and the page cache, from the kernel's accounting: cachestat(2) (src/sys/cachestat, src/measure/dirty).
 export { cachestat, SYS_cachestat } from "./sys/cachestat";
 export type { CachestatResult } from "./sys/cachestat";
