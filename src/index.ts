@@ -76,3 +76,5 @@ export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject, CellEnd
 export { recordFaultTimeline, shuffledPages, FaultTimeline } from "./measure/timeline";
 export type { FaultTimelineOptions } from "./measure/timeline";
 export type { PageStatesPlotOptions, FaultTimelinePlotOptions } from "./figures/pages";
+// A table of measurements as one output (src/display/table.ts).
+export { table, Table } from "./display";

@@ -9,3 +9,4 @@ export { onCellEnd, cellEnded } from "./lifecycle";
 export type { CellEndListener } from "./lifecycle";
 export { watchIpcs, IpcsWatcher } from "./watch-ipcs";
 export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject } from "./watch-ipcs";
+export { table, Table } from "./table";

@@ -61,3 +61,11 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   }
   expect(() => plot.pageStates({} as never)).toThrow(TypeError);
 });
+
+test("table(): aligned text, HTML, records; rows must match the columns", () => {
+  const { table } = require("../../src") as typeof import("../../src");
+  const t = table(["pages", "faults"], [[16, 1], [4096, 256]]);
+  expect(String(t)).toBe("pages  faults\n16     1\n4096   256");
+  expect(t.records()[1]).toEqual({ pages: 4096, faults: 256 });
+  expect(() => table(["a"], [[1, 2]])).toThrow(RangeError);
+});
