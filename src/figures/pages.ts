@@ -93,7 +93,7 @@ export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: 
   list.forEach((t, i) => {
     const axis = i === 0 ? "" : String(i + 1);
     const touchX = t.order.map((_, k) => Math.floor(k / t.every) + 1);
-    data.push({ type: "scattergl", mode: "lines", x: touchX, y: t.order, xaxis: `x${axis}`, yaxis: `y${axis}`, line: { color: "#bbbbbb", width: 1 }, name: `${t.label}: touched` });
+    data.push({ type: "scatter", mode: "lines", x: touchX, y: t.order, xaxis: `x${axis}`, yaxis: `y${axis}`, line: { color: "#bbbbbb", width: 1 }, name: `${t.label}: touched` });
     const xs: number[] = [];
     const ys: number[] = [];
     t.residentAt.forEach((step, page) => {
@@ -102,7 +102,7 @@ export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: 
         ys.push(page);
       }
     });
-    data.push({ type: "scattergl", mode: "markers", x: xs, y: ys, xaxis: `x${axis}`, yaxis: `y${axis}`, marker: { size: 3, color: "#08519c" }, name: `${t.label}: resident` });
+    data.push({ type: "scatter", mode: "markers", x: xs, y: ys, xaxis: `x${axis}`, yaxis: `y${axis}`, marker: { size: 3, color: "#08519c" }, name: `${t.label}: resident` });
     layout[`xaxis${axis}`] = { title: { text: opts.xTitle ?? `step (${t.every} touches)` } };
     layout[`yaxis${axis}`] = { title: { text: i === 0 ? opts.yTitle ?? "page" : "" }, range: [0, t.pages] };
     (layout.annotations as Record<string, unknown>[]).push({
