@@ -19,7 +19,9 @@ suite("notebooks follow CONVENTIONS.md", () => {
     if (!first || first.cell_type !== "markdown" || !/learning goals/i.test(sourceOf(first))) {
       problems.push("the first cell is not a markdown cell with the Learning goals");
     }
-    const tagged = (tag: string) => nb.cells.filter((c) => tagsOf(c).includes(tag));
+    // An exercise cell is tagged (solution / check) or carries nbgrader's metadata (solution / grade).
+    const nbgrader = (c: (typeof nb.cells)[number], key: "solution" | "grade") => (c.metadata?.nbgrader as Record<string, unknown> | undefined)?.[key] === true;
+    const tagged = (tag: string) => nb.cells.filter((c) => tagsOf(c).includes(tag) || nbgrader(c, tag === "check" ? "grade" : "solution"));
     if (tagged("solution").length === 0) problems.push("no cell tagged solution (exercises)");
     if (tagged("check").length === 0) problems.push("no cell tagged check (exercises)");
     for (const c of [...tagged("solution"), ...tagged("check")]) {
