@@ -50,3 +50,8 @@ export { mkfifo } from "./sys/fifo";
 // A record in shared memory that readers never see torn, even if its writer is killed mid-write (src/record).
 export { SharedRecord, crc32 } from "./record";
 export type { RecordSnapshot } from "./record";
+// Two processes' address spaces side by side, from /proc (src/measure/maps.ts).
+export { showMaps, readMaps, smapsRollup, smapsOf, physicalFrame, MapsComparison } from "./measure/maps";
+export type { MapsLine, SharedMapping } from "./measure/maps";
+// Notebook prose tied to its measurement: claim(holds, sentence), say(sentence) (src/lab/claim.ts).
+export { claim, say, ClaimError } from "./lab/claim";
