@@ -22,11 +22,13 @@ export function setDisplayPublisher(publisher: DisplayPublisher | undefined): vo
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 
+/** Metadata and the display id of one output. */
 export interface DisplayOptions {
   /** Per-type metadata, e.g. { "image/png": { width: 320 } }. */
   metadata?: Record<string, unknown>;
   /** Give an id to replace this output later with `display(value, { displayId, update: true })`. */
   displayId?: string;
+  /** Replace the output shown earlier under `displayId` (update_display_data) instead of adding one. */
   update?: boolean;
 }
 
@@ -56,15 +58,25 @@ function one(type: string) {
 
 /** display(value | bundle, options?) plus tslab's one-type shortcuts (display.html, display.png, ...). */
 export const display = Object.assign(show, {
+  /** Shows HTML as one output. */
   html: one("text/html"),
+  /** Shows Markdown as one output. */
   markdown: one("text/markdown"),
+  /** Shows LaTeX as one output. */
   latex: one("text/latex"),
+  /** Shows an SVG image as one output. */
   svg: one("image/svg+xml"),
+  /** Shows a PNG image (bytes) as one output. */
   png: one("image/png"),
+  /** Shows a JPEG image (bytes) as one output. */
   jpeg: one("image/jpeg"),
+  /** Shows a GIF image (bytes) as one output. */
   gif: one("image/gif"),
+  /** Shows a PDF document (bytes) as one output. */
   pdf: one("application/pdf"),
+  /** Shows JavaScript the front end runs as one output. */
   javascript: one("application/javascript"),
+  /** Shows plain text as one output. */
   text: one("text/plain"),
   /** Any one type: display.raw("text/csv", "a,b"). */
   raw: (type: string, content: string | Uint8Array): void => show({ [type]: content }),

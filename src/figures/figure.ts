@@ -4,6 +4,7 @@
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
 import { figureHtml } from "./html";
 
+/** The MIME type of a plotly figure's JSON, which Jupyter front ends with plotly support draw. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** The JSON plotly.js draws: traces and layout. */
@@ -53,6 +54,7 @@ export class Figure implements PlotlyFigure {
     return bundle;
   }
 
+  /** The MIME bundle the kernel shows: plotly JSON, offline HTML, text, and PNG once rendered. */
   [JUPYTER_DISPLAY](): MimeBundle {
     return this.mimeBundle();
   }

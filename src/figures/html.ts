@@ -15,7 +15,8 @@
 import crypto from "crypto";
 import fs from "fs";
 import type { PlotlyFigure } from "./figure";
-import { checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 
 let librarySource: string | null = null;
 let libraryEmbedded = false;
@@ -71,6 +72,7 @@ export function pngImgTag(pngBase64: string, alt: string): string {
   return `<img src="data:image/png;base64,${pngBase64}" alt="${escapeHtml(alt)}" style="max-width:100%">`;
 }
 
+/** How `figureHtml` writes a figure as HTML: whether plotly.js is inlined, and the size of the plot. */
 export interface FigureHtmlOptions {
   /** Text shown until the plot is drawn (and instead of it where scripts do not run). */
   summary?: string;
@@ -83,9 +85,9 @@ export interface FigureHtmlOptions {
 /** The text/html of one figure. */
 export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}): string {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
-    throw new TypeError(`The "figure" argument must be a plotly figure ({ data: [...], layout }). Received ${describe(figure)}`);
+    throw new TypeError(`The "figure" argument must be a plotly figure ({ data: [...], layout }). Received ${determineSpecificType(figure)}`);
   }
-  options = checkOptions<FigureHtmlOptions>(options, "options");
+  options = validateOptions<FigureHtmlOptions>(options, "options");
   const id = "tslab-ipc-plot-" + crypto.randomBytes(6).toString("hex");
   const summary = options.summary ?? "Figure";
   const mode = options.includeLibrary ?? "auto";

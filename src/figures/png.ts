@@ -7,6 +7,7 @@ import fs from "fs";
 import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
 
+/** The size and scale of a rendered PNG. */
 export interface PngOptions {
   /** Pixel size; by default the figure's layout width/height, else 900 × 450. */
   width?: number;
@@ -148,6 +149,7 @@ export interface NotebookJson {
   [key: string]: unknown;
 }
 
+/** What `addPngsToNotebook` did: figures rendered, and why none were where Chromium is missing. */
 export interface AddPngsReport {
   /** Outputs carrying application/vnd.plotly.v1+json. */
   plotlyOutputs: number;

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
+import { onInterrupt, onTerminate, setHost } from "../process/lifecycle";
 import { packageRoot } from "../process/paths";
 import { KERNEL_NAME } from "./jupyter";
 
@@ -50,11 +51,13 @@ function main(): void {
       console.log(`\n  Open the notebooks at: ${url[1]}\n`);
     }
   });
-  // Ctrl-C reaches Jupyter too (same process group); Jupyter asks to confirm, then stops.
-  process.on("SIGINT", () => {});
-  // A SIGTERM/SIGHUP sent to us alone (a supervisor, `timeout`) must stop Jupyter too, which then
-  // shuts its kernels down (they remove what they created).
-  for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
+  // This launcher hosts the signals. Ctrl-C reaches Jupyter too (same process group); Jupyter
+  // asks to confirm, then stops, and we exit with it. A SIGTERM/SIGHUP sent to us alone (a
+  // supervisor, `timeout`) must stop Jupyter too, which then shuts its kernels down (they remove
+  // what they created).
+  setHost({ handlesInterrupts: true, handlesTermination: true });
+  onInterrupt(() => {});
+  onTerminate((signal) => child.kill(signal));
   child.on("close", (code) => process.exit(code ?? 0));
 }
 

@@ -1,13 +1,12 @@
 // One fresh temporary folder per process (per kernel run) for what notebook cells make:
-// key files for ftok, FIFOs, compiled C programs. Removed when the process exits.
-//
-// Why not also on SIGTERM: the registry (src/sys/registry.ts) treats an extra signal
-// listener as "someone else handles this signal" and would then skip its own cleanup. So a
-// kernel killed by a signal leaves its folder behind; the next labDir() of any process
-// removes folders whose owning process is gone (the pid is in the folder's name).
+// key files for ftok, FIFOs, compiled C programs. Removed when the process ends (an exit hook of
+// src/process/lifecycle.ts). A process killed by SIGKILL leaves its folder behind; the next
+// labDir() of any process removes folders whose owning process is gone (the pid is in the
+// folder's name).
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { onExit } from "../process/lifecycle";
 import { isAlive } from "../sys/registry";
 
 const PREFIX = "tslab-ipc-lab-";
@@ -55,6 +54,6 @@ export function labDir(): string {
   const first = current === null;
   removeOrphans();
   current = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
-  if (first) process.on("exit", removeCurrent);
+  if (first) onExit(removeCurrent);
   return current;
 }

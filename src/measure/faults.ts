@@ -6,18 +6,28 @@
 // window. What is left is what the JavaScript engine does on its own while `fn` runs (a GC
 // that grows the heap, a compiler thread): a handful of faults, which is why large runs are
 // compared with C, not single pages.
-import { checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 import { Region } from "../sys/region";
 import { mincore } from "../sys/mman";
 import { RUSAGE_SELF, RUSAGE_THREAD, readFaultCounters, type FaultCounters } from "./rusage";
 
 export type { FaultCounters } from "./rusage";
 
-/** A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt). */
+/**
+ * A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/faults.ts}
+ */
 export function faults(): FaultCounters {
   return readFaultCounters(RUSAGE_SELF);
 }
 
+/**
+ * What `measure` watches besides faults and time: a mapping's residency, and whether to count this thread
+ * only.
+ */
 export interface MeasureOptions {
   /** A Mapping or Attachment whose pages are checked with mincore before and after `fn`. */
   mapping?: Region;
@@ -66,6 +76,7 @@ export class Measurement<T = unknown> {
     return { "text/plain": this.toString() };
   }
 
+  /** One line: faults, time and residency change. */
   toString(): string {
     const r = this.residency;
     const res = r ? `, ${r.becameResident} of ${r.pages} pages became resident` : "";
@@ -96,11 +107,11 @@ function countResident(vec: Uint8Array): number {
  * `fn` must be synchronous: a promise's work would happen outside the window.
  */
 export function measure<T>(fn: () => T, options?: MeasureOptions): Measurement<T> {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<MeasureOptions>(options, "options");
+  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(fn)}`);
+  const opts = validateOptions<MeasureOptions>(options, "options");
   const region = opts.mapping;
   if (region !== undefined && !(region instanceof Region)) {
-    throw new TypeError(`The "mapping" option must be a Mapping or Attachment. Received ${describe(region)}`);
+    throw new TypeError(`The "mapping" option must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
   }
   const who = opts.threadOnly ? RUSAGE_THREAD : RUSAGE_SELF;
   warmUp();

@@ -6,10 +6,16 @@
 // empty function through the same loop and reports it beside the results, unsubtracted, so
 // a reader can see how it compares with what was measured.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger, validateOptions } from "../validators";
 
+/** The unit latency samples are reported in. */
 export type LatencyUnit = "ns" | "us" | "ms";
 
+/**
+ * How `sampleLatency` samples: how many calls, the warm-up, the unit, a label, and a setup step run before
+ * each (untimed) call.
+ */
 export interface LatencyOptions {
   /** Samples to keep. Default 1000. */
   n?: number;
@@ -48,7 +54,7 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 /** min, p50, p90, p99, max and mean of `samples` (any order). */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
   if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
-    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${describe(samples)}`);
+    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${determineSpecificType(samples)}`);
   }
   const n = samples.length;
   if (n === 0) throw new RangeError(`latencyStats needs at least one sample`);
@@ -117,6 +123,7 @@ export class LatencyResult implements LatencyStats {
     return `LatencyResult ${inspect({ label, unit, n, min, p50, p90, p99, max, mean, overhead, samples: `[${n} numbers]` })}`;
   }
 
+  /** One line: label, n and the percentiles. */
   toString(): string {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
@@ -159,22 +166,25 @@ function emptyCall(): void {}
  * Calls `fn` `warmup` times, then `n` times timing each call with process.hrtime.bigint, and
  * returns every sample with min/p50/p90/p99/max/mean and the sampler's own overhead.
  * `fn` receives the sample index. It must be synchronous.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/sampleLatency.ts}
  */
 export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptions): LatencyResult {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<LatencyOptions>(options, "options");
-  const n = checkInt(opts.n ?? 1000, "n", 1, 10_000_000);
-  const warmup = checkInt(opts.warmup ?? Math.min(100, n), "warmup", 0, 10_000_000);
+  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(fn)}`);
+  const opts = validateOptions<LatencyOptions>(options, "options");
+  const n = validateInteger(opts.n ?? 1000, "n", 1, 10_000_000);
+  const warmup = validateInteger(opts.warmup ?? Math.min(100, n), "warmup", 0, 10_000_000);
   const unit = opts.unit ?? "us";
-  if (!(unit in UNIT_DIVISOR)) throw new RangeError(`The "unit" option must be "ns", "us" or "ms". Received ${describe(unit)}`);
+  if (!(unit in UNIT_DIVISOR)) throw new RangeError(`The "unit" option must be "ns", "us" or "ms". Received ${determineSpecificType(unit)}`);
   if (opts.label !== undefined && typeof opts.label !== "string") {
-    throw new TypeError(`The "label" option must be of type string. Received ${describe(opts.label)}`);
+    throw new TypeError(`The "label" option must be of type string. Received ${determineSpecificType(opts.label)}`);
   }
   const setup = opts.setup;
   if (setup !== undefined && typeof setup !== "function") {
-    throw new TypeError(`The "setup" option must be a function. Received ${describe(setup)}`);
+    throw new TypeError(`The "setup" option must be a function. Received ${determineSpecificType(setup)}`);
   }
-  const overheadN = checkInt(opts.overheadSamples ?? Math.min(n, 1000), "overheadSamples", 1, 10_000_000);
+  const overheadN = validateInteger(opts.overheadSamples ?? Math.min(n, 1000), "overheadSamples", 1, 10_000_000);
 
   if (warmup > 0) checkNotPromise(timeCalls(fn, setup, warmup, null));
   const raw = new Float64Array(n);

@@ -1,17 +1,23 @@
 // Residency: which pages of a mapping are in memory right now (mincore), once or over time.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInt32, validateInteger, validateOptions } from "../validators";
 import { mincore } from "../sys/mman";
 import { Region } from "../sys/region";
 
 function checkRegionArg(region: unknown): Region {
   if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${describe(region)}`);
+    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
   }
   return region;
 }
 
-/** One entry per page of the region: 1 if resident (mincore), else 0. */
+/**
+ * One entry per page of the region: 1 if resident (mincore), else 0.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/residency.ts}
+ */
 export function residency(region: Region): Uint8Array {
   return mincore(checkRegionArg(region));
 }
@@ -51,7 +57,7 @@ export class ResidencyRecording {
    * the pages in that bin that were resident (what fits on a screen for 16384 pages).
    */
   matrix(rows = this.pages): number[][] {
-    const bins = checkInt(rows, "rows", 1);
+    const bins = validateInt32(rows, "rows", 1);
     const per = Math.max(1, Math.ceil(this.pages / bins));
     const count = Math.ceil(this.pages / per);
     const z: number[][] = [];
@@ -84,6 +90,7 @@ export class ResidencyRecording {
     return this.toString();
   }
 
+  /** One line: pages, steps and how many became resident. */
   toString(): string {
     const c = this.residentCounts;
     return `ResidencyRecording { ${this.pages} pages, ${this.frames.length} frames, resident ${c[0] ?? 0} -> ${c[c.length - 1] ?? 0} }`;
@@ -117,6 +124,7 @@ export class ResidencySampler {
   }
 }
 
+/** How `recordResidency` samples: whether to record the starting state as step 0. */
 export interface RecordResidencyOptions {
   /** Title for plots. */
   title?: string;
@@ -128,9 +136,9 @@ export interface RecordResidencyOptions {
  */
 export function recordResidency(region: Region, steps: number, step: (i: number) => void, options?: RecordResidencyOptions): ResidencyRecording {
   checkRegionArg(region);
-  const count = checkInt(steps, "steps", 1, 1_000_000);
-  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${describe(step)}`);
-  const opts = checkOptions<RecordResidencyOptions>(options, "options");
+  const count = validateInteger(steps, "steps", 1, 1_000_000);
+  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${determineSpecificType(step)}`);
+  const opts = validateOptions<RecordResidencyOptions>(options, "options");
   const sampler = new ResidencySampler(region, opts.title);
   sampler.sample("start");
   for (let i = 0; i < count; i++) {

@@ -1,9 +1,14 @@
 // Mappings as everyday objects: a file, or anonymous memory, in one call.
 import fs from "fs";
-import { checkOptions, checkSize, checkString, fsCall, ipcErrorFromErrno } from "../errors";
+import { fsCall, ipcErrorFromErrno } from "../errors";
+import { validateCString, validateInteger, validateOptions } from "../validators";
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 
+/**
+ * How `mapFile` maps a file: length and offset, writable or read-only, shared or private, and the size to
+ * create it with if it does not exist.
+ */
 export interface MapFileOptions {
   /** Bytes to map; default: from `offset` to the end of the file. */
   length?: number;
@@ -32,17 +37,22 @@ export function openForMapping(path: string, flags: number, syscall = "open"): n
   return fd;
 }
 
-/** Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close. */
+/**
+ * Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mapFile.ts}
+ */
 export function mapFile(path: string, options?: MapFileOptions): Mapping {
-  checkString(path, "path");
-  const opts = checkOptions<MapFileOptions>(options, "options");
+  validateCString(path, "path");
+  const opts = validateOptions<MapFileOptions>(options, "options");
   const writable = opts.writable ?? true;
-  const offset = opts.offset === undefined ? 0 : checkSize(opts.offset, "options.offset");
+  const offset = opts.offset === undefined ? 0 : validateInteger(opts.offset, "options.offset", 0);
   if (opts.create !== undefined) {
-    checkSize(opts.create, "options.create", 1);
+    validateInteger(opts.create, "options.create", 1);
     if (!writable) throw new RangeError(`"options.create" needs a writable mapping: a read-only file cannot be sized`);
   }
-  if (opts.length !== undefined) checkSize(opts.length, "options.length", 1);
+  if (opts.length !== undefined) validateInteger(opts.length, "options.length", 1);
   const existed = fs.existsSync(path);
   const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | (opts.create ? fs.constants.O_CREAT : 0));
   let mapped = false;
@@ -62,6 +72,9 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   }
 }
 
+/**
+ * How `mapAnonymous` maps memory: shared with children or private, and whether to fault every page in now.
+ */
 export interface MapAnonymousOptions {
   /** MAP_SHARED: shared with children forked after (default false: MAP_PRIVATE). */
   shared?: boolean;
@@ -71,8 +84,8 @@ export interface MapAnonymousOptions {
 
 /** mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_ANONYMOUS|…, -1, 0): fresh zeroed memory. */
 export function mapAnonymous(length: number, options?: MapAnonymousOptions): Mapping {
-  checkSize(length, "length", 1);
-  const opts = checkOptions<MapAnonymousOptions>(options, "options");
+  validateInteger(length, "length", 1);
+  const opts = validateOptions<MapAnonymousOptions>(options, "options");
   const flags = MAP_ANONYMOUS | (opts.shared ? MAP_SHARED : MAP_PRIVATE) | (opts.populate ? MAP_POPULATE : 0);
   return mmap(null, length, PROT_READ | PROT_WRITE, flags, -1, 0);
 }

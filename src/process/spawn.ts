@@ -3,9 +3,9 @@
 //
 // Output streams live: each chunk is passed to process.stdout.write / process.stderr.write as
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
-// the cell). Children never outlive this process: they are killed on its 'exit', and each
-// child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), which also
-// covers a parent that is SIGKILLed.
+// the cell). Children never outlive this process: they are killed when it ends (an exit hook of
+// src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed.
 import { spawn, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -13,11 +13,17 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
-import { checkOptions, checkSize, checkString, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateCString, validateInteger, validateOptions } from "../validators";
+import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
 
+/**
+ * How a child runs: arguments, environment, working folder, time limit, a label for its output, quiet
+ * (capture only), and standard input.
+ */
 export interface RunOptions {
   /** Visible in the child as process.argv.slice(2). */
   args?: string[];
@@ -88,6 +94,7 @@ export class ChildResult {
     return this.timedOut ? `${who} timed out after ${ms} ms and ${how}` : `${who} ${how}`;
   }
 
+  /** The summary line: pid, and how the child ended. */
   toString(): string {
     return this.summary;
   }
@@ -119,7 +126,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     killChildren("SIGKILL");
   });
 }
@@ -142,24 +149,24 @@ export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): numbe
 // ---- starting one ----------------------------------------------------------------------------
 
 function checkRunOptions(options: unknown): RunOptions {
-  const o = checkOptions<RunOptions>(options, "options");
+  const o = validateOptions<RunOptions>(options, "options");
   if (o.args !== undefined) {
-    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${describe(o.args)}`);
-    o.args.forEach((a, i) => checkString(a, `options.args[${i}]`));
+    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${determineSpecificType(o.args)}`);
+    o.args.forEach((a, i) => validateCString(a, `options.args[${i}]`));
   }
   if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) {
-    throw new TypeError(`The "options.env" property must be of type object. Received ${describe(o.env)}`);
+    throw new TypeError(`The "options.env" property must be of type object. Received ${determineSpecificType(o.env)}`);
   }
   if (o.cwd !== undefined) {
-    checkString(o.cwd, "options.cwd");
+    validateCString(o.cwd, "options.cwd");
     if (!fs.existsSync(o.cwd) || !fs.statSync(o.cwd).isDirectory()) {
       throw new RangeError(`The "options.cwd" property must be an existing directory. Received ${JSON.stringify(o.cwd)}`);
     }
   }
-  if (o.timeoutMs !== undefined) checkSize(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
-  if (o.killGraceMs !== undefined) checkSize(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
-  if (o.label !== undefined) checkString(o.label, "options.label");
-  if (o.input !== undefined) checkString(o.input, "options.input");
+  if (o.timeoutMs !== undefined) validateInteger(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
+  if (o.killGraceMs !== undefined) validateInteger(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
+  if (o.label !== undefined) validateCString(o.label, "options.label");
+  if (o.input !== undefined) validateCString(o.input, "options.input");
   return o;
 }
 
@@ -191,9 +198,12 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
  * can run side by side (a reader and a writer). A source that does not parse throws a
  * SyntaxError here, before anything is spawned; type errors are not checked.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/spawnTs.ts}
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
-  checkString(source, "source");
+  validateCString(source, "source");
   const o = checkRunOptions(options);
   const fileName = (o.label ? o.label.replace(/[^\w.-]+/g, "_") : "child") + ".ts";
   const js = transpileForChild(source, fileName);
@@ -286,7 +296,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     done,
     kill: (signal: NodeJS.Signals | number = "SIGTERM") => (child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
     write: (text: string) => {
-      checkString(text, "text");
+      validateCString(text, "text");
       child.stdin!.write(text);
     },
     end: () => {
@@ -305,6 +315,9 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
  * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
  * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
  * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
+  *
+  * @example
+  * {@includeCode ../../docs/examples/runTs.ts}
  */
 export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
   const handle = spawnTs(source, options);

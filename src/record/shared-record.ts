@@ -17,7 +17,9 @@
 //   header  [magic, capacity, generation, writerPid, 0, 0, 0, 0]                 32 bytes
 //   slot 0  [sequence, length, crc32, 0] + payload (capacity, rounded up to 8)
 //   slot 1  the same
-import { IpcError, checkInt, checkSize, describe, detachedError } from "../errors";
+import { IpcError, detachedError } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger } from "../validators";
 import { PROT_READ, PROT_WRITE } from "../sys/constants";
 import type { Region } from "../sys/region";
 import { Region as RegionClass } from "../sys/region";
@@ -61,6 +63,13 @@ export interface RecordSnapshot {
   readonly generation: number;
 }
 
+/**
+ * A record in shared memory that a reader never sees torn, even when the writer is killed in the middle of
+ * a write: two slots, each guarded by a sequence lock and a CRC-32; a reader gets the last complete record
+ * or `null`. `byteLength(capacity)` is the space it takes, `init` makes one, `open` uses it elsewhere.
+ * @example
+ * {@includeCode ../../docs/examples/SharedRecord.ts}
+ */
 export class SharedRecord {
   /** Bytes of header before the slots. */
   static readonly HEADER_SIZE = HEADER;
@@ -86,7 +95,7 @@ export class SharedRecord {
 
   /** Bytes needed for a record of `capacity` payload bytes (header and two slots). */
   static byteLength(capacity: number): number {
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     return HEADER + 2 * (SLOT_HEADER + roundUp8(capacity));
   }
 
@@ -97,7 +106,7 @@ export class SharedRecord {
   static init(region: Region, offset: number, capacity: number): SharedRecord {
     checkRegion(region);
     checkPlacementOffset(offset);
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     const record = new SharedRecord(region, offset, capacity);
     record.checkFits();
     record.checkUsable(true, "init a record");
@@ -147,7 +156,7 @@ export class SharedRecord {
     let length: number;
     if (typeof data === "string") length = Buffer.byteLength(data, "utf8");
     else if (data instanceof Uint8Array) length = data.length;
-    else throw new TypeError(`The "data" argument must be of type string or an instance of Uint8Array. Received ${describe(data)}`);
+    else throw new TypeError(`The "data" argument must be of type string or an instance of Uint8Array. Received ${determineSpecificType(data)}`);
     if (length > this.capacity) {
       throw new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`);
     }
@@ -254,6 +263,7 @@ export class SharedRecord {
     return pid !== 0 && pid !== process.pid && !pidAlive(pid);
   }
 
+  /** One line for logs: capacity, generation and writer. */
   toString(): string {
     if (!this.region.attached) return `SharedRecord { offset: ${this.offset}, capacity: ${this.capacity}, detached }`;
     const pid = this.writerPid;
@@ -327,13 +337,13 @@ function checksumStart(generation: number, length: number): number {
 function checkRegion(region: unknown): void {
   if (!(region instanceof RegionClass)) {
     throw new TypeError(
-      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${describe(region)}`,
+      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${determineSpecificType(region)}`,
     );
   }
 }
 
 function checkPlacementOffset(offset: unknown): void {
-  const at = checkInt(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
+  const at = validateInteger(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
   if (at % SharedRecord.ALIGN !== 0) {
     throw new RangeError(`The value of "offset" must be a multiple of ${SharedRecord.ALIGN} for a record. Received ${at}`);
   }

@@ -10,7 +10,9 @@
 // - All calls run on the JavaScript thread, which is the owner glibc and the kernel see (the
 //   owner is a thread id: the main thread's id is the pid).
 import { fn, type Pointer } from "../ffi/libc";
-import { IpcError, checkOptions, describe, ipcErrorFromErrno } from "../errors";
+import { IpcError, ipcErrorFromErrno } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, checkUsable } from "./placement";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
@@ -42,6 +44,7 @@ export interface LockStatus {
 const ALIVE: LockStatus = Object.freeze({ ownerDied: false });
 const DIED: LockStatus = Object.freeze({ ownerDied: true });
 
+/** Options of `ShmLock.init`/`open`. */
 export interface ShmLockOptions {
   /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied?: (lock: ShmLock) => void;
@@ -51,6 +54,18 @@ export interface ShmLockOptions {
 // through it) stays mapped until unlock even if the program drops its last reference.
 const heldHere = new Set<ShmLock>();
 
+/**
+ * A process-shared, robust, error-checking `pthread_mutex_t` inside shared memory (a segment or a shared
+ * mapping): "mutual exclusion must be provided by processes using the shared memory". If the holder dies,
+ * even by SIGKILL, the next locker gets `{ ownerDied: true }` and can repair what the lock protects;
+ * relocking from the holder throws `EDEADLK`, unlocking a lock one does not hold `EPERM`. It takes
+ * `ShmLock.SIZE` bytes at an offset that is a multiple of 8. `init` makes one, `open` uses it in another
+ * process; `lock`/`unlock`/`tryLock`/`withLockSync` block (child processes), `acquire`/`withLock` wait
+ * without blocking the kernel.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ShmLock.ts}
+ */
 export class ShmLock {
   /** sizeof(pthread_mutex_t): 40 bytes on x86_64, 48 on aarch64. */
   static readonly SIZE: number = process.arch === "arm64" ? 48 : 40;
@@ -61,6 +76,7 @@ export class ShmLock {
   readonly offset: number;
   /** The mutex's address in this process: region.address + offset. */
   readonly address: Pointer;
+  /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied: ((lock: ShmLock) => void) | undefined;
   /** The robust futex word (the first 4 bytes of the mutex): the owner's thread id. */
   readonly #futexWord: Int32Array;
@@ -152,11 +168,11 @@ export class ShmLock {
       if (rc === EDEADLK) return LATER; // held by this process: its holder runs between our turns
       return this.locked(rc, "pthread_mutex_timedlock");
     };
-    return retryUntil(attempt, opts, `waiting for ${this.describe()}`, () => {
+    return retryUntil(attempt, opts, `waiting for ${this.nameInMessages()}`, () => {
       const owner = this.ownerPid;
       throw new IpcError(
         "ETIMEDOUT",
-        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.describe()}` +
+        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.nameInMessages()}` +
           (owner ? ` (held by ${owner === process.pid ? "this process" : `pid ${owner}`})` : ""),
         { errno: ETIMEDOUT, syscall: "pthread_mutex_timedlock" },
       );
@@ -172,7 +188,7 @@ export class ShmLock {
         const owner = this.ownerPid;
         throw new IpcError(
           "EPERM",
-          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.describe()}` +
+          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.nameInMessages()}` +
             `${owner ? `; pid ${owner} does` : "; nobody does"})`,
           { errno: EPERM, syscall: "pthread_mutex_unlock" },
         );
@@ -215,12 +231,13 @@ export class ShmLock {
     return heldHere.has(this) || this.ownerPid === process.pid;
   }
 
+  /** One line for logs: where the lock lives and its state. */
   toString(): string {
     const owner = this.region.attached ? this.ownerPid : 0;
     return `ShmLock { offset: ${this.offset}, ${owner ? `held by pid ${owner}` : "free"} }`;
   }
 
-  private describe(): string {
+  private nameInMessages(): string {
     return `the lock at offset ${this.offset}`;
   }
 
@@ -245,7 +262,7 @@ export class ShmLock {
       return DIED;
     }
     if (rc === EDEADLK) {
-      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.describe()})`, {
+      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.nameInMessages()})`, {
         errno: EDEADLK,
         syscall: call,
       });
@@ -267,13 +284,13 @@ function check(rc: number, call: string): void {
 }
 
 function checkLockOptions(options: unknown): ShmLockOptions {
-  const o = checkOptions<ShmLockOptions>(options, "options");
+  const o = validateOptions<ShmLockOptions>(options, "options");
   if (o.onOwnerDied !== undefined && typeof o.onOwnerDied !== "function") {
-    throw new TypeError(`The "options.onOwnerDied" property must be a function. Received ${describe(o.onOwnerDied)}`);
+    throw new TypeError(`The "options.onOwnerDied" property must be a function. Received ${determineSpecificType(o.onOwnerDied)}`);
   }
   return o;
 }
 
 function checkFunction(body: unknown): void {
-  if (typeof body !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(body)}`);
+  if (typeof body !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${determineSpecificType(body)}`);
 }

@@ -1,7 +1,9 @@
 // Where a synchronisation object may live: inside shared memory the caller owns, at an aligned
 // offset, in bounds, readable and writable. Checked before any call that touches the memory,
 // because a futex or pthread call on memory that is not there kills the process (the kernel).
-import { IpcError, checkSize, describe, detachedError } from "../errors";
+import { IpcError, detachedError } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateInteger } from "../validators";
 import { MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { Mapping } from "../sys/mman";
 import { Region } from "../sys/region";
@@ -10,13 +12,13 @@ import { Region } from "../sys/region";
 export function checkPlacement(region: unknown, offset: unknown, size: number, align: number, what: string): number {
   if (!(region instanceof Region)) {
     throw new TypeError(
-      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${describe(region)}`,
+      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${determineSpecificType(region)}`,
     );
   }
   if (region instanceof Mapping && (region.flags & MAP_PRIVATE) !== 0) {
     throw new TypeError(`The "region" argument must be shared memory: a ${what} in a MAP_PRIVATE mapping is seen by no other process`);
   }
-  const at = checkSize(offset, "offset");
+  const at = validateInteger(offset, "offset", 0);
   if (at % align !== 0) {
     throw new RangeError(`The value of "offset" must be a multiple of ${align} for a ${what}. Received ${at}`);
   }

@@ -6,7 +6,8 @@
 // same locked instructions for both (the multi-process tests check that no increment is lost).
 import { performance } from "perf_hooks";
 import { errno as lastErrno, fn, type Pointer } from "../ffi/libc";
-import { checkInt, ipcErrorFromErrno } from "../errors";
+import { ipcErrorFromErrno } from "../errors";
+import { validateInt32 } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, checkUsable } from "./placement";
 import { checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
@@ -34,6 +35,15 @@ function setTimeoutMs(ms: number): Int32Array {
   return timeout;
 }
 
+/**
+ * A 32-bit word in shared memory with atomic `load`, `store`, `add`, `exchange`, `compareExchange`, and
+ * futex waiting across processes: `wait(expected, timeoutMs?)` blocks (child processes),
+ * `waitAsync(expected, options?)` does not (cells); both resolve `"ok"`, `"not-equal"` or `"timed-out"`;
+ * `notify(count?)` wakes waiters.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/SharedWord.ts}
+ */
 export class SharedWord {
   static readonly SIZE = 4;
   static readonly ALIGN = 4;
@@ -54,6 +64,7 @@ export class SharedWord {
     this.#cell = new Int32Array(buf.buffer, buf.byteOffset + at, 1);
   }
 
+  /** Reads the word atomically. */
   load(): number {
     checkUsable(this.region, "shared word", this.offset, 4);
     return Atomics.load(this.#cell, 0);
@@ -62,25 +73,25 @@ export class SharedWord {
   /** Atomically stores `value`; returns it. Does not wake anyone: call notify(). */
   store(value: number): number {
     checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.store(this.#cell, 0, checkInt(value, "value"));
+    return Atomics.store(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically adds `delta`; returns the value before. */
   add(delta: number): number {
     checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.add(this.#cell, 0, checkInt(delta, "delta"));
+    return Atomics.add(this.#cell, 0, validateInt32(delta, "delta"));
   }
 
   /** Atomically stores `value`; returns the value before. */
   exchange(value: number): number {
     checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.exchange(this.#cell, 0, checkInt(value, "value"));
+    return Atomics.exchange(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
   compareExchange(expected: number, replacement: number): number {
     checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.compareExchange(this.#cell, 0, checkInt(expected, "expected"), checkInt(replacement, "replacement"));
+    return Atomics.compareExchange(this.#cell, 0, validateInt32(expected, "expected"), validateInt32(replacement, "replacement"));
   }
 
   /**
@@ -89,8 +100,8 @@ export class SharedWord {
    * As with every futex, "ok" may come without a change of value: wait in a loop that checks it.
    */
   wait(expected: number, timeoutMs = Infinity): WaitResult {
-    checkInt(expected, "expected");
-    if (timeoutMs !== Infinity) checkInt(timeoutMs, "timeoutMs", 0);
+    validateInt32(expected, "expected");
+    if (timeoutMs !== Infinity) validateInt32(timeoutMs, "timeoutMs", 0);
     checkUsable(this.region, "shared word", this.offset, 4);
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     let first = true;
@@ -117,7 +128,7 @@ export class SharedWord {
   waitAsync(expected: number, options?: WaitOptions): Promise<WaitResult> {
     let opts: WaitOptions;
     try {
-      checkInt(expected, "expected");
+      validateInt32(expected, "expected");
       opts = checkWaitOptions(options);
       if (this.load() !== expected) return Promise.resolve("not-equal");
     } catch (e) {
@@ -137,13 +148,14 @@ export class SharedWord {
 
   /** Wakes up to `count` waiters (default: all), in any process. Returns how many were woken. */
   notify(count = Infinity): number {
-    const n = count === Infinity ? 0x7fffffff : checkInt(count, "count", 0);
+    const n = count === Infinity ? 0x7fffffff : validateInt32(count, "count", 0);
     checkUsable(this.region, "shared word", this.offset, 4);
     const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAKE, n, null, null, 0);
     if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
     return Number(rc);
   }
 
+  /** One line for logs: where the word lives and its value. */
   toString(): string {
     return `SharedWord { offset: ${this.offset}, value: ${this.region.attached ? Atomics.load(this.#cell, 0) : "(detached)"} }`;
   }

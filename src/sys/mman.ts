@@ -1,7 +1,9 @@
 // The mmap family, C-shaped: mmap, munmap, msync, mprotect, madvise, mincore.
 import fs from "fs";
 import { fn, type Pointer } from "../ffi/libc";
-import { IpcError, checkFlags, checkInt, checkSize, describe, throwErrno } from "../errors";
+import { IpcError, throwErrno } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateFlags, validateInt32, validateInteger } from "../validators";
 import {
   MADV_KNOWN,
   MAP_ANONYMOUS,
@@ -34,6 +36,7 @@ export class Mapping extends Region {
   #fileFd: { fd: number };
   #path: string | null | undefined;
 
+  /** @internal Only `mmap` makes mappings. */
   constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
     const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
@@ -79,6 +82,7 @@ export class Mapping extends Region {
     return done;
   }
 
+  /** Unmaps (the `using` statement calls it); twice is a no-op. */
   [Symbol.dispose](): void {
     this.unmap();
   }
@@ -143,7 +147,7 @@ function closeQuietly(holder: { fd: number }): void {
 function checkAddr(addr: unknown): Pointer | null {
   if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
   if (typeof addr !== "bigint") {
-    throw new TypeError(`The "addr" argument must be null or a bigint address. Received ${describe(addr)}`);
+    throw new TypeError(`The "addr" argument must be null or a bigint address. Received ${determineSpecificType(addr)}`);
   }
   // User space only: below 64 KiB is mmap_min_addr's (page 0 must never be mapped), and no
   // address reaches 2^48 (x86_64 and aarch64 user space); a bigint must not wrap.
@@ -163,19 +167,22 @@ function checkAddr(addr: unknown): Pointer | null {
  *
  * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
  * instead of silently replacing memory the JavaScript engine is using.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/mmap.ts}
  */
 export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
   const hint = checkAddr(addr);
-  checkSize(length, "length");
-  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
-  const f = checkFlags(
+  validateInteger(length, "length", 0);
+  const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
+  const f = validateFlags(
     flags,
     "flags",
     MAP_MASK,
     "MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_POPULATE | MAP_NORESERVE",
   );
-  checkInt(fd, "fd", -1);
-  checkSize(offset, "offset");
+  validateInt32(fd, "fd", -1);
+  validateInteger(offset, "offset", 0);
   if (offset % pageSize() !== 0) {
     throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${offset}`);
   }
@@ -191,18 +198,18 @@ export function mmap(addr: null | 0 | bigint, length: number, prot: number, flag
 
 function checkRegion(region: unknown, name = "addr"): Region {
   if (!(region instanceof Region)) {
-    throw new TypeError(`The "${name}" argument must be a Mapping or Attachment (what mmap/shmat returned). Received ${describe(region)}`);
+    throw new TypeError(`The "${name}" argument must be a Mapping or Attachment (what mmap/shmat returned). Received ${determineSpecificType(region)}`);
   }
   return region;
 }
 
 /** Validates a [offset, offset+length) subrange of a region, page-aligned at the start as C requires. */
 function checkRange(region: Region, offset: unknown, length: unknown, action: string): { start: Pointer; bytes: number } {
-  const at = checkSize(offset, "offset");
+  const at = validateInteger(offset, "offset", 0);
   if (at % pageSize() !== 0) {
     throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${at}`);
   }
-  const bytes = length === undefined ? region.length - at : checkSize(length, "length");
+  const bytes = length === undefined ? region.length - at : validateInteger(length, "length", 0);
   if (at + bytes > region.span) {
     throw new RangeError(`The range ${at}..${at + bytes} is past the end of the region (${region.length} bytes)`);
   }
@@ -216,13 +223,18 @@ function checkRange(region: Region, offset: unknown, length: unknown, action: st
   return { start: at === 0 ? region.address : region.address + BigInt(at), bytes };
 }
 
-/** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */
+/**
+ * munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/munmap.ts}
+ */
 export function munmap(mapping: Mapping, length?: number): 0 {
   if (!(mapping instanceof Mapping)) {
-    throw new TypeError(`The "addr" argument must be a Mapping returned by mmap. Received ${describe(mapping)}`);
+    throw new TypeError(`The "addr" argument must be a Mapping returned by mmap. Received ${determineSpecificType(mapping)}`);
   }
   if (length !== undefined) {
-    checkSize(length, "length");
+    validateInteger(length, "length", 0);
     if (length !== mapping.length && length !== mapping.span) {
       throw new RangeError(`Partial munmap is not supported: pass the mapped length (${mapping.length}). Received ${length}`);
     }
@@ -232,7 +244,7 @@ export function munmap(mapping: Mapping, length?: number): 0 {
 }
 
 function msyncRange(region: Region, flags: unknown, offset: unknown, length: unknown): 0 {
-  const f = checkFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
+  const f = validateFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
   const { start, bytes } = checkRange(region, offset, length, "msync");
   if ((f & MS_ASYNC) && (f & MS_SYNC)) {
     // The kernel says EINVAL too; say why before the syscall.
@@ -242,16 +254,26 @@ function msyncRange(region: Region, flags: unknown, offset: unknown, length: unk
   return 0;
 }
 
-/** msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it). */
+/**
+ * msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/msync.ts}
+ */
 export function msync(mapping: Region, length: number, flags: number): 0 {
   checkRegion(mapping);
   return msyncRange(mapping, flags, 0, length);
 }
 
-/** mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded). */
+/**
+ * mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mprotect.ts}
+ */
 export function mprotect(region: Region, length: number, prot: number): 0 {
   checkRegion(region);
-  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
+  const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
   const { start, bytes } = checkRange(region, 0, length, "mprotect");
   if (fn.mprotect(start, bytes, p) !== 0) throwErrno("mprotect");
   // The object tracks one protection for the whole region: the new one when the whole is
@@ -264,7 +286,7 @@ export function mprotect(region: Region, length: number, prot: number): 0 {
 /** madvise(mapping, length, advice): tell the kernel how the memory will be used (MADV_*). */
 export function madvise(region: Region, length: number, advice: number): 0 {
   checkRegion(region);
-  const a = checkInt(advice, "advice", 0);
+  const a = validateInt32(advice, "advice", 0);
   if (!MADV_KNOWN.includes(a)) throw new RangeError(`The value of "advice" is not a known MADV_* constant. Received ${a}`);
   const { start, bytes } = checkRange(region, 0, length, "madvise");
   if (fn.madvise(start, bytes, a) !== 0) throwErrno("madvise");

@@ -1,10 +1,16 @@
 // sysconf(3) and the page arithmetic everything else needs.
 import { errno as lastErrno, fn, setErrno } from "../ffi/libc";
-import { checkInt, throwErrno } from "../errors";
+import { throwErrno } from "../errors";
+import { validateInt32 } from "../validators";
 
-/** sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096. */
+/**
+ * sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sysconf.ts}
+ */
 export function sysconf(name: number): number {
-  checkInt(name, "name", 0);
+  validateInt32(name, "name", 0);
   setErrno(0);
   const value = Number(fn.sysconf(name));
   // -1 with errno unchanged means "no limit"; -1 with errno set (EINVAL) is an error.

@@ -1,7 +1,7 @@
 // What this process created (System V segments, POSIX shm objects), so nothing leaks.
 //
-// - At exit (normal exit, or SIGINT/SIGTERM/SIGHUP when nobody else handles them) everything
-//   created and not marked `persist` is removed.
+// - At exit (normal exit, or death by SIGINT/SIGTERM/SIGHUP unless the host handles that signal:
+//   src/process/lifecycle.ts) everything created and not marked `persist` is removed.
 // - Each creation is also appended to a per-process journal in a per-user folder (a mapped
 //   file: creation stays cheap). `reap()` reads the journals of dead
 //   processes (killed with SIGKILL, say) and removes what they left, checking that each object
@@ -10,7 +10,12 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { fn, shmStat, view } from "../ffi/libc";
+import { onExit } from "../process/lifecycle";
 
+/**
+ * One object this process created and will remove at exit unless it persists: a System V segment or a
+ * POSIX shm name.
+ */
 export type Created =
   | { kind: "sysv"; id: number; key: number; size?: number }
   | { kind: "posix"; name: string; ino?: number };
@@ -210,6 +215,10 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * What `reap()` did: the objects it removed, and how many recorded objects belong to live processes and
+ * stay.
+ */
 export interface ReapReport {
   removed: Created[];
   /** Journals whose process is still running: left alone. */
@@ -219,6 +228,9 @@ export interface ReapReport {
 /**
  * Removes what processes of this user created with tslab-ipc and left behind when they died
  * without cleaning up (SIGKILL, a crash). Objects of live processes and of other programs stay.
+  *
+  * @example
+  * {@includeCode ../../docs/examples/reap.ts}
  */
 export function reap(): ReapReport {
   const report: ReapReport = { removed: [], live: 0 };
@@ -257,22 +269,10 @@ export function reap(): ReapReport {
   return report;
 }
 
-function onSignal(signal: NodeJS.Signals): void {
-  // Someone else (a kernel's interrupt handler, the application) handles this signal: it is
-  // not a request to exit, so leave everything in place.
-  if (process.listenerCount(signal) > 1) return;
-  cleanupCreated();
-  process.removeListener(signal, onSignal);
-  process.kill(process.pid, signal);
-}
-
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     cleanupCreated();
   });
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
 }
