@@ -5,7 +5,9 @@
 // fails the notebook tests instead of printing a false sentence. say() shows a sentence that is
 // built from the values themselves and so needs no check.
 import { display } from "../display/display";
+import { validateBoolean, validateString } from "../validators";
 
+/** What claim() throws when the measurement does not bear the sentence out; `code` is ERR_CLAIM_FAILED. */
 export class ClaimError extends Error {
   readonly code = "ERR_CLAIM_FAILED";
   constructor(readonly sentence: string) {
@@ -16,7 +18,7 @@ export class ClaimError extends Error {
 
 /** Shows `sentence` as Markdown (and plain text). */
 export function say(sentence: string): void {
-  if (typeof sentence !== "string") throw new TypeError(`The "sentence" argument must be of type string. Received ${typeof sentence}`);
+  validateString(sentence, "sentence");
   display({ "text/markdown": sentence, "text/plain": sentence });
 }
 
@@ -25,8 +27,8 @@ export function say(sentence: string): void {
  * @example claim(pss < rss, "Pss is below Rss: pages are shared.")
  */
 export function claim(holds: boolean, sentence: string): void {
-  if (typeof holds !== "boolean") throw new TypeError(`The "holds" argument must be of type boolean. Received ${typeof holds}`);
-  if (typeof sentence !== "string") throw new TypeError(`The "sentence" argument must be of type string. Received ${typeof sentence}`);
+  validateBoolean(holds, "holds");
+  validateString(sentence, "sentence");
   if (!holds) throw new ClaimError(sentence);
   say(sentence);
 }

@@ -15,7 +15,7 @@
 // always comes with the reason (not root: the kernel shows PFNs as 0 to processes without
 // CAP_SYS_ADMIN; page not present). Nothing here is cached: each call reads /proc afresh.
 import fs from "fs";
-import { checkInt } from "../errors";
+import { validateInt32 } from "../validators";
 import { escapeHtml, recordsTable, recordsText } from "../display/html";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
 
@@ -40,7 +40,7 @@ const PAGE_SIZE = 4096; // pagemap indexes by the base page size on every Linux 
 
 /** Parses /proc/<pid>/maps (pid "self" or a number). */
 export function readMaps(pid: number | "self" = "self"): MapsLine[] {
-  if (pid !== "self") checkInt(pid, "pid", 1);
+  if (pid !== "self") validateInt32(pid, "pid", 1);
   return fs
     .readFileSync(`/proc/${pid}/maps`, "utf8")
     .split("\n")
@@ -163,11 +163,13 @@ export class MapsComparison {
     ];
   }
 
+  /** The three tables as text, and why PFNs are missing if they are. */
   toString(): string {
     const note = this.pfnNote ? `PFNs: ${this.pfnNote}\n` : "";
     return this.tables().map((t) => recordsText(t.caption, t.columns, t.rows)).join("\n\n") + "\n" + note;
   }
 
+  /** The three tables as HTML (and text), for Jupyter. */
   [JUPYTER_DISPLAY](): MimeBundle {
     const note = this.pfnNote ? `<p>PFNs: ${escapeHtml(this.pfnNote)}</p>` : "";
     return { "text/html": this.tables().map((t) => recordsTable(t.caption, t.columns, t.rows)).join("\n") + note, "text/plain": this.toString() };
@@ -186,8 +188,8 @@ const LIBC = /\/libc[.-][^/]*$/;
  *   showMaps(process.pid, child.pid)
  */
 export function showMaps(pidA: number, pidB: number): MapsComparison {
-  checkInt(pidA, "pidA", 1);
-  checkInt(pidB, "pidB", 1);
+  validateInt32(pidA, "pidA", 1);
+  validateInt32(pidB, "pidB", 1);
   const [mapsA, mapsB] = [readMaps(pidA), readMaps(pidB)];
   // Anonymous shared memory has inode 0 too, but a System V segment can be shmid 0: compare paths as well.
   const sharedOf = (maps: MapsLine[]) => maps.filter((l) => l.perms[3] === "s" && l.path !== "");
