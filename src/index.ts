@@ -64,3 +64,6 @@ export { showMaps, readMaps, smapsRollup, smapsOf, physicalFrame, MapsComparison
 export type { MapsLine, SharedMapping } from "./measure/maps";
 // Notebook prose tied to its measurement: claim(holds, sentence), say(sentence) (src/lab/claim.ts).
 export { claim, say, ClaimError } from "./lab/claim";
+// countCalls for the Node children a piece of work starts (checks of "in another process" exercises).
+export { countChildCalls } from "./lab/child-calls";
+export type { ChildCalls } from "./lab/child-calls";

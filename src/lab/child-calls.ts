@@ -1,0 +1,53 @@
+// countCalls for child processes: a check that gives a student's function a job to do "in
+// another process" (runTs, spawnTs) needs to see the child's calls, not only its output, or a
+// function that prints the right answer without doing the work would pass.
+//
+// How: while `work` runs, NODE_OPTIONS carries `--require <spy>`, so every Node child started in
+// that time (they inherit the environment) loads this library first, counts the named calls with
+// countCalls, and writes them to a report file when it exits. Children of other kinds (C programs)
+// are not seen. NODE_OPTIONS is restored when `work` settles, whatever happens.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import type { RecordedCall } from "../sys/calls";
+import { countableCalls } from "../sys/calls";
+import { distIndex } from "../process/paths";
+
+/** What each Node child started during the work called, in the order the children exited. */
+export interface ChildCalls<T> {
+  result: T;
+  children: RecordedCall[][];
+}
+
+/**
+ * Runs `work` and records the named libc calls of every Node child it starts (by C name, as in
+ * countCalls). Arguments are recorded as strings (they cross a process boundary).
+ * @example
+ * const { result, children } = await countChildCalls(["mmap"], () => peek(file));
+ * children[0].some((c) => c.name === "mmap")
+ */
+export async function countChildCalls<T>(names: string[], work: () => Promise<T>): Promise<ChildCalls<T>> {
+  const known = countableCalls();
+  for (const name of names) if (!known.includes(name)) throw new RangeError(`countChildCalls: "${name}" is not a call the library makes`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
+  const spy = path.join(dir, "spy.js");
+  const library = distIndex();   // the built library, also when this file runs from src/ (tests)
+  fs.writeFileSync(spy, `const spy = require(${JSON.stringify(library)}).countCalls(${JSON.stringify(names)});
+process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(dir)} + "/" + process.pid + ".json",
+  JSON.stringify(spy.calls.map((c) => ({ name: c.name, args: c.args.map(String) })))));\n`);
+  const before = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${before ?? ""} --require ${spy}`.trim();
+  try {
+    const result = await work();
+    const reports = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+    const children = reports
+      .map((f) => ({ at: fs.statSync(path.join(dir, f)).mtimeMs, calls: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as RecordedCall[] }))
+      .sort((a, b) => a.at - b.at)
+      .map((r) => r.calls);
+    return { result, children };
+  } finally {
+    if (before === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = before;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
