@@ -3,9 +3,10 @@
 // function that prints the right answer without doing the work would pass.
 //
 // How: while `work` runs, NODE_OPTIONS carries `--require <spy>`, so every Node child started in
-// that time (they inherit the environment) loads this library first, counts the named calls with
-// countCalls, and writes them to a report file when it exits. Children of other kinds (C programs)
-// are not seen. NODE_OPTIONS is restored when `work` settles, whatever happens.
+// that time (they inherit the environment) loads this library first and appends each named call to
+// a report file as it happens (a stand-in through countCalls that writes a line, then makes the
+// real call), so a child that dies of a signal right after still leaves its record. Children of
+// other kinds (C programs) are not seen. NODE_OPTIONS is restored when `work` settles.
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -32,16 +33,29 @@ export async function countChildCalls<T>(names: string[], work: () => Promise<T>
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
   const spy = path.join(dir, "spy.js");
   const library = distIndex();   // the built library, also when this file runs from src/ (tests)
-  fs.writeFileSync(spy, `const spy = require(${JSON.stringify(library)}).countCalls(${JSON.stringify(names)});
-process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(dir)} + "/" + process.pid + ".json",
-  JSON.stringify(spy.calls.map((c) => ({ name: c.name, args: c.args.map(String) })))));\n`);
+  const table = path.join(path.dirname(library), "ffi", "libc.js");
+  fs.writeFileSync(spy, `const fs = require("fs");
+const { fn } = require(${JSON.stringify(table)});
+const report = ${JSON.stringify(dir)} + "/" + process.pid + ".jsonl";
+const standIns = {};
+for (const name of ${JSON.stringify(names)}) {
+  const real = fn[name] ?? fn["syscall_" + name];
+  if (real) standIns[name] = (...args) => {
+    fs.appendFileSync(report, JSON.stringify({ name, args: args.map(String) }) + "\\n");
+    return real(...args);
+  };
+}
+require(${JSON.stringify(library)}).countCalls(Object.keys(standIns), { standIns, keep: 0 });\n`);
   const before = process.env.NODE_OPTIONS;
   process.env.NODE_OPTIONS = `${before ?? ""} --require ${spy}`.trim();
   try {
     const result = await work();
-    const reports = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+    const reports = fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl"));
     const children = reports
-      .map((f) => ({ at: fs.statSync(path.join(dir, f)).mtimeMs, calls: JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as RecordedCall[] }))
+      .map((f) => {
+        const lines = fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter((l) => l !== "");
+        return { at: fs.statSync(path.join(dir, f)).mtimeMs, calls: lines.map((l) => JSON.parse(l) as RecordedCall) };
+      })
       .sort((a, b) => a.at - b.at)
       .map((r) => r.calls);
     return { result, children };
