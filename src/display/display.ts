@@ -3,6 +3,7 @@
 // The kernel installs the publisher (a function that sends display_data); the slot is on a
 // global symbol so that every copy of this library loaded in the kernel process reaches the
 // same kernel. Outside a kernel, display() prints the text/plain representation.
+import { validateFunction, validateObject } from "../validators";
 import { displayDataOf, type DisplayData } from "./mime";
 
 /** Sends one display_data (or update_display_data when `update`). */
@@ -16,9 +17,7 @@ interface PublisherSlot {
 
 /** Called by the kernel: where display() sends its outputs (undefined to stop). */
 export function setDisplayPublisher(publisher: DisplayPublisher | undefined): void {
-  if (publisher !== undefined && typeof publisher !== "function") {
-    throw new TypeError(`The "publisher" argument must be a function or undefined. Received ${typeof publisher}`);
-  }
+  if (publisher !== undefined) validateFunction(publisher, "publisher");
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 
@@ -38,9 +37,7 @@ export interface DisplayOptions {
  * `[Symbol.for("Jupyter.display")]()` method, or any value (shown as text/plain).
  */
 function show(value: unknown, options: DisplayOptions = {}): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`The "options" argument must be an object. Received ${typeof options}`);
-  }
+  validateObject(options, "options");
   const out: DisplayData & { transient?: { display_id?: string } } = displayDataOf(value, options.metadata ?? {});
   if (options.displayId !== undefined) out.transient = { display_id: String(options.displayId) };
   const publish = (globalThis as PublisherSlot)[PUBLISHER];

@@ -15,7 +15,8 @@
 import crypto from "crypto";
 import fs from "fs";
 import type { PlotlyFigure } from "./figure";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { escapeHtml } from "../display/html";
 import { validateOptions } from "../validators";
 
 let librarySource: string | null = null;
@@ -61,10 +62,6 @@ function scriptJson(value: unknown): string {
     .replace(/\u2029/g, "\\u2029");
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
 /** Marks where addPngsToNotebook may put a PNG fallback into HTML made without one. */
 export const PNG_SLOT = "<!--tslab-ipc:png-slot-->";
 
@@ -85,7 +82,7 @@ export interface FigureHtmlOptions {
 /** The text/html of one figure. */
 export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}): string {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
-    throw new TypeError(`The "figure" argument must be a plotly figure ({ data: [...], layout }). Received ${determineSpecificType(figure)}`);
+    throw new ERR_INVALID_ARG_TYPE("figure", "a plotly figure ({ data: [...], layout })", figure);
   }
   options = validateOptions<FigureHtmlOptions>(options, "options");
   const id = "tslab-ipc-plot-" + crypto.randomBytes(6).toString("hex");

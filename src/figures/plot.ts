@@ -2,7 +2,7 @@
 // arguments: the helpers check and copy what they are given and never add data of their own.
 import { LatencyResult } from "../measure/latency";
 import { ResidencyRecording } from "../measure/residency";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateOptions } from "../validators";
 import { Figure } from "./figure";
 
@@ -30,39 +30,39 @@ interface Series {
 
 const UNIT_TEXT: Record<string, string> = { ns: "ns", us: "µs", ms: "ms" };
 
-function numbers(values: unknown, what: string): number[] {
+function numbers(values: unknown, name: string): number[] {
   if (values instanceof LatencyResult) return values.samples.slice();
   if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
-    throw new TypeError(`${what} must be an array of numbers. Received ${determineSpecificType(values)}`);
+    throw new ERR_INVALID_ARG_TYPE(name, "an array of numbers", values);
   }
   const arr = Array.from(values as ArrayLike<unknown>);
   arr.forEach((v, i) => {
-    if (typeof v !== "number" || Number.isNaN(v)) {
-      throw new TypeError(`${what}[${i}] must be a number. Received ${determineSpecificType(v)}`);
-    }
+    if (typeof v !== "number") throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "number", v);
+    if (Number.isNaN(v)) throw new ERR_INVALID_ARG_VALUE(`${name}[${i}]`, v, "must be a number");
   });
   return arr as number[];
 }
 
-function toSeries(input: SeriesInput, what: string): Series[] {
+/** `name` is the argument's name in messages ("series"); a named series is `series.<name>`. */
+function toSeries(input: SeriesInput, name: string): Series[] {
   let list: Series[];
   if (input instanceof LatencyResult) list = [{ name: input.label, values: input.samples.slice(), unit: input.unit }];
   else if (Array.isArray(input)) {
     list = input.map((r, i) => {
-      if (!(r instanceof LatencyResult)) throw new TypeError(`${what}[${i}] must be a LatencyResult. Received ${determineSpecificType(r)}`);
+      if (!(r instanceof LatencyResult)) throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "LatencyResult", r);
       return { name: r.label, values: r.samples.slice(), unit: r.unit };
     });
   } else if (input !== null && typeof input === "object") {
-    list = Object.entries(input).map(([name, v]) => ({
-      name,
-      values: numbers(v, `${what}["${name}"]`),
+    list = Object.entries(input).map(([key, v]) => ({
+      name: key,
+      values: numbers(v, `${name}.${key}`),
       unit: v instanceof LatencyResult ? v.unit : undefined,
     }));
   } else {
-    throw new TypeError(`${what} must be an object of named series or LatencyResult(s). Received ${determineSpecificType(input)}`);
+    throw new ERR_INVALID_ARG_TYPE(name, "an object of named series or LatencyResult(s)", input);
   }
-  if (list.length === 0) throw new RangeError(`${what} has no series to plot`);
-  for (const s of list) if (s.values.length === 0) throw new RangeError(`${what} series "${s.name}" is empty`);
+  if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(name, input, "has no series to plot");
+  for (const s of list) if (s.values.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(`${name}.${s.name}`, s.values, "is empty");
   return list;
 }
 
@@ -100,14 +100,14 @@ export interface LinesOptions extends PlotOptions {
 export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
   opts = validateOptions<LinesOptions>(opts, "options");
   if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
-    throw new TypeError(`lines: the "x" argument must be an array. Received ${determineSpecificType(x)}`);
+    throw new ERR_INVALID_ARG_TYPE("x", "an array", x);
   }
   const xs = Array.from(x as ArrayLike<number | string>);
-  if (xs.length === 0) throw new RangeError(`lines: x is empty`);
-  const list = toSeries(series, "lines: series");
+  if (xs.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("x", xs, "is empty");
+  const list = toSeries(series, "series");
   for (const s of list) {
     if (s.values.length !== xs.length) {
-      throw new RangeError(`lines: series "${s.name}" has ${s.values.length} values for ${xs.length} x values`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`series.${s.name}`, s.values, `has ${s.values.length} values for ${xs.length} x values`);
     }
   }
   const data = list.map((s) => ({ type: "scatter", mode: opts.mode ?? "lines+markers", name: s.name, x: xs, y: s.values }));
@@ -129,7 +129,7 @@ export interface HistogramOptions extends PlotOptions {
 /** Histograms of several latency series, overlaid. */
 export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
   opts = validateOptions<HistogramOptions>(opts, "options");
-  const list = toSeries(series, "histogram: series");
+  const list = toSeries(series, "series");
   const unit = unitOf(list);
   const data = list.map((s) => {
     const trace: Record<string, unknown> = { type: "histogram", name: s.name, x: s.values, opacity: list.length > 1 ? 0.6 : 1 };
@@ -154,7 +154,7 @@ export interface EcdfOptions extends PlotOptions {
 /** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
 export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
   opts = validateOptions<EcdfOptions>(opts, "options");
-  const list = toSeries(series, "ecdf: series");
+  const list = toSeries(series, "series");
   const unit = unitOf(list);
   const data = list.map((s) => {
     const sorted = Float64Array.from(s.values).sort();
@@ -193,11 +193,11 @@ export interface HeatmapOptions extends PlotOptions {
 /** A heatmap of z[row][column]. */
 export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
   opts = validateOptions<HeatmapOptions>(opts, "options");
-  if (!Array.isArray(z) || z.length === 0) throw new TypeError(`heatmap: z must be a non-empty array of rows`);
-  const rows = z.map((r, i) => numbers(r, `heatmap: z[${i}]`));
+  if (!Array.isArray(z) || z.length === 0) throw new ERR_INVALID_ARG_TYPE("z", "a non-empty array of rows", z);
+  const rows = z.map((r, i) => numbers(r, `z[${i}]`));
   const cols = rows[0].length;
   rows.forEach((r, i) => {
-    if (r.length !== cols) throw new RangeError(`heatmap: row ${i} has ${r.length} values, row 0 has ${cols}`);
+    if (r.length !== cols) throw new ERR_INVALID_ARG_VALUE_RANGE(`z[${i}]`, r, `has ${r.length} values, z[0] has ${cols}`);
   });
   const trace: Record<string, unknown> = { type: "heatmap", z: rows, colorscale: opts.colorscale ?? "Blues" };
   if (opts.x) trace.x = Array.from(opts.x as ArrayLike<number | string>);
@@ -221,9 +221,9 @@ export interface ResidencyPlotOptions extends PlotOptions {
 export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
   opts = validateOptions<ResidencyPlotOptions>(opts, "options");
   if (!(recording instanceof ResidencyRecording)) {
-    throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${determineSpecificType(recording)}`);
+    throw new ERR_INVALID_ARG_TYPE("recording", "a ResidencyRecording (from recordResidency or a ResidencySampler)", recording);
   }
-  if (recording.frames.length === 0) throw new RangeError(`residency: the recording has no frames`);
+  if (recording.frames.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("recording", recording, "has no frames");
   const rows = Math.min(opts.rows ?? 256, recording.pages);
   const per = recording.pagesPerRow(rows);
   const z = recording.matrix(rows);
@@ -260,15 +260,17 @@ export interface BarOptions extends PlotOptions {
 /** A bar chart: categories against one series (array) or several named ones. */
 export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
   opts = validateOptions<BarOptions>(opts, "options");
-  if (!Array.isArray(labels) || labels.length === 0) throw new TypeError(`bar: labels must be a non-empty array of strings`);
+  if (!Array.isArray(labels) || labels.length === 0) throw new ERR_INVALID_ARG_TYPE("labels", "a non-empty array of strings", labels);
   const cats = labels.map(String);
   const named =
     values !== null && typeof values === "object" && typeof (values as ArrayLike<number>).length !== "number"
       ? (values as Record<string, ArrayLike<number>>)
       : { [opts.yTitle ?? "value"]: values as ArrayLike<number> };
-  const list = toSeries(named, "bar: values");
+  const list = toSeries(named, "values");
   for (const s of list) {
-    if (s.values.length !== cats.length) throw new RangeError(`bar: series "${s.name}" has ${s.values.length} values for ${cats.length} labels`);
+    if (s.values.length !== cats.length) {
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`values.${s.name}`, s.values, `has ${s.values.length} values for ${cats.length} labels`);
+    }
   }
   const data = list.map((s) => ({ type: "bar", name: s.name, x: cats, y: s.values }));
   const layout = layoutOf(opts, {}, { barmode: opts.barmode ?? "group", showlegend: list.length > 1 });

@@ -84,7 +84,8 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   const file = path.join(dir, `${name}.c`);
   const exe = path.join(dir, name);
   fs.writeFileSync(file, source);
-  const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", name, `${name}.c`], { cwd: dir, encoding: "utf8" });
+  // "./" first: a name starting with "-" is a file to cc, never an option.
+  const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", `./${name}`, `./${name}.c`], { cwd: dir, encoding: "utf8" });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`cc could not compile ${name}.c:\n${r.stderr}`);
   return { path: exe, warnings: r.stderr };

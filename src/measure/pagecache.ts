@@ -2,16 +2,16 @@
 // faults (read from disk) instead of minor ones.
 import fs from "fs";
 import { fsCall } from "../errors";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { validateCString, validateInt32 } from "../validators";
 import { MAP_SHARED, POSIX_FADV_DONTNEED, PROT_READ } from "../sys/constants";
-import { mmap } from "../sys/mman";
+import { countResident, mmap } from "../sys/mman";
 import { posix_fadvise } from "../sys/resource";
 import { openForMapping } from "../memory/mapfile";
 
 function withFd<T>(file: string | number, use: (fd: number) => T): T {
   if (typeof file === "number") return use(validateInt32(file, "fd", 0));
-  if (typeof file !== "string") throw new TypeError(`The "file" argument must be a path or a file descriptor. Received ${determineSpecificType(file)}`);
+  if (typeof file !== "string") throw new ERR_INVALID_ARG_TYPE("file", "a path or a file descriptor", file);
   const fd = openForMapping(validateCString(file, "file"), fs.constants.O_RDONLY);
   try {
     return use(fd);
@@ -24,9 +24,9 @@ function withFd<T>(file: string | number, use: (fd: number) => T): T {
  * Evicts a file's pages from the page cache: fsync (dirty pages cannot be dropped), then
  * posix_fadvise(POSIX_FADV_DONTNEED). Pages still mapped by some process stay cached, so
  * munmap first. Takes a path or a descriptor. Returns the pages still cached afterwards.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/dropFromPageCache.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/dropFromPageCache.ts}
  */
 export function dropFromPageCache(file: string | number): number {
   return withFd(file, (fd) => {
@@ -45,9 +45,7 @@ export function cachedPages(file: string | number): { pages: number; resident: n
     const m = mmap(null, size, PROT_READ, MAP_SHARED, fd, 0);
     try {
       const vec = m.residency();
-      let resident = 0;
-      for (let i = 0; i < vec.length; i++) resident += vec[i];
-      return { pages: vec.length, resident };
+      return { pages: vec.length, resident: countResident(vec) };
     } finally {
       m.unmap();
     }

@@ -1,16 +1,9 @@
 // Residency: which pages of a mapping are in memory right now (mincore), once or over time.
 import { inspect } from "util";
-import { determineSpecificType } from "../codes";
-import { validateInt32, validateInteger, validateOptions } from "../validators";
-import { mincore } from "../sys/mman";
-import { Region } from "../sys/region";
-
-function checkRegionArg(region: unknown): Region {
-  if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
-  }
-  return region;
-}
+import { validateFunction, validateInt32, validateInteger, validateOptions } from "../validators";
+import { JUPYTER_DISPLAY } from "../display/mime";
+import { countResident, mincore } from "../sys/mman";
+import { validateRegion, type Region } from "../sys/region";
 
 /**
  * One entry per page of the region: 1 if resident (mincore), else 0.
@@ -19,15 +12,12 @@ function checkRegionArg(region: unknown): Region {
  * {@includeCode ../../docs/examples/residency.ts}
  */
 export function residency(region: Region): Uint8Array {
-  return mincore(checkRegionArg(region));
+  return mincore(validateRegion(region, "region"));
 }
 
 /** How many pages of the region are resident now. */
 export function residentPages(region: Region): number {
-  const vec = residency(region);
-  let n = 0;
-  for (let i = 0; i < vec.length; i++) n += vec[i];
-  return n;
+  return countResident(residency(region));
 }
 
 /** A pages × time record of residency, as the heatmap draws it. */
@@ -49,7 +39,7 @@ export class ResidencyRecording {
 
   /** Resident page count per frame. */
   get residentCounts(): number[] {
-    return this.frames.map((f) => f.reduce((a, b) => a + b, 0));
+    return this.frames.map(countResident);
   }
 
   /**
@@ -81,7 +71,7 @@ export class ResidencyRecording {
   }
 
   /** In the kernel: the one-line summary (plot.residency(recording) draws it). */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -107,7 +97,7 @@ export class ResidencySampler {
   #start = process.hrtime.bigint();
 
   constructor(region: Region, title?: string) {
-    this.region = checkRegionArg(region);
+    this.region = validateRegion(region, "region");
     this.recording = new ResidencyRecording(region.pages, title);
   }
 
@@ -135,9 +125,9 @@ export interface RecordResidencyOptions {
  * one after each step, so the recording has steps + 1 frames.
  */
 export function recordResidency(region: Region, steps: number, step: (i: number) => void, options?: RecordResidencyOptions): ResidencyRecording {
-  checkRegionArg(region);
+  validateRegion(region, "region");
   const count = validateInteger(steps, "steps", 1, 1_000_000);
-  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${determineSpecificType(step)}`);
+  validateFunction(step, "step");
   const opts = validateOptions<RecordResidencyOptions>(options, "options");
   const sampler = new ResidencySampler(region, opts.title);
   sampler.sample("start");

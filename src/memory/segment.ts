@@ -1,9 +1,9 @@
 // A System V segment as an everyday object: create or open by key, attach (read-write or
 // read-only), stat, remove. Built on the C-shaped calls in sys/sysv.
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_MISSING_OPTION } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
-import { Attachment, ftok, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
+import { Attachment, ftok, getSegment, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
 /**
  * How `SharedSegment.create` makes a segment: its size, its key (`IPC_PRIVATE` unless a key or a path and
@@ -19,7 +19,11 @@ export interface SegmentCreateOptions {
   size: number;
   /** Permission bits; default 0o600 (the slides' 0o644 must be asked for). */
   mode?: number;
-  /** Fail with EEXIST if a segment with this key exists (default true: never adopt someone else's). */
+  /**
+   * Fail with EEXIST if a segment with this key exists (default true: never adopt someone
+   * else's). With false an existing segment is opened, and then `created` is false: dispose
+   * never removes a segment this object did not create.
+   */
   exclusive?: boolean;
   /** Keep the segment after this process exits (default: removed at exit). */
   persist?: boolean;
@@ -61,13 +65,13 @@ export class SharedSegment {
   /** shmget(key, size, mode | IPC_CREAT [| IPC_EXCL]). */
   static create(options: SegmentCreateOptions): SharedSegment {
     const opts = validateOptions<SegmentCreateOptions>(options, "options");
-    if (opts.size === undefined) throw new TypeError(`The "options.size" property is required`);
+    if (opts.size === undefined) throw new ERR_MISSING_OPTION("options.size");
     validateInteger(opts.size, "options.size", 1);
     const mode = opts.mode === undefined ? 0o600 : validateInteger(opts.mode, "options.mode", 0, 0o777);
     const key = resolveKey(opts);
     const flags = IPC_CREAT | (opts.exclusive === false ? 0 : IPC_EXCL) | mode;
-    const id = shmget(key, opts.size, flags, { persist: opts.persist });
-    return new SharedSegment(id, key, true);
+    const { id, created } = getSegment(key, opts.size, flags, { persist: opts.persist });
+    return new SharedSegment(id, key, created);
   }
 
   /** shmget(key, 0, 0): the existing segment for a key (or a path + projId, ftok'd). */
@@ -75,7 +79,7 @@ export class SharedSegment {
     let key: number;
     if (typeof keyOrPath === "string") key = ftok(keyOrPath, projId);
     else if (typeof keyOrPath === "number") key = keyOrPath;
-    else throw new TypeError(`The "key" argument must be a number or a path. Received ${determineSpecificType(keyOrPath)}`);
+    else throw new ERR_INVALID_ARG_TYPE("key", ["number", "string"], keyOrPath);
     const id = shmget(key, 0, 0);
     return new SharedSegment(id, key, false);
   }

@@ -41,7 +41,15 @@ export interface RunOptions {
   quiet?: boolean;
   /** Text written to the child's stdin, which is then closed. */
   input?: string;
+  /**
+   * Characters of each stream kept in the result (default 16 Mi). Beyond that the output is
+   * still streamed, but not kept: the result says how much it dropped. A child printing in a
+   * loop cannot fill this process's memory.
+   */
+  maxCapture?: number;
 }
+
+const DEFAULT_MAX_CAPTURE = 16 * 1024 * 1024;
 
 /** How a child ended. */
 export class ChildResult {
@@ -57,6 +65,8 @@ export class ChildResult {
   /** The timeout ran out and we killed it. */
   readonly timedOut: boolean;
   readonly label: string | undefined;
+  /** Characters of output not kept in `stdout`/`stderr` (beyond `maxCapture`); 0 when all were kept. */
+  readonly dropped: { stdout: number; stderr: number };
 
   constructor(fields: {
     pid: number;
@@ -67,6 +77,7 @@ export class ChildResult {
     durationMs: number;
     timedOut: boolean;
     label: string | undefined;
+    dropped?: { stdout: number; stderr: number };
   }) {
     this.pid = fields.pid;
     this.code = fields.code;
@@ -76,6 +87,7 @@ export class ChildResult {
     this.durationMs = fields.durationMs;
     this.timedOut = fields.timedOut;
     this.label = fields.label;
+    this.dropped = fields.dropped ?? { stdout: 0, stderr: 0 };
   }
 
   /** Exited with code 0. */
@@ -167,17 +179,28 @@ function checkRunOptions(options: unknown): RunOptions {
   if (o.killGraceMs !== undefined) validateInteger(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
   if (o.label !== undefined) validateCString(o.label, "options.label");
   if (o.input !== undefined) validateCString(o.input, "options.input");
+  if (o.maxCapture !== undefined) validateInteger(o.maxCapture, "options.maxCapture", 0, 2 ** 29);
   return o;
 }
 
-/** Streams decoded text to process.stdout/stderr, with the label at the start of each line. */
-function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
+/**
+ * Streams decoded text to process.stdout/stderr, with the label at the start of each line, and
+ * keeps up to `cap` characters of it; `overflow` is called once when the first one is dropped.
+ */
+function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean, cap: number, overflow: () => void) {
   const decoder = new StringDecoder("utf8");
   let captured = "";
+  let dropped = 0;
   let atLineStart = true;
   const emit = (text: string) => {
     if (text === "") return;
-    captured += text;
+    const room = cap - captured.length;
+    if (text.length <= room) captured += text;
+    else {
+      if (room > 0) captured += text.slice(0, room);
+      if (dropped === 0) overflow();
+      dropped += text.length - Math.max(room, 0);
+    }
     if (quiet) return;
     let out = text;
     if (prefix) {
@@ -191,6 +214,7 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
     data: (chunk: Buffer) => emit(decoder.write(chunk)),
     flush: () => emit(decoder.end()),
     text: () => captured,
+    dropped: () => dropped,
   };
 }
 
@@ -198,9 +222,9 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
  * can run side by side (a reader and a writer). A source that does not parse throws a
  * SyntaxError here, before anything is spawned; type errors are not checked.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/spawnTs.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/spawnTs.ts}
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   validateCString(source, "source");
@@ -210,7 +234,8 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   const bootstrap = childBootstrap();
 
   const script = path.join(os.tmpdir(), `tslab-ipc-child-${process.pid}-${crypto.randomBytes(6).toString("hex")}.js`);
-  fs.writeFileSync(script, js, { mode: 0o600 });
+  // "wx": a fresh file, never one planted at this name (or a symlink there) by someone else.
+  fs.writeFileSync(script, js, { mode: 0o600, flag: "wx" });
 
   const started = performance.now();
   let child: ChildProcess;
@@ -233,8 +258,12 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   }
   const label = o.label;
   const prefix = label ? `[${label}] ` : "";
-  const out = streamer("stdout", prefix, o.quiet === true);
-  const err = streamer("stderr", prefix, o.quiet === true);
+  const cap = o.maxCapture ?? DEFAULT_MAX_CAPTURE;
+  const overflow = (which: string) => () => {
+    if (o.quiet !== true) process.stderr.write(`${prefix}tslab-ipc: child ${child.pid}'s ${which} passed ${cap} characters; the rest is shown but not kept in the result\n`);
+  };
+  const out = streamer("stdout", prefix, o.quiet === true, cap, overflow("stdout"));
+  const err = streamer("stderr", prefix, o.quiet === true, cap, overflow("stderr"));
   child.stdout!.on("data", out.data);
   child.stderr!.on("data", err.data);
   // A child that exits without reading its input: not our error.
@@ -278,6 +307,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
         durationMs: performance.now() - started,
         timedOut,
         label,
+        dropped: { stdout: out.dropped(), stderr: err.dropped() },
       });
       // As a shell does: say so when a child dies of a signal or a timeout.
       if ((signal !== null || timedOut) && o.quiet !== true) process.stderr.write(result.summary + "\n");
@@ -315,9 +345,9 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
  * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
  * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
  * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
-  *
-  * @example
-  * {@includeCode ../../docs/examples/runTs.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/runTs.ts}
  */
 export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
   const handle = spawnTs(source, options);

@@ -3,9 +3,10 @@
 // succeeds, times out, is aborted by an AbortSignal, or is interrupted by SIGINT (what Jupyter
 // sends to interrupt a cell). The CPU sleeps in the kernel during each slice, so a long wait
 // costs almost nothing, and the cell stays responsive to interrupts.
+import { constants as osConstants } from "os";
 import { performance } from "perf_hooks";
 import { IpcError } from "../errors";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { onInterrupt } from "../process/lifecycle";
 
@@ -31,9 +32,7 @@ export function checkWaitOptions(options: unknown): WaitOptions {
   const o = validateOptions<WaitOptions>(options, "options");
   if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) validateInteger(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
   if (o.sliceMs !== undefined) validateInteger(o.sliceMs, "options.sliceMs", 1, 1000);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError(`The "options.signal" property must be an AbortSignal. Received ${determineSpecificType(o.signal)}`);
-  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", o.signal);
   return o;
 }
 
@@ -45,7 +44,7 @@ let stopWatching: (() => void) | null = null;
 // Whether SIGINT then also ends the process is the lifecycle's policy (src/process/lifecycle.ts):
 // in a kernel the host handles interrupts and the process lives; in a plain program it dies.
 function onSigint(): void {
-  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: 4 });
+  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: osConstants.errno.EINTR });
   for (const interrupt of [...pending]) interrupt(error);
 }
 
@@ -107,7 +106,7 @@ export async function retryUntil<T>(
         watchInterrupt(interrupt);
         watching = true;
       }
-      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: 4 });
+      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: osConstants.errno.EINTR });
       if (signal?.aborted) throw abortError(signal, what);
       if (performance.now() >= deadline) return onTimeout();
       result = attempt(Math.min(slice, Math.max(0, deadline - performance.now())));

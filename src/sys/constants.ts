@@ -131,24 +131,5 @@ export const POSIX_FADV_SEQUENTIAL = 2;
 export const POSIX_FADV_WILLNEED = 3;
 /** `posix_fadvise`: drop the range's clean pages from the page cache. */
 export const POSIX_FADV_DONTNEED = 4;
-
-// Masks for argument checks: anything outside is refused before the syscall.
-/** Every `PROT_*` bit the library accepts (argument checks). */
-export const PROT_MASK = PROT_READ | PROT_WRITE | PROT_EXEC;
-/** Every `MAP_*` bit the library accepts (argument checks). */
-export const MAP_MASK =
-  MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE | MAP_FIXED_NOREPLACE;
-/** Every `MS_*` bit the library accepts (argument checks). */
-export const MS_MASK = MS_ASYNC | MS_INVALIDATE | MS_SYNC;
-/** Every `shmget` flag bit the library accepts (argument checks). */
-export const SHMGET_MASK = IPC_CREAT | IPC_EXCL | 0o777;
-/** Every `shmat` flag bit the library accepts (argument checks). */
-export const SHMAT_MASK = SHM_RDONLY | SHM_RND;
-/** Every `shm_open` flag the library accepts (argument checks). */
-export const SHM_OPEN_MASK = O_RDONLY | O_RDWR | O_CREAT | O_EXCL | O_TRUNC;
-/** Every `MADV_*` advice the library accepts (argument checks). */
-export const MADV_KNOWN = [
-  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_REMOVE,
-  MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_COLD, MADV_PAGEOUT,
-  MADV_POPULATE_READ, MADV_POPULATE_WRITE,
-];
+/** `posix_fadvise`: the range will be accessed once (a no-op on Linux). */
+export const POSIX_FADV_NOREUSE = 5;

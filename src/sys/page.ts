@@ -2,6 +2,7 @@
 import { errno as lastErrno, fn, setErrno } from "../ffi/libc";
 import { throwErrno } from "../errors";
 import { validateInt32 } from "../validators";
+import { _SC_PAGESIZE } from "./constants";
 
 /**
  * sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096.
@@ -21,7 +22,7 @@ export function sysconf(name: number): number {
 let cachedPageSize = 0;
 
 export function pageSize(): number {
-  if (cachedPageSize === 0) cachedPageSize = Number(fn.sysconf(30 /* _SC_PAGESIZE */));
+  if (cachedPageSize === 0) cachedPageSize = Number(fn.sysconf(_SC_PAGESIZE));
   return cachedPageSize;
 }
 

@@ -2,8 +2,10 @@
 // descriptor: size it with fs.ftruncateSync, map it with mmap, close it with fs.closeSync.
 import { fn } from "../ffi/libc";
 import { throwErrno } from "../errors";
+import { ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInteger, validateOptions } from "../validators";
-import { O_CREAT, O_EXCL, SHM_OPEN_MASK } from "./constants";
+import { O_CREAT, O_EXCL } from "./constants";
+import { SHM_OPEN_MASK } from "./masks";
 import { track, untrack } from "./registry";
 
 const NAME_MAX = 255;
@@ -13,13 +15,13 @@ export function checkShmName(name: unknown): string {
   const n = validateCString(name, "name");
   const rest = n.slice(1);
   if (!n.startsWith("/") || rest.length === 0 || rest.includes("/")) {
-    throw new TypeError(`The "name" argument must look like "/name" (one leading slash, no other). Received ${JSON.stringify(n)}`);
+    throw new ERR_INVALID_ARG_VALUE("name", n, 'must look like "/name" (one leading slash, no other)');
   }
   if (rest === "." || rest === ".." || rest.includes("..")) {
-    throw new TypeError(`The "name" argument must not contain "..". Received ${JSON.stringify(n)}`);
+    throw new ERR_INVALID_ARG_VALUE("name", n, 'must not contain ".."');
   }
   if (Buffer.byteLength(rest) > NAME_MAX) {
-    throw new RangeError(`The "name" argument is too long: at most ${NAME_MAX} bytes after the slash. Received ${Buffer.byteLength(rest)}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("name", n, `is too long: at most ${NAME_MAX} bytes after the slash, not ${Buffer.byteLength(rest)}`);
   }
   return n;
 }
@@ -34,9 +36,9 @@ export interface ShmOpenOptions {
  * shm_open(name, oflag, mode = 0o600): open or create a POSIX shared memory object and return
  * its descriptor. New objects default to mode 0600. What this process creates is unlinked when
  * it exits unless `{ persist: true }`.
-  *
-  * @example
-  * {@includeCode ../../docs/examples/shm_open.ts}
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shm_open.ts}
  */
 export function shm_open(name: string, oflag: number, mode = 0o600, options?: ShmOpenOptions): number {
   const n = checkShmName(name);

@@ -9,8 +9,9 @@
 import { fn, view, type Pointer } from "../ffi/libc";
 import { constants as bufferConstants } from "buffer";
 import { IpcError, detachedError, throwErrno } from "../errors";
-import { determineSpecificType } from "../codes";
-import { validateCString, validateInt32, validateInteger } from "../validators";
+import { constants as osConstants } from "os";
+import { ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE, withCode } from "../codes";
+import { validateBigInt64, validateCString, validateInt32, validateInteger } from "../validators";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
 
@@ -43,6 +44,7 @@ const ownerFinalizer = new FinalizationRegistry<Token>((token) => {
 const viewFinalizer = new FinalizationRegistry<Token>((token) => releaseToken(token));
 
 const textEncoder = new TextEncoder();
+const { EACCES } = osConstants.errno;
 
 /**
  * Only sys/ can make regions: a Region wraps a raw address, and one made from a made-up
@@ -73,7 +75,7 @@ export abstract class Region {
     releaseLive: (address: Pointer, span: number) => void,
   ) {
     if (token !== regionToken) {
-      throw new TypeError(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
+      throw new ERR_ILLEGAL_CONSTRUCTOR(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
     }
     this.address = address;
     this.length = length;
@@ -115,8 +117,11 @@ export abstract class Region {
     this.assertAttached("get its buffer");
     if (!this.#buffer) {
       if (this.length > bufferConstants.MAX_LENGTH) {
-        throw new RangeError(
-          `A region of ${this.length} bytes is larger than one Buffer can be (${bufferConstants.MAX_LENGTH}): map a smaller window with an offset`,
+        throw withCode(
+          new RangeError(
+            `A region of ${this.length} bytes is larger than one Buffer can be (${bufferConstants.MAX_LENGTH}): map a smaller window with an offset`,
+          ),
+          "ERR_BUFFER_TOO_LARGE",
         );
       }
       const ab = view(this.address, this.length);
@@ -166,8 +171,9 @@ export abstract class Region {
     this.assertAttached(action);
     const at = validateInteger(offset, "offset", 0);
     if (at + size > this.length) {
-      throw new RangeError(
-        `The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`,
+      throw withCode(
+        new RangeError(`The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`),
+        "ERR_OUT_OF_RANGE",
       );
     }
     const need = write ? PROT_WRITE : PROT_READ;
@@ -176,7 +182,7 @@ export abstract class Region {
         "EACCES",
         `EACCES: permission denied, ${action} on memory mapped without ${write ? "PROT_WRITE" : "PROT_READ"} ` +
           `(in C this access raises SIGSEGV)`,
-        { errno: 13 },
+        { errno: EACCES },
       );
     }
     return at;
@@ -247,10 +253,7 @@ export abstract class Region {
 
   /** Writes a little-endian 64-bit signed integer at `offset` (checked like `writeInt32`). */
   writeBigInt64(offset: number, value: bigint): void {
-    if (typeof value !== "bigint") throw new TypeError(`The "value" argument must be of type bigint. Received ${determineSpecificType(value)}`);
-    if (value < -(1n << 63n) || value >= 1n << 63n) {
-      throw new RangeError(`The value of "value" is out of range. It must be a signed 64-bit integer. Received ${value}n`);
-    }
+    validateBigInt64(value, "value");
     const at = this.checkAccess(offset, 8, true, "writeBigInt64");
     this.buffer.writeBigInt64LE(value, at);
   }
@@ -264,4 +267,12 @@ export abstract class Region {
   get pages(): number {
     return this.#token.span / pageSize();
   }
+}
+
+/** The one "is a Region" check: an Attachment from shmat or a Mapping from mmap. */
+export function validateRegion(value: unknown, name: string): Region {
+  if (!(value instanceof Region)) {
+    throw new ERR_INVALID_ARG_TYPE(name, "a Region (an Attachment from shmat or a Mapping from mmap)", value);
+  }
+  return value;
 }

@@ -2,6 +2,7 @@
 import { fn, type RawRusage } from "../ffi/libc";
 import { ipcErrorFromErrno, throwErrno } from "../errors";
 import { validateInt32, validateInteger } from "../validators";
+import { POSIX_FADV_NOREUSE, POSIX_FADV_NORMAL } from "./constants";
 
 export const RUSAGE_SELF = 0;
 export const RUSAGE_THREAD = 1;
@@ -20,7 +21,7 @@ export function posix_fadvise(fd: number, offset: number, len: number, advice: n
   validateInt32(fd, "fd", 0);
   validateInteger(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
   validateInteger(len, "len", 0, Number.MAX_SAFE_INTEGER);
-  validateInteger(advice, "advice", 0, 5);
+  validateInteger(advice, "advice", POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE);
   const rc = fn.posix_fadvise(fd, offset, len, advice);
   // posix_fadvise returns the error number itself rather than setting errno.
   if (rc !== 0) throw ipcErrorFromErrno(rc, "posix_fadvise");
