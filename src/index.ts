@@ -78,3 +78,6 @@ export type { FaultTimelineOptions } from "./measure/timeline";
 export type { PageStatesPlotOptions, FaultTimelinePlotOptions } from "./figures/pages";
 // A table of measurements as one output (src/display/table.ts).
 export { table, Table } from "./display";
+// countCalls for the Node children a piece of work starts (checks of "in another process" exercises).
+export { countChildCalls } from "./lab/child-calls";
+export type { ChildCalls } from "./lab/child-calls";

@@ -33,8 +33,12 @@ export function judgeNotebook(nb: Notebook): Judgement {
   let checksPassed = 0;
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;
-    codeCells++;
     const tags = tagsOf(cell);
+    // Cells tagged `interactive` wait for a person (input()); nbrun.py does not run them.
+    if (tags.includes("interactive")) return;
+    codeCells++;
+    // nbgrader's graded test cells count as checks, like the older `check` tag.
+    const isCheck = tags.includes("check") || (cell.metadata?.nbgrader as { grade?: boolean } | undefined)?.grade === true;
     const ran = typeof cell.execution_count === "number";
     if (ran) executed++;
     const errors = (cell.outputs ?? []).filter((o) => o.output_type === "error");
@@ -43,9 +47,9 @@ export function judgeNotebook(nb: Notebook): Judgement {
     if (tags.includes("raises-exception")) {
       if (ran && errors.length === 0) problems.push({ cell: i, kind: "expected an error", detail: `tagged raises-exception but raised nothing: ${firstLine(sourceOf(cell))}` });
     } else if (errors.length > 0) {
-      problems.push({ cell: i, kind: tags.includes("check") ? "check failed" : "unexpected error", detail: firstLine(errorText) });
+      problems.push({ cell: i, kind: isCheck ? "check failed" : "unexpected error", detail: firstLine(errorText) });
     }
-    if (tags.includes("check")) {
+    if (isCheck) {
       checks++;
       if (ran && errors.length === 0) checksPassed++;
     }
