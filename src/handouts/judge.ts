@@ -1,6 +1,8 @@
 // Whether an executed notebook passed, by the rules of notebooks/CONVENTIONS.md: no error
-// output except in cells tagged `raises-exception` (and those must raise), every `check` cell
-// ran without an error. Used by `npm start` and by the notebook tests.
+// output except in cells tagged `raises-exception` (and those must raise), every check (a cell
+// tagged `check`, or an nbgrader test cell) ran without an error. Used by `npm start` and by
+// the notebook tests.
+import { isGrade } from "../assign/nbgrader";
 import { sourceOf, tagsOf, type Notebook } from "./notebook";
 
 export interface CellProblem {
@@ -35,6 +37,7 @@ export function judgeNotebook(nb: Notebook): Judgement {
     if (cell.cell_type !== "code") return;
     codeCells++;
     const tags = tagsOf(cell);
+    const check = tags.includes("check") || isGrade(cell);
     const ran = typeof cell.execution_count === "number";
     if (ran) executed++;
     const errors = (cell.outputs ?? []).filter((o) => o.output_type === "error");
@@ -43,9 +46,9 @@ export function judgeNotebook(nb: Notebook): Judgement {
     if (tags.includes("raises-exception")) {
       if (ran && errors.length === 0) problems.push({ cell: i, kind: "expected an error", detail: `tagged raises-exception but raised nothing: ${firstLine(sourceOf(cell))}` });
     } else if (errors.length > 0) {
-      problems.push({ cell: i, kind: tags.includes("check") ? "check failed" : "unexpected error", detail: firstLine(errorText) });
+      problems.push({ cell: i, kind: check ? "check failed" : "unexpected error", detail: firstLine(errorText) });
     }
-    if (tags.includes("check")) {
+    if (check) {
       checks++;
       if (ran && errors.length === 0) checksPassed++;
     }
