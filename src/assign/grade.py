@@ -47,8 +47,8 @@ def ipc_objects():
         for line in lines:
             fields = line.split()
             if len(fields) > 1:
-                found["%s %s" % (kind, fields[1])] = "System V %s key %s id %s" % (
-                    {"shm": "segment", "sem": "semaphore set", "msg": "message queue"}[kind], fields[0], fields[1])
+                found["%s %s" % (kind, fields[1])] = "System V %s key 0x%08x id %s" % (
+                    {"shm": "segment", "sem": "semaphore set", "msg": "message queue"}[kind], int(fields[0]) & 0xFFFFFFFF, fields[1])
     try:
         for name in os.listdir("/dev/shm"):
             found["/dev/shm/" + name] = "/dev/shm/" + name
