@@ -289,7 +289,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       let grade: SubmissionGrade;
       let submission: Notebook | null = null;
       try {
-        submission = parseSubmission(fs.readFileSync(entry.file, "utf8"));
+        // A student version released before the notebook moved to nbgrader's format still has tags.
+        submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
       } catch (e) {
         const reason = (e as NodeJS.ErrnoException).code === "EISDIR" ? "no notebook in the folder" : (e as Error).message;
         grade = { ...base, status: "invalid", reason, cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })) };

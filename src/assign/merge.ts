@@ -7,7 +7,8 @@
 //   locked) change nothing, and a cell whose grade_id the source does not know runs as an
 //   ordinary cell.
 // - A locked cell the student changed runs as the source has it; the change is noted.
-// - A locked cell the student deleted is put back after the source cell that precedes it; a
+// - A locked cell the student deleted is put back after the cell that stands for the source
+//   cell before it (by grade_id, cell id or text); a
 //   solution cell the student deleted stays deleted (its tests then fail), and is noted.
 import { sourceOf, type Notebook, type NotebookCell } from "../handouts/notebook";
 import { gradeIdOf, isLocked, isSolution, nbgraderOf, releasedSource } from "./nbgrader";
@@ -59,9 +60,19 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
     if (id) bySourceId.set(id, { cell, index });
   });
 
-  // Each output cell remembers which source cell it stands for (by index), to place restored cells.
+  // Each output cell remembers which source cell it stands for (by index), to place restored
+  // cells; an ordinary cell stands for the source cell with its cell id, else with its text.
   const out: { cell: NotebookCell; sourceIndex: number | null }[] = [];
   const used = new Set<string>();
+  const plainAnchors = new Map<string, number>();
+  source.cells.forEach((cell, index) => {
+    if (gradeIdOf(cell)) return;
+    if (typeof cell.id === "string" && !plainAnchors.has(`id:${cell.id}`)) plainAnchors.set(`id:${cell.id}`, index);
+    const text = `text:${normalized(sourceOf(cell))}`;
+    if (!plainAnchors.has(text)) plainAnchors.set(text, index);
+  });
+  const anchorOf = (cell: NotebookCell): number | null =>
+    (typeof cell.id === "string" ? plainAnchors.get(`id:${cell.id}`) : undefined) ?? plainAnchors.get(`text:${normalized(sourceOf(cell))}`) ?? null;
   for (const studentCell of submission.cells) {
     const id = gradeIdOf(studentCell);
     const match = id ? bySourceId.get(id) : undefined;
@@ -71,7 +82,7 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
         delete plain.metadata.nbgrader;
         notes.push(`a cell with grade_id "${id ?? "(none)"}", unknown to the assignment, runs as an ordinary cell`);
       }
-      out.push({ cell: plain, sourceIndex: null });
+      out.push({ cell: plain, sourceIndex: anchorOf(studentCell) });
       continue;
     }
     if (used.has(id)) {

@@ -153,6 +153,16 @@ describe("the notebook a submission is graded as", () => {
     expect(notes.join("\n")).toMatch(/deleted solution cell "ex1-solution"/);
   });
 
+  test("a restored cell goes after the ordinary cell that precedes it in the source", () => {
+    const nb = source();
+    nb.cells.splice(4, 0, { cell_type: "code", source: "const helper = 1;", metadata: {}, outputs: [], execution_count: null });
+    const sub = studentVersion(nb);
+    sub.cells = sub.cells.filter((c) => gradeIdOf(c) !== "ex1-check");
+    const { notebook } = assembleForGrading(nb, sub);
+    const at = notebook.cells.findIndex((c) => gradeIdOf(c) === "ex1-check");
+    expect(sourceOf(notebook.cells[at - 1])).toBe("const helper = 1;");
+  });
+
   test("a cell with an unknown grade_id runs as an ordinary cell", () => {
     const sub = released();
     sub.cells.push({ cell_type: "code", source: "1", metadata: { nbgrader: { grade: true, points: 50, grade_id: "bonus", solution: false, locked: true, schema_version: 3 } }, outputs: [], execution_count: null });
