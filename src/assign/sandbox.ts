@@ -52,7 +52,8 @@ export interface Sandbox {
 }
 
 // Inside the new mount namespace: a private /dev/shm, then a private /tmp with the grading
-// work folder ($1) moved back to its old path (parked on /dev/shm while /tmp is replaced).
+// work folder ($1) bound back at its old path (parked on /dev/shm while /tmp is replaced; a
+// bind, not a move, since a user namespace may not move mounts it inherited).
 const MOUNTS = `set -e
 work="$1"; size="$2"; shift 2
 mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /dev/shm
@@ -60,7 +61,8 @@ mkdir /dev/shm/.grading-work
 mount --bind "$work" /dev/shm/.grading-work
 mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /tmp
 mkdir -p "$work"
-mount --move /dev/shm/.grading-work "$work"
+mount --bind /dev/shm/.grading-work "$work"
+umount /dev/shm/.grading-work
 rmdir /dev/shm/.grading-work
 exec "$@"`;
 
