@@ -158,6 +158,8 @@ function workloads(quick) {
       name: "grading",
       title: "Grading a typical assignment (notebooks/02, correct submissions) in the grader's sandbox",
       custom: "grading",
+      // 100 submissions: several minutes even on a quiet machine.
+      timeoutMs: 3600000,
       systems: ["tslab-ipc"],
       outputs: [
         { name: "grade-submission", unit: "s", higherIsBetter: false, target: null },

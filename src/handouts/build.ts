@@ -114,12 +114,20 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
         await addPngsToNotebook(nb as never);
       }
       writeNotebook(executedPath, nb);
-      const student = studentVersion(nb, name);
-      writeNotebook(studentPath, student);
-      pdfs.push({ notebook: student, pdf: path.join(studentDir, `${name}.pdf`) });
-      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)], [studentPath, path.join(studentDir, `${name}.html`)]);
+      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)]);
+      // A malformed exercise (an unclosed region, a duplicated grade_id) fails this notebook only.
+      let releaseError: string | null = null;
+      try {
+        const student = studentVersion(nb, name);
+        writeNotebook(studentPath, student);
+        pdfs.push({ notebook: student, pdf: path.join(studentDir, `${name}.pdf`) });
+        htmlPairs.push([studentPath, path.join(studentDir, `${name}.html`)]);
+      } catch (e) {
+        releaseError = (e as Error).message;
+      }
       const judgement = judgeNotebook(nb);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
+      if (status === "ok" && releaseError) status = `FAILED: student version: ${releaseError}`;
       if (status === "ok" && run.segmentsLeft.length > 0) {
         status = `FAILED: left ${run.segmentsLeft.length} System V segment(s) behind (key shmid …: ${run.segmentsLeft[0]})`;
       }
