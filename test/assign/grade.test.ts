@@ -3,7 +3,6 @@
 // .ipynb, its HTML and a PDF whose code wraps and whose figure is an image.
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
-import os from "os";
 import path from "path";
 import { SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
@@ -72,18 +71,18 @@ function ipcState(): string[] {
   const sysv = ["shm", "sem", "msg"].flatMap((k) => fs.readFileSync(`/proc/sysvipc/${k}`, "utf8").trim().split("\n").slice(1));
   return [...sysv, ...fs.readdirSync("/dev/shm")].sort();
 }
-const graderDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith("tslab-ipc-grade-") || f.startsWith("tslab-ipc-jupyter-")).sort();
 
 describe("tslab-ipc grade", () => {
   let dir: string;
   let out: string;
   let result: { code: number | null; stdout: string; stderr: string };
   let before: string[];
-  let tmpBefore: string[];
+  // The grader's TMPDIR: its work folder, kernelspec and per-submission folders go there.
+  let tmp: string;
 
   beforeAll(async () => {
     if (unavailable) return;
-    dir = tempDir("tslab-ipc-grade-test-");
+    dir = tempDir("tslab-ipc-gradetest-");
     const subs = path.join(dir, "submissions");
     fs.mkdirSync(subs);
     for (const [student, [content]] of Object.entries(CASES)) {
@@ -95,9 +94,10 @@ describe("tslab-ipc grade", () => {
     }
     out = path.join(dir, "graded");
     before = ipcState();
-    tmpBefore = graderDirs();
+    tmp = path.join(dir, "tmp");
+    fs.mkdirSync(tmp);
     result = await new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -145,14 +145,14 @@ describe("tslab-ipc grade", () => {
 
   maybe("leaves nothing behind: no IPC object, no work folder", () => {
     expect(ipcState()).toEqual(before);
-    expect(graderDirs()).toEqual(tmpBefore);
+    expect(fs.readdirSync(tmp)).toEqual([]);
   });
 });
 
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe("writes the student notebook, its HTML and a PDF with the figure as an image and wrapped code", () => {
-    const dir = tempDir("tslab-ipc-release-test-");
+    const dir = tempDir("tslab-ipc-releasetest-");
     try {
       const nb = readNotebook(fixture);
       const long = `const LONG = "${"word ".repeat(40)}END-OF-LONG-LINE";`;
