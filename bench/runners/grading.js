@@ -4,7 +4,6 @@
 // Prints one JSON line: samples (seconds per submission, one at a time), kernel (seconds to a
 // ready kernel inside the sandbox, per submission), batch (seconds for BATCH submissions with
 // --jobs = cores; 100, or 10 with --quick) and batchSize.
-"use strict";
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -53,7 +52,7 @@ async function main() {
 main().then(
   (r) => process.stdout.write(JSON.stringify(r) + "\n"),
   (e) => {
-    process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+    process.stderr.write(`${e?.stack ?? e}\n`);
     process.exit(1);
   },
 );
