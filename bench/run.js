@@ -126,7 +126,7 @@ async function measure(w, ctx, opts) {
         continue;
       }
       const t0 = Date.now();
-      const { result, error } = await runRunner(spec, w.custom ? 600000 : 120000);
+      const { result, error } = await runRunner(spec, w.timeoutMs || (w.custom ? 600000 : 120000));
       if (interrupted) return null;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (error || result.skipped) {
