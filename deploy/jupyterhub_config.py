@@ -117,5 +117,6 @@ if not log.handlers:
     log.setLevel(logging.INFO)
     log.propagate = False
 IsolatedSpawner.isolation(log, state, c.IsolatedSpawner.namespaces)
-c.Spawner.http_timeout = 60
-c.Spawner.start_timeout = 120
+# A class logging in at once on a small machine: 20 servers start on 2 cores in ~1-2 min.
+c.Spawner.http_timeout = 180
+c.Spawner.start_timeout = 300

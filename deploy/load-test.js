@@ -285,7 +285,8 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
   for (;;) {
     const u = await api(hub.base, token, "GET", `/hub/api/users/${name}`);
     if (u.servers?.[""]?.ready) break;
-    if (performance.now() - t0 > 120_000) throw new Error(`${name}: server not ready after 120 s`);
+    if (!u.servers?.[""]) throw new Error(`${name}: the server failed to start (the hub log says why)`);
+    if (performance.now() - t0 > 300_000) throw new Error(`${name}: server not ready after 300 s`);
     await sleep(200);
   }
   const readyMs = performance.now() - t0;
@@ -326,7 +327,7 @@ async function troublemaker(hub, name) {
   const { token } = await api(hub.base, "", "POST", `/hub/api/users/${name}/tokens`, { auth: { username: name, password: hub.password } });
   await api(hub.base, token, "POST", `/hub/api/users/${name}/server`).catch(() => {});
   for (let t = 0; !(await api(hub.base, token, "GET", `/hub/api/users/${name}`)).servers?.[""]?.ready; t++) {
-    if (t > 600) throw new Error(`${name}: server not ready`);
+    if (t > 1500) throw new Error(`${name}: server not ready`);
     await sleep(200);
   }
   const server = `${hub.base}/user/${name}`;
