@@ -41,6 +41,7 @@ function main() {
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
+  lib.lifecycle.setHost({ handlesInterrupts: true }); // SIGINT interrupts a cell, never ends the kernel
   lap("library loaded");
   try {
     const reaped = lib.reap();
