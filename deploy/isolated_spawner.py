@@ -30,6 +30,7 @@ from traitlets import Bool, Integer, Unicode
 HERE = os.path.dirname(os.path.abspath(__file__))
 ENTER_WORLD = os.path.join(HERE, "enter-world.sh")
 ACCOUNT_PREFIX = "jupyter-"
+FIRST_STUDENT_UID = 1000  # Debian's UID_MIN: below it are system accounts, never a student's
 ACCOUNT_NAME_MAX = 32  # useradd's limit on Debian
 CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
@@ -46,9 +47,9 @@ def parse_bytes(text):
     return int(text)
 
 
-def system_username(name):
+def system_username(name, prefix=ACCOUNT_PREFIX):
     """TLJH's mapping: `jupyter-<name>`, shortened with a hash where useradd's limit requires."""
-    full = ACCOUNT_PREFIX + name
+    full = prefix + name
     if len(full) < ACCOUNT_NAME_MAX - 6:
         return full
     return full[: ACCOUNT_NAME_MAX - 7] + "-" + hashlib.sha256(full.encode()).hexdigest()[:5]
@@ -245,7 +246,8 @@ class IsolatedSpawner(LocalProcessSpawner):
     homes_dir = Unicode("/home", config=True, help="Where new accounts' homes go.")
     notebooks_dir = Unicode(config=True, help="The course notebooks copied into ~/notebooks at first login.")
     kernel_path = Unicode(config=True, help="A Jupyter data dir holding the tslab-ipc kernelspec (JUPYTER_PATH).")
-    create_accounts = Bool(IS_ROOT, config=True, help="Run each student as jupyter-<name>, created at first login.")
+    create_accounts = Bool(IS_ROOT, config=True, help="Run each student as their own account, created at first login if missing.")
+    account_prefix = Unicode(ACCOUNT_PREFIX, config=True, help="'jupyter-' as TLJH; '' where students log in with their Unix account (PAM).")
     namespaces = Bool(True, config=True, help="One IPC and mount namespace per server, where the machine allows it.")
     mem_limit_bytes = Integer(2 << 30, config=True)
     tasks_limit = Integer(512, config=True, help="Processes and threads (node counts ~11 threads per process).")
@@ -282,7 +284,7 @@ class IsolatedSpawner(LocalProcessSpawner):
     @property
     def account(self):
         if self._account is None:
-            self._account = system_username(self.user.name) if self.create_accounts else pwd.getpwuid(os.getuid()).pw_name
+            self._account = system_username(self.user.name, self.account_prefix) if self.create_accounts else pwd.getpwuid(os.getuid()).pw_name
         return self._account
 
     def _home(self):
@@ -366,6 +368,8 @@ class IsolatedSpawner(LocalProcessSpawner):
         if self.create_accounts:
             self._ensure_account()
             entry = pwd.getpwnam(self.account)
+            if entry.pw_uid < FIRST_STUDENT_UID:
+                raise RuntimeError(f"tslab-ipc: refusing to run a server as the system account {self.account}")
             uid, gid, home = entry.pw_uid, entry.pw_gid, entry.pw_dir
         else:
             uid, gid, home = os.getuid(), os.getgid(), self._home()

@@ -1,8 +1,9 @@
 # JupyterHub 3.0 (Debian 12's `jupyterhub`) for a course on one server: `npm run hub`.
 #
 # Every student's server runs the course notebooks with the "TypeScript (IPC)" kernel, as a Unix
-# account of their own (jupyter-<name>, created at first login, when the hub runs as root), in an
-# IPC world of their own with limits (see isolated_spawner.py). Configured by the environment:
+# account of their own (when the hub runs as root: with PAM their login account; otherwise
+# jupyter-<name>, created at first login as TLJH does), in an IPC world of their own with limits
+# (see isolated_spawner.py). Configured by the environment:
 #
 #   TSLAB_IPC_HUB_PORT         public port on 127.0.0.1 (8000); TSLAB_IPC_HUB_IP to listen elsewhere
 #   TSLAB_IPC_HUB_ADMIN_TOKEN  token of the service "tslab-ipc-admin" (scopes admin:users,
@@ -84,10 +85,13 @@ if admin_token:
 kernels = os.path.join(state, "share", "jupyter")
 spec_dir = os.path.join(kernels, "kernels", "tslab-ipc")
 os.makedirs(spec_dir, exist_ok=True)
-spec = subprocess.run(
+made = subprocess.run(
     ["node", "-e", "process.stdout.write(JSON.stringify(require('./kernel/install.js').kernelSpec()))"],
-    cwd=REPO, check=True, capture_output=True, text=True,
-).stdout
+    cwd=REPO, capture_output=True, text=True,
+)
+if made.returncode != 0:
+    raise SystemExit(f"tslab-ipc: cannot read the kernelspec from kernel/install.js: {made.stderr.strip()}")
+spec = made.stdout
 with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
     json.dump(json.loads(spec), f, indent=2)
 for d in (os.path.join(state, "share"), kernels, os.path.join(kernels, "kernels"), spec_dir):
@@ -97,6 +101,9 @@ os.chmod(os.path.join(spec_dir, "kernel.json"), 0o644)
 # The servers: Notebook 6.4 single-user servers, one account, IPC world and set of limits each.
 c.JupyterHub.spawner_class = IsolatedSpawner
 c.IsolatedSpawner.state_dir = state
+# With PAM a student's login is already their one Unix account: the server runs as it. Other
+# authenticators know names only: the server runs as jupyter-<name>, created at first login (TLJH).
+c.IsolatedSpawner.account_prefix = "" if auth == "pam" else "jupyter-"
 c.IsolatedSpawner.homes_dir = env("TSLAB_IPC_HUB_HOMES") or (os.path.join(state, "homes") if auth == "dummy" else "/home")
 c.IsolatedSpawner.notebooks_dir = os.path.join(REPO, "notebooks")
 c.IsolatedSpawner.kernel_path = kernels

@@ -23,7 +23,6 @@ const { spawn, spawnSync, execFileSync } = require("child_process");
 const crypto = require("crypto");
 const fs = require("fs");
 const net = require("net");
-const os = require("os");
 const path = require("path");
 
 if (typeof globalThis.WebSocket !== "function" && !process.execArgv.includes("--experimental-websocket")) {
@@ -36,7 +35,6 @@ const NOTEBOOK_02 = "02-system-v-shared-memory.ipynb";
 const NOTEBOOK_08 = "08-mutual-exclusion.ipynb";
 const SAME_KEY = 0x7e57c0de; // every student creates this key: one segment per world
 const SAME_NAME = "/tslab-ipc-hub-same";
-const ADMIN_SERVICE = "tslab-ipc-admin";
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
@@ -104,7 +102,9 @@ const ISOLATION_CELL = `
   const fd = shm_open(${JSON.stringify(SAME_NAME)}, O_CREAT | O_EXCL | O_RDWR, 0o600, { persist: true });
   require("fs").closeSync(fd);
   const view = { keys: ipcs().map((e) => e.keyHex), owners: [...new Set(ipcs().map((e) => e.owner))],
-                 devShm: require("fs").readdirSync("/dev/shm"), user: process.env.USER, pid: process.pid };
+                 devShm: require("fs").readdirSync("/dev/shm"), user: process.env.USER, pid: process.pid,
+                 shmmax: require("fs").readFileSync("/proc/sys/kernel/shmmax", "utf8").trim(),
+                 devShmBytes: (({ bsize, blocks }) => bsize * blocks)(require("fs").statfsSync("/dev/shm")) };
   console.log(JSON.stringify(view));
 }`;
 
@@ -156,16 +156,39 @@ class KernelSocket {
     }
   }
 
-  /** @param {string} msgType @param {any} content @returns {Promise<{outputs: any[], reply: any}>} */
-  request(msgType, content) {
+  /**
+   * Sends a shell request; resolves with its reply and outputs once the reply and the iopub
+   * `idle` for it have both arrived, or with `timedOut` after `timeoutMs`.
+   * @param {string} msgType @param {any} content @param {number} [timeoutMs]
+   * @returns {Promise<{outputs: any[], reply: any, timedOut?: boolean}>}
+   */
+  request(msgType, content, timeoutMs = 900_000) {
     const id = crypto.randomUUID();
     return new Promise((resolve) => {
-      this.pending.set(id, { outputs: [], reply: null, idle: false, resolve });
+      const timer = setTimeout(() => {
+        const p = this.pending.get(id);
+        this.pending.delete(id);
+        resolve({ outputs: p?.outputs ?? [], reply: p?.reply ?? { status: "error", ename: "Timeout" }, timedOut: true });
+      }, timeoutMs);
+      this.pending.set(id, { outputs: [], reply: null, idle: false, resolve: (v) => { clearTimeout(timer); resolve(v); } });
       this.ws.send(JSON.stringify({
         header: { msg_id: id, msg_type: msgType, session: this.session, username: "", version: "5.3", date: new Date().toISOString() },
         parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
       }));
     });
+  }
+
+  /**
+   * Waits until the kernel answers on shell and iopub both: a websocket that connects while the
+   * kernel is still starting can miss the first iopub messages (jupyter_client's wait_for_ready
+   * does the same).
+   */
+  async ready() {
+    for (let attempt = 0; attempt < 120; attempt++) {
+      const r = await this.request("kernel_info_request", {}, 5_000);
+      if (!r.timedOut) return;
+    }
+    throw new Error("the kernel never answered kernel_info on shell and iopub");
   }
 
   /** @param {string} code */
@@ -259,6 +282,35 @@ function memoryOf(pids) {
   return { peakBytes: pss, source: "pss" };
 }
 
+/** The limits of a process's cgroups (v1 or v2): memory bytes, tasks, CPU cores. @param {number} pid */
+function limitsOf(pid) {
+  const read = (/** @type {string} */ file) => {
+    try {
+      return fs.readFileSync(file, "utf8").trim();
+    } catch {
+      return null;
+    }
+  };
+  /** @type {Record<string, string>} */
+  const where = {};
+  try {
+    for (const line of fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").trim().split("\n")) {
+      const [, names, p] = line.split(":");
+      for (const n of names.split(",")) where[n] = p;
+    }
+  } catch {
+    return null;
+  }
+  if (where.memory) {
+    const quota = Number(read(`/sys/fs/cgroup/cpu${where.cpu}/cpu.cfs_quota_us`));
+    const period = Number(read(`/sys/fs/cgroup/cpu${where.cpu}/cpu.cfs_period_us`));
+    return { memoryBytes: Number(read(`/sys/fs/cgroup/memory${where.memory}/memory.limit_in_bytes`)), tasks: read(`/sys/fs/cgroup/pids${where.pids}/pids.max`), cpus: quota > 0 ? quota / period : null };
+  }
+  const base = `/sys/fs/cgroup${where[""] ?? ""}`;
+  const [quota, period] = (read(`${base}/cpu.max`) ?? "max 100000").split(" ");
+  return { memoryBytes: Number(read(`${base}/memory.max`)), tasks: read(`${base}/pids.max`), cpus: quota === "max" ? null : Number(quota) / Number(period) };
+}
+
 /** Segments and /dev/shm files a uid owns on the machine (the host's world). @param {number} uid */
 function leftovers(uid) {
   const rows = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
@@ -297,12 +349,13 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
     const session = await api(server, token, "POST", "/api/sessions", { path: `notebooks/${notebook}`, type: "notebook", name: String(notebook), kernel: { name: "tslab-ipc" } });
     const kernel = new KernelSocket(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
     await kernel.opened;
-    await kernel.request("kernel_info_request", {});
+    await kernel.ready();
     for (const cell of /** @type {any[]} */ (cells)) {
       const t = performance.now();
       const r = await kernel.execute(cell.source);
       latencies.push(performance.now() - t);
       results.cells++;
+      if (r.timedOut) results.failures.push(`${notebook} cell ${cell.index}: no answer (reply ${r.reply.status ?? "missing"})`);
       const failed = r.reply.status !== "ok";
       if (failed !== cell.tags.includes("raises-exception")) {
         results.failures.push(`${notebook} cell ${cell.index}: ${r.reply.status} ${textOf(r).slice(0, 300)}`);
@@ -334,7 +387,7 @@ async function troublemaker(hub, name) {
   const session = await api(server, token, "POST", "/api/sessions", { path: "notebooks/bomb.ipynb", type: "notebook", name: "bomb", kernel: { name: "tslab-ipc" } });
   const kernel = new KernelSocket(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
   await kernel.opened;
-  await kernel.request("kernel_info_request", {});
+  await kernel.ready();
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
   // A fork bomb that keeps forking in the background after its shell returns.
   const bomb = await kernel.execute(`require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 10000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`);
@@ -443,8 +496,9 @@ async function run(opts) {
     const worlds = hub.names.map((n) => {
       const uid = Number(execFileSync("id", ["-u", `jupyter-${n}`], { encoding: "utf8" }).trim());
       const pids = processesOf(uid);
-      return { name: n, uid, pids, namespaces: [...new Set(pids.map(ipcNamespace).filter(Boolean))], memory: memoryOf(pids) };
+      return { name: n, uid, pids, namespaces: [...new Set(pids.map(ipcNamespace).filter(Boolean))], memory: memoryOf(pids), limits: pids.length ? limitsOf(pids[0]) : null };
     });
+    report.limitsSeen = { ...worlds.find((w) => w.limits)?.limits, shmmax: report.views[0]?.shmmax, devShmBytes: report.views[0]?.devShmBytes };
     report.memoryPerStudentMiB = worlds.filter((w) => w.name !== bomber).map((w) => Math.round(w.memory.peakBytes / 2 ** 20));
     report.memorySource = worlds[0]?.memory.source;
     const hostNs = ipcNamespace(process.pid);

@@ -61,12 +61,15 @@ withNamespaces("four students at once: correct runs, one IPC world each, limits 
   expect(r.limits.segment20GiB).toMatch(/^IpcError: EINVAL: invalid argument, shmget/);
   expect(r.limits.forkBomb).toMatch(/fork: .*Resource temporarily unavailable/);
   expect(r.hubAlive).toBe(true);
+  // The limits each world had: the namespace's shmmax and /dev/shm, and the cgroup's (here v1 or v2).
+  expect(r.limitsSeen).toMatchObject({ shmmax: String(2 ** 30), devShmBytes: 2 ** 30 });
+  if (r.limitsSeen.memoryBytes) expect(r.limitsSeen).toMatchObject({ memoryBytes: 2 * 2 ** 30, tasks: "512", cpus: 1 });
   // After stop: no process, no segment, no /dev/shm file, no process in their namespaces.
   expect(r.leftAfterStop).toEqual([]);
   expect(r.ok).toBe(true);
   console.log(`hub: 4 students ready in ${r.allReadyMs} ms; ${r.cells} cells, p50 ${r.cellLatencyMs.p50} ms, p95 ${r.cellLatencyMs.p95} ms; ` +
     `peak memory per student ${r.memoryPerStudentMiB.join(", ")} MiB; stop ${r.stopMs} ms`);
-}, 240_000);
+}, 420_000);
 
 maybe("without namespaces the hub reaps what the student's account owns when the server stops", async () => {
   const r = await loadTest(["--students", "1", "--no-notebooks", "--no-namespaces"]);
