@@ -50,7 +50,7 @@ def parse_bytes(text):
 def system_username(name, prefix=ACCOUNT_PREFIX):
     """TLJH's mapping: `jupyter-<name>`, shortened with a hash where useradd's limit requires."""
     full = prefix + name
-    if len(full) < ACCOUNT_NAME_MAX - 6:
+    if not prefix or len(full) < ACCOUNT_NAME_MAX - 6:  # a login account's name is what it is
         return full
     return full[: ACCOUNT_NAME_MAX - 7] + "-" + hashlib.sha256(full.encode()).hexdigest()[:5]
 

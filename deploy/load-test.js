@@ -134,10 +134,15 @@ class KernelSocket {
     this.opened = new Promise((resolve, reject) => {
       this.ws.addEventListener("open", resolve);
       this.ws.addEventListener("error", (e) => reject(new Error(`websocket ${url}: ${/** @type {any} */ (e).message ?? "error"}`)));
+      this.ws.addEventListener("close", () => reject(new Error(`websocket ${url}: closed`)));
     });
+    this.opened.catch(() => {}); // a close after a failed connect is not a second failure
     this.ws.addEventListener("message", (event) => this.receive(JSON.parse(String(event.data))));
+    this.closed = false;
     this.ws.addEventListener("close", () => {
+      this.closed = true;
       for (const p of this.pending.values()) p.resolve({ outputs: p.outputs, reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
+      this.pending.clear();
     });
   }
 
@@ -164,6 +169,7 @@ class KernelSocket {
    */
   request(msgType, content, timeoutMs = 900_000) {
     const id = crypto.randomUUID();
+    if (this.closed) return Promise.resolve({ outputs: [], reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
@@ -184,11 +190,31 @@ class KernelSocket {
    * does the same).
    */
   async ready() {
-    for (let attempt = 0; attempt < 120; attempt++) {
+    for (let attempt = 0; attempt < 120 && !this.closed; attempt++) {
       const r = await this.request("kernel_info_request", {}, 5_000);
-      if (!r.timedOut) return;
+      if (!r.timedOut && !(/** @type {any} */ (r).closed)) return;
     }
-    throw new Error("the kernel never answered kernel_info on shell and iopub");
+    throw new Error(this.closed ? "the websocket closed before the kernel answered" : "the kernel never answered kernel_info on shell and iopub");
+  }
+
+  /**
+   * A kernel connection that answers, reconnecting as a browser does: under load the notebook
+   * server can time out while opening the channels and close the websocket.
+   * @param {string} url
+   */
+  static async connect(url) {
+    for (let attempt = 1; ; attempt++) {
+      const kernel = new KernelSocket(url);
+      try {
+        await kernel.opened;
+        await kernel.ready();
+        return kernel;
+      } catch (e) {
+        kernel.close();
+        if (attempt >= 10) throw e;
+        await sleep(2_000);
+      }
+    }
   }
 
   /** @param {string} code */
@@ -347,9 +373,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
   for (const [notebook, cells] of [[NOTEBOOK_02, notebooks ? walkThrough02(core) : []], [NOTEBOOK_08, notebooks ? lockedCounter08(rounds) : []]]) {
     if (notebook === NOTEBOOK_02 && !notebooks) continue;
     const session = await api(server, token, "POST", "/api/sessions", { path: `notebooks/${notebook}`, type: "notebook", name: String(notebook), kernel: { name: "tslab-ipc" } });
-    const kernel = new KernelSocket(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
-    await kernel.opened;
-    await kernel.ready();
+    const kernel = await KernelSocket.connect(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
     for (const cell of /** @type {any[]} */ (cells)) {
       const t = performance.now();
       const r = await kernel.execute(cell.source);
@@ -385,9 +409,7 @@ async function troublemaker(hub, name) {
   }
   const server = `${hub.base}/user/${name}`;
   const session = await api(server, token, "POST", "/api/sessions", { path: "notebooks/bomb.ipynb", type: "notebook", name: "bomb", kernel: { name: "tslab-ipc" } });
-  const kernel = new KernelSocket(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
-  await kernel.opened;
-  await kernel.ready();
+  const kernel = await KernelSocket.connect(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
   // A fork bomb that keeps forking in the background after its shell returns.
   const bomb = await kernel.execute(`require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 10000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`);
