@@ -19,7 +19,18 @@ const { quantile, quietestTurn } = require("./lib/stats");
 const report = require("./lib/report");
 const custom = require("./lib/custom");
 
+/**
+ * @typedef {object} BenchArgs
+ * @property {boolean} quick
+ * @property {string[] | null} only
+ * @property {number | null} rounds
+ * @property {boolean} [roundsGiven]
+ * @property {boolean | null} write
+ */
+
+/** @param {string[]} argv */
 function parseArgs(argv) {
+  /** @type {BenchArgs} */
   const opts = { quick: false, only: null, rounds: null, write: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -42,6 +53,7 @@ function parseArgs(argv) {
 }
 
 const cleanup = new Cleanup();
+/** @type {import("child_process").ChildProcess | null} */
 let current = null; // the runner process now running
 let interrupted = false;
 
@@ -114,7 +126,7 @@ async function measure(w, ctx, opts) {
         continue;
       }
       const t0 = Date.now();
-      const { result, error } = await runRunner(spec, w.custom ? 600000 : 120000);
+      const { result, error } = await runRunner(spec, w.timeoutMs || (w.custom ? 600000 : 120000));
       if (interrupted) return null;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (error || result.skipped) {

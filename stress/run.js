@@ -21,6 +21,7 @@ async function main() {
   const seed = seedFromEnv();
   const seeds = prng(seed);
   const lines = [];
+  /** @type {string[]} */
   const failures = [];
   const section = async (name, run) => {
     const t0 = performance.now();
@@ -28,7 +29,7 @@ async function main() {
     try {
       await run();
     } catch (e) {
-      failures.push(`${name}: ${e && e.stack}`);
+      failures.push(`${name}: ${e instanceof Error ? e.stack : e}`);
     }
     lines.push(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   };

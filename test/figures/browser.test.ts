@@ -108,7 +108,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
       expect(counts[0].bars).toBeGreaterThan(0);
       expect(counts[1].heatmap).toBe(1);
       expect(counts[2].traces).toBe(2); // two CDF lines
-      expect(counts.every((c) => c.fallbackLeft === 0)).toBe(true);
+      expect(counts.every((c: { fallbackLeft: number }) => c.fallbackLeft === 0)).toBe(true);
     } finally {
       await browser.close();
     }
@@ -189,7 +189,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
     const empty = { cells: [{ cell_type: "markdown", source: "no plots" }] };
     const report = await addPngsToNotebook([nb as never, empty]); // several notebooks, one launch
     expect(report).toEqual({ plotlyOutputs: 2, added: 2, reason: null });
-    const first = nb.cells[1].outputs![0].data as Record<string, string>;
+    const first = (nb.cells[1].outputs![0] as { data: Record<string, string> }).data;
     expect(Buffer.from(first["image/png"], "base64").subarray(0, 4).toString("hex")).toBe("89504e47");
     expect(first["text/html"]).toContain("data:image/png;base64,");
     expect((nb.cells[2].outputs![0] as { data: Record<string, unknown> }).data["image/png"]).toEqual(expect.any(String));

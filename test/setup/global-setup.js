@@ -1,3 +1,4 @@
+// @ts-check
 // Builds the library (tests use the compiled package, as users and the kernel do), gives the
 // run a records folder of its own (so reap() in a test or a README example only ever sees this
 // run's journals), and notes what exists before the run so the end can judge only what the run

@@ -1,3 +1,4 @@
+// @ts-check
 // What this test run left behind, judged only on what this run created. Another program that
 // creates or removes a segment or a /dev/shm entry during the run never fails it, and its
 // objects are never touched; a leak of our own fails it, and is then removed.
@@ -31,7 +32,7 @@ function isolationMode() {
 function segments() {
   const lines = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
   const head = lines[0].trim().split(/\s+/);
-  const col = (name) => head.indexOf(name);
+  const col = (/** @type {string} */ name) => head.indexOf(name);
   return lines.slice(1).map((l) => {
     const f = l.trim().split(/\s+/);
     return { shmid: f[col("shmid")], key: f[col("key")], cpid: Number(f[col("cpid")]), lpid: Number(f[col("lpid")]) };
@@ -45,6 +46,7 @@ function snapshot() {
 // ---- the run's processes (attributed mode) ----------------------------------------------------
 
 const ours = { pids: new Set(), names: new Set() };
+/** @type {{ sample: () => void, stop: () => void } | null} */
 let watcher = null;
 
 /** pid -> ppid of every process now. */
@@ -63,7 +65,7 @@ function parents() {
   return map;
 }
 
-/** Every descendant of `root` now (a full scan of /proc). */
+/** Every descendant of `root` now (a full scan of /proc). @param {number} root */
 function sampleProcesses(root) {
   const children = new Map();
   for (const [pid, ppid] of parents()) {
@@ -101,6 +103,7 @@ function sampleChildren() {
 }
 
 /** POSIX names and pids from the journals in the run's records folder (best effort). */
+/** @param {string} recordsDir */
 function sampleJournals(recordsDir) {
   let names = [];
   try {
@@ -124,6 +127,7 @@ function sampleJournals(recordsDir) {
 }
 
 /** Samples the run's processes and journals until stopWatching(); attributed mode only. */
+/** @param {string} recordsDir */
 function watchProcesses(recordsDir, childrenEveryMs = 20, fullEveryMs = 1000) {
   const root = process.pid;
   const sample = () => {
@@ -137,7 +141,7 @@ function watchProcesses(recordsDir, childrenEveryMs = 20, fullEveryMs = 1000) {
   sample();
   let inotify = null;
   try {
-    inotify = fs.watch(recordsDir, (_event, name) => {
+    inotify = fs.watch(recordsDir, (/** @type {string} */ _event, /** @type {string | null} */ name) => {
       const pid = /^(\d+)[-.]/.exec(String(name));
       if (pid) ours.pids.add(Number(pid[1]));
     });
@@ -161,6 +165,7 @@ function stopWatching() {
 // ---- the start and the end of the run ----------------------------------------------------------
 
 /** Called by global-setup: what is there before the run, where its records live, its mode. */
+/** @param {string} recordsDir */
 function saveState(recordsDir) {
   fs.mkdirSync(resultsDir, { recursive: true });
   const mode = isolationMode();
@@ -182,11 +187,11 @@ function newObjects() {
   if (!state) return null;
   if (watcher) watcher.sample();
   const { before, mode } = state;
-  const pidToken = (name) => name.split("-").some((t) => /^\d+$/.test(t) && ours.pids.has(Number(t)));
+  const pidToken = (/** @type {string} */ name) => name.split("-").some((t) => /^\d+$/.test(t) && ours.pids.has(Number(t)));
   const segs = segments().filter((s) => !before.shm.includes(s.shmid));
   const dev = fs.readdirSync("/dev/shm").filter((n) => !before.devshm.includes(n));
-  const mineSeg = (s) => mode === "namespace" || ours.pids.has(s.cpid) || ours.pids.has(s.lpid);
-  const mineDev = (n) => mode === "namespace" || ours.names.has(n) || pidToken(n);
+  const mineSeg = (/** @type {{ cpid: number, lpid: number }} */ s) => mode === "namespace" || ours.pids.has(s.cpid) || ours.pids.has(s.lpid);
+  const mineDev = (/** @type {string} */ n) => mode === "namespace" || ours.names.has(n) || pidToken(n);
   return {
     mode,
     segments: segs.filter(mineSeg),

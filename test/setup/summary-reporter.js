@@ -1,3 +1,4 @@
+// @ts-check
 // Prints the closing line CI reads ("N passed, N failed, N skipped") and keeps it in a file,
 // since CI does not read jest's own summary. A leak of this run's own objects found after the
 // last test counts as one more failure. Before it, every skipped test is named: a skip says why
@@ -6,7 +7,12 @@ const fs = require("fs");
 const path = require("path");
 const { foreignNote, leaks, resultsDir } = require("./leaks");
 
+/** @implements {Pick<import("@jest/reporters").Reporter, "onRunComplete">} */
 class SummaryReporter {
+  /**
+   * @param {unknown} _contexts
+   * @param {import("@jest/test-result").AggregatedResult} results
+   */
   onRunComplete(_contexts, results) {
     const skippedNames = [];
     for (const file of results.testResults) {
