@@ -26,6 +26,9 @@ const { installRuntimeResolution, installTypeResolution, repoRoot } = require(".
 const { installCellNames } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
 const { preludeSource } = require("./prelude");
+const { openUserHistory } = require("./history");
+const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
+const { installInterrupts } = require("./interrupt");
 
 lap("modules loaded");
 
@@ -73,7 +76,14 @@ function main() {
   const executor = createExecutor(cwd, convs, executorConsole);
   installRuntimeResolution();
 
-  const handler = new IpcJupyterHandler(executor, target, lib);
+  let history = null;
+  try {
+    history = openUserHistory();
+  } catch (e) {
+    console.error("tslab-ipc: no input history this session:", e);
+  }
+  const handler = new IpcJupyterHandler(executor, target, lib, { history, repoRoot, ts });
+  installCellApi(handler);
   let cleanedUp = false;
   const cleanup = () => {
     if (cleanedUp) return;
@@ -86,21 +96,7 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
 
-  // Interrupt (interrupt_mode "signal"): stop the running cell, keep the kernel. Registered
-  // before anything is created, so the library's own SIGINT handler (clean up and re-raise
-  // when nobody else listens) leaves the kernel alone.
-  process.on("SIGINT", () => executor.interrupt());
-  // Jupyter's shutdown by signal: what the kernel created goes, then we exit.
-  for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGTERM", "SIGHUP"])) {
-    process.on(signal, () => {
-      cleanup();
-      process.exit(0);
-    });
-  }
-  process.on("exit", cleanup);
-  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
-  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
-
+  installProcessHooks({ handler, cleanup });
   const bound = server.init().then(
     () => lap("sockets bound"),
     (e) => {
@@ -113,7 +109,7 @@ function main() {
 
   // The prelude is first in the cell queue, so every cell sees it; it starts once the sockets
   // are bound and waiting messages are handled, so kernel_info is answered while it runs.
-  const prelude = preludeSource(lib, repoRoot);
+  const prelude = preludeSource(lib, repoRoot) + CELL_API_DECLARATIONS;
   handler.enqueue(async () => {
     await bound;
     await new Promise((resolve) => setImmediate(resolve));
@@ -126,6 +122,26 @@ function main() {
     if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
     lap("prelude done");
   });
+}
+
+/**
+ * The kernel is the host that handles interrupts: every process hook of the kernel is here.
+ * SIGINT stops the running cell and keeps the kernel (idle: nothing happens); SIGTERM and
+ * SIGHUP (Jupyter's shutdown by signal) remove what the kernel created, then exit.
+ * @param {{ handler: InstanceType<typeof IpcJupyterHandler>, cleanup: () => void }} kernel
+ */
+function installProcessHooks({ handler, cleanup }) {
+  const interrupts = installInterrupts(() => handler.interrupt());
+  handler.onCellEnd = () => interrupts.cellEnded();
+  for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGTERM", "SIGHUP"])) {
+    process.on(signal, () => {
+      cleanup();
+      process.exit(0);
+    });
+  }
+  process.on("exit", cleanup);
+  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
+  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
 }
 
 main();
