@@ -90,8 +90,18 @@ function helpLinks(/** @type {string} */ repoRoot) {
   ];
 }
 
-/** The SEE ALSO of our API's TSDoc names man pages as `shmget(2)`: Shift-Tab says which section. */
-const MAN_REFERENCE = /\b(shm\w+|mmap|munmap|msync|mprotect|madvise|mincore|ftok|sysconf|shm_open|shm_unlink)\((\d)\)/g;
+/** The C calls the library names after, with their manual section (Shift-Tab names it). */
+const MAN_SECTIONS = new Map([
+  ...["shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "msync", "mprotect", "madvise", "mincore"].map((n) => /** @type {[string, number]} */ ([n, 2])),
+  ...["ftok", "sysconf", "shm_open", "shm_unlink"].map((n) => /** @type {[string, number]} */ ([n, 3])),
+]);
+
+/** The identifier around `pos` in `code`. @param {string} code @param {number} pos */
+function wordAt(code, pos) {
+  const before = /[A-Za-z_$][\w$]*$/.exec(code.slice(0, pos))?.[0] ?? "";
+  const after = /^[\w$]*/.exec(code.slice(pos))?.[0] ?? "";
+  return before + after;
+}
 
 class IpcJupyterHandler extends JupyterHandlerImpl {
   /**
@@ -147,13 +157,15 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     return (out.diagnostics ?? []).some((/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error) ? { status: /** @type {const} */ ("invalid") } : res;
   }
 
-  /** tslab's quick info, plus the man pages its TSDoc names, by section. @param {any} req */
+  /** tslab's quick info (signature and TSDoc), plus the Linux manual page of a C-named call. @param {any} req */
   handleInspect(req) {
     const reply = super.handleInspect(req);
     const text = reply.data["text/plain"];
-    if (!reply.found || typeof text !== "string") return reply;
-    const pages = [...new Set([...text.matchAll(MAN_REFERENCE)].map((m) => `${m[1]}(${m[2]})`))];
-    if (pages.length) reply.data["text/plain"] = `${text}\n\nLinux manual: ${pages.map((p) => `${p} (man ${p.slice(-2, -1)} ${p.slice(0, -3)})`).join(", ")}`;
+    const name = wordAt(String(req.code), Number(req.cursor_pos));
+    const section = MAN_SECTIONS.get(name);
+    if (reply.found && typeof text === "string" && section !== undefined) {
+      reply.data["text/plain"] = `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
+    }
     return reply;
   }
 

@@ -7,8 +7,9 @@
 // Invariants:
 // - A kernel never fails to start or to run a cell because of the file: an unreadable file, a
 //   truncated or corrupt line, or a foreign object is skipped, and writing errors are ignored.
-// - Bounded: at most MAX_ENTRIES cells and MAX_BYTES on disk; when the file outgrows MAX_BYTES,
-//   the newest KEEP_ENTRIES are rewritten (atomically, through a temporary file and rename).
+// - Bounded: at most KEEP_ENTRIES cells in memory and about MAX_BYTES on disk; when the file
+//   outgrows MAX_BYTES, it is rewritten with the newest KEEP_ENTRIES / 2 (through a temporary
+//   file and a rename, so a reader never sees half a file).
 // - Private: the folder is created 0700, the file 0600, and both are opened without following
 //   symbolic links.
 // Sessions are numbered from 1: a kernel's session is one past the highest in the file.
@@ -43,9 +44,11 @@ function isEntry(e) {
 }
 
 class History {
-  /** @param {string} file */
-  constructor(file) {
+  /** @param {string} file @param {{ maxBytes?: number, keepEntries?: number }} [limits] */
+  constructor(file, limits = {}) {
     this.file = file;
+    this.maxBytes = limits.maxBytes ?? MAX_BYTES;
+    this.keepEntries = limits.keepEntries ?? KEEP_ENTRIES;
     /** @type {Entry[]} */
     this.entries = [];
     this.load();
@@ -61,7 +64,7 @@ class History {
         const st = fs.fstatSync(fd);
         if (!st.isFile()) return;
         // Only the tail of an oversized file (another kernel may be appending).
-        const size = Math.min(st.size, MAX_BYTES);
+        const size = Math.min(st.size, this.maxBytes);
         const buf = Buffer.alloc(size);
         fs.readSync(fd, buf, 0, size, st.size - size);
         text = buf.toString("utf8");
@@ -80,7 +83,7 @@ class History {
         // A torn or corrupt line: skipped.
       }
     }
-    if (this.entries.length > KEEP_ENTRIES) this.entries = this.entries.slice(-KEEP_ENTRIES);
+    if (this.entries.length > this.keepEntries) this.entries = this.entries.slice(-this.keepEntries);
   }
 
   /**
@@ -90,14 +93,18 @@ class History {
   add(line, input, output) {
     const e = { s: this.session, n: line, i: input.slice(0, MAX_INPUT), o: output === null ? null : output.slice(0, MAX_OUTPUT) };
     this.entries.push(e);
-    if (this.entries.length > KEEP_ENTRIES) this.entries.shift();
+    if (this.entries.length > this.keepEntries) this.entries.shift();
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+      const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
       try {
-        if (!fs.fstatSync(fd).isFile()) return;
-        fs.writeSync(fd, JSON.stringify(e) + "\n");
-        if (fs.fstatSync(fd).size > MAX_BYTES) this.compact();
+        const st = fs.fstatSync(fd);
+        if (!st.isFile()) return;
+        // After a torn last line, start a fresh one rather than extend the damage.
+        const last = Buffer.alloc(1);
+        const torn = st.size > 0 && fs.readSync(fd, last, 0, 1, st.size - 1) === 1 && last[0] !== 0x0a;
+        fs.writeSync(fd, (torn ? "\n" : "") + JSON.stringify(e) + "\n");
+        if (fs.fstatSync(fd).size > this.maxBytes) this.compact();
       } finally {
         fs.closeSync(fd);
       }
@@ -108,7 +115,7 @@ class History {
 
   /** Rewrites the file with the newest entries, replacing it at once. */
   compact() {
-    const keep = this.entries.slice(-Math.floor(KEEP_ENTRIES / 2));
+    const keep = this.entries.slice(-Math.floor(this.keepEntries / 2));
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, keep.map((e) => JSON.stringify(e)).join("\n") + "\n", { mode: 0o600, flag: "wx" });
     fs.renameSync(tmp, this.file);
@@ -157,7 +164,7 @@ function globToRegExp(/** @type {string} */ pattern) {
   return new RegExp(`^${body}$`);
 }
 
-/** The history of this user (null: the default location could not be determined). */
+/** The history of this user. */
 function openUserHistory(env = process.env) {
   const file = env.TSLAB_IPC_HISTORY_FILE || path.join(jupyterDataDir(env), "tslab-ipc", "history.jsonl");
   return new History(file);

@@ -109,7 +109,7 @@ function mapFrame(frame) {
 /** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
 /** @param {string} frame */
 function isUserFrame(frame) {
-  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
+  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
 }
 
 /**

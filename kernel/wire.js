@@ -6,7 +6,7 @@
 // out of a receive loop.
 // https://jupyter-client.readthedocs.io/en/latest/messaging.html#the-wire-protocol
 "use strict";
-const { createHmac, randomBytes, timingSafeEqual } = require("crypto");
+const crypto = require("crypto");
 
 /** The delimiter between the routing prefix (socket identities) and the signed parts. */
 const DELIM = Buffer.from("<IDS|MSG>");
@@ -20,7 +20,7 @@ const PROTOCOL_VERSION = "5.3";
  * @param {string} key @param {Array<string | Buffer>} parts
  */
 function sign(key, parts) {
-  const hash = createHmac("sha256", key);
+  const hash = crypto.createHmac("sha256", key);
   for (const p of parts) hash.update(p);
   return hash.digest("hex");
 }
@@ -60,7 +60,7 @@ class WireMessage {
       const want = Buffer.from(sign(key, parts.slice(0, 4)));
       const got = Buffer.from(msg.hmac);
       // Equal lengths first: timingSafeEqual throws otherwise, and the length is not secret.
-      if (got.length !== want.length || !timingSafeEqual(got, want)) throw new Error("invalid message signature");
+      if (got.length !== want.length || !crypto.timingSafeEqual(got, want)) throw new Error("invalid message signature");
     }
     msg.header = JSON.parse(parts[0].toString());
     msg.parent = JSON.parse(parts[1].toString());
@@ -80,7 +80,7 @@ class WireMessage {
       session: this.header.session,
       username: this.header.username,
       msg_type: this.header.msg_type,
-      msg_id: randomBytes(16).toString("hex"),
+      msg_id: crypto.randomBytes(16).toString("hex"),
     };
     rep.parent = this.header;
     return rep;
