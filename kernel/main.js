@@ -32,6 +32,9 @@ const { installInterrupts } = require("./interrupt");
 
 lap("modules loaded");
 
+/** How long an idle kernel waits before compiling the prelude (see main). */
+const PRELUDE_IDLE_MS = 1000;
+
 function main() {
   const configPath = process.argv[2];
   if (!configPath) {
@@ -107,12 +110,19 @@ function main() {
     },
   );
 
-  // The prelude is first in the cell queue, so every cell sees it; it starts once the sockets
-  // are bound and waiting messages are handled, so kernel_info is answered while it runs.
+  // The prelude is first in the cell queue, so every cell sees it. Compiling it blocks the
+  // kernel for a second or more, so it waits until something needs its names (a cell, a
+  // completion, an inspection) or the kernel has been idle for PRELUDE_IDLE_MS: a client's
+  // first requests (kernel_info, then history_request, which jupyter console gives up on
+  // after 1 s) are answered at once.
   const prelude = preludeSource(lib, repoRoot) + CELL_API_DECLARATIONS;
-  handler.enqueue(async () => {
+  /** @type {() => void} */
+  let needed = () => {};
+  const need = new Promise((resolve) => (needed = () => resolve(undefined)));
+  handler.needPrelude = needed;
+  handler.ready = handler.enqueue(async () => {
     await bound;
-    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.race([need, new Promise((resolve) => setTimeout(resolve, PRELUDE_IDLE_MS))]);
     target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
     target.log = () => {};
     const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {
