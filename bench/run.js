@@ -104,7 +104,7 @@ async function measure(w, ctx, opts) {
       if (interrupted) return null;
       const system = order[(k + round) % order.length]; // rotate: nobody always goes first
       if (skipped[system]) continue;
-      const spec = w.custom ? custom.command(w.custom, ctx) : systemCommand(system, concreteArgs(w.args), ctx);
+      const spec = w.custom ? custom.command(w.custom, ctx, system) : systemCommand(system, concreteArgs(w.args), ctx);
       if (spec.skipped) {
         skipped[system] = spec.skipped;
         log(`  ${system}: skipped (${spec.skipped})`);

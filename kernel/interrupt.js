@@ -110,10 +110,11 @@ function startInterruptWatchdog() {
  * it, and the watchdog (started with the first cell, off the start-up path) covers code spinning
  * after an await.
  * @param {() => void} interrupt stops the running cell
+ * @param {(hook: () => void) => unknown} onInterrupt registers a SIGINT hook (the library's lifecycle.onInterrupt)
  * @returns {{ cellEnded(): void }}
  */
-function installInterrupts(interrupt) {
-  process.on("SIGINT", interrupt);
+function installInterrupts(interrupt, onInterrupt) {
+  onInterrupt(interrupt);
   /** @type {ReturnType<typeof startInterruptWatchdog> | null} */
   let watchdog = null;
   watchCellRuns(() => {

@@ -47,6 +47,9 @@ function main() {
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
+  // The kernel is the host: SIGINT interrupts a cell and never ends the kernel; SIGTERM and
+  // SIGHUP end it when it says so (installProcessHooks), after the library's cleanup.
+  lib.lifecycle.setHost({ handlesInterrupts: true, handlesTermination: true });
   lap("library loaded");
   try {
     const reaped = lib.reap();
@@ -99,7 +102,7 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
 
-  installProcessHooks({ handler, cleanup });
+  installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
   const bound = server.init().then(
     () => lap("sockets bound"),
     (e) => {
@@ -135,23 +138,18 @@ function main() {
 }
 
 /**
- * The kernel is the host that handles interrupts: every process hook of the kernel is here.
- * SIGINT stops the running cell and keeps the kernel (idle: nothing happens); SIGTERM and
- * SIGHUP (Jupyter's shutdown by signal) remove what the kernel created, then exit.
- * @param {{ handler: InstanceType<typeof IpcJupyterHandler>, cleanup: () => void }} kernel
+ * The kernel's process hooks, registered with the library's one owner of them
+ * (src/process/lifecycle.ts): SIGINT stops the running cell and keeps the kernel (idle: nothing
+ * happens); SIGTERM and SIGHUP (Jupyter's shutdown by signal) exit, and the exit hooks remove
+ * what the kernel created.
+ * @param {{ handler: InstanceType<typeof IpcJupyterHandler>, cleanup: () => void, lifecycle: typeof import("../src/process/lifecycle") }} kernel
  */
-function installProcessHooks({ handler, cleanup }) {
-  const interrupts = installInterrupts(() => handler.interrupt());
+function installProcessHooks({ handler, cleanup, lifecycle }) {
+  const interrupts = installInterrupts(() => handler.interrupt(), lifecycle.onInterrupt);
   handler.onCellEnd = () => interrupts.cellEnded();
-  for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGTERM", "SIGHUP"])) {
-    process.on(signal, () => {
-      cleanup();
-      process.exit(0);
-    });
-  }
-  process.on("exit", cleanup);
+  lifecycle.onExit(cleanup);
+  lifecycle.onTerminate(() => process.exit(0));
+  // Not signals: a cell's stray error is logged, not fatal (tslab does the same).
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
 }
-
-main();

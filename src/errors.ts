@@ -1,8 +1,9 @@
 // One error class for failed system calls, shaped like Node's fs errors (code, errno, syscall,
-// path), and the argument checks that run before any syscall so bad input changes nothing.
+// path). Argument checks live in src/validators.ts, their coded errors in src/codes.ts.
 import { getSystemErrorName } from "util";
 import { errno as lastErrno, fn } from "./ffi/libc";
 
+/** What an `IpcError` names besides the errno: the path, key or shmid involved. */
 export interface IpcErrorDetails {
   /** The path involved (ftok, shm_open, a mapped file). */
   path?: string;
@@ -12,7 +13,12 @@ export interface IpcErrorDetails {
   shmid?: number;
 }
 
-/** A failed system call or a use of memory that is no longer there. */
+/**
+ * A failed system call or a use of memory that is no longer there.
+ *
+ * @example
+ * {@includeCode ../docs/examples/IpcError.ts}
+ */
 export class IpcError extends Error {
   /** 'ENOENT', 'EEXIST', … or 'ERR_DETACHED' for an object that no longer owns its memory. */
   readonly code: string;
@@ -88,67 +94,4 @@ export function throwErrno(syscall: string, details: IpcErrorDetails = {}): neve
 /** The error for an object whose memory was detached or unmapped. */
 export function detachedError(what: string, action: string): IpcError {
   return new IpcError("ERR_DETACHED", `ERR_DETACHED: ${what} is no longer attached, cannot ${action}`);
-}
-
-// ---- argument checks: run before any syscall -------------------------------------------------
-
-export function checkInt(value: unknown, name: string, min = -0x80000000, max = 0x7fffffff): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`The "${name}" argument must be of type number. Received ${describe(value)}`);
-  }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(`The value of "${name}" is out of range. It must be an integer. Received ${value}`);
-  }
-  if (value < min || value > max) {
-    throw new RangeError(`The value of "${name}" is out of range. It must be >= ${min} && <= ${max}. Received ${value}`);
-  }
-  return value;
-}
-
-/** A byte count or offset: a non-negative safe integer. */
-export function checkSize(value: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-  return checkInt(value, name, min, max);
-}
-
-export function checkString(value: unknown, name: string): string {
-  if (typeof value !== "string") {
-    throw new TypeError(`The "${name}" argument must be of type string. Received ${describe(value)}`);
-  }
-  if (value.includes("\0")) {
-    throw new TypeError(`The "${name}" argument must be a string without null bytes. Received ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-/** Flags: an integer with no bits outside `known`. */
-export function checkFlags(value: unknown, name: string, known: number, names: string): number {
-  const flags = checkInt(value, name, 0, 0x7fffffff);
-  const unknown = flags & ~known;
-  if (unknown !== 0) {
-    throw new RangeError(
-      `The value of "${name}" has unknown bits 0x${unknown.toString(16)}. Allowed: ${names}. Received 0x${flags.toString(16)}`,
-    );
-  }
-  return flags;
-}
-
-export function checkOptions<T extends object>(value: unknown, name: string): Partial<T> {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`The "${name}" argument must be of type object. Received ${describe(value)}`);
-  }
-  return value as Partial<T>;
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-  if (typeof value === "object") {
-    const ctor = (value as object).constructor;
-    return ctor && ctor.name ? `an instance of ${ctor.name}` : "an object";
-  }
-  if (typeof value === "string") return `type string (${JSON.stringify(value.length > 28 ? value.slice(0, 25) + "..." : value)})`;
-  if (typeof value === "bigint") return `type bigint (${value}n)`;
-  return `type ${typeof value} (${String(value)})`;
 }

@@ -2,6 +2,7 @@
 // shaped like the C calls of the IPC lecture. Everything public is exported from here.
 export * from "./sys/constants";
 export { IpcError } from "./errors";
+export type { IpcErrorDetails } from "./errors";
 export { sysconf } from "./sys/page";
 export { ftok, shmget, shmat, shmdt, shmctl, Attachment, ShmidDs, IpcsList, readProcSysvShm as ipcs } from "./sys/sysv";
 export type { IpcsEntry, ShmgetOptions, ShmidDsFields } from "./sys/sysv";
@@ -9,6 +10,7 @@ export { mmap, munmap, msync, mprotect, madvise, mincore, Mapping } from "./sys/
 export { shm_open, shm_unlink } from "./sys/posix";
 export type { ShmOpenOptions } from "./sys/posix";
 export { Region } from "./sys/region";
+export type { RegionState } from "./sys/region";
 export { reap, trackedObjects, cleanupCreated } from "./sys/registry";
 export type { ReapReport, Created } from "./sys/registry";
 export { SharedSegment } from "./memory/segment";
@@ -18,7 +20,7 @@ export type { MapFileOptions, MapAnonymousOptions } from "./memory/mapfile";
 export { PosixShm } from "./memory/posix-shm";
 export type { PosixShmCreateOptions } from "./memory/posix-shm";
 export { display, setDisplayPublisher, JUPYTER_DISPLAY, displayDataOf, hasDisplay } from "./display";
-export type { DisplayOptions, MimeBundle, DisplayData, Displayable } from "./display";
+export type { DisplayOptions, MimeBundle, DisplayData, Displayable, DisplayPublisher } from "./display";
 // Instruments: page faults, residency, latency, page cache (src/measure).
 export { faults, measure, Measurement } from "./measure/faults";
 export type { FaultCounters, MeasureOptions, ResidencyChange } from "./measure/faults";
@@ -50,3 +52,10 @@ export { mkfifo } from "./sys/fifo";
 // A record in shared memory that readers never see torn, even if its writer is killed mid-write (src/record).
 export { SharedRecord, crc32 } from "./record";
 export type { RecordSnapshot } from "./record";
+// Exit and signal hooks, and the host's policy for them (src/process/lifecycle.ts).
+export * as lifecycle from "./process/lifecycle";
+// Spying on the library's calls into libc (checks that need the technique), and which file system holds a path.
+export { countCalls, countableCalls, CallCounter } from "./sys/calls";
+export type { CountCallsOptions, RecordedCall } from "./sys/calls";
+export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
+export type { FsInfo } from "./measure/filesystem";

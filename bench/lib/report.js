@@ -59,6 +59,15 @@ function judge(out, peers) {
         got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}`,
       });
     }
+    if (t.vs) {
+      // Against a named system of the same run (ipykernel for the kernel rows).
+      const [other, op, limit] = t.vs;
+      const theirs = out.values[other];
+      if (typeof theirs === "number" && theirs !== 0) {
+        const ratio = ours / theirs;
+        verdicts.push({ what: `ours/${other} ${op} ${limit}`, holds: compare(ratio, op, limit), near: near(ratio, limit), got: fmtRatio(ratio) });
+      }
+    }
     if (t.abs) {
       const [op, limit] = t.abs;
       verdicts.push({ what: `${op} ${limit} ${out.unit}`, holds: compare(ours, op, limit), near: near(ours, limit), got: `${fmt(ours)} ${out.unit}` });

@@ -3,6 +3,7 @@
 // The kernel installs the publisher (a function that sends display_data); the slot is on a
 // global symbol so that every copy of this library loaded in the kernel process reaches the
 // same kernel. Outside a kernel, display() prints the text/plain representation.
+import { validateFunction, validateObject } from "../validators";
 import { displayDataOf, type DisplayData } from "./mime";
 
 /** Sends one display_data (or update_display_data when `update`). */
@@ -16,17 +17,17 @@ interface PublisherSlot {
 
 /** Called by the kernel: where display() sends its outputs (undefined to stop). */
 export function setDisplayPublisher(publisher: DisplayPublisher | undefined): void {
-  if (publisher !== undefined && typeof publisher !== "function") {
-    throw new TypeError(`The "publisher" argument must be a function or undefined. Received ${typeof publisher}`);
-  }
+  if (publisher !== undefined) validateFunction(publisher, "publisher");
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 
+/** Metadata and the display id of one output. */
 export interface DisplayOptions {
   /** Per-type metadata, e.g. { "image/png": { width: 320 } }. */
   metadata?: Record<string, unknown>;
   /** Give an id to replace this output later with `display(value, { displayId, update: true })`. */
   displayId?: string;
+  /** Replace the output shown earlier under `displayId` (update_display_data) instead of adding one. */
   update?: boolean;
 }
 
@@ -36,9 +37,7 @@ export interface DisplayOptions {
  * `[Symbol.for("Jupyter.display")]()` method, or any value (shown as text/plain).
  */
 function show(value: unknown, options: DisplayOptions = {}): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`The "options" argument must be an object. Received ${typeof options}`);
-  }
+  validateObject(options, "options");
   const out: DisplayData & { transient?: { display_id?: string } } = displayDataOf(value, options.metadata ?? {});
   if (options.displayId !== undefined) out.transient = { display_id: String(options.displayId) };
   const publish = (globalThis as PublisherSlot)[PUBLISHER];
@@ -56,15 +55,25 @@ function one(type: string) {
 
 /** display(value | bundle, options?) plus tslab's one-type shortcuts (display.html, display.png, ...). */
 export const display = Object.assign(show, {
+  /** Shows HTML as one output. */
   html: one("text/html"),
+  /** Shows Markdown as one output. */
   markdown: one("text/markdown"),
+  /** Shows LaTeX as one output. */
   latex: one("text/latex"),
+  /** Shows an SVG image as one output. */
   svg: one("image/svg+xml"),
+  /** Shows a PNG image (bytes) as one output. */
   png: one("image/png"),
+  /** Shows a JPEG image (bytes) as one output. */
   jpeg: one("image/jpeg"),
+  /** Shows a GIF image (bytes) as one output. */
   gif: one("image/gif"),
+  /** Shows a PDF document (bytes) as one output. */
   pdf: one("application/pdf"),
+  /** Shows JavaScript the front end runs as one output. */
   javascript: one("application/javascript"),
+  /** Shows plain text as one output. */
   text: one("text/plain"),
   /** Any one type: display.raw("text/csv", "a,b"). */
   raw: (type: string, content: string | Uint8Array): void => show({ [type]: content }),

@@ -19,6 +19,7 @@ export interface DisplayData {
 
 /** Something that shows itself: returns a bundle or { data, metadata }. */
 export interface Displayable {
+  /** Returns what to show: a MIME bundle, or `{ data, metadata }`. */
   [JUPYTER_DISPLAY](): MimeBundle | DisplayData;
 }
 

@@ -2,6 +2,8 @@
 // declared here and nowhere else; the layers above call these through `sys/`.
 // Layouts are glibc's on Linux x86_64 / aarch64 (LP64); `checkLayouts()` guards the sizes.
 import koffi from "koffi";
+import { withCode } from "../codes";
+import { IPC_STAT } from "../sys/constants";
 
 const libc = koffi.load("libc.so.6");
 
@@ -18,6 +20,18 @@ function struct(name: string, members: Record<string, unknown>) {
 }
 
 export type Pointer = bigint;
+
+/**
+ * `(void *) -1`: what mmap (MAP_FAILED) and shmat return on failure. koffi hands it back as
+ * -1n or as 2^64 - 1 (an unsigned pointer), so both spellings count.
+ */
+export function isFailedPointer(address: Pointer): boolean {
+  return address === -1n || address === 0xffffffffffffffffn;
+}
+
+// sizeof(struct shmid_ds) and sizeof(struct rusage) on LP64 glibc; checkLayouts() holds koffi to them.
+const SHMID_DS_SIZE = 112;
+const RUSAGE_SIZE = 144;
 
 // struct ipc_perm (bits/ipc-perm.h)
 export const ipc_perm = struct("ipc_perm", {
@@ -168,7 +182,7 @@ export function sizeOf(type: unknown): number {
   return koffi.sizeof(type as never);
 }
 
-const shmidDsBuf = Buffer.alloc(112);
+const shmidDsBuf = Buffer.alloc(SHMID_DS_SIZE);
 const off = (path: string[]) => {
   let type: unknown = shmid_ds;
   let at = 0;
@@ -196,13 +210,13 @@ const SHMID_DS = {
 
 /** shm_segsz of a segment, or -1 with errno set when IPC_STAT failed (shmat's one question, without decoding the rest). */
 export function shmSize(shmid: number): number {
-  if (fn.shmctl_buf(shmid, 2 /* IPC_STAT */, shmidDsBuf) !== 0) return -1;
+  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return -1;
   return Number(shmidDsBuf.readBigUInt64LE(SHMID_DS.segsz));
 }
 
 /** shmctl(IPC_STAT) decoded, or null with errno set when the call failed. */
 export function shmStat(shmid: number): RawShmidDs | null {
-  if (fn.shmctl_buf(shmid, 2 /* IPC_STAT */, shmidDsBuf) !== 0) return null;
+  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return null;
   const b = shmidDsBuf;
   const u64 = (at: number) => Number(b.readBigUInt64LE(at));
   return {
@@ -224,10 +238,13 @@ export function shmStat(shmid: number): RawShmidDs | null {
 
 /** Refuse to run on an ABI whose struct sizes differ from the ones declared above. */
 export function checkLayouts(): void {
-  const want = { shmid_ds: 112, rusage: 144 };
+  const want = { shmid_ds: SHMID_DS_SIZE, rusage: RUSAGE_SIZE };
   const got = { shmid_ds: sizeOf(shmid_ds), rusage: sizeOf(rusage) };
   if (got.shmid_ds !== want.shmid_ds || got.rusage !== want.rusage) {
-    throw new Error(`tslab-ipc: unexpected libc struct layout ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`);
+    throw withCode(
+      new Error(`tslab-ipc: unexpected libc struct layout ${JSON.stringify(got)}; expected ${JSON.stringify(want)}`),
+      "ERR_LIBC_LAYOUT",
+    );
   }
 }
 checkLayouts();

@@ -1,9 +1,11 @@
 // A plotly figure that shows itself in the kernel: one output carrying the plotly JSON (for
 // JupyterLab's plotly renderer), self-contained HTML (classic Notebook, nbconvert HTML, no
 // internet needed), a one-line text summary, and a PNG once one is attached.
+import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
 import { figureHtml } from "./html";
 
+/** The MIME type of a plotly figure's JSON, which Jupyter front ends with plotly support draw. */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
 /** The JSON plotly.js draws: traces and layout. */
@@ -33,7 +35,7 @@ export class Figure implements PlotlyFigure {
 
   /** Attaches a PNG (e.g. from renderFigurePng): the bundle then carries image/png too. */
   attachPng(png: Buffer): this {
-    if (!Buffer.isBuffer(png)) throw new TypeError(`attachPng needs a Buffer`);
+    if (!Buffer.isBuffer(png)) throw new ERR_INVALID_ARG_TYPE("png", "Buffer", png);
     this.png = png;
     return this;
   }
@@ -53,6 +55,7 @@ export class Figure implements PlotlyFigure {
     return bundle;
   }
 
+  /** The MIME bundle the kernel shows: plotly JSON, offline HTML, text, and PNG once rendered. */
   [JUPYTER_DISPLAY](): MimeBundle {
     return this.mimeBundle();
   }

@@ -15,7 +15,9 @@
 import crypto from "crypto";
 import fs from "fs";
 import type { PlotlyFigure } from "./figure";
-import { checkOptions, describe } from "../errors";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { escapeHtml } from "../display/html";
+import { validateOptions } from "../validators";
 
 let librarySource: string | null = null;
 let libraryEmbedded = false;
@@ -60,10 +62,6 @@ function scriptJson(value: unknown): string {
     .replace(/\u2029/g, "\\u2029");
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-}
-
 /** Marks where addPngsToNotebook may put a PNG fallback into HTML made without one. */
 export const PNG_SLOT = "<!--tslab-ipc:png-slot-->";
 
@@ -71,6 +69,7 @@ export function pngImgTag(pngBase64: string, alt: string): string {
   return `<img src="data:image/png;base64,${pngBase64}" alt="${escapeHtml(alt)}" style="max-width:100%">`;
 }
 
+/** How `figureHtml` writes a figure as HTML: whether plotly.js is inlined, and the size of the plot. */
 export interface FigureHtmlOptions {
   /** Text shown until the plot is drawn (and instead of it where scripts do not run). */
   summary?: string;
@@ -83,9 +82,9 @@ export interface FigureHtmlOptions {
 /** The text/html of one figure. */
 export function figureHtml(figure: PlotlyFigure, options: FigureHtmlOptions = {}): string {
   if (figure === null || typeof figure !== "object" || !Array.isArray(figure.data)) {
-    throw new TypeError(`The "figure" argument must be a plotly figure ({ data: [...], layout }). Received ${describe(figure)}`);
+    throw new ERR_INVALID_ARG_TYPE("figure", "a plotly figure ({ data: [...], layout })", figure);
   }
-  options = checkOptions<FigureHtmlOptions>(options, "options");
+  options = validateOptions<FigureHtmlOptions>(options, "options");
   const id = "tslab-ipc-plot-" + crypto.randomBytes(6).toString("hex");
   const summary = options.summary ?? "Figure";
   const mode = options.includeLibrary ?? "auto";

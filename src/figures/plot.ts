@@ -2,9 +2,11 @@
 // arguments: the helpers check and copy what they are given and never add data of their own.
 import { LatencyResult } from "../measure/latency";
 import { ResidencyRecording } from "../measure/residency";
-import { checkOptions, describe } from "../errors";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateOptions } from "../validators";
 import { Figure } from "./figure";
 
+/** Options every figure takes: titles of the plot and the axes, and its size in pixels. */
 export interface PlotOptions {
   title?: string;
   xTitle?: string;
@@ -28,39 +30,39 @@ interface Series {
 
 const UNIT_TEXT: Record<string, string> = { ns: "ns", us: "µs", ms: "ms" };
 
-function numbers(values: unknown, what: string): number[] {
+function numbers(values: unknown, name: string): number[] {
   if (values instanceof LatencyResult) return values.samples.slice();
   if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
-    throw new TypeError(`${what} must be an array of numbers. Received ${describe(values)}`);
+    throw new ERR_INVALID_ARG_TYPE(name, "an array of numbers", values);
   }
   const arr = Array.from(values as ArrayLike<unknown>);
   arr.forEach((v, i) => {
-    if (typeof v !== "number" || Number.isNaN(v)) {
-      throw new TypeError(`${what}[${i}] must be a number. Received ${describe(v)}`);
-    }
+    if (typeof v !== "number") throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "number", v);
+    if (Number.isNaN(v)) throw new ERR_INVALID_ARG_VALUE(`${name}[${i}]`, v, "must be a number");
   });
   return arr as number[];
 }
 
-function toSeries(input: SeriesInput, what: string): Series[] {
+/** `name` is the argument's name in messages ("series"); a named series is `series.<name>`. */
+function toSeries(input: SeriesInput, name: string): Series[] {
   let list: Series[];
   if (input instanceof LatencyResult) list = [{ name: input.label, values: input.samples.slice(), unit: input.unit }];
   else if (Array.isArray(input)) {
     list = input.map((r, i) => {
-      if (!(r instanceof LatencyResult)) throw new TypeError(`${what}[${i}] must be a LatencyResult. Received ${describe(r)}`);
+      if (!(r instanceof LatencyResult)) throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "LatencyResult", r);
       return { name: r.label, values: r.samples.slice(), unit: r.unit };
     });
   } else if (input !== null && typeof input === "object") {
-    list = Object.entries(input).map(([name, v]) => ({
-      name,
-      values: numbers(v, `${what}["${name}"]`),
+    list = Object.entries(input).map(([key, v]) => ({
+      name: key,
+      values: numbers(v, `${name}.${key}`),
       unit: v instanceof LatencyResult ? v.unit : undefined,
     }));
   } else {
-    throw new TypeError(`${what} must be an object of named series or LatencyResult(s). Received ${describe(input)}`);
+    throw new ERR_INVALID_ARG_TYPE(name, "an object of named series or LatencyResult(s)", input);
   }
-  if (list.length === 0) throw new RangeError(`${what} has no series to plot`);
-  for (const s of list) if (s.values.length === 0) throw new RangeError(`${what} series "${s.name}" is empty`);
+  if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(name, input, "has no series to plot");
+  for (const s of list) if (s.values.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(`${name}.${s.name}`, s.values, "is empty");
   return list;
 }
 
@@ -87,6 +89,7 @@ function unitOf(list: Series[]): string | undefined {
   return u && list.every((s) => s.unit === u) ? UNIT_TEXT[u] ?? u : undefined;
 }
 
+/** Options of `plot.lines`. */
 export interface LinesOptions extends PlotOptions {
   mode?: "lines" | "markers" | "lines+markers";
   logX?: boolean;
@@ -95,16 +98,16 @@ export interface LinesOptions extends PlotOptions {
 
 /** Lines over a sweep: x against several named y series of the same length. */
 export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
-  opts = checkOptions<LinesOptions>(opts, "options");
+  opts = validateOptions<LinesOptions>(opts, "options");
   if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
-    throw new TypeError(`lines: the "x" argument must be an array. Received ${describe(x)}`);
+    throw new ERR_INVALID_ARG_TYPE("x", "an array", x);
   }
   const xs = Array.from(x as ArrayLike<number | string>);
-  if (xs.length === 0) throw new RangeError(`lines: x is empty`);
-  const list = toSeries(series, "lines: series");
+  if (xs.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("x", xs, "is empty");
+  const list = toSeries(series, "series");
   for (const s of list) {
     if (s.values.length !== xs.length) {
-      throw new RangeError(`lines: series "${s.name}" has ${s.values.length} values for ${xs.length} x values`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`series.${s.name}`, s.values, `has ${s.values.length} values for ${xs.length} x values`);
     }
   }
   const data = list.map((s) => ({ type: "scatter", mode: opts.mode ?? "lines+markers", name: s.name, x: xs, y: s.values }));
@@ -114,6 +117,7 @@ export function lines(x: ArrayLike<number> | string[], series: Record<string, Ar
   return new Figure(data, layout, summaryOf("lines", opts, list.length, xs.length * list.length));
 }
 
+/** Options of `plot.histogram`. */
 export interface HistogramOptions extends PlotOptions {
   /** Approximate number of bins (plotly picks the edges). Default: plotly's choice. */
   bins?: number;
@@ -124,8 +128,8 @@ export interface HistogramOptions extends PlotOptions {
 
 /** Histograms of several latency series, overlaid. */
 export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
-  opts = checkOptions<HistogramOptions>(opts, "options");
-  const list = toSeries(series, "histogram: series");
+  opts = validateOptions<HistogramOptions>(opts, "options");
+  const list = toSeries(series, "series");
   const unit = unitOf(list);
   const data = list.map((s) => {
     const trace: Record<string, unknown> = { type: "histogram", name: s.name, x: s.values, opacity: list.length > 1 ? 0.6 : 1 };
@@ -142,14 +146,15 @@ export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Fig
 /** Most points an ECDF trace carries; more are thinned to evenly spaced ranks (all of them real samples). */
 const ECDF_MAX_POINTS = 4000;
 
+/** Options of `plot.ecdf`. */
 export interface EcdfOptions extends PlotOptions {
   logX?: boolean;
 }
 
 /** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
 export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
-  opts = checkOptions<EcdfOptions>(opts, "options");
-  const list = toSeries(series, "ecdf: series");
+  opts = validateOptions<EcdfOptions>(opts, "options");
+  const list = toSeries(series, "series");
   const unit = unitOf(list);
   const data = list.map((s) => {
     const sorted = Float64Array.from(s.values).sort();
@@ -174,6 +179,7 @@ export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
   return new Figure(data, layout, summaryOf("ECDF", opts, list.length, points));
 }
 
+/** Options of `plot.heatmap`. */
 export interface HeatmapOptions extends PlotOptions {
   /** Column coordinates (length = z[0].length) and row coordinates (length = z.length). */
   x?: ArrayLike<number> | string[];
@@ -186,12 +192,12 @@ export interface HeatmapOptions extends PlotOptions {
 
 /** A heatmap of z[row][column]. */
 export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
-  opts = checkOptions<HeatmapOptions>(opts, "options");
-  if (!Array.isArray(z) || z.length === 0) throw new TypeError(`heatmap: z must be a non-empty array of rows`);
-  const rows = z.map((r, i) => numbers(r, `heatmap: z[${i}]`));
+  opts = validateOptions<HeatmapOptions>(opts, "options");
+  if (!Array.isArray(z) || z.length === 0) throw new ERR_INVALID_ARG_TYPE("z", "a non-empty array of rows", z);
+  const rows = z.map((r, i) => numbers(r, `z[${i}]`));
   const cols = rows[0].length;
   rows.forEach((r, i) => {
-    if (r.length !== cols) throw new RangeError(`heatmap: row ${i} has ${r.length} values, row 0 has ${cols}`);
+    if (r.length !== cols) throw new ERR_INVALID_ARG_VALUE_RANGE(`z[${i}]`, r, `has ${r.length} values, z[0] has ${cols}`);
   });
   const trace: Record<string, unknown> = { type: "heatmap", z: rows, colorscale: opts.colorscale ?? "Blues" };
   if (opts.x) trace.x = Array.from(opts.x as ArrayLike<number | string>);
@@ -203,6 +209,7 @@ export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figu
   return new Figure([trace], layout, summaryOf("heatmap", opts, 1, rows.length * cols));
 }
 
+/** Options of `plot.residency`. */
 export interface ResidencyPlotOptions extends PlotOptions {
   /** Rows drawn at most; pages are grouped into this many bins (fraction resident). Default 256. */
   rows?: number;
@@ -212,11 +219,11 @@ export interface ResidencyPlotOptions extends PlotOptions {
 
 /** The residency heatmap of a recording: pages (rows) × time (columns), dark = resident. */
 export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
-  opts = checkOptions<ResidencyPlotOptions>(opts, "options");
+  opts = validateOptions<ResidencyPlotOptions>(opts, "options");
   if (!(recording instanceof ResidencyRecording)) {
-    throw new TypeError(`residency: the argument must be a ResidencyRecording (from recordResidency or a ResidencySampler). Received ${describe(recording)}`);
+    throw new ERR_INVALID_ARG_TYPE("recording", "a ResidencyRecording (from recordResidency or a ResidencySampler)", recording);
   }
-  if (recording.frames.length === 0) throw new RangeError(`residency: the recording has no frames`);
+  if (recording.frames.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("recording", recording, "has no frames");
   const rows = Math.min(opts.rows ?? 256, recording.pages);
   const per = recording.pagesPerRow(rows);
   const z = recording.matrix(rows);
@@ -243,6 +250,7 @@ export function residency(recording: ResidencyRecording, opts: ResidencyPlotOpti
   return fig;
 }
 
+/** Options of `plot.bar`. */
 export interface BarOptions extends PlotOptions {
   /** "group" (default) or "stack" when there are several series. */
   barmode?: "group" | "stack";
@@ -251,16 +259,18 @@ export interface BarOptions extends PlotOptions {
 
 /** A bar chart: categories against one series (array) or several named ones. */
 export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
-  opts = checkOptions<BarOptions>(opts, "options");
-  if (!Array.isArray(labels) || labels.length === 0) throw new TypeError(`bar: labels must be a non-empty array of strings`);
+  opts = validateOptions<BarOptions>(opts, "options");
+  if (!Array.isArray(labels) || labels.length === 0) throw new ERR_INVALID_ARG_TYPE("labels", "a non-empty array of strings", labels);
   const cats = labels.map(String);
   const named =
     values !== null && typeof values === "object" && typeof (values as ArrayLike<number>).length !== "number"
       ? (values as Record<string, ArrayLike<number>>)
       : { [opts.yTitle ?? "value"]: values as ArrayLike<number> };
-  const list = toSeries(named, "bar: values");
+  const list = toSeries(named, "values");
   for (const s of list) {
-    if (s.values.length !== cats.length) throw new RangeError(`bar: series "${s.name}" has ${s.values.length} values for ${cats.length} labels`);
+    if (s.values.length !== cats.length) {
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`values.${s.name}`, s.values, `has ${s.values.length} values for ${cats.length} labels`);
+    }
   }
   const data = list.map((s) => ({ type: "bar", name: s.name, x: cats, y: s.values }));
   const layout = layoutOf(opts, {}, { barmode: opts.barmode ?? "group", showlegend: list.length > 1 });
@@ -268,5 +278,30 @@ export function bar(labels: string[], values: ArrayLike<number> | Record<string,
   return new Figure(data, layout, summaryOf("bar chart", opts, list.length, cats.length * list.length));
 }
 
-/** The plot helpers under one name, for notebook cells: plot.histogram(...), plot.ecdf(...). */
-export const plot = { lines, histogram, ecdf, heatmap, residency, bar };
+/**
+ * The plot helpers under one name, for notebook cells: plot.histogram(...), plot.ecdf(...).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/plot.ts}
+ */
+/**
+ * Figures from measurements, drawn by plotly.js: each returns a `Figure` that shows itself in
+ * the kernel as one output with the plotly JSON, offline HTML, text and (once rendered) PNG.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/plot.ts}
+ */
+export const plot = {
+  /** Lines over `x`, one per named series. */
+  lines,
+  /** Histograms of latency samples, one per series. */
+  histogram,
+  /** Empirical cumulative distributions of latency samples. */
+  ecdf,
+  /** A heatmap of a matrix (rows × columns). */
+  heatmap,
+  /** A pages × time heatmap of a residency recording. */
+  residency,
+  /** Bars: one value per label. */
+  bar,
+};

@@ -4,9 +4,11 @@
 // and the page runs offline. Where Chromium or playwright-core is missing, rendering returns
 // null and says why once; callers go on without PNGs.
 import fs from "fs";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
 
+/** The size and scale of a rendered PNG. */
 export interface PngOptions {
   /** Pixel size; by default the figure's layout width/height, else 900 × 450. */
   width?: number;
@@ -86,9 +88,9 @@ async function openRenderer(opts: PngOptions): Promise<{ browser: Browser; page:
   }
 }
 
-function figureJson(fig: Figure | PlotlyFigure): PlotlyFigure {
+function figureJson(fig: Figure | PlotlyFigure, name: string): PlotlyFigure {
   if (fig instanceof Figure) return fig.toJSON();
-  if (!fig || !Array.isArray((fig as PlotlyFigure).data)) throw new TypeError(`A figure must be a Figure or a {data, layout} object`);
+  if (!fig || !Array.isArray((fig as PlotlyFigure).data)) throw new ERR_INVALID_ARG_TYPE(name, "a Figure or a { data, layout } object", fig);
   return { data: fig.data, layout: fig.layout ?? {} };
 }
 
@@ -98,8 +100,8 @@ function figureJson(fig: Figure | PlotlyFigure): PlotlyFigure {
  * plotly.js cannot draw gets null alone.
  */
 export async function renderFigurePngs(figs: (Figure | PlotlyFigure)[], opts: PngOptions = {}): Promise<(Buffer | null)[]> {
-  if (!Array.isArray(figs)) throw new TypeError(`renderFigurePngs needs an array of figures`);
-  const jsons = figs.map(figureJson);
+  if (!Array.isArray(figs)) throw new ERR_INVALID_ARG_TYPE("figs", "an array of figures", figs);
+  const jsons = figs.map((fig, i) => figureJson(fig, `figs[${i}]`));
   if (jsons.length === 0) return [];
   const renderer = await openRenderer(opts);
   if (!renderer) return jsons.map(() => null);
@@ -148,6 +150,7 @@ export interface NotebookJson {
   [key: string]: unknown;
 }
 
+/** What `addPngsToNotebook` did: figures rendered, and why none were where Chromium is missing. */
 export interface AddPngsReport {
   /** Outputs carrying application/vnd.plotly.v1+json. */
   plotlyOutputs: number;
@@ -166,7 +169,7 @@ export interface AddPngsReport {
 export async function addPngsToNotebook(nb: NotebookJson | NotebookJson[], opts: PngOptions = {}): Promise<AddPngsReport> {
   const books = Array.isArray(nb) ? nb : [nb];
   for (const book of books) {
-    if (!book || !Array.isArray(book.cells)) throw new TypeError(`addPngsToNotebook needs a notebook object (nbformat 4, with cells)`);
+    if (!book || !Array.isArray(book.cells)) throw new ERR_INVALID_ARG_TYPE("nb", "a notebook object (nbformat 4, with cells)", book);
   }
   const targets: Record<string, unknown>[] = [];
   for (const cell of books.flatMap((b) => b.cells)) {

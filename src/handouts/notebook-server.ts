@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
+import { onInterrupt, onTerminate, setHost } from "../process/lifecycle";
 import { packageRoot } from "../process/paths";
 import { KERNEL_NAME } from "./jupyter";
 
@@ -27,6 +28,20 @@ function ensureKernel(root: string): void {
   spawnSync(process.execPath, [installer, "install"], { stdio: "inherit" });
 }
 
+/**
+ * Jupyter's arguments. It listens on 127.0.0.1 unless the user names another address (`--ip`):
+ * Jupyter's own default may follow the machine's name resolution. It runs as root only when the
+ * user says so (`--allow-root`), never because we added it.
+ */
+export function jupyterArgs(root: string, userArgs: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  const given = (option: string) => userArgs.some((a) => a === option || a.startsWith(option + "=") || a.startsWith("--NotebookApp." + option.slice(2) + "="));
+  const args = ["notebook", `--notebook-dir=${path.join(root, "notebooks")}`];
+  if (!given("--ip")) args.push("--ip=127.0.0.1");
+  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) args.push("--no-browser");
+  args.push(...userArgs);
+  return args;
+}
+
 function main(): void {
   const root = packageRoot();
   if (!fs.existsSync(JUPYTER)) {
@@ -34,10 +49,11 @@ function main(): void {
     process.exit(1);
   }
   ensureKernel(root);
-  const args = ["notebook", `--notebook-dir=${path.join(root, "notebooks")}`];
-  if (typeof process.getuid === "function" && process.getuid() === 0) args.push("--allow-root");
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) args.push("--no-browser");
-  args.push(...process.argv.slice(2));
+  const userArgs = process.argv.slice(2);
+  if (typeof process.getuid === "function" && process.getuid() === 0 && !userArgs.includes("--allow-root")) {
+    console.error("Running as root: Jupyter refuses unless you ask for it (npm run notebook -- --allow-root).");
+  }
+  const args = jupyterArgs(root, userArgs);
 
   const child = spawn(JUPYTER, args, { stdio: ["inherit", "inherit", "pipe"] });
   let announced = false;
@@ -50,12 +66,14 @@ function main(): void {
       console.log(`\n  Open the notebooks at: ${url[1]}\n`);
     }
   });
-  // Ctrl-C reaches Jupyter too (same process group); Jupyter asks to confirm, then stops.
-  process.on("SIGINT", () => {});
-  // A SIGTERM/SIGHUP sent to us alone (a supervisor, `timeout`) must stop Jupyter too, which then
-  // shuts its kernels down (they remove what they created).
-  for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
+  // This launcher hosts the signals. Ctrl-C reaches Jupyter too (same process group); Jupyter
+  // asks to confirm, then stops, and we exit with it. A SIGTERM/SIGHUP sent to us alone (a
+  // supervisor, `timeout`) must stop Jupyter too, which then shuts its kernels down (they remove
+  // what they created).
+  setHost({ handlesInterrupts: true, handlesTermination: true });
+  onInterrupt(() => {});
+  onTerminate((signal) => child.kill(signal));
   child.on("close", (code) => process.exit(code ?? 0));
 }
 
-main();
+if (require.main === module) main();

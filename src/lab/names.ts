@@ -10,6 +10,9 @@ let counter = 0;
  * Safe as a file name and as a POSIX shm name after a leading "/".
  *
  *   uniqueName("shmdemo")  // "shmdemo-4242-1-9f3a1c"
+ *
+ * @example
+ * {@includeCode ../../docs/examples/uniqueName.ts}
  */
 export function uniqueName(prefix: string): string {
   if (typeof prefix !== "string") {

@@ -4,8 +4,11 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { labDir } from "./labdir";
-import { checkOptions, describe, fromNodeError } from "../errors";
+import { fromNodeError } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateOptions } from "../validators";
 
+/** A C program `compileC` built: its path and the compiler's messages. */
 export interface CompiledProgram {
   /** Absolute path of the executable (in labDir()). */
   path: string;
@@ -13,6 +16,7 @@ export interface CompiledProgram {
   warnings: string;
 }
 
+/** How `runProgram` runs a program: working folder, time limit and standard input. */
 export interface ProgramOptions {
   /** Working directory of the program (default: labDir()). */
   cwd?: string;
@@ -22,6 +26,7 @@ export interface ProgramOptions {
   input?: string;
 }
 
+/** How a program ended: its output, exit code or signal. */
 export interface ProgramResult {
   stdout: string;
   stderr: string;
@@ -67,7 +72,7 @@ export function noCompilerReason(): string | null {
 export function compileC(source: string, name: string): CompiledProgram | null {
   if (typeof source !== "string") throw new TypeError(`The "source" argument must be of type string. Received ${typeof source}`);
   if (typeof name !== "string" || !/^[A-Za-z0-9._-]{1,200}$/.test(name) || name.startsWith(".")) {
-    throw new RangeError(`The "name" argument must be a file name of 1 to 200 letters, digits, ".", "_" and "-". Received ${describe(name)}`);
+    throw new RangeError(`The "name" argument must be a file name of 1 to 200 letters, digits, ".", "_" and "-". Received ${determineSpecificType(name)}`);
   }
   const reason = noCompilerReason();
   if (reason !== null) {
@@ -79,7 +84,8 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   const file = path.join(dir, `${name}.c`);
   const exe = path.join(dir, name);
   fs.writeFileSync(file, source);
-  const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", name, `${name}.c`], { cwd: dir, encoding: "utf8" });
+  // "./" first: a name starting with "-" is a file to cc, never an option.
+  const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", `./${name}`, `./${name}.c`], { cwd: dir, encoding: "utf8" });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`cc could not compile ${name}.c:\n${r.stderr}`);
   return { path: exe, warnings: r.stderr };
@@ -91,7 +97,7 @@ export function compileC(source: string, name: string): CompiledProgram | null {
  *   runProgram(demo.path, ["hello"], { cwd: labDir() })  // { stdout: 'writing to segment: "hello"\n', stderr: "", code: 0, signal: null }
  */
 export function runProgram(file: string, args: readonly string[] = [], options: ProgramOptions = {}): ProgramResult {
-  options = checkOptions<ProgramOptions>(options, "options");
+  options = validateOptions<ProgramOptions>(options, "options");
   if (typeof file !== "string") throw new TypeError(`The "path" argument must be of type string. Received ${typeof file}`);
   if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) {
     throw new TypeError(`The "args" argument must be an array of strings.`);

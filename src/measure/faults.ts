@@ -6,18 +6,29 @@
 // window. What is left is what the JavaScript engine does on its own while `fn` runs (a GC
 // that grows the heap, a compiler thread): a handful of faults, which is why large runs are
 // compared with C, not single pages.
-import { checkOptions, describe } from "../errors";
-import { Region } from "../sys/region";
-import { mincore } from "../sys/mman";
+import { ERR_INVALID_ARG_VALUE } from "../codes";
+import { validateFunction, validateOptions } from "../validators";
+import { JUPYTER_DISPLAY } from "../display/mime";
+import { validateRegion, type Region } from "../sys/region";
+import { countResident, mincore } from "../sys/mman";
 import { RUSAGE_SELF, RUSAGE_THREAD, readFaultCounters, type FaultCounters } from "./rusage";
 
 export type { FaultCounters } from "./rusage";
 
-/** A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt). */
+/**
+ * A snapshot of this process's page-fault counters (getrusage RUSAGE_SELF ru_minflt/ru_majflt).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/faults.ts}
+ */
 export function faults(): FaultCounters {
   return readFaultCounters(RUSAGE_SELF);
 }
 
+/**
+ * What `measure` watches besides faults and time: a mapping's residency, and whether to count this thread
+ * only.
+ */
 export interface MeasureOptions {
   /** A Mapping or Attachment whose pages are checked with mincore before and after `fn`. */
   mapping?: Region;
@@ -62,10 +73,11 @@ export class Measurement<T = unknown> {
   }
 
   /** In the kernel: the one-line summary. */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
+  /** One line: faults, time and residency change. */
   toString(): string {
     const r = this.residency;
     const res = r ? `, ${r.becameResident} of ${r.pages} pages became resident` : "";
@@ -84,24 +96,15 @@ function warmUp(): void {
   warmed = true;
 }
 
-function countResident(vec: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < vec.length; i++) n += vec[i];
-  return n;
-}
-
 /**
  * Runs `fn` once and returns the page faults it caused (minor, major), its wall time and,
  * when `{ mapping }` is given, how many of that mapping's pages became resident (mincore).
  * `fn` must be synchronous: a promise's work would happen outside the window.
  */
 export function measure<T>(fn: () => T, options?: MeasureOptions): Measurement<T> {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<MeasureOptions>(options, "options");
-  const region = opts.mapping;
-  if (region !== undefined && !(region instanceof Region)) {
-    throw new TypeError(`The "mapping" option must be a Mapping or Attachment. Received ${describe(region)}`);
-  }
+  validateFunction(fn, "fn");
+  const opts = validateOptions<MeasureOptions>(options, "options");
+  const region = opts.mapping === undefined ? undefined : validateRegion(opts.mapping, "options.mapping");
   const who = opts.threadOnly ? RUSAGE_THREAD : RUSAGE_SELF;
   warmUp();
   const before = region ? mincore(region) : null;
@@ -113,7 +116,7 @@ export function measure<T>(fn: () => T, options?: MeasureOptions): Measurement<T
   const f1 = readFaultCounters(who);
 
   if (value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
-    throw new TypeError(`measure() needs a synchronous function: the one given returned a promise, whose work would not be counted`);
+    throw new ERR_INVALID_ARG_VALUE("fn", fn, "must be synchronous: it returned a promise, whose work would not be counted");
   }
   let change: ResidencyChange | undefined;
   if (region && before) {

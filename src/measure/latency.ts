@@ -6,10 +6,18 @@
 // empty function through the same loop and reports it beside the results, unsubtracted, so
 // a reader can see how it compares with what was measured.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateFunction, validateInteger, validateOptions, validateString } from "../validators";
+import { escapeHtml } from "../display/html";
+import { JUPYTER_DISPLAY } from "../display/mime";
 
+/** The unit latency samples are reported in. */
 export type LatencyUnit = "ns" | "us" | "ms";
 
+/**
+ * How `sampleLatency` samples: how many calls, the warm-up, the unit, a label, and a setup step run before
+ * each (untimed) call.
+ */
 export interface LatencyOptions {
   /** Samples to keep. Default 1000. */
   n?: number;
@@ -37,6 +45,8 @@ export interface LatencyStats {
 }
 
 const UNIT_DIVISOR: Record<LatencyUnit, number> = { ns: 1, us: 1e3, ms: 1e6 };
+/** Samples one call may take: 80 MB of float64s. */
+const MAX_SAMPLES = 10_000_000;
 const UNIT_TEXT: Record<LatencyUnit, string> = { ns: "ns", us: "µs", ms: "ms" };
 
 /** Nearest-rank percentile of an ascending array. */
@@ -48,10 +58,10 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 /** min, p50, p90, p99, max and mean of `samples` (any order). */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
   if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
-    throw new TypeError(`The "samples" argument must be an array of numbers. Received ${describe(samples)}`);
+    throw new ERR_INVALID_ARG_TYPE("samples", "an array of numbers", samples);
   }
   const n = samples.length;
-  if (n === 0) throw new RangeError(`latencyStats needs at least one sample`);
+  if (n === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("samples", samples, "must hold at least one sample");
   const sorted = Float64Array.from(samples).sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += sorted[i];
@@ -98,7 +108,7 @@ export class LatencyResult implements LatencyStats {
   }
 
   /** In the kernel: the one-line summary and a small table (the samples stay in .samples). */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
     const cols = ["min", "p50", "p90", "p99", "max", "mean"] as const;
@@ -117,6 +127,7 @@ export class LatencyResult implements LatencyStats {
     return `LatencyResult ${inspect({ label, unit, n, min, p50, p90, p99, max, mean, overhead, samples: `[${n} numbers]` })}`;
   }
 
+  /** One line: label, n and the percentiles. */
   toString(): string {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
@@ -125,10 +136,6 @@ export class LatencyResult implements LatencyStats {
       `max ${f(this.max)} mean ${f(this.mean)} ${u} (sampler overhead p50 ${f(this.overhead.p50)} ${u})`
     );
   }
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 // The timing loop, shared by the real call and the empty one so both pay the same costs.
@@ -149,7 +156,7 @@ function timeCalls(call: (i: number) => unknown, setup: ((i: number) => void) | 
 
 function checkNotPromise(value: unknown): void {
   if (value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
-    throw new TypeError(`sampleLatency() needs a synchronous function: the one given returned a promise`);
+    throw new ERR_INVALID_ARG_VALUE("fn", value, "must be synchronous: it returned a promise");
   }
 }
 
@@ -159,22 +166,21 @@ function emptyCall(): void {}
  * Calls `fn` `warmup` times, then `n` times timing each call with process.hrtime.bigint, and
  * returns every sample with min/p50/p90/p99/max/mean and the sampler's own overhead.
  * `fn` receives the sample index. It must be synchronous.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sampleLatency.ts}
  */
 export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptions): LatencyResult {
-  if (typeof fn !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(fn)}`);
-  const opts = checkOptions<LatencyOptions>(options, "options");
-  const n = checkInt(opts.n ?? 1000, "n", 1, 10_000_000);
-  const warmup = checkInt(opts.warmup ?? Math.min(100, n), "warmup", 0, 10_000_000);
+  validateFunction(fn, "fn");
+  const opts = validateOptions<LatencyOptions>(options, "options");
+  const n = validateInteger(opts.n ?? 1000, "options.n", 1, MAX_SAMPLES);
+  const warmup = validateInteger(opts.warmup ?? Math.min(100, n), "options.warmup", 0, MAX_SAMPLES);
   const unit = opts.unit ?? "us";
-  if (!(unit in UNIT_DIVISOR)) throw new RangeError(`The "unit" option must be "ns", "us" or "ms". Received ${describe(unit)}`);
-  if (opts.label !== undefined && typeof opts.label !== "string") {
-    throw new TypeError(`The "label" option must be of type string. Received ${describe(opts.label)}`);
-  }
+  if (!Object.hasOwn(UNIT_DIVISOR, unit)) throw new ERR_INVALID_ARG_VALUE_RANGE("options.unit", unit, "must be one of: 'ns', 'us', 'ms'");
+  if (opts.label !== undefined) validateString(opts.label, "options.label");
   const setup = opts.setup;
-  if (setup !== undefined && typeof setup !== "function") {
-    throw new TypeError(`The "setup" option must be a function. Received ${describe(setup)}`);
-  }
-  const overheadN = checkInt(opts.overheadSamples ?? Math.min(n, 1000), "overheadSamples", 1, 10_000_000);
+  if (setup !== undefined) validateFunction(setup, "options.setup");
+  const overheadN = validateInteger(opts.overheadSamples ?? Math.min(n, 1000), "options.overheadSamples", 1, MAX_SAMPLES);
 
   if (warmup > 0) checkNotPromise(timeCalls(fn, setup, warmup, null));
   const raw = new Float64Array(n);

@@ -1,16 +1,18 @@
 // Dropping a file from the page cache, so the next access through a mapping takes major
 // faults (read from disk) instead of minor ones.
 import fs from "fs";
-import { checkInt, checkString, describe, fsCall } from "../errors";
+import { fsCall } from "../errors";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { validateCString, validateInt32 } from "../validators";
 import { MAP_SHARED, POSIX_FADV_DONTNEED, PROT_READ } from "../sys/constants";
-import { mmap } from "../sys/mman";
+import { countResident, mmap } from "../sys/mman";
 import { posix_fadvise } from "../sys/resource";
 import { openForMapping } from "../memory/mapfile";
 
 function withFd<T>(file: string | number, use: (fd: number) => T): T {
-  if (typeof file === "number") return use(checkInt(file, "fd", 0));
-  if (typeof file !== "string") throw new TypeError(`The "file" argument must be a path or a file descriptor. Received ${describe(file)}`);
-  const fd = openForMapping(checkString(file, "file"), fs.constants.O_RDONLY);
+  if (typeof file === "number") return use(validateInt32(file, "fd", 0));
+  if (typeof file !== "string") throw new ERR_INVALID_ARG_TYPE("file", "a path or a file descriptor", file);
+  const fd = openForMapping(validateCString(file, "file"), fs.constants.O_RDONLY);
   try {
     return use(fd);
   } finally {
@@ -22,6 +24,9 @@ function withFd<T>(file: string | number, use: (fd: number) => T): T {
  * Evicts a file's pages from the page cache: fsync (dirty pages cannot be dropped), then
  * posix_fadvise(POSIX_FADV_DONTNEED). Pages still mapped by some process stay cached, so
  * munmap first. Takes a path or a descriptor. Returns the pages still cached afterwards.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/dropFromPageCache.ts}
  */
 export function dropFromPageCache(file: string | number): number {
   return withFd(file, (fd) => {
@@ -40,9 +45,7 @@ export function cachedPages(file: string | number): { pages: number; resident: n
     const m = mmap(null, size, PROT_READ, MAP_SHARED, fd, 0);
     try {
       const vec = m.residency();
-      let resident = 0;
-      for (let i = 0; i < vec.length; i++) resident += vec[i];
-      return { pages: vec.length, resident };
+      return { pages: vec.length, resident: countResident(vec) };
     } finally {
       m.unmap();
     }

@@ -1,27 +1,23 @@
 // Residency: which pages of a mapping are in memory right now (mincore), once or over time.
 import { inspect } from "util";
-import { checkInt, checkOptions, describe } from "../errors";
-import { mincore } from "../sys/mman";
-import { Region } from "../sys/region";
+import { validateFunction, validateInt32, validateInteger, validateOptions } from "../validators";
+import { JUPYTER_DISPLAY } from "../display/mime";
+import { countResident, mincore } from "../sys/mman";
+import { validateRegion, type Region } from "../sys/region";
 
-function checkRegionArg(region: unknown): Region {
-  if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${describe(region)}`);
-  }
-  return region;
-}
-
-/** One entry per page of the region: 1 if resident (mincore), else 0. */
+/**
+ * One entry per page of the region: 1 if resident (mincore), else 0.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/residency.ts}
+ */
 export function residency(region: Region): Uint8Array {
-  return mincore(checkRegionArg(region));
+  return mincore(validateRegion(region, "region"));
 }
 
 /** How many pages of the region are resident now. */
 export function residentPages(region: Region): number {
-  const vec = residency(region);
-  let n = 0;
-  for (let i = 0; i < vec.length; i++) n += vec[i];
-  return n;
+  return countResident(residency(region));
 }
 
 /** A pages × time record of residency, as the heatmap draws it. */
@@ -43,7 +39,7 @@ export class ResidencyRecording {
 
   /** Resident page count per frame. */
   get residentCounts(): number[] {
-    return this.frames.map((f) => f.reduce((a, b) => a + b, 0));
+    return this.frames.map(countResident);
   }
 
   /**
@@ -51,7 +47,7 @@ export class ResidencyRecording {
    * the pages in that bin that were resident (what fits on a screen for 16384 pages).
    */
   matrix(rows = this.pages): number[][] {
-    const bins = checkInt(rows, "rows", 1);
+    const bins = validateInt32(rows, "rows", 1);
     const per = Math.max(1, Math.ceil(this.pages / bins));
     const count = Math.ceil(this.pages / per);
     const z: number[][] = [];
@@ -75,7 +71,7 @@ export class ResidencyRecording {
   }
 
   /** In the kernel: the one-line summary (plot.residency(recording) draws it). */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -84,6 +80,7 @@ export class ResidencyRecording {
     return this.toString();
   }
 
+  /** One line: pages, steps and how many became resident. */
   toString(): string {
     const c = this.residentCounts;
     return `ResidencyRecording { ${this.pages} pages, ${this.frames.length} frames, resident ${c[0] ?? 0} -> ${c[c.length - 1] ?? 0} }`;
@@ -100,7 +97,7 @@ export class ResidencySampler {
   #start = process.hrtime.bigint();
 
   constructor(region: Region, title?: string) {
-    this.region = checkRegionArg(region);
+    this.region = validateRegion(region, "region");
     this.recording = new ResidencyRecording(region.pages, title);
   }
 
@@ -117,6 +114,7 @@ export class ResidencySampler {
   }
 }
 
+/** How `recordResidency` samples: whether to record the starting state as step 0. */
 export interface RecordResidencyOptions {
   /** Title for plots. */
   title?: string;
@@ -127,10 +125,10 @@ export interface RecordResidencyOptions {
  * one after each step, so the recording has steps + 1 frames.
  */
 export function recordResidency(region: Region, steps: number, step: (i: number) => void, options?: RecordResidencyOptions): ResidencyRecording {
-  checkRegionArg(region);
-  const count = checkInt(steps, "steps", 1, 1_000_000);
-  if (typeof step !== "function") throw new TypeError(`The "step" argument must be a function. Received ${describe(step)}`);
-  const opts = checkOptions<RecordResidencyOptions>(options, "options");
+  validateRegion(region, "region");
+  const count = validateInteger(steps, "steps", 1, 1_000_000);
+  validateFunction(step, "step");
+  const opts = validateOptions<RecordResidencyOptions>(options, "options");
   const sampler = new ResidencySampler(region, opts.title);
   sampler.sample("start");
   for (let i = 0; i < count; i++) {

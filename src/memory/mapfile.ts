@@ -1,9 +1,16 @@
 // Mappings as everyday objects: a file, or anonymous memory, in one call.
 import fs from "fs";
-import { checkOptions, checkSize, checkString, fsCall, ipcErrorFromErrno } from "../errors";
+import { constants as osConstants } from "os";
+import { fsCall, ipcErrorFromErrno } from "../errors";
+import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateCString, validateInteger, validateOptions } from "../validators";
 import { MAP_ANONYMOUS, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 
+/**
+ * How `mapFile` maps a file: length and offset, writable or read-only, shared or private, and the size to
+ * create it with if it does not exist.
+ */
 export interface MapFileOptions {
   /** Bytes to map; default: from `offset` to the end of the file. */
   length?: number;
@@ -13,7 +20,9 @@ export interface MapFileOptions {
   writable?: boolean;
   /** MAP_SHARED (default: changes reach the file and other processes) or MAP_PRIVATE (copy-on-write). */
   shared?: boolean;
-  /** Create the file (mode 0o600) with this size if it does not exist. */
+  /** Create the file (mode 0o600) if it does not exist, and give it this size while it is empty. */
+  createSize?: number;
+  /** @deprecated The first name of `createSize`; still accepted. */
   create?: number;
 }
 
@@ -27,30 +36,39 @@ export function openForMapping(path: string, flags: number, syscall = "open"): n
   const st = fs.fstatSync(fd);
   if (!st.isFile() && !st.isBlockDevice() && !st.isCharacterDevice()) {
     fs.closeSync(fd);
-    throw ipcErrorFromErrno(19 /* ENODEV */, syscall, { path });
+    throw ipcErrorFromErrno(osConstants.errno.ENODEV, syscall, { path });
   }
   return fd;
 }
 
-/** Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close. */
+/**
+ * Maps a file: open, mmap, close, as the slides do. The mapping stays valid after the close.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mapFile.ts}
+ */
 export function mapFile(path: string, options?: MapFileOptions): Mapping {
-  checkString(path, "path");
-  const opts = checkOptions<MapFileOptions>(options, "options");
+  validateCString(path, "path");
+  const opts = validateOptions<MapFileOptions>(options, "options");
   const writable = opts.writable ?? true;
-  const offset = opts.offset === undefined ? 0 : checkSize(opts.offset, "options.offset");
-  if (opts.create !== undefined) {
-    checkSize(opts.create, "options.create", 1);
-    if (!writable) throw new RangeError(`"options.create" needs a writable mapping: a read-only file cannot be sized`);
+  const offset = opts.offset === undefined ? 0 : validateInteger(opts.offset, "options.offset", 0);
+  const createName = opts.createSize !== undefined ? "options.createSize" : "options.create";
+  const createSize = opts.createSize ?? opts.create;
+  if (createSize !== undefined) {
+    validateInteger(createSize, createName, 1);
+    if (!writable) throw new ERR_INVALID_ARG_VALUE_RANGE(createName, createSize, "needs a writable mapping: a read-only file cannot be sized");
   }
-  if (opts.length !== undefined) checkSize(opts.length, "options.length", 1);
+  if (opts.length !== undefined) validateInteger(opts.length, "options.length", 1);
   const existed = fs.existsSync(path);
-  const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | (opts.create ? fs.constants.O_CREAT : 0));
+  // Creating never follows a symlink planted at `path` (it would create or size its target).
+  const create = createSize ? fs.constants.O_CREAT | fs.constants.O_NOFOLLOW : 0;
+  const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | create);
   let mapped = false;
   try {
-    if (opts.create && fs.fstatSync(fd).size === 0) fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, opts.create));
+    if (createSize && fs.fstatSync(fd).size === 0) fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, createSize));
     const fileSize = fs.fstatSync(fd).size;
     const length = opts.length ?? fileSize - offset;
-    if (length <= 0) throw new RangeError(`Nothing to map: '${path}' is ${fileSize} bytes and the offset is ${offset}`);
+    if (length <= 0) throw new ERR_INVALID_ARG_VALUE_RANGE("options.offset", offset, `leaves nothing to map: '${path}' is ${fileSize} bytes`);
     const prot = PROT_READ | (writable ? PROT_WRITE : 0);
     const m = mmap(null, length, prot, opts.shared === false ? MAP_PRIVATE : MAP_SHARED, fd, offset);
     mapped = true;
@@ -58,10 +76,13 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   } finally {
     fs.closeSync(fd);
     // A file this call created for a mapping that failed goes away again: nothing changes.
-    if (!mapped && !existed && opts.create) fs.rmSync(path, { force: true });
+    if (!mapped && !existed && createSize) fs.rmSync(path, { force: true });
   }
 }
 
+/**
+ * How `mapAnonymous` maps memory: shared with children or private, and whether to fault every page in now.
+ */
 export interface MapAnonymousOptions {
   /** MAP_SHARED: shared with children forked after (default false: MAP_PRIVATE). */
   shared?: boolean;
@@ -71,8 +92,8 @@ export interface MapAnonymousOptions {
 
 /** mmap(NULL, length, PROT_READ|PROT_WRITE, MAP_ANONYMOUS|…, -1, 0): fresh zeroed memory. */
 export function mapAnonymous(length: number, options?: MapAnonymousOptions): Mapping {
-  checkSize(length, "length", 1);
-  const opts = checkOptions<MapAnonymousOptions>(options, "options");
+  validateInteger(length, "length", 1);
+  const opts = validateOptions<MapAnonymousOptions>(options, "options");
   const flags = MAP_ANONYMOUS | (opts.shared ? MAP_SHARED : MAP_PRIVATE) | (opts.populate ? MAP_POPULATE : 0);
   return mmap(null, length, PROT_READ | PROT_WRITE, flags, -1, 0);
 }

@@ -1,10 +1,12 @@
 // A POSIX shared memory object as an everyday object: create/open by name, size, map, unlink.
 import fs from "fs";
-import { checkOptions, checkSize, fsCall } from "../errors";
+import { fsCall } from "../errors";
+import { validateInteger, validateOptions } from "../validators";
 import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
 
+/** How `PosixShm.create` makes an object: mode (0600 by default) and whether it outlives this process. */
 export interface PosixShmCreateOptions {
   /** Permission bits; default 0o600. */
   mode?: number;
@@ -12,6 +14,14 @@ export interface PosixShmCreateOptions {
   persist?: boolean;
 }
 
+/**
+ * A POSIX shared memory object (`/dev/shm/<name>`) with a lifetime: `create` or `open`, then `map()`,
+ * `resize()`, `close()`, `unlink()`. Disposing it closes its descriptor and unlinks the name if this
+ * object created it.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/PosixShm.ts}
+ */
 export class PosixShm {
   readonly name: string;
   /** The descriptor (a real one: fs.fstatSync works on it). -1 once closed. */
@@ -30,8 +40,8 @@ export class PosixShm {
   /** shm_open(name, O_CREAT|O_EXCL|O_RDWR, mode) + ftruncate(size). Fails with EEXIST if it exists. */
   static create(name: string, size: number, options?: PosixShmCreateOptions): PosixShm {
     checkShmName(name);
-    checkSize(size, "size", 1);
-    const opts = checkOptions<PosixShmCreateOptions>(options, "options");
+    validateInteger(size, "size", 1);
+    const opts = validateOptions<PosixShmCreateOptions>(options, "options");
     const fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, opts.mode ?? 0o600, { persist: opts.persist });
     try {
       fs.ftruncateSync(fd, size);
@@ -45,11 +55,12 @@ export class PosixShm {
 
   /** shm_open(name, O_RDWR or O_RDONLY): an existing object. */
   static open(name: string, options?: { readonly?: boolean }): PosixShm {
-    const opts = checkOptions<{ readonly?: boolean }>(options, "options");
+    const opts = validateOptions<{ readonly?: boolean }>(options, "options");
     const fd = shm_open(name, opts.readonly ? O_RDONLY : O_RDWR);
     return new PosixShm(name, fd, !!opts.readonly, false);
   }
 
+  /** The open descriptor (a real OS file descriptor, usable with Node's `fs`). */
   get fd(): number {
     return this.#fd;
   }
@@ -61,15 +72,15 @@ export class PosixShm {
 
   /** ftruncate: grow (zero-filled) or shrink. Shrinking under a live mapping makes the tail raise SIGBUS in C. */
   resize(size: number): void {
-    checkSize(size, "size");
+    validateInteger(size, "size", 0);
     fsCall("ftruncate", { path: this.name }, () => fs.ftruncateSync(this.#fd, size));
   }
 
   /** mmap the whole object (or `length` bytes), MAP_SHARED. */
   map(options?: { length?: number; readonly?: boolean }): Mapping {
-    const opts = checkOptions<{ length?: number; readonly?: boolean }>(options, "options");
+    const opts = validateOptions<{ length?: number; readonly?: boolean }>(options, "options");
     const ro = this.readonly || !!opts.readonly;
-    const length = opts.length === undefined ? this.size : checkSize(opts.length, "options.length", 1);
+    const length = opts.length === undefined ? this.size : validateInteger(opts.length, "options.length", 1);
     return mmap(null, length, PROT_READ | (ro ? 0 : PROT_WRITE), MAP_SHARED, this.#fd, 0);
   }
 
@@ -100,6 +111,7 @@ export class PosixShm {
     }
   }
 
+  /** One line for logs: name, size and state. */
   toString(): string {
     return `PosixShm { name: '${this.name}', fd: ${this.#fd}${this.#unlinked ? ", unlinked" : ""} }`;
   }

@@ -9,7 +9,3 @@ export function describeSignal(signal: NodeJS.Signals | string): string {
   const text = String(fn.strsignal(num) ?? signal);
   return text.charAt(0).toLowerCase() + text.slice(1);
 }
-
-export function signalNumber(signal: NodeJS.Signals | string): number | undefined {
-  return (os.constants.signals as Record<string, number>)[signal];
-}

@@ -3,9 +3,9 @@
 //
 // Output streams live: each chunk is passed to process.stdout.write / process.stderr.write as
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
-// the cell). Children never outlive this process: they are killed on its 'exit', and each
-// child asks the kernel to SIGKILL it when its parent dies (PR_SET_PDEATHSIG), which also
-// covers a parent that is SIGKILLed.
+// the cell). Children never outlive this process: they are killed when it ends (an exit hook of
+// src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed.
 import { spawn, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -13,11 +13,17 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
-import { checkOptions, checkSize, checkString, describe } from "../errors";
+import { determineSpecificType } from "../codes";
+import { validateCString, validateInteger, validateOptions } from "../validators";
+import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
 import { transpileForChild } from "./transpile";
 
+/**
+ * How a child runs: arguments, environment, working folder, time limit, a label for its output, quiet
+ * (capture only), and standard input.
+ */
 export interface RunOptions {
   /** Visible in the child as process.argv.slice(2). */
   args?: string[];
@@ -35,7 +41,15 @@ export interface RunOptions {
   quiet?: boolean;
   /** Text written to the child's stdin, which is then closed. */
   input?: string;
+  /**
+   * Characters of each stream kept in the result (default 16 Mi). Beyond that the output is
+   * still streamed, but not kept: the result says how much it dropped. A child printing in a
+   * loop cannot fill this process's memory.
+   */
+  maxCapture?: number;
 }
+
+const DEFAULT_MAX_CAPTURE = 16 * 1024 * 1024;
 
 /** How a child ended. */
 export class ChildResult {
@@ -51,6 +65,8 @@ export class ChildResult {
   /** The timeout ran out and we killed it. */
   readonly timedOut: boolean;
   readonly label: string | undefined;
+  /** Characters of output not kept in `stdout`/`stderr` (beyond `maxCapture`); 0 when all were kept. */
+  readonly dropped: { stdout: number; stderr: number };
 
   constructor(fields: {
     pid: number;
@@ -61,6 +77,7 @@ export class ChildResult {
     durationMs: number;
     timedOut: boolean;
     label: string | undefined;
+    dropped?: { stdout: number; stderr: number };
   }) {
     this.pid = fields.pid;
     this.code = fields.code;
@@ -70,6 +87,7 @@ export class ChildResult {
     this.durationMs = fields.durationMs;
     this.timedOut = fields.timedOut;
     this.label = fields.label;
+    this.dropped = fields.dropped ?? { stdout: 0, stderr: 0 };
   }
 
   /** Exited with code 0. */
@@ -88,6 +106,7 @@ export class ChildResult {
     return this.timedOut ? `${who} timed out after ${ms} ms and ${how}` : `${who} ${how}`;
   }
 
+  /** The summary line: pid, and how the child ended. */
   toString(): string {
     return this.summary;
   }
@@ -119,7 +138,7 @@ let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     killChildren("SIGKILL");
   });
 }
@@ -142,35 +161,46 @@ export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): numbe
 // ---- starting one ----------------------------------------------------------------------------
 
 function checkRunOptions(options: unknown): RunOptions {
-  const o = checkOptions<RunOptions>(options, "options");
+  const o = validateOptions<RunOptions>(options, "options");
   if (o.args !== undefined) {
-    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${describe(o.args)}`);
-    o.args.forEach((a, i) => checkString(a, `options.args[${i}]`));
+    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${determineSpecificType(o.args)}`);
+    o.args.forEach((a, i) => validateCString(a, `options.args[${i}]`));
   }
   if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) {
-    throw new TypeError(`The "options.env" property must be of type object. Received ${describe(o.env)}`);
+    throw new TypeError(`The "options.env" property must be of type object. Received ${determineSpecificType(o.env)}`);
   }
   if (o.cwd !== undefined) {
-    checkString(o.cwd, "options.cwd");
+    validateCString(o.cwd, "options.cwd");
     if (!fs.existsSync(o.cwd) || !fs.statSync(o.cwd).isDirectory()) {
       throw new RangeError(`The "options.cwd" property must be an existing directory. Received ${JSON.stringify(o.cwd)}`);
     }
   }
-  if (o.timeoutMs !== undefined) checkSize(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
-  if (o.killGraceMs !== undefined) checkSize(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
-  if (o.label !== undefined) checkString(o.label, "options.label");
-  if (o.input !== undefined) checkString(o.input, "options.input");
+  if (o.timeoutMs !== undefined) validateInteger(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);
+  if (o.killGraceMs !== undefined) validateInteger(o.killGraceMs, "options.killGraceMs", 0, 0x7fffffff);
+  if (o.label !== undefined) validateCString(o.label, "options.label");
+  if (o.input !== undefined) validateCString(o.input, "options.input");
+  if (o.maxCapture !== undefined) validateInteger(o.maxCapture, "options.maxCapture", 0, 2 ** 29);
   return o;
 }
 
-/** Streams decoded text to process.stdout/stderr, with the label at the start of each line. */
-function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
+/**
+ * Streams decoded text to process.stdout/stderr, with the label at the start of each line, and
+ * keeps up to `cap` characters of it; `overflow` is called once when the first one is dropped.
+ */
+function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean, cap: number, overflow: () => void) {
   const decoder = new StringDecoder("utf8");
   let captured = "";
+  let dropped = 0;
   let atLineStart = true;
   const emit = (text: string) => {
     if (text === "") return;
-    captured += text;
+    const room = cap - captured.length;
+    if (text.length <= room) captured += text;
+    else {
+      if (room > 0) captured += text.slice(0, room);
+      if (dropped === 0) overflow();
+      dropped += text.length - Math.max(room, 0);
+    }
     if (quiet) return;
     let out = text;
     if (prefix) {
@@ -184,6 +214,7 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
     data: (chunk: Buffer) => emit(decoder.write(chunk)),
     flush: () => emit(decoder.end()),
     text: () => captured,
+    dropped: () => dropped,
   };
 }
 
@@ -191,16 +222,20 @@ function streamer(which: "stdout" | "stderr", prefix: string, quiet: boolean) {
  * Starts `source` (TypeScript) in a child Node process and returns at once. Several children
  * can run side by side (a reader and a writer). A source that does not parse throws a
  * SyntaxError here, before anything is spawned; type errors are not checked.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/spawnTs.ts}
  */
 export function spawnTs(source: string, options?: RunOptions): ChildHandle {
-  checkString(source, "source");
+  validateCString(source, "source");
   const o = checkRunOptions(options);
   const fileName = (o.label ? o.label.replace(/[^\w.-]+/g, "_") : "child") + ".ts";
   const js = transpileForChild(source, fileName);
   const bootstrap = childBootstrap();
 
   const script = path.join(os.tmpdir(), `tslab-ipc-child-${process.pid}-${crypto.randomBytes(6).toString("hex")}.js`);
-  fs.writeFileSync(script, js, { mode: 0o600 });
+  // "wx": a fresh file, never one planted at this name (or a symlink there) by someone else.
+  fs.writeFileSync(script, js, { mode: 0o600, flag: "wx" });
 
   const started = performance.now();
   let child: ChildProcess;
@@ -223,8 +258,12 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   }
   const label = o.label;
   const prefix = label ? `[${label}] ` : "";
-  const out = streamer("stdout", prefix, o.quiet === true);
-  const err = streamer("stderr", prefix, o.quiet === true);
+  const cap = o.maxCapture ?? DEFAULT_MAX_CAPTURE;
+  const overflow = (which: string) => () => {
+    if (o.quiet !== true) process.stderr.write(`${prefix}tslab-ipc: child ${child.pid}'s ${which} passed ${cap} characters; the rest is shown but not kept in the result\n`);
+  };
+  const out = streamer("stdout", prefix, o.quiet === true, cap, overflow("stdout"));
+  const err = streamer("stderr", prefix, o.quiet === true, cap, overflow("stderr"));
   child.stdout!.on("data", out.data);
   child.stderr!.on("data", err.data);
   // A child that exits without reading its input: not our error.
@@ -268,6 +307,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
         durationMs: performance.now() - started,
         timedOut,
         label,
+        dropped: { stdout: out.dropped(), stderr: err.dropped() },
       });
       // As a shell does: say so when a child dies of a signal or a timeout.
       if ((signal !== null || timedOut) && o.quiet !== true) process.stderr.write(result.summary + "\n");
@@ -286,7 +326,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     done,
     kill: (signal: NodeJS.Signals | number = "SIGTERM") => (child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
     write: (text: string) => {
-      checkString(text, "text");
+      validateCString(text, "text");
       child.stdin!.write(text);
     },
     end: () => {
@@ -305,6 +345,9 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
  * Runs `source` (TypeScript) in a child Node process and resolves when it has ended, with its
  * exit code or signal and its output. Inside the child, `import { … } from "tslab-ipc"` loads
  * this package. The child's stdin is closed at once unless `input` is given (then it gets that).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/runTs.ts}
  */
 export async function runTs(source: string, options?: RunOptions): Promise<ChildResult> {
   const handle = spawnTs(source, options);

@@ -1,6 +1,6 @@
 // CRC-32 (IEEE 802.3, the one zlib and Python's zlib.crc32 compute). Node 20 has no
 // zlib.crc32, and a record's checksum must be computed over shared memory without copying.
-import { checkInt, checkSize, describe } from "../errors";
+import { validateBuffer, validateInteger } from "../validators";
 
 const TABLE = (() => {
   const t = new Int32Array(256);
@@ -24,12 +24,10 @@ export function crc32Range(bytes: Uint8Array, start: number, end: number, crc: n
  * Returns an unsigned 32-bit number: crc32(Buffer.from("123456789")) === 0xcbf43926.
  */
 export function crc32(bytes: Uint8Array, start = 0, end?: number, crc = 0): number {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`The "bytes" argument must be an instance of Uint8Array or Buffer. Received ${describe(bytes)}`);
-  }
-  const from = checkSize(start, "start", 0, bytes.length);
-  const to = end === undefined ? bytes.length : checkSize(end, "end", from, bytes.length);
-  checkInt(crc, "crc", 0, 0xffffffff);
+  validateBuffer(bytes, "bytes");
+  const from = validateInteger(start, "start", 0, bytes.length);
+  const to = end === undefined ? bytes.length : validateInteger(end, "end", from, bytes.length);
+  validateInteger(crc, "crc", 0, 0xffffffff);
   return crc32Range(bytes, from, to, crc);
 }
 

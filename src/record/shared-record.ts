@@ -17,12 +17,16 @@
 //   header  [magic, capacity, generation, writerPid, 0, 0, 0, 0]                 32 bytes
 //   slot 0  [sequence, length, crc32, 0] + payload (capacity, rounded up to 8)
 //   slot 1  the same
-import { IpcError, checkInt, checkSize, describe, detachedError } from "../errors";
+import { IpcError, detachedError } from "../errors";
+import { constants as osConstants } from "os";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, withCode } from "../codes";
+import { validateInteger } from "../validators";
 import { PROT_READ, PROT_WRITE } from "../sys/constants";
-import type { Region } from "../sys/region";
-import { Region as RegionClass } from "../sys/region";
+import { validateRegion, type Region } from "../sys/region";
 import { crc32Range, crc32Word } from "./crc32";
 import { isAlive as pidAlive } from "../sys/registry";
+
+const { EACCES, EAGAIN, EBUSY, EINVAL } = osConstants.errno;
 
 const MAGIC = 0x31434552; // "REC1"
 const HEADER = 32;
@@ -61,6 +65,13 @@ export interface RecordSnapshot {
   readonly generation: number;
 }
 
+/**
+ * A record in shared memory that a reader never sees torn, even when the writer is killed in the middle of
+ * a write: two slots, each guarded by a sequence lock and a CRC-32; a reader gets the last complete record
+ * or `null`. `byteLength(capacity)` is the space it takes, `init` makes one, `open` uses it elsewhere.
+ * @example
+ * {@includeCode ../../docs/examples/SharedRecord.ts}
+ */
 export class SharedRecord {
   /** Bytes of header before the slots. */
   static readonly HEADER_SIZE = HEADER;
@@ -86,7 +97,7 @@ export class SharedRecord {
 
   /** Bytes needed for a record of `capacity` payload bytes (header and two slots). */
   static byteLength(capacity: number): number {
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     return HEADER + 2 * (SLOT_HEADER + roundUp8(capacity));
   }
 
@@ -95,12 +106,12 @@ export class SharedRecord {
    * others open it). Returns it; read() gives null until the first write().
    */
   static init(region: Region, offset: number, capacity: number): SharedRecord {
-    checkRegion(region);
+    validateRegion(region, "region");
     checkPlacementOffset(offset);
-    checkSize(capacity, "capacity", 1, MAX_CAPACITY);
+    validateInteger(capacity, "capacity", 1, MAX_CAPACITY);
     const record = new SharedRecord(region, offset, capacity);
     record.checkFits();
-    record.checkUsable(true, "init a record");
+    record.assertAccess(true, "init a record");
     const w = record.words();
     Atomics.store(w, W_MAGIC, 0); // not a record while we lay it out
     for (let i = 1; i < HEADER / 4; i++) Atomics.store(w, i, 0);
@@ -115,11 +126,14 @@ export class SharedRecord {
 
   /** The record another process laid out at `offset` of the same shared memory. */
   static open(region: Region, offset = 0): SharedRecord {
-    checkRegion(region);
+    validateRegion(region, "region");
     checkPlacementOffset(offset);
     if (offset + HEADER > region.length) {
-      throw new RangeError(
-        `The value of "offset" is out of range. A record header needs ${HEADER} bytes at ${offset}, but the region is ${region.length} bytes`,
+      throw withCode(
+        new RangeError(
+          `The value of "offset" is out of range. A record header needs ${HEADER} bytes at ${offset}, but the region is ${region.length} bytes`,
+        ),
+        "ERR_OUT_OF_RANGE",
       );
     }
     if (!region.attached) throw detachedError("the region of this record", "open it");
@@ -131,7 +145,7 @@ export class SharedRecord {
       throw new IpcError(
         "EINVAL",
         `EINVAL: invalid argument, no SharedRecord at offset ${offset} (call SharedRecord.init there first)`,
-        { errno: 22 },
+        { errno: EINVAL },
       );
     }
     const record = new SharedRecord(region, offset, capacity);
@@ -147,11 +161,11 @@ export class SharedRecord {
     let length: number;
     if (typeof data === "string") length = Buffer.byteLength(data, "utf8");
     else if (data instanceof Uint8Array) length = data.length;
-    else throw new TypeError(`The "data" argument must be of type string or an instance of Uint8Array. Received ${describe(data)}`);
+    else throw new ERR_INVALID_ARG_TYPE("data", ["string", "Uint8Array"], data);
     if (length > this.capacity) {
-      throw new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`);
+      throw withCode(new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`), "ERR_OUT_OF_RANGE");
     }
-    this.checkUsable(true, "write a record");
+    this.assertAccess(true, "write a record");
     const w = this.words();
     this.claimWriter(w);
     try {
@@ -191,7 +205,7 @@ export class SharedRecord {
    * died, is not returned; the previous complete one is.
    */
   readSnapshot(): RecordSnapshot | null {
-    this.checkUsable(false, "read a record");
+    this.assertAccess(false, "read a record");
     const w = this.words();
     const buf = this.region.buffer;
     let checksumFailures = 0;
@@ -222,7 +236,7 @@ export class SharedRecord {
     throw new IpcError(
       "EAGAIN",
       `EAGAIN: resource temporarily unavailable, the record at offset ${this.offset} was rewritten ${READ_ATTEMPTS} times while being read`,
-      { errno: 11 },
+      { errno: EAGAIN },
     );
   }
 
@@ -238,13 +252,13 @@ export class SharedRecord {
 
   /** Generation of the last complete record (0: none yet). */
   get generation(): number {
-    this.checkUsable(false, "read a record");
+    this.assertAccess(false, "read a record");
     return Atomics.load(this.words(), W_GENERATION) >>> 0;
   }
 
   /** The pid writing now, or the pid of a writer that died mid-write (see `abandoned`); 0 when idle. */
   get writerPid(): number {
-    this.checkUsable(false, "read a record");
+    this.assertAccess(false, "read a record");
     return Atomics.load(this.words(), W_WRITER);
   }
 
@@ -254,6 +268,7 @@ export class SharedRecord {
     return pid !== 0 && pid !== process.pid && !pidAlive(pid);
   }
 
+  /** One line for logs: capacity, generation and writer. */
   toString(): string {
     if (!this.region.attached) return `SharedRecord { offset: ${this.offset}, capacity: ${this.capacity}, detached }`;
     const pid = this.writerPid;
@@ -274,7 +289,7 @@ export class SharedRecord {
       "EBUSY",
       `EBUSY: device or resource busy, the record at offset ${this.offset} is being written by pid ${now || holder} ` +
         `(one writer at a time: guard several writers with a ShmLock)`,
-      { errno: 16 },
+      { errno: EBUSY },
     );
   }
 
@@ -293,9 +308,12 @@ export class SharedRecord {
 
   private checkFits(): void {
     if (this.offset + this.byteLength > this.region.length) {
-      throw new RangeError(
-        `The value of "offset" is out of range. A record of capacity ${this.capacity} needs ${this.byteLength} bytes at ${this.offset}, ` +
-          `but the region is ${this.region.length} bytes`,
+      throw withCode(
+        new RangeError(
+          `The value of "offset" is out of range. A record of capacity ${this.capacity} needs ${this.byteLength} bytes at ${this.offset}, ` +
+            `but the region is ${this.region.length} bytes`,
+        ),
+        "ERR_OUT_OF_RANGE",
       );
     }
   }
@@ -308,7 +326,7 @@ export class SharedRecord {
   }
 
   /** Attached, allowed, and (for a file mapping) not past the end of the file: checked before each access. */
-  private checkUsable(write: boolean, action: string): void {
+  private assertAccess(write: boolean, action: string): void {
     this.checkProt(write, action);
     // A checked read of the record's last word: ERR_PAST_EOF if the mapped file was truncated under us.
     this.region.readInt32(this.offset + this.byteLength - 4);
@@ -324,21 +342,13 @@ function checksumStart(generation: number, length: number): number {
   return crc32Word(length, crc32Word(generation));
 }
 
-function checkRegion(region: unknown): void {
-  if (!(region instanceof RegionClass)) {
-    throw new TypeError(
-      `The "region" argument must be a Region (an Attachment from shmat or a Mapping from mmap). Received ${describe(region)}`,
-    );
-  }
-}
-
 function checkPlacementOffset(offset: unknown): void {
-  const at = checkInt(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
+  const at = validateInteger(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
   if (at % SharedRecord.ALIGN !== 0) {
-    throw new RangeError(`The value of "offset" must be a multiple of ${SharedRecord.ALIGN} for a record. Received ${at}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("offset", at, `must be a multiple of ${SharedRecord.ALIGN} for a record`);
   }
 }
 
 function noAccess(action: string, missing: string): IpcError {
-  return new IpcError("EACCES", `EACCES: permission denied, cannot ${action} in memory mapped without ${missing}`, { errno: 13 });
+  return new IpcError("EACCES", `EACCES: permission denied, cannot ${action} in memory mapped without ${missing}`, { errno: EACCES });
 }

@@ -9,16 +9,16 @@
 //   hanging forever; unlocking a lock this process does not hold says EPERM.
 // - All calls run on the JavaScript thread, which is the owner glibc and the kernel see (the
 //   owner is a thread id: the main thread's id is the pid).
+import { constants as osConstants } from "os";
 import { fn, type Pointer } from "../ffi/libc";
-import { IpcError, checkOptions, describe, ipcErrorFromErrno } from "../errors";
+import { IpcError, ipcErrorFromErrno } from "../errors";
+import { validateFunction, validateOptions } from "../validators";
 import type { Region } from "../sys/region";
-import { checkPlacement, checkUsable } from "./placement";
+import { checkPlacement, assertReadWritable } from "./placement";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
-const EBUSY = 16;
-const EPERM = 1;
-const EDEADLK = 35;
-const ETIMEDOUT = 110;
+const { EBUSY, EDEADLK, EINVAL, EPERM, ETIMEDOUT } = osConstants.errno;
+// Linux's values; os.constants.errno does not list these two.
 const EOWNERDEAD = 130;
 const ENOTRECOVERABLE = 131;
 
@@ -42,6 +42,7 @@ export interface LockStatus {
 const ALIVE: LockStatus = Object.freeze({ ownerDied: false });
 const DIED: LockStatus = Object.freeze({ ownerDied: true });
 
+/** Options of `ShmLock.init`/`open`. */
 export interface ShmLockOptions {
   /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied?: (lock: ShmLock) => void;
@@ -51,6 +52,18 @@ export interface ShmLockOptions {
 // through it) stays mapped until unlock even if the program drops its last reference.
 const heldHere = new Set<ShmLock>();
 
+/**
+ * A process-shared, robust, error-checking `pthread_mutex_t` inside shared memory (a segment or a shared
+ * mapping): "mutual exclusion must be provided by processes using the shared memory". If the holder dies,
+ * even by SIGKILL, the next locker gets `{ ownerDied: true }` and can repair what the lock protects;
+ * relocking from the holder throws `EDEADLK`, unlocking a lock one does not hold `EPERM`. It takes
+ * `ShmLock.SIZE` bytes at an offset that is a multiple of 8. `init` makes one, `open` uses it in another
+ * process; `lock`/`unlock`/`tryLock`/`withLockSync` block (child processes), `acquire`/`withLock` wait
+ * without blocking the kernel.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ShmLock.ts}
+ */
 export class ShmLock {
   /** sizeof(pthread_mutex_t): 40 bytes on x86_64, 48 on aarch64. */
   static readonly SIZE: number = process.arch === "arm64" ? 48 : 40;
@@ -61,6 +74,7 @@ export class ShmLock {
   readonly offset: number;
   /** The mutex's address in this process: region.address + offset. */
   readonly address: Pointer;
+  /** Called (holding the lock) when a lock call finds that the previous holder died; repair the protected state here. */
   onOwnerDied: ((lock: ShmLock) => void) | undefined;
   /** The robust futex word (the first 4 bytes of the mutex): the owner's thread id. */
   readonly #futexWord: Int32Array;
@@ -84,12 +98,12 @@ export class ShmLock {
     const at = checkPlacement(region, offset, ShmLock.SIZE, ShmLock.ALIGN, "lock");
     const opts = checkLockOptions(options);
     const attr = Buffer.alloc(16); // pthread_mutexattr_t is 4 bytes; room to spare
-    check(fn.pthread_mutexattr_init(attr), "pthread_mutexattr_init");
+    throwIfError(fn.pthread_mutexattr_init(attr), "pthread_mutexattr_init");
     try {
-      check(fn.pthread_mutexattr_settype(attr, PTHREAD_MUTEX_ERRORCHECK), "pthread_mutexattr_settype");
-      check(fn.pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED), "pthread_mutexattr_setpshared");
-      check(fn.pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust");
-      check(fn.pthread_mutex_init(region.address + BigInt(at), attr), "pthread_mutex_init");
+      throwIfError(fn.pthread_mutexattr_settype(attr, PTHREAD_MUTEX_ERRORCHECK), "pthread_mutexattr_settype");
+      throwIfError(fn.pthread_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED), "pthread_mutexattr_setpshared");
+      throwIfError(fn.pthread_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST), "pthread_mutexattr_setrobust");
+      throwIfError(fn.pthread_mutex_init(region.address + BigInt(at), attr), "pthread_mutex_init");
     } finally {
       fn.pthread_mutexattr_destroy(attr);
     }
@@ -105,7 +119,7 @@ export class ShmLock {
       throw new IpcError(
         "EINVAL",
         `EINVAL: invalid argument, no process-shared robust lock at offset ${at} (call ShmLock.init there first)`,
-        { errno: 22 },
+        { errno: EINVAL },
       );
     }
     return new ShmLock(region, at, opts);
@@ -113,13 +127,13 @@ export class ShmLock {
 
   /** Blocks until the lock is ours (for child processes and benchmarks; in a notebook cell use `acquire`). */
   lock(): LockStatus {
-    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
     return this.locked(fn.pthread_mutex_lock(this.address), "pthread_mutex_lock");
   }
 
   /** Takes the lock if it is free: its status, or null when someone holds it. */
   tryLock(): LockStatus | null {
-    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
     const rc = fn.pthread_mutex_trylock(this.address);
     // Held by someone else (EBUSY) or by this process (EDEADLK: maybe another async task).
     if (rc === EBUSY || rc === EDEADLK) return null;
@@ -137,13 +151,13 @@ export class ShmLock {
     let opts: WaitOptions;
     try {
       opts = checkWaitOptions(options);
-      checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+      assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
     } catch (e) {
       return Promise.reject(e);
     }
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     const attempt = (sliceMs: number): LockStatus | undefined | typeof LATER => {
-      checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+      assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
       const until = Date.now() + sliceMs; // timedlock's deadline is on CLOCK_REALTIME
       abstime.tv_sec = Math.floor(until / 1000);
       abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
@@ -152,11 +166,11 @@ export class ShmLock {
       if (rc === EDEADLK) return LATER; // held by this process: its holder runs between our turns
       return this.locked(rc, "pthread_mutex_timedlock");
     };
-    return retryUntil(attempt, opts, `waiting for ${this.describe()}`, () => {
+    return retryUntil(attempt, opts, `waiting for ${this.nameInMessages()}`, () => {
       const owner = this.ownerPid;
       throw new IpcError(
         "ETIMEDOUT",
-        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.describe()}` +
+        `ETIMEDOUT: timed out after ${opts.timeoutMs} ms waiting for ${this.nameInMessages()}` +
           (owner ? ` (held by ${owner === process.pid ? "this process" : `pid ${owner}`})` : ""),
         { errno: ETIMEDOUT, syscall: "pthread_mutex_timedlock" },
       );
@@ -165,14 +179,14 @@ export class ShmLock {
 
   /** Releases the lock. IpcError EPERM if this process does not hold it. */
   unlock(): void {
-    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
     const rc = fn.pthread_mutex_unlock(this.address);
     if (rc !== 0) {
       if (rc === EPERM) {
         const owner = this.ownerPid;
         throw new IpcError(
           "EPERM",
-          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.describe()}` +
+          `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold ${this.nameInMessages()}` +
             `${owner ? `; pid ${owner} does` : "; nobody does"})`,
           { errno: EPERM, syscall: "pthread_mutex_unlock" },
         );
@@ -206,7 +220,7 @@ export class ShmLock {
 
   /** The pid holding the lock now (0 when free). A snapshot: it may change at once. */
   get ownerPid(): number {
-    checkUsable(this.region, "lock", this.offset, ShmLock.SIZE);
+    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
     return Atomics.load(this.#futexWord, 0) & FUTEX_TID_MASK;
   }
 
@@ -215,12 +229,13 @@ export class ShmLock {
     return heldHere.has(this) || this.ownerPid === process.pid;
   }
 
+  /** One line for logs: where the lock lives and its state. */
   toString(): string {
     const owner = this.region.attached ? this.ownerPid : 0;
     return `ShmLock { offset: ${this.offset}, ${owner ? `held by pid ${owner}` : "free"} }`;
   }
 
-  private describe(): string {
+  private nameInMessages(): string {
     return `the lock at offset ${this.offset}`;
   }
 
@@ -232,7 +247,7 @@ export class ShmLock {
     }
     if (rc === EOWNERDEAD) {
       // We hold it now, marked inconsistent: make it usable again, then let the caller repair.
-      check(fn.pthread_mutex_consistent(this.address), "pthread_mutex_consistent");
+      throwIfError(fn.pthread_mutex_consistent(this.address), "pthread_mutex_consistent");
       heldHere.add(this);
       if (this.onOwnerDied) {
         try {
@@ -245,7 +260,7 @@ export class ShmLock {
       return DIED;
     }
     if (rc === EDEADLK) {
-      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.describe()})`, {
+      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.nameInMessages()})`, {
         errno: EDEADLK,
         syscall: call,
       });
@@ -262,18 +277,17 @@ export class ShmLock {
   }
 }
 
-function check(rc: number, call: string): void {
+/** pthread calls return the error number instead of setting errno. */
+function throwIfError(rc: number, call: string): void {
   if (rc !== 0) throw ipcErrorFromErrno(rc, call);
 }
 
 function checkLockOptions(options: unknown): ShmLockOptions {
-  const o = checkOptions<ShmLockOptions>(options, "options");
-  if (o.onOwnerDied !== undefined && typeof o.onOwnerDied !== "function") {
-    throw new TypeError(`The "options.onOwnerDied" property must be a function. Received ${describe(o.onOwnerDied)}`);
-  }
+  const o = validateOptions<ShmLockOptions>(options, "options");
+  if (o.onOwnerDied !== undefined) validateFunction(o.onOwnerDied, "options.onOwnerDied");
   return o;
 }
 
 function checkFunction(body: unknown): void {
-  if (typeof body !== "function") throw new TypeError(`The "fn" argument must be a function. Received ${describe(body)}`);
+  validateFunction(body, "fn");
 }

@@ -3,9 +3,17 @@
 // succeeds, times out, is aborted by an AbortSignal, or is interrupted by SIGINT (what Jupyter
 // sends to interrupt a cell). The CPU sleeps in the kernel during each slice, so a long wait
 // costs almost nothing, and the cell stays responsive to interrupts.
+import { constants as osConstants } from "os";
 import { performance } from "perf_hooks";
-import { IpcError, checkOptions, checkSize, describe } from "../errors";
+import { IpcError } from "../errors";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { validateInteger, validateOptions } from "../validators";
+import { onInterrupt } from "../process/lifecycle";
 
+/**
+ * How long an asynchronous wait may take, and the `AbortSignal` that cancels it (an interrupt in the
+ * kernel does).
+ */
 export interface WaitOptions {
   /** Give up after this many milliseconds (default: wait forever). */
   timeoutMs?: number;
@@ -21,38 +29,35 @@ export const LATER = Symbol("later");
 const DEFAULT_SLICE_MS = 5;
 
 export function checkWaitOptions(options: unknown): WaitOptions {
-  const o = checkOptions<WaitOptions>(options, "options");
-  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) checkSize(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
-  if (o.sliceMs !== undefined) checkSize(o.sliceMs, "options.sliceMs", 1, 1000);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    throw new TypeError(`The "options.signal" property must be an AbortSignal. Received ${describe(o.signal)}`);
-  }
+  const o = validateOptions<WaitOptions>(options, "options");
+  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) validateInteger(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
+  if (o.sliceMs !== undefined) validateInteger(o.sliceMs, "options.sliceMs", 1, 1000);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", o.signal);
   return o;
 }
 
 // ---- SIGINT interrupts pending waits ---------------------------------------------------------
 
 const pending = new Set<(error: Error) => void>();
+let stopWatching: (() => void) | null = null;
 
+// Whether SIGINT then also ends the process is the lifecycle's policy (src/process/lifecycle.ts):
+// in a kernel the host handles interrupts and the process lives; in a plain program it dies.
 function onSigint(): void {
-  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: 4 });
+  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: osConstants.errno.EINTR });
   for (const interrupt of [...pending]) interrupt(error);
-  // Listening to SIGINT cancels Node's default (exit). When nobody else handles it (no
-  // notebook kernel, only the registry's cleanup handler named onSignal), restore the default.
-  const others = process.listeners("SIGINT").filter((l) => l !== onSigint && l.name !== "onSignal");
-  if (others.length === 0) {
-    process.removeListener("SIGINT", onSigint);
-    process.kill(process.pid, "SIGINT");
-  }
 }
 
 function watchInterrupt(interrupt: (error: Error) => void): void {
-  if (pending.size === 0) process.on("SIGINT", onSigint);
   pending.add(interrupt);
+  stopWatching ??= onInterrupt(onSigint);
 }
 
 function unwatchInterrupt(interrupt: (error: Error) => void): void {
-  if (pending.delete(interrupt) && pending.size === 0) process.removeListener("SIGINT", onSigint);
+  if (pending.delete(interrupt) && pending.size === 0 && stopWatching) {
+    stopWatching();
+    stopWatching = null;
+  }
 }
 
 function abortError(signal: AbortSignal, what: string): IpcError {
@@ -101,7 +106,7 @@ export async function retryUntil<T>(
         watchInterrupt(interrupt);
         watching = true;
       }
-      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: 4 });
+      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: osConstants.errno.EINTR });
       if (signal?.aborted) throw abortError(signal, what);
       if (performance.now() >= deadline) return onTimeout();
       result = attempt(Math.min(slice, Math.max(0, deadline - performance.now())));

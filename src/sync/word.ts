@@ -4,19 +4,19 @@
 //
 // The Atomics work on the region's Buffer although it is not a SharedArrayBuffer: V8 emits the
 // same locked instructions for both (the multi-process tests check that no increment is lost).
+import { constants as osConstants } from "os";
 import { performance } from "perf_hooks";
 import { errno as lastErrno, fn, type Pointer } from "../ffi/libc";
-import { checkInt, ipcErrorFromErrno } from "../errors";
+import { ipcErrorFromErrno } from "../errors";
+import { validateInt32 } from "../validators";
 import type { Region } from "../sys/region";
-import { checkPlacement, checkUsable } from "./placement";
+import { checkPlacement, assertReadWritable } from "./placement";
 import { checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
 const SYS_futex = process.arch === "arm64" ? 98 : 202;
 const FUTEX_WAIT = 0;
 const FUTEX_WAKE = 1;
-const EAGAIN = 11;
-const EINTR = 4;
-const ETIMEDOUT = 110;
+const { EAGAIN, EINTR, ETIMEDOUT } = osConstants.errno;
 
 /** Like Atomics.wait: woken ("ok"), the value was not `expected` ("not-equal"), or "timed-out". */
 export type WaitResult = "ok" | "not-equal" | "timed-out";
@@ -34,6 +34,15 @@ function setTimeoutMs(ms: number): Int32Array {
   return timeout;
 }
 
+/**
+ * A 32-bit word in shared memory with atomic `load`, `store`, `add`, `exchange`, `compareExchange`, and
+ * futex waiting across processes: `wait(expected, timeoutMs?)` blocks (child processes),
+ * `waitAsync(expected, options?)` does not (cells); both resolve `"ok"`, `"not-equal"` or `"timed-out"`;
+ * `notify(count?)` wakes waiters.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/SharedWord.ts}
+ */
 export class SharedWord {
   static readonly SIZE = 4;
   static readonly ALIGN = 4;
@@ -54,33 +63,34 @@ export class SharedWord {
     this.#cell = new Int32Array(buf.buffer, buf.byteOffset + at, 1);
   }
 
+  /** Reads the word atomically. */
   load(): number {
-    checkUsable(this.region, "shared word", this.offset, 4);
+    assertReadWritable(this.region, "shared word", this.offset, 4);
     return Atomics.load(this.#cell, 0);
   }
 
   /** Atomically stores `value`; returns it. Does not wake anyone: call notify(). */
   store(value: number): number {
-    checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.store(this.#cell, 0, checkInt(value, "value"));
+    assertReadWritable(this.region, "shared word", this.offset, 4);
+    return Atomics.store(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically adds `delta`; returns the value before. */
   add(delta: number): number {
-    checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.add(this.#cell, 0, checkInt(delta, "delta"));
+    assertReadWritable(this.region, "shared word", this.offset, 4);
+    return Atomics.add(this.#cell, 0, validateInt32(delta, "delta"));
   }
 
   /** Atomically stores `value`; returns the value before. */
   exchange(value: number): number {
-    checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.exchange(this.#cell, 0, checkInt(value, "value"));
+    assertReadWritable(this.region, "shared word", this.offset, 4);
+    return Atomics.exchange(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
   compareExchange(expected: number, replacement: number): number {
-    checkUsable(this.region, "shared word", this.offset, 4);
-    return Atomics.compareExchange(this.#cell, 0, checkInt(expected, "expected"), checkInt(replacement, "replacement"));
+    assertReadWritable(this.region, "shared word", this.offset, 4);
+    return Atomics.compareExchange(this.#cell, 0, validateInt32(expected, "expected"), validateInt32(replacement, "replacement"));
   }
 
   /**
@@ -89,9 +99,9 @@ export class SharedWord {
    * As with every futex, "ok" may come without a change of value: wait in a loop that checks it.
    */
   wait(expected: number, timeoutMs = Infinity): WaitResult {
-    checkInt(expected, "expected");
-    if (timeoutMs !== Infinity) checkInt(timeoutMs, "timeoutMs", 0);
-    checkUsable(this.region, "shared word", this.offset, 4);
+    validateInt32(expected, "expected");
+    if (timeoutMs !== Infinity) validateInt32(timeoutMs, "timeoutMs", 0);
+    assertReadWritable(this.region, "shared word", this.offset, 4);
     const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     let first = true;
     for (;;) {
@@ -117,14 +127,14 @@ export class SharedWord {
   waitAsync(expected: number, options?: WaitOptions): Promise<WaitResult> {
     let opts: WaitOptions;
     try {
-      checkInt(expected, "expected");
+      validateInt32(expected, "expected");
       opts = checkWaitOptions(options);
       if (this.load() !== expected) return Promise.resolve("not-equal");
     } catch (e) {
       return Promise.reject(e);
     }
     const attempt = (sliceMs: number): WaitResult | undefined => {
-      checkUsable(this.region, "shared word", this.offset, 4);
+      assertReadWritable(this.region, "shared word", this.offset, 4);
       const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, setTimeoutMs(sliceMs), null, 0);
       if (rc === 0) return "ok";
       const e = lastErrno();
@@ -137,13 +147,14 @@ export class SharedWord {
 
   /** Wakes up to `count` waiters (default: all), in any process. Returns how many were woken. */
   notify(count = Infinity): number {
-    const n = count === Infinity ? 0x7fffffff : checkInt(count, "count", 0);
-    checkUsable(this.region, "shared word", this.offset, 4);
+    const n = count === Infinity ? 0x7fffffff : validateInt32(count, "count", 0);
+    assertReadWritable(this.region, "shared word", this.offset, 4);
     const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAKE, n, null, null, 0);
     if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
     return Number(rc);
   }
 
+  /** One line for logs: where the word lives and its value. */
   toString(): string {
     return `SharedWord { offset: ${this.offset}, value: ${this.region.attached ? Atomics.load(this.#cell, 0) : "(detached)"} }`;
   }

@@ -3,15 +3,16 @@
 // Through libc rather than the mkfifo(1) command: one syscall instead of a process, the
 // lecture's C name and argument order, and failures as IpcError ('EEXIST', syscall 'mkfifo').
 import { fn } from "../ffi/libc";
-import { checkInt, checkString, throwErrno } from "../errors";
+import { throwErrno } from "../errors";
+import { validateCString, validateInteger } from "../validators";
 
 /**
  * mkfifo(path, mode = 0o600): create a FIFO at `path` (the umask applies, as in C). Throws
  * IpcError EEXIST when the path exists. Remove it with fs.unlinkSync.
  */
 export function mkfifo(path: string, mode = 0o600): 0 {
-  const p = checkString(path, "path");
-  checkInt(mode, "mode", 0, 0o7777);
+  const p = validateCString(path, "path");
+  validateInteger(mode, "mode", 0, 0o7777);
   if (fn.mkfifo(p, mode) !== 0) throwErrno("mkfifo", { path: p });
   return 0;
 }

@@ -1,22 +1,21 @@
 // The mmap family, C-shaped: mmap, munmap, msync, mprotect, madvise, mincore.
 import fs from "fs";
-import { fn, type Pointer } from "../ffi/libc";
-import { IpcError, checkFlags, checkInt, checkSize, describe, throwErrno } from "../errors";
-import {
-  MADV_KNOWN,
-  MAP_ANONYMOUS,
-  MAP_FIXED,
-  MAP_FIXED_NOREPLACE,
-  MAP_MASK,
-  MS_ASYNC,
-  MS_MASK,
-  MS_SYNC,
-  PROT_MASK,
-} from "./constants";
+import { constants as osConstants } from "os";
+import { fn, isFailedPointer, type Pointer } from "../ffi/libc";
+import { IpcError, throwErrno } from "../errors";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
+import { validateFlags, validateInt32, validateInteger } from "../validators";
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MS_ASYNC, MS_SYNC } from "./constants";
+import { MADV_KNOWN, MAP_MASK, MS_MASK, PROT_MASK } from "./masks";
 import { pageSize } from "./page";
+import { Region, regionToken, validateRegion } from "./region";
 
+// <fcntl.h>; Node's fs.constants has no F_* commands.
 const F_DUPFD_CLOEXEC = 1030;
-import { Region, regionToken } from "./region";
+const { EINVAL, ENOMEM } = osConstants.errno;
+// User space on x86_64 and aarch64: mmap_min_addr (64 KiB) up to 2^48.
+const USER_ADDRESS_MIN = 0x10000n;
+const USER_ADDRESS_END = 1n << 48n;
 
 // One function for every mapping without a file: no closure allocated per mmap.
 const releaseAnonymous = (address: Pointer, span: number): void => {
@@ -34,6 +33,7 @@ export class Mapping extends Region {
   #fileFd: { fd: number };
   #path: string | null | undefined;
 
+  /** @internal Only `mmap` makes mappings. */
   constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
     const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
@@ -79,6 +79,7 @@ export class Mapping extends Region {
     return done;
   }
 
+  /** Unmaps (the `using` statement calls it); twice is a no-op. */
   [Symbol.dispose](): void {
     this.unmap();
   }
@@ -143,15 +144,15 @@ function closeQuietly(holder: { fd: number }): void {
 function checkAddr(addr: unknown): Pointer | null {
   if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
   if (typeof addr !== "bigint") {
-    throw new TypeError(`The "addr" argument must be null or a bigint address. Received ${describe(addr)}`);
+    throw new ERR_INVALID_ARG_TYPE("addr", "null or a bigint address", addr);
   }
   // User space only: below 64 KiB is mmap_min_addr's (page 0 must never be mapped), and no
   // address reaches 2^48 (x86_64 and aarch64 user space); a bigint must not wrap.
-  if (addr < 0x10000n || addr >= 1n << 48n) {
-    throw new RangeError(`The value of "addr" must be a user-space address from 0x10000 to 0xffffffffffff. Received 0x${addr.toString(16)}`);
+  if (addr < USER_ADDRESS_MIN || addr >= USER_ADDRESS_END) {
+    throw new ERR_OUT_OF_RANGE("addr", "a user-space address from 0x10000 to 0xffffffffffff", addr);
   }
   if (addr % BigInt(pageSize()) !== 0n) {
-    throw new RangeError(`The value of "addr" must be a multiple of the page size (${pageSize()}). Received 0x${addr.toString(16)}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("addr", addr, `must be a multiple of the page size (${pageSize()})`);
   }
   return addr;
 }
@@ -163,52 +164,48 @@ function checkAddr(addr: unknown): Pointer | null {
  *
  * MAP_FIXED is applied as MAP_FIXED_NOREPLACE: it maps at exactly `addr` but fails with EEXIST
  * instead of silently replacing memory the JavaScript engine is using.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mmap.ts}
  */
 export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
   const hint = checkAddr(addr);
-  checkSize(length, "length");
-  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
-  const f = checkFlags(
+  validateInteger(length, "length", 0);
+  const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
+  const f = validateFlags(
     flags,
     "flags",
     MAP_MASK,
     "MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_POPULATE | MAP_NORESERVE",
   );
-  checkInt(fd, "fd", -1);
-  checkSize(offset, "offset");
+  validateInt32(fd, "fd", -1);
+  validateInteger(offset, "offset", 0);
   if (offset % pageSize() !== 0) {
-    throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${offset}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("offset", offset, `must be a multiple of the page size (${pageSize()})`);
   }
   if ((f & MAP_FIXED) && hint === null) {
-    throw new RangeError(`MAP_FIXED needs an address in "addr"`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("addr", addr, "must be an address when flags has MAP_FIXED");
   }
   const sysFlags = f & MAP_FIXED ? (f & ~MAP_FIXED) | MAP_FIXED_NOREPLACE : f;
   const address = fn.mmap(hint, length, p, sysFlags, fd, offset) as Pointer;
-  if (address === -1n || address === 0xffffffffffffffffn) throwErrno("mmap");
-  if (!address) throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", { errno: 22, syscall: "mmap" });
+  if (isFailedPointer(address)) throwErrno("mmap");
+  if (!address) throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", { errno: EINVAL, syscall: "mmap" });
   return new Mapping(regionToken, address, length, p, f, fd, offset);
-}
-
-function checkRegion(region: unknown, name = "addr"): Region {
-  if (!(region instanceof Region)) {
-    throw new TypeError(`The "${name}" argument must be a Mapping or Attachment (what mmap/shmat returned). Received ${describe(region)}`);
-  }
-  return region;
 }
 
 /** Validates a [offset, offset+length) subrange of a region, page-aligned at the start as C requires. */
 function checkRange(region: Region, offset: unknown, length: unknown, action: string): { start: Pointer; bytes: number } {
-  const at = checkSize(offset, "offset");
+  const at = validateInteger(offset, "offset", 0);
   if (at % pageSize() !== 0) {
-    throw new RangeError(`The value of "offset" must be a multiple of the page size (${pageSize()}). Received ${at}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("offset", at, `must be a multiple of the page size (${pageSize()})`);
   }
-  const bytes = length === undefined ? region.length - at : checkSize(length, "length");
+  const bytes = length === undefined ? region.length - at : validateInteger(length, "length", 0);
   if (at + bytes > region.span) {
-    throw new RangeError(`The range ${at}..${at + bytes} is past the end of the region (${region.length} bytes)`);
+    throw new ERR_OUT_OF_RANGE("offset + length", `<= ${region.span} (the region is ${region.length} bytes)`, at + bytes);
   }
   if (!region.attached) {
     throw new IpcError("ENOMEM", `ENOMEM: cannot allocate memory, ${action} (the region is no longer mapped)`, {
-      errno: 12,
+      errno: ENOMEM,
       syscall: action,
     });
   }
@@ -216,15 +213,20 @@ function checkRange(region: Region, offset: unknown, length: unknown, action: st
   return { start: at === 0 ? region.address : region.address + BigInt(at), bytes };
 }
 
-/** munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C. */
+/**
+ * munmap(mapping, length): remove the mapping (length, if given, must be the mapped length). Unmapping twice is a no-op, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/munmap.ts}
+ */
 export function munmap(mapping: Mapping, length?: number): 0 {
   if (!(mapping instanceof Mapping)) {
-    throw new TypeError(`The "addr" argument must be a Mapping returned by mmap. Received ${describe(mapping)}`);
+    throw new ERR_INVALID_ARG_TYPE("addr", "a Mapping returned by mmap", mapping);
   }
   if (length !== undefined) {
-    checkSize(length, "length");
+    validateInteger(length, "length", 0);
     if (length !== mapping.length && length !== mapping.span) {
-      throw new RangeError(`Partial munmap is not supported: pass the mapped length (${mapping.length}). Received ${length}`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE("length", length, `must be the mapped length (${mapping.length}): partial munmap is not supported`);
     }
   }
   mapping.unmap();
@@ -232,26 +234,36 @@ export function munmap(mapping: Mapping, length?: number): 0 {
 }
 
 function msyncRange(region: Region, flags: unknown, offset: unknown, length: unknown): 0 {
-  const f = checkFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
+  const f = validateFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
   const { start, bytes } = checkRange(region, offset, length, "msync");
   if ((f & MS_ASYNC) && (f & MS_SYNC)) {
     // The kernel says EINVAL too; say why before the syscall.
-    throw new RangeError(`MS_ASYNC and MS_SYNC cannot be combined`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("flags", f, "must not combine MS_ASYNC and MS_SYNC");
   }
   if (fn.msync(start, bytes, f) !== 0) throwErrno("msync");
   return 0;
 }
 
-/** msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it). */
+/**
+ * msync(mapping, length, flags): write dirty pages back to the file (MS_SYNC waits for it).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/msync.ts}
+ */
 export function msync(mapping: Region, length: number, flags: number): 0 {
-  checkRegion(mapping);
+  validateRegion(mapping, "addr");
   return msyncRange(mapping, flags, 0, length);
 }
 
-/** mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded). */
+/**
+ * mprotect(mapping, length, prot): change what is allowed on the first `length` bytes (page-rounded).
+ *
+ * @example
+ * {@includeCode ../../docs/examples/mprotect.ts}
+ */
 export function mprotect(region: Region, length: number, prot: number): 0 {
-  checkRegion(region);
-  const p = checkFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
+  validateRegion(region, "addr");
+  const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
   const { start, bytes } = checkRange(region, 0, length, "mprotect");
   if (fn.mprotect(start, bytes, p) !== 0) throwErrno("mprotect");
   // The object tracks one protection for the whole region: the new one when the whole is
@@ -263,9 +275,9 @@ export function mprotect(region: Region, length: number, prot: number): 0 {
 
 /** madvise(mapping, length, advice): tell the kernel how the memory will be used (MADV_*). */
 export function madvise(region: Region, length: number, advice: number): 0 {
-  checkRegion(region);
-  const a = checkInt(advice, "advice", 0);
-  if (!MADV_KNOWN.includes(a)) throw new RangeError(`The value of "advice" is not a known MADV_* constant. Received ${a}`);
+  validateRegion(region, "addr");
+  const a = validateInt32(advice, "advice", 0);
+  if (!MADV_KNOWN.includes(a)) throw new ERR_INVALID_ARG_VALUE_RANGE("advice", a, "is not a known MADV_* constant");
   const { start, bytes } = checkRange(region, 0, length, "madvise");
   if (fn.madvise(start, bytes, a) !== 0) throwErrno("madvise");
   return 0;
@@ -273,11 +285,18 @@ export function madvise(region: Region, length: number, advice: number): 0 {
 
 /** mincore(mapping, length?): one byte per page, bit 0 set when the page is resident. */
 export function mincore(region: Region, length?: number): Uint8Array {
-  checkRegion(region);
+  validateRegion(region, "addr");
   const { start, bytes } = checkRange(region, 0, length, "mincore");
   const vec = new Uint8Array(Math.ceil(bytes / pageSize()));
   if (vec.length === 0) return vec;
   if (fn.mincore(start, bytes, vec) !== 0) throwErrno("mincore");
   for (let i = 0; i < vec.length; i++) vec[i] &= 1;
   return vec;
+}
+
+/** How many pages of a mincore vector (one 0/1 entry per page) are resident. */
+export function countResident(vec: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < vec.length; i++) n += vec[i];
+  return n;
 }

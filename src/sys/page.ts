@@ -1,10 +1,17 @@
 // sysconf(3) and the page arithmetic everything else needs.
 import { errno as lastErrno, fn, setErrno } from "../ffi/libc";
-import { checkInt, throwErrno } from "../errors";
+import { throwErrno } from "../errors";
+import { validateInt32 } from "../validators";
+import { _SC_PAGESIZE } from "./constants";
 
-/** sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096. */
+/**
+ * sysconf(name): the value of a configurable system variable, e.g. sysconf(_SC_PAGESIZE) === 4096.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/sysconf.ts}
+ */
 export function sysconf(name: number): number {
-  checkInt(name, "name", 0);
+  validateInt32(name, "name", 0);
   setErrno(0);
   const value = Number(fn.sysconf(name));
   // -1 with errno unchanged means "no limit"; -1 with errno set (EINVAL) is an error.
@@ -15,7 +22,7 @@ export function sysconf(name: number): number {
 let cachedPageSize = 0;
 
 export function pageSize(): number {
-  if (cachedPageSize === 0) cachedPageSize = Number(fn.sysconf(30 /* _SC_PAGESIZE */));
+  if (cachedPageSize === 0) cachedPageSize = Number(fn.sysconf(_SC_PAGESIZE));
   return cachedPageSize;
 }
 

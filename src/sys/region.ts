@@ -8,10 +8,14 @@
 // garbage-collected. Memory whose owner and views are all unreachable is released the same way.
 import { fn, view, type Pointer } from "../ffi/libc";
 import { constants as bufferConstants } from "buffer";
-import { IpcError, checkInt, checkSize, checkString, describe, detachedError, throwErrno } from "../errors";
+import { IpcError, detachedError, throwErrno } from "../errors";
+import { constants as osConstants } from "os";
+import { ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE, withCode } from "../codes";
+import { validateBigInt64, validateCString, validateInt32, validateInteger } from "../validators";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
 
+/** Whether a region's memory is still mapped into this process. */
 export type RegionState = "attached" | "detached";
 
 /** What the finalizers need; never refers back to the Region, so the Region can be collected. */
@@ -40,6 +44,7 @@ const ownerFinalizer = new FinalizationRegistry<Token>((token) => {
 const viewFinalizer = new FinalizationRegistry<Token>((token) => releaseToken(token));
 
 const textEncoder = new TextEncoder();
+const { EACCES } = osConstants.errno;
 
 /**
  * Only sys/ can make regions: a Region wraps a raw address, and one made from a made-up
@@ -47,6 +52,11 @@ const textEncoder = new TextEncoder();
  */
 export const regionToken: unique symbol = Symbol("tslab-ipc region");
 
+/**
+ * Memory a pointer-returning call (`shmat`, `mmap`) gave this process, owned by one object: the common
+ * base of `Attachment` and `Mapping`. Its `.buffer` is a zero-copy `Buffer`; after detach or unmap every
+ * view stays safe (reads zeros, writes go nowhere) instead of faulting. Only the library makes regions.
+ */
 export abstract class Region {
   /** Start address in this process, as a bigint (what the C call returned). */
   readonly address: Pointer;
@@ -56,6 +66,7 @@ export abstract class Region {
   #buffer: Buffer | undefined;
   #prot: number;
 
+  /** @internal Only sys/ makes regions (see regionToken). */
   protected constructor(
     token: typeof regionToken,
     address: Pointer,
@@ -64,7 +75,7 @@ export abstract class Region {
     releaseLive: (address: Pointer, span: number) => void,
   ) {
     if (token !== regionToken) {
-      throw new TypeError(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
+      throw new ERR_ILLEGAL_CONSTRUCTOR(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
     }
     this.address = address;
     this.length = length;
@@ -82,6 +93,7 @@ export abstract class Region {
     return this.#token.memory === "live" ? "attached" : "detached";
   }
 
+  /** True while the real memory is mapped into this process (false after detach/unmap). */
   get attached(): boolean {
     return this.#token.memory === "live";
   }
@@ -105,8 +117,11 @@ export abstract class Region {
     this.assertAttached("get its buffer");
     if (!this.#buffer) {
       if (this.length > bufferConstants.MAX_LENGTH) {
-        throw new RangeError(
-          `A region of ${this.length} bytes is larger than one Buffer can be (${bufferConstants.MAX_LENGTH}): map a smaller window with an offset`,
+        throw withCode(
+          new RangeError(
+            `A region of ${this.length} bytes is larger than one Buffer can be (${bufferConstants.MAX_LENGTH}): map a smaller window with an offset`,
+          ),
+          "ERR_BUFFER_TOO_LARGE",
         );
       }
       const ab = view(this.address, this.length);
@@ -117,6 +132,7 @@ export abstract class Region {
     return this.#buffer;
   }
 
+  /** Throws `IpcError` `ERR_DETACHED` naming `action` when the memory is no longer attached. */
   protected assertAttached(action: string): void {
     if (this.#token.memory !== "live") throw detachedError(this.what, action);
   }
@@ -153,10 +169,11 @@ export abstract class Region {
   /** Checks an access of `size` bytes at `offset` before it happens; subclasses add more (file size). */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     this.assertAttached(action);
-    const at = checkSize(offset, "offset");
+    const at = validateInteger(offset, "offset", 0);
     if (at + size > this.length) {
-      throw new RangeError(
-        `The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`,
+      throw withCode(
+        new RangeError(`The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`),
+        "ERR_OUT_OF_RANGE",
       );
     }
     const need = write ? PROT_WRITE : PROT_READ;
@@ -165,7 +182,7 @@ export abstract class Region {
         "EACCES",
         `EACCES: permission denied, ${action} on memory mapped without ${write ? "PROT_WRITE" : "PROT_READ"} ` +
           `(in C this access raises SIGSEGV)`,
-        { errno: 13 },
+        { errno: EACCES },
       );
     }
     return at;
@@ -173,7 +190,7 @@ export abstract class Region {
 
   /** strncpy/sprintf of the slides: writes `text` as UTF-8 followed by a NUL byte. Returns bytes written (without the NUL). */
   writeString(text: string, offset = 0): number {
-    checkString(text, "text");
+    validateCString(text, "text");
     const bytes = textEncoder.encode(text);
     const at = this.checkAccess(offset, bytes.length + 1, true, "writeString");
     const buf = this.buffer;
@@ -211,25 +228,32 @@ export abstract class Region {
     return buf.toString("utf8", at, nul < 0 ? Math.max(at, limit) : at + nul);
   }
 
+  /**
+   * Reads a little-endian 32-bit signed integer at `offset` (bounds, protection and file end checked
+   * first).
+   */
   readInt32(offset = 0): number {
     return this.buffer.readInt32LE(this.checkAccess(offset, 4, false, "readInt32"));
   }
 
+  /**
+   * Writes a little-endian 32-bit signed integer at `offset`; throws `EACCES` on read-only memory instead
+   * of faulting.
+   */
   writeInt32(offset: number, value: number): void {
-    checkInt(value, "value");
+    validateInt32(value, "value");
     const at = this.checkAccess(offset, 4, true, "writeInt32");
     this.buffer.writeInt32LE(value, at);
   }
 
+  /** Reads a little-endian 64-bit signed integer at `offset` (checked like `readInt32`). */
   readBigInt64(offset = 0): bigint {
     return this.buffer.readBigInt64LE(this.checkAccess(offset, 8, false, "readBigInt64"));
   }
 
+  /** Writes a little-endian 64-bit signed integer at `offset` (checked like `writeInt32`). */
   writeBigInt64(offset: number, value: bigint): void {
-    if (typeof value !== "bigint") throw new TypeError(`The "value" argument must be of type bigint. Received ${describe(value)}`);
-    if (value < -(1n << 63n) || value >= 1n << 63n) {
-      throw new RangeError(`The value of "value" is out of range. It must be a signed 64-bit integer. Received ${value}n`);
-    }
+    validateBigInt64(value, "value");
     const at = this.checkAccess(offset, 8, true, "writeBigInt64");
     this.buffer.writeBigInt64LE(value, at);
   }
@@ -243,4 +267,12 @@ export abstract class Region {
   get pages(): number {
     return this.#token.span / pageSize();
   }
+}
+
+/** The one "is a Region" check: an Attachment from shmat or a Mapping from mmap. */
+export function validateRegion(value: unknown, name: string): Region {
+  if (!(value instanceof Region)) {
+    throw new ERR_INVALID_ARG_TYPE(name, "a Region (an Attachment from shmat or a Mapping from mmap)", value);
+  }
+  return value;
 }

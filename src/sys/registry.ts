@@ -1,41 +1,93 @@
 // What this process created (System V segments, POSIX shm objects), so nothing leaks.
 //
-// - At exit (normal exit, or SIGINT/SIGTERM/SIGHUP when nobody else handles them) everything
-//   created and not marked `persist` is removed.
-// - Each creation is also appended to a per-process journal in a per-user folder (a mapped
-//   file: creation stays cheap). `reap()` reads the journals of dead
-//   processes (killed with SIGKILL, say) and removes what they left, checking that each object
-//   is still the one they made; objects of live processes and of other programs stay.
+// - At exit (normal exit, or death by SIGINT/SIGTERM/SIGHUP unless the host handles that signal:
+//   src/process/lifecycle.ts) everything created and not marked `persist` is removed.
+// - Each creation, and each "forget" (removed with IPC_RMID or shm_unlink, or persisted later),
+//   is appended to a per-process journal, `<pid>-<start time>.jsonl`, in a per-user folder
+//   verified to be ours alone (src/sys/state-dir.ts). The journal is a mapped file: appending is
+//   a memory copy, and what was copied survives a SIGKILL (the page cache holds it).
+// - `reap()` reads the journals of dead processes and removes only what is provably theirs and
+//   ours: a segment whose uid and cuid are ours, whose creator pid is the journal's dead
+//   process, and whose creation time matches the journal; a POSIX object whose owner is us and
+//   whose inode is the journaled one. It opens nothing that could block (O_NONBLOCK, regular
+//   files only), reads nothing larger than the cap, and stops when its time is up. Run as
+//   root, it still touches only root's own objects.
+//
+// Journal lines (text, one per event):
+//   s <id> <key> <ctime>   segment created; ctime in seconds, read from the clock at creation
+//   r <id>                 segment forgotten
+//   {"kind":"posix","name":…,"ino":…}     POSIX object created
+//   {"forget":"posix","name":…,"ino":…}   POSIX object forgotten
 import fs from "fs";
-import os from "os";
 import path from "path";
-import { fn, shmStat, view } from "../ffi/libc";
+import { performance } from "perf_hooks";
+import { throwErrno } from "../errors";
+import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
+import { onExit } from "../process/lifecycle";
+import { currentUid, journalDir } from "./state-dir";
 
+/**
+ * One object this process created and will remove at exit unless it persists: a System V segment or a
+ * POSIX shm name.
+ */
 export type Created =
-  | { kind: "sysv"; id: number; key: number; size?: number }
+  | { kind: "sysv"; id: number; key: number; size?: number; ctime?: number }
   | { kind: "posix"; name: string; ino?: number };
 
 const IPC_RMID = 0;
+const SHM_DIR = "/dev/shm";
 
 const createdSegments = new Map<number, Created>();
 const createdPosix = new Map<string, Created>();
 let handlersInstalled = false;
 
-/** The per-user folder of journals; created 0700 on first use. */
+/** The per-user folder of journals (verified private; see src/sys/state-dir.ts). */
 export function recordsDir(): string {
-  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  return process.env.TSLAB_IPC_RECORDS ?? path.join(os.tmpdir(), `tslab-ipc-${uid}`);
+  return journalDir();
 }
 
-function journalPath(pid: number): string {
-  return path.join(recordsDir(), `${pid}.jsonl`);
+// ---- process identity: a pid and its start time, so a reused pid is a different process ------
+
+/**
+ * The start time of process `pid` (clock ticks since boot, /proc/<pid>/stat field 22); null when
+ * there is no such process; undefined when it cannot be told (then callers assume it is alive).
+ */
+export function processStart(pid: number): number | null | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH" ? null : undefined;
+  }
+  // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields[19]);
+  return Number.isSafeInteger(start) ? start : undefined;
 }
 
-// The journal is a file mapped into memory: appending a record is a memory copy, not a
-// syscall, and what is copied survives a SIGKILL of this process (the page cache holds it).
+let ownStart: number | undefined;
+function ownStartTime(): number {
+  return (ownStart ??= processStart(process.pid) ?? 0);
+}
+
+/** Whether the process that wrote a journal (pid and start time) still runs. */
+function creatorAlive(pid: number, start: number): boolean {
+  const now = processStart(pid);
+  if (now === undefined) return isAlive(pid);
+  return now === start;
+}
+
+// ---- the journal -------------------------------------------------------------------------------
+
 const JOURNAL_START = 16 * 1024;
+/** No journal grows past this, and reap() reads none larger. */
+export const JOURNAL_MAX = 64 * 1024 * 1024;
 const PROT_RW = 3;
 const MAP_SHARED = 1;
+const { O_RDWR, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const JOURNAL_NAME = /^(\d+)-(\d+)\.jsonl$/;
+const COMPACTING_NAME = /^(\d+)-(\d+)\.jsonl\.new$/;
+
 interface Journal {
   fd: number;
   address: bigint;
@@ -44,67 +96,119 @@ interface Journal {
   used: number;
 }
 let journal: Journal | null = null;
+// Journaling failed once (folder unusable, file planted, full): this process journals no more.
+let journalOff = false;
+let journalFile: string | null = null;
 
-function mapJournal(fd: number, size: number): Journal | null {
+function ownJournalPath(): string {
+  return (journalFile ??= path.join(recordsDir(), `${process.pid}-${ownStartTime()}.jsonl`));
+}
+
+/** Opens a new journal file: never an existing one, never through a symlink; checked after. */
+function createJournalFile(file: string): number {
+  const fd = fs.openSync(file, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || st.uid !== currentUid() || st.nlink !== 1 || st.size !== 0) {
+    fs.closeSync(fd);
+    throw new Error(`${file} is not a fresh file of ours`);
+  }
+  return fd;
+}
+
+function mapJournal(fd: number, size: number): Journal {
   fs.ftruncateSync(fd, size);
   const address = fn.mmap(null, size, PROT_RW, MAP_SHARED, fd, 0) as bigint;
-  if (address === -1n || address === 0xffffffffffffffffn) return null;
+  if (isFailedPointer(address)) throwErrno("mmap", { path: "the creation journal" });
   return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
 }
 
-/**
- * One line per creation: "s <id> <key>" for a segment (plain ASCII, the hot path: no JSON, no
- * UTF-8 encoding), a JSON object for a POSIX object (its name may be any text).
- */
-function journalLine(c: Created): string {
-  return c.kind === "sysv" ? "s " + c.id + " " + c.key + "\n" : JSON.stringify(c) + "\n";
+function unmapJournal(j: Journal): void {
+  j.bytes = Buffer.alloc(0); // nothing of ours may touch the old range after munmap
+  fn.munmap(j.address, j.size);
+  fs.closeSync(j.fd);
 }
 
-function parseJournalLine(line: string): Created | null {
-  if (line.startsWith("s ")) {
-    const [, id, key] = line.split(" ");
-    return { kind: "sysv", id: Number(id), key: Number(key) };
-  }
+function segmentLine(id: number, key: number, ctime: number): string {
+  return "s " + id + " " + key + " " + ctime + "\n";
+}
+
+function creationLine(c: Created): string {
+  return c.kind === "sysv" ? segmentLine(c.id, c.key, c.ctime ?? 0) : JSON.stringify({ kind: "posix", name: c.name, ino: c.ino }) + "\n";
+}
+
+function forgetLine(c: Created): string {
+  return c.kind === "sysv" ? "r " + c.id + "\n" : JSON.stringify({ forget: "posix", name: c.name, ino: c.ino }) + "\n";
+}
+
+/** Stops journaling for good and removes the journal: a journal that misses events must not guide reap(). */
+function dropJournal(): void {
+  journalOff = true;
+  const j = journal;
+  journal = null;
   try {
-    return JSON.parse(line) as Created;
+    if (j) unmapJournal(j);
   } catch {
-    return null;
+    /* already gone */
   }
+  if (journalFile) fs.rmSync(journalFile, { force: true });
 }
 
-function appendJournal(c: Created): void {
+/**
+ * Rewrites the journal as the objects tracked now (the lines of what was forgotten go), in a
+ * file twice that size, swapped in by rename so a SIGKILL mid-way leaves one whole journal.
+ */
+function compactJournal(): void {
+  let text = "";
+  for (const c of createdSegments.values()) text += creationLine(c);
+  for (const c of createdPosix.values()) text += creationLine(c);
+  const need = Buffer.byteLength(text);
+  let size = JOURNAL_START;
+  while (size < need * 2) size *= 2;
+  if (size > JOURNAL_MAX) return dropJournal();
+  const file = ownJournalPath();
+  const next = file + ".new";
+  fs.rmSync(next, { force: true });
+  const fd = createJournalFile(next);
+  let fresh: Journal;
   try {
-    const line = journalLine(c);
-    const bytes = c.kind === "sysv" ? line.length : Buffer.byteLength(line);
+    fresh = mapJournal(fd, size);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  fresh.used = fresh.bytes.write(text, 0);
+  fs.renameSync(next, file);
+  const old = journal;
+  journal = fresh;
+  if (old) unmapJournal(old);
+}
+
+function appendJournal(line: string, ascii: boolean): void {
+  if (journalOff) return;
+  try {
     if (!journal) {
-      fs.mkdirSync(recordsDir(), { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(journalPath(process.pid), "w+", 0o600);
-      journal = mapJournal(fd, JOURNAL_START);
-      if (!journal) return fs.closeSync(fd);
+      journal = mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
     }
-    if (journal.used + bytes > journal.size) {
-      // Full: map it again twice as large (the old bytes are in the file already).
-      const { fd, address, size, used } = journal;
-      journal.bytes = Buffer.alloc(0); // nothing of ours may touch the old range after munmap
-      fn.munmap(address, size);
-      journal = mapJournal(fd, size * 2);
-      if (!journal) return fs.closeSync(fd);
-      journal.used = used;
-    }
-    journal.used += c.kind === "sysv" ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
+    const bytes = ascii ? line.length : Buffer.byteLength(line);
+    // Full: the compacted journal already says what this line says (the maps are up to date).
+    if (journal.used + bytes > journal.size) return compactJournal();
+    journal.used += ascii ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
   } catch {
     // The journal only serves reap(); failing to write it must not fail the creation.
+    try {
+      dropJournal();
+    } catch {
+      /* nothing more to do */
+    }
   }
 }
 
 function closeJournal(): void {
-  if (!journal) return;
-  const { fd, address, size } = journal;
+  const j = journal;
   journal = null;
   try {
-    fn.munmap(address, size);
-    fs.closeSync(fd);
-    fs.unlinkSync(journalPath(process.pid));
+    if (j) unmapJournal(j);
+    if (journalFile) fs.rmSync(journalFile, { force: true });
   } catch {
     /* already gone */
   }
@@ -121,15 +225,22 @@ function keyOf(c: Created): number | string {
 
 /** Note that this process created `c`; it will be removed at exit unless `persist`. */
 export function track(c: Created): void {
-  if (c.kind === "posix" && c.ino === undefined) {
-    try {
-      c = { ...c, ino: fs.statSync(path.join("/dev/shm", c.name)).ino };
-    } catch {
-      /* no inode: reap will not touch it */
+  if (c.kind === "sysv") {
+    // shm_ctime is set from the same clock when the segment is made, a moment ago.
+    c.ctime ??= Math.floor(Date.now() / 1000);
+    createdSegments.set(c.id, c);
+    appendJournal(segmentLine(c.id, c.key, c.ctime), true);
+  } else {
+    if (c.ino === undefined) {
+      try {
+        c = { ...c, ino: fs.lstatSync(path.join(SHM_DIR, c.name)).ino };
+      } catch {
+        /* no inode: reap will not touch it */
+      }
     }
+    createdPosix.set(c.name, c);
+    appendJournal(creationLine(c), false);
   }
-  mapOf(c).set(keyOf(c), c);
-  appendJournal(c);
   installHandlers();
 }
 
@@ -148,18 +259,17 @@ export function createdSegmentSize(id: number): number | undefined {
   return c && c.kind === "sysv" ? c.size : undefined;
 }
 
-/** Forget segment `id` (removed with IPC_RMID). */
+/** Forget segment `id` (removed with IPC_RMID, or persisted): journaled, so reap() leaves it. */
 export function untrackSegment(id: number): void {
-  createdSegments.delete(id);
+  const c = createdSegments.get(id);
+  if (c && createdSegments.delete(id)) appendJournal(forgetLine(c), true);
 }
 
-/** Forget `c` (it was removed, or the user asked it to persist). */
+/** Forget `c` (it was removed, or the user asked it to persist): journaled, so reap() leaves it. */
 export function untrack(c: Created): void {
-  mapOf(c).delete(keyOf(c));
-}
-
-export function isTracked(c: Created): boolean {
-  return mapOf(c).has(keyOf(c));
+  if (c.kind === "sysv") return untrackSegment(c.id);
+  const known = createdPosix.get(c.name);
+  if (known && createdPosix.delete(c.name)) appendJournal(forgetLine(known), false);
 }
 
 /** Everything this process created and will remove at exit. */
@@ -167,24 +277,21 @@ export function trackedObjects(): Created[] {
   return [...createdSegments.values(), ...createdPosix.values()];
 }
 
-
-/** Removes one created object, if it is still the one we made. Never throws. */
-function removeCreated(c: Created, creatorPid: number): boolean {
+/** Removes one object this process created, if it is still the one we made. Never throws. */
+function removeOwn(c: Created): boolean {
   if (c.kind === "sysv") {
     const ds = shmStat(c.id);
     // The id may have been removed and reused by someone else: check key and creator.
-    if (!ds || ds.cpid !== creatorPid || (c.key !== 0 && ds.key !== c.key)) return false;
+    if (!ds || ds.cpid !== process.pid || (c.key !== 0 && ds.key !== c.key)) return false;
     return fn.shmctl_nobuf(c.id, IPC_RMID, null) === 0;
   }
   if (c.ino !== undefined) {
     // Only the object we made: a name unlinked and made again by someone else has a new inode.
     try {
-      if (fs.statSync(path.join("/dev/shm", c.name)).ino !== c.ino) return false;
+      if (fs.lstatSync(path.join(SHM_DIR, c.name)).ino !== c.ino) return false;
     } catch {
       return false;
     }
-  } else if (creatorPid !== process.pid) {
-    return false;
   }
   return fn.shm_unlink(c.name) === 0;
 }
@@ -192,10 +299,9 @@ function removeCreated(c: Created, creatorPid: number): boolean {
 /** Removes everything this process created (not persisted). Returns how many were removed. */
 export function cleanupCreated(): number {
   let removed = 0;
-  for (const c of trackedObjects()) {
-    if (removeCreated(c, process.pid)) removed++;
-    untrack(c);
-  }
+  for (const c of trackedObjects()) if (removeOwn(c)) removed++;
+  createdSegments.clear();
+  createdPosix.clear();
   closeJournal();
   return removed;
 }
@@ -210,69 +316,156 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+// ---- reap: what dead processes left -------------------------------------------------------------
+
+/** reap() gives up (and says so in `skipped`) after this long: a kernel start must not wait on it. */
+const REAP_BUDGET_MS = 2000;
+/** How far a segment's shm_ctime may be from the journaled time (clock reads around the call). */
+const CTIME_SLACK_S = 2;
+const SHM_NAME = /^\/[^/\0]{1,255}$/;
+
+/**
+ * What `reap()` did: the objects it removed, and how many recorded objects belong to live processes and
+ * stay.
+ */
 export interface ReapReport {
   removed: Created[];
   /** Journals whose process is still running: left alone. */
   live: number;
+  /** Journals not read: not a regular file of ours, larger than the cap, or the time ran out. */
+  skipped: number;
+}
+
+/** A dead process's journal, read without following symlinks or blocking; null when it is not one of ours. */
+function readJournal(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || st.uid !== currentUid() || st.size > JOURNAL_MAX) return null;
+    const bytes = Buffer.alloc(st.size);
+    const n = fs.readSync(fd, bytes, 0, st.size, 0);
+    return bytes.toString("utf8", 0, n);
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** What a journal says was created and not forgotten. */
+function liveEntries(text: string): Created[] {
+  const segments = new Map<number, Created>();
+  const posix = new Map<string, Created>();
+  // The file is zero-padded past its last line; a torn last line parses as nothing.
+  for (const line of text.replace(/\0+$/, "").split("\n")) {
+    if (line.startsWith("s ")) {
+      const [, id, key, ctime] = line.split(" ").map(Number);
+      if (Number.isSafeInteger(id) && Number.isSafeInteger(key) && Number.isSafeInteger(ctime)) segments.set(id, { kind: "sysv", id, key, ctime });
+    } else if (line.startsWith("r ")) {
+      segments.delete(Number(line.slice(2)));
+    } else if (line.startsWith("{")) {
+      let o: { kind?: unknown; forget?: unknown; name?: unknown; ino?: unknown };
+      try {
+        o = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (typeof o.name !== "string" || typeof o.ino !== "number") continue;
+      const entry = o.name + "\0" + o.ino;
+      if (o.kind === "posix") posix.set(entry, { kind: "posix", name: o.name, ino: o.ino });
+      else if (o.forget === "posix") posix.delete(entry);
+    }
+  }
+  return [...segments.values(), ...posix.values()];
+}
+
+/** Removes what a dead process (pid) journaled, only if it is provably that process's and ours. */
+function removeLeftover(c: Created, pid: number): boolean {
+  const uid = currentUid();
+  if (c.kind === "sysv") {
+    const ds = shmStat(c.id);
+    if (!ds || ds.uid !== uid || ds.cuid !== uid || ds.cpid !== pid) return false;
+    if (c.key !== 0 && ds.key !== c.key) return false;
+    if (c.ctime === undefined || Math.abs(ds.ctime - c.ctime) > CTIME_SLACK_S) return false;
+    return fn.shmctl_nobuf(c.id, IPC_RMID, null) === 0;
+  }
+  if (!SHM_NAME.test(c.name) || c.name === "/." || c.name === "/.." || c.ino === undefined) return false;
+  try {
+    const st = fs.lstatSync(path.join(SHM_DIR, c.name));
+    if (!st.isFile() || st.uid !== uid || st.ino !== c.ino) return false;
+  } catch {
+    return false;
+  }
+  return fn.shm_unlink(c.name) === 0;
+}
+
+function removeFile(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch {
+    /* another reaper got it, or it is not a file */
+  }
 }
 
 /**
  * Removes what processes of this user created with tslab-ipc and left behind when they died
- * without cleaning up (SIGKILL, a crash). Objects of live processes and of other programs stay.
+ * without cleaning up (SIGKILL, a crash). Objects of live processes, objects persisted or
+ * removed later, and objects of other programs or other users stay. Bounded in time; never blocks.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/reap.ts}
  */
 export function reap(): ReapReport {
-  const report: ReapReport = { removed: [], live: 0 };
+  const report: ReapReport = { removed: [], live: 0, skipped: 0 };
+  const deadline = performance.now() + REAP_BUDGET_MS;
+  let dir: string;
   let names: string[];
   try {
-    names = fs.readdirSync(recordsDir());
+    dir = recordsDir();
+    names = fs.readdirSync(dir);
   } catch {
     return report;
   }
-  for (const file of names) {
-    const m = /^(\d+)\.jsonl$/.exec(file);
+  for (const name of names) {
+    const m = JOURNAL_NAME.exec(name) ?? COMPACTING_NAME.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid) continue;
-    if (isAlive(pid)) {
-      report.live++;
+    const start = Number(m[2]);
+    if (pid === process.pid && start === ownStartTime()) continue;
+    if (performance.now() > deadline) {
+      report.skipped++;
       continue;
     }
-    let lines: string[];
-    try {
-      // The journal file is zero-padded past its last record.
-      lines = fs.readFileSync(journalPath(pid), "utf8").replace(/\0+$/, "").split("\n").filter(Boolean);
-    } catch {
+    if (creatorAlive(pid, start)) {
+      if (JOURNAL_NAME.test(name)) report.live++;
       continue;
     }
-    for (const line of lines) {
-      const c = parseJournalLine(line);
-      if (c && removeCreated(c, pid)) report.removed.push(c);
+    const file = path.join(dir, name);
+    // A compaction that a SIGKILL interrupted: the journal beside it is whole.
+    if (COMPACTING_NAME.test(name)) {
+      removeFile(file);
+      continue;
     }
-    try {
-      fs.unlinkSync(journalPath(pid));
-    } catch {
-      /* another reaper got it */
+    const text = readJournal(file);
+    if (text === null) {
+      report.skipped++;
+      continue;
     }
+    for (const c of liveEntries(text)) if (removeLeftover(c, pid)) report.removed.push(c);
+    removeFile(file);
   }
   return report;
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  // Someone else (a kernel's interrupt handler, the application) handles this signal: it is
-  // not a request to exit, so leave everything in place.
-  if (process.listenerCount(signal) > 1) return;
-  cleanupCreated();
-  process.removeListener(signal, onSignal);
-  process.kill(process.pid, signal);
 }
 
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  process.on("exit", () => {
+  onExit(() => {
     cleanupCreated();
   });
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
 }

@@ -1,6 +1,8 @@
 // getrusage(2) and posix_fadvise(2), C-shaped: what the instruments read and ask of the kernel.
 import { fn, type RawRusage } from "../ffi/libc";
-import { checkInt, ipcErrorFromErrno, throwErrno } from "../errors";
+import { ipcErrorFromErrno, throwErrno } from "../errors";
+import { validateInt32, validateInteger } from "../validators";
+import { POSIX_FADV_NOREUSE, POSIX_FADV_NORMAL } from "./constants";
 
 export const RUSAGE_SELF = 0;
 export const RUSAGE_THREAD = 1;
@@ -16,10 +18,10 @@ export function getrusage(who: number = RUSAGE_SELF): Readonly<RawRusage> {
 
 /** posix_fadvise(fd, offset, len, advice): POSIX_FADV_* hints; DONTNEED drops clean cached pages. */
 export function posix_fadvise(fd: number, offset: number, len: number, advice: number): 0 {
-  checkInt(fd, "fd", 0);
-  checkInt(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
-  checkInt(len, "len", 0, Number.MAX_SAFE_INTEGER);
-  checkInt(advice, "advice", 0, 5);
+  validateInt32(fd, "fd", 0);
+  validateInteger(offset, "offset", 0, Number.MAX_SAFE_INTEGER);
+  validateInteger(len, "len", 0, Number.MAX_SAFE_INTEGER);
+  validateInteger(advice, "advice", POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE);
   const rc = fn.posix_fadvise(fd, offset, len, advice);
   // posix_fadvise returns the error number itself rather than setting errno.
   if (rc !== 0) throw ipcErrorFromErrno(rc, "posix_fadvise");

@@ -1,17 +1,10 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
-import { fn, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
-import {
-  IpcError,
-  checkFlags,
-  checkInt,
-  checkOptions,
-  checkSize,
-  checkString,
-  describe,
-  formatKey,
-  throwErrno,
-} from "../errors";
+import { constants as osConstants } from "os";
+import { fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
+import { IpcError, formatKey, throwErrno } from "../errors";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
+import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
 import {
   IPC_CREAT,
   IPC_EXCL,
@@ -20,40 +13,45 @@ import {
   IPC_STAT,
   PROT_READ,
   PROT_WRITE,
-  SHMAT_MASK,
-  SHMGET_MASK,
   SHM_RDONLY,
 } from "./constants";
+import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { Region, regionToken } from "./region";
-import { createdSegmentSize, isAlive, isSegmentTracked, track, untrack, untrackSegment } from "./registry";
+import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
+
+const { EINVAL } = osConstants.errno;
 
 /**
  * ftok(path, projId): the System V key for an existing file and a project id, the same number
  * C's ftok(3) and Python's sysv_ipc.ftok give. `projId` is a number (low 8 bits used) or a
  * one-character string such as 'R'.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ftok.ts}
  */
 export function ftok(path: string, projId: number | string): number {
-  checkString(path, "path");
+  validateCString(path, "path");
   let id: number;
   if (typeof projId === "string") {
     if (projId.length !== 1 || projId.charCodeAt(0) > 0xff) {
-      throw new RangeError(`The "projId" argument must be a single character like 'R'. Received ${JSON.stringify(projId)}`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE("projId", projId, "must be a single character like 'R'");
     }
     id = projId.charCodeAt(0);
   } else if (typeof projId === "number") {
-    id = checkInt(projId, "projId", 0, 0xff);
+    id = validateInteger(projId, "projId", 0, 0xff);
   } else {
-    throw new TypeError(`The "projId" argument must be of type number or string. Received ${describe(projId)}`);
+    throw new ERR_INVALID_ARG_TYPE("projId", ["number", "string"], projId);
   }
   if (id === 0) {
     // ftok(3): "the least significant 8 bits of proj_id ... must be nonzero".
-    throw new RangeError(`The value of "projId" is out of range. Its low 8 bits must be nonzero. Received ${id}`);
+    throw new ERR_OUT_OF_RANGE("projId", "nonzero in its low 8 bits", id);
   }
   const key = fn.ftok(path, id);
   if (key === -1) throwErrno("ftok", { path });
   return key;
 }
 
+/** Options of `shmget` beyond C's arguments. */
 export interface ShmgetOptions {
   /** Keep the segment when this process exits (by default what this process creates is removed). */
   persist?: boolean;
@@ -61,7 +59,7 @@ export interface ShmgetOptions {
 
 function checkKey(key: unknown): number {
   // key_t is a signed 32-bit int; accept the unsigned spelling (0xdeadbeef) too.
-  const k = checkInt(key, "key", -0x80000000, 0xffffffff);
+  const k = validateInteger(key, "key", -0x80000000, 0xffffffff);
   return k | 0;
 }
 
@@ -69,27 +67,41 @@ function checkKey(key: unknown): number {
  * shmget(key, size, shmflg): the id of the segment for `key`, creating it with IPC_CREAT.
  * The low 9 bits of shmflg are the mode; pass it explicitly (the slides use 0644).
  * What this process creates is removed when it exits unless `{ persist: true }`.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmget.ts}
  */
 export function shmget(key: number, size: number, shmflg: number, options?: ShmgetOptions): number {
+  return getSegment(key, size, shmflg, options).id;
+}
+
+/**
+ * shmget, and whether this call created the segment: a fact from the kernel (IPC_PRIVATE, or
+ * IPC_CREAT | IPC_EXCL succeeding), never a guess from the creator's pid, which another process
+ * may have had before. With IPC_CREAT alone the exclusive attempt comes first, then the plain
+ * call, whose errors are the caller's.
+ */
+export function getSegment(key: number, size: number, shmflg: number, options?: ShmgetOptions): { id: number; created: boolean } {
   const k = checkKey(key);
-  checkSize(size, "size");
-  const flags = checkFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
-  const opts = checkOptions<ShmgetOptions>(options, "options");
-  const id = fn.shmget(k, size, flags);
-  if (id === -1) throwErrno("shmget", { key: k });
-  // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
-  if ((flags & IPC_CREAT || k === IPC_PRIVATE) && !opts.persist && !isSegmentTracked(id)) {
-    // Did this call create it? Certainly with IPC_EXCL or IPC_PRIVATE (and then its size is
-    // `size`); otherwise its creator pid tells (a segment that existed before belongs to
-    // whoever made it: never ours to remove).
-    if ((flags & IPC_EXCL) !== 0 || k === IPC_PRIVATE) track({ kind: "sysv", id, key: k, size });
-    else {
-      const raw = statRaw(id);
-      if (raw?.cpid === process.pid) track({ kind: "sysv", id, key: k, size: raw.segsz });
-    }
+  validateInteger(size, "size", 0);
+  const flags = validateFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
+  const opts = validateOptions<ShmgetOptions>(options, "options");
+  let id: number;
+  let created: boolean;
+  if (k !== IPC_PRIVATE && (flags & IPC_CREAT) !== 0 && (flags & IPC_EXCL) === 0) {
+    id = fn.shmget(k, size, flags | IPC_EXCL);
+    created = id !== -1;
+    if (!created) id = fn.shmget(k, size, flags);
+  } else {
+    id = fn.shmget(k, size, flags);
+    // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
+    created = id !== -1 && (k === IPC_PRIVATE || (flags & (IPC_CREAT | IPC_EXCL)) === (IPC_CREAT | IPC_EXCL));
   }
+  if (id === -1) throwErrno("shmget", { key: k });
+  if (created && !opts.persist) track({ kind: "sysv", id, key: k, size });
+  // Persisting (now or later) is journaled as a "forget": reap() leaves the segment too.
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
-  return id;
+  return { id, created };
 }
 
 const statRaw = shmStat;
@@ -102,6 +114,7 @@ export class ShmidDs {
 }
 export interface ShmidDs extends ShmidDsFields {}
 
+/** The fields of a decoded `struct shmid_ds` (`shmctl(id, IPC_STAT)`), named as `ipcs` shows them. */
 export interface ShmidDsFields {
   shmid: number;
   key: number;
@@ -155,13 +168,16 @@ export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
 /**
  * shmctl(shmid, cmd): IPC_STAT returns the decoded shmid_ds; IPC_RMID marks the segment for
  * removal (gone at the last detach) and returns 0.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmctl.ts}
  */
 export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
 export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
 export function shmctl(shmid: number, cmd: number): ShmidDs | 0;
 export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
-  checkInt(shmid, "shmid", 0);
-  checkInt(cmd, "cmd");
+  validateInt32(shmid, "shmid", 0);
+  validateInt32(cmd, "cmd");
   if (cmd === IPC_STAT) {
     const raw = statRaw(shmid);
     if (!raw) throwErrno("shmctl", { shmid });
@@ -173,7 +189,7 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
     untrackSegment(shmid);
     return 0;
   }
-  throw new RangeError(`The value of "cmd" is not supported. Use IPC_STAT (2) or IPC_RMID (0). Received ${cmd}`);
+  throw new ERR_INVALID_ARG_VALUE_RANGE("cmd", cmd, `is not supported: use IPC_STAT (${IPC_STAT}) or IPC_RMID (${IPC_RMID})`);
 }
 
 // One function for every attachment: no closure allocated per shmat.
@@ -186,6 +202,7 @@ export class Attachment extends Region {
   readonly shmid: number;
   readonly readonly: boolean;
 
+  /** @internal Only `shmat` makes attachments. */
   constructor(token: typeof regionToken, shmid: number, address: Pointer, size: number, readonly: boolean) {
     super(token, address, size, readonly ? PROT_READ : PROT_READ | PROT_WRITE, releaseAttachment);
     this.shmid = shmid;
@@ -206,6 +223,7 @@ export class Attachment extends Region {
     return shmctl(this.shmid, IPC_STAT);
   }
 
+  /** Detaches (the `using` statement calls it); detaching twice is a no-op here. */
   [Symbol.dispose](): void {
     this.detach();
   }
@@ -219,31 +237,39 @@ export class Attachment extends Region {
  * shmat(shmid, shmaddr, shmflg): attach the segment. shmaddr null (or 0) lets the kernel pick
  * the address, as on the slides. SHM_RDONLY attaches read-only. Returns the Attachment that
  * owns the memory: `.buffer` is a zero-copy Buffer over it.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmat.ts}
  */
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
-  checkInt(shmid, "shmid", 0);
+  validateInt32(shmid, "shmid", 0);
   if (shmaddr !== null && shmaddr !== 0 && typeof shmaddr !== "bigint") {
-    throw new TypeError(`The "shmaddr" argument must be null, 0 or a bigint address. Received ${describe(shmaddr)}`);
+    throw new ERR_INVALID_ARG_TYPE("shmaddr", "null, 0 or a bigint address", shmaddr);
   }
-  const flags = checkFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
+  const flags = validateFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
   // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
   // An attachment must know its length: from our own record of what we created, else IPC_STAT
   // (a bad id fails there just as shmat would).
   const size = createdSegmentSize(shmid) ?? shmSize(shmid);
   if (size < 0) throwErrno("shmat", { shmid });
   const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
-  if (address === -1n || address === 0xffffffffffffffffn) throwErrno("shmat", { shmid });
+  if (isFailedPointer(address)) throwErrno("shmat", { shmid });
   return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
-/** shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C. */
+/**
+ * shmdt(attachment): detach. Detaching what is already detached fails with EINVAL, as in C.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/shmdt.ts}
+ */
 export function shmdt(attachment: Attachment): 0 {
   if (!(attachment instanceof Attachment)) {
-    throw new TypeError(`The "shmaddr" argument must be an Attachment returned by shmat. Received ${describe(attachment)}`);
+    throw new ERR_INVALID_ARG_TYPE("shmaddr", "an Attachment returned by shmat", attachment);
   }
   if (!attachment.detach()) {
     throw new IpcError("EINVAL", `EINVAL: invalid argument, shmdt (already detached from shmid ${attachment.shmid})`, {
-      errno: 22,
+      errno: EINVAL,
       syscall: "shmdt",
       shmid: attachment.shmid,
     });
@@ -273,6 +299,14 @@ export interface IpcsEntry {
 /** The result of ipcs(): an array of entries that displays as a table in the kernel. */
 export class IpcsList extends Array<IpcsEntry> {}
 
+/**
+ * Every System V segment on the machine, as `ipcs -m` lists them (from `/proc/sysvipc/shm`), with `key`,
+ * `keyHex`, `shmid`, `owner`, `mode`, `size`, `nattch`, `cpid`, `lpid`, `dest` and whether the creator is
+ * alive. Exported as `ipcs`.
+ *
+ * @example
+ * {@includeCode ../../docs/examples/ipcs.ts}
+ */
 export function readProcSysvShm(): IpcsList {
   const text = fs.readFileSync("/proc/sysvipc/shm", "utf8");
   const lines = text.trim().split("\n");

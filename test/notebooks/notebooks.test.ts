@@ -29,7 +29,9 @@ import {
 
 const root = path.join(__dirname, "..", "..");
 const notebooksDir = path.join(root, "notebooks");
-const files = listNotebooks(notebooksDir);
+// NOTEBOOKS (comma-separated names without .ipynb) runs only those: the other-Node subset uses one.
+const only = process.env.NOTEBOOKS?.split(",").filter(Boolean);
+const files = listNotebooks(notebooksDir, only);
 const unavailable = jupyterUnavailableReason();
 const jobs = Math.max(1, Number(process.env.NOTEBOOK_JOBS ?? 2));
 

@@ -269,8 +269,8 @@ describe("across processes", () => {
 describe("interrupts (SIGINT, what Jupyter sends)", () => {
   // In a child: a stray SIGINT here would end the test runner.
   const program = (kernelLike: boolean) => `
-    import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS } from "tslab-ipc";
-    ${kernelLike ? `process.on("SIGINT", () => console.log("kernel: interrupt"));` : ""}
+    import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, lifecycle } from "tslab-ipc";
+    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => console.log("kernel: interrupt"));` : ""}
     const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     const lock = ShmLock.init(m, 0);
     lock.lock(); // held by this process: acquire() below waits for a release that never comes
@@ -295,7 +295,8 @@ describe("interrupts (SIGINT, what Jupyter sends)", () => {
     // Node's exit-on-SIGINT handler installed, so the interrupt killed the process (the kernel).
     const r = await runTs(
       `import vm from "vm";
-       import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS } from "tslab-ipc";
+       import { mmap, ShmLock, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, lifecycle } from "tslab-ipc";
+       lifecycle.setHost({ handlesInterrupts: true });
        process.on("SIGINT", () => console.log("kernel: interrupt"));
        const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
        const lock = ShmLock.init(m, 0);

@@ -1,0 +1,2 @@
+import { ipcs } from "tslab-ipc";
+console.table(ipcs());

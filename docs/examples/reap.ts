@@ -1,0 +1,2 @@
+import { reap } from "tslab-ipc";
+console.log(reap()); // { removed: [...], live: n }

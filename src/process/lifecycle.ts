@@ -1,0 +1,150 @@
+// The one owner of this process's exit and signal hooks (exit, SIGINT, SIGTERM, SIGHUP). Every
+// other module registers here; none calls process.on for a signal or for exit.
+//
+// Invariants:
+// - Exit hooks (cleanup: created objects, lab folder, child processes) run at most once, last
+//   registered first (as atexit does): on 'exit', or before the process dies of a signal.
+// - The policy is explicit, declared by the program that hosts the library (the kernel, a CLI),
+//   never guessed from who else listens:
+//     no host (a plain program, a child): SIGINT, SIGTERM and SIGHUP run the interrupt or
+//       terminate hooks, then the exit hooks, then the process dies of the same signal, as if
+//       nobody had listened (exit status 128+n, the shell sees the signal).
+//     a host that handles interrupts (the kernel: SIGINT interrupts a cell): SIGINT runs the
+//       interrupt hooks only; nothing is cleaned up and the process lives.
+//     a host that handles termination: SIGTERM/SIGHUP run the terminate hooks only; the host
+//       exits when it is ready, and the exit hooks run then.
+// - A process listener exists only while something needs it. Listening to SIGINT cancels Node's
+//   default (death), so with no hooks there is no listener and no changed behaviour.
+
+/** Removes the hook it was returned for; calling it twice is harmless. */
+export type Unregister = () => void;
+
+/** What the host process (the notebook kernel) handles itself, so the library's hooks leave it alone. */
+export interface HostPolicy {
+  /** SIGINT belongs to the host (it interrupts work, it does not end the process). */
+  handlesInterrupts?: boolean;
+  /** SIGTERM and SIGHUP belong to the host (it ends the process itself, and exit hooks run then). */
+  handlesTermination?: boolean;
+}
+
+type TerminationSignal = "SIGTERM" | "SIGHUP";
+const TERMINATION_SIGNALS: readonly TerminationSignal[] = ["SIGTERM", "SIGHUP"];
+
+const exitHooks = new Set<() => void>();
+const interruptHooks = new Set<() => void>();
+const terminateHooks = new Set<(signal: TerminationSignal) => void>();
+let host: Required<HostPolicy> = { handlesInterrupts: false, handlesTermination: false };
+let exitHooksRan = false;
+// Set while the process re-raises a signal to die of it: no listener may come back.
+let dying = false;
+
+function runHook(hook: () => void, what: string): void {
+  try {
+    hook();
+  } catch (e) {
+    // One failing hook must not keep the others from cleaning up.
+    try {
+      process.stderr.write(`tslab-ipc: ${what} hook failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    } catch {
+      /* no stderr left */
+    }
+  }
+}
+
+function runExitHooks(): void {
+  if (exitHooksRan) return;
+  exitHooksRan = true;
+  for (const hook of [...exitHooks].reverse()) runHook(hook, "exit");
+}
+
+/** Ends the process by `signal`, as the signal would have with nobody listening. */
+function dieBy(signal: NodeJS.Signals): void {
+  runExitHooks();
+  dying = true;
+  process.removeListener("SIGINT", onSigint);
+  for (const s of TERMINATION_SIGNALS) process.removeListener(s, onTermination);
+  process.kill(process.pid, signal);
+}
+
+function onSigint(): void {
+  for (const hook of [...interruptHooks]) runHook(hook, "interrupt");
+  if (!host.handlesInterrupts) dieBy("SIGINT");
+}
+
+function onTermination(signal: NodeJS.Signals): void {
+  const s = signal as TerminationSignal;
+  for (const hook of [...terminateHooks]) runHook(() => hook(s), "terminate");
+  if (!host.handlesTermination) dieBy(s);
+}
+
+function onProcessExit(): void {
+  runExitHooks();
+}
+
+function setListening(event: NodeJS.Signals | "exit", listener: (...args: never[]) => void, wanted: boolean): void {
+  const has = process.listeners(event as NodeJS.Signals).includes(listener as NodeJS.SignalsListener);
+  if (wanted && !has) process.on(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
+  else if (!wanted && has) process.removeListener(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
+}
+
+/** Adds or removes the process listeners so that they match the hooks and the policy. */
+function sync(): void {
+  if (dying) return;
+  const cleanup = exitHooks.size > 0 && !exitHooksRan;
+  setListening("exit", onProcessExit, cleanup);
+  setListening("SIGINT", onSigint, interruptHooks.size > 0 || (cleanup && !host.handlesInterrupts));
+  const terminate = terminateHooks.size > 0 || (cleanup && !host.handlesTermination);
+  for (const s of TERMINATION_SIGNALS) setListening(s, onTermination, terminate);
+}
+
+function register<T>(set: Set<T>, hook: T, kind: string): Unregister {
+  if (typeof hook !== "function") throw new TypeError(`The "${kind}" argument must be of type function. Received ${typeof hook}`);
+  set.add(hook);
+  sync();
+  return () => {
+    set.delete(hook);
+    sync();
+  };
+}
+
+/**
+ * Runs `hook` once when the process ends: at exit, or before it dies of SIGINT/SIGTERM/SIGHUP
+ * (unless the host handles that signal). Hooks run last registered first. Returns a function
+ * that unregisters it.
+ */
+export function onExit(hook: () => void): Unregister {
+  return register(exitHooks, hook, "hook");
+}
+
+/** Runs `hook` on every SIGINT, before anything else happens (waits reject with EINTR here). */
+export function onInterrupt(hook: () => void): Unregister {
+  return register(interruptHooks, hook, "hook");
+}
+
+/** Runs `hook(signal)` on every SIGTERM and SIGHUP, before the exit hooks. */
+export function onTerminate(hook: (signal: "SIGTERM" | "SIGHUP") => void): Unregister {
+  return register(terminateHooks, hook, "hook");
+}
+
+/**
+ * Declares what the program hosting the library handles itself. The kernel calls
+ * `setHost({ handlesInterrupts: true })`: SIGINT then interrupts a cell and never cleans up or
+ * ends the kernel. Returns a function that restores the previous policy.
+ */
+export function setHost(policy: HostPolicy): Unregister {
+  if (policy === null || typeof policy !== "object") {
+    throw new TypeError(`The "policy" argument must be of type object. Received ${policy === null ? "null" : typeof policy}`);
+  }
+  const previous = host;
+  host = { handlesInterrupts: policy.handlesInterrupts === true, handlesTermination: policy.handlesTermination === true };
+  sync();
+  return () => {
+    host = previous;
+    sync();
+  };
+}
+
+/** The policy in force. */
+export function hostPolicy(): Required<HostPolicy> {
+  return { ...host };
+}
