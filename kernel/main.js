@@ -153,3 +153,5 @@ function installProcessHooks({ handler, cleanup, lifecycle }) {
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
 }
+
+main();
