@@ -352,9 +352,9 @@ const IOPUB_HIGH_WATER_MARK = 10_000;
  * The queue is bounded (MAX_QUEUED_MESSAGES, MAX_QUEUED_BYTES): when no client reads, newer
  * messages are dropped, and the kernel's log says how many, once per episode.
  * (The sockets themselves are sealed, hence a stand-in rather than a patched method.)
- * @param {any} sock @param {string} name
+ * @param {any} sock @param {string} name @param {(line: string) => unknown} [log] where the reports go
  */
-function queuedSender(sock, name) {
+function queuedSender(sock, name, log = logToTerminal) {
   /** @type {Promise<unknown>} */
   let last = Promise.resolve();
   let queued = 0;
@@ -365,19 +365,19 @@ function queuedSender(sock, name) {
     send(msg) {
       const size = msg.reduce((n, part) => n + part.length, 0);
       if (queued >= MAX_QUEUED_MESSAGES || bytes + size > MAX_QUEUED_BYTES) {
-        if (dropped++ === 0) logToTerminal(`tslab-ipc: the ${name} queue is full (${queued} messages, ${bytes} bytes): no client is reading; dropping messages\n`);
+        if (dropped++ === 0) log(`tslab-ipc: the ${name} queue is full (${queued} messages, ${bytes} bytes): no client is reading; dropping messages\n`);
         return last;
       }
       queued++;
       bytes += size;
       last = last
         .then(() => sock.send(msg))
-        .catch((/** @type {unknown} */ e) => logToTerminal(`tslab-ipc: a message could not be sent: ${e}\n`))
+        .catch((/** @type {unknown} */ e) => log(`tslab-ipc: a message could not be sent: ${e}\n`))
         .finally(() => {
           queued--;
           bytes -= size;
           if (queued === 0 && dropped > 0) {
-            logToTerminal(`tslab-ipc: the ${name} queue drained; ${dropped} message(s) were dropped\n`);
+            log(`tslab-ipc: the ${name} queue drained; ${dropped} message(s) were dropped\n`);
             dropped = 0;
           }
         });

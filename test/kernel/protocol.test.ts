@@ -35,7 +35,7 @@ describe("WireMessage", () => {
 
   test("refuses a wrong signature of the same length, a shorter one, and a missing delimiter", () => {
     const good = sign(KEY, ["x"]);
-    const wrong = good.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+    const wrong = good.replace(/^./, (c: string) => (c === "0" ? "1" : "0"));
     expect(() => WireMessage.fromRaw(KEY, frames(KEY, wrong))).toThrow("invalid message signature");
     expect(() => WireMessage.fromRaw(KEY, frames(KEY, "abc"))).toThrow("invalid message signature");
     expect(() => WireMessage.fromRaw(KEY, frames(KEY).filter((f) => !f.equals(DELIM)))).toThrow(/no delimiter/);
@@ -63,27 +63,26 @@ describe("WireMessage", () => {
 });
 
 describe("the outgoing queue when no client reads", () => {
-  test("is capped: messages beyond the cap are dropped, counted and reported once", async () => {
+  test("is capped: messages beyond the cap are dropped, counted and reported once", () => {
     const never = { send: () => new Promise(() => {}), close() {} };
-    const log = jest.spyOn(process.stderr, "write").mockImplementation(() => true);
-    try {
-      const q = queuedSender(never, "iopub");
-      for (let i = 0; i < MAX_QUEUED_MESSAGES + 25; i++) q.send(["x"]);
-      expect(q.stats).toEqual({ queued: MAX_QUEUED_MESSAGES, bytes: MAX_QUEUED_MESSAGES, dropped: 25 });
-    } finally {
-      log.mockRestore();
-    }
+    const log: string[] = [];
+    const q = queuedSender(never, "iopub", (line: string) => log.push(line));
+    for (let i = 0; i < MAX_QUEUED_MESSAGES + 25; i++) q.send(["x"]);
+    expect(q.stats).toEqual({ queued: MAX_QUEUED_MESSAGES, bytes: MAX_QUEUED_MESSAGES, dropped: 25 });
+    expect(log).toEqual([`tslab-ipc: the iopub queue is full (${MAX_QUEUED_MESSAGES} messages, ${MAX_QUEUED_MESSAGES} bytes): no client is reading; dropping messages\n`]);
   });
 
   test("drains and says how many were dropped", async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
     const slow = { send: () => gate, close() {} };
-    const q = queuedSender(slow, "iopub");
+    const log: string[] = [];
+    const q = queuedSender(slow, "iopub", (line: string) => log.push(line));
     for (let i = 0; i < MAX_QUEUED_MESSAGES + 3; i++) q.send(["y"]);
     release();
     await q.drained();
     expect(q.stats).toEqual({ queued: 0, bytes: 0, dropped: 0 });
+    expect(log[log.length - 1]).toBe("tslab-ipc: the iopub queue drained; 3 message(s) were dropped\n");
   });
 });
 
