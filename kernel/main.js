@@ -10,6 +10,20 @@
 "use strict";
 const started = performance.now();
 const path = require("path");
+const os = require("os");
+
+// Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts
+// (module.enableCompileCache). The cache lives in this user's own cache folder, never in a shared
+// /tmp (another user could plant code there). Node 20 has no such cache and starts without it.
+const nodeModule = /** @type {{ enableCompileCache?: (dir: string) => unknown }} */ (/** @type {unknown} */ (require("module")));
+if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC_COMPILE_CACHE !== "0") {
+  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  try {
+    nodeModule.enableCompileCache(path.join(cacheHome, "tslab-ipc", `node-${process.versions.node}`));
+  } catch {
+    // No writable cache folder: start without one.
+  }
+}
 
 // TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
 const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
