@@ -62,9 +62,11 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 /** Runs one runner; resolves {result} (its JSON line) or {error}. */
 function runRunner(spec, timeoutMs) {
   return new Promise((resolve) => {
+    // A process group of its own: the cleanup can stop the runner and whatever it started.
     const child = spawn(spec.cmd, spec.argv, {
       env: { ...process.env, ...(spec.env || {}), BENCH_SHM_PREFIX: cleanup.prefix },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     current = child;
     cleanup.noteChild(child.pid);
@@ -75,6 +77,7 @@ function runRunner(spec, timeoutMs) {
     const timer = setTimeout(() => {
       err += `\ntimed out after ${timeoutMs / 1000} s`;
       child.kill("SIGTERM");
+      setTimeout(() => cleanup.killAll(), 2000).unref();
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
@@ -123,7 +126,7 @@ async function measure(w, ctx, opts) {
         continue;
       }
       const t0 = Date.now();
-      const { result, error } = await runRunner(spec, w.custom ? 600000 : 120000);
+      const { result, error } = await runRunner(spec, w.timeoutMs || (w.custom ? 600000 : 120000));
       if (interrupted) return null;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (error || result.skipped) {
@@ -251,6 +254,8 @@ function onSignal(sig) {
   log(`\n${sig}: stopping the runner and removing what it made...`);
   if (current) current.kill("SIGTERM");
   setTimeout(() => {
+    // Whatever did not stop on SIGTERM (a runner, a peer it started) goes now, before the sweep.
+    cleanup.killAll();
     const left = cleanup.sweep();
     if (left.length) log(`removed: ${left.join(", ")}`);
     process.exit(130);
@@ -265,5 +270,8 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    if (!interrupted) cleanup.sweep();
+    if (!interrupted) {
+      cleanup.killAll();
+      cleanup.sweep();
+    }
   });

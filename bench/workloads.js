@@ -166,6 +166,19 @@ function workloads(quick) {
       systems: ["tslab-ipc"],
       outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
     },
+    {
+      name: "grading",
+      title: "Grading a typical assignment (notebooks/02, correct submissions) in the grader's sandbox",
+      custom: "grading",
+      // 100 submissions: several minutes even on a quiet machine.
+      timeoutMs: 3600000,
+      systems: ["tslab-ipc"],
+      outputs: [
+        { name: "grade-submission", unit: "s", higherIsBetter: false, target: null },
+        { name: "grade-kernel-start", field: "kernel", unit: "s", higherIsBetter: false, target: null },
+        { name: "grade-batch", field: "batch", unit: "s", higherIsBetter: false, target: null },
+      ],
+    },
   ];
 }
 

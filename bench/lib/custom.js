@@ -20,6 +20,9 @@ function command(name, ctx, system = "tslab-ipc") {
   if (name === "notebooks") {
     return { cmd: "/usr/bin/python3", argv: [SCRIPT, "notebooks", kernelDir, process.execPath, path.join(ROOT, "notebooks")] };
   }
+  if (name === "grading") {
+    return { cmd: process.execPath, argv: [path.join(__dirname, "..", "runners", "grading.js"), ...(ctx.quick ? ["--quick"] : [])] };
+  }
   throw new Error(`unknown custom workload ${name}`);
 }
 

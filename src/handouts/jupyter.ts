@@ -43,14 +43,16 @@ export interface KernelEnvironment {
 /**
  * Installs this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR (kernel/install.js),
  * or, if the kernel's installer is missing, falls back to the kernel registered on the machine.
+ * `parent` is where the data dir goes (default the temp folder); `packageDir` a copy of this
+ * package whose kernel to install (default this checkout).
  */
-export function projectKernel(): KernelEnvironment {
-  const installer = path.join(packageRoot(), "kernel", "install.js");
+export function projectKernel(options: { parent?: string; packageDir?: string } = {}): KernelEnvironment {
+  const installer = path.join(options.packageDir ?? packageRoot(), "kernel", "install.js");
   const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (!fs.existsSync(installer)) {
     return { env: quiet, description: `the registered "${KERNEL_NAME}" kernel (kernel/install.js not found)`, dispose() {} };
   }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-jupyter-"));
+  const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
   const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
   const r = spawnSync(process.execPath, [installer, "install", "--user"], { env, encoding: "utf8" });
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");

@@ -23,8 +23,8 @@ import {
 } from "../../src";
 import type { Figure } from "../../src";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = fs.existsSync(CHROMIUM);
+import { chromiumPath, needs } from "../helpers";
+const CHROMIUM = chromiumPath;
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const display = Symbol.for("Jupyter.display");
 
@@ -56,8 +56,7 @@ function measuredFigures(): { hist: Figure; heat: Figure; ecdf: Figure } {
   }
 }
 
-const withChromium = haveChromium ? describe : describe.skip;
-withChromium(`in headless Chromium (${haveChromium ? CHROMIUM : "skipped: no /usr/bin/chromium"})`, () => {
+needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
   let dir = "";
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fig-"));
