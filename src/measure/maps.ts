@@ -18,6 +18,7 @@ import fs from "fs";
 import { validateInt32 } from "../validators";
 import { escapeHtml, recordsTable, recordsText } from "../display/html";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
+import { withCode } from "../codes";
 
 /** One line of /proc/<pid>/maps. */
 export interface MapsLine {
@@ -47,7 +48,7 @@ export function readMaps(pid: number | "self" = "self"): MapsLine[] {
     .filter((l) => l.trim() !== "")
     .map((text) => {
       const m = /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+([0-9a-f]+)\s+(\S+)\s+(\d+)\s*(.*)$/.exec(text);
-      if (!m) throw new Error(`unexpected line in /proc/${pid}/maps: ${text}`);
+      if (!m) throw withCode(new Error(`unexpected line in /proc/${pid}/maps: ${text}`), "ERR_PROC_FORMAT");
       return {
         start: BigInt("0x" + m[1]),
         end: BigInt("0x" + m[2]),
