@@ -3,12 +3,11 @@
 //   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout S]
 //   tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout S] [--jobs N]
 // Exit 0 when the work completed (whatever the students scored), 1 on a usage or setup error.
-import { withCode } from "../codes";
-import { ERR_INVALID_ARG_VALUE_RANGE, ERR_MISSING_OPTION } from "../codes";
 import path from "path";
 import { jupyterUnavailableReason } from "../handouts/jupyter";
 import { gradeSubmissions, gradeSummary } from "./grade";
 import { releaseAssignment } from "./release";
+import { withCode } from "../codes";
 
 const USAGE = `usage:
   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout SECONDS]
@@ -22,7 +21,7 @@ function parse(args: string[]): { positional: string[]; options: Map<string, str
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (VALUED.has(a)) {
-      if (i + 1 >= args.length) throw new ERR_MISSING_OPTION(a);
+      if (i + 1 >= args.length) throw withCode(new Error(`${a} needs a value`), "ERR_USAGE");
       options.set(a, args[++i]);
     } else if (a.startsWith("--")) options.set(a, true);
     else positional.push(a);
@@ -33,7 +32,7 @@ function parse(args: string[]): { positional: string[]; options: Map<string, str
 function positiveNumber(v: string | true | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(n > 0)) throw new ERR_INVALID_ARG_VALUE_RANGE(name, v, "must be a positive number");
+  if (!(n > 0)) throw withCode(new Error(`${name} must be a positive number, got ${v}`), "ERR_USAGE");
   return n;
 }
 

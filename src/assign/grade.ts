@@ -10,7 +10,6 @@
 // - Whatever a submission does (invalid file, segfault, endless loop, fork, leak), the run
 //   goes on and ends with exit 0; what went wrong is in its row and its feedback.
 // - The grading work folder (kernelspec, per-submission folders) is removed at the end.
-import { withCode } from "../codes";
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -23,6 +22,7 @@ import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox } from "./sandbox";
+import { withCode } from "../codes";
 
 export interface GradeOptions {
   /** The instructor's notebook (nbgrader format, or legacy tags). */

@@ -10,9 +10,9 @@
 // - A locked cell the student deleted is put back after the cell that stands for the source
 //   cell before it (by grade_id, cell id or text); a
 //   solution cell the student deleted stays deleted (its tests then fail), and is noted.
-import { withCode } from "../codes";
 import { sourceOf, type Notebook, type NotebookCell } from "../handouts/notebook";
 import { gradeIdOf, isLocked, isSolution, nbgraderOf, releasedSource } from "./nbgrader";
+import { withCode } from "../codes";
 
 export interface Assembled {
   notebook: Notebook;

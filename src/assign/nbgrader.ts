@@ -12,9 +12,9 @@
 //   nbgrader cell, so a tampered locked cell is recognised from the source alone.
 // - Notebooks still tagged the old way (`solution` / `check`) convert on the fly: the tags stay,
 //   nbgrader metadata and markers are added where a cell has none.
-import { withCode } from "../codes";
 import crypto from "crypto";
 import { sourceOf, tagsOf, type Notebook, type NotebookCell } from "../handouts/notebook";
+import { withCode } from "../codes";
 
 export const SCHEMA_VERSION = 3;
 export const BEGIN_SOLUTION = "BEGIN SOLUTION";

@@ -6,10 +6,10 @@
 //   that has one (addPngsToNotebook put it there), not its interactive HTML.
 // - Code and output wrap at the page edge instead of being cut, and prompts are dropped to
 //   give code the width.
-import { withCode } from "../codes";
 import fs from "fs";
 import { CHROMIUM_ARGS } from "../figures/png";
 import type { Notebook } from "../handouts/notebook";
+import { withCode } from "../codes";
 
 export const PRINT_CSS = `
 @page { size: A4; margin: 14mm 12mm; }
@@ -74,7 +74,7 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
   const report: { pdf: string; overflowing: number }[] = [];
   if (pairs.length === 0) return report;
   const reason = pdfUnavailableReason();
-  if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_NO_BROWSER");
+  if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_PDF_UNAVAILABLE");
   // Required lazily: only printing needs it.
   const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<PdfBrowser> } };
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });

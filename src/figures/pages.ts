@@ -76,7 +76,7 @@ export interface FaultTimelinePlotOptions extends PlotOptions {}
 export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: FaultTimelinePlotOptions = {}): Figure {
   opts = validateOptions<FaultTimelinePlotOptions>(opts, "options");
   const list = Array.isArray(timelines) ? timelines : [timelines];
-  if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("timelines", list, "is empty");
+  if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("timelines", timelines, "holds no timeline to plot");
   list.forEach((t, i) => {
     if (!(t instanceof FaultTimeline)) throw new ERR_INVALID_ARG_TYPE(`timelines[${i}]`, "a FaultTimeline (from recordFaultTimeline)", t);
   });

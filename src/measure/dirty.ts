@@ -11,15 +11,15 @@
 //   says so, rather than answered with zeros that look like "all written back".
 // - Per-page counts come from splitting the range: a range with no dirty page (or only dirty
 //   pages) is settled by one cachestat call, so a mostly clean mapping costs a few calls.
-import { validateNumber } from "../validators";
 import { inspect } from "util";
 import { IpcError } from "../errors";
-import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { ERR_OUT_OF_RANGE } from "../codes";
 import { validateOptions } from "../validators";
+import { JUPYTER_DISPLAY } from "../display/mime";
 import { cachestatFd, withMappedFile } from "../sys/cachestat";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
-import { Region } from "../sys/region";
+import { validateRegion, type Region } from "../sys/region";
 import { fsInfo } from "./filesystem";
 
 /** pageStates(): not in the page cache. */
@@ -62,9 +62,7 @@ function checkWriteback(path: string, action: string): void {
 }
 
 function statesOf(mapping: Region, action: string, withResidency: boolean): Uint8Array {
-  if (!(mapping instanceof Region)) {
-    throw new ERR_INVALID_ARG_TYPE("mapping", "Mapping", mapping);
-  }
+  validateRegion(mapping, "mapping");
   return withMappedFile(mapping, action, ({ fd, offset }) => {
     checkWriteback((mapping as { path?: string | null }).path ?? "", action);
     const pages = mapping.pages;
@@ -173,7 +171,7 @@ export class PageStateRecording {
     return Math.max(1, Math.ceil(this.pages / Math.max(1, Math.floor(rows))));
   }
 
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -234,8 +232,8 @@ export class PageStateSampler {
   async watch(options: { intervalMs?: number; timeoutMs?: number; until?: (c: PageStateCounts) => boolean; label?: string } = {}): Promise<PageStateRecording> {
     const interval = options.intervalMs ?? 250;
     const timeout = options.timeoutMs ?? 5000;
-    validateNumber(interval, "options.intervalMs", Number.MIN_VALUE);
-    validateNumber(timeout, "options.timeoutMs", 0);
+    if (!(interval > 0)) throw new ERR_OUT_OF_RANGE("options.intervalMs", "> 0", interval);
+    if (!(timeout >= 0)) throw new ERR_OUT_OF_RANGE("options.timeoutMs", ">= 0", timeout);
     const start = Date.now();
     for (;;) {
       const c = this.sample(options.label ?? `${((Date.now() - start) / 1000).toFixed(1)} s`);

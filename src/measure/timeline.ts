@@ -7,11 +7,12 @@
 //   is the first step after which it was resident (-1 if never, 0 if before the first touch).
 // - Faults are counted with getrusage(RUSAGE_THREAD) around each step only (mincore and the
 //   bookkeeping stay outside), so the counts are the touches' own.
-import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { inspect } from "util";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { JUPYTER_DISPLAY } from "../display/mime";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
-import { Region } from "../sys/region";
+import { validateRegion, type Region } from "../sys/region";
 import { validateFunction, validateInteger, validateOptions, validateString } from "../validators";
 import { RUSAGE_THREAD, readFaultCounters } from "./rusage";
 
@@ -80,7 +81,7 @@ export class FaultTimeline {
   }
 
   /** In the kernel: the summary (plot.faultTimeline draws it). */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -106,9 +107,7 @@ let sink = 0;
  * ```
  */
 export function recordFaultTimeline(region: Region, order: ArrayLike<number>, options?: FaultTimelineOptions): FaultTimeline {
-  if (!(region instanceof Region)) {
-    throw new ERR_INVALID_ARG_TYPE("region", ["Mapping", "Attachment"], region);
-  }
+  validateRegion(region, "region");
   const opts = validateOptions<FaultTimelineOptions>(options);
   const pages = region.pages;
   if (order === null || typeof order !== "object" || typeof order.length !== "number") {

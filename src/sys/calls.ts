@@ -179,7 +179,7 @@ export class CallCounter {
     this.stop();
   }
 
-  /** Shows the counted calls as a table in the kernel. */
+  /** In the kernel: the counts as one line of text. */
   [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }

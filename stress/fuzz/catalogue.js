@@ -395,7 +395,7 @@ function targets(lib) {
     if (w.avoid.has("partial-mprotect") && r instanceof L.Region && typeof length === "number" && length < r.length) length = r.length;
     return [L.mprotect, r, length, w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 16])];
   });
-  add("madvise", 4, (w) => [L.madvise, w.region(), w.size(), w.or(0.8, () => w.rng.pick([...L.MADV_KNOWN ?? [0, 1, 2, 3, 4], 5, 100]))]);
+  add("madvise", 4, (w) => [L.madvise, w.region(), w.size(), w.or(0.8, () => w.rng.pick([L.MADV_NORMAL, L.MADV_RANDOM, L.MADV_SEQUENTIAL, L.MADV_WILLNEED, L.MADV_DONTNEED, L.MADV_FREE, L.MADV_REMOVE, L.MADV_DONTFORK, L.MADV_DOFORK, L.MADV_HUGEPAGE, L.MADV_NOHUGEPAGE, L.MADV_COLD, L.MADV_PAGEOUT, L.MADV_POPULATE_READ, L.MADV_POPULATE_WRITE, 5, 100]))]);
   add("mincore", 3, (w) => [L.mincore, w.region(), w.rng.chance(0.4) ? undefined : w.size()]);
   add("mapFile", 4, (w) => [L.mapFile, w.filePath(), opt(w, { length: () => w.size(), offset: () => w.offset(), writable: () => w.bool(), shared: () => w.bool(), create: () => w.size() })]);
   add("mapAnonymous", 3, (w) => [L.mapAnonymous, w.size(), opt(w, { shared: () => w.bool(), populate: () => w.bool() })]);
