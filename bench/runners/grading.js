@@ -17,7 +17,7 @@ async function main() {
   try {
     ({ gradeSubmissions: grade } = require(path.join(ROOT, "dist", "assign")));
   } catch (e) {
-    return { skipped: `dist/assign is not built (npm run build): ${e.message}` };
+    return { skipped: `dist/assign is not built (npm run build): ${e instanceof Error ? e.message : String(e)}` };
   }
   const { jupyterUnavailableReason } = require(path.join(ROOT, "dist", "handouts"));
   const missing = jupyterUnavailableReason();

@@ -35,8 +35,11 @@ export function judgeNotebook(nb: Notebook): Judgement {
   let checksPassed = 0;
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;
-    codeCells++;
     const tags = tagsOf(cell);
+    // Cells tagged `interactive` wait for a person (input()); nbrun.py does not run them.
+    if (tags.includes("interactive")) return;
+    codeCells++;
+    // nbgrader's graded test cells count as checks, like the older `check` tag.
     const check = tags.includes("check") || isGrade(cell);
     const ran = typeof cell.execution_count === "number";
     if (ran) executed++;

@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { withCode } from "../codes";
 import { packageRoot } from "../process/paths";
 
 export const KERNEL_NAME = "tslab-ipc";
@@ -57,7 +58,7 @@ export function projectKernel(options: { parent?: string; packageDir?: string } 
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
   if (r.status !== 0 || !fs.existsSync(spec)) {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`);
+    throw withCode(new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`), "ERR_JUPYTER_FAILED");
   }
   return {
     env,
@@ -185,5 +186,7 @@ export async function executeNotebook(
 export async function exportHtml(pairs: [string, string][], env: NodeJS.ProcessEnv): Promise<void> {
   if (pairs.length === 0) return;
   const r = await runNbrun(["html", ...pairs.flat()], env);
-  if (!r.json || r.json.ok !== true) throw new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (!r.json || r.json.ok !== true) {
+    throw withCode(new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`), "ERR_JUPYTER_FAILED");
+  }
 }
