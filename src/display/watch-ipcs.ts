@@ -307,6 +307,7 @@ export class IpcsWatcher {
     return { "text/html": html, "text/plain": [recordsText(caption, COLUMNS, rows), ...eventText].join("\n") };
   }
 
+  /** Shows the current table; the kernel then updates it in place. */
   [JUPYTER_DISPLAY](): Record<string, string> {
     return this.bundle();
   }

@@ -171,6 +171,7 @@ export class PageStateRecording {
     return Math.max(1, Math.ceil(this.pages / Math.max(1, Math.floor(rows))));
   }
 
+  /** Shows the recording as a page-state heatmap in the kernel. */
   [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
