@@ -139,7 +139,7 @@ if (typeof ipc.SharedWord === "function") {
     const c = JSON.parse(out);
     show("the same from C (mean of 100000)", { "futex WAKE (no waiter)": c.wake, "futex WAIT (value differs)": c.waitNotEqual });
   } catch (e) {
-    console.log(`(C futex steps unavailable: ${e.message.split("\n")[0]})`);
+    console.log(`(C futex steps unavailable: ${String(e instanceof Error ? e.message : e).split("\n")[0]})`);
   }
 }
 

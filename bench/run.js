@@ -19,7 +19,18 @@ const { quantile, quietestTurn } = require("./lib/stats");
 const report = require("./lib/report");
 const custom = require("./lib/custom");
 
+/**
+ * @typedef {object} BenchArgs
+ * @property {boolean} quick
+ * @property {string[] | null} only
+ * @property {number | null} rounds
+ * @property {boolean} [roundsGiven]
+ * @property {boolean | null} write
+ */
+
+/** @param {string[]} argv */
 function parseArgs(argv) {
+  /** @type {BenchArgs} */
   const opts = { quick: false, only: null, rounds: null, write: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -42,6 +53,7 @@ function parseArgs(argv) {
 }
 
 const cleanup = new Cleanup();
+/** @type {import("child_process").ChildProcess | null} */
 let current = null; // the runner process now running
 let interrupted = false;
 
@@ -50,9 +62,11 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 /** Runs one runner; resolves {result} (its JSON line) or {error}. */
 function runRunner(spec, timeoutMs) {
   return new Promise((resolve) => {
+    // A process group of its own: the cleanup can stop the runner and whatever it started.
     const child = spawn(spec.cmd, spec.argv, {
       env: { ...process.env, ...(spec.env || {}), BENCH_SHM_PREFIX: cleanup.prefix },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     current = child;
     cleanup.noteChild(child.pid);
@@ -63,6 +77,7 @@ function runRunner(spec, timeoutMs) {
     const timer = setTimeout(() => {
       err += `\ntimed out after ${timeoutMs / 1000} s`;
       child.kill("SIGTERM");
+      setTimeout(() => cleanup.killAll(), 2000).unref();
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
@@ -104,14 +119,14 @@ async function measure(w, ctx, opts) {
       if (interrupted) return null;
       const system = order[(k + round) % order.length]; // rotate: nobody always goes first
       if (skipped[system]) continue;
-      const spec = w.custom ? custom.command(w.custom, ctx) : systemCommand(system, concreteArgs(w.args), ctx);
+      const spec = w.custom ? custom.command(w.custom, ctx, system) : systemCommand(system, concreteArgs(w.args), ctx);
       if (spec.skipped) {
         skipped[system] = spec.skipped;
         log(`  ${system}: skipped (${spec.skipped})`);
         continue;
       }
       const t0 = Date.now();
-      const { result, error } = await runRunner(spec, w.custom ? 600000 : 120000);
+      const { result, error } = await runRunner(spec, w.timeoutMs || (w.custom ? 600000 : 120000));
       if (interrupted) return null;
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       if (error || result.skipped) {
@@ -239,6 +254,8 @@ function onSignal(sig) {
   log(`\n${sig}: stopping the runner and removing what it made...`);
   if (current) current.kill("SIGTERM");
   setTimeout(() => {
+    // Whatever did not stop on SIGTERM (a runner, a peer it started) goes now, before the sweep.
+    cleanup.killAll();
     const left = cleanup.sweep();
     if (left.length) log(`removed: ${left.join(", ")}`);
     process.exit(130);
@@ -253,5 +270,8 @@ main()
     process.exitCode = 1;
   })
   .finally(() => {
-    if (!interrupted) cleanup.sweep();
+    if (!interrupted) {
+      cleanup.killAll();
+      cleanup.sweep();
+    }
   });

@@ -141,10 +141,22 @@ function workloads(quick) {
       name: "kernel-start",
       title: "Kernel start (jupyter_client) to the first result of `1+1`",
       custom: "kernel-start",
-      systems: ["tslab-ipc"],
+      systems: ["tslab-ipc", "ipykernel"],
       outputs: [
-        { name: "kernel-start", unit: "s", higherIsBetter: false, target: { abs: ["<", 3] } },
+        { name: "kernel-start", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
         { name: "kernel-ready", field: "ready", unit: "s", higherIsBetter: false, target: null },
+      ],
+    },
+    {
+      name: "kernel-cells",
+      title: "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell, against ipykernel",
+      custom: "kernel-cells",
+      systems: ["tslab-ipc", "ipykernel"],
+      outputs: [
+        { name: "cell-trivial", field: "trivial", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
+        { name: "cell-function", field: "function", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
+        { name: "cell-api", field: "api", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
+        { name: "kernel-memory", field: "rss", unit: "MiB", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
       ],
     },
     {
@@ -153,6 +165,19 @@ function workloads(quick) {
       custom: "notebooks",
       systems: ["tslab-ipc"],
       outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
+    },
+    {
+      name: "grading",
+      title: "Grading a typical assignment (notebooks/02, correct submissions) in the grader's sandbox",
+      custom: "grading",
+      // 100 submissions: several minutes even on a quiet machine.
+      timeoutMs: 3600000,
+      systems: ["tslab-ipc"],
+      outputs: [
+        { name: "grade-submission", unit: "s", higherIsBetter: false, target: null },
+        { name: "grade-kernel-start", field: "kernel", unit: "s", higherIsBetter: false, target: null },
+        { name: "grade-batch", field: "batch", unit: "s", higherIsBetter: false, target: null },
+      ],
     },
   ];
 }

@@ -9,6 +9,7 @@
 //                                        ERR_INVALID_ARG_VALUE_RANGE, a value past a bound)
 //   ERR_MISSING_OPTION       TypeError   a required option is absent
 //   ERR_ILLEGAL_CONSTRUCTOR  TypeError   `new` on a class whose objects come from a call
+//   ERR_BUFFER_TOO_LARGE     RangeError  a region longer than one Buffer can be
 //   ERR_CC_FAILED            Error       compileC: cc rejected the source (`status`, `stderr`)
 //   ERR_TS_SYNTAX            SyntaxError runTs/spawnTs: the child's TypeScript does not parse
 //   ERR_NOT_BUILT            Error       dist/ is missing: run `npm run build`
@@ -17,6 +18,7 @@
 //   ERR_INVALID_NOTEBOOK     Error       a file that is not an nbformat 4 notebook
 //   ERR_JUPYTER_FAILED       Error       a jupyter command (kernelspec, nbconvert) failed
 //   ERR_LIBC_LAYOUT          Error       libc's struct layout is not the one we declared
+//   ERR_NO_MOUNT             Error       fsInfo: no mount in /proc/self/mountinfo holds the path
 import { inspect } from "util";
 
 // typeof names are written in lower case; capitalised names are classes.
@@ -100,7 +102,10 @@ function withSeparators(digits: string): string {
 }
 
 function receivedNumber(value: unknown): string {
-  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 32) return withSeparators(String(value));
+  // Digits only: 1e+300 is an integer too, and keeps its exponent form.
+  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 32 && /^-?\d+$/.test(String(value))) {
+    return withSeparators(String(value));
+  }
   if (typeof value === "bigint") {
     const digits = String(value);
     return `${value > 2n ** 32n || value < -(2n ** 32n) ? withSeparators(digits) : digits}n`;

@@ -59,3 +59,25 @@ export { countCalls, countableCalls, CallCounter } from "./sys/calls";
 export type { CountCallsOptions, RecordedCall } from "./sys/calls";
 export { fsType, fsInfo, IN_MEMORY_FILE_SYSTEMS } from "./measure/filesystem";
 export type { FsInfo } from "./measure/filesystem";
+// Two processes' address spaces side by side, from /proc (src/measure/maps.ts).
+export { showMaps, readMaps, smapsRollup, smapsOf, physicalFrame, MapsComparison } from "./measure/maps";
+export type { MapsLine, SharedMapping } from "./measure/maps";
+// Notebook prose tied to its measurement: claim(holds, sentence), say(sentence) (src/lab/claim.ts).
+export { claim, say, ClaimError } from "./lab/claim";
+// Dirty pages and the page cache, from the kernel's accounting: cachestat(2) (src/sys/cachestat, src/measure/dirty).
+export { cachestat, SYS_cachestat } from "./sys/cachestat";
+export type { CachestatResult } from "./sys/cachestat";
+export { dirtyPages, dirtyCount, pageStates, pageStateName, PageStateSampler, PageStateRecording, PAGE_NOT_CACHED, PAGE_CLEAN, PAGE_DIRTY, PAGE_WRITEBACK } from "./measure/dirty";
+export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
+// A live ipcs (update_display_data) that stops when its cell ends; the kernel calls cellEnded() after each cell.
+export { watchIpcs, IpcsWatcher, onCellEnd, cellEnded } from "./display";
+export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject, CellEndListener } from "./display";
+// Fault timelines and page-state figures (src/measure/timeline, src/figures/pages).
+export { recordFaultTimeline, shuffledPages, FaultTimeline } from "./measure/timeline";
+export type { FaultTimelineOptions } from "./measure/timeline";
+export type { PageStatesPlotOptions, FaultTimelinePlotOptions } from "./figures/pages";
+// A table of measurements as one output (src/display/table.ts).
+export { table, Table } from "./display";
+// countCalls for the Node children a piece of work starts (checks of "in another process" exercises).
+export { countChildCalls } from "./lab/child-calls";
+export type { ChildCalls } from "./lab/child-calls";

@@ -66,7 +66,7 @@ console.log(JSON.stringify({ segmentCycles, mapCycles, before, after, peak, segm
 function cyclesExperiment({ segmentCycles = 10000, mapCycles = 10000 } = {}) {
   const r = spawnSync(process.execPath, ["--expose-gc", "-e", CHILD, String(segmentCycles), String(mapCycles)], { encoding: "utf8", timeout: 300_000 });
   if (r.status !== 0) throw new Error(`cycles child ended with ${r.signal ?? r.status}: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split("\n").pop());
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
 }
 
 module.exports = { cyclesExperiment };

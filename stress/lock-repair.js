@@ -44,7 +44,7 @@ async function lockRepairExperiment({ iterations = 15, seed = 1, maxDelayMs = 20
   const segment = ipc.SharedSegment.create({ size: 4096 });
   const a = segment.attach();
   const fix = eval(REPAIR);
-  const stats = { seed, iterations, repair, kills: 0, ownerDied: 0, foundHalfDone: 0, repaired: 0, sumWrong: 0, workerFailures: [] };
+  const stats = { seed, iterations, repair, kills: 0, ownerDied: 0, foundHalfDone: 0, repaired: 0, sumWrong: 0, workerFailures: /** @type {string[]} */ ([]) };
   try {
     const lock = ipc.ShmLock.init(a, 0, { onOwnerDied: () => {} });
     a.writeInt32(A, TOTAL);
@@ -54,10 +54,10 @@ async function lockRepairExperiment({ iterations = 15, seed = 1, maxDelayMs = 20
       let err = "";
       child.stderr.on("data", (d) => (err += d));
       const closed = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-      await new Promise((resolve, reject) => {
+      await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
         child.stdout.on("data", (d) => String(d).includes("ready") && resolve());
         closed.then((e) => reject(new Error(`worker ended before ready: ${JSON.stringify(e)} ${err}`)));
-      });
+      }));
       await new Promise((r) => setTimeout(r, rng.int(1, maxDelayMs)));
       child.kill("SIGKILL");
       const end = await closed;

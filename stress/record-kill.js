@@ -50,6 +50,7 @@ function startWriter(shmid, first) {
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const exited = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr })));
+  /** @type {Promise<void>} */
   const ready = new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -65,7 +66,7 @@ function startWriter(shmid, first) {
  * Runs `iterations` writer lifetimes, each killed after a random 0..maxDelayMs of writing.
  * Returns the counts; `invalidAccepted` must be 0 and `readFailures` empty.
  */
-async function recordKillExperiment({ iterations = 30, seed = 1, capacity = 256 * 1024, maxDelayMs = 15, log = () => {} } = {}) {
+async function recordKillExperiment({ iterations = 30, seed = 1, capacity = 256 * 1024, maxDelayMs = 15, log = /** @param {string} _line */ (_line) => {} } = {}) {
   const ipc = require(DIST);
   const rng = prng(seed);
   const segment = ipc.SharedSegment.create({ size: ipc.SharedRecord.byteLength(capacity) });
@@ -81,8 +82,8 @@ async function recordKillExperiment({ iterations = 30, seed = 1, capacity = 256 
     readsAccepted: 0,
     invalidAccepted: 0, // reads that returned a torn/invalid record: must stay 0
     lastGeneration: 0,
-    readFailures: [],
-    writerFailures: [],
+    readFailures: /** @type {string[]} */ ([]),
+    writerFailures: /** @type {string[]} */ ([]),
   };
   const check = (snapshot, when) => {
     if (snapshot === null) return;

@@ -1,6 +1,6 @@
 // `npm run stress`: the reliability experiments of issue 7 at full size, with a report.
 //   npm run stress                 full run (a few minutes)
-//   npm run stress -- --quick      the npm-test sizes, to try it out
+//   npm run stress -- --quick      about the npm-test sizes, to try it out
 //   TSLAB_IPC_SEED=123 npm run stress   replay a run (every random choice comes from the seed)
 // Exit code 1 if any property failed. Build first (npm run build): children load dist/.
 "use strict";
@@ -14,13 +14,14 @@ const { cyclesExperiment } = require("./cycles");
 
 const quick = process.argv.includes("--quick");
 const size = quick
-  ? { fuzzWorkers: 4, fuzzCalls: 2600, recordKills: 25, counter: [64, 10_000], repairs: 15, cycles: 10_000 }
+  ? { fuzzWorkers: 4, fuzzCalls: 2600, recordKills: 25, counter: [16, 5_000], repairs: 15, cycles: 10_000 }
   : { fuzzWorkers: 16, fuzzCalls: 12_500, recordKills: 200, counter: [64, 10_000], repairs: 100, cycles: 100_000 };
 
 async function main() {
   const seed = seedFromEnv();
   const seeds = prng(seed);
   const lines = [];
+  /** @type {string[]} */
   const failures = [];
   const section = async (name, run) => {
     const t0 = performance.now();
@@ -28,7 +29,7 @@ async function main() {
     try {
       await run();
     } catch (e) {
-      failures.push(`${name}: ${e && e.stack}`);
+      failures.push(`${name}: ${e instanceof Error ? e.stack : e}`);
     }
     lines.push(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   };

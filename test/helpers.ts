@@ -17,8 +17,71 @@ export function tempDir(prefix = "tslab-ipc-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+// ---- Optional tools: a missing one is a skip that names its Debian package ------------------
+
+/** The optional tools some tests need, and the Debian package that brings each back. */
+export const TOOL_PACKAGES = {
+  cc: "gcc",
+  chromium: "chromium",
+  sysv_ipc: "python3-sysv-ipc",
+  strace: "strace",
+} as const;
+export type OptionalTool = keyof typeof TOOL_PACKAGES;
+
+/**
+ * Tools the skip logic treats as missing: TSLAB_IPC_TEST_HIDE=cc,strace (or "all"). It lets a
+ * test prove that the suite skips, and never fails, where a tool is missing.
+ */
+function hidden(tool: OptionalTool): boolean {
+  const list = (process.env.TSLAB_IPC_TEST_HIDE ?? "").split(",").map((t) => t.trim());
+  return list.includes(tool) || list.includes("all");
+}
+
+/** The Chromium binary the tests drive: $TSLAB_IPC_CHROMIUM or /usr/bin/chromium. */
+export const chromiumPath = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
+
+const toolChecks: Record<OptionalTool, () => boolean> = {
+  cc: () => cCompiler() !== null,
+  chromium: () => !hidden("chromium") && fs.existsSync(chromiumPath),
+  sysv_ipc: () => pythonWith("sysv_ipc") !== null,
+  strace: () => !hidden("strace") && spawnSync("strace", ["-f", "-e", "trace=none", "true"], { stdio: "ignore" }).status === 0,
+};
+const toolState = new Map<OptionalTool, boolean>();
+
+/** Why `tool` cannot be used here, naming the package that brings it back; null when it can. */
+export function toolMissing(tool: OptionalTool): string | null {
+  if (!toolState.has(tool)) toolState.set(tool, toolChecks[tool]());
+  if (toolState.get(tool)) return null;
+  const what = { cc: "no C compiler", chromium: `no Chromium at ${chromiumPath}`, sysv_ipc: "no Python sysv_ipc in /usr/bin/python3", strace: "strace cannot run here" }[tool];
+  return `${what}; apt-get install ${TOOL_PACKAGES[tool]}`;
+}
+
+/**
+ * test/describe for tests that need optional tools. Their names end with "[needs <tools>]";
+ * where a tool is missing they are skipped, and the name says why and which package brings it
+ * back: "[needs strace: strace cannot run here; apt-get install strace]". A check that cannot
+ * run is a skipped test, never a passed one.
+ */
+export function needs(...tools: OptionalTool[]) {
+  return needsOr(tools, null);
+}
+
+/** needs(...tools), also skipped (saying `otherReason`) when otherReason is not null. */
+export function needsOr(tools: OptionalTool[], otherReason: string | null) {
+  const reasons = tools.map(toolMissing).filter((r): r is string => r !== null);
+  if (otherReason) reasons.push(otherReason);
+  const tag = tools.length || reasons.length ? ` [needs ${tools.join(", ")}${reasons.length ? ": " + reasons.join("; ") : ""}]` : "";
+  const missing = reasons.length ? reasons.join("; ") : null;
+  return {
+    missing,
+    test: (name: string, fn: jest.ProvidesCallback, timeout?: number) => (missing ? test.skip : test)(name + tag, fn, timeout),
+    describe: (name: string, fn: jest.EmptyFunction) => (missing ? describe.skip : describe)(name + tag, fn),
+  };
+}
+
 /** The system C compiler, or null (tests then skip and say why). */
 export function cCompiler(): string | null {
+  if (hidden("cc")) return null;
   for (const cc of ["cc", "gcc", "clang"]) {
     const r = spawnSync("sh", ["-c", `command -v ${cc}`], { encoding: "utf8" });
     if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
@@ -49,6 +112,7 @@ export function runNode(code: string, options: { args?: string[]; env?: NodeJS.P
 export function pythonWith(...modules: string[]): string | null {
   const py = "/usr/bin/python3";
   if (!fs.existsSync(py)) return null;
+  if (modules.includes("sysv_ipc") && hidden("sysv_ipc")) return null;
   const r = spawnSync(py, ["-c", modules.map((m) => `import ${m}`).join("; ") || "pass"]);
   return r.status === 0 ? py : null;
 }

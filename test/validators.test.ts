@@ -2,6 +2,7 @@
 // throw first and compares.
 import { Buffer, constants as bufferConstants } from "buffer";
 import fs from "fs";
+import path from "path";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_MISSING_OPTION, ERR_OUT_OF_RANGE, withCode } from "../src/codes";
 import {
   validateAbortSignal,
@@ -52,6 +53,7 @@ test("ERR_OUT_OF_RANGE reads like Node's", () => {
   );
   expect(thrown(() => validateInt32(1.5, "fd")).message).toBe(`The value of "fd" is out of range. It must be an integer. Received 1.5`);
   expect(thrown(() => validateInteger(2 ** 40, "n", 0, 10)).message).toMatch(/Received 1_099_511_627_776$/);
+  expect(thrown(() => validateInteger(1e300, "n", 0, 10)).message).toMatch(/Received 1e\+300$/);
   expect(thrown(() => validateBigInt64(2n ** 63n, "value")).message).toBe(
     `The value of "value" is out of range. It must be >= -(2n ** 63n) and < 2n ** 63n. Received 9_223_372_036_854_775_808n`,
   );
@@ -99,4 +101,23 @@ test("withCode keeps the class and the message, and adds the code and fields", (
   // As in Node, a coded error is a plain TypeError/RangeError: only `code` tells them apart.
   expect(new ERR_OUT_OF_RANGE("x", "an integer", 1.5).constructor).toBe(RangeError);
   expect(Object.keys(new ERR_INVALID_ARG_TYPE("x", "number", "1"))).toEqual(["code"]);
+});
+
+test("every error src/ throws carries a code: no bare Error, TypeError or RangeError", () => {
+  const bare: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (file.endsWith(".ts")) {
+        fs.readFileSync(file, "utf8")
+          .split("\n")
+          .forEach((line, i) => {
+            if (/\bthrow new (Type|Range|Syntax)?Error\(/.test(line)) bare.push(`${path.relative(process.cwd(), file)}:${i + 1}`);
+          });
+      }
+    }
+  };
+  walk(path.join(__dirname, "..", "src"));
+  expect(bare).toEqual([]);
 });

@@ -3,11 +3,16 @@
 // The runners already unlink each file right after mapping it and mark each segment for
 // removal right after attaching it. This sweeps what a runner killed in between could leave:
 // files named with this run's prefix in /dev/shm and /tmp, and System V segments whose
-// creator was one of this run's child processes.
+// creator was one of this run's child processes. Runners start in process groups of their own
+// (spawn with `detached`), so killAll() also stops what a runner started (a ping-pong peer)
+// before the sweep, and nothing attaches or creates after it.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const { execFileSync } = require("child_process");
+
+// util-linux's, by its path: the sweep runs on Ctrl-C, whatever PATH the run was given.
+const IPCRM = fs.existsSync("/usr/bin/ipcrm") ? "/usr/bin/ipcrm" : "ipcrm";
 
 class Cleanup {
   constructor() {
@@ -24,6 +29,17 @@ class Cleanup {
 
   noteChild(pid) {
     if (pid) this.childPids.add(pid);
+  }
+
+  /** SIGKILLs the process group of every runner noted (each was spawned detached). */
+  killAll() {
+    for (const pid of this.childPids) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        /* the group is gone already */
+      }
+    }
   }
 
   /** Removes leftovers; returns what it removed (so a run can say so). */
@@ -48,7 +64,7 @@ class Cleanup {
     }
     for (const seg of this.segmentsOfChildren()) {
       try {
-        execFileSync("ipcrm", ["-m", String(seg)], { stdio: "ignore" });
+        execFileSync(IPCRM, ["-m", String(seg)], { stdio: "ignore" });
         removed.push(`segment ${seg}`);
       } catch {
         /* already gone */

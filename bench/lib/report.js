@@ -54,10 +54,19 @@ function judge(out, peers) {
     if (t.peers && bestPeer) {
       verdicts.push({
         what: `at least as ${out.higherIsBetter ? "fast" : "quick"} as every peer`,
-        holds: out.higherIsBetter ? ratios.vsBestPeer >= 1 : ratios.vsBestPeer <= 1,
+        holds: out.higherIsBetter ? Number(ratios.vsBestPeer) >= 1 : Number(ratios.vsBestPeer) <= 1,
         near: near(ratios.vsBestPeer, 1),
         got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}`,
       });
+    }
+    if (t.vs) {
+      // Against a named system of the same run (ipykernel for the kernel rows).
+      const [other, op, limit] = t.vs;
+      const theirs = out.values[other];
+      if (typeof theirs === "number" && theirs !== 0) {
+        const ratio = ours / theirs;
+        verdicts.push({ what: `ours/${other} ${op} ${limit}`, holds: compare(ratio, op, limit), near: near(ratio, limit), got: fmtRatio(ratio) });
+      }
     }
     if (t.abs) {
       const [op, limit] = t.abs;
@@ -147,7 +156,7 @@ function markdown(results, analysis) {
   lines.push(
     "Every number is the median of the samples of one run (latencies: the percentile named), with every system " +
       "run side by side in the same invocation, in rotating order. Ratios are ours / other of the reported values: " +
-      "for GB/s and round trips/s higher is better, for times lower is better. Raw samples are in `bench/results.json`.",
+      "for GB/s and round trips/s higher is better, for times lower is better. Raw samples are in `bench/results.json`, which each run writes (generated, so not committed).",
   );
   lines.push("");
   lines.push("## Summary");

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """Kernel start to first result, and the notebook suite's execution time, through real Jupyter.
 
-Usage: /usr/bin/python3 kernel_bench.py start <kernel_dir> <node> <repeats>
+Usage: /usr/bin/python3 kernel_bench.py start <kernel_dir> <node> <repeats> [tslab-ipc|ipykernel]
+       /usr/bin/python3 kernel_bench.py cells <kernel_dir> <node> <repeats> [tslab-ipc|ipykernel]
        /usr/bin/python3 kernel_bench.py notebooks <kernel_dir> <node> <notebooks_dir>
+
+`start` and `cells` run against our kernel or, for the comparison, Python's ipykernel (Debian's
+python3-ipykernel, kernelspec "python3"), the same way through jupyter_client.
 
 The project's kernelspec (kernel/kernel.json) is registered in a private JUPYTER_PATH with
 absolute paths. Prints one JSON line like the other runners (seconds).
@@ -67,7 +71,105 @@ def first_result(kc, code, timeout):
     raise TimeoutError("no result within %d s" % timeout)
 
 
-def start(kernel_dir, repeats):
+IPYKERNEL_SPEC = "python3"
+
+# The same three cells in each language: a trivial one, one that defines a function, and one
+# that calls the System V API (shmget + shmat + a string write + shmdt + IPC_RMID; Python's
+# through sysv_ipc). Each ends with an expression, so its result is the end of the cell.
+CELLS = {
+    "tslab-ipc": {
+        "trivial": "1+1",
+        "function": "function bump(x: number): number { return x + 1; }\nbump(1)",
+        "api": (
+            "{ const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600); const a = shmat(id);"
+            " a.writeString('hi'); shmdt(a); shmctl(id, IPC_RMID); }\n2"
+        ),
+    },
+    "ipykernel": {
+        "trivial": "1+1",
+        "function": "def bump(x):\n    return x + 1\nbump(1)",
+        "api": (
+            "import sysv_ipc\ns = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, 0o600, 4096)\n"
+            "s.write(b'hi\\0'); s.detach(); s.remove()\n2"
+        ),
+    },
+}
+
+
+def spec_name(system):
+    return IPYKERNEL_SPEC if system == "ipykernel" else SPEC_NAME
+
+
+def ipykernel_missing():
+    try:
+        import ipykernel  # noqa: F401
+    except ImportError:
+        return "python3-ipykernel is not installed (apt-get install python3-ipykernel)"
+    return None
+
+
+def tree_rss_mib(pid):
+    """Resident memory of a process and all its descendants, in MiB (from /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+def execute_timed(kc, code, timeout=60):
+    """Seconds from execute_request to the reply, failing on an error."""
+    t0 = time.monotonic()
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda msg: None)
+    dt = time.monotonic() - t0
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError("cell failed: %r: %s" % (code, reply["content"].get("evalue")))
+    return dt
+
+
+def cells(kernel_dir, repeats, system):
+    """Median-able samples of each cell kind, and the kernel's memory after its first cell."""
+    from jupyter_client.manager import start_new_kernel
+
+    repo = os.path.dirname(os.path.abspath(kernel_dir))
+    cwd = os.path.join(repo, "notebooks") if os.path.isdir(os.path.join(repo, "notebooks")) else repo
+    km, kc = start_new_kernel(kernel_name=spec_name(system), startup_timeout=60, cwd=cwd)
+    try:
+        code = CELLS[system]
+        execute_timed(kc, code["trivial"])
+        pid = km.provisioner.process.pid
+        rss = tree_rss_mib(pid)
+        out = {"trivial": [], "function": [], "api": []}
+        for _ in range(repeats):
+            for kind in out:  # interleaved, so a slow moment of the machine hits every kind
+                out[kind].append(execute_timed(kc, code[kind]))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    out["samples"] = out["trivial"]
+    out["rss"] = [rss]
+    out["note"] = "%d rounds of the three cells in one kernel, interleaved; RSS of the kernel and its children after its first cell" % repeats
+    emit(out)
+
+
+def start(kernel_dir, repeats, system="tslab-ipc"):
     from jupyter_client.manager import start_new_kernel
 
     # Where Jupyter would start it: the notebooks' folder (the repository if there is none).
@@ -77,7 +179,7 @@ def start(kernel_dir, repeats):
     samples, ready, outputs = [], [], []
     for _ in range(repeats):
         t0 = time.monotonic()
-        km, kc = start_new_kernel(kernel_name=SPEC_NAME, startup_timeout=60, cwd=cwd)
+        km, kc = start_new_kernel(kernel_name=spec_name(system), startup_timeout=60, cwd=cwd)
         try:
             t1 = time.monotonic()  # kernel_info answered: the kernel is up
             text = first_result(kc, "1+1", 60)
@@ -117,8 +219,13 @@ def main():
         return emit({"skipped": "kernel/kernel.json does not exist yet"})
     root = expose_kernel(kernel_dir, node)
     try:
+        system = sys.argv[5] if len(sys.argv) > 5 else "tslab-ipc"
+        if system == "ipykernel" and ipykernel_missing():
+            return emit({"skipped": ipykernel_missing()})
         if mode == "start":
-            start(kernel_dir, int(sys.argv[4]))
+            start(kernel_dir, int(sys.argv[4]), system)
+        elif mode == "cells":
+            cells(kernel_dir, int(sys.argv[4]), system)
         else:
             notebooks(kernel_dir, sys.argv[4])
     finally:

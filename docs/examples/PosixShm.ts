@@ -1,6 +1,7 @@
-import { PosixShm } from "tslab-ipc";
-const shm = PosixShm.create("/lab-demo", 4096);
+import { PosixShm, uniqueName } from "tslab-ipc";
+const name = "/" + uniqueName("lab-demo");
+const shm = PosixShm.create(name, 4096);
 const m = shm.map();
 m.writeString("posix");
-console.log(PosixShm.open("/lab-demo", { readonly: true }).map().readString()); // posix
+console.log(PosixShm.open(name, { readonly: true }).map().readString()); // posix
 shm[Symbol.dispose]();

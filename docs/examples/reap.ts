@@ -1,2 +1,2 @@
 import { reap } from "tslab-ipc";
-console.log(reap()); // { removed: [...], live: n }
+console.log(reap()); // { removed: […], live: …, skipped: 0 }

@@ -5,6 +5,6 @@ const crash = await runTs(`
   mprotect(m, 4096, PROT_READ);
   m.buffer[0] = 1; // a raw write to read-only memory: SIGSEGV, as in C
 `, { quiet: true });
-console.log(crash.signal, crash.summary); // SIGSEGV child 1234 was killed by SIGSEGV (segmentation fault)
+console.log(crash.signal, crash.summary); // SIGSEGV child … was killed by SIGSEGV (segmentation fault)
 const r = await runTs(`console.log(process.argv.slice(2).join("+"))`, { args: ["a", "b"], quiet: true });
 console.log(r.stdout.trim(), r.code); // a+b 0

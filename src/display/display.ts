@@ -3,6 +3,7 @@
 // The kernel installs the publisher (a function that sends display_data); the slot is on a
 // global symbol so that every copy of this library loaded in the kernel process reaches the
 // same kernel. Outside a kernel, display() prints the text/plain representation.
+import { cellEnded } from "./lifecycle";
 import { validateFunction, validateObject } from "../validators";
 import { displayDataOf, type DisplayData } from "./mime";
 
@@ -18,6 +19,10 @@ interface PublisherSlot {
 /** Called by the kernel: where display() sends its outputs (undefined to stop). */
 export function setDisplayPublisher(publisher: DisplayPublisher | undefined): void {
   if (publisher !== undefined) validateFunction(publisher, "publisher");
+  // A new publisher means the cell that owned the old one is over: its live displays end now,
+  // through the old publisher (for a kernel that does not call cellEnded() itself).
+  const old = (globalThis as PublisherSlot)[PUBLISHER];
+  if (old !== undefined && old !== publisher) cellEnded();
   (globalThis as PublisherSlot)[PUBLISHER] = publisher;
 }
 
@@ -46,6 +51,11 @@ function show(value: unknown, options: DisplayOptions = {}): void {
   } else {
     process.stdout.write(String(out.data["text/plain"]) + "\n");
   }
+}
+
+/** Whether display() reaches a notebook (a kernel installed its publisher) rather than stdout. */
+export function hasDisplayPublisher(): boolean {
+  return (globalThis as PublisherSlot)[PUBLISHER] !== undefined;
 }
 
 /** One MIME type, tslab's style: display.html("<b>hi</b>"), display.png(bytes). */

@@ -5,3 +5,8 @@ export { display, setDisplayPublisher } from "./display";
 export type { DisplayOptions, DisplayPublisher } from "./display";
 export { JUPYTER_DISPLAY, displayDataOf, hasDisplay, isMimeBundle, plainText } from "./mime";
 export type { MimeBundle, DisplayData, Displayable } from "./mime";
+export { onCellEnd, cellEnded } from "./lifecycle";
+export type { CellEndListener } from "./lifecycle";
+export { watchIpcs, IpcsWatcher } from "./watch-ipcs";
+export type { WatchIpcsOptions, IpcsEvent, PosixShmEntry, WatchedObject } from "./watch-ipcs";
+export { table, Table } from "./table";

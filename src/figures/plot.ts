@@ -5,6 +5,9 @@ import { ResidencyRecording } from "../measure/residency";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateOptions } from "../validators";
 import { Figure } from "./figure";
+import type { PageStateRecording } from "../measure/dirty";
+import type { FaultTimeline } from "../measure/timeline";
+import { faultTimeline as faultTimelineFigure, pageStates as pageStatesFigure, type FaultTimelinePlotOptions, type PageStatesPlotOptions } from "./pages";
 
 /** Options every figure takes: titles of the plot and the axes, and its size in pixels. */
 export interface PlotOptions {
@@ -304,4 +307,8 @@ export const plot = {
   residency,
   /** Bars: one value per label. */
   bar,
+  /** A pages × time heatmap of page states (not cached, clean, dirty, writeback) from a PageStateSampler. */
+  pageStates: (recording: PageStateRecording, opts?: PageStatesPlotOptions) => pageStatesFigure(recording, opts),
+  /** The order pages became resident, next to the fault counts, one panel per FaultTimeline. */
+  faultTimeline: (timelines: FaultTimeline | FaultTimeline[], opts?: FaultTimelinePlotOptions) => faultTimelineFigure(timelines, opts),
 };

@@ -146,7 +146,7 @@ export async function attachRenderedPng(fig: Figure, opts: PngOptions = {}): Pro
 
 /** Minimal shape of an nbformat 4 notebook, as far as outputs go. */
 export interface NotebookJson {
-  cells: { outputs?: { output_type: string; data?: Record<string, unknown> }[] }[];
+  cells: { cell_type?: string; outputs?: { output_type: string; data?: Record<string, unknown> }[]; [key: string]: unknown }[];
   [key: string]: unknown;
 }
 

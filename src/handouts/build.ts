@@ -1,14 +1,19 @@
 // npm start: execute every notebook in notebooks/ through real Jupyter with the project's
 // kernel and write the handouts:
 //   out/<name>.ipynb, out/<name>.html                   executed (with PNGs of plotly figures)
-//   out/student/<name>.ipynb, out/student/<name>.html   solutions replaced by a stub
+//   out/student/<name>.ipynb, .html, .pdf               nbgrader's release (src/assign): stubs,
+//                                                       no hidden tests, checksums; PDF by Chromium
+// Notebooks still tagged `solution` / `check` are converted to nbgrader's format on the fly.
 import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
+import { asAssignment } from "../assign/nbgrader";
+import { pdfUnavailableReason } from "../assign/pdf";
+import { writePdfs } from "../assign/release";
 import { addPngsToNotebook } from "../figures/png";
 import { judgeNotebook, type Judgement } from "./judge";
 import { executeNotebook, exportHtml, projectKernel } from "./jupyter";
-import { readNotebook, writeNotebook } from "./notebook";
+import { readNotebook, writeNotebook, type Notebook } from "./notebook";
 import { studentVersion } from "./student";
 
 export interface HandoutOptions {
@@ -22,6 +27,8 @@ export interface HandoutOptions {
   timeoutSeconds?: number;
   /** Skip PNG rendering of figures. */
   noPng?: boolean;
+  /** Skip the PDF handouts. */
+  noPdf?: boolean;
   /** Progress lines (default: console.log). */
   log?: (line: string) => void;
 }
@@ -83,6 +90,7 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
 
   const kernel = projectKernel();
   const htmlPairs: [string, string][] = [];
+  const pdfs: { notebook: Notebook; pdf: string }[] = [];
   try {
     log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
     const reports = await inPool(files, options.jobs ?? 1, async (file, i) => {
@@ -99,17 +107,27 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
         log(`[${i + 1}/${files.length}] ${name}: FAILED (${run.error})`);
         return { name, cells: 0, seconds: run.seconds, ok: false, status: `FAILED: ${run.error}`, judgement: null };
       }
-      const nb = readNotebook(executedPath);
+      const nb = asAssignment(readNotebook(executedPath), name);
       if (!options.noPng) {
         // Where Chromium is missing, addPngsToNotebook says so once (a process warning) and
         // adds nothing: the figures keep their HTML and plotly JSON, and we go on.
-        const png = await addPngsToNotebook(nb as never);
-        if (png.added > 0) writeNotebook(executedPath, nb);
+        await addPngsToNotebook(nb as never);
       }
-      writeNotebook(studentPath, studentVersion(nb));
-      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)], [studentPath, path.join(studentDir, `${name}.html`)]);
+      writeNotebook(executedPath, nb);
+      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)]);
+      // A malformed exercise (an unclosed region, a duplicated grade_id) fails this notebook only.
+      let releaseError: string | null = null;
+      try {
+        const student = studentVersion(nb, name);
+        writeNotebook(studentPath, student);
+        pdfs.push({ notebook: student, pdf: path.join(studentDir, `${name}.pdf`) });
+        htmlPairs.push([studentPath, path.join(studentDir, `${name}.html`)]);
+      } catch (e) {
+        releaseError = (e as Error).message;
+      }
       const judgement = judgeNotebook(nb);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
+      if (status === "ok" && releaseError) status = `FAILED: student version: ${releaseError}`;
       if (status === "ok" && run.segmentsLeft.length > 0) {
         status = `FAILED: left ${run.segmentsLeft.length} System V segment(s) behind (key shmid …: ${run.segmentsLeft[0]})`;
       }
@@ -124,6 +142,12 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
     // One nbconvert process for all pages: its start-up costs more than a page.
     log(`Writing ${htmlPairs.length} HTML page(s)…`);
     await exportHtml(htmlPairs, kernel.env);
+    const noPdf = options.noPdf ? "--no-pdf" : pdfUnavailableReason();
+    if (noPdf) log(`No PDF handouts: ${noPdf}`);
+    else {
+      log(`Printing ${pdfs.length} PDF handout(s)…`);
+      await writePdfs(pdfs, kernel.env);
+    }
     const totalSeconds = (performance.now() - started) / 1000;
     return { notebooks: reports, totalSeconds, ok: reports.length > 0 && reports.every((r) => r.ok), kernel: kernel.description };
   } finally {

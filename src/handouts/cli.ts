@@ -1,5 +1,5 @@
 // `npm start`: build the handouts (see build.ts). Exits non-zero if a notebook fails.
-//   node dist/handouts/cli.js [--only 02,05] [--jobs 2] [--out out] [--no-png]
+//   node dist/handouts/cli.js [--only 02,05] [--jobs 2] [--out out] [--no-png] [--no-pdf]
 import path from "path";
 import { packageRoot } from "../process/paths";
 import { buildHandouts, summaryTable } from "./build";
@@ -25,13 +25,14 @@ async function main(): Promise<number> {
     only: option(args, "--only")?.split(","),
     jobs: Number(option(args, "--jobs") ?? 1),
     noPng: args.includes("--no-png"),
+    noPdf: args.includes("--no-pdf"),
   });
   console.log("\n" + summaryTable(report));
   const shown = (dir: string) => {
     const rel = path.relative(process.cwd(), dir);
     return rel === "" ? "." : rel.startsWith("..") ? dir : rel;
   };
-  console.log(`\nhandouts in ${shown(outDir)}/ (executed) and ${shown(path.join(outDir, "student"))}/ (student versions)`);
+  console.log(`\nhandouts in ${shown(outDir)}/ (executed) and ${shown(path.join(outDir, "student"))}/ (student versions: .ipynb, .html, .pdf)`);
   return report.ok ? 0 : 1;
 }
 

@@ -1,6 +1,8 @@
 // Whether an executed notebook passed, by the rules of notebooks/CONVENTIONS.md: no error
-// output except in cells tagged `raises-exception` (and those must raise), every `check` cell
-// ran without an error. Used by `npm start` and by the notebook tests.
+// output except in cells tagged `raises-exception` (and those must raise), every check (a cell
+// tagged `check`, or an nbgrader test cell) ran without an error. Used by `npm start` and by
+// the notebook tests.
+import { isGrade } from "../assign/nbgrader";
 import { sourceOf, tagsOf, type Notebook } from "./notebook";
 
 export interface CellProblem {
@@ -33,8 +35,12 @@ export function judgeNotebook(nb: Notebook): Judgement {
   let checksPassed = 0;
   nb.cells.forEach((cell, i) => {
     if (cell.cell_type !== "code") return;
-    codeCells++;
     const tags = tagsOf(cell);
+    // Cells tagged `interactive` wait for a person (input()); nbrun.py does not run them.
+    if (tags.includes("interactive")) return;
+    codeCells++;
+    // nbgrader's graded test cells count as checks, like the older `check` tag.
+    const check = tags.includes("check") || isGrade(cell);
     const ran = typeof cell.execution_count === "number";
     if (ran) executed++;
     const errors = (cell.outputs ?? []).filter((o) => o.output_type === "error");
@@ -43,9 +49,9 @@ export function judgeNotebook(nb: Notebook): Judgement {
     if (tags.includes("raises-exception")) {
       if (ran && errors.length === 0) problems.push({ cell: i, kind: "expected an error", detail: `tagged raises-exception but raised nothing: ${firstLine(sourceOf(cell))}` });
     } else if (errors.length > 0) {
-      problems.push({ cell: i, kind: tags.includes("check") ? "check failed" : "unexpected error", detail: firstLine(errorText) });
+      problems.push({ cell: i, kind: check ? "check failed" : "unexpected error", detail: firstLine(errorText) });
     }
-    if (tags.includes("check")) {
+    if (check) {
       checks++;
       if (ran && errors.length === 0) checksPassed++;
     }

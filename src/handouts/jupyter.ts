@@ -9,6 +9,7 @@ import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { withCode } from "../codes";
 import { packageRoot } from "../process/paths";
 
 export const KERNEL_NAME = "tslab-ipc";
@@ -42,20 +43,22 @@ export interface KernelEnvironment {
 /**
  * Installs this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR (kernel/install.js),
  * or, if the kernel's installer is missing, falls back to the kernel registered on the machine.
+ * `parent` is where the data dir goes (default the temp folder); `packageDir` a copy of this
+ * package whose kernel to install (default this checkout).
  */
-export function projectKernel(): KernelEnvironment {
-  const installer = path.join(packageRoot(), "kernel", "install.js");
+export function projectKernel(options: { parent?: string; packageDir?: string } = {}): KernelEnvironment {
+  const installer = path.join(options.packageDir ?? packageRoot(), "kernel", "install.js");
   const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (!fs.existsSync(installer)) {
     return { env: quiet, description: `the registered "${KERNEL_NAME}" kernel (kernel/install.js not found)`, dispose() {} };
   }
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-jupyter-"));
+  const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
   const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
   const r = spawnSync(process.execPath, [installer, "install", "--user"], { env, encoding: "utf8" });
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
   if (r.status !== 0 || !fs.existsSync(spec)) {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`);
+    throw withCode(new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`), "ERR_JUPYTER_FAILED");
   }
   return {
     env,
@@ -183,5 +186,7 @@ export async function executeNotebook(
 export async function exportHtml(pairs: [string, string][], env: NodeJS.ProcessEnv): Promise<void> {
   if (pairs.length === 0) return;
   const r = await runNbrun(["html", ...pairs.flat()], env);
-  if (!r.json || r.json.ok !== true) throw new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (!r.json || r.json.ok !== true) {
+    throw withCode(new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`), "ERR_JUPYTER_FAILED");
+  }
 }

@@ -58,6 +58,7 @@ def execute(argv):
         timeout=a.timeout,
         allow_errors=True,
         record_timing=False,
+        skip_cells_with_tag="interactive",  # cells that wait for a person at the keyboard
         resources={"metadata": {"path": cwd}},
     )
     before = sysv_segments()

@@ -1,5 +1,6 @@
 // The parts of an nbformat 4 notebook the handouts read and change, and small helpers on them.
 import fs from "fs";
+import { withCode } from "../codes";
 
 export interface NotebookOutput {
   output_type: string;
@@ -30,7 +31,7 @@ export interface Notebook {
 
 export function readNotebook(file: string): Notebook {
   const nb = JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
-  if (!nb || !Array.isArray(nb.cells)) throw new Error(`${file} is not an nbformat 4 notebook (no cells)`);
+  if (!nb || !Array.isArray(nb.cells)) throw withCode(new Error(`${file} is not an nbformat 4 notebook (no cells)`), "ERR_INVALID_NOTEBOOK");
   return nb;
 }
 

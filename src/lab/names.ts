@@ -1,6 +1,8 @@
 // Names that are unique per run, so a re-run of a notebook or a second kernel on the same
 // machine never collides with what an earlier run made (files, /dev/shm names, FIFOs).
 import crypto from "crypto";
+import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateString } from "../validators";
 
 let counter = 0;
 
@@ -15,11 +17,9 @@ let counter = 0;
  * {@includeCode ../../docs/examples/uniqueName.ts}
  */
 export function uniqueName(prefix: string): string {
-  if (typeof prefix !== "string") {
-    throw new TypeError(`The "prefix" argument must be of type string. Received ${typeof prefix}`);
-  }
+  validateString(prefix, "prefix");
   if (!/^[A-Za-z0-9._-]*$/.test(prefix)) {
-    throw new RangeError(`The "prefix" argument may hold only letters, digits, ".", "_" and "-". Received ${JSON.stringify(prefix)}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("prefix", prefix, 'may hold only letters, digits, ".", "_" and "-"');
   }
   counter += 1;
   const random = crypto.randomBytes(3).toString("hex");

@@ -5,8 +5,8 @@ import fs from "fs";
 import path from "path";
 import { labDir } from "./labdir";
 import { fromNodeError } from "../errors";
-import { determineSpecificType } from "../codes";
-import { validateOptions } from "../validators";
+import { ERR_INVALID_ARG_VALUE_RANGE, withCode } from "../codes";
+import { validateOptions, validateString, validateStringArray } from "../validators";
 
 /** A C program `compileC` built: its path and the compiler's messages. */
 export interface CompiledProgram {
@@ -70,9 +70,10 @@ export function noCompilerReason(): string | null {
  *   if (demo) runProgram(demo.path, ["hello"]);
  */
 export function compileC(source: string, name: string): CompiledProgram | null {
-  if (typeof source !== "string") throw new TypeError(`The "source" argument must be of type string. Received ${typeof source}`);
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]{1,200}$/.test(name) || name.startsWith(".")) {
-    throw new RangeError(`The "name" argument must be a file name of 1 to 200 letters, digits, ".", "_" and "-". Received ${determineSpecificType(name)}`);
+  validateString(source, "source");
+  validateString(name, "name");
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(name) || name.startsWith(".")) {
+    throw new ERR_INVALID_ARG_VALUE_RANGE("name", name, 'must be a file name of 1 to 200 letters, digits, ".", "_" and "-", not starting with "."');
   }
   const reason = noCompilerReason();
   if (reason !== null) {
@@ -87,7 +88,7 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   // "./" first: a name starting with "-" is a file to cc, never an option.
   const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", `./${name}`, `./${name}.c`], { cwd: dir, encoding: "utf8" });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`cc could not compile ${name}.c:\n${r.stderr}`);
+  if (r.status !== 0) throw withCode(new Error(`cc could not compile ${name}.c:\n${r.stderr}`), "ERR_CC_FAILED", { status: r.status, stderr: r.stderr });
   return { path: exe, warnings: r.stderr };
 }
 /**
@@ -98,10 +99,8 @@ export function compileC(source: string, name: string): CompiledProgram | null {
  */
 export function runProgram(file: string, args: readonly string[] = [], options: ProgramOptions = {}): ProgramResult {
   options = validateOptions<ProgramOptions>(options, "options");
-  if (typeof file !== "string") throw new TypeError(`The "path" argument must be of type string. Received ${typeof file}`);
-  if (!Array.isArray(args) || args.some((a) => typeof a !== "string")) {
-    throw new TypeError(`The "args" argument must be an array of strings.`);
-  }
+  validateString(file, "file");
+  validateStringArray(args, "args");
   const r = spawnSync(file, args, {
     cwd: options.cwd ?? labDir(),
     timeout: options.timeout ?? 10000,

@@ -4,6 +4,7 @@
 import fs from "fs";
 import path from "path";
 import { fsCall } from "../errors";
+import { withCode } from "../codes";
 import { validateCString } from "../validators";
 
 /** File systems whose files live only in memory: gone at reboot, no disk to write back to. */
@@ -67,7 +68,7 @@ export function fsInfo(p: string): FsInfo {
       best = { type, mountPoint, source: unescape(source), inMemory: IN_MEMORY_FILE_SYSTEMS.includes(type) };
     }
   }
-  if (!best) throw new Error(`fsInfo: no mount in /proc/self/mountinfo holds '${real}'`);
+  if (!best) throw withCode(new Error(`fsInfo: no mount in /proc/self/mountinfo holds '${real}'`), "ERR_NO_MOUNT");
   return best;
 }
 

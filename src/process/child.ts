@@ -9,6 +9,7 @@ import fs from "fs";
 import Module from "module";
 import path from "path";
 import { fn } from "../ffi/libc";
+import { withCode } from "../codes";
 
 const PR_SET_PDEATHSIG = 1;
 const RLIMIT_CORE = 4;
@@ -53,7 +54,7 @@ function main(): void {
   const script = process.env.TSLAB_IPC_CHILD_SCRIPT;
   const root = process.env.TSLAB_IPC_ROOT;
   const fileName = process.env.TSLAB_IPC_CHILD_FILENAME || "child.ts";
-  if (!script || !root) throw new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)");
+  if (!script || !root) throw withCode(new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)"), "ERR_MISSING_ARGS");
   for (const name of ["TSLAB_IPC_CHILD_SCRIPT", "TSLAB_IPC_ROOT", "TSLAB_IPC_CHILD_FILENAME", "TSLAB_IPC_PARENT_PID"]) {
     delete process.env[name];
   }

@@ -16,6 +16,8 @@
 // - A process listener exists only while something needs it. Listening to SIGINT cancels Node's
 //   default (death), so with no hooks there is no listener and no changed behaviour.
 
+import { validateFunction, validateObject } from "../validators";
+
 /** Removes the hook it was returned for; calling it twice is harmless. */
 export type Unregister = () => void;
 
@@ -98,7 +100,7 @@ function sync(): void {
 }
 
 function register<T>(set: Set<T>, hook: T, kind: string): Unregister {
-  if (typeof hook !== "function") throw new TypeError(`The "${kind}" argument must be of type function. Received ${typeof hook}`);
+  validateFunction(hook, kind);
   set.add(hook);
   sync();
   return () => {
@@ -132,9 +134,7 @@ export function onTerminate(hook: (signal: "SIGTERM" | "SIGHUP") => void): Unreg
  * ends the kernel. Returns a function that restores the previous policy.
  */
 export function setHost(policy: HostPolicy): Unregister {
-  if (policy === null || typeof policy !== "object") {
-    throw new TypeError(`The "policy" argument must be of type object. Received ${policy === null ? "null" : typeof policy}`);
-  }
+  validateObject(policy, "policy");
   const previous = host;
   host = { handlesInterrupts: policy.handlesInterrupts === true, handlesTermination: policy.handlesTermination === true };
   sync();

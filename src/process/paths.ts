@@ -2,6 +2,7 @@
 // compiled library (dist/), also when the parent runs from src/ under ts-jest.
 import fs from "fs";
 import path from "path";
+import { withCode } from "../codes";
 
 let root: string | undefined;
 
@@ -19,7 +20,7 @@ export function packageRoot(): string {
       }
     }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error(`tslab-ipc: cannot find the package root above ${__dirname}`);
+    if (up === dir) throw withCode(new Error(`tslab-ipc: cannot find the package root above ${__dirname}`), "ERR_PACKAGE_ROOT");
     dir = up;
   }
 }
@@ -33,7 +34,7 @@ export function distIndex(): string {
 export function childBootstrap(): string {
   const file = path.join(packageRoot(), "dist", "process", "child.js");
   if (!fs.existsSync(file) || !fs.existsSync(distIndex())) {
-    throw new Error(`tslab-ipc: ${file} is missing; build the package first (npm run build)`);
+    throw withCode(new Error(`tslab-ipc: ${file} is missing; build the package first (npm run build)`), "ERR_NOT_BUILT");
   }
   return file;
 }

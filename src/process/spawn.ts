@@ -13,8 +13,8 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { StringDecoder } from "string_decoder";
-import { determineSpecificType } from "../codes";
-import { validateCString, validateInteger, validateOptions } from "../validators";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateCString, validateInteger, validateObject, validateOptions } from "../validators";
 import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
 import { describeSignal } from "./signals";
@@ -163,16 +163,14 @@ export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): numbe
 function checkRunOptions(options: unknown): RunOptions {
   const o = validateOptions<RunOptions>(options, "options");
   if (o.args !== undefined) {
-    if (!Array.isArray(o.args)) throw new TypeError(`The "options.args" property must be an array of strings. Received ${determineSpecificType(o.args)}`);
+    if (!Array.isArray(o.args)) throw new ERR_INVALID_ARG_TYPE("options.args", "an array of strings", o.args);
     o.args.forEach((a, i) => validateCString(a, `options.args[${i}]`));
   }
-  if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) {
-    throw new TypeError(`The "options.env" property must be of type object. Received ${determineSpecificType(o.env)}`);
-  }
+  if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) validateObject(o.env, "options.env");
   if (o.cwd !== undefined) {
     validateCString(o.cwd, "options.cwd");
     if (!fs.existsSync(o.cwd) || !fs.statSync(o.cwd).isDirectory()) {
-      throw new RangeError(`The "options.cwd" property must be an existing directory. Received ${JSON.stringify(o.cwd)}`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE("options.cwd", o.cwd, "must be an existing directory");
     }
   }
   if (o.timeoutMs !== undefined) validateInteger(o.timeoutMs, "options.timeoutMs", 1, 0x7fffffff);

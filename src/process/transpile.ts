@@ -3,6 +3,7 @@
 // errors are not checked (the notebook kernel already type-checks cells, and a child is often
 // a deliberately broken program); runtime errors appear on the child's stderr.
 import type * as TS from "typescript";
+import { withCode } from "../codes";
 
 let ts: typeof TS | undefined;
 
@@ -50,6 +51,5 @@ function syntaxError(diagnostics: readonly TS.Diagnostic[], source: string, file
     return `${fileName}:${line + 1}:${character + 1} - error TS${d.code}: ${text}\n    ${shown}\n    ${" ".repeat(character)}^`;
   });
   const more = diagnostics.length > 5 ? `\n(${diagnostics.length - 5} more)` : "";
-  const err = new SyntaxError(`the child's TypeScript does not compile:\n${parts.join("\n")}${more}`);
-  return err;
+  return withCode(new SyntaxError(`the child's TypeScript does not compile:\n${parts.join("\n")}${more}`), "ERR_TS_SYNTAX");
 }

@@ -12,6 +12,7 @@
 //   check fails without the call) belongs to one counter and ends with it.
 import fs from "fs";
 import { fn } from "../ffi/libc";
+import { JUPYTER_DISPLAY } from "../display/mime";
 import { MAP_FIXED } from "./constants";
 import { validateFunction, validateInteger, validateObject, validateOneOf, validateOptions, validateStringArray } from "../validators";
 
@@ -178,7 +179,7 @@ export class CallCounter {
     this.stop();
   }
 
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 

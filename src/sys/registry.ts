@@ -21,7 +21,7 @@
 import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
-import { throwErrno } from "../errors";
+import { IpcError, throwErrno } from "../errors";
 import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
 import { currentUid, journalDir } from "./state-dir";
@@ -110,7 +110,7 @@ function createJournalFile(file: string): number {
   const st = fs.fstatSync(fd);
   if (!st.isFile() || st.uid !== currentUid() || st.nlink !== 1 || st.size !== 0) {
     fs.closeSync(fd);
-    throw new Error(`${file} is not a fresh file of ours`);
+    throw new IpcError("EACCES", `EACCES: permission denied, ${file} is not a fresh file of ours`, { path: file });
   }
   return fd;
 }

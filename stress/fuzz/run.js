@@ -69,11 +69,12 @@ function runWorker(seed, calls, timeoutMs, recordsDir) {
  * Runs `workers` processes of `callsPerWorker` calls each (at most `parallel` at a time), with
  * seeds drawn from `seed`. Returns the totals and every problem found.
  */
-async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2, timeoutMs = 120_000, log = () => {} }) {
+async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2, timeoutMs = 120_000, log = /** @param {string} _line */ (_line) => {} }) {
   const rng = prng(seed);
   const seeds = Array.from({ length: workers }, () => rng.seed32());
   const recordsDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-records-"));
   const devshmBefore = new Set(fs.readdirSync("/dev/shm"));
+  /** @type {any[]} what each worker reported (parsed JSON) */
   const results = [];
   let next = 0;
   const lane = async () => {
@@ -84,9 +85,14 @@ async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2,
       results.push(r);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, workers) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, workers) }, () => lane()));
 
-  const report = { seed, workers, calls: 0, ok: 0, errors: {}, bugs: [], crashes: [], leaks: [], byTarget: {} };
+  /**
+   * @type {{ seed: number, workers: number, calls: number, ok: number, errors: Record<string, number>, bugs: any[],
+   *   crashes: object[], leaks: string[], byTarget: Record<string, { calls: number, ok: number, ms: number }>,
+   *   errorTotal: number, newBugs: any[], knownSeen: string[] }}
+   */
+  const report = { seed, workers, calls: 0, ok: 0, errors: {}, bugs: [], crashes: [], leaks: [], byTarget: {}, errorTotal: 0, newBugs: [], knownSeen: [] };
   for (const r of results) {
     if (r.summary) {
       report.calls += r.summary.counts.calls;

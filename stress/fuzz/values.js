@@ -38,7 +38,7 @@ function describeArg(v, names) {
   const name = names && names.get(v);
   if (name) return name;
   if (Buffer.isBuffer(v)) return `Buffer(${v.length})`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${v.length})`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${/** @type {any} */ (v).length})`;
   if (Array.isArray(v)) return `[${v.slice(0, 4).map((x) => describeArg(x, names)).join(", ")}${v.length > 4 ? ", …" : ""}]`;
   if (v.constructor === Object) {
     const parts = Object.entries(v).slice(0, 6).map(([k, x]) => `${k}: ${describeArg(x, names)}`);

@@ -11,7 +11,14 @@ const { World, targets } = require("./catalogue");
 const { describeArg, FuzzCallbackError } = require("./values");
 const { knownBugs } = require("./known");
 
-const lib = require(path.join(__dirname, "..", "..", "dist", "index.js"));
+const DIST = path.join(__dirname, "..", "..", "dist");
+const lib = require(path.join(DIST, "index.js"));
+
+/** Our argument errors carry Node's own ERR_* codes: the first stack frame says whose check threw. */
+function thrownByLibrary(e) {
+  const frame = String(e.stack || "").split("\n").find((line) => /^\s+at /.test(line));
+  return frame !== undefined && frame.includes(DIST + path.sep);
+}
 
 // Errors the engine or an FFI layer raises when a bad value got past the argument checks: the
 // class may be TypeError, but the message names no argument of ours, so it counts as a bug.
@@ -31,13 +38,14 @@ function classify(e, target) {
     return "IpcError";
   }
   if (e instanceof TypeError || e instanceof RangeError) {
+    const { code } = /** @type {{ code?: unknown }} */ (e);
     const msg = String(e.message || "");
     if (msg.length < 10) return "bug:message too short";
     if (ENGINE_MESSAGES.some((re) => re.test(msg)) && !/The "[^"]+" (argument|property)|The value of "/.test(msg)) {
       return `bug:engine ${e.constructor.name}`;
     }
     // Node's own argument checks (fs, child_process): right class, but our checks missed it.
-    if (typeof e.code === "string" && e.code.startsWith("ERR_")) return `${e.constructor.name}(node)`;
+    if (typeof code === "string" && code.startsWith("ERR_") && !thrownByLibrary(e)) return `${e.constructor.name}(node)`;
     return e.constructor.name;
   }
   if (e instanceof SyntaxError && /^(runTs|spawnTs)$/.test(target)) return "SyntaxError(documented)";
@@ -68,6 +76,7 @@ async function main() {
   const totalWeight = all.reduce((s, t) => s + t.weight, 0);
   const progress = fs.openSync(progressFile, "w");
   const counts = { calls: 0, ok: 0, errors: {}, byTarget: {} };
+  /** @type {object[]} */
   const bugs = [];
   const pickTarget = () => {
     let x = rng.float() * totalWeight;
@@ -98,7 +107,8 @@ async function main() {
       if (value && typeof value.then === "function") value = await withTimeout(value, 5000);
       world.adopt(value);
       outcome = "ok";
-    } catch (e) {
+    } catch (caught) {
+      const e = /** @type {any} */ (caught); // anything a call can throw, Error or not
       outcome = e && e.fuzzTimeout ? "bug:async call never settled" : classify(e, target.name);
       if (outcome.startsWith("bug:") && bugs.length < 50) {
         bugs.push({ call: i, target: target.name, text, outcome, error: `${e && e.name}: ${e && e.message}`.slice(0, 300), stack: String(e && e.stack).split("\n").slice(1, 4).join(" | ") });

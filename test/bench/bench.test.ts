@@ -1,10 +1,10 @@
 // The benchmark's own machinery: statistics, ratios and verdicts, the leftover sweep, and a
 // smoke run of the C baseline and of tslab-ipc's runner on tiny workloads (no timing asserted).
-import { execFileSync } from "child_process";
+import { execFileSync, spawn, spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { cCompiler, distIndex, repoRoot, tempDir } from "../helpers";
+import { cCompiler, distIndex, needs, repoRoot, segmentExists, tempDir } from "../helpers";
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const stats = require(path.join(repoRoot, "bench", "lib", "stats.js"));
@@ -57,6 +57,56 @@ describe("report.judge", () => {
 });
 
 describe("Cleanup", () => {
+  test("a runner killed mid-run: killAll stops it and what it started, the sweep removes its segment", async () => {
+    const c = new Cleanup();
+    const runner = spawn(
+      process.execPath,
+      [
+        "-e",
+        `const ipc = require(${JSON.stringify(distIndex)});
+         const id = ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600, { persist: true });
+         const peer = require("child_process").spawn("sleep", ["60"], { stdio: "ignore" });
+         console.log(JSON.stringify({ id, peer: peer.pid }));
+         setInterval(() => {}, 1000);`,
+      ],
+      { detached: true, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    c.noteChild(runner.pid);
+    let made: { id: number; peer: number } | null = null;
+    try {
+      made = await new Promise<{ id: number; peer: number }>((resolve, reject) => {
+        let out = "";
+        runner.stdout!.on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) resolve(JSON.parse(out));
+        });
+        runner.on("exit", () => reject(new Error("the runner died early")));
+      });
+      const closed = new Promise((r) => runner.on("close", r));
+      c.killAll();
+      await closed;
+      expect(c.sweep()).toEqual([`segment ${made.id}`]);
+      expect(segmentExists(made.id)).toBe(false);
+      // Gone, or a zombie waiting for whoever adopted it to reap it: not running either way.
+      const state = () => {
+        try {
+          return fs.readFileSync(`/proc/${made!.peer}/stat`, "utf8").split(") ")[1][0];
+        } catch {
+          return "gone";
+        }
+      };
+      for (let i = 0; i < 40 && !["gone", "Z"].includes(state()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(["gone", "Z"]).toContain(state());
+    } finally {
+      try {
+        process.kill(-runner.pid!, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      if (made && segmentExists(made.id)) spawnSync("ipcrm", ["-m", String(made.id)]);
+    }
+  });
+
   test("sweep removes files with the run's prefix in /dev/shm and /tmp, and nothing else", () => {
     const c = new Cleanup();
     const mine = [c.file("/dev/shm"), c.file("/tmp")];
@@ -75,7 +125,7 @@ describe("Cleanup", () => {
 
 describe("runners (tiny workloads)", () => {
   const cc = cCompiler();
-  const smoke = cc ? test : test.skip; // without a C compiler there is no baseline to build
+  const smoke = needs("cc").test; // without a C compiler there is no baseline to build
 
   function samplesOf(out: string): number[] {
     const result = JSON.parse(out.trim().split("\n").pop() as string);

@@ -9,11 +9,11 @@ import { plot } from "../../src/figures/plot";
 import { resetPlotlyEmbedding } from "../../src/figures/html";
 import { exportHtml, jupyterPython, writeNotebook, type Notebook } from "../../src/handouts";
 
-const CHROMIUM = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
+import { chromiumPath, needsOr, toolMissing } from "../helpers";
+const CHROMIUM = chromiumPath;
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
 function skipReason(): string | null {
-  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} not found`;
   try {
     require.resolve("playwright-core");
   } catch {
@@ -23,9 +23,7 @@ function skipReason(): string | null {
   return null;
 }
 
-const why = skipReason();
-if (why) console.warn(`handout HTML test skipped: ${why}`);
-const maybe = why ? test.skip : test;
+const maybe = needsOr(["chromium"], toolMissing("chromium") ? null : skipReason()).test;
 
 maybe("handout HTML loads nothing from the network and draws its figures offline", async () => {
   const { chromium } = require("playwright-core") as typeof import("playwright-core");

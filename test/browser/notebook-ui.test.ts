@@ -10,13 +10,13 @@ import os from "os";
 import path from "path";
 import { jupyterPython, listNotebooks, projectKernel, readNotebook, tagsOf, type KernelEnvironment } from "../../src/handouts";
 
-const CHROMIUM = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
+import { chromiumPath, needsOr, toolMissing } from "../helpers";
+const CHROMIUM = chromiumPath;
 const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const notebook = listNotebooks(path.join(__dirname, "..", "..", "notebooks"), ["02-"])[0];
 
 function skipReason(): string | null {
   if (!notebook) return "notebook 02 is missing";
-  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} not found`;
   try {
     require.resolve("playwright-core");
   } catch {
@@ -53,9 +53,7 @@ async function waitForServer(base: string, token: string, server: ChildProcess, 
   throw new Error(`jupyter notebook did not answer within 60 s:\n${log()}`);
 }
 
-const why = skipReason();
-if (why) console.warn(`browser test skipped: ${why}`);
-const maybe = why ? test.skip : test;
+const maybe = needsOr(["chromium"], toolMissing("chromium") ? null : skipReason()).test;
 
 maybe("notebook 02 runs from the Jupyter Notebook page in Chromium and shows its outputs", async () => {
   const { chromium } = require("playwright-core") as typeof import("playwright-core");

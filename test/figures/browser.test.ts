@@ -23,8 +23,8 @@ import {
 } from "../../src";
 import type { Figure } from "../../src";
 
-const CHROMIUM = "/usr/bin/chromium";
-const haveChromium = fs.existsSync(CHROMIUM);
+import { chromiumPath, needs } from "../helpers";
+const CHROMIUM = chromiumPath;
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 const display = Symbol.for("Jupyter.display");
 
@@ -56,8 +56,7 @@ function measuredFigures(): { hist: Figure; heat: Figure; ecdf: Figure } {
   }
 }
 
-const withChromium = haveChromium ? describe : describe.skip;
-withChromium(`in headless Chromium (${haveChromium ? CHROMIUM : "skipped: no /usr/bin/chromium"})`, () => {
+needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
   let dir = "";
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fig-"));
@@ -109,7 +108,7 @@ withChromium(`in headless Chromium (${haveChromium ? CHROMIUM : "skipped: no /us
       expect(counts[0].bars).toBeGreaterThan(0);
       expect(counts[1].heatmap).toBe(1);
       expect(counts[2].traces).toBe(2); // two CDF lines
-      expect(counts.every((c) => c.fallbackLeft === 0)).toBe(true);
+      expect(counts.every((c: { fallbackLeft: number }) => c.fallbackLeft === 0)).toBe(true);
     } finally {
       await browser.close();
     }
@@ -190,7 +189,7 @@ withChromium(`in headless Chromium (${haveChromium ? CHROMIUM : "skipped: no /us
     const empty = { cells: [{ cell_type: "markdown", source: "no plots" }] };
     const report = await addPngsToNotebook([nb as never, empty]); // several notebooks, one launch
     expect(report).toEqual({ plotlyOutputs: 2, added: 2, reason: null });
-    const first = nb.cells[1].outputs![0].data as Record<string, string>;
+    const first = (nb.cells[1].outputs![0] as { data: Record<string, string> }).data;
     expect(Buffer.from(first["image/png"], "base64").subarray(0, 4).toString("hex")).toBe("89504e47");
     expect(first["text/html"]).toContain("data:image/png;base64,");
     expect((nb.cells[2].outputs![0] as { data: Record<string, unknown> }).data["image/png"]).toEqual(expect.any(String));

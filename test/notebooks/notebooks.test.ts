@@ -1,6 +1,7 @@
 // Executes EVERY notebook in notebooks/ through real Jupyter (nbclient) with this checkout's
 // kernel and checks the conventions: no error outputs except in cells tagged
-// `raises-exception` (which must raise), every `check` cell passes, nothing is left in
+// `raises-exception` (which must raise), every `check` cell (nbgrader: graded cell) passes, every
+// `claim` cell states its sentences (a prose claim never contradicts its output), nothing is left in
 // `ipcs -m` or /dev/shm. Two passes: pass 1 runs each notebook top to bottom twice in ONE
 // kernel (a re-run), pass 2 once more in a fresh kernel (after a restart). Prints the time of
 // each pass (target: one pass < 90 s).
@@ -172,6 +173,27 @@ suite("every notebook, executed twice with the project's kernel", () => {
       if (x !== y) differing.push(`cell ${i}: ${JSON.stringify(x.slice(0, 200))} then ${JSON.stringify(y.slice(0, 200))}`);
     });
     expect(differing).toEqual([]);
+  });
+
+  // CONVENTIONS.md: a sentence about a measurement is a claim(holds, sentence) in a cell tagged
+  // `claim`: shown only when this run's values bear it out, a ClaimError otherwise. So a prose
+  // claim that contradicts its own output fails here, by name, in every run of every pass.
+  test.each(names)("%s: every claim cell showed its sentences and none contradicted its measurement", (name) => {
+    const contradicted: string[] = [];
+    for (const pass of passes) {
+      for (const file of pass.runs.get(name)?.result.runFiles ?? []) {
+        if (!fs.existsSync(file)) continue;
+        readNotebook(file).cells.forEach((cell, i) => {
+          if (!tagsOf(cell).includes("claim")) return;
+          const outputs = cell.outputs ?? [];
+          const failed = outputs.filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`);
+          const said = outputs.filter((o) => o.output_type === "display_data" && o.data?.["text/markdown"] !== undefined);
+          if (failed.length > 0) contradicted.push(`cell ${i}: ${failed.join("; ")}`);
+          else if (said.length === 0) contradicted.push(`cell ${i}: tagged claim but stated nothing`);
+        });
+      }
+    }
+    expect(contradicted).toEqual([]);
   });
 
   test("ipcs -m and /dev/shm are unchanged afterwards", async () => {

@@ -1,35 +1,216 @@
-// What the suite left behind compared with the snapshot global-setup took: System V segments
-// and /dev/shm entries that were not there before.
+// @ts-check
+// What this test run left behind, judged only on what this run created. Another program that
+// creates or removes a segment or a /dev/shm entry during the run never fails it, and its
+// objects are never touched; a leak of our own fails it, and is then removed.
+//
+// Two ways to know what is ours (the mode is $TSLAB_IPC_TEST_ISOLATION, set by run.js):
+// - "namespace": the run has its own IPC namespace and its own /dev/shm (run.js starts jest
+//   under `unshare --ipc --mount`). Nothing else can create anything there: every System V
+//   segment and /dev/shm entry that was not there at the start is ours.
+// - "attributed" (unshare not allowed, or jest started directly): the machine's namespaces are
+//   shared, so a new object is ours only if this run made it: a segment whose creator (cpid) or
+//   last user (lpid) was one of the run's processes; a /dev/shm name that carries the pid of
+//   one of them (uniqueName's convention, "<prefix>-<pid>-<random>") or that a journal of the
+//   run's records folder names. The run's processes are the descendants of jest's main process,
+//   sampled while the run goes (watchProcesses) plus the pids of the journals created in the
+//   run's own records folder. A process that creates, leaks and exits between two samples
+//   without the library escapes this; it can never blame another program.
+"use strict";
 const fs = require("fs");
 const path = require("path");
 
-const resultsDir = path.join(__dirname, "..", "..", "test-results");
+const resultsDir = process.env.TSLAB_IPC_TEST_RESULTS || path.join(__dirname, "..", "..", "test-results");
+const stateFile = () => path.join(resultsDir, "run-state.json");
+
+/** "namespace" or "attributed" (see the header). */
+function isolationMode() {
+  return process.env.TSLAB_IPC_TEST_ISOLATION === "namespace" ? "namespace" : "attributed";
+}
+
+/** System V segments now: { shmid, key, cpid, lpid }, from /proc/sysvipc/shm (this IPC namespace). */
+function segments() {
+  const lines = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
+  const head = lines[0].trim().split(/\s+/);
+  const col = (/** @type {string} */ name) => head.indexOf(name);
+  return lines.slice(1).map((l) => {
+    const f = l.trim().split(/\s+/);
+    return { shmid: f[col("shmid")], key: f[col("key")], cpid: Number(f[col("cpid")]), lpid: Number(f[col("lpid")]) };
+  });
+}
 
 function snapshot() {
+  return { shm: segments().map((s) => s.shmid), devshm: fs.readdirSync("/dev/shm") };
+}
+
+// ---- the run's processes (attributed mode) ----------------------------------------------------
+
+const ours = { pids: new Set(), names: new Set() };
+/** @type {{ sample: () => void, stop: () => void } | null} */
+let watcher = null;
+
+/** pid -> ppid of every process now. */
+function parents() {
+  const map = new Map();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return map;
+}
+
+/** @param {number} root */
+function sampleProcesses(root) {
+  const children = new Map();
+  for (const [pid, ppid] of parents()) {
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(pid);
+  }
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop();
+    ours.pids.add(pid);
+    for (const c of children.get(pid) ?? []) if (!ours.pids.has(c)) todo.push(c);
+  }
+}
+
+/** POSIX names and pids from the journals in the run's records folder (best effort). */
+/** @param {string} recordsDir */
+function sampleJournals(recordsDir) {
+  let names = [];
+  try {
+    names = fs.readdirSync(recordsDir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^(\d+)\./.exec(name);
+    if (pid) ours.pids.add(Number(pid[1]));
+    let text = "";
+    try {
+      const file = path.join(recordsDir, name);
+      if (!fs.lstatSync(file).isFile()) continue;
+      text = fs.readFileSync(file, "latin1");
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/"name":"(\/[^"]+)"/g)) ours.names.add(m[1].slice(1));
+  }
+}
+
+/** Samples the run's processes and journals until stopWatching(); attributed mode only. */
+/** @param {string} recordsDir */
+function watchProcesses(recordsDir, everyMs = 200) {
+  const root = process.pid;
+  const sample = () => {
+    try {
+      sampleProcesses(root);
+      sampleJournals(recordsDir);
+    } catch {
+      /* /proc unreadable: attribution then rests on the journals */
+    }
+  };
+  sample();
+  let inotify = null;
+  try {
+    inotify = fs.watch(recordsDir, (/** @type {string} */ _event, /** @type {string | null} */ name) => {
+      const pid = /^(\d+)\./.exec(String(name));
+      if (pid) ours.pids.add(Number(pid[1]));
+    });
+    inotify.unref();
+  } catch {
+    /* no inotify: the samples still see journals that outlive their process */
+  }
+  const timer = setInterval(sample, everyMs);
+  timer.unref();
+  watcher = { sample, stop: () => (clearInterval(timer), inotify && inotify.close()) };
+}
+
+function stopWatching() {
+  if (watcher) watcher.sample();
+  if (watcher) watcher.stop();
+  watcher = null;
+}
+
+// ---- the start and the end of the run ----------------------------------------------------------
+
+/** Called by global-setup: what is there before the run, where its records live, its mode. */
+/** @param {string} recordsDir */
+function saveState(recordsDir) {
+  fs.mkdirSync(resultsDir, { recursive: true });
+  const mode = isolationMode();
+  fs.writeFileSync(stateFile(), JSON.stringify({ mode, recordsDir, before: snapshot() }));
+  if (mode === "attributed") watchProcesses(recordsDir);
+}
+
+function readState() {
+  try {
+    return JSON.parse(fs.readFileSync(stateFile(), "utf8"));
+  } catch {
+    return null;
+  }
+}
+
+/** Ours and others' new objects since the start: { mode, segments, devshm, foreign }. */
+function newObjects() {
+  const state = readState();
+  if (!state) return null;
+  if (watcher) watcher.sample();
+  const { before, mode } = state;
+  const pidToken = (/** @type {string} */ name) => name.split("-").some((t) => /^\d+$/.test(t) && ours.pids.has(Number(t)));
+  const segs = segments().filter((s) => !before.shm.includes(s.shmid));
+  const dev = fs.readdirSync("/dev/shm").filter((n) => !before.devshm.includes(n));
+  const mineSeg = (/** @type {{ cpid: number, lpid: number }} */ s) => mode === "namespace" || ours.pids.has(s.cpid) || ours.pids.has(s.lpid);
+  const mineDev = (/** @type {string} */ n) => mode === "namespace" || ours.names.has(n) || pidToken(n);
   return {
-    shm: fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1).map((l) => l.trim().split(/\s+/)[1]),
-    devshm: fs.readdirSync("/dev/shm"),
+    mode,
+    segments: segs.filter(mineSeg),
+    devshm: dev.filter(mineDev),
+    foreign: { segments: segs.filter((s) => !mineSeg(s)), devshm: dev.filter((n) => !mineDev(n)) },
   };
 }
 
-function saveSnapshot() {
-  fs.mkdirSync(resultsDir, { recursive: true });
-  fs.writeFileSync(path.join(resultsDir, "before.json"), JSON.stringify(snapshot()));
-}
-
-/** A sentence naming every leak, or "" when nothing leaked. */
+/** A sentence naming every leak of this run, or "" when nothing of ours leaked. */
 function leaks() {
-  let before;
-  try {
-    before = JSON.parse(fs.readFileSync(path.join(resultsDir, "before.json"), "utf8"));
-  } catch {
-    return "";
-  }
-  const now = snapshot();
-  const shm = now.shm.filter((id) => !before.shm.includes(id));
-  const dev = now.devshm.filter((n) => !before.devshm.includes(n));
-  if (!shm.length && !dev.length) return "";
-  return `the test suite leaked ${shm.length} System V segment(s) [ids ${shm.join(", ")}] and ${dev.length} /dev/shm entr(ies) [${dev.join(", ")}]`;
+  const found = newObjects();
+  if (!found || (!found.segments.length && !found.devshm.length)) return "";
+  const ids = found.segments.map((s) => `${s.shmid} (cpid ${s.cpid})`);
+  return (
+    `the test suite leaked ${found.segments.length} System V segment(s) [ids ${ids.join(", ")}] and ` +
+    `${found.devshm.length} /dev/shm entr(ies) [${found.devshm.join(", ")}] (judged by ${found.mode === "namespace" ? "its own IPC namespace and /dev/shm" : "creator pid and journal"})`
+  );
 }
 
-module.exports = { saveSnapshot, leaks, resultsDir };
+/** What appeared during the run but is not ours: said, never judged, never touched. */
+function foreignNote() {
+  const found = newObjects();
+  if (!found) return "";
+  const { segments: s, devshm: d } = found.foreign;
+  if (!s.length && !d.length) return "";
+  return `not ours, left alone: ${s.length} segment(s) [${s.map((x) => `${x.shmid} (cpid ${x.cpid})`).join(", ")}], /dev/shm [${d.join(", ")}]`;
+}
+
+/** Removes this run's own leftovers (never anything else); called at the very end. */
+function removeOwnLeftovers() {
+  const found = newObjects();
+  if (!found) return;
+  const now = new Map(segments().map((s) => [s.shmid, s]));
+  for (const s of found.segments) {
+    // Still the same segment (not removed and its id reused meanwhile)?
+    const current = now.get(s.shmid);
+    if (!current || current.cpid !== s.cpid || current.key !== s.key) continue;
+    try {
+      require("child_process").execFileSync("ipcrm", ["-m", String(s.shmid)], { stdio: "ignore" });
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const n of found.devshm) fs.rmSync(path.join("/dev/shm", n), { force: true, recursive: true });
+}
+
+module.exports = { saveState, readState, leaks, foreignNote, removeOwnLeftovers, stopWatching, isolationMode, resultsDir, ours };

@@ -18,6 +18,7 @@ import {
   spawnTs,
   type Attachment,
 } from "../../src";
+import { fn } from "../../src/ffi/libc";
 
 let id: number;
 let seg: Attachment;
@@ -87,16 +88,20 @@ describe("in one process", () => {
     await expect(w.waitAsync(1, { signal: controller.signal })).rejects.toMatchObject({ code: "ABORT_ERR" });
   });
 
-  test("waitAsync sleeps in the kernel between turns: little CPU over a long wait", async () => {
+  test("waitAsync sleeps in the kernel between turns: futex waits of one slice, not a spin", async () => {
     const w = new SharedWord(seg, 0);
     w.store(0);
-    const cpu = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    await expect(w.waitAsync(0, { timeoutMs: 1000 })).resolves.toBe("timed-out");
-    const wallUs = Number(process.hrtime.bigint() - started) / 1000;
-    const used = process.cpuUsage(cpu);
-    console.log(`waitAsync waited ${(wallUs / 1000).toFixed(0)} ms using ${((used.user + used.system) / 1000).toFixed(1)} ms of CPU`);
-    expect((used.user + used.system) / wallUs).toBeLessThan(0.3);
+    // A count, not a CPU share: a spin makes thousands of futex calls in 1000 ms (or none at
+    // all and thousands of turns); sleeping 5 ms slices makes at most 1000 / 5.
+    const futex = jest.spyOn(fn, "syscall_futex");
+    try {
+      await expect(w.waitAsync(0, { timeoutMs: 1000 })).resolves.toBe("timed-out");
+      console.log(`waitAsync made ${futex.mock.calls.length} futex waits in 1000 ms`);
+      expect(futex.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(futex.mock.calls.length).toBeLessThanOrEqual(1000 / 5 + 20);
+    } finally {
+      futex.mockRestore();
+    }
   });
 
   test("read-only and detached memory are refused, not faulted on", () => {
@@ -199,19 +204,26 @@ describe("across processes", () => {
     console.log(`ping-pong: ${a.stdout.trim()} round trips/s (${rounds} rounds, including warm-up)`);
   });
 
-  test("waitAsync in a cell-like parent: woken by a child's store + notify", async () => {
+  test("waitAsync in a cell-like parent: woken by a child's notify, then sees its store", async () => {
     const w = new SharedWord(seg, 0);
     w.store(0);
+    // The child notifies (the value still 0) until the wake reaches the parent, which waits in
+    // slices: it must report one woken, never zero. Then it stores and notifies again.
     const child = runTs(
       `import { shmat, SharedWord } from "tslab-ipc";
        const w = new SharedWord(shmat(Number(process.argv[2]), null, 0), 0);
-       await new Promise((r) => setTimeout(r, 200));
+       let woke = 0;
+       for (let i = 0; i < 5000 && woke === 0; i++) {
+         woke = w.notify();
+         if (woke === 0) await new Promise((r) => setTimeout(r, 2));
+       }
        w.store(42);
-       console.log("woke " + w.notify());`,
+       w.notify();
+       console.log("woke " + woke);`,
       { args: [String(id)], quiet: true },
     );
-    await expect(w.waitAsync(0, { timeoutMs: 10000 })).resolves.toBe("ok");
+    await expect(w.waitAsync(0, { timeoutMs: 20000 })).resolves.toBe("ok");
+    expect((await child).stdout).toBe("woke 1\n");
     expect(w.load()).toBe(42);
-    expect((await child).stdout).toMatch(/^woke [01]\n$/);
   });
 });

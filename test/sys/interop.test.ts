@@ -4,9 +4,8 @@ import { execFileSync, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { IPC_CREAT, IPC_RMID, PosixShm, SharedSegment, ftok, shmat, shmctl, shmget } from "../../src";
-import { cCompiler, compileC, pythonWith, repoRoot, segmentExists, tempDir, uniqueName } from "../helpers";
+import { compileC, needs, pythonWith, repoRoot, segmentExists, tempDir, uniqueName } from "../helpers";
 
-const cc = cCompiler();
 const py = pythonWith("sysv_ipc");
 const pyShm = pythonWith("multiprocessing.shared_memory");
 
@@ -30,8 +29,7 @@ function demoDir(): { dir: string; key: number; cleanup: () => void } {
   };
 }
 
-const describeC = cc ? describe : describe.skip;
-if (!cc) console.warn("interop with C skipped: no C compiler (cc/gcc/clang) on this machine");
+const describeC = needs("cc").describe;
 
 describeC("the slides' shmdemo.c", () => {
   let binary = "";
@@ -76,8 +74,7 @@ describeC("the slides' shmdemo.c", () => {
   });
 });
 
-const describePy = py ? describe : describe.skip;
-if (!py) console.warn("interop with Python skipped: /usr/bin/python3 with sysv_ipc (Debian python3-sysv-ipc) is missing");
+const describePy = needs("sysv_ipc").describe;
 
 describePy("Python sysv_ipc", () => {
   test("same ftok key; Python writes, the library reads; the library writes, Python reads", () => {

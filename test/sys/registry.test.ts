@@ -1,6 +1,6 @@
 // Nothing leaks: what a process creates is removed at normal exit and on SIGINT/SIGTERM,
 // unless persisted; SIGKILL leaves it for reap(); attaching never removes someone else's.
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import { IPC_CREAT, IPC_EXCL, IPC_RMID, IPC_STAT, reap, shmctl, shmget } from "../../src";
 import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
@@ -73,22 +73,20 @@ test("SIGKILL leaves objects behind; reap() removes them, and leaves live proces
   process.env.TSLAB_IPC_RECORDS = records;
   const killed = creator();
   const alive = creator();
-  // A segment of "another program": same user, not made through this library's journal.
-  const foreign = spawn("/usr/bin/python3", ["-c", "import sysv_ipc; m=sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, size=4096); print(m.id)"]);
-  let foreignOut = "";
-  foreign.stdout.on("data", (d) => (foreignOut += d));
-  const foreignDone = new Promise((resolve) => foreign.on("close", resolve));
+  // A segment of "another program": same user, not made through this library (util-linux's ipcmk).
+  let killedId = -1;
   let foreignId = -1;
   try {
-    const killedId = await killed.ready;
+    const made = spawnSync("ipcmk", ["-M", "4096", "-p", "0600"], { encoding: "utf8" });
+    expect(made.status).toBe(0);
+    foreignId = Number(/id: (\d+)/.exec(made.stdout)![1]);
+    killedId = await killed.ready;
     const aliveId = await alive.ready;
     killed.child.kill("SIGKILL");
     expect((await killed.exited).signal).toBe("SIGKILL");
     expect(segmentExists(killedId)).toBe(true);
     expect(fs.existsSync("/dev/shm" + killed.posixName)).toBe(true);
-    await foreignDone;
-    foreignId = foreignOut.trim() ? Number(foreignOut.trim()) : -1;
-    expect(foreignId).toBeGreaterThanOrEqual(0); // python3-sysv-ipc is installed by .ci/setup-system
+    expect(segmentExists(foreignId)).toBe(true);
 
     const report = reap();
     expect(report.removed).toEqual(
@@ -104,11 +102,14 @@ test("SIGKILL leaves objects behind; reap() removes them, and leaves live proces
     expect(fs.existsSync("/dev/shm" + alive.posixName)).toBe(true);
     expect(segmentExists(foreignId)).toBe(true);
   } finally {
+    // Whatever failed above, nothing of this test outlives it: the killed child's objects
+    // (reap() may not have run), the live child, the foreign segment.
     if (prev === undefined) delete process.env.TSLAB_IPC_RECORDS;
     else process.env.TSLAB_IPC_RECORDS = prev;
+    killed.child.kill("SIGKILL");
     alive.child.kill("SIGTERM");
-    await alive.exited;
-    if (foreignId >= 0 && segmentExists(foreignId)) shmctl(foreignId, IPC_RMID);
+    await Promise.all([killed.exited, alive.exited]);
+    for (const id of [killedId, foreignId]) if (id >= 0 && segmentExists(id)) shmctl(id, IPC_RMID);
     for (const n of [killed.posixName, alive.posixName]) fs.rmSync("/dev/shm" + n, { force: true });
   }
 });

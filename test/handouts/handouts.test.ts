@@ -24,6 +24,12 @@ describe("judgeNotebook", () => {
     ]);
     expect(j.checks).toEqual({ total: 1, passed: 0 });
   });
+  test("counts nbgrader test cells as checks", () => {
+    const graded: NotebookCell = { ...cell("check()", [], [error("Error")]), metadata: { nbgrader: { grade: true, solution: false, locked: true, points: 1, grade_id: "t", schema_version: 3 } } };
+    const j = judgeNotebook(nb([graded]));
+    expect(j.checks).toEqual({ total: 1, passed: 0 });
+    expect(j.problems.map((p) => p.kind)).toEqual(["check failed"]);
+  });
 });
 
 describe("studentVersion", () => {
@@ -33,7 +39,8 @@ describe("studentVersion", () => {
     const s = studentVersion(input);
     expect(JSON.stringify(input)).toBe(before);
     expect(s.cells[0]).toEqual(input.cells[0]);
-    expect(s.cells[1]).toMatchObject({ source: SOLUTION_STUB, outputs: [], execution_count: null, metadata: { tags: ["solution"] } });
-    expect(s.cells[2]).toMatchObject({ source: "check(f)", outputs: [], execution_count: null });
+    // Legacy tags convert to nbgrader's format on the way (test/assign has the details).
+    expect(s.cells[1]).toMatchObject({ source: SOLUTION_STUB.join("\n"), outputs: [], execution_count: null, metadata: { tags: ["solution"], nbgrader: { solution: true } } });
+    expect(s.cells[2]).toMatchObject({ source: "check(f)", outputs: [], execution_count: null, metadata: { nbgrader: { grade: true, points: 1 } } });
   });
 });

@@ -73,7 +73,10 @@ describe("our objects show themselves (Symbol.for('Jupyter.display'))", () => {
       expect(html).toContain(`<code>${shmid}</code>`);
       const lines = String(shown.data["text/plain"]).split("\n");
       expect(lines).toHaveLength(list.length + 2);
-      expect(lines.find((l) => l.split(/\s+/)[1] === String(shmid))).toMatch(/root|\d+/);
+      // Our row, column by column: key, shmid, owner, perms, bytes, nattch, (no status), cpid, lpid.
+      const owner = (() => { try { return os.userInfo().username; } catch { return String(process.getuid!()); } })();
+      const row = lines.find((l) => l.split(/\s+/)[1] === String(shmid))!.trim().split(/\s+/);
+      expect(row).toEqual(["0x00000000", String(shmid), owner, "0600", "8192", "0", String(process.pid), "0"]);
     }));
 
   test("a Mapping shows the file it maps, escaped", () => {

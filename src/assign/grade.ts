@@ -1,0 +1,372 @@
+// Grading a folder of submissions against the source notebook (npm run grade, tslab-ipc grade).
+//
+//   DIR/grades.csv                student, one column per graded cell (notebook order), total, max
+//   DIR/feedback/<student>.html   every test cell with its points, error and output; notes; leaks
+//
+// Invariants:
+// - Tests and points come from the source (merge.ts); a submission only supplies solutions.
+// - Each submission runs in a sandbox of its own (sandbox.ts) with a minimal environment: the
+//   instructor's environment variables never reach student code.
+// - Whatever a submission does (invalid file, segfault, endless loop, fork, leak), the run
+//   goes on and ends with exit 0; what went wrong is in its row and its feedback.
+// - The grading work folder (kernelspec, per-submission folders) is removed at the end.
+import { spawn, spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { performance } from "perf_hooks";
+import { jupyterPython, KERNEL_NAME, projectKernel } from "../handouts/jupyter";
+import { readNotebook, type Notebook } from "../handouts/notebook";
+import { packageRoot } from "../process/paths";
+import { feedbackHtml } from "./feedback";
+import { assembleForGrading, parseSubmission } from "./merge";
+import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
+import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox } from "./sandbox";
+
+export interface GradeOptions {
+  /** The instructor's notebook (nbgrader format, or legacy tags). */
+  source: string;
+  /** A folder of <student>.ipynb files or <student>/ folders. */
+  submissions: string;
+  outDir: string;
+  /** Per-cell timeout, seconds (default 30). */
+  timeoutSeconds?: number;
+  /** Submissions graded side by side (default: the number of cores). */
+  jobs?: number;
+  /** Wall time of one submission, seconds (default: 60 + timeout × code cells). */
+  wallSeconds?: number;
+  limits?: Partial<Limits>;
+  log?: (line: string) => void;
+}
+
+export type CellStatus = "ok" | "error" | "timeout" | "dead" | "not-run" | "deleted" | "manual";
+
+export interface CellGrade {
+  gradeId: string;
+  points: number;
+  maxPoints: number;
+  status: CellStatus;
+  /** Why it got 0, or null. */
+  error: string | null;
+  /** Index in the graded notebook (null: not there). */
+  index: number | null;
+}
+
+export interface SubmissionGrade {
+  student: string;
+  file: string;
+  /** "graded", or "invalid" (not a notebook: 0 points), or "failed" (the sandbox broke). */
+  status: "graded" | "invalid" | "failed";
+  reason: string | null;
+  cells: CellGrade[];
+  total: number;
+  maxPoints: number;
+  notes: string[];
+  leaks: string[];
+  /** The signal that killed the kernel, or null. */
+  signal: string | null;
+  seconds: number;
+  /** Time to a ready kernel, seconds (null: it never became ready). */
+  kernelSeconds: number | null;
+  /** The graded notebook with its outputs (null for invalid files). */
+  executed: Notebook | null;
+}
+
+export interface GradeReport {
+  gradeIds: string[];
+  maxPoints: number;
+  submissions: SubmissionGrade[];
+  seconds: number;
+  sandbox: string;
+  jobs: number;
+}
+
+interface DriverCell {
+  index: number;
+  status: "ok" | "error" | "timeout" | "dead" | "not-run" | "skipped";
+  ename: string | null;
+  evalue: string | null;
+}
+interface DriverResult {
+  kernel_seconds: number | null;
+  seconds: number;
+  cells: DriverCell[];
+  death: { signal: string | null; code: number | null; cell: number } | null;
+  stuck: string | null;
+  leaks: string[];
+  notebook: Notebook;
+}
+
+export function gradeScript(root = packageRoot()): string {
+  return path.join(root, "src", "assign", "grade.py");
+}
+
+/** <student>.ipynb, or <student>/<source name>.ipynb (else the folder's first notebook). */
+export function listSubmissions(dir: string, sourceName: string): { student: string; file: string }[] {
+  const found: { student: string; file: string }[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith(".")) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isFile() && entry.name.endsWith(".ipynb")) found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
+    else if (entry.isDirectory()) {
+      const books = fs.readdirSync(full).filter((f) => f.endsWith(".ipynb") && !f.startsWith(".")).sort();
+      const pick = books.includes(`${sourceName}.ipynb`) ? `${sourceName}.ipynb` : books[0];
+      found.push({ student: entry.name, file: pick ? path.join(full, pick) : full });
+    }
+  }
+  return found;
+}
+
+/** Whether `user` can read and run what the kernel needs in `root`. */
+function readableBy(user: { uid: number; gid: number }, root: string): boolean {
+  const r = spawnSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", "sh", "-c", 'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -x "$1/node_modules"', "sh", root], { stdio: "ignore" });
+  return r.status === 0;
+}
+
+/** A world-readable copy of what the kernel and grade.py need (hard links where possible). */
+function readableCopy(root: string, into: string): string {
+  const dest = path.join(into, "package");
+  fs.mkdirSync(path.join(dest, "src"), { recursive: true });
+  for (const part of ["package.json", "kernel", "dist", "node_modules", path.join("src", "assign")]) {
+    const from = path.join(root, part);
+    const to = path.join(dest, part);
+    if (spawnSync("cp", ["-al", from, to]).status !== 0) spawnSync("cp", ["-a", from, to]);
+  }
+  spawnSync("chmod", ["-R", "a+rX", dest]);
+  return dest;
+}
+
+function reasonOf(cell: DriverCell | undefined, death: DriverResult["death"], stuck: string | null): string {
+  if (!cell) return "not run";
+  switch (cell.status) {
+    case "error":
+      return `${cell.ename ?? "Error"}: ${cell.evalue ?? ""}`.trim();
+    case "timeout":
+      return cell.evalue ?? "timed out";
+    case "dead":
+      return `the kernel died in this cell (${death?.signal ?? `exit code ${death?.code}`})`;
+    case "not-run":
+      return death ? `not run: the kernel died in cell ${death.cell} (${death.signal ?? `exit code ${death.code}`})` : `not run: ${stuck ?? "the kernel stopped"}`;
+    default:
+      return cell.status;
+  }
+}
+
+function scoreCells(source: Notebook, graded: Notebook | null, result: DriverResult | null): CellGrade[] {
+  return source.cells.filter(isGrade).map((src) => {
+    const gradeId = gradeIdOf(src)!;
+    const maxPoints = pointsOf(src);
+    const index = graded ? graded.cells.findIndex((c) => gradeIdOf(c) === gradeId) : -1;
+    if (index < 0) return { gradeId, points: 0, maxPoints, status: "deleted", error: "the cell was deleted", index: null };
+    if (src.cell_type !== "code") return { gradeId, points: 0, maxPoints, status: "manual", error: "graded by hand (not a code cell)", index };
+    const cell = result?.cells[index];
+    if (cell?.status === "ok") return { gradeId, points: maxPoints, maxPoints, status: "ok", error: null, index };
+    const status = (cell?.status === "skipped" || !cell ? "not-run" : cell.status) as CellStatus;
+    return { gradeId, points: 0, maxPoints, status, error: reasonOf(cell, result?.death ?? null, result?.stuck ?? null), index };
+  });
+}
+
+function runDriver(argv: string[], env: NodeJS.ProcessEnv, wallSeconds: number, detached: boolean): Promise<{ result: DriverResult | null; stderr: string; code: number | null; signal: string | null; wallExceeded: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe", "pipe"], detached });
+    let stderr = "";
+    let json = "";
+    let wallExceeded = false;
+    // The kernel writes to stdout and stderr too (it inherits them): keep only the tail.
+    const keep = (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8000);
+    };
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (json += d.toString()));
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        if (detached && child.pid) process.kill(-child.pid, sig);
+        else child.kill(sig);
+      } catch {
+        /* gone */
+      }
+    };
+    const timer = setTimeout(() => {
+      wallExceeded = true;
+      kill("SIGTERM");
+      setTimeout(() => kill("SIGKILL"), 5000).unref();
+    }, wallSeconds * 1000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ result: null, stderr: e.message, code: null, signal: null, wallExceeded });
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      let result: DriverResult | null = null;
+      try {
+        result = json ? (JSON.parse(json) as DriverResult) : null;
+      } catch {
+        result = null;
+      }
+      resolve({ result, stderr, code, signal, wallExceeded });
+    });
+  });
+}
+
+/** Runs `work` over `items` with at most `jobs` at a time, keeping the order of results. */
+async function inPool<T, R>(items: T[], jobs: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  return results;
+}
+
+function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export function gradesCsv(report: GradeReport): string {
+  const head = ["student", ...report.gradeIds, "total", "max"];
+  const rows = report.submissions.map((s) => [s.student, ...report.gradeIds.map((id) => round(s.cells.find((c) => c.gradeId === id)?.points ?? 0)), round(s.total), round(s.maxPoints)]);
+  return [head, ...rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+}
+
+export function gradeSummary(report: GradeReport): string {
+  const rows = report.submissions.map((s) => {
+    const what = s.status !== "graded" ? `${s.status}: ${s.reason}` : [s.signal ? `kernel killed by ${s.signal}` : "", s.cells.some((c) => c.status === "timeout") ? "timeout" : "", s.notes.length ? `${s.notes.length} note(s)` : "", s.leaks.length ? `${s.leaks.length} leak(s) removed` : ""].filter(Boolean).join(", ");
+    return [s.student, `${round(s.total)}/${round(s.maxPoints)}`, s.seconds.toFixed(1), what || "ok"];
+  });
+  const head = ["student", "points", "seconds", "remarks"];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => Math.min(r[c].length, 90))));
+  const line = (cols: string[]) => cols.map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join("  ").trimEnd();
+  const mean = report.submissions.length ? report.submissions.reduce((a, s) => a + s.total, 0) / report.submissions.length : 0;
+  return [
+    line(head),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+    "",
+    `${report.submissions.length} submission(s), mean ${mean.toFixed(2)}/${report.maxPoints}, ${report.seconds.toFixed(1)} s with ${report.jobs} job(s); sandbox: ${report.sandbox}`,
+  ].join("\n");
+}
+
+export async function gradeSubmissions(options: GradeOptions): Promise<GradeReport> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const started = performance.now();
+  const name = path.basename(options.source, ".ipynb");
+  const source = asAssignment(readNotebook(options.source), name);
+  const problems = metadataProblems(source);
+  if (problems.length) throw new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`);
+  const gradeIds = source.cells.filter(isGrade).map((c) => gradeIdOf(c)!);
+  const maxPoints = source.cells.filter(isGrade).reduce((a, c) => a + pointsOf(c), 0);
+  const timeout = options.timeoutSeconds ?? 30;
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const sandbox: Sandbox = chooseSandbox();
+  const wanted = Math.max(1, options.jobs ?? os.cpus().length);
+  const jobs = sandbox.parallel ? wanted : 1;
+  const entries = listSubmissions(options.submissions, name);
+  const feedbackDir = path.join(options.outDir, "feedback");
+  fs.mkdirSync(feedbackDir, { recursive: true });
+
+  // The work folder: traversable by the sandbox user, and kept at its path inside the sandbox.
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-grade-"));
+  fs.chmodSync(work, 0o711);
+  let kernel: ReturnType<typeof projectKernel> | null = null;
+  try {
+    const root = sandbox.user && !readableBy(sandbox.user, packageRoot()) ? readableCopy(packageRoot(), work) : packageRoot();
+    kernel = projectKernel({ parent: work, packageDir: root });
+    spawnSync("chmod", ["-R", "a+rX", kernel.env.JUPYTER_DATA_DIR as string]);
+    log(`Grading ${entries.length} submission(s) of ${name} (${gradeIds.length} graded cell(s), ${maxPoints} point(s)), ${jobs} at a time, timeout ${timeout} s per cell`);
+    log(`Sandbox: ${sandbox.description}${jobs < wanted ? " (so one at a time)" : ""}`);
+    let done = 0;
+    const submissions = await inPool(entries, jobs, async (entry, k) => {
+      const t0 = performance.now();
+      const base: SubmissionGrade = { student: entry.student, file: entry.file, status: "graded", reason: null, cells: [], total: 0, maxPoints, notes: [], leaks: [], signal: null, seconds: 0, kernelSeconds: null, executed: null };
+      let grade: SubmissionGrade;
+      let submission: Notebook | null = null;
+      try {
+        // A student version released before the notebook moved to nbgrader's format still has tags.
+        submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
+      } catch (e) {
+        const reason = (e as NodeJS.ErrnoException).code === "EISDIR" ? "no notebook in the folder" : (e as Error).message;
+        grade = { ...base, status: "invalid", reason, cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })) };
+      }
+      if (submission) {
+        const assembled = assembleForGrading(source, submission);
+        const runDir = path.join(work, `run-${k}`);
+        fs.mkdirSync(path.join(runDir, "tmp"), { recursive: true });
+        fs.mkdirSync(path.join(runDir, "work"));
+        const input = path.join(runDir, "input.ipynb");
+        fs.writeFileSync(input, JSON.stringify(assembled.notebook));
+        fs.chmodSync(input, 0o644);
+        if (sandbox.user) spawnSync("chown", ["-R", `${sandbox.user.uid}:${sandbox.user.gid}`, path.join(runDir, "tmp"), path.join(runDir, "work")]);
+        fs.chmodSync(runDir, 0o755);
+        const codeCells = assembled.notebook.cells.filter((c) => c.cell_type === "code").length;
+        const wall = options.wallSeconds ?? 60 + timeout * (codeCells + 1);
+        const env: NodeJS.ProcessEnv = {
+          PATH: "/usr/local/bin:/usr/bin:/bin",
+          LANG: "C.UTF-8",
+          HOME: path.join(runDir, "work"),
+          TMPDIR: path.join(runDir, "tmp"),
+          JUPYTER_DATA_DIR: kernel!.env.JUPYTER_DATA_DIR,
+          JUPYTER_RUNTIME_DIR: path.join(runDir, "tmp", "jupyter-runtime"),
+          JUPYTER_CONFIG_DIR: path.join(runDir, "tmp", "jupyter-config"),
+          JUPYTER_PLATFORM_DIRS: "1",
+          PYDEVD_DISABLE_FILE_VALIDATION: "1",
+          PYTHONDONTWRITEBYTECODE: "1",
+        };
+        const argv = [
+          ...sandbox.prefix(work, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),
+          jupyterPython(),
+          gradeScript(root),
+          input,
+          "--kernel",
+          KERNEL_NAME,
+          "--timeout",
+          String(timeout),
+          "--grace",
+          String(Math.min(10, Math.max(2, timeout))),
+          "--cwd",
+          path.join(runDir, "work"),
+        ];
+        const run = await runDriver(argv, env, wall, sandbox.kind === "names");
+        const r = run.result;
+        const notes = [...assembled.notes];
+        if (run.wallExceeded) notes.push(`the submission ran longer than ${wall} s in all and was stopped`);
+        if (r?.stuck) notes.push(r.stuck);
+        if (r?.death) notes.push(`the kernel was killed by ${r.death.signal ?? `exit code ${r.death.code}`} in cell ${r.death.cell}; the cells before it keep their points`);
+        const cells = scoreCells(source, assembled.notebook, r);
+        grade = {
+          ...base,
+          status: r ? "graded" : "failed",
+          reason: r ? null : `the sandbox ended without a result (exit ${run.code ?? run.signal}): ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`,
+          cells,
+          total: cells.reduce((a, c) => a + c.points, 0),
+          notes,
+          leaks: r?.leaks ?? [],
+          signal: r?.death?.signal ?? null,
+          kernelSeconds: r?.kernel_seconds ?? null,
+          executed: r?.notebook ?? assembled.notebook,
+        };
+        fs.rmSync(runDir, { recursive: true, force: true });
+      }
+      grade!.seconds = (performance.now() - t0) / 1000;
+      fs.writeFileSync(path.join(feedbackDir, `${entry.student}.html`), feedbackHtml(grade!, source));
+      done++;
+      const g = grade!;
+      const extra = g.status !== "graded" ? ` ${g.status}: ${g.reason}` : g.signal ? ` (kernel killed by ${g.signal})` : "";
+      log(`[${done}/${entries.length}] ${g.student}: ${round(g.total)}/${maxPoints}${extra} (${g.seconds.toFixed(1)} s)`);
+      return g;
+    });
+    const report: GradeReport = { gradeIds, maxPoints, submissions, seconds: (performance.now() - started) / 1000, sandbox: sandbox.description, jobs };
+    fs.writeFileSync(path.join(options.outDir, "grades.csv"), gradesCsv(report));
+    return report;
+  } finally {
+    kernel?.dispose();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}

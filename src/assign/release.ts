@@ -1,0 +1,98 @@
+// Releasing an assignment (npm run release, tslab-ipc release): from the instructor's notebook
+// to what students get, in DIR:
+//   <name>.ipynb   the student version (nbgrader.ts: stubs, no hidden tests, checksums)
+//   <name>.html    its HTML handout
+//   <name>.pdf     printed by Chromium, figures as images, code wrapped (pdf.ts)
+// By default the source is executed first (project kernel, private IPC namespace), so the
+// handout carries the figures and outputs of its ordinary cells; --no-execute skips that.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { addPngsToNotebook } from "../figures/png";
+import { executeNotebook, exportHtml, projectKernel, type KernelEnvironment } from "../handouts/jupyter";
+import { readNotebook, writeNotebook, type Notebook } from "../handouts/notebook";
+import { asAssignment, studentVersion } from "./nbgrader";
+import { pdfUnavailableReason, printableCopy, printPdfs } from "./pdf";
+
+export interface ReleaseOptions {
+  source: string;
+  outDir: string;
+  /** Execute the source first (default true). */
+  execute?: boolean;
+  /** Print the PDF (default true). */
+  pdf?: boolean;
+  /** Per-cell timeout of the execution, seconds (default 120). */
+  timeoutSeconds?: number;
+  /** A kernel environment to reuse (default: this checkout's, installed privately). */
+  kernel?: KernelEnvironment;
+}
+
+export interface ReleaseReport {
+  files: string[];
+  /** Code or output blocks of the PDF still wider than the page (0: everything wraps). */
+  overflowing: number;
+  warnings: string[];
+}
+
+/** Writes the print copy of each student notebook beside a temp HTML and prints the PDFs. */
+export async function writePdfs(items: { notebook: Notebook; pdf: string }[], env: NodeJS.ProcessEnv): Promise<{ pdf: string; overflowing: number }[]> {
+  if (items.length === 0) return [];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-print-"));
+  try {
+    const htmlPairs: [string, string][] = [];
+    const pdfPairs: [string, string][] = [];
+    items.forEach((item, i) => {
+      const ipynb = path.join(tmp, `${i}.ipynb`);
+      writeNotebook(ipynb, printableCopy(item.notebook));
+      htmlPairs.push([ipynb, path.join(tmp, `${i}.html`)]);
+      pdfPairs.push([path.join(tmp, `${i}.html`), item.pdf]);
+    });
+    await exportHtml(htmlPairs, env);
+    return await printPdfs(pdfPairs);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function releaseAssignment(options: ReleaseOptions): Promise<ReleaseReport> {
+  const name = path.basename(options.source, ".ipynb");
+  const warnings: string[] = [];
+  let overflowing = 0;
+  let nb = asAssignment(readNotebook(options.source), name);
+  studentVersion(nb, name); // a malformed assignment fails here, before any kernel starts
+  fs.mkdirSync(options.outDir, { recursive: true });
+  const kernel = options.kernel ?? (options.execute === false ? null : projectKernel());
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-release-"));
+  try {
+    if (options.execute !== false && kernel) {
+      const input = path.join(tmp, `${name}.ipynb`);
+      const executed = path.join(tmp, `${name}.executed.ipynb`);
+      writeNotebook(input, nb);
+      const run = await executeNotebook(input, executed, { env: kernel.env, timeoutSeconds: options.timeoutSeconds, cwd: path.dirname(path.resolve(options.source)) });
+      if (!run.ok) warnings.push(`the source did not run through: ${run.error}`);
+      if (fs.existsSync(executed)) {
+        nb = readNotebook(executed);
+        const png = await addPngsToNotebook(nb as never);
+        if (png.reason) warnings.push(`figures without PNG: ${png.reason}`);
+      }
+    }
+    const student = studentVersion(nb, name);
+    const files = [path.join(options.outDir, `${name}.ipynb`), path.join(options.outDir, `${name}.html`)];
+    writeNotebook(files[0], student);
+    const env = kernel?.env ?? process.env;
+    await exportHtml([[files[0], files[1]]], env);
+    if (options.pdf !== false) {
+      const why = pdfUnavailableReason();
+      if (why) warnings.push(`no PDF: ${why}`);
+      else {
+        files.push(path.join(options.outDir, `${name}.pdf`));
+        overflowing = (await writePdfs([{ notebook: student, pdf: files[2] }], env))[0].overflowing;
+        if (overflowing > 0) warnings.push(`${overflowing} block(s) wider than the page in the PDF`);
+      }
+    }
+    return { files, warnings, overflowing };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!options.kernel) kernel?.dispose();
+  }
+}

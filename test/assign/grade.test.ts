@@ -1,0 +1,184 @@
+// Grading real submissions through the command line (tslab-ipc grade), one written for each
+// case the grader must survive, two at a time. Also releasing a notebook: the student
+// .ipynb, its HTML and a PDF whose code wraps and whose figure is an image.
+import { spawn, spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { SOLUTION_STUB, studentVersion } from "../../src/assign";
+import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
+import { repoRoot, tempDir } from "../helpers";
+
+const fixture = path.join(__dirname, "fixtures", "assignment.ipynb");
+const cli = path.join(repoRoot, "dist", "assign", "cli.js");
+const unavailable = jupyterUnavailableReason() ?? (fs.existsSync(cli) ? null : "dist/ is not built (npm run build)");
+const maybe = unavailable ? test.skip : test;
+if (unavailable) console.warn(`skipped: ${unavailable} (apt-get install jupyter-nbconvert python3-nbclient)`);
+
+const SUM = "  return (n * (n + 1)) / 2;";
+const ROUND_TRIP = [
+  "  const id = shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600);",
+  "  const view = shmat(id, null, 0);",
+  "  try { view.writeString(text); return view.readString(); } finally { shmdt(view); shmctl(id, IPC_RMID); }",
+].join("\n");
+
+function released(): Notebook {
+  return studentVersion(readNotebook(fixture));
+}
+function cellOf(nb: Notebook, id: string) {
+  return nb.cells.find((c) => (c.metadata.nbgrader as { grade_id?: string } | undefined)?.grade_id === id)!;
+}
+function submission(sumBody: string, roundTripBody: string, edit: (nb: Notebook) => void = () => undefined): string {
+  const nb = released();
+  const stub = SOLUTION_STUB.map((l) => "  " + l).join("\n");
+  cellOf(nb, "ex1-solution").source = sourceOf(cellOf(nb, "ex1-solution")).replace(stub, sumBody);
+  cellOf(nb, "ex2-solution").source = sourceOf(cellOf(nb, "ex2-solution")).replace(stub, roundTripBody);
+  edit(nb);
+  return JSON.stringify(nb);
+}
+
+// student → [file content, expected points per grade_id]
+const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number }]> = {
+  correct: [submission(SUM, ROUND_TRIP), { "ex1-check": 2, "ex2-check": 1 }],
+  wrong: [submission("  return n * n;", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
+  segfault: [
+    submission(SUM, "  const m = mmap(null, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n  m.buffer[0] = 1;   // a raw write to a PROT_READ page\n  return text;"),
+    { "ex1-check": 2, "ex2-check": 0 },
+  ],
+  endless: [submission("  while (true) {}", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
+  tampered: [
+    submission("  return 0;", ROUND_TRIP, (nb) => {
+      const check = cellOf(nb, "ex1-check");
+      check.source = '"exercise 1: correct"';
+      (check.metadata.nbgrader as { points: number }).points = 100;
+    }),
+    { "ex1-check": 0, "ex2-check": 1 },
+  ],
+  leak: [
+    submission(SUM, "  shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600, { persist: true });   // never removed\n  return text;"),
+    { "ex1-check": 2, "ex2-check": 1 },
+  ],
+  deleted: [
+    submission(SUM, ROUND_TRIP, (nb) => {
+      nb.cells = nb.cells.filter((c) => !["ex1-solution", "ex2-check"].includes((c.metadata.nbgrader as { grade_id?: string } | undefined)?.grade_id ?? ""));
+    }),
+    { "ex1-check": 0, "ex2-check": 1 },
+  ],
+  invalid: ['{ "cells": [ {"cell_type": "code", ', { "ex1-check": 0, "ex2-check": 0 }],
+  "visible-only": [submission("  return n === 3 ? 6 : 0;", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
+};
+
+function ipcState(): string[] {
+  const sysv = ["shm", "sem", "msg"].flatMap((k) => fs.readFileSync(`/proc/sysvipc/${k}`, "utf8").trim().split("\n").slice(1));
+  return [...sysv, ...fs.readdirSync("/dev/shm")].sort();
+}
+
+describe("tslab-ipc grade", () => {
+  let dir: string;
+  let out: string;
+  let result: { code: number | null; stdout: string; stderr: string };
+  let before: string[];
+  // The grader's TMPDIR: its work folder, kernelspec and per-submission folders go there.
+  let tmp: string;
+
+  beforeAll(async () => {
+    if (unavailable) return;
+    dir = tempDir("tslab-ipc-gradetest-");
+    const subs = path.join(dir, "submissions");
+    fs.mkdirSync(subs);
+    for (const [student, [content]] of Object.entries(CASES)) {
+      // One student hands in a folder, as nbgrader's submitted/<student>/ has it.
+      if (student === "correct") {
+        fs.mkdirSync(path.join(subs, student));
+        fs.writeFileSync(path.join(subs, student, "assignment.ipynb"), content);
+      } else fs.writeFileSync(path.join(subs, `${student}.ipynb`), content);
+    }
+    out = path.join(dir, "graded");
+    before = ipcState();
+    tmp = path.join(dir, "tmp");
+    fs.mkdirSync(tmp);
+    result = await new Promise((resolve) => {
+      const child = spawn(process.execPath, [cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+  }, 300000);
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  maybe("exits 0, prints a progress line per submission and a summary", () => {
+    expect({ code: result.code, stderr: result.stderr.slice(-2000) }).toMatchObject({ code: 0 });
+    for (const student of Object.keys(CASES)) expect(result.stdout).toMatch(new RegExp(`^\\[\\d/9\\] ${student}: \\d/3`, "m"));
+    expect(result.stdout).toMatch(/^student\s+points\s+seconds\s+remarks$/m);
+    expect(result.stdout).toMatch(/9 submission\(s\), mean/);
+  });
+
+  maybe("grades.csv: the points of each case", () => {
+    const lines = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n");
+    expect(lines[0]).toBe("student,ex1-check,ex2-check,total,max");
+    const rows = Object.fromEntries(lines.slice(1).map((l) => l.split(",")).map((f) => [f[0], f.slice(1).map(Number)]));
+    const expected = Object.fromEntries(Object.entries(CASES).map(([s, [, p]]) => [s, [p["ex1-check"], p["ex2-check"], p["ex1-check"] + p["ex2-check"], 3]]));
+    expect(rows).toEqual(expected);
+  });
+
+  const feedback = (student: string) => fs.readFileSync(path.join(out, "feedback", `${student}.html`), "utf8");
+
+  maybe("feedback names what happened", () => {
+    expect(feedback("correct")).toMatch(/3 \/ 3 points/);
+    expect(feedback("wrong")).toMatch(/sumTo\(3\) = 9, expected 6/);
+    expect(feedback("segfault")).toMatch(/SIGSEGV/);
+    expect(feedback("segfault")).toMatch(/the kernel died in this cell/);
+    expect(feedback("endless")).toMatch(/ran longer than 10 s and was interrupted/);
+    expect(feedback("tampered")).toMatch(/edited locked cell &quot;ex1-check&quot;/);
+    expect(feedback("leak")).toMatch(/System V segment key 0x0+ id \d+/);
+    expect(feedback("deleted")).toMatch(/deleted locked cell &quot;ex2-check&quot; was put back/);
+    expect(feedback("deleted")).toMatch(/deleted solution cell &quot;ex1-solution&quot;/);
+    expect(feedback("invalid")).toMatch(/Not a valid notebook.*not valid JSON/s);
+    expect(feedback("visible-only")).toMatch(/sumTo\(100\) = 0, expected 5050/);
+    // Hidden tests stay hidden in the feedback.
+    expect(feedback("correct")).not.toMatch(/sumTo\(100\)/);
+  });
+
+  maybe("leaves nothing behind: no IPC object, no work folder", () => {
+    expect(ipcState()).toEqual(before);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe("tslab-ipc release", () => {
+  // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
+  maybe("writes the student notebook, its HTML and a PDF with the figure as an image and wrapped code", () => {
+    const dir = tempDir("tslab-ipc-releasetest-");
+    try {
+      const nb = readNotebook(fixture);
+      const long = `const LONG = "${"word ".repeat(40)}END-OF-LONG-LINE";`;
+      nb.cells.splice(2, 0, { cell_type: "code", source: `${long}\nplot.bar(["a", "b"], [2, 1], { title: "a figure" })`, metadata: {}, outputs: [], execution_count: null });
+      const source = path.join(dir, "handout.ipynb");
+      fs.writeFileSync(source, JSON.stringify(nb));
+      const r = spawnSync(process.execPath, [cli, "release", source, "--out", path.join(dir, "out")], { encoding: "utf8", timeout: 240000 });
+      expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+      // No warning: among others, none of "N block(s) wider than the page" (pdf.ts measures them).
+      expect(r.stdout).not.toMatch(/warning/);
+      const student = readNotebook(path.join(dir, "out", "handout.ipynb"));
+      const sources = student.cells.map(sourceOf).join("\n");
+      expect(sources).not.toMatch(/n \+ 1|sumTo\(100\)/);
+      expect(sources).toContain('throw new Error("not implemented")');
+      const figure = student.cells[2].outputs!.find((o) => o.data && "image/png" in o.data);
+      expect(figure).toBeDefined();
+      expect(fs.readFileSync(path.join(dir, "out", "handout.html"), "utf8")).toContain("not implemented");
+      const pdf = fs.readFileSync(path.join(dir, "out", "handout.pdf"));
+      expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+      // The PDF's text has the end of the long line (it wrapped) and an image.
+      const text = spawnSync("pdftotext", [path.join(dir, "out", "handout.pdf"), "-"], { encoding: "utf8" });
+      if (text.error) console.warn("pdftotext check skipped (apt-get install poppler-utils)");
+      else expect(text.stdout).toContain("END-OF-LONG-LINE");
+      expect(pdf.includes("/Subtype /Image") || pdf.includes("/Image")).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240000);
+});
