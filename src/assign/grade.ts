@@ -10,6 +10,7 @@
 // - Whatever a submission does (invalid file, segfault, endless loop, fork, leak), the run
 //   goes on and ends with exit 0; what went wrong is in its row and its feedback.
 // - The grading work folder (kernelspec, per-submission folders) is removed at the end.
+import { withCode } from "../codes";
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -260,7 +261,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const name = path.basename(options.source, ".ipynb");
   const source = asAssignment(readNotebook(options.source), name);
   const problems = metadataProblems(source);
-  if (problems.length) throw new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`);
+  if (problems.length) throw withCode(new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
   const gradeIds = source.cells.filter(isGrade).map((c) => gradeIdOf(c)!);
   const maxPoints = source.cells.filter(isGrade).reduce((a, c) => a + pointsOf(c), 0);
   const timeout = options.timeoutSeconds ?? 30;

@@ -6,6 +6,7 @@
 //   that has one (addPngsToNotebook put it there), not its interactive HTML.
 // - Code and output wrap at the page edge instead of being cut, and prompts are dropped to
 //   give code the width.
+import { withCode } from "../codes";
 import fs from "fs";
 import { CHROMIUM_ARGS } from "../figures/png";
 import type { Notebook } from "../handouts/notebook";
@@ -73,7 +74,7 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
   const report: { pdf: string; overflowing: number }[] = [];
   if (pairs.length === 0) return report;
   const reason = pdfUnavailableReason();
-  if (reason) throw new Error(`cannot print PDF: ${reason}`);
+  if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_NO_BROWSER");
   // Required lazily: only printing needs it.
   const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<PdfBrowser> } };
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });

@@ -7,6 +7,7 @@
 // a report file as it happens (a stand-in through countCalls that writes a line, then makes the
 // real call), so a child that dies of a signal right after still leaves its record. Children of
 // other kinds (C programs) are not seen. NODE_OPTIONS is restored when `work` settles.
+import { validateFunction, validateOneOf, validateStringArray } from "../validators";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -23,13 +24,17 @@ export interface ChildCalls<T> {
 /**
  * Runs `work` and records the named libc calls of every Node child it starts (by C name, as in
  * countCalls). Arguments are recorded as strings (they cross a process boundary).
+ *
  * @example
+ * ```ts
  * const { result, children } = await countChildCalls(["mmap"], () => peek(file));
  * children[0].some((c) => c.name === "mmap")
+ * ```
  */
 export async function countChildCalls<T>(names: string[], work: () => Promise<T>): Promise<ChildCalls<T>> {
-  const known = countableCalls();
-  for (const name of names) if (!known.includes(name)) throw new RangeError(`countChildCalls: "${name}" is not a call the library makes`);
+  validateStringArray(names, "names");
+  for (const [i, name] of names.entries()) validateOneOf(name, `names[${i}]`, countableCalls());
+  validateFunction(work, "work");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
   const spy = path.join(dir, "spy.js");
   const library = distIndex();   // the built library, also when this file runs from src/ (tests)

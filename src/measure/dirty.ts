@@ -11,6 +11,7 @@
 //   says so, rather than answered with zeros that look like "all written back".
 // - Per-page counts come from splitting the range: a range with no dirty page (or only dirty
 //   pages) is settled by one cachestat call, so a mostly clean mapping costs a few calls.
+import { validateNumber } from "../validators";
 import { inspect } from "util";
 import { IpcError } from "../errors";
 import { ERR_INVALID_ARG_TYPE } from "../codes";
@@ -233,7 +234,8 @@ export class PageStateSampler {
   async watch(options: { intervalMs?: number; timeoutMs?: number; until?: (c: PageStateCounts) => boolean; label?: string } = {}): Promise<PageStateRecording> {
     const interval = options.intervalMs ?? 250;
     const timeout = options.timeoutMs ?? 5000;
-    if (!(interval > 0) || !(timeout >= 0)) throw new RangeError(`watch: intervalMs must be > 0 and timeoutMs >= 0`);
+    validateNumber(interval, "options.intervalMs", Number.MIN_VALUE);
+    validateNumber(timeout, "options.timeoutMs", 0);
     const start = Date.now();
     for (;;) {
       const c = this.sample(options.label ?? `${((Date.now() - start) / 1000).toFixed(1)} s`);

@@ -7,8 +7,8 @@
 //   is the first step after which it was resident (-1 if never, 0 if before the first touch).
 // - Faults are counted with getrusage(RUSAGE_THREAD) around each step only (mincore and the
 //   bookkeeping stay outside), so the counts are the touches' own.
+import { ERR_INVALID_ARG_TYPE } from "../codes";
 import { inspect } from "util";
-import { determineSpecificType } from "../codes";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
 import { Region } from "../sys/region";
@@ -107,12 +107,12 @@ let sink = 0;
  */
 export function recordFaultTimeline(region: Region, order: ArrayLike<number>, options?: FaultTimelineOptions): FaultTimeline {
   if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
+    throw new ERR_INVALID_ARG_TYPE("region", ["Mapping", "Attachment"], region);
   }
   const opts = validateOptions<FaultTimelineOptions>(options);
   const pages = region.pages;
   if (order === null || typeof order !== "object" || typeof order.length !== "number") {
-    throw new TypeError(`The "order" argument must be an array of page numbers. Received ${determineSpecificType(order)}`);
+    throw new ERR_INVALID_ARG_TYPE("order", "an array of page numbers", order);
   }
   const touches = Array.from(order, (p, i) => validateInteger(p, `order[${i}]`, 0, pages - 1));
   const every = validateInteger(opts.every ?? 16, "options.every", 1, 1_000_000);

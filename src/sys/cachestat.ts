@@ -10,7 +10,7 @@
 import fs from "fs";
 import { errno as lastErrno, fn } from "../ffi/libc";
 import { IpcError, fsCall, ipcErrorFromErrno } from "../errors";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateInteger, validateInt32 } from "../validators";
 import { Mapping } from "./mman";
 import { Region } from "./region";
@@ -141,7 +141,7 @@ export function cachestat(target: number | Region, offset = 0, length?: number):
   }
   const bytes = len ?? target.length - at;
   if (at + bytes > target.length) {
-    throw new RangeError(`The range ${at}..${at + bytes} is past the end of the mapping (${target.length} bytes)`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE("length", len, `reaches past the end of the mapping: ${at}..${at + bytes} of ${target.length} bytes`);
   }
   // A zero-length range inside a mapping asks about no pages (in C, length 0 would mean "to EOF").
   return withMappedFile(target, "cachestat", ({ fd, offset: base }) => (bytes === 0 ? zero() : call(fd, base + at, bytes)));

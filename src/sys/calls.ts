@@ -179,6 +179,7 @@ export class CallCounter {
     this.stop();
   }
 
+  /** Shows the counted calls as a table in the kernel. */
   [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
