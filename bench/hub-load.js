@@ -41,7 +41,7 @@ const rows = [
   ["cells run", String(report.cells)],
   ["cell latency p50 / p95 / max", `${report.cellLatencyMs?.p50} / ${report.cellLatencyMs?.p95} / ${report.cellLatencyMs?.max} ms`],
   ["peak memory per student", `mean ${mean} MiB, min ${Math.min(...mib)}, max ${Math.max(...mib)} (${report.memorySource})`],
-  ["locked counter exact", `${(report.locked ?? []).filter((l) => /expected (\d+)\)/.test(l) && l.match(/counter = (\d+)/)?.[1] === l.match(/expected (\d+)/)?.[1]).length} of ${report.students}`],
+  ["locked counter exact", `${(report.locked ?? []).filter((l) => l && l.count === l.expected).length} of ${report.students}`],
   ["one IPC namespace each", String(report.separateNamespaces)],
   ["each sees only its own segment", String((report.views ?? []).every((v) => v && v.owners.length === 1 && v.owners[0] === v.user))],
   ["20 GiB segment", report.limits?.segment20GiB ?? "-"],

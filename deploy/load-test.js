@@ -89,9 +89,12 @@ function walkThrough02(core) {
 function lockedCounter08(rounds) {
   const cells = codeCells(NOTEBOOK_08);
   const upTo = cells.findIndex((c) => c.source.includes('race(workerTs, "lock", 4)'));
-  const picked = [...cells.slice(0, upTo).filter((c) => !/await race\([^)]*"nolock"/.test(c.source)), cells[upTo], cells[upTo + 1]];
+  const picked = [...cells.slice(0, upTo).filter((c) => !/await race\([^)]*"nolock"/.test(c.source)), cells[upTo], COUNTER_CELL];
   return picked.map((c) => ({ ...c, source: c.source.replace(/const ROUNDS = [\d_]+;/, `const ROUNDS = ${rounds};`) }));
 }
+
+/** The locked counter's result, read after notebook 08's race (its own output is prose). */
+const COUNTER_CELL = { index: -1, tags: [], source: "console.log(JSON.stringify({ count: locked.count, expected: locked.expected }))" };
 
 /** What each student runs after the notebooks: their view of the IPC world. */
 const ISOLATION_CELL = `
@@ -369,7 +372,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
   }
   const readyMs = performance.now() - t0;
   const server = `${hub.base}/user/${name}`;
-  const results = { name, readyMs, cells: 0, failures: /** @type {string[]} */ ([]), view: /** @type {any} */ (null), locked: "", serverPids: /** @type {number[]} */ ([]) };
+  const results = { name, readyMs, cells: 0, failures: /** @type {string[]} */ ([]), view: /** @type {any} */ (null), locked: /** @type {{count: number, expected: number} | null} */ (null) };
   for (const [notebook, cells] of [[NOTEBOOK_02, notebooks ? walkThrough02(core) : []], [NOTEBOOK_08, notebooks ? lockedCounter08(rounds) : []]]) {
     if (notebook === NOTEBOOK_02 && !notebooks) continue;
     const session = await api(server, token, "POST", "/api/sessions", { path: `notebooks/${notebook}`, type: "notebook", name: String(notebook), kernel: { name: "tslab-ipc" } });
@@ -384,7 +387,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
       if (failed !== cell.tags.includes("raises-exception")) {
         results.failures.push(`${notebook} cell ${cell.index}: ${r.reply.status} ${textOf(r).slice(0, 300)}`);
       }
-      if (notebook === NOTEBOOK_08 && cell.source.includes('race(workerTs, "lock", 4)')) results.locked = textOf(r);
+      if (cell.source === COUNTER_CELL.source && r.reply.status === "ok") results.locked = JSON.parse(textOf(r));
     }
     if (notebook === NOTEBOOK_08) {
       const r = await kernel.execute(ISOLATION_CELL);
@@ -512,7 +515,7 @@ async function run(opts) {
     report.cells = results.reduce((n, r) => n + r.cells, 0);
     report.cellLatencyMs = { p50: Math.round(percentile(latencies, 0.5)), p95: Math.round(percentile(latencies, 0.95)), max: Math.round(Math.max(...latencies)) };
     report.failures = results.flatMap((r) => r.failures.map((/** @type {string} */ f) => `${r.name}: ${f}`));
-    report.locked = results.map((r) => r.locked.trim());
+    report.locked = results.map((r) => r.locked);
     report.views = results.map((r) => r.view);
     // Before stopping: each world's namespace and memory.
     const worlds = hub.names.map((n) => {
