@@ -74,8 +74,9 @@ function runUnder(major, jestArgs, subset) {
     TSLAB_IPC_TEST_NODE: version,
     ...(subset ? { NOTEBOOKS: SUBSET_NOTEBOOK } : {}),
   };
-  const jest = path.join(root, "node_modules", "jest", "bin", "jest.js");
-  const args = [jest, ...(subset ? SUBSET : []), ...jestArgs];
+  // The same runner as `npm test` (its own IPC namespace, its leak check), under this Node.
+  const runner = path.join(root, "test", "setup", "run.js");
+  const args = [runner, ...(subset ? SUBSET : []), ...jestArgs];
   const r = spawnSync(node, args, { cwd: root, env, stdio: "inherit" });
   return r.status ?? 1;
 }
