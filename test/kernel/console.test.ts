@@ -55,6 +55,8 @@ function startConsole(): void {
   fs.writeFileSync(script, `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} -m jupyter console --kernel tslab-ipc\n`, { mode: 0o700 });
   tmux("kill-session", "-t", "console");
   tmux("new-session", "-d", "-s", "console", "-x", "160", "-y", "50", script);
+  // Keep the pane (and its text) after the console exits, so the screen can be read then.
+  tmux("set-option", "-t", "console", "remain-on-exit", "on");
 }
 
 beforeAll(() => {
