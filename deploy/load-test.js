@@ -539,6 +539,9 @@ async function run(opts) {
       await sleep(100);
     }
     report.stopMs = Math.round(performance.now() - t1);
+    // A server's last processes may still be exiting when the hub reports it stopped: give them
+    // a few seconds before anything still there counts as left behind.
+    for (let i = 0; i < 50 && worlds.some((w) => processesOf(w.uid).length > 0); i++) await sleep(200);
     report.leftAfterStop = worlds.map((w) => ({
       name: w.name,
       processes: processesOf(w.uid).length,

@@ -8,6 +8,7 @@
 // real call), so a child that dies of a signal right after still leaves its record. Children of
 // other kinds (C programs) are not seen. NODE_OPTIONS is restored when `work` settles.
 import fs from "fs";
+import { validateFunction, validateStringArray } from "../validators";
 import os from "os";
 import path from "path";
 import type { RecordedCall } from "../sys/calls";
@@ -29,6 +30,8 @@ export interface ChildCalls<T> {
  * children[0].some((c) => c.name === "mmap")
  */
 export async function countChildCalls<T>(names: string[], work: () => Promise<T>): Promise<ChildCalls<T>> {
+  validateStringArray(names, "names");
+  validateFunction(work, "work");
   const known = countableCalls();
   names.forEach((name, i) => {
     if (!known.includes(name)) throw new ERR_INVALID_ARG_VALUE_RANGE(`names[${i}]`, name, "is not a call the library makes (see countableCalls())");
