@@ -3,10 +3,18 @@
 // - IpcJupyterHandler: a cell's exception or TypeScript errors become a real Jupyter error
 //   (iopub "error" + execute_reply with ename/evalue/traceback); the last expression's value
 //   becomes an execute_result with every MIME type it has; display() reaches the cell.
-// - IpcZmqServer: gives the handler a way to publish any iopub message for the request, and
-//   makes shutdown remove what the kernel created and actually end the process.
+// - IpcZmqServer: its own dispatch of the wire protocol (constant-time signatures, history,
+//   comm_info, stdin, an error reply for unknown requests), a bounded outgoing queue, and a
+//   shutdown that removes what the kernel created and actually ends the process.
 "use strict";
-const { JupyterHandlerImpl, ZmqServer } = require("tslab/dist/jupyter");
+const fs = require("fs");
+const path = require("path");
+const url = require("url");
+const tslabJupyter = require("tslab/dist/jupyter");
+const { JupyterHandlerImpl } = tslabJupyter;
+const { ZmqServerHooks } = require("./tslab-private");
+const { WireMessage } = require("./wire");
+const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
 const { rewriteCell } = require("./rewrite");
 
@@ -14,6 +22,8 @@ const { rewriteCell } = require("./rewrite");
 const PUBLISH = Symbol("publish");
 /** Where the handler leaves a failed request's error fields for its execute_reply. */
 const FAILURE = Symbol("failure");
+/** Where the server leaves the request's input_request sender for the handler. */
+const INPUT = Symbol("input");
 
 /**
  * The console tslab's executor reports to: `log(value)` is the last expression's value,
@@ -67,27 +77,99 @@ function coalescedStream(writeStream) {
   return { write, flush };
 }
 
+/** The Linux man pages the course leans on, offered in the front end's Help menu. */
+const MAN_PAGES = [["shmget", 2], ["shmat", 2], ["mmap", 2], ["msync", 2]];
+
+/** Help links of kernel_info_reply: the API reference, then the man pages. */
+function helpLinks(/** @type {string} */ repoRoot) {
+  const docs = path.join(repoRoot, "docs", "index.html");
+  const reference = fs.existsSync(docs) ? docs : path.join(repoRoot, "README.md");
+  return [
+    { text: "tslab-ipc API reference", url: url.pathToFileURL(reference).href },
+    ...MAN_PAGES.map(([name, section]) => ({ text: `${name}(${section})`, url: `https://man7.org/linux/man-pages/man${section}/${name}.${section}.html` })),
+  ];
+}
+
+/** The C calls the library names after, with their manual section (Shift-Tab names it). */
+const MAN_SECTIONS = new Map([
+  ...["shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "msync", "mprotect", "madvise", "mincore"].map((n) => /** @type {[string, number]} */ ([n, 2])),
+  ...["ftok", "sysconf", "shm_open", "shm_unlink"].map((n) => /** @type {[string, number]} */ ([n, 3])),
+]);
+
+/** The identifier around `pos` in `code`. @param {string} code @param {number} pos */
+function wordAt(code, pos) {
+  const before = /[A-Za-z_$][\w$]*$/.exec(code.slice(0, pos))?.[0] ?? "";
+  const after = /^[\w$]*/.exec(code.slice(pos))?.[0] ?? "";
+  return before + after;
+}
+
 class IpcJupyterHandler extends JupyterHandlerImpl {
   /**
-   * @param {any} executor tslab's executor
+   * @param {import("tslab/dist/executor").Executor} executor tslab's executor
    * @param {ReturnType<typeof createExecutorConsole>["target"]} consoleTarget
    * @param {{ displayDataOf: Function, setDisplayPublisher: Function }} display the library's display module
+   * @param {{ history: import("./history").History | null, repoRoot: string, ts: any }} options
    */
-  constructor(executor, consoleTarget, display) {
+  constructor(executor, consoleTarget, display, options) {
     super(executor, false);
+    this.cellExecutor = executor;
+    /** Execution count: cells run so far (tslab's own counter is private). */
+    this.count = 0;
     /** @type {Promise<unknown>} */
     this.queue = Promise.resolve();
     /** Failures so far: a request queued before a failure is aborted. */
     this.errorEpoch = 0;
     this.consoleTarget = consoleTarget;
     this.display = display;
+    this.history = options.history;
+    this.repoRoot = options.repoRoot;
+    this.ts = options.ts;
+    /**
+     * The running cell's channel to the front end, null between cells.
+     * @type {{ publish: (msgType: string, content: object) => void, allowStdin: boolean, input: (prompt: string, password: boolean) => Promise<string> } | null}
+     */
+    this.current = null;
+    /** Settles the pending input() of the running cell (null: none pending). @type {((e: Error) => void) | null} */
+    this.cancelInput = null;
+    /** Settles when the prelude has run: completion and inspection wait for its names. @type {Promise<unknown>} */
+    this.ready = Promise.resolve();
+    /** Asks for the prelude now (it otherwise waits for the kernel to be idle a moment). */
+    this.needPrelude = () => {};
+    /** Told when a cell has ended (the interrupt watchdog). @type {() => void} */
+    this.onCellEnd = () => {};
   }
 
   handleKernel() {
     const reply = super.handleKernel();
-    reply.implementation = "tslab-ipc";
-    reply.banner = "TypeScript (IPC): tslab with tslab-ipc preloaded";
-    reply.language_info.version = require("@tslab/typescript-for-tslab").version;
+    return {
+      status: "ok",
+      ...reply,
+      implementation: "tslab-ipc",
+      implementation_version: require(path.join(this.repoRoot, "package.json")).version,
+      banner: "TypeScript (IPC): tslab with tslab-ipc preloaded",
+      language_info: { ...reply.language_info, version: this.ts.version, pygments_lexer: "typescript" },
+      // tslab declares help_links as a one-element tuple; Jupyter's schema says an array.
+      help_links: /** @type {[{ text: string, url: string }]} */ (helpLinks(this.repoRoot)),
+    };
+  }
+
+  /** tslab's answer, plus `invalid` for code that cannot parse whatever follows (ipykernel's three states). @param {{ code: string }} req */
+  handleIsComplete(req) {
+    const res = super.handleIsComplete(req);
+    if (res.status !== "complete" || /(^|\n)\s*\n\s*$/.test(req.code)) return res;
+    const out = this.ts.transpileModule(req.code, { reportDiagnostics: true, fileName: "cell.tsx" });
+    return (out.diagnostics ?? []).some((/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error) ? { status: /** @type {const} */ ("invalid") } : res;
+  }
+
+  /** tslab's quick info (signature and TSDoc), plus the Linux manual page of a C-named call. @param {any} req */
+  handleInspect(req) {
+    const reply = super.handleInspect(req);
+    const text = reply.data["text/plain"];
+    const name = wordAt(String(req.code), Number(req.cursor_pos));
+    const section = MAN_SECTIONS.get(name);
+    if (reply.found && typeof text === "string" && section !== undefined) {
+      reply.data["text/plain"] = `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
+    }
     return reply;
   }
 
@@ -96,22 +178,22 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
    * cancels every request arriving within 200 ms after a failure: here, as in ipykernel, a
    * failure aborts only the requests already waiting, and not at all when the request says
    * stop_on_error: false (nbclient does so for cells tagged raises-exception).
-   * @param {any} req @param {Function} writeStream @param {Function} writeDisplayData
+   * @param {any} req @param {(name: string, text: string) => void} writeStream @param {(data: any, update: boolean) => void} writeDisplayData
    */
   handleExecute(req, writeStream, writeDisplayData) {
     const epoch = this.errorEpoch;
     const reply = this.enqueue(async () => {
-      if (epoch !== this.errorEpoch) return { status: "aborted", execution_count: this.execCount };
+      if (epoch !== this.errorEpoch) return { status: "aborted", execution_count: this.count };
       try {
-        const count = await this.handleExecuteImpl(req, writeStream, writeDisplayData);
-        return { status: "ok", execution_count: count.count };
+        const count = await this.runCell(req, writeStream, writeDisplayData);
+        return { status: "ok", execution_count: count, payload: [], user_expressions: {} };
       } catch (e) {
         if (req.stop_on_error !== false) this.errorEpoch++;
-        const failure = req[FAILURE] ?? { ename: "KernelError", evalue: String(e), traceback: [String(e && /** @type {any} */ (e).stack || e)] };
-        return { status: "error", execution_count: typeof e?.count === "number" ? e.count : this.execCount, ...failure };
+        const failure = req[FAILURE] ?? { ename: "KernelError", evalue: String(e), traceback: [String((e && /** @type {any} */ (e).stack) || e)] };
+        return { status: "error", execution_count: this.count, ...failure };
       }
     });
-    return reply;
+    return /** @type {Promise<any>} */ (reply);
   }
 
   /**
@@ -124,14 +206,51 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     return result;
   }
 
-  /** Runs one cell: tslab's run, with its output and failure reported the Jupyter way. */
-  async handleExecuteImpl(/** @type {any} */ req, /** @type {any} */ rawWriteStream, /** @type {Function} */ rawWriteDisplayData) {
+  /** Stops the running cell (or its pending input()), keeping the kernel. */
+  interrupt() {
+    this.cancelInput?.(new InterruptedInputError());
+    this.cellExecutor.interrupt();
+  }
+
+  /** @returns {boolean} whether the running cell's front end answers input_request */
+  stdinAllowed() {
+    return Boolean(this.current?.allowStdin);
+  }
+
+  /** input() of the running cell: an input_request on the stdin channel. @param {string} prompt @param {boolean} password */
+  input(prompt, password) {
+    const cell = this.current;
+    if (!cell) return Promise.reject(new Error("input() is only available while a cell runs"));
+    return new Promise((resolve, reject) => {
+      const settle = (/** @type {Error} */ e) => {
+        this.cancelInput = null;
+        reject(e);
+      };
+      this.cancelInput = settle;
+      cell.input(prompt, password).then(
+        (value) => {
+          this.cancelInput = null;
+          resolve(value);
+        },
+        settle,
+      );
+    });
+  }
+
+  /** clearOutput() of the running cell. @param {boolean} wait */
+  clearOutput(wait) {
+    this.current?.publish("clear_output", { wait });
+  }
+
+  /** Runs one cell: tslab's executor, with its output and failure reported the Jupyter way. */
+  async runCell(/** @type {any} */ req, /** @type {any} */ rawWriteStream, /** @type {Function} */ rawWriteDisplayData) {
     // Output keeps its order: buffered text goes out before any other message of the cell.
     const stream = coalescedStream(rawWriteStream);
     const writeStream = stream.write;
-    const writeDisplayData = (/** @type {unknown[]} */ ...args) => {
+    const writeDisplayData = (/** @type {any} */ data, /** @type {boolean} */ update) => {
       stream.flush();
-      return rawWriteDisplayData(...args);
+      // update_display_data must carry transient (its display_id); display_data may.
+      return rawWriteDisplayData({ transient: {}, ...data }, update);
     };
     /** @type {(msgType: string, content: object) => void} */
     const rawPublish = req[PUBLISH] ?? (() => {});
@@ -143,7 +262,11 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const thrown = [];
     /** @type {Array<{ fileName: string, line: number, character: number, message: string }>} */
     const diagnostics = [];
-    const count = this.execCount + 1;
+    const count = ++this.count;
+    const source = String(req.code);
+    /** @type {string | null} */
+    let resultText = null;
+    if (!req.silent) publish("execute_input", { code: source, execution_count: count });
 
     this.consoleTarget.log = (value) => {
       let out;
@@ -154,6 +277,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         process.stderr.write(`[Symbol.for("Jupyter.display")] failed: ${e instanceof Error ? e.message : e}\n`);
         out = { data: { "text/plain": require("util").inspect(value) }, metadata: {} };
       }
+      resultText = typeof out.data["text/plain"] === "string" ? out.data["text/plain"] : null;
       publish("execute_result", { execution_count: count, data: out.data, metadata: out.metadata });
     };
     this.consoleTarget.error = (...args) => {
@@ -165,28 +289,38 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         process.stderr.write(require("util").format(...args) + "\n");
       }
     };
-    // display() in this cell sends display_data for this request (tslab's own display API is
-    // wired by super.handleExecuteImpl, through the same writeDisplayData).
+    // display() in this cell sends display_data for this request; so does tslab's own display
+    // API, which reads the writer tslab exports for it.
     this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) => writeDisplayData(out, update));
-    expectCell(`In[${count}]`, String(req.code));
+    /** @type {any} */ (tslabJupyter).lastWriteDisplayData = writeDisplayData;
+    // As in ipykernel, a cell's later output (timers, callbacks) still goes to this cell.
+    process.stdout.write = /** @type {any} */ (this.createWriteToIopub("stdout", writeStream));
+    process.stderr.write = /** @type {any} */ (this.createWriteToIopub("stderr", writeStream));
+    this.current = { publish, allowStdin: req.allow_stdin === true, input: req[INPUT] ?? (() => Promise.reject(new Error("no stdin channel"))) };
+    expectCell(`In[${count}]`, source);
     try {
       // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
-      return await super.handleExecuteImpl({ ...req, code: rewriteCell(String(req.code)) }, writeStream, writeDisplayData);
-    } catch (e) {
-      // tslab throws the ExecutionCount when the cell failed: report what failed.
-      const failure = thrown.length ? describeThrown(thrown[0]) : diagnostics.length ? describeDiagnostics(diagnostics, String(req.code)) : null;
-      if (failure) {
-        req[FAILURE] = failure;
-        publish("error", failure);
+      const ok = await this.cellExecutor.execute(rewriteCell(source));
+      if (!ok) {
+        const failure = thrown.length ? describeThrown(thrown[0]) : diagnostics.length ? describeDiagnostics(diagnostics, source) : null;
+        if (failure) {
+          req[FAILURE] = failure;
+          publish("error", failure);
+        }
+        throw new Error("the cell failed");
       }
-      throw e;
+      return count;
     } finally {
+      this.onCellEnd();
+      this.current = null;
+      this.cancelInput?.(new Error("the cell ended before input() was answered"));
       expectCell(null, "");
       // Diagnostics of a cell that still ran (`//@module` cells register despite errors).
       if (!req[FAILURE] && diagnostics.length) {
-        process.stderr.write(describeDiagnostics(diagnostics, String(req.code)).traceback.join("\n") + "\n");
+        process.stderr.write(describeDiagnostics(diagnostics, source).traceback.join("\n") + "\n");
       }
       stream.flush();
+      if (this.history && req.store_history !== false && !req.silent) this.history.add(count, source, resultText);
     }
   }
 
@@ -199,22 +333,54 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
 // The kernel's own log (Jupyter's terminal): tslab later points process.stderr.write at the cell.
 const logToTerminal = process.stderr.write.bind(process.stderr);
 
+/** Outgoing messages waiting for zeromq, at most: beyond this, a client is not reading. */
+const MAX_QUEUED_MESSAGES = 10_000;
+/** Bytes of outgoing messages waiting for zeromq, at most. */
+const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/**
+ * The iopub socket's own queue per subscriber (zeromq's send high-water mark). zeromq's default
+ * (1000) drops a cell's output for a slow client; unbounded lets a client that never reads
+ * grow the kernel without limit. Streams are coalesced into chunks of at most 64 KiB.
+ */
+const IOPUB_HIGH_WATER_MARK = 10_000;
+
 /**
  * A stand-in for a zeromq socket whose send waits for the previous one. zeromq 6 refuses a send
  * while one is in progress ("Socket is busy writing", EBUSY), which happens after ~512
  * back-to-back sends: a cell printing thousands of lines would lose output and even the final
  * "idle" status, and the client would wait forever. tslab sends without waiting, so we queue.
+ * The queue is bounded (MAX_QUEUED_MESSAGES, MAX_QUEUED_BYTES): when no client reads, newer
+ * messages are dropped, and the kernel's log says how many, once per episode.
  * (The sockets themselves are sealed, hence a stand-in rather than a patched method.)
- * @param {any} sock
+ * @param {any} sock @param {string} name @param {(line: string) => unknown} [log] where the reports go
  */
-function queuedSender(sock) {
+function queuedSender(sock, name, log = logToTerminal) {
   /** @type {Promise<unknown>} */
   let last = Promise.resolve();
+  let queued = 0;
+  let bytes = 0;
+  let dropped = 0;
   return {
-    send(/** @type {unknown} */ msg) {
-      last = last.then(() => sock.send(msg)).catch((/** @type {unknown} */ e) => {
-        logToTerminal(`tslab-ipc: a message could not be sent: ${e}\n`);
-      });
+    /** @param {Array<string | Buffer>} msg */
+    send(msg) {
+      const size = msg.reduce((n, part) => n + part.length, 0);
+      if (queued >= MAX_QUEUED_MESSAGES || bytes + size > MAX_QUEUED_BYTES) {
+        if (dropped++ === 0) log(`tslab-ipc: the ${name} queue is full (${queued} messages, ${bytes} bytes): no client is reading; dropping messages\n`);
+        return last;
+      }
+      queued++;
+      bytes += size;
+      last = last
+        .then(() => sock.send(msg))
+        .catch((/** @type {unknown} */ e) => log(`tslab-ipc: a message could not be sent: ${e}\n`))
+        .finally(() => {
+          queued--;
+          bytes -= size;
+          if (queued === 0 && dropped > 0) {
+            log(`tslab-ipc: the ${name} queue drained; ${dropped} message(s) were dropped\n`);
+            dropped = 0;
+          }
+        });
       return last;
     },
     close() {
@@ -224,10 +390,17 @@ function queuedSender(sock) {
     drained() {
       return last;
     },
+    /** What waits now, for tests and the log. */
+    get stats() {
+      return { queued, bytes, dropped };
+    },
   };
 }
 
-class IpcZmqServer extends ZmqServer {
+/** Requests answered by tslab's own handlers (the message class is ours, the replies theirs). */
+const TSLAB_REPLIES = new Set(["kernel_info_request", "is_complete_request", "inspect_request", "complete_request"]);
+
+class IpcZmqServer extends ZmqServerHooks {
   /**
    * @param {IpcJupyterHandler} handler
    * @param {string} configPath the connection file
@@ -235,32 +408,143 @@ class IpcZmqServer extends ZmqServer {
    */
   constructor(handler, configPath, onShutdown) {
     super(handler, configPath);
+    this.ipcHandler = handler;
     this.onShutdown = onShutdown;
+    /** Pending input_request replies by the request's msg_id. @type {Map<string, { resolve: (v: string) => void, reject: (e: Error) => void }>} */
+    this.pendingInput = new Map();
+    /** The stdin socket itself (this.stdin becomes a sender stand-in). @type {any} */
+    this.stdinSocket = null;
   }
 
   /**
    * Called by tslab's init for each socket it made (its receive loops already hold the socket):
    * from now on tslab's sends through this.iopub/shell/control/hb go one at a time.
+   * @param {any} sock @param {number} port
    */
-  async bindSocket(/** @type {any} */ sock, /** @type {number} */ port) {
+  async bindSocket(sock, port) {
     const self = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (this));
+    if (sock === this.stdin) this.stdinSocket = sock;
+    if (sock === this.iopub) sock.sendHighWaterMark = IOPUB_HIGH_WATER_MARK;
     for (const name of ["iopub", "shell", "control", "stdin", "hb"]) {
-      if (self[name] === sock) self[name] = queuedSender(sock);
+      if (self[name] === sock) self[name] = queuedSender(sock, name);
     }
-    // Outputs are never dropped for a slow client (zeromq's default keeps 1000, then drops).
-    if (self.iopub !== sock && sock.constructor?.name === "Publisher") sock.sendHighWaterMark = 0;
     return super.bindSocket(sock, port);
   }
 
-  /** tslab's handleExecute, plus a publisher of any iopub message for this request. */
+  async init() {
+    await super.init();
+    // tslab never reads stdin: the replies to our input_request arrive here.
+    const stdin = this.stdinSocket;
+    if (stdin) {
+      (async () => {
+        for await (const frames of stdin) this.handleStdinMessage(frames);
+      })().catch(() => {});
+    }
+  }
+
+  /** An input_reply: settles the input() waiting for it. @param {Buffer[]} frames */
+  handleStdinMessage(frames) {
+    let msg;
+    try {
+      msg = WireMessage.fromRaw(this.connInfo.key, frames);
+    } catch (e) {
+      logToTerminal(`tslab-ipc: a stdin message was refused: ${e instanceof Error ? e.message : e}\n`);
+      return;
+    }
+    if (msg.header.msg_type !== "input_reply") return;
+    // jupyter_client's input() sends its reply without a parent header: as in ipykernel, the
+    // reply answers the request that waits (a cell waits for one line at a time).
+    const id = this.pendingInput.has(msg.parent?.msg_id) ? msg.parent.msg_id : this.pendingInput.keys().next().value;
+    const waiting = id === undefined ? undefined : this.pendingInput.get(id);
+    if (id === undefined || !waiting) return;
+    this.pendingInput.delete(id);
+    waiting.resolve(String(msg.content.value ?? ""));
+  }
+
+  /**
+   * Reads, verifies and dispatches one shell or control message (tslab's dispatch, with our
+   * message class and the requests tslab lacks). A message that cannot be verified is dropped
+   * with a line in the kernel's log, as ipykernel does.
+   * @param {any} sock @param {Buffer[]} frames
+   */
+  async handleShellMessage(sock, ...frames) {
+    /** @type {WireMessage} */
+    let msg;
+    try {
+      msg = WireMessage.fromRaw(this.connInfo.key, frames);
+    } catch (e) {
+      logToTerminal(`tslab-ipc: a message was refused: ${e instanceof Error ? e.message : e}\n`);
+      return;
+    }
+    const type = msg.header.msg_type;
+    const msgAsTslabs = /** @type {any} */ (msg);
+    let terminated = false;
+    this.publishStatus("busy", msgAsTslabs);
+    try {
+      if (TSLAB_REPLIES.has(type)) {
+        // A client may ask as soon as kernel_info is answered, before the preloaded names exist.
+        if (type === "complete_request" || type === "inspect_request") {
+          this.ipcHandler.needPrelude();
+          await this.ipcHandler.ready;
+        }
+        if (type === "kernel_info_request") this.handleKernelInfo(sock, msgAsTslabs);
+        else if (type === "is_complete_request") this.handleIsComplete(sock, msgAsTslabs);
+        else if (type === "inspect_request") this.handleInspect(sock, msgAsTslabs);
+        else this.handleComplete(sock, msgAsTslabs);
+      } else if (type === "execute_request") {
+        this.ipcHandler.needPrelude();
+        await this.handleExecute(sock, msgAsTslabs);
+      } else if (type === "history_request") {
+        this.reply(sock, msg, "history_reply", { status: "ok", history: this.ipcHandler.history?.query(msg.content) ?? [] });
+      } else if (type === "comm_info_request") {
+        // No comms are implemented: the reply says so (tslab sends a complete_reply here).
+        this.reply(sock, msg, "comm_info_reply", { status: "ok", comms: {} });
+      } else if (type === "interrupt_request") {
+        this.ipcHandler.interrupt();
+        this.reply(sock, msg, "interrupt_reply", { status: "ok" });
+      } else if (type === "shutdown_request") {
+        this.handleShutdown(sock, msgAsTslabs);
+        terminated = true;
+      } else if (type.endsWith("_request")) {
+        // ipykernel logs and stays silent; a reply lets the client stop waiting.
+        this.reply(sock, msg, type.replace(/_request$/, "_reply"), {
+          status: "error",
+          ename: "UnknownMessageType",
+          evalue: `the kernel does not implement ${type}`,
+          traceback: [],
+        });
+      }
+    } catch (e) {
+      logToTerminal(`tslab-ipc: ${type} failed: ${e instanceof Error ? e.stack : e}\n`);
+    } finally {
+      this.publishStatus("idle", msgAsTslabs);
+    }
+    if (terminated) this.close();
+  }
+
+  /** Sends `msgType` with `content` in answer to `msg` on `sock`. @param {any} sock @param {WireMessage} msg @param {string} msgType @param {object} content */
+  reply(sock, msg, msgType, content) {
+    const out = msg.createReply();
+    out.header.msg_type = msgType;
+    out.content = content;
+    out.signAndSend(this.connInfo.key, sock);
+  }
+
+  /** tslab's handleExecute, plus a publisher of any iopub message and input_request for this request. */
   async handleExecute(/** @type {any} */ sock, /** @type {any} */ msg) {
-    const send = (/** @type {string} */ msgType, /** @type {object} */ content) => {
-      const out = msg.createReply();
-      out.header.msg_type = msgType;
-      out.content = content;
-      out.signAndSend(this.connInfo.key, this.iopub);
-    };
+    const send = (/** @type {string} */ msgType, /** @type {object} */ content) => this.reply(this.iopub, msg, msgType, content);
+    const input = (/** @type {string} */ prompt, /** @type {boolean} */ password) =>
+      new Promise((resolve, reject) => {
+        const request = msg.createReply();
+        request.header.msg_type = "input_request";
+        request.content = { prompt, password };
+        // One line at a time: an earlier request still waiting was cancelled (interrupt).
+        this.pendingInput.clear();
+        this.pendingInput.set(request.header.msg_id, { resolve, reject });
+        request.signAndSend(this.connInfo.key, this.stdin);
+      });
     Object.defineProperty(msg.content, PUBLISH, { value: send });
+    Object.defineProperty(msg.content, INPUT, { value: input });
     return super.handleExecute(sock, msg);
   }
 
@@ -287,4 +571,4 @@ class IpcZmqServer extends ZmqServer {
   }
 }
 
-module.exports = { IpcJupyterHandler, IpcZmqServer, createExecutorConsole };
+module.exports = { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, queuedSender, MAX_QUEUED_MESSAGES };

@@ -65,7 +65,11 @@ function listedPackages(file = PACKAGE_LIST) {
     .filter(Boolean);
 }
 
-/** The listed packages dpkg does not have installed; null when this is not a Debian system. */
+/**
+ * The listed packages dpkg does not have installed; null when this is not a Debian system.
+ * @param {string[]} packages
+ * @returns {string[] | null}
+ */
 function missingPackages(packages) {
   if (!fs.existsSync(DPKG_QUERY)) return null;
   const r = run(DPKG_QUERY, ["-W", "-f=${Package} ${Status}\\n", ...packages]);
@@ -75,14 +79,14 @@ function missingPackages(packages) {
       .filter((l) => / install ok installed$/.test(l))
       .map((l) => l.split(" ")[0]),
   );
-  return packages.filter((p) => !installed.has(p));
+  return packages.filter((/** @type {string} */ p) => !installed.has(p));
 }
 
 /**
  * Makes sure the listed packages are there: installs the missing ones when `apt` (root only),
  * else says what to run. Returns true when nothing is missing any more.
  */
-function systemPackages(apt) {
+function systemPackages(/** @type {boolean} */ apt) {
   let packages;
   try {
     packages = listedPackages();
@@ -142,7 +146,7 @@ function kernelSpec() {
  * @param {string} root
  */
 function unsafeForAllUsers(root = repoRoot) {
-  const trusted = (st) => st.uid === 0 || st.uid === uid;
+  const trusted = (/** @type {fs.Stats} */ st) => st.uid === 0 || st.uid === uid;
   const real = fs.realpathSync(root);
   const ancestors = [];
   for (let d = path.dirname(real); ; d = path.dirname(d)) {
@@ -154,6 +158,7 @@ function unsafeForAllUsers(root = repoRoot) {
     if (!trusted(st)) return `${d} belongs to uid ${st.uid}`;
     if (st.mode & 0o022 && !(st.mode & 0o1000)) return `${d} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
   }
+  /** @type {(p: string) => string | null} */
   const check = (p) => {
     let st;
     try {

@@ -10,6 +10,20 @@
 "use strict";
 const started = performance.now();
 const path = require("path");
+const os = require("os");
+
+// Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts
+// (module.enableCompileCache). The cache lives in this user's own cache folder, never in a shared
+// /tmp (another user could plant code there). Node 20 has no such cache and starts without it.
+const nodeModule = /** @type {{ enableCompileCache?: (dir: string) => unknown }} */ (/** @type {unknown} */ (require("module")));
+if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC_COMPILE_CACHE !== "0") {
+  const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
+  try {
+    nodeModule.enableCompileCache(path.join(cacheHome, "tslab-ipc", `node-${process.versions.node}`));
+  } catch {
+    // No writable cache folder: start without one.
+  }
+}
 
 // TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
 const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
@@ -26,8 +40,14 @@ const { installRuntimeResolution, installTypeResolution, repoRoot } = require(".
 const { installCellNames } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
 const { preludeSource } = require("./prelude");
+const { openUserHistory } = require("./history");
+const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
+const { installInterrupts } = require("./interrupt");
 
 lap("modules loaded");
+
+/** How long an idle kernel waits before compiling the prelude (see main). */
+const PRELUDE_IDLE_MS = 1000;
 
 function main() {
   const configPath = process.argv[2];
@@ -41,7 +61,9 @@ function main() {
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
-  lib.lifecycle.setHost({ handlesInterrupts: true }); // SIGINT interrupts a cell, never ends the kernel
+  // The kernel is the host: SIGINT interrupts a cell and never ends the kernel; SIGTERM and
+  // SIGHUP end it when it says so (installProcessHooks), after the library's cleanup.
+  lib.lifecycle.setHost({ handlesInterrupts: true, handlesTermination: true });
   lap("library loaded");
   try {
     const reaped = lib.reap();
@@ -74,7 +96,14 @@ function main() {
   const executor = createExecutor(cwd, convs, executorConsole);
   installRuntimeResolution();
 
-  const handler = new IpcJupyterHandler(executor, target, lib);
+  let history = null;
+  try {
+    history = openUserHistory();
+  } catch (e) {
+    console.error("tslab-ipc: no input history this session:", e);
+  }
+  const handler = new IpcJupyterHandler(executor, target, lib, { history, repoRoot, ts });
+  installCellApi(handler);
   let cleanedUp = false;
   const cleanup = () => {
     if (cleanedUp) return;
@@ -87,21 +116,7 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
 
-  // Interrupt (interrupt_mode "signal"): stop the running cell, keep the kernel. Registered
-  // before anything is created, so the library's own SIGINT handler (clean up and re-raise
-  // when nobody else listens) leaves the kernel alone.
-  process.on("SIGINT", () => executor.interrupt());
-  // Jupyter's shutdown by signal: what the kernel created goes, then we exit.
-  for (const signal of /** @type {NodeJS.Signals[]} */ (["SIGTERM", "SIGHUP"])) {
-    process.on(signal, () => {
-      cleanup();
-      process.exit(0);
-    });
-  }
-  process.on("exit", cleanup);
-  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
-  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
-
+  installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
   const bound = server.init().then(
     () => lap("sockets bound"),
     (e) => {
@@ -112,12 +127,19 @@ function main() {
     },
   );
 
-  // The prelude is first in the cell queue, so every cell sees it; it starts once the sockets
-  // are bound and waiting messages are handled, so kernel_info is answered while it runs.
-  const prelude = preludeSource(lib, repoRoot);
-  handler.enqueue(async () => {
+  // The prelude is first in the cell queue, so every cell sees it. Compiling it blocks the
+  // kernel for a second or more, so it waits until something needs its names (a cell, a
+  // completion, an inspection) or the kernel has been idle for PRELUDE_IDLE_MS: a client's
+  // first requests (kernel_info, then history_request, which jupyter console gives up on
+  // after 1 s) are answered at once.
+  const prelude = preludeSource(lib, repoRoot) + CELL_API_DECLARATIONS;
+  /** @type {() => void} */
+  let needed = () => {};
+  const need = new Promise((resolve) => (needed = () => resolve(undefined)));
+  handler.needPrelude = needed;
+  handler.ready = handler.enqueue(async () => {
     await bound;
-    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.race([need, new Promise((resolve) => setTimeout(resolve, PRELUDE_IDLE_MS))]);
     target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
     target.log = () => {};
     const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {
@@ -127,6 +149,23 @@ function main() {
     if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
     lap("prelude done");
   });
+}
+
+/**
+ * The kernel's process hooks, registered with the library's one owner of them
+ * (src/process/lifecycle.ts): SIGINT stops the running cell and keeps the kernel (idle: nothing
+ * happens); SIGTERM and SIGHUP (Jupyter's shutdown by signal) exit, and the exit hooks remove
+ * what the kernel created.
+ * @param {{ handler: InstanceType<typeof IpcJupyterHandler>, cleanup: () => void, lifecycle: typeof import("../src/process/lifecycle") }} kernel
+ */
+function installProcessHooks({ handler, cleanup, lifecycle }) {
+  const interrupts = installInterrupts(() => handler.interrupt(), lifecycle.onInterrupt);
+  handler.onCellEnd = () => interrupts.cellEnded();
+  lifecycle.onExit(cleanup);
+  lifecycle.onTerminate(() => process.exit(0));
+  // Not signals: a cell's stray error is logged, not fatal (tslab does the same).
+  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
+  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
 }
 
 main();

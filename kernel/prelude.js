@@ -11,6 +11,7 @@ const path = require("path");
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 /** Names exported only as types (`export type { A, B } from ...`) by dist/index.d.ts. */
+/** @param {string} dtsPath */
 function typeOnlyExports(dtsPath) {
   const names = new Set();
   let text = "";

@@ -25,6 +25,7 @@ const path = require("path");
 const repoRoot = path.resolve(__dirname, "..");
 
 /** The folder of the @types/node reachable from `dir` (walking up), or null. */
+/** @param {string} dir @returns {string | null} */
 function nodeTypesFrom(dir) {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     if (fs.existsSync(path.join(d, "node_modules", "@types", "node", "package.json"))) {

@@ -23,7 +23,8 @@ const WRAPPER = /^\(async function\(exports, require\) \{ |^\(function\(exports,
 function installCellNames() {
   const original = vm.runInThisContext;
   if (/** @type {any} */ (original).__tslabIpc) return;
-  const named = function (/** @type {string} */ code, /** @type {any} */ options) {
+  /** @this {unknown} @param {string} code @param {any} options */
+  const named = function (code, options) {
     if (pending && typeof code === "string" && WRAPPER.test(code) && (options === undefined || typeof options === "object")) {
       options = { ...(options || {}), filename: pending.filename };
       runs.set(pending.filename, { filename: pending.filename, code, source: pending.source });
@@ -49,6 +50,7 @@ const IGNORED = new Set(
 );
 
 /** Identifiers, numbers and string contents of a line: what survives compilation. */
+/** @param {string} line @returns {Set<string>} */
 function tokens(line) {
   const out = new Set();
   for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`|([A-Za-z_$][\w$]*)|(\d[\w.]*)/g)) {
@@ -72,6 +74,7 @@ function sourceLineOf(run, line) {
   const src = run.source.split("\n");
   // Where in the source this compiled line sits proportionally: the tie-breaker.
   const expected = ((line - 1) / Math.max(1, compiled.length - 1)) * (src.length - 1);
+  /** @type {number | null} */
   let best = null;
   let bestScore = 0;
   src.forEach((s, i) => {
@@ -88,6 +91,7 @@ function sourceLineOf(run, line) {
 }
 
 /** "    at f (In[3]:5:9)" -> the frame rewritten to the source line, plus that line. */
+/** @param {string} frame @returns {string[]} */
 function mapFrame(frame) {
   const m = frame.match(/^(\s*at .*?)\(?(In\[\d+\]):(\d+):(\d+)\)?$/);
   if (!m) return [frame];
@@ -103,8 +107,9 @@ function mapFrame(frame) {
 }
 
 /** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
+/** @param {string} frame */
 function isUserFrame(frame) {
-  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
+  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
 }
 
 /**

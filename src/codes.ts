@@ -19,6 +19,10 @@
 //   ERR_JUPYTER_FAILED       Error       a jupyter command (kernelspec, nbconvert) failed
 //   ERR_LIBC_LAYOUT          Error       libc's struct layout is not the one we declared
 //   ERR_NO_MOUNT             Error       fsInfo: no mount in /proc/self/mountinfo holds the path
+//   ERR_PROC_FORMAT          Error       a /proc file in a form we do not read
+//   ERR_INVALID_ASSIGNMENT   Error       an assignment notebook the grader cannot use
+//   ERR_PDF_UNAVAILABLE      Error       no Chromium to print a PDF with
+//   ERR_USAGE                Error       a command line the assign CLI does not take
 import { inspect } from "util";
 
 // typeof names are written in lower case; capitalised names are classes.

@@ -7,6 +7,7 @@ import path from "path";
 import { jupyterUnavailableReason } from "../handouts/jupyter";
 import { gradeSubmissions, gradeSummary } from "./grade";
 import { releaseAssignment } from "./release";
+import { withCode } from "../codes";
 
 const USAGE = `usage:
   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout SECONDS]
@@ -20,7 +21,7 @@ function parse(args: string[]): { positional: string[]; options: Map<string, str
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (VALUED.has(a)) {
-      if (i + 1 >= args.length) throw new Error(`${a} needs a value`);
+      if (i + 1 >= args.length) throw withCode(new Error(`${a} needs a value`), "ERR_USAGE");
       options.set(a, args[++i]);
     } else if (a.startsWith("--")) options.set(a, true);
     else positional.push(a);
@@ -31,7 +32,7 @@ function parse(args: string[]): { positional: string[]; options: Map<string, str
 function positiveNumber(v: string | true | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(n > 0)) throw new Error(`${name} must be a positive number, got ${v}`);
+  if (!(n > 0)) throw withCode(new Error(`${name} must be a positive number, got ${v}`), "ERR_USAGE");
   return n;
 }
 
@@ -50,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const out = options.get("--out");
   const timeoutSeconds = positiveNumber(options.get("--timeout"), "--timeout");
   if (command === "release") {
-    if (positional.length !== 1) throw new Error(USAGE);
+    if (positional.length !== 1) throw withCode(new Error(USAGE), "ERR_USAGE");
     const report = await releaseAssignment({
       source: positional[0],
       outDir: path.resolve(typeof out === "string" ? out : "release"),
@@ -62,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     for (const w of report.warnings) console.log(`warning: ${w}`);
     return 0;
   }
-  if (positional.length !== 2 || typeof out !== "string") throw new Error(USAGE);
+  if (positional.length !== 2 || typeof out !== "string") throw withCode(new Error(USAGE), "ERR_USAGE");
   const report = await gradeSubmissions({
     source: positional[0],
     submissions: positional[1],

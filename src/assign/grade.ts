@@ -22,6 +22,7 @@ import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox } from "./sandbox";
+import { withCode } from "../codes";
 
 export interface GradeOptions {
   /** The instructor's notebook (nbgrader format, or legacy tags). */
@@ -260,7 +261,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const name = path.basename(options.source, ".ipynb");
   const source = asAssignment(readNotebook(options.source), name);
   const problems = metadataProblems(source);
-  if (problems.length) throw new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`);
+  if (problems.length) throw withCode(new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
   const gradeIds = source.cells.filter(isGrade).map((c) => gradeIdOf(c)!);
   const maxPoints = source.cells.filter(isGrade).reduce((a, c) => a + pointsOf(c), 0);
   const timeout = options.timeoutSeconds ?? 30;

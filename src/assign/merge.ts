@@ -12,6 +12,7 @@
 //   solution cell the student deleted stays deleted (its tests then fail), and is noted.
 import { sourceOf, type Notebook, type NotebookCell } from "../handouts/notebook";
 import { gradeIdOf, isLocked, isSolution, nbgraderOf, releasedSource } from "./nbgrader";
+import { withCode } from "../codes";
 
 export interface Assembled {
   notebook: Notebook;
@@ -38,14 +39,14 @@ export function parseSubmission(text: string): Notebook {
   try {
     nb = JSON.parse(text);
   } catch (e) {
-    throw new Error(`not valid JSON (${(e as Error).message})`);
+    throw withCode(new Error(`not valid JSON (${(e as Error).message})`), "ERR_INVALID_NOTEBOOK");
   }
   const cells = (nb as Notebook | null)?.cells;
-  if (!nb || typeof nb !== "object" || !Array.isArray(cells)) throw new Error("not an nbformat 4 notebook (no cells list)");
-  if ((nb as Notebook).nbformat !== 4) throw new Error(`not an nbformat 4 notebook (nbformat ${(nb as Notebook).nbformat})`);
+  if (!nb || typeof nb !== "object" || !Array.isArray(cells)) throw withCode(new Error("not an nbformat 4 notebook (no cells list)"), "ERR_INVALID_NOTEBOOK");
+  if ((nb as Notebook).nbformat !== 4) throw withCode(new Error(`not an nbformat 4 notebook (nbformat ${(nb as Notebook).nbformat})`), "ERR_INVALID_NOTEBOOK");
   cells.forEach((c, i) => {
-    if (!c || typeof c !== "object" || !["code", "markdown", "raw"].includes(c.cell_type)) throw new Error(`cell ${i} is not a notebook cell`);
-    if (typeof c.source !== "string" && !(Array.isArray(c.source) && c.source.every((l) => typeof l === "string"))) throw new Error(`cell ${i} has no source text`);
+    if (!c || typeof c !== "object" || !["code", "markdown", "raw"].includes(c.cell_type)) throw withCode(new Error(`cell ${i} is not a notebook cell`), "ERR_INVALID_NOTEBOOK");
+    if (typeof c.source !== "string" && !(Array.isArray(c.source) && c.source.every((l) => typeof l === "string"))) throw withCode(new Error(`cell ${i} has no source text`), "ERR_INVALID_NOTEBOOK");
     if (!c.metadata || typeof c.metadata !== "object") c.metadata = {};
   });
   return nb as Notebook;

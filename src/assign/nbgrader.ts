@@ -14,6 +14,7 @@
 //   nbgrader metadata and markers are added where a cell has none.
 import crypto from "crypto";
 import { sourceOf, tagsOf, type Notebook, type NotebookCell } from "../handouts/notebook";
+import { withCode } from "../codes";
 
 export const SCHEMA_VERSION = 3;
 export const BEGIN_SOLUTION = "BEGIN SOLUTION";
@@ -94,7 +95,7 @@ function replaceRegions(source: string, begin: string, end: string, replacement:
       out.push(line);
     }
   }
-  if (inside) throw new Error(`${where}: "${begin}" without "${end}"`);
+  if (inside) throw withCode(new Error(`${where}: "${begin}" without "${end}"`), "ERR_INVALID_ASSIGNMENT");
   return { text: out.join("\n"), found };
 }
 
@@ -226,7 +227,7 @@ const cleared = (cell: NotebookCell): NotebookCell => (cell.cell_type === "code"
  */
 export function studentVersion(source: Notebook, name = "notebook"): Notebook {
   const problems = metadataProblems(asAssignment(source, name));
-  if (problems.length > 0) throw new Error(`not a valid assignment: ${problems.join("; ")}`);
+  if (problems.length > 0) throw withCode(new Error(`not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
   const nb = cloneNotebook(asAssignment(source, name));
   nb.cells = nb.cells.map((cell) => {
     const m = nbgraderOf(cell);

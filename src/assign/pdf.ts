@@ -9,6 +9,7 @@
 import fs from "fs";
 import { CHROMIUM_ARGS } from "../figures/png";
 import type { Notebook } from "../handouts/notebook";
+import { withCode } from "../codes";
 
 export const PRINT_CSS = `
 @page { size: A4; margin: 14mm 12mm; }
@@ -73,7 +74,7 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
   const report: { pdf: string; overflowing: number }[] = [];
   if (pairs.length === 0) return report;
   const reason = pdfUnavailableReason();
-  if (reason) throw new Error(`cannot print PDF: ${reason}`);
+  if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_PDF_UNAVAILABLE");
   // Required lazily: only printing needs it.
   const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<PdfBrowser> } };
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });

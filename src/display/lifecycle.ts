@@ -5,6 +5,7 @@
 // final update_display_data is part of the cell's outputs). A kernel that never calls it still
 // ends a cell's live displays when the next cell installs its display publisher. Listeners live
 // on a global symbol: every copy of this library loaded in the process sees the same cell.
+import { validateFunction } from "../validators";
 
 /** A function run when the current notebook cell ends. */
 export type CellEndListener = () => void;
@@ -21,7 +22,7 @@ function listeners(): Set<CellEndListener> {
 
 /** Runs `listener` once, when the current cell ends. Returns a function that cancels it. */
 export function onCellEnd(listener: CellEndListener): () => void {
-  if (typeof listener !== "function") throw new TypeError(`The "listener" argument must be a function. Received ${typeof listener}`);
+  validateFunction(listener, "listener");
   const set = listeners();
   set.add(listener);
   return () => {

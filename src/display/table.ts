@@ -1,5 +1,6 @@
 // table(columns, rows): a table of measurements as one output, HTML in a notebook and aligned text
 // elsewhere. The one copy of the helper notebooks 09-11 used to define for themselves.
+import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateArray, validateStringArray } from "../validators";
 import { recordsTable, recordsText } from "./html";
 import { JUPYTER_DISPLAY, type MimeBundle } from "./mime";
@@ -45,7 +46,7 @@ export function table(columns: string[], rows: unknown[][], caption = ""): Table
   validateStringArray(columns, "columns");
   validateArray(rows, "rows").forEach((r, i) => {
     const row = validateArray(r, `rows[${i}]`);
-    if (row.length !== columns.length) throw new RangeError(`table: rows[${i}] has ${row.length} cells for ${columns.length} columns`);
+    if (row.length !== columns.length) throw new ERR_INVALID_ARG_VALUE_RANGE(`rows[${i}]`, row, `has ${row.length} cells for ${columns.length} columns`);
   });
   return new Table(columns, rows.map((r) => r.slice()), String(caption));
 }

@@ -16,6 +16,7 @@ import { isAlive } from "../sys/registry";
 import { readProcSysvShm } from "../sys/sysv";
 import { display, hasDisplayPublisher } from "./display";
 import { escapeHtml, recordsTable, recordsText } from "./html";
+import { JUPYTER_DISPLAY } from "./mime";
 import { onCellEnd } from "./lifecycle";
 
 const SHM_DIR = "/dev/shm";
@@ -306,7 +307,8 @@ export class IpcsWatcher {
     return { "text/html": html, "text/plain": [recordsText(caption, COLUMNS, rows), ...eventText].join("\n") };
   }
 
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  /** Shows the current table; the kernel then updates it in place. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return this.bundle();
   }
 

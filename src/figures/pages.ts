@@ -1,6 +1,6 @@
 // Figures of pages over time: the states of a file mapping's pages (not cached, clean, dirty,
 // writeback) and the order in which pages became resident (a fault timeline).
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { PageStateRecording, pageStateName } from "../measure/dirty";
 import { FaultTimeline } from "../measure/timeline";
 import { validateOptions } from "../validators";
@@ -30,9 +30,9 @@ function discreteScale(colors: string[]): [number, string][] {
 export function pageStates(recording: PageStateRecording, opts: PageStatesPlotOptions = {}): Figure {
   opts = validateOptions<PageStatesPlotOptions>(opts, "options");
   if (!(recording instanceof PageStateRecording)) {
-    throw new TypeError(`pageStates: the argument must be a PageStateRecording (from a PageStateSampler). Received ${determineSpecificType(recording)}`);
+    throw new ERR_INVALID_ARG_TYPE("recording", "a PageStateRecording (from a PageStateSampler)", recording);
   }
-  if (recording.frames.length === 0) throw new RangeError(`pageStates: the recording has no frames`);
+  if (recording.frames.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("recording", recording, "has no frames");
   const rows = Math.min(opts.rows ?? 128, recording.pages);
   const per = recording.pagesPerRow(rows);
   const z = recording.matrix(rows);
@@ -76,9 +76,9 @@ export interface FaultTimelinePlotOptions extends PlotOptions {}
 export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: FaultTimelinePlotOptions = {}): Figure {
   opts = validateOptions<FaultTimelinePlotOptions>(opts, "options");
   const list = Array.isArray(timelines) ? timelines : [timelines];
-  if (list.length === 0) throw new RangeError(`faultTimeline: no timelines to plot`);
+  if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("timelines", timelines, "holds no timeline to plot");
   list.forEach((t, i) => {
-    if (!(t instanceof FaultTimeline)) throw new TypeError(`faultTimeline: timelines[${i}] must be a FaultTimeline (from recordFaultTimeline). Received ${determineSpecificType(t)}`);
+    if (!(t instanceof FaultTimeline)) throw new ERR_INVALID_ARG_TYPE(`timelines[${i}]`, "a FaultTimeline (from recordFaultTimeline)", t);
   });
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {

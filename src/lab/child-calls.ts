@@ -13,6 +13,7 @@ import path from "path";
 import type { RecordedCall } from "../sys/calls";
 import { countableCalls } from "../sys/calls";
 import { distIndex } from "../process/paths";
+import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 
 /** What each Node child started during the work called, in the order the children exited. */
 export interface ChildCalls<T> {
@@ -29,7 +30,9 @@ export interface ChildCalls<T> {
  */
 export async function countChildCalls<T>(names: string[], work: () => Promise<T>): Promise<ChildCalls<T>> {
   const known = countableCalls();
-  for (const name of names) if (!known.includes(name)) throw new RangeError(`countChildCalls: "${name}" is not a call the library makes`);
+  names.forEach((name, i) => {
+    if (!known.includes(name)) throw new ERR_INVALID_ARG_VALUE_RANGE(`names[${i}]`, name, "is not a call the library makes (see countableCalls())");
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
   const spy = path.join(dir, "spy.js");
   const library = distIndex();   // the built library, also when this file runs from src/ (tests)

@@ -13,12 +13,13 @@
 //   pages) is settled by one cachestat call, so a mostly clean mapping costs a few calls.
 import { inspect } from "util";
 import { IpcError } from "../errors";
-import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { ERR_OUT_OF_RANGE } from "../codes";
 import { validateOptions } from "../validators";
+import { JUPYTER_DISPLAY } from "../display/mime";
 import { cachestatFd, withMappedFile } from "../sys/cachestat";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
-import { Region } from "../sys/region";
+import { validateRegion, type Region } from "../sys/region";
 import { fsInfo } from "./filesystem";
 
 /** pageStates(): not in the page cache. */
@@ -61,9 +62,7 @@ function checkWriteback(path: string, action: string): void {
 }
 
 function statesOf(mapping: Region, action: string, withResidency: boolean): Uint8Array {
-  if (!(mapping instanceof Region)) {
-    throw new ERR_INVALID_ARG_TYPE("mapping", "Mapping", mapping);
-  }
+  validateRegion(mapping, "mapping");
   return withMappedFile(mapping, action, ({ fd, offset }) => {
     checkWriteback((mapping as { path?: string | null }).path ?? "", action);
     const pages = mapping.pages;
@@ -172,7 +171,8 @@ export class PageStateRecording {
     return Math.max(1, Math.ceil(this.pages / Math.max(1, Math.floor(rows))));
   }
 
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  /** Shows the recording as a page-state heatmap in the kernel. */
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -233,7 +233,8 @@ export class PageStateSampler {
   async watch(options: { intervalMs?: number; timeoutMs?: number; until?: (c: PageStateCounts) => boolean; label?: string } = {}): Promise<PageStateRecording> {
     const interval = options.intervalMs ?? 250;
     const timeout = options.timeoutMs ?? 5000;
-    if (!(interval > 0) || !(timeout >= 0)) throw new RangeError(`watch: intervalMs must be > 0 and timeoutMs >= 0`);
+    if (!(interval > 0)) throw new ERR_OUT_OF_RANGE("options.intervalMs", "> 0", interval);
+    if (!(timeout >= 0)) throw new ERR_OUT_OF_RANGE("options.timeoutMs", ">= 0", timeout);
     const start = Date.now();
     for (;;) {
       const c = this.sample(options.label ?? `${((Date.now() - start) / 1000).toFixed(1)} s`);

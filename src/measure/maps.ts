@@ -15,7 +15,8 @@
 // always comes with the reason (not root: the kernel shows PFNs as 0 to processes without
 // CAP_SYS_ADMIN; page not present). Nothing here is cached: each call reads /proc afresh.
 import fs from "fs";
-import { validateInt32 } from "../validators";
+import { fsCall } from "../errors";
+import { validateBigInt64, validateInt32 } from "../validators";
 import { escapeHtml, recordsTable, recordsText } from "../display/html";
 import { JUPYTER_DISPLAY, type MimeBundle } from "../display/mime";
 
@@ -38,16 +39,27 @@ const PFN_MASK = (1n << 55n) - 1n;
 const PAGE_PRESENT = 1n << 63n;
 const PAGE_SIZE = 4096; // pagemap indexes by the base page size on every Linux architecture we run on
 
+/** `/proc/<pid>/<file>` for a checked pid: "self" or a positive integer. */
+function procFile(pid: unknown, file: string): string {
+  if (pid !== "self") validateInt32(pid, "pid", 1);
+  return `/proc/${pid}/${file}`;
+}
+
+/** The text of a /proc file; a process that is gone or not ours is an IpcError (ENOENT, EACCES). */
+function readProc(pid: unknown, file: string): string {
+  const p = procFile(pid, file);
+  return fsCall("open", { path: p }, () => fs.readFileSync(p, "utf8"));
+}
+
 /** Parses /proc/<pid>/maps (pid "self" or a number). */
 export function readMaps(pid: number | "self" = "self"): MapsLine[] {
-  if (pid !== "self") validateInt32(pid, "pid", 1);
-  return fs
-    .readFileSync(`/proc/${pid}/maps`, "utf8")
+  return readProc(pid, "maps")
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((text) => {
       const m = /^([0-9a-f]+)-([0-9a-f]+)\s+(\S+)\s+([0-9a-f]+)\s+(\S+)\s+(\d+)\s*(.*)$/.exec(text);
-      if (!m) throw new Error(`unexpected line in /proc/${pid}/maps: ${text}`);
+      // The kernel's format never changes; a line that does not parse is kept as text only.
+      if (!m) return { start: 0n, end: 0n, perms: "", offset: 0n, dev: "", inode: 0, path: "", text };
       return {
         start: BigInt("0x" + m[1]),
         end: BigInt("0x" + m[2]),
@@ -63,14 +75,15 @@ export function readMaps(pid: number | "self" = "self"): MapsLine[] {
 
 /** Rss and Pss (bytes) of a whole process, from /proc/<pid>/smaps_rollup. */
 export function smapsRollup(pid: number | "self" = "self"): { rss: number; pss: number } {
-  const text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  const text = readProc(pid, "smaps_rollup");
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN) * 1024;
   return { rss: kb("Rss"), pss: kb("Pss") };
 }
 
 /** Rss and Pss (bytes) of the mapping that starts at `start`, from /proc/<pid>/smaps. */
 export function smapsOf(pid: number | "self", start: bigint): { rss: number; pss: number } | null {
-  const lines = fs.readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n");
+  validateBigInt64(start, "start");
+  const lines = readProc(pid, "smaps").split("\n");
   const head = lines.findIndex((l) => /^[0-9a-f]+-/.test(l) && BigInt("0x" + l.slice(0, l.indexOf("-"))) === start);
   if (head < 0) return null;
   let rss = NaN;
@@ -85,9 +98,11 @@ export function smapsOf(pid: number | "self", start: bigint): { rss: number; pss
 
 /** The physical frame behind virtual address `address` of process `pid`, or null and why. */
 export function physicalFrame(pid: number | "self", address: bigint): { pfn: bigint | null; why: string } {
+  const pagemap = procFile(pid, "pagemap");
+  validateBigInt64(address, "address");
   let fd: number;
   try {
-    fd = fs.openSync(`/proc/${pid}/pagemap`, "r");
+    fd = fs.openSync(pagemap, "r");
   } catch (e) {
     return { pfn: null, why: `cannot open /proc/${pid}/pagemap (${(e as NodeJS.ErrnoException).code})` };
   }

@@ -8,10 +8,11 @@
 // - Faults are counted with getrusage(RUSAGE_THREAD) around each step only (mincore and the
 //   bookkeeping stay outside), so the counts are the touches' own.
 import { inspect } from "util";
-import { determineSpecificType } from "../codes";
+import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { JUPYTER_DISPLAY } from "../display/mime";
 import { mincore } from "../sys/mman";
 import { pageSize } from "../sys/page";
-import { Region } from "../sys/region";
+import { validateRegion, type Region } from "../sys/region";
 import { validateFunction, validateInteger, validateOptions, validateString } from "../validators";
 import { RUSAGE_THREAD, readFaultCounters } from "./rusage";
 
@@ -80,7 +81,7 @@ export class FaultTimeline {
   }
 
   /** In the kernel: the summary (plot.faultTimeline draws it). */
-  [Symbol.for("Jupyter.display")](): Record<string, string> {
+  [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }
 
@@ -106,13 +107,11 @@ let sink = 0;
  * ```
  */
 export function recordFaultTimeline(region: Region, order: ArrayLike<number>, options?: FaultTimelineOptions): FaultTimeline {
-  if (!(region instanceof Region)) {
-    throw new TypeError(`The "region" argument must be a Mapping or Attachment. Received ${determineSpecificType(region)}`);
-  }
+  validateRegion(region, "region");
   const opts = validateOptions<FaultTimelineOptions>(options);
   const pages = region.pages;
   if (order === null || typeof order !== "object" || typeof order.length !== "number") {
-    throw new TypeError(`The "order" argument must be an array of page numbers. Received ${determineSpecificType(order)}`);
+    throw new ERR_INVALID_ARG_TYPE("order", "an array of page numbers", order);
   }
   const touches = Array.from(order, (p, i) => validateInteger(p, `order[${i}]`, 0, pages - 1));
   const every = validateInteger(opts.every ?? 16, "options.every", 1, 1_000_000);

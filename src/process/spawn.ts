@@ -164,7 +164,7 @@ function checkRunOptions(options: unknown): RunOptions {
   const o = validateOptions<RunOptions>(options, "options");
   if (o.args !== undefined) {
     if (!Array.isArray(o.args)) throw new ERR_INVALID_ARG_TYPE("options.args", "an array of strings", o.args);
-    o.args.forEach((a, i) => validateCString(a, `options.args[${i}]`));
+    for (const [i, a] of o.args.entries()) validateCString(a, `options.args[${i}]`);
   }
   if (o.env !== undefined && (o.env === null || typeof o.env !== "object")) validateObject(o.env, "options.env");
   if (o.cwd !== undefined) {

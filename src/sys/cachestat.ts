@@ -8,9 +8,10 @@
 //   file asked about is the mapped file itself: opened by path, then checked against the inode
 //   /proc/self/maps shows for the mapping, so a file replaced under the same name is refused.
 import fs from "fs";
+import { constants as osConstants } from "os";
 import { errno as lastErrno, fn } from "../ffi/libc";
 import { IpcError, fsCall, ipcErrorFromErrno } from "../errors";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateInteger, validateInt32 } from "../validators";
 import { Mapping } from "./mman";
 import { Region } from "./region";
@@ -79,7 +80,7 @@ export function withMappedFile<T>(mapping: Region, action: string, use: (file: M
     throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; /proc/self/maps shows no file at 0x${mapping.address.toString(16)}`);
   }
   if (/ \(deleted\)$/.test(line.path)) {
-    throw new IpcError("ENOENT", `ENOENT: the mapped file ${line.path} was removed, ${action} cannot open it`, { errno: 2, syscall: action, path });
+    throw new IpcError("ENOENT", `ENOENT: the mapped file ${line.path} was removed, ${action} cannot open it`, { errno: osConstants.errno.ENOENT, syscall: action, path });
   }
   const fd = fsCall("open", { path }, () => fs.openSync(path, fs.constants.O_RDONLY));
   try {
@@ -141,7 +142,7 @@ export function cachestat(target: number | Region, offset = 0, length?: number):
   }
   const bytes = len ?? target.length - at;
   if (at + bytes > target.length) {
-    throw new RangeError(`The range ${at}..${at + bytes} is past the end of the mapping (${target.length} bytes)`);
+    throw new ERR_OUT_OF_RANGE("offset + length", `<= ${target.length} (the mapping's length)`, at + bytes);
   }
   // A zero-length range inside a mapping asks about no pages (in C, length 0 would mean "to EOF").
   return withMappedFile(target, "cachestat", ({ fd, offset: base }) => (bytes === 0 ? zero() : call(fd, base + at, bytes)));

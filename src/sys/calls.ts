@@ -179,6 +179,7 @@ export class CallCounter {
     this.stop();
   }
 
+  /** In the kernel: the counts as one line of text. */
   [JUPYTER_DISPLAY](): Record<string, string> {
     return { "text/plain": this.toString() };
   }

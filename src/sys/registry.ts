@@ -37,6 +37,7 @@ export type Created =
 const IPC_RMID = 0;
 const SHM_DIR = "/dev/shm";
 
+// Segments by id, POSIX objects by name: two maps, so tracking builds no key strings.
 const createdSegments = new Map<number, Created>();
 const createdPosix = new Map<string, Created>();
 let handlersInstalled = false;
@@ -164,7 +165,10 @@ function compactJournal(): void {
   const need = Buffer.byteLength(text);
   let size = JOURNAL_START;
   while (size < need * 2) size *= 2;
-  if (size > JOURNAL_MAX) return dropJournal();
+  if (size > JOURNAL_MAX) {
+    dropJournal();
+    return;
+  }
   const file = ownJournalPath();
   const next = file + ".new";
   fs.rmSync(next, { force: true });
@@ -191,7 +195,10 @@ function appendJournal(line: string, ascii: boolean): void {
     }
     const bytes = ascii ? line.length : Buffer.byteLength(line);
     // Full: the compacted journal already says what this line says (the maps are up to date).
-    if (journal.used + bytes > journal.size) return compactJournal();
+    if (journal.used + bytes > journal.size) {
+      compactJournal();
+      return;
+    }
     journal.used += ascii ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
   } catch {
     // The journal only serves reap(); failing to write it must not fail the creation.
@@ -212,15 +219,6 @@ function closeJournal(): void {
   } catch {
     /* already gone */
   }
-}
-
-// Segments by id, POSIX objects by name: two maps, so tracking builds no key strings.
-function mapOf(c: Created): Map<number | string, Created> {
-  return (c.kind === "sysv" ? createdSegments : createdPosix) as Map<number | string, Created>;
-}
-
-function keyOf(c: Created): number | string {
-  return c.kind === "sysv" ? c.id : c.name;
 }
 
 /** Note that this process created `c`; it will be removed at exit unless `persist`. */
@@ -267,7 +265,10 @@ export function untrackSegment(id: number): void {
 
 /** Forget `c` (it was removed, or the user asked it to persist): journaled, so reap() leaves it. */
 export function untrack(c: Created): void {
-  if (c.kind === "sysv") return untrackSegment(c.id);
+  if (c.kind === "sysv") {
+    untrackSegment(c.id);
+    return;
+  }
   const known = createdPosix.get(c.name);
   if (known && createdPosix.delete(c.name)) appendJournal(forgetLine(known), false);
 }

@@ -395,7 +395,7 @@ function targets(lib) {
     if (w.avoid.has("partial-mprotect") && r instanceof L.Region && typeof length === "number" && length < r.length) length = r.length;
     return [L.mprotect, r, length, w.flags([L.PROT_READ, L.PROT_WRITE, L.PROT_EXEC, 16])];
   });
-  add("madvise", 4, (w) => [L.madvise, w.region(), w.size(), w.or(0.8, () => w.rng.pick([...L.MADV_KNOWN ?? [0, 1, 2, 3, 4], 5, 100]))]);
+  add("madvise", 4, (w) => [L.madvise, w.region(), w.size(), w.or(0.8, () => w.rng.pick([L.MADV_NORMAL, L.MADV_RANDOM, L.MADV_SEQUENTIAL, L.MADV_WILLNEED, L.MADV_DONTNEED, L.MADV_FREE, L.MADV_REMOVE, L.MADV_DONTFORK, L.MADV_DOFORK, L.MADV_HUGEPAGE, L.MADV_NOHUGEPAGE, L.MADV_COLD, L.MADV_PAGEOUT, L.MADV_POPULATE_READ, L.MADV_POPULATE_WRITE, 5, 100]))]);
   add("mincore", 3, (w) => [L.mincore, w.region(), w.rng.chance(0.4) ? undefined : w.size()]);
   add("mapFile", 4, (w) => [L.mapFile, w.filePath(), opt(w, { length: () => w.size(), offset: () => w.offset(), writable: () => w.bool(), shared: () => w.bool(), create: () => w.size() })]);
   add("mapAnonymous", 3, (w) => [L.mapAnonymous, w.size(), opt(w, { shared: () => w.bool(), populate: () => w.bool() })]);
@@ -587,6 +587,51 @@ function targets(lib) {
       return [L.mkfifo, p, w.or(0.7, () => w.rng.pick([0o600, 0o644, 0o10000]))];
     });
   }
+  // ---- spies, file systems, maps, claims, dirty pages, live ipcs, tables -----------------
+  if (L.countCalls) {
+    add("countCalls", 1, (w) => [function countCalls(n, o) { const c = L.countCalls(n, o); c.stop(); return c; }, w.or(0.6, () => [w.rng.pick(["mmap", "msync", "shmget", "nosuch"])]), w.rng.chance(0.6) ? undefined : opt(w, { keep: () => w.smallCount(), standIns: () => w.wild() })]);
+    add("countableCalls", 0.2, () => [L.countableCalls]);
+    // Spawns children: rare, and with wrong arguments only (the work callback would start them).
+    add("countChildCalls", 0.05, (w) => [L.countChildCalls, w.wild(), w.wild()]);
+  }
+  if (L.fsType) {
+    add("fsType", 1, (w) => [L.fsType, w.or(0.6, () => w.rng.pick(["/dev/shm", "/tmp", w.dir, "/no/such/dir/x"]))]);
+    add("fsInfo", 1, (w) => [L.fsInfo, w.or(0.6, () => w.rng.pick(["/dev/shm", "/", w.filePath()]))]);
+  }
+  if (L.showMaps) {
+    const pid = (w) => w.or(0.7, () => w.rng.pick([process.pid, "self", 1, 0, -1, 2 ** 31]));
+    add("showMaps", 0.3, (w) => [L.showMaps, pid(w), pid(w)]);
+    add("readMaps", 0.5, (w) => [L.readMaps, pid(w)]);
+    add("smapsRollup", 0.5, (w) => [L.smapsRollup, pid(w)]);
+    add("smapsOf", 0.5, (w) => [L.smapsOf, pid(w), w.or(0.5, () => w.rng.pick([0n, 4096n, ...w.regions.slice(-1).map((r) => r.address)]))]);
+    add("physicalFrame", 0.5, (w) => [L.physicalFrame, pid(w), w.or(0.5, () => w.rng.pick([0n, 4096n, ...w.regions.slice(-1).map((r) => r.address)]))]);
+  }
+  if (L.claim) {
+    // A false claim throws ClaimError by design (the notebook's prose would be wrong): true claims, wrong sentences.
+    add("claim", 0.5, (w) => [function claimTrue(s) { return L.claim(true, s); }, w.or(0.5, () => "a sentence")]);
+    add("say", 0.5, (w) => [L.say, w.or(0.5, () => "a sentence")]);
+  }
+  if (L.cachestat) {
+    add("cachestat", 2, (w) => [L.cachestat, w.rng.chance(0.5) ? w.fd() : w.region(), w.rng.chance(0.5) ? undefined : w.offset(), w.rng.chance(0.5) ? undefined : w.size()]);
+    add("dirtyPages", 2, (w) => [L.dirtyPages, w.region()]);
+    add("dirtyCount", 1, (w) => [L.dirtyCount, w.region()]);
+    add("pageStateName", 0.5, (w) => [L.pageStateName, w.or(0.6, () => w.rng.pick([0, 1, 2, 3, 4, -1]))]);
+    add("new PageStateSampler", 0.5, (w) => [function sampler(r, o) { const s = new L.PageStateSampler(r, o); s.sample("x"); return s; }, w.region(), w.rng.chance(0.5) ? undefined : w.wild()]);
+    add("pageStates", 0.3, (w) => [L.pageStates, w.wild(), w.rng.chance(0.5) ? undefined : w.wild()]);
+  }
+  if (L.watchIpcs) {
+    // A watcher polls on a timer: stopped at once, so the fuzzer's event loop stays its own.
+    add("watchIpcs", 0.5, (w) => [function watch(o) { const x = L.watchIpcs(o); x.stop(); return x; }, w.rng.chance(0.4) ? undefined : opt(w, { intervalMs: () => w.rng.pick([50, 0, -1]), posix: () => w.bool(), events: () => w.smallCount(), maxMs: () => w.rng.pick([10, -1]) })]);
+    add("onCellEnd", 0.3, (w) => [function onCellEnd(f) { const off = L.onCellEnd(f); off(); return off; }, w.callback()]);
+    add("cellEnded", 0.3, () => [L.cellEnded]);
+  }
+  if (L.recordFaultTimeline) {
+    // It touches the pages it is given: wrong arguments only (a PROT_NONE region would fault, as in C).
+    add("recordFaultTimeline", 0.3, (w) => [L.recordFaultTimeline, w.wild(), w.wild(), w.wild()]);
+    add("shuffledPages", 0.5, (w) => [L.shuffledPages, w.or(0.6, () => w.rng.pick([0, 1, 64, 5000])), w.rng.chance(0.5) ? undefined : w.wild()]);
+  }
+  if (L.table) add("table", 1, (w) => [L.table, w.or(0.6, () => ["a", "b"]), w.or(0.6, () => [[1, 2], ["x", null]]), w.rng.chance(0.5) ? undefined : w.wild()]);
+
   if (L.IpcError) add("new IpcError", 0.3, (w) => [function ipcError(c, m, f) { return new L.IpcError(c, m, f); }, w.wild(), w.wild(), w.wild()]);
 
   return T;

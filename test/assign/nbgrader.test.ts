@@ -84,7 +84,7 @@ describe("the student version", () => {
   });
 });
 
-describe("legacy tags on copies of the bundled notebooks", () => {
+describe("the bundled notebooks (copies), legacy tags or nbgrader's format", () => {
   const books = listNotebooks(path.join(repoRoot, "notebooks"));
   test.each(books.map((f) => [path.basename(f, ".ipynb"), f]))("%s converts to a valid assignment", (name, file) => {
     const original = readNotebook(file);
@@ -92,25 +92,29 @@ describe("legacy tags on copies of the bundled notebooks", () => {
     const converted = convertLegacy(original, name);
     expect(JSON.stringify(original)).toBe(before);
     expect(metadataProblems(converted)).toEqual([]);
+    // Cells that had no nbgrader metadata and only tags get it from the converter.
+    const legacy = original.cells.map((c) => !c.metadata.nbgrader && (tagsOf(c).includes("solution") || tagsOf(c).includes("check")));
     converted.cells.forEach((cell, i) => {
-      const tags = tagsOf(cell);
-      if (tags.includes("solution")) expect(isSolution(cell)).toBe(true);
-      if (tags.includes("check")) expect(cell.metadata.nbgrader).toMatchObject({ grade: true, locked: true, points: 1 });
-      if (isSolution(cell) || isGrade(cell)) expect(gradeIdOf(cell)).toMatch(new RegExp(`^${name}-`));
-      void i;
+      if (!legacy[i]) return;
+      if (tagsOf(cell).includes("solution")) expect(isSolution(cell)).toBe(true);
+      else expect(cell.metadata.nbgrader).toMatchObject({ grade: true, locked: true, points: 1 });
+      expect(gradeIdOf(cell)).toMatch(new RegExp(`^${name}-`));
     });
+    expect(converted.cells.some((c) => isSolution(c))).toBe(true);
     // Converting again changes nothing; the student version keeps no solution code.
     expect(convertLegacy(converted, name)).toEqual(converted);
     const student = studentVersion(original, name);
-    original.cells.forEach((cell, i) => {
-      if (!tagsOf(cell).includes("solution")) return;
+    converted.cells.forEach((cell, i) => {
+      if (!isSolution(cell)) return;
       const text = sourceOf(student.cells[i]);
       expect(text).toContain('throw new Error("not implemented")');
-      const body = sourceOf(cell).split("\n").slice(1, -1).filter((l) => l.trim().length > 12);
-      for (const line of body) expect(text).not.toContain(line);
-      // A function keeps its signature, so the checks still compile.
-      const head = sourceOf(cell).split("\n")[0];
-      if (/^(async\s+)?function\b.*\{\s*$/.test(head)) expect(text.split("\n")[0]).toBe(head);
+      const lines = sourceOf(cell).split("\n");
+      const begin = lines.findIndex((l) => l.includes("BEGIN SOLUTION"));
+      const end = lines.findIndex((l) => l.includes("END SOLUTION"));
+      const inside = begin >= 0 && end > begin ? lines.slice(begin + 1, end) : lines;
+      for (const line of inside.filter((l) => l.trim().length > 12)) expect(text).not.toContain(line);
+      // What stands outside the region (a function's signature) stays, so the checks still compile.
+      if (begin > 0) expect(text.split("\n")[0]).toBe(lines[0]);
     });
   });
 });

@@ -26,6 +26,13 @@ const NOT_CALLED: Record<string, string> = {
   LatencyResult: "a result class (what sampleLatency() returns)",
   ResidencyRecording: "a result class (what recordResidency() returns); passed back into plot.residency",
   ChildResult: "a result class (what runTs() returns)",
+  CallCounter: "a result class (what countCalls() returns); countCalls is fuzzed and stops it",
+  MapsComparison: "a result class (what showMaps() returns)",
+  ClaimError: "an error class (what a false claim() throws)",
+  PageStateRecording: "a result class (what a PageStateSampler records)",
+  IpcsWatcher: "what watchIpcs() returns; watchIpcs is fuzzed and stops it",
+  FaultTimeline: "a result class (what recordFaultTimeline() returns)",
+  Table: "a result class (what table() returns)",
 };
 
 // A fixed seed keeps `npm test` repeatable; TSLAB_IPC_SEED overrides it, `npm run stress` draws a new one.

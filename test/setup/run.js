@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 // `npm test`: jest in an IPC namespace and a /dev/shm of the run's own, where Linux allows it.
 //
 // Then what the suite finds left at the end is exactly what it made, whatever else runs on the
@@ -38,7 +39,7 @@ function main() {
   }
   const child = spawn(command[0], command.slice(1), { stdio: "inherit", env, cwd: path.join(__dirname, "..", "..") });
   // Ctrl-C reaches jest through the terminal; a SIGTERM to this runner is passed on.
-  for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+  for (const sig of /** @type {const} */ (["SIGTERM", "SIGHUP"])) process.on(sig, () => child.kill(sig));
   process.on("SIGINT", () => {});
   child.on("exit", (code, signal) => {
     if (signal) {

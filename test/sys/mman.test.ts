@@ -225,6 +225,16 @@ test("mapFile: defaults to the whole file, shared and writable; options are chec
   expect(() => mapFile(file, 5 as never)).toThrow(TypeError);
 });
 
+test("mapFile's createSize makes a missing file of that size; create, its first name, still does", () => {
+  for (const [option, name] of [["createSize", "sized.bin"], ["create", "sized-old-name.bin"]] as const) {
+    const m = mapFile(path.join(dir, name), { [option]: 2 * PAGE });
+    expect({ option, length: m.length, size: fs.statSync(path.join(dir, name)).size }).toEqual({ option, length: 2 * PAGE, size: 2 * PAGE });
+    m.unmap();
+  }
+  expect(caught(() => mapFile(path.join(dir, "zero.bin"), { createSize: 0 }))).toMatchObject({ code: "ERR_OUT_OF_RANGE", message: expect.stringMatching(/"options\.createSize"/) });
+  expect(fs.existsSync(path.join(dir, "zero.bin"))).toBe(false);
+});
+
 test("an unreachable mapping and its views are unmapped by the garbage collector", () => {
   // In a child with --expose-gc: count mappings of the file in /proc/self/maps before and after.
   const file = fileWith("gc-probe.bin", Buffer.alloc(4 * PAGE));

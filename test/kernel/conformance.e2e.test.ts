@@ -1,0 +1,138 @@
+// Jupyter's own conformance suite (jupyter_kernel_test, Debian python3-jupyter-kernel-test) run
+// against the kernel, then what the suite cannot express, asked through jupyter_client by
+// fixtures/probe_protocol.py in a second kernel session (so history crosses a restart).
+// The kernelspec and the history file live in a private Jupyter data folder.
+import { spawnSync, type SpawnSyncReturns } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { bareTempBase, privateJupyterEnv } from "../helpers";
+
+const repo = path.resolve(__dirname, "..", "..");
+const PY = "/usr/bin/python3";
+const fixtures = path.join(__dirname, "fixtures");
+const hasSuite = spawnSync(PY, ["-c", "import jupyter_kernel_test, jupyter_client"]).status === 0;
+if (!hasSuite) console.warn("skipped: jupyter_kernel_test is missing (Debian package python3-jupyter-kernel-test)");
+const describeWithSuite = hasSuite ? describe : describe.skip;
+
+jest.setTimeout(240_000);
+
+type Reply = { msg_type: string; content: Record<string, any> };
+type Run = { reply: Record<string, any>; outputs: Array<Record<string, any>>; seconds: number };
+
+let tmp = "";
+let env: NodeJS.ProcessEnv = {};
+let notebookDir = "";
+let historyFile = "";
+let suite: SpawnSyncReturns<string>;
+let probe: SpawnSyncReturns<string>;
+let report: Record<string, any> = {};
+
+beforeAll(() => {
+  if (!hasSuite) return;
+  tmp = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-conformance-"));
+  env = privateJupyterEnv(tmp);
+  notebookDir = path.join(tmp, "notebooks");
+  fs.mkdirSync(notebookDir);
+  historyFile = path.join(env.JUPYTER_DATA_DIR!, "tslab-ipc", "history.jsonl");
+  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], { env, encoding: "utf8" });
+  if (install.status !== 0) throw new Error(`kernel install failed: ${install.stdout}${install.stderr}`);
+  suite = spawnSync(PY, ["-m", "unittest", "-v", "conformance"], {
+    cwd: notebookDir,
+    env: { ...env, PYTHONPATH: fixtures },
+    encoding: "utf8",
+  });
+  // The next session starts on a history file with a torn line and garbage appended.
+  fs.appendFileSync(historyFile, '{"s":1,"n":99,"i":"torn\n\u0000\u0001 not json\n');
+  probe = spawnSync(PY, [path.join(fixtures, "probe_protocol.py"), notebookDir], { cwd: notebookDir, env, encoding: "utf8" });
+  if (probe.status !== 0) throw new Error(`probe_protocol.py failed: ${probe.stderr}`);
+  report = JSON.parse(probe.stdout.trim().split("\n").pop()!);
+});
+
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describeWithSuite("jupyter_kernel_test", () => {
+  test("every check of the suite passes (the pager is IPython's ?, which TypeScript has no syntax for)", () => {
+    const summary = suite.stderr;
+    expect(summary).toMatch(/^OK \(skipped=1\)$/m);
+    expect(summary).toMatch(/test_pager .* skipped/);
+    expect(summary).toMatch(/^Ran 12 tests in/m);
+    // Each check ran (the kernel's own log shares this stream, so "ok" may not follow on the line).
+    for (const name of ["kernel_info", "execute_stdout", "execute_stderr", "completion", "is_complete", "error", "execute_result", "display_data", "history", "inspect", "clear_output"]) {
+      expect(summary).toContain(`test_${name} (conformance.`);
+    }
+    expect(summary).not.toMatch(/\.\.\. (FAIL|ERROR)|^(FAIL|ERROR):/m);
+    expect(suite.status).toBe(0);
+  });
+});
+
+describeWithSuite("what the suite cannot express", () => {
+  const shell = (name: string) => report[name] as Reply;
+  const run = (name: string) => report[name] as Run;
+
+  test("kernel_info: the TypeScript that compiles the cells, .ts, text/typescript, codemirror, help links", () => {
+    const info = shell("kernel_info").content;
+    const tslabTs = require(require.resolve("@tslab/typescript-for-tslab/package.json", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+    expect(info.status).toBe("ok");
+    expect(info.protocol_version).toBe("5.3");
+    expect(info.language_info).toMatchObject({ name: "typescript", version: tslabTs.version, file_extension: ".ts", mimetype: "text/typescript" });
+    expect(info.language_info.codemirror_mode).toMatchObject({ mode: "typescript" });
+    const links = info.help_links as Array<{ text: string; url: string }>;
+    expect(links[0].text).toMatch(/API reference/);
+    for (const page of ["shmget", "shmat", "mmap", "msync"]) {
+      expect(links.map((l) => l.url)).toContain(`https://man7.org/linux/man-pages/man2/${page}.2.html`);
+    }
+  });
+
+  test("comm_info_request is answered with comm_info_reply", () => {
+    expect(shell("comm_info")).toEqual({ msg_type: "comm_info_reply", content: { status: "ok", comms: {} } });
+  });
+
+  test("an unknown request gets an error reply, and nothing is printed on the kernel's stderr", () => {
+    expect(shell("unknown").msg_type).toBe("frobnicate_reply");
+    expect(shell("unknown").content).toMatchObject({ status: "error", ename: "UnknownMessageType" });
+    expect(probe.stderr).not.toMatch(/frobnicate|unknown msg_type/i);
+  });
+
+  test("completion offers the members of an object from an earlier cell, with cursor_start/end", () => {
+    const member = shell("complete_member").content;
+    expect(member.matches).toContain("stat");
+    expect([member.cursor_start, member.cursor_end]).toEqual(["seg.".length, "seg.st".length]);
+    const all = shell("complete_members").content;
+    expect(all.matches).toEqual(expect.arrayContaining(["attach", "stat", "remove", "size", "id"]));
+    expect([all.cursor_start, all.cursor_end]).toEqual(["const n = 1;\nseg.".length, "const n = 1;\nseg.".length]);
+  });
+
+  test("inspect shows the signature, its TSDoc and the man page section", () => {
+    const text = String(shell("inspect").content.data["text/plain"]);
+    expect(shell("inspect").content.found).toBe(true);
+    expect(text).toMatch(/shmget\(key: number, size: number, shmflg: number/);
+    expect(text).toMatch(/IPC_CREAT/);
+    expect(text).toContain("Linux manual: shmget(2) (man 2 shmget;");
+  });
+
+  test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
+    const r = run("no_stdin");
+    expect(r.reply.status).toBe("error");
+    expect(r.reply.ename).toBe("StdinNotImplementedError");
+    expect(r.seconds).toBeLessThan(10);
+    expect(r.reply.traceback.join("\n")).not.toMatch(/kernel[\\/](cell-api|interrupt)\.js/);
+    expect(run("no_stdin_allowed").outputs[0].data["text/plain"]).toBe("false");
+  });
+
+  test("clearOutput(wait) sends clear_output in the cell's order", () => {
+    expect(run("clear").outputs.map((o) => o.type + (o.text ?? "") + (o.wait ?? ""))).toEqual(["streama\n", "clear_outputtrue", "streamb\n"]);
+  });
+
+  test("history is kept across kernel sessions, and a corrupt history file does not stop a kernel", () => {
+    const history = shell("history_tail").content.history as Array<[number, number, string]>;
+    const sessions = new Set(history.map((h) => h[0]));
+    expect(sessions.has(1)).toBe(true);
+    expect(sessions.has(2)).toBe(true);
+    expect(history.filter((h) => h[0] === 1).map((h) => h[2])).toContain("6 * 7");
+    expect(history.map((h) => h[2])).not.toContain("torn");
+    expect(history.filter((h) => h[0] === 2).map((h) => h[2])).toContain('console.log("a"); clearOutput(true); console.log("b")');
+  });
+});

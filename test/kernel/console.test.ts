@@ -1,0 +1,150 @@
+// The kernel under a real terminal client: `jupyter console` (Debian package jupyter-console)
+// driven in tmux. Tab completion, a multi-line function through is_complete, input(), Ctrl-D
+// shutting the kernel down with its segment removed, up-arrow history from the previous
+// session, and no stray text from the kernel on the screen.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { bareTempBase, privateJupyterEnv, segmentExists } from "../helpers";
+
+const repo = path.resolve(__dirname, "..", "..");
+const PY = "/usr/bin/python3";
+const hasConsole = spawnSync(PY, ["-c", "import jupyter_console"]).status === 0 && spawnSync("tmux", ["-V"]).status === 0;
+if (!hasConsole) console.warn("skipped: needs jupyter console and tmux (Debian packages jupyter-console, tmux)");
+const describeWithConsole = hasConsole ? describe : describe.skip;
+
+jest.setTimeout(240_000);
+
+let tmp = "";
+let socket = "";
+let env: NodeJS.ProcessEnv = {};
+
+function tmux(...args: string[]): string {
+  const r = spawnSync("tmux", ["-S", socket, ...args], { encoding: "utf8", env });
+  return r.stdout;
+}
+const screen = () => tmux("capture-pane", "-p", "-J", "-S", "-500", "-t", "console");
+const pause = (ms = 300) => new Promise((r) => setTimeout(r, ms));
+// jupyter console 6.4.4 with jupyter_client 7 fails on keys arriving faster than it handles
+// them ("cannot enter context ... already entered", jupyter/jupyter_client#927): every key
+// waits for the screen to show the previous one.
+async function keys(...k: string[]): Promise<void> {
+  tmux("send-keys", "-t", "console", ...k);
+  await pause();
+}
+async function type(text: string): Promise<void> {
+  // tmux reads a trailing ";" as its own command separator unless escaped.
+  tmux("send-keys", "-t", "console", "-l", text.replace(/;$/, "\\;"));
+  await waitFor(() => screen().includes(text), `the screen to show ${text}`, 10);
+  await pause(100);
+}
+
+async function waitFor(pattern: RegExp | (() => boolean), what: string, seconds = 60): Promise<string> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const text = screen();
+    if (typeof pattern === "function" ? pattern() : pattern.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function startConsole(): void {
+  const script = path.join(tmp, "console.sh");
+  fs.writeFileSync(script, `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} -m jupyter console --kernel tslab-ipc\n`, { mode: 0o700 });
+  tmux("kill-session", "-t", "console");
+  tmux("new-session", "-d", "-s", "console", "-x", "160", "-y", "50", script);
+}
+
+beforeAll(() => {
+  if (!hasConsole) return;
+  tmp = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-console-"));
+  socket = path.join(tmp, "tmux.sock");
+  env = privateJupyterEnv(tmp, { TERM: "xterm-256color", HOME: tmp });
+  fs.mkdirSync(path.join(tmp, "notebooks"));
+  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], { env, encoding: "utf8" });
+  if (install.status !== 0) throw new Error(`kernel install failed: ${install.stdout}${install.stderr}`);
+});
+
+afterAll(() => {
+  if (!tmp) return;
+  tmux("kill-server");
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describeWithConsole("jupyter console", () => {
+  let firstSession = "";
+  let kernelPid = 0;
+  let shmid = -1;
+
+  test("a session: completion, a multi-line function, input(), then Ctrl-D removes the segment", async () => {
+    startConsole();
+    await waitFor(/In \[1\]:\s*$/, "the first prompt");
+
+    // Tab completes a preloaded name (one match: completed in place).
+    await type("shmd");
+    await keys("Tab");
+    await waitFor(/In \[1\]: shmdt/, "Tab to complete shmd to shmdt");
+    await keys("C-u");
+
+    // A function over three lines: is_complete says incomplete until the brace closes.
+    await type("function twice(x: number) {");
+    await keys("Enter");
+    await waitFor(/\.\.\.:\s*$/, "a continuation prompt");
+    await type("return x * 2;");
+    await keys("Enter");
+    await type("}");
+    await keys("Enter");
+    await waitFor(/In \[2\]:\s*$/, "the function defined");
+    await type("`${twice(21)} ${process.pid}`");
+    await keys("Enter");
+    const result = await waitFor(/Out\[2\]: '42 (\d+)'/, "the function's result");
+    kernelPid = Number(/Out\[2\]: '42 (\d+)'/.exec(result)![1]);
+
+    // input(): the console prompts, the line typed comes back.
+    await type('const name = await input("your name: "); name.toUpperCase()');
+    await keys("Enter");
+    await waitFor(/your name:\s*$/, "input()'s prompt");
+    await type("ada");
+    await keys("Enter");
+    await waitFor(/Out\[3\]: 'ADA'/, "input()'s line");
+
+    // Ctrl-C is not driven here: Debian's jupyter console 6.4.4 relays Ctrl-C to the kernel
+    // only until prompt_toolkit's first prompt puts back Python's default SIGINT handler; after
+    // that it prints "KeyboardInterrupt escaped interact()" and never calls interrupt_kernel().
+    // The kernel's side (jupyter_client's interrupt of a loop spinning after an await) is
+    // tested in kernel.e2e.test.ts.
+
+    await type("const sid = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600); [process.pid, sid].join(' ')");
+    await keys("Enter");
+    const out = await waitFor(/Out\[4\]: '(\d+) (\d+)'/, "the segment");
+    shmid = Number(/Out\[4\]: '(\d+) (\d+)'/.exec(out)![2]);
+    expect(segmentExists(shmid)).toBe(true);
+
+    // Ctrl-D, confirmed: the console shuts the kernel down; the kernel removes its segment.
+    await keys("C-d");
+    await waitFor(/exit.*\?/i, "the exit question");
+    await keys("y", "Enter");
+    await waitFor(() => !fs.existsSync(`/proc/${kernelPid}`) || /\) Z /.test(fs.readFileSync(`/proc/${kernelPid}/stat`, "utf8")), "the kernel to end", 20);
+    expect(segmentExists(shmid)).toBe(false);
+    firstSession = screen();
+  });
+
+  test("no stray text from the kernel on the screen", () => {
+    expect(firstSession).toMatch(/Out\[4\]: '\d+ \d+'/);
+    expect(firstSession).not.toMatch(/unknown msg_type|tslab-ipc:|Waiting for the debugger|UnhandledPromiseRejection|UncaughtException/);
+  });
+
+  test("up-arrow recalls the previous session's cells after a restart", async () => {
+    expect(firstSession).not.toBe("");
+    startConsole();
+    await waitFor(/In \[1\]:\s*$/, "the first prompt of the new session");
+    await keys("Up");
+    await waitFor(/In \[1\]: const sid = shmget/, "the last cell of the previous session");
+    await keys("C-u");
+    await keys("C-d");
+    await waitFor(/exit.*\?/i, "the exit question");
+    await keys("y", "Enter");
+  });
+});
