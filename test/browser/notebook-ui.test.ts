@@ -107,8 +107,8 @@ maybe("notebook 02 runs from the Jupyter Notebook page in Chromium and shows its
 
     const outputs = await page.locator(".output_area").allInnerTexts();
     const all = outputs.join("\n");
-    expect(all).toContain('segment contains: "Hello from the TypeScript twin"');
-    expect(all).toContain("✓ segmentContains reads the text and detaches");
+    expect(all).toContain('[TS shmdemo] segment contains: "Hello from another process"');
+    expect(all).toContain("✓ segmentContains reads the text, read-only, and detaches");
     // Errors only where the notebook means them (cells tagged raises-exception).
     expect(await page.locator(".output_error").count()).toBe(raising);
   } finally {
