@@ -26,10 +26,10 @@ function steps(names, cycle) {
   const per = names.map(() => []);
   for (let i = -Math.floor(N / 5); i < N; i++) {
     const d = cycle();
-    if (i >= 0) d.forEach((v, k) => per[k].push(v));
+    if (i >= 0) for (const [k, v] of d.entries()) per[k].push(v);
   }
   const out = {};
-  names.forEach((n, k) => (out[n] = median(per[k]) / 1e3));
+  for (const [k, n] of names.entries()) out[n] = median(per[k]) / 1e3;
   out.total = Object.values(out).reduce((a, b) => a + b, 0);
   return out;
 }

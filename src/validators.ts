@@ -114,7 +114,7 @@ export function validateArray<T = unknown>(value: unknown, name: string, minLeng
 
 export function validateStringArray(value: unknown, name: string): string[] {
   const list = validateArray(value, name);
-  list.forEach((item, i) => validateString(item, `${name}[${i}]`));
+  for (const [i, item] of list.entries()) validateString(item, `${name}[${i}]`);
   return list as string[];
 }
 

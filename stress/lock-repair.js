@@ -43,6 +43,7 @@ async function lockRepairExperiment({ iterations = 15, seed = 1, maxDelayMs = 20
   const rng = prng(seed);
   const segment = ipc.SharedSegment.create({ size: 4096 });
   const a = segment.attach();
+  // biome-ignore lint/security/noGlobalEval: REPAIR is this file's own constant, the same source the lock-repair test sends to a child
   const fix = eval(REPAIR);
   const stats = { seed, iterations, repair, kills: 0, ownerDied: 0, foundHalfDone: 0, repaired: 0, sumWrong: 0, workerFailures: /** @type {string[]} */ ([]) };
   try {

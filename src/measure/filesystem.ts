@@ -23,7 +23,7 @@ export interface FsInfo {
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo octal.
-function unescape(field: string): string {
+function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
@@ -61,11 +61,11 @@ export function fsInfo(p: string): FsInfo {
     if (!line) continue;
     const [left, right] = line.split(" - ");
     if (right === undefined) continue;
-    const mountPoint = unescape(left.split(" ")[4]);
+    const mountPoint = unescapeMountField(left.split(" ")[4]);
     const [type, source] = right.split(" ");
     // Longest mount point wins; among equal ones the later line (mounted on top) wins.
     if (contains(mountPoint, real) && (!best || mountPoint.length >= best.mountPoint.length)) {
-      best = { type, mountPoint, source: unescape(source), inMemory: IN_MEMORY_FILE_SYSTEMS.includes(type) };
+      best = { type, mountPoint, source: unescapeMountField(source), inMemory: IN_MEMORY_FILE_SYSTEMS.includes(type) };
     }
   }
   if (!best) throw withCode(new Error(`fsInfo: no mount in /proc/self/mountinfo holds '${real}'`), "ERR_NO_MOUNT");

@@ -107,6 +107,7 @@ export function getSegment(key: number, size: number, shmflg: number, options?: 
 const statRaw = shmStat;
 
 /** struct shmid_ds, decoded: what shmctl(id, IPC_STAT) and `ipcs -m` report. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface declares the fields the constructor assigns
 export class ShmidDs {
   constructor(fields: ShmidDsFields) {
     Object.assign(this, fields);

@@ -184,8 +184,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
     expect(text(out.data?.["text/html"])).toMatch(new RegExp(`<table[^]*Attachment[^]*${segId}[^]*attached`));
     expect(text(out.data?.["text/plain"])).toContain(`shmid     ${segId}`);
     const stat = text(result(2)?.data?.["text/html"]);
-    expect(stat).toMatch(/shm_segsz[^]*4096/);
-    expect(stat).toMatch(/shm_nattch[^]*<code>1<\/code>/);
+    expect(stat).toMatch(/shm_segsz[\s\S]*4096/);
+    expect(stat).toMatch(/shm_nattch[\s\S]*<code>1<\/code>/);
   });
 
   test("an exception is a Jupyter error with ename, evalue and a traceback at the cell line", () => {
@@ -193,7 +193,7 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
     expect(e.ename).toBe("IpcError");
     expect(e.evalue).toMatch(/^ENOENT: no such file or directory, ftok '\/nonexistent\/tslab-ipc-kernel-test'/);
     expect(e.traceback!.length).toBeGreaterThan(1);
-    expect(e.traceback!.join("\n")).toMatch(/line 2\b[^]*ftok\('\/nonexistent/);
+    expect(e.traceback!.join("\n")).toMatch(/line 2\b[\s\S]*ftok\('\/nonexistent/);
     expect(result(3)).toBeUndefined();
   });
 

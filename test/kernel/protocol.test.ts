@@ -112,7 +112,7 @@ describe("the input history file", () => {
 
   test("search takes IPython's glob, unique keeps the newest of each input, n the last ones", () => {
     const h = new History(path.join(dir, "history.jsonl"));
-    ["6 * 7", "1 + 1", "6 * 7", "6 * 8"].forEach((code, i) => h.add(i + 1, code, null));
+    for (const [i, code] of ["6 * 7", "1 + 1", "6 * 7", "6 * 8"].entries()) h.add(i + 1, code, null);
     expect(h.query({ hist_access_type: "search", pattern: "6 ?*" }).map((e: unknown[]) => e[2])).toEqual(["6 * 7", "6 * 7", "6 * 8"]);
     expect(h.query({ hist_access_type: "search", pattern: "6 ?*", unique: true }).map((e: unknown[]) => e[1])).toEqual([3, 4]);
     expect(h.query({ hist_access_type: "search", pattern: "*", n: 2 }).map((e: unknown[]) => e[1])).toEqual([3, 4]);

@@ -29,7 +29,7 @@ test("a shuffled order: pages become resident in that order", () => {
     expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => i));
     expect(shuffledPages(64, 7)).toEqual(order);
     const t = recordFaultTimeline(m, order, { every: 1, touch: (b, p) => { b[p * PAGE] = 1; } });
-    order.forEach((page, i) => expect(t.residentAt[page]).toBe(i + 1));
+    for (const [i, page] of order.entries()) expect(t.residentAt[page]).toBe(i + 1);
     const fig = plot.faultTimeline([t, t], { title: "two panels" });
     expect(fig.data).toHaveLength(4);
     expect(fig.layout.grid).toMatchObject({ rows: 1, columns: 2 });

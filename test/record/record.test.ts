@@ -8,7 +8,9 @@ import { IpcError, SharedRecord, SharedSegment, crc32, mapAnonymous, mapFile } f
 import { runNode, tempDir } from "../helpers";
 
 const segments: SharedSegment[] = [];
-afterAll(() => segments.forEach((s) => s[Symbol.dispose]()));
+afterAll(() => {
+  for (const s of segments) s[Symbol.dispose]();
+});
 
 function region(size = 65536) {
   const s = SharedSegment.create({ size });
