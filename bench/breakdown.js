@@ -4,7 +4,7 @@
 // of the main run. A diagnostic for the lead (who owns src/sys), not a workload.
 //
 //   node bench/breakdown.js            (after `npm run bench` has compiled bench/.build/dist)
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { nowNs } = require("./runners/common");
@@ -91,24 +91,33 @@ const file = `/dev/shm/tslab-bench-breakdown-${process.pid}`;
 const fd = fs.openSync(file, "w+", 0o600);
 try {
   fs.ftruncateSync(fd, PAGE);
-  show("mmap cycle (file), public API", steps(["mmap(fd)", "munmap"], () => {
-    const [a, m] = timed(() => ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    const [b] = timed(() => ipc.munmap(m));
-    return [a, b];
-  }));
-  show("mmap cycle (file), bare koffi calls", steps(["fn.mmap(fd)", "fn.munmap"], () => {
-    const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-    const [b] = timed(() => fn.munmap(p, PAGE));
-    return [a, b];
-  }));
+  show(
+    "mmap cycle (file), public API",
+    steps(["mmap(fd)", "munmap"], () => {
+      const [a, m] = timed(() => ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+      const [b] = timed(() => ipc.munmap(m));
+      return [a, b];
+    }),
+  );
+  show(
+    "mmap cycle (file), bare koffi calls",
+    steps(["fn.mmap(fd)", "fn.munmap"], () => {
+      const [a, p] = timed(() => fn.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+      const [b] = timed(() => fn.munmap(p, PAGE));
+      return [a, b];
+    }),
+  );
   const m = ipc.mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  show("msync of one page of a /dev/shm file", steps(["msync (public)", "fn.msync (bare)"], () => {
-    m.buffer[0]++;
-    const [a] = timed(() => ipc.msync(m, PAGE, MS_SYNC));
-    m.buffer[0]++;
-    const [b] = timed(() => fn.msync(m.address, PAGE, MS_SYNC));
-    return [a, b];
-  }));
+  show(
+    "msync of one page of a /dev/shm file",
+    steps(["msync (public)", "fn.msync (bare)"], () => {
+      m.buffer[0]++;
+      const [a] = timed(() => ipc.msync(m, PAGE, MS_SYNC));
+      m.buffer[0]++;
+      const [b] = timed(() => fn.msync(m.address, PAGE, MS_SYNC));
+      return [a, b];
+    }),
+  );
   ipc.munmap(m);
 } finally {
   fs.closeSync(fd);
@@ -122,22 +131,37 @@ if (typeof ipc.SharedWord === "function") {
   ipc.shmctl(id, IPC_RMID);
   const word = new ipc.SharedWord(att, 0);
   word.store(1);
-  show("ping-pong steps (futex on a word of a segment)", steps(
-    ["SharedWord.store", "SharedWord.notify (no waiter)", "SharedWord.wait (value differs)", "fn.syscall_futex WAKE (bare)"],
-    () => {
-      const [a] = timed(() => word.store(1));
-      const [b] = timed(() => word.notify(1));
-      const [c] = timed(() => word.wait(0));
-      const [d] = timed(() => fn.syscall_futex(202, att.address, 1, 1, null, null, 0));
-      return [a, b, c, d];
-    },
-  ));
+  show(
+    "ping-pong steps (futex on a word of a segment)",
+    steps(
+      [
+        "SharedWord.store",
+        "SharedWord.notify (no waiter)",
+        "SharedWord.wait (value differs)",
+        "fn.syscall_futex WAKE (bare)",
+      ],
+      () => {
+        const [a] = timed(() => word.store(1));
+        const [b] = timed(() => word.notify(1));
+        const [c] = timed(() => word.wait(0));
+        const [d] = timed(() => fn.syscall_futex(202, att.address, 1, 1, null, null, 0));
+        return [a, b, c, d];
+      },
+    ),
+  );
   att.detach();
   // The same two syscalls from C (bench/.build/bench, built by `npm run bench`).
   try {
-    const out = require("child_process").execFileSync(path.join(__dirname, ".build", "bench"), ["futex-steps", "100000"], { encoding: "utf8" });
+    const out = require("child_process").execFileSync(
+      path.join(__dirname, ".build", "bench"),
+      ["futex-steps", "100000"],
+      { encoding: "utf8" },
+    );
     const c = JSON.parse(out);
-    show("the same from C (mean of 100000)", { "futex WAKE (no waiter)": c.wake, "futex WAIT (value differs)": c.waitNotEqual });
+    show("the same from C (mean of 100000)", {
+      "futex WAKE (no waiter)": c.wake,
+      "futex WAIT (value differs)": c.waitNotEqual,
+    });
   } catch (e) {
     console.log(`(C futex steps unavailable: ${String(e instanceof Error ? e.message : e).split("\n")[0]})`);
   }

@@ -8,7 +8,7 @@
 // bench/.build/hub-load.json. Needs root, jupyterhub (Debian) and `npm install`.
 //
 //   node bench/hub-load.js [--students N] [--rounds R] [--core]
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { spawnSync } = require("child_process");
@@ -39,11 +39,23 @@ const rows = [
   ["all servers ready", `${(report.allReadyMs / 1000).toFixed(1)} s`],
   ["whole run", `${(report.totalMs / 1000).toFixed(1)} s`],
   ["cells run", String(report.cells)],
-  ["cell latency p50 / p95 / max", `${report.cellLatencyMs?.p50} / ${report.cellLatencyMs?.p95} / ${report.cellLatencyMs?.max} ms`],
-  ["peak memory per student", `mean ${mean} MiB, min ${Math.min(...mib)}, max ${Math.max(...mib)} (${report.memorySource})`],
-  ["locked counter exact", `${(report.locked ?? []).filter((l) => l && l.count === l.expected).length} of ${report.students}`],
+  [
+    "cell latency p50 / p95 / max",
+    `${report.cellLatencyMs?.p50} / ${report.cellLatencyMs?.p95} / ${report.cellLatencyMs?.max} ms`,
+  ],
+  [
+    "peak memory per student",
+    `mean ${mean} MiB, min ${Math.min(...mib)}, max ${Math.max(...mib)} (${report.memorySource})`,
+  ],
+  [
+    "locked counter exact",
+    `${(report.locked ?? []).filter((l) => l && l.count === l.expected).length} of ${report.students}`,
+  ],
   ["one IPC namespace each", String(report.separateNamespaces)],
-  ["each sees only its own segment", String((report.views ?? []).every((v) => v && v.owners.length === 1 && v.owners[0] === v.user))],
+  [
+    "each sees only its own segment",
+    String((report.views ?? []).every((v) => v && v.owners.length === 1 && v.owners[0] === v.user)),
+  ],
   ["20 GiB segment", report.limits?.segment20GiB ?? "-"],
   ["fork bomb", report.limits?.forkBomb ?? "-"],
   ["stop all servers", `${(report.stopMs / 1000).toFixed(1)} s`],

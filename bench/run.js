@@ -6,7 +6,7 @@
 //   node bench/run.js --quick         a short run (written to bench/.build/ unless --write)
 //   node bench/run.js --only NAME     one workload (or several: --only a,b); also to bench/.build/
 //   --rounds N                        how many times each system runs each workload (default 2, quick 1)
-"use strict";
+
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -40,10 +40,16 @@ function parseArgs(argv) {
     else if (a === "--rounds") {
       opts.rounds = Number(argv[++i]);
       opts.roundsGiven = true;
-    }
-    else if (a === "--write") opts.write = true;
+    } else if (a === "--write") opts.write = true;
     else if (a === "--help" || a === "-h") {
-      console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(1, 9).join("\n").replace(/^\/\/ ?/gm, ""));
+      console.log(
+        fs
+          .readFileSync(__filename, "utf8")
+          .split("\n")
+          .slice(1, 9)
+          .join("\n")
+          .replace(/^\/\/ ?/gm, ""),
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -159,17 +165,30 @@ async function measure(w, ctx, opts) {
       workload: w.name,
       unit: o.unit,
       higherIsBetter: o.higherIsBetter,
-      statistic: o.turn ? "median of the quietest turn" : o.stat === undefined || o.stat === 0.5 ? "median" : `p${Math.round(o.stat * 100)}`,
+      statistic: o.turn
+        ? "median of the quietest turn"
+        : o.stat === undefined || o.stat === 0.5
+          ? "median"
+          : `p${Math.round(o.stat * 100)}`,
       values,
       samples,
       skipped,
       target: o.target,
     };
     // References are shown for scale but are not peers doing the same work.
-    Object.assign(out, report.judge(out, PEERS.filter((p) => !(w.references || []).includes(p))));
+    Object.assign(
+      out,
+      report.judge(
+        out,
+        PEERS.filter((p) => !(w.references || []).includes(p)),
+      ),
+    );
     return out;
   });
-  return { workload: { name: w.name, title: w.title, systems: w.systems, references: w.references || [], notes, load }, outputs };
+  return {
+    workload: { name: w.name, title: w.title, systems: w.systems, references: w.references || [], notes, load },
+    outputs,
+  };
 }
 
 function printWorkload(m) {
@@ -190,7 +209,12 @@ async function main() {
   if (opts.only) {
     const want = opts.only;
     list = list.filter((w) => want.some((n) => w.name === n || w.outputs.some((o) => o.name === n)));
-    if (!list.length) throw new Error(`--only ${want.join(",")}: no such workload. Workloads: ${workloads(false).map((w) => w.name).join(", ")}`);
+    if (!list.length)
+      throw new Error(
+        `--only ${want.join(",")}: no such workload. Workloads: ${workloads(false)
+          .map((w) => w.name)
+          .join(", ")}`,
+      );
   }
   log(`tslab-ipc bench${opts.quick ? " --quick" : ""}: ${list.length} workloads, ${opts.rounds} round(s)`);
   const ctx = { quick: opts.quick };
@@ -245,7 +269,9 @@ async function main() {
   const analysis = fs.existsSync(analysisFile) ? fs.readFileSync(analysisFile, "utf8") : "";
   const md = report.markdown({ ...results, outputs, workloads: measured.map((m) => m.workload) }, analysis);
   fs.writeFileSync(path.join(dir, "RESULTS.md"), md);
-  log(`\nwrote ${path.relative(process.cwd(), path.join(dir, "results.json"))} and RESULTS.md in ${results.durationSeconds.toFixed(0)} s`);
+  log(
+    `\nwrote ${path.relative(process.cwd(), path.join(dir, "results.json"))} and RESULTS.md in ${results.durationSeconds.toFixed(0)} s`,
+  );
 }
 
 function onSignal(sig) {

@@ -1,7 +1,7 @@
 // The workloads of issue 6 and the systems that run them. Every system runs the same
 // arguments through its own runner (bench/c/bench.c, bench/runners/*), which prints one JSON
 // line: {samples:[...]} in the workload's unit, or {skipped: reason}.
-"use strict";
+
 const path = require("path");
 
 const MiB = 1024 * 1024;
@@ -11,8 +11,34 @@ const PYTHON = "/usr/bin/python3";
 /** The sizes and repetition counts of a default run and of --quick. */
 function params(quick) {
   return quick
-    ? { size: 256 * MiB, bulkReps: 2, touchReps: 1, segCycles: 200, seg: 3, mapCycles: 500, map: 3, msyncDisk: 300, msyncDiskRounds: 1, msyncShm: 1000, pingSeconds: 0.5, pingRounds: 1 }
-    : { size: 256 * MiB, bulkReps: 5, touchReps: 2, segCycles: 500, seg: 8, mapCycles: 2000, map: 8, msyncDisk: 80, msyncDiskRounds: 12, msyncShm: 5000, pingSeconds: 0.4, pingRounds: 5 };
+    ? {
+        size: 256 * MiB,
+        bulkReps: 2,
+        touchReps: 1,
+        segCycles: 200,
+        seg: 3,
+        mapCycles: 500,
+        map: 3,
+        msyncDisk: 300,
+        msyncDiskRounds: 1,
+        msyncShm: 1000,
+        pingSeconds: 0.5,
+        pingRounds: 1,
+      }
+    : {
+        size: 256 * MiB,
+        bulkReps: 5,
+        touchReps: 2,
+        segCycles: 500,
+        seg: 8,
+        mapCycles: 2000,
+        map: 8,
+        msyncDisk: 80,
+        msyncDiskRounds: 12,
+        msyncShm: 5000,
+        pingSeconds: 0.4,
+        pingRounds: 5,
+      };
 }
 
 const PEERS = ["py-mmap", "py-shared_memory", "py-sysv_ipc", "shm-typed-array", "mmap-io"];
@@ -25,7 +51,11 @@ function systemCommand(system, args, ctx) {
   const [workload, ...rest] = args;
   switch (system) {
     case "tslab-ipc":
-      return { cmd: process.execPath, argv: [path.join(RUNNERS, "ours.js"), ...args], env: { TSLAB_IPC_LIB: ctx.libDir } };
+      return {
+        cmd: process.execPath,
+        argv: [path.join(RUNNERS, "ours.js"), ...args],
+        env: { TSLAB_IPC_LIB: ctx.libDir },
+      };
     case "c":
       return { cmd: ctx.cExe, argv: [workload === "pingpong" ? "pingpong-futex" : workload, ...rest] };
     case "c-pipe":
@@ -86,21 +116,27 @@ function workloads(quick) {
       title: "shmget + shmat + shmdt + shmctl(IPC_RMID) of a 4 KiB segment",
       args: ["segcycle", p.segCycles, p.seg],
       systems: all,
-      outputs: [{ name: "segment-cycle", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+      outputs: [
+        { name: "segment-cycle", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+      ],
     },
     {
       name: "mmap-cycle-anon",
       title: "mmap + munmap of one page, MAP_SHARED|MAP_ANONYMOUS",
       args: ["mmapcycle", "anon", "", p.mapCycles, p.map],
       systems: all,
-      outputs: [{ name: "mmap-cycle-anon", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+      outputs: [
+        { name: "mmap-cycle-anon", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+      ],
     },
     {
       name: "mmap-cycle-file",
       title: "mmap + munmap of one page of a /dev/shm file, MAP_SHARED",
       args: ["mmapcycle", "file", { file: "/dev/shm" }, p.mapCycles, p.map],
       systems: all,
-      outputs: [{ name: "mmap-cycle-file", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } }],
+      outputs: [
+        { name: "mmap-cycle-file", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+      ],
     },
     {
       name: "msync-disk",
@@ -110,7 +146,13 @@ function workloads(quick) {
       rounds: p.msyncDiskRounds,
       systems: all,
       outputs: [
-        { name: "msync-disk-p50", stat: 0.5, unit: "µs", higherIsBetter: false, target: { vsC: ["<=", 1.1], peers: true } },
+        {
+          name: "msync-disk-p50",
+          stat: 0.5,
+          unit: "µs",
+          higherIsBetter: false,
+          target: { vsC: ["<=", 1.1], peers: true },
+        },
         { name: "msync-disk-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
         // Each turn is either all fast or all slow, as other processes' writes come and go.
         { name: "msync-disk-quiet-p50", turn: p.msyncDisk, unit: "µs", higherIsBetter: false, target: null },
@@ -135,7 +177,9 @@ function workloads(quick) {
       rounds: p.pingRounds,
       systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
       references: ["c-pipe", "node-pipe"],
-      outputs: [{ name: "ping-pong", unit: "round trips/s", higherIsBetter: true, target: { vsC: [">=", 0.5], peers: true } }],
+      outputs: [
+        { name: "ping-pong", unit: "round trips/s", higherIsBetter: true, target: { vsC: [">=", 0.5], peers: true } },
+      ],
     },
     {
       name: "kernel-start",
@@ -149,14 +193,33 @@ function workloads(quick) {
     },
     {
       name: "kernel-cells",
-      title: "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell, against ipykernel",
+      title:
+        "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell, against ipykernel",
       custom: "kernel-cells",
       systems: ["tslab-ipc", "ipykernel"],
       outputs: [
-        { name: "cell-trivial", field: "trivial", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
-        { name: "cell-function", field: "function", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
+        {
+          name: "cell-trivial",
+          field: "trivial",
+          unit: "s",
+          higherIsBetter: false,
+          target: { vs: ["ipykernel", "<=", 1.0] },
+        },
+        {
+          name: "cell-function",
+          field: "function",
+          unit: "s",
+          higherIsBetter: false,
+          target: { vs: ["ipykernel", "<=", 2.0] },
+        },
         { name: "cell-api", field: "api", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
-        { name: "kernel-memory", field: "rss", unit: "MiB", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 2.0] } },
+        {
+          name: "kernel-memory",
+          field: "rss",
+          unit: "MiB",
+          higherIsBetter: false,
+          target: { vs: ["ipykernel", "<=", 2.0] },
+        },
       ],
     },
     {

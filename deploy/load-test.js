@@ -18,7 +18,7 @@
 // on 127.0.0.1) and removes all of it afterwards, accounts and cgroups included, even on failure.
 // Needs root for the accounts and the namespaces, and Node's WebSocket (Node 20: re-executes
 // itself with --experimental-websocket).
-"use strict";
+
 const { spawn, spawnSync, execFileSync } = require("child_process");
 const crypto = require("crypto");
 const fs = require("fs");
@@ -26,7 +26,11 @@ const net = require("net");
 const path = require("path");
 
 if (typeof globalThis.WebSocket !== "function" && !process.execArgv.includes("--experimental-websocket")) {
-  const r = spawnSync(process.execPath, ["--experimental-websocket", ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: "inherit" });
+  const r = spawnSync(
+    process.execPath,
+    ["--experimental-websocket", ...process.execArgv, __filename, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -39,7 +43,17 @@ const SAME_NAME = "/tslab-ipc-hub-same";
 /** @param {string[]} argv */
 function parseArgs(argv) {
   /** @type {{students: number, rounds: number, limits: boolean, namespaces: boolean, notebooks: boolean, core: boolean, hub: string | null, token: string | null, quiet: boolean}} */
-  const o = { students: 4, rounds: 50_000, limits: false, namespaces: true, notebooks: true, core: false, hub: null, token: null, quiet: false };
+  const o = {
+    students: 4,
+    rounds: 50_000,
+    limits: false,
+    namespaces: true,
+    notebooks: true,
+    core: false,
+    hub: null,
+    token: null,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--students") o.students = Number(argv[++i]);
@@ -64,7 +78,12 @@ const say = (/** @type {string} */ text) => quiet || process.stderr.write(`[hub-
 function codeCells(name) {
   const nb = JSON.parse(fs.readFileSync(path.join(REPO, "notebooks", name), "utf8"));
   return nb.cells
-    .map((/** @type {any} */ c, /** @type {number} */ index) => ({ index, source: [].concat(c.source).join(""), tags: c.metadata?.tags ?? [], type: c.cell_type }))
+    .map((/** @type {any} */ c, /** @type {number} */ index) => ({
+      index,
+      source: [].concat(c.source).join(""),
+      tags: c.metadata?.tags ?? [],
+      type: c.cell_type,
+    }))
     .filter((/** @type {any} */ c) => c.type === "code");
 }
 
@@ -78,7 +97,11 @@ function walkThrough02(core) {
   const cells = codeCells(NOTEBOOK_02);
   if (core) {
     const secondProcess = cells.findIndex((c) => c.source.includes("async function runShmdemo"));
-    const cleanup = { index: -1, tags: [], source: "shmctl(shmid, IPC_RMID); fs.rmSync(dir, { recursive: true, force: true }); ipcs().length" };
+    const cleanup = {
+      index: -1,
+      tags: [],
+      source: "shmctl(shmid, IPC_RMID); fs.rmSync(dir, { recursive: true, force: true }); ipcs().length",
+    };
     return [...cells.slice(0, secondProcess), cleanup];
   }
   const firstExercise = cells.findIndex((c) => c.tags.includes("solution"));
@@ -89,12 +112,20 @@ function walkThrough02(core) {
 function lockedCounter08(rounds) {
   const cells = codeCells(NOTEBOOK_08);
   const upTo = cells.findIndex((c) => c.source.includes('race(workerTs, "lock", 4)'));
-  const picked = [...cells.slice(0, upTo).filter((c) => !/await race\([^)]*"nolock"/.test(c.source)), cells[upTo], COUNTER_CELL];
+  const picked = [
+    ...cells.slice(0, upTo).filter((c) => !/await race\([^)]*"nolock"/.test(c.source)),
+    cells[upTo],
+    COUNTER_CELL,
+  ];
   return picked.map((c) => ({ ...c, source: c.source.replace(/const ROUNDS = [\d_]+;/, `const ROUNDS = ${rounds};`) }));
 }
 
 /** The locked counter's result, read after notebook 08's race (its own output is prose). */
-const COUNTER_CELL = { index: -1, tags: [], source: "console.log(JSON.stringify({ count: locked.count, expected: locked.expected }))" };
+const COUNTER_CELL = {
+  index: -1,
+  tags: [],
+  source: "console.log(JSON.stringify({ count: locked.count, expected: locked.expected }))",
+};
 
 /** What each student runs after the notebooks: their view of the IPC world. */
 const ISOLATION_CELL = `
@@ -136,7 +167,9 @@ class KernelSocket {
     this.pending = new Map();
     this.opened = new Promise((resolve, reject) => {
       this.ws.addEventListener("open", resolve);
-      this.ws.addEventListener("error", (e) => reject(new Error(`websocket ${url}: ${/** @type {any} */ (e).message ?? "error"}`)));
+      this.ws.addEventListener("error", (e) =>
+        reject(new Error(`websocket ${url}: ${/** @type {any} */ (e).message ?? "error"}`)),
+      );
       this.ws.addEventListener("close", () => reject(new Error(`websocket ${url}: closed`)));
     });
     this.opened.catch(() => {}); // a close after a failed connect is not a second failure
@@ -144,7 +177,8 @@ class KernelSocket {
     this.closed = false;
     this.ws.addEventListener("close", () => {
       this.closed = true;
-      for (const p of this.pending.values()) p.resolve({ outputs: p.outputs, reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
+      for (const p of this.pending.values())
+        p.resolve({ outputs: p.outputs, reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
       this.pending.clear();
     });
   }
@@ -156,7 +190,8 @@ class KernelSocket {
     if (msg.channel === "shell") p.reply = msg.content;
     else if (msg.channel === "iopub") {
       if (msg.msg_type === "status" && msg.content.execution_state === "idle") p.idle = true;
-      else if (["stream", "error", "execute_result", "display_data"].includes(msg.msg_type)) p.outputs.push({ type: msg.msg_type, ...msg.content });
+      else if (["stream", "error", "execute_result", "display_data"].includes(msg.msg_type))
+        p.outputs.push({ type: msg.msg_type, ...msg.content });
     }
     if (p.reply && p.idle) {
       this.pending.delete(msg.parent_header.msg_id);
@@ -172,18 +207,44 @@ class KernelSocket {
    */
   request(msgType, content, timeoutMs = 900_000) {
     const id = crypto.randomUUID();
-    if (this.closed) return Promise.resolve({ outputs: [], reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
+    if (this.closed)
+      return Promise.resolve({ outputs: [], reply: { status: "error", ename: "WebSocketClosed" }, closed: true });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         const p = this.pending.get(id);
         this.pending.delete(id);
-        resolve({ outputs: p?.outputs ?? [], reply: p?.reply ?? { status: "error", ename: "Timeout" }, timedOut: true });
+        resolve({
+          outputs: p?.outputs ?? [],
+          reply: p?.reply ?? { status: "error", ename: "Timeout" },
+          timedOut: true,
+        });
       }, timeoutMs);
-      this.pending.set(id, { outputs: [], reply: null, idle: false, resolve: (v) => { clearTimeout(timer); resolve(v); } });
-      this.ws.send(JSON.stringify({
-        header: { msg_id: id, msg_type: msgType, session: this.session, username: "", version: "5.3", date: new Date().toISOString() },
-        parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
-      }));
+      this.pending.set(id, {
+        outputs: [],
+        reply: null,
+        idle: false,
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      });
+      this.ws.send(
+        JSON.stringify({
+          header: {
+            msg_id: id,
+            msg_type: msgType,
+            session: this.session,
+            username: "",
+            version: "5.3",
+            date: new Date().toISOString(),
+          },
+          parent_header: {},
+          metadata: {},
+          content,
+          channel: "shell",
+          buffers: [],
+        }),
+      );
     });
   }
 
@@ -197,7 +258,11 @@ class KernelSocket {
       const r = await this.request("kernel_info_request", {}, 5_000);
       if (!r.timedOut && !(/** @type {any} */ (r).closed)) return;
     }
-    throw new Error(this.closed ? "the websocket closed before the kernel answered" : "the kernel never answered kernel_info on shell and iopub");
+    throw new Error(
+      this.closed
+        ? "the websocket closed before the kernel answered"
+        : "the kernel never answered kernel_info on shell and iopub",
+    );
   }
 
   /**
@@ -222,7 +287,14 @@ class KernelSocket {
 
   /** @param {string} code */
   execute(code) {
-    return this.request("execute_request", { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true });
+    return this.request("execute_request", {
+      code,
+      silent: false,
+      store_history: true,
+      user_expressions: {},
+      allow_stdin: false,
+      stop_on_error: true,
+    });
   }
 
   close() {
@@ -231,7 +303,8 @@ class KernelSocket {
 }
 
 /** @param {{outputs: any[]}} r */
-const textOf = (r) => r.outputs.map((o) => o.text ?? o.data?.["text/plain"] ?? (o.ename ? `${o.ename}: ${o.evalue}` : "")).join("");
+const textOf = (r) =>
+  r.outputs.map((o) => o.text ?? o.data?.["text/plain"] ?? (o.ename ? `${o.ename}: ${o.evalue}` : "")).join("");
 
 // --- the run ------------------------------------------------------------------------------------
 
@@ -275,19 +348,23 @@ function startTicks(pid) {
  * @param {string} ns @param {number} uid @param {number} stoppedAt
  */
 function inNamespace(ns, uid, stoppedAt) {
-  return fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e) && ipcNamespace(Number(e)) === ns).filter((pid) => {
-    try {
-      return fs.statSync(`/proc/${pid}`).uid === uid || startTicks(pid) < stoppedAt;
-    } catch {
-      return false;
-    }
-  }).map((pid) => {
-    try {
-      return `${pid} ${fs.statSync(`/proc/${pid}`).uid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 80)}`;
-    } catch {
-      return `${pid} gone`;
-    }
-  });
+  return fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e) && ipcNamespace(Number(e)) === ns)
+    .filter((pid) => {
+      try {
+        return fs.statSync(`/proc/${pid}`).uid === uid || startTicks(pid) < stoppedAt;
+      } catch {
+        return false;
+      }
+    })
+    .map((pid) => {
+      try {
+        return `${pid} ${fs.statSync(`/proc/${pid}`).uid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").slice(0, 80)}`;
+      } catch {
+        return `${pid} gone`;
+      }
+    });
 }
 
 /** The peak memory of a process's memory cgroup (v1 or v2), or its PSS sum. @param {number[]} pids */
@@ -296,9 +373,19 @@ function memoryOf(pids) {
     try {
       const lines = fs.readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n");
       const v1 = lines.find((l) => /^\d+:memory:/.test(l));
-      if (v1) return { peakBytes: Number(fs.readFileSync(`/sys/fs/cgroup/memory${v1.split(":")[2]}/memory.max_usage_in_bytes`, "utf8")), source: "cgroup" };
+      if (v1)
+        return {
+          peakBytes: Number(
+            fs.readFileSync(`/sys/fs/cgroup/memory${v1.split(":")[2]}/memory.max_usage_in_bytes`, "utf8"),
+          ),
+          source: "cgroup",
+        };
       const v2 = lines.find((l) => l.startsWith("0::"));
-      if (v2) return { peakBytes: Number(fs.readFileSync(`/sys/fs/cgroup${v2.slice(3)}/memory.peak`, "utf8")), source: "cgroup" };
+      if (v2)
+        return {
+          peakBytes: Number(fs.readFileSync(`/sys/fs/cgroup${v2.slice(3)}/memory.peak`, "utf8")),
+          source: "cgroup",
+        };
     } catch {}
   }
   let pss = 0;
@@ -333,18 +420,37 @@ function limitsOf(pid) {
   if (where.memory) {
     const quota = Number(read(`/sys/fs/cgroup/cpu${where.cpu}/cpu.cfs_quota_us`));
     const period = Number(read(`/sys/fs/cgroup/cpu${where.cpu}/cpu.cfs_period_us`));
-    return { memoryBytes: Number(read(`/sys/fs/cgroup/memory${where.memory}/memory.limit_in_bytes`)), tasks: read(`/sys/fs/cgroup/pids${where.pids}/pids.max`), cpus: quota > 0 ? quota / period : null };
+    return {
+      memoryBytes: Number(read(`/sys/fs/cgroup/memory${where.memory}/memory.limit_in_bytes`)),
+      tasks: read(`/sys/fs/cgroup/pids${where.pids}/pids.max`),
+      cpus: quota > 0 ? quota / period : null,
+    };
   }
   const base = `/sys/fs/cgroup${where[""] ?? ""}`;
   const [quota, period] = (read(`${base}/cpu.max`) ?? "max 100000").split(" ");
-  return { memoryBytes: Number(read(`${base}/memory.max`)), tasks: read(`${base}/pids.max`), cpus: quota === "max" ? null : Number(quota) / Number(period) };
+  return {
+    memoryBytes: Number(read(`${base}/memory.max`)),
+    tasks: read(`${base}/pids.max`),
+    cpus: quota === "max" ? null : Number(quota) / Number(period),
+  };
 }
 
 /** Segments and /dev/shm files a uid owns on the machine (the host's world). @param {number} uid */
 function leftovers(uid) {
   const rows = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n");
   const header = rows[0].trim().split(/\s+/);
-  const segments = rows.slice(1).map((r) => Object.fromEntries(r.trim().split(/\s+/).map((v, i) => [header[i], v]))).filter((r) => Number(r.uid) === uid).map((r) => r.shmid);
+  const segments = rows
+    .slice(1)
+    .map((r) =>
+      Object.fromEntries(
+        r
+          .trim()
+          .split(/\s+/)
+          .map((v, i) => [header[i], v]),
+      ),
+    )
+    .filter((r) => Number(r.uid) === uid)
+    .map((r) => r.shmid);
   const files = fs.readdirSync("/dev/shm").filter((f) => {
     try {
       return fs.lstatSync(path.join("/dev/shm", f)).uid === uid;
@@ -361,7 +467,10 @@ function leftovers(uid) {
  */
 async function student(hub, name, rounds, latencies, notebooks = true, core = false) {
   const t0 = performance.now();
-  const { token } = await api(hub.base, "", "POST", `/hub/api/users/${name}/tokens`, { auth: { username: name, password: hub.password }, note: "load test" });
+  const { token } = await api(hub.base, "", "POST", `/hub/api/users/${name}/tokens`, {
+    auth: { username: name, password: hub.password },
+    note: "load test",
+  });
   await api(hub.base, token, "POST", `/hub/api/users/${name}/server`);
   for (;;) {
     const u = await api(hub.base, token, "GET", `/hub/api/users/${name}`);
@@ -372,17 +481,35 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
   }
   const readyMs = performance.now() - t0;
   const server = `${hub.base}/user/${name}`;
-  const results = { name, readyMs, cells: 0, failures: /** @type {string[]} */ ([]), view: /** @type {any} */ (null), locked: /** @type {{count: number, expected: number} | null} */ (null) };
-  for (const [notebook, cells] of [[NOTEBOOK_02, notebooks ? walkThrough02(core) : []], [NOTEBOOK_08, notebooks ? lockedCounter08(rounds) : []]]) {
+  const results = {
+    name,
+    readyMs,
+    cells: 0,
+    failures: /** @type {string[]} */ ([]),
+    view: /** @type {any} */ (null),
+    locked: /** @type {{count: number, expected: number} | null} */ (null),
+  };
+  for (const [notebook, cells] of [
+    [NOTEBOOK_02, notebooks ? walkThrough02(core) : []],
+    [NOTEBOOK_08, notebooks ? lockedCounter08(rounds) : []],
+  ]) {
     if (notebook === NOTEBOOK_02 && !notebooks) continue;
-    const session = await api(server, token, "POST", "/api/sessions", { path: `notebooks/${notebook}`, type: "notebook", name: String(notebook), kernel: { name: "tslab-ipc" } });
-    const kernel = await KernelSocket.connect(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
+    const session = await api(server, token, "POST", "/api/sessions", {
+      path: `notebooks/${notebook}`,
+      type: "notebook",
+      name: String(notebook),
+      kernel: { name: "tslab-ipc" },
+    });
+    const kernel = await KernelSocket.connect(
+      `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
+    );
     for (const cell of /** @type {any[]} */ (cells)) {
       const t = performance.now();
       const r = await kernel.execute(cell.source);
       latencies.push(performance.now() - t);
       results.cells++;
-      if (r.timedOut) results.failures.push(`${notebook} cell ${cell.index}: no answer (reply ${r.reply.status ?? "missing"})`);
+      if (r.timedOut)
+        results.failures.push(`${notebook} cell ${cell.index}: no answer (reply ${r.reply.status ?? "missing"})`);
       const failed = r.reply.status !== "ok";
       if (failed !== cell.tags.includes("raises-exception")) {
         results.failures.push(`${notebook} cell ${cell.index}: ${r.reply.status} ${textOf(r).slice(0, 300)}`);
@@ -404,18 +531,29 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
  * @param {{base: string, admin: string, password: string}} hub @param {string} name
  */
 async function troublemaker(hub, name) {
-  const { token } = await api(hub.base, "", "POST", `/hub/api/users/${name}/tokens`, { auth: { username: name, password: hub.password } });
+  const { token } = await api(hub.base, "", "POST", `/hub/api/users/${name}/tokens`, {
+    auth: { username: name, password: hub.password },
+  });
   await api(hub.base, token, "POST", `/hub/api/users/${name}/server`).catch(() => {});
   for (let t = 0; !(await api(hub.base, token, "GET", `/hub/api/users/${name}`)).servers?.[""]?.ready; t++) {
     if (t > 1500) throw new Error(`${name}: server not ready`);
     await sleep(200);
   }
   const server = `${hub.base}/user/${name}`;
-  const session = await api(server, token, "POST", "/api/sessions", { path: "notebooks/bomb.ipynb", type: "notebook", name: "bomb", kernel: { name: "tslab-ipc" } });
-  const kernel = await KernelSocket.connect(`${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`);
+  const session = await api(server, token, "POST", "/api/sessions", {
+    path: "notebooks/bomb.ipynb",
+    type: "notebook",
+    name: "bomb",
+    kernel: { name: "tslab-ipc" },
+  });
+  const kernel = await KernelSocket.connect(
+    `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
+  );
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
   // A fork bomb that keeps forking in the background after its shell returns.
-  const bomb = await kernel.execute(`require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 10000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`);
+  const bomb = await kernel.execute(
+    `require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 10000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`,
+  );
   kernel.close();
   // The bomb keeps forking in the background: stopping the server is what ends it.
   await api(hub.base, hub.admin, "DELETE", `/hub/api/users/${name}/server`);
@@ -447,8 +585,18 @@ async function startHub(namespaces) {
   const port = await freePort();
   const log = fs.openSync(path.join(state, "hub.log"), "a");
   const proc = spawn("jupyterhub", ["-f", path.join(REPO, "deploy", "jupyterhub_config.py")], {
-    cwd: REPO, detached: true, stdio: ["ignore", log, log],
-    env: { ...process.env, TSLAB_IPC_HUB_STATE: state, TSLAB_IPC_HUB_AUTH: "dummy", TSLAB_IPC_HUB_DUMMY_PASSWORD: password, TSLAB_IPC_HUB_ADMIN_TOKEN: admin, TSLAB_IPC_HUB_PORT: String(port), TSLAB_IPC_HUB_NAMESPACES: namespaces ? "1" : "0" },
+    cwd: REPO,
+    detached: true,
+    stdio: ["ignore", log, log],
+    env: {
+      ...process.env,
+      TSLAB_IPC_HUB_STATE: state,
+      TSLAB_IPC_HUB_AUTH: "dummy",
+      TSLAB_IPC_HUB_DUMMY_PASSWORD: password,
+      TSLAB_IPC_HUB_ADMIN_TOKEN: admin,
+      TSLAB_IPC_HUB_PORT: String(port),
+      TSLAB_IPC_HUB_NAMESPACES: namespaces ? "1" : "0",
+    },
   });
   fs.closeSync(log);
   const base = `http://127.0.0.1:${port}`;
@@ -463,7 +611,9 @@ async function startHub(namespaces) {
       } catch {}
     }
     const accounts = names.map((n) => `jupyter-${n}`);
-    spawnSync("/usr/bin/python3", [path.join(REPO, "deploy", "isolated_spawner.py"), "cleanup", state, ...accounts], { stdio: "inherit" });
+    spawnSync("/usr/bin/python3", [path.join(REPO, "deploy", "isolated_spawner.py"), "cleanup", state, ...accounts], {
+      stdio: "inherit",
+    });
     if (!process.env.TSLAB_IPC_HUB_KEEP) fs.rmSync(state, { recursive: true, force: true });
   };
   for (let i = 0; ; i++) {
@@ -488,10 +638,17 @@ let stopOwnHub = null;
 /** @param {ReturnType<typeof parseArgs>} opts */
 async function run(opts) {
   quiet = opts.quiet;
-  if (typeof process.getuid === "function" && process.getuid() !== 0) throw new Error("the load test needs root (accounts, namespaces)");
+  if (typeof process.getuid === "function" && process.getuid() !== 0)
+    throw new Error("the load test needs root (accounts, namespaces)");
   const own = opts.hub ? null : await startHub(opts.namespaces);
   stopOwnHub = own ? own.stop : null;
-  const hub = own ?? { base: /** @type {string} */ (opts.hub), admin: /** @type {string} */ (opts.token), password: process.env.TSLAB_IPC_HUB_DUMMY_PASSWORD ?? "", tag: crypto.randomBytes(3).toString("hex"), names: /** @type {string[]} */ ([]) };
+  const hub = own ?? {
+    base: /** @type {string} */ (opts.hub),
+    admin: /** @type {string} */ (opts.token),
+    password: process.env.TSLAB_IPC_HUB_DUMMY_PASSWORD ?? "",
+    tag: crypto.randomBytes(3).toString("hex"),
+    names: /** @type {string[]} */ ([]),
+  };
   const report = /** @type {any} */ ({ students: opts.students, rounds: opts.rounds, errors: [] });
   try {
     const names = Array.from({ length: opts.students }, (_, i) => `load${hub.tag}-${i}`);
@@ -508,12 +665,21 @@ async function run(opts) {
     ]);
     report.totalMs = Math.round(performance.now() - t0);
     const done = outcomes.slice(0, names.length);
-    report.errors = outcomes.filter((o) => o.status === "rejected").map((o) => String(/** @type {PromiseRejectedResult} */ (o).reason?.stack ?? o));
-    const results = done.filter((o) => o.status === "fulfilled").map((o) => /** @type {PromiseFulfilledResult<any>} */ (o).value);
-    if (bomber && outcomes[names.length].status === "fulfilled") report.limits = /** @type {any} */ (outcomes[names.length]).value;
+    report.errors = outcomes
+      .filter((o) => o.status === "rejected")
+      .map((o) => String(/** @type {PromiseRejectedResult} */ (o).reason?.stack ?? o));
+    const results = done
+      .filter((o) => o.status === "fulfilled")
+      .map((o) => /** @type {PromiseFulfilledResult<any>} */ (o).value);
+    if (bomber && outcomes[names.length].status === "fulfilled")
+      report.limits = /** @type {any} */ (outcomes[names.length]).value;
     report.allReadyMs = Math.round(Math.max(...results.map((r) => r.readyMs)));
     report.cells = results.reduce((n, r) => n + r.cells, 0);
-    report.cellLatencyMs = { p50: Math.round(percentile(latencies, 0.5)), p95: Math.round(percentile(latencies, 0.95)), max: Math.round(Math.max(...latencies)) };
+    report.cellLatencyMs = {
+      p50: Math.round(percentile(latencies, 0.5)),
+      p95: Math.round(percentile(latencies, 0.95)),
+      max: Math.round(Math.max(...latencies)),
+    };
     report.failures = results.flatMap((r) => r.failures.map((/** @type {string} */ f) => `${r.name}: ${f}`));
     report.locked = results.map((r) => r.locked);
     report.views = results.map((r) => r.view);
@@ -521,18 +687,37 @@ async function run(opts) {
     const worlds = hub.names.map((n) => {
       const uid = Number(execFileSync("id", ["-u", `jupyter-${n}`], { encoding: "utf8" }).trim());
       const pids = processesOf(uid);
-      return { name: n, uid, pids, namespaces: [...new Set(pids.map(ipcNamespace).filter(Boolean))], memory: memoryOf(pids), limits: pids.length ? limitsOf(pids[0]) : null };
+      return {
+        name: n,
+        uid,
+        pids,
+        namespaces: [...new Set(pids.map(ipcNamespace).filter(Boolean))],
+        memory: memoryOf(pids),
+        limits: pids.length ? limitsOf(pids[0]) : null,
+      };
     });
-    report.limitsSeen = { ...worlds.find((w) => w.limits)?.limits, shmmax: report.views[0]?.shmmax, devShmBytes: report.views[0]?.devShmBytes };
-    report.memoryPerStudentMiB = worlds.filter((w) => w.name !== bomber).map((w) => Math.round(w.memory.peakBytes / 2 ** 20));
+    report.limitsSeen = {
+      ...worlds.find((w) => w.limits)?.limits,
+      shmmax: report.views[0]?.shmmax,
+      devShmBytes: report.views[0]?.devShmBytes,
+    };
+    report.memoryPerStudentMiB = worlds
+      .filter((w) => w.name !== bomber)
+      .map((w) => Math.round(w.memory.peakBytes / 2 ** 20));
     report.memorySource = worlds[0]?.memory.source;
     const hostNs = ipcNamespace(process.pid);
     const running = worlds.filter((w) => w.name !== bomber); // the bomber has stopped already
-    report.separateNamespaces = new Set(running.flatMap((w) => w.namespaces)).size === running.length && running.every((w) => w.namespaces.length === 1 && w.namespaces[0] !== hostNs);
+    report.separateNamespaces =
+      new Set(running.flatMap((w) => w.namespaces)).size === running.length &&
+      running.every((w) => w.namespaces.length === 1 && w.namespaces[0] !== hostNs);
     // Stop every server (as the admin), then look for anything left.
     const t1 = performance.now();
     const stoppedAt = uptimeTicks();
-    await Promise.all(hub.names.map((n) => api(hub.base, hub.admin, "DELETE", `/hub/api/users/${n}/server`).catch((e) => report.errors.push(String(e)))));
+    await Promise.all(
+      hub.names.map((n) =>
+        api(hub.base, hub.admin, "DELETE", `/hub/api/users/${n}/server`).catch((e) => report.errors.push(String(e))),
+      ),
+    );
     for (let i = 0; i < 300; i++) {
       const users = await Promise.all(hub.names.map((n) => api(hub.base, hub.admin, "GET", `/hub/api/users/${n}`)));
       if (users.every((u) => !u.servers?.[""])) break;
@@ -542,26 +727,35 @@ async function run(opts) {
     // A server's last processes may still be exiting when the hub reports it stopped: give them
     // a few seconds before anything still there counts as left behind.
     for (let i = 0; i < 50 && worlds.some((w) => processesOf(w.uid).length > 0); i++) await sleep(200);
-    report.leftAfterStop = worlds.map((w) => ({
-      name: w.name,
-      processes: processesOf(w.uid).length,
-      // (Without namespaces of their own, the students' namespace is the hub's: nothing to check.)
-      inNamespace: w.namespaces.filter((ns) => ns !== hostNs).flatMap((ns) => inNamespace(ns, w.uid, stoppedAt)),
-      ...leftovers(w.uid),
-    })).filter((l) => l.processes || l.inNamespace.length || l.segments.length || l.files.length);
+    report.leftAfterStop = worlds
+      .map((w) => ({
+        name: w.name,
+        processes: processesOf(w.uid).length,
+        // (Without namespaces of their own, the students' namespace is the hub's: nothing to check.)
+        inNamespace: w.namespaces.filter((ns) => ns !== hostNs).flatMap((ns) => inNamespace(ns, w.uid, stoppedAt)),
+        ...leftovers(w.uid),
+      }))
+      .filter((l) => l.processes || l.inNamespace.length || l.segments.length || l.files.length);
     report.hubAlive = (await api(hub.base, hub.admin, "GET", "/hub/api/")) !== null;
   } catch (e) {
     report.errors.push(String(/** @type {Error} */ (e).stack ?? e));
   } finally {
     if (own) {
       const log = fs.readFileSync(own.logFile, "utf8");
-      report.hubLog = log.split("\n").filter((l) => l.includes("tslab-ipc")).join("\n");
+      report.hubLog = log
+        .split("\n")
+        .filter((l) => l.includes("tslab-ipc"))
+        .join("\n");
       if (report.errors.length || report.failures?.length) report.hubLogTail = log.slice(-3000);
       stopOwnHub = null;
       await own.stop();
     }
   }
-  report.ok = report.errors.length === 0 && report.failures.length === 0 && report.leftAfterStop?.length === 0 && report.separateNamespaces === opts.namespaces;
+  report.ok =
+    report.errors.length === 0 &&
+    report.failures.length === 0 &&
+    report.leftAfterStop?.length === 0 &&
+    report.separateNamespaces === opts.namespaces;
   return report;
 }
 
@@ -576,11 +770,14 @@ if (require.main === module) {
       (stop ? stop() : Promise.resolve()).finally(() => process.exit(130));
     });
   }
-  run(opts).then((report) => {
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    process.exitCode = report.ok ? 0 : 1;
-  }, (e) => {
-    console.error(e);
-    process.exitCode = 1;
-  });
+  run(opts).then(
+    (report) => {
+      process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+      process.exitCode = report.ok ? 0 : 1;
+    },
+    (e) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
 }

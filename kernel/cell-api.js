@@ -2,7 +2,6 @@
 // What the kernel itself offers cells, beside the library: `input` (a line from the student,
 // through Jupyter's stdin channel) and `clearOutput`. Cells reach them through one global
 // (KERNEL_API); the prelude declares them with their types, so they need no import.
-"use strict";
 
 /** The global under which the kernel publishes its cell API. */
 const KERNEL_API = Symbol.for("tslab-ipc.kernel");
@@ -10,7 +9,9 @@ const KERNEL_API = Symbol.for("tslab-ipc.kernel");
 /** What input() throws when the front end cannot answer (nbconvert, nbclient: allow_stdin false). */
 class StdinNotImplementedError extends Error {
   constructor() {
-    super("input() was called, but this front end does not accept input (allow_stdin is false: nbconvert, nbclient, a handout run)");
+    super(
+      "input() was called, but this front end does not accept input (allow_stdin is false: nbconvert, nbclient, a handout run)",
+    );
     this.name = "StdinNotImplementedError";
     this.code = "ERR_STDIN_NOT_ALLOWED";
   }

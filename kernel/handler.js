@@ -6,7 +6,7 @@
 // - IpcZmqServer: its own dispatch of the wire protocol (constant-time signatures, history,
 //   comm_info, stdin, an error reply for unknown requests), a bounded outgoing queue, and a
 //   shutdown that removes what the kernel created and actually ends the process.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const url = require("url");
@@ -39,7 +39,10 @@ function createExecutorConsole() {
   };
   return {
     target,
-    console: { log: (/** @type {unknown} */ v) => target.log(v), error: (/** @type {unknown[]} */ ...a) => target.error(...a) },
+    console: {
+      log: (/** @type {unknown} */ v) => target.log(v),
+      error: (/** @type {unknown[]} */ ...a) => target.error(...a),
+    },
   };
 }
 
@@ -78,7 +81,12 @@ function coalescedStream(writeStream) {
 }
 
 /** The Linux man pages the course leans on, offered in the front end's Help menu. */
-const MAN_PAGES = [["shmget", 2], ["shmat", 2], ["mmap", 2], ["msync", 2]];
+const MAN_PAGES = [
+  ["shmget", 2],
+  ["shmat", 2],
+  ["mmap", 2],
+  ["msync", 2],
+];
 
 /** Help links of kernel_info_reply: the API reference, then the man pages. */
 function helpLinks(/** @type {string} */ repoRoot) {
@@ -86,13 +94,18 @@ function helpLinks(/** @type {string} */ repoRoot) {
   const reference = fs.existsSync(docs) ? docs : path.join(repoRoot, "README.md");
   return [
     { text: "tslab-ipc API reference", url: url.pathToFileURL(reference).href },
-    ...MAN_PAGES.map(([name, section]) => ({ text: `${name}(${section})`, url: `https://man7.org/linux/man-pages/man${section}/${name}.${section}.html` })),
+    ...MAN_PAGES.map(([name, section]) => ({
+      text: `${name}(${section})`,
+      url: `https://man7.org/linux/man-pages/man${section}/${name}.${section}.html`,
+    })),
   ];
 }
 
 /** The C calls the library names after, with their manual section (Shift-Tab names it). */
 const MAN_SECTIONS = new Map([
-  ...["shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "msync", "mprotect", "madvise", "mincore"].map((n) => /** @type {[string, number]} */ ([n, 2])),
+  ...["shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "msync", "mprotect", "madvise", "mincore"].map(
+    (n) => /** @type {[string, number]} */ ([n, 2]),
+  ),
   ...["ftok", "sysconf", "shm_open", "shm_unlink"].map((n) => /** @type {[string, number]} */ ([n, 3])),
 ]);
 
@@ -158,7 +171,9 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const res = super.handleIsComplete(req);
     if (res.status !== "complete" || /(^|\n)\s*\n\s*$/.test(req.code)) return res;
     const out = this.ts.transpileModule(req.code, { reportDiagnostics: true, fileName: "cell.tsx" });
-    return (out.diagnostics ?? []).some((/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error) ? { status: /** @type {const} */ ("invalid") } : res;
+    return (out.diagnostics ?? []).some((/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error)
+      ? { status: /** @type {const} */ ("invalid") }
+      : res;
   }
 
   /** tslab's quick info (signature and TSDoc), plus the Linux manual page of a C-named call. @param {any} req */
@@ -168,7 +183,8 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const name = wordAt(String(req.code), Number(req.cursor_pos));
     const section = MAN_SECTIONS.get(name);
     if (reply.found && typeof text === "string" && section !== undefined) {
-      reply.data["text/plain"] = `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
+      reply.data["text/plain"] =
+        `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
     }
     return reply;
   }
@@ -189,7 +205,11 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         return { status: "ok", execution_count: count, payload: [], user_expressions: {} };
       } catch (e) {
         if (req.stop_on_error !== false) this.errorEpoch++;
-        const failure = req[FAILURE] ?? { ename: "KernelError", evalue: String(e), traceback: [String((e && /** @type {any} */ (e).stack) || e)] };
+        const failure = req[FAILURE] ?? {
+          ename: "KernelError",
+          evalue: String(e),
+          traceback: [String((e && /** @type {any} */ (e).stack) || e)],
+        };
         return { status: "error", execution_count: this.count, ...failure };
       }
     });
@@ -227,13 +247,10 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         reject(e);
       };
       this.cancelInput = settle;
-      cell.input(prompt, password).then(
-        (value) => {
-          this.cancelInput = null;
-          resolve(value);
-        },
-        settle,
-      );
+      cell.input(prompt, password).then((value) => {
+        this.cancelInput = null;
+        resolve(value);
+      }, settle);
     });
   }
 
@@ -243,7 +260,11 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
   }
 
   /** Runs one cell: tslab's executor, with its output and failure reported the Jupyter way. */
-  async runCell(/** @type {any} */ req, /** @type {any} */ rawWriteStream, /** @type {Function} */ rawWriteDisplayData) {
+  async runCell(
+    /** @type {any} */ req,
+    /** @type {any} */ rawWriteStream,
+    /** @type {Function} */ rawWriteDisplayData,
+  ) {
     // Output keeps its order: buffered text goes out before any other message of the cell.
     const stream = coalescedStream(rawWriteStream);
     const writeStream = stream.write;
@@ -282,7 +303,12 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     };
     this.consoleTarget.error = (...args) => {
       if (args[0] === DIAGNOSTIC_FORMAT && args.length === 5) {
-        diagnostics.push({ fileName: String(args[1]), line: Number(args[2]), character: Number(args[3]), message: String(args[4]) });
+        diagnostics.push({
+          fileName: String(args[1]),
+          line: Number(args[2]),
+          character: Number(args[3]),
+          message: String(args[4]),
+        });
       } else if (args.length === 1) {
         thrown.push(args[0]);
       } else {
@@ -291,18 +317,28 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     };
     // display() in this cell sends display_data for this request; so does tslab's own display
     // API, which reads the writer tslab exports for it.
-    this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) => writeDisplayData(out, update));
+    this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) =>
+      writeDisplayData(out, update),
+    );
     /** @type {any} */ (tslabJupyter).lastWriteDisplayData = writeDisplayData;
     // As in ipykernel, a cell's later output (timers, callbacks) still goes to this cell.
     process.stdout.write = /** @type {any} */ (this.createWriteToIopub("stdout", writeStream));
     process.stderr.write = /** @type {any} */ (this.createWriteToIopub("stderr", writeStream));
-    this.current = { publish, allowStdin: req.allow_stdin === true, input: req[INPUT] ?? (() => Promise.reject(new Error("no stdin channel"))) };
+    this.current = {
+      publish,
+      allowStdin: req.allow_stdin === true,
+      input: req[INPUT] ?? (() => Promise.reject(new Error("no stdin channel"))),
+    };
     expectCell(`In[${count}]`, source);
     try {
       // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
       const ok = await this.cellExecutor.execute(rewriteCell(source));
       if (!ok) {
-        const failure = thrown.length ? describeThrown(thrown[0]) : diagnostics.length ? describeDiagnostics(diagnostics, source) : null;
+        const failure = thrown.length
+          ? describeThrown(thrown[0])
+          : diagnostics.length
+            ? describeDiagnostics(diagnostics, source)
+            : null;
         if (failure) {
           req[FAILURE] = failure;
           publish("error", failure);
@@ -365,7 +401,10 @@ function queuedSender(sock, name, log = logToTerminal) {
     send(msg) {
       const size = msg.reduce((n, part) => n + part.length, 0);
       if (queued >= MAX_QUEUED_MESSAGES || bytes + size > MAX_QUEUED_BYTES) {
-        if (dropped++ === 0) log(`tslab-ipc: the ${name} queue is full (${queued} messages, ${bytes} bytes): no client is reading; dropping messages\n`);
+        if (dropped++ === 0)
+          log(
+            `tslab-ipc: the ${name} queue is full (${queued} messages, ${bytes} bytes): no client is reading; dropping messages\n`,
+          );
         return last;
       }
       queued++;
@@ -495,7 +534,10 @@ class IpcZmqServer extends ZmqServerHooks {
         this.ipcHandler.needPrelude();
         await this.handleExecute(sock, msgAsTslabs);
       } else if (type === "history_request") {
-        this.reply(sock, msg, "history_reply", { status: "ok", history: this.ipcHandler.history?.query(msg.content) ?? [] });
+        this.reply(sock, msg, "history_reply", {
+          status: "ok",
+          history: this.ipcHandler.history?.query(msg.content) ?? [],
+        });
       } else if (type === "comm_info_request") {
         // No comms are implemented: the reply says so (tslab sends a complete_reply here).
         this.reply(sock, msg, "comm_info_reply", { status: "ok", comms: {} });
@@ -532,7 +574,8 @@ class IpcZmqServer extends ZmqServerHooks {
 
   /** tslab's handleExecute, plus a publisher of any iopub message and input_request for this request. */
   async handleExecute(/** @type {any} */ sock, /** @type {any} */ msg) {
-    const send = (/** @type {string} */ msgType, /** @type {object} */ content) => this.reply(this.iopub, msg, msgType, content);
+    const send = (/** @type {string} */ msgType, /** @type {object} */ content) =>
+      this.reply(this.iopub, msg, msgType, content);
     const input = (/** @type {string} */ prompt, /** @type {boolean} */ password) =>
       new Promise((resolve, reject) => {
         const request = msg.createReply();

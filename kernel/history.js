@@ -13,7 +13,7 @@
 // - Private: the folder is created 0700, the file 0600, and both are opened without following
 //   symbolic links.
 // Sessions are numbered from 1: a kernel's session is one past the highest in the file.
-"use strict";
+
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -38,8 +38,14 @@ function jupyterDataDir(env = process.env) {
 function isEntry(e) {
   const o = /** @type {any} */ (e);
   return (
-    o !== null && typeof o === "object" && Number.isSafeInteger(o.s) && o.s > 0 && Number.isSafeInteger(o.n) && o.n > 0 &&
-    typeof o.i === "string" && (o.o === null || o.o === undefined || typeof o.o === "string")
+    o !== null &&
+    typeof o === "object" &&
+    Number.isSafeInteger(o.s) &&
+    o.s > 0 &&
+    Number.isSafeInteger(o.n) &&
+    o.n > 0 &&
+    typeof o.i === "string" &&
+    (o.o === null || o.o === undefined || typeof o.o === "string")
   );
 }
 
@@ -91,12 +97,21 @@ class History {
    * @param {number} line the execution count @param {string} input @param {string | null} output
    */
   add(line, input, output) {
-    const e = { s: this.session, n: line, i: input.slice(0, MAX_INPUT), o: output === null ? null : output.slice(0, MAX_OUTPUT) };
+    const e = {
+      s: this.session,
+      n: line,
+      i: input.slice(0, MAX_INPUT),
+      o: output === null ? null : output.slice(0, MAX_OUTPUT),
+    };
     this.entries.push(e);
     if (this.entries.length > this.keepEntries) this.entries.shift();
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(this.file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+      const fd = fs.openSync(
+        this.file,
+        fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
+        0o600,
+      );
       try {
         const st = fs.fstatSync(fd);
         if (!st.isFile()) return;
@@ -147,7 +162,10 @@ class History {
         if (req.unique) {
           // The newest of each distinct input, in order (IPython: GROUP BY source).
           const seen = new Set();
-          hits = hits.reverse().filter((e) => !seen.has(e.i) && seen.add(e.i)).reverse();
+          hits = hits
+            .reverse()
+            .filter((e) => !seen.has(e.i) && seen.add(e.i))
+            .reverse();
         }
         if (n !== null) hits = hits.slice(-n);
         return hits.map(tuple);
@@ -160,7 +178,10 @@ class History {
 
 /** IPython's search pattern: a glob (`*`, `?`) over the whole input, like SQLite's GLOB. */
 function globToRegExp(/** @type {string} */ pattern) {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^]*").replace(/\?/g, "[^]");
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, "[^]*")
+    .replace(/\?/g, "[^]");
   return new RegExp(`^${body}$`);
 }
 

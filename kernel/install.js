@@ -20,7 +20,7 @@
 // path), every tool is called by its absolute path, children get a minimal environment and run
 // in "/", and a system-wide kernel is refused when it would run code from a checkout that users
 // other than root and the installer can write.
-"use strict";
+
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
@@ -51,7 +51,12 @@ function childEnv(extra = {}) {
 /** Runs an absolute path in "/" with the minimal environment. @param {string} cmd @param {string[]} args */
 function run(cmd, args, { inherit = false, env = {} } = {}) {
   if (!path.isAbsolute(cmd)) throw new Error(`internal: ${cmd} is not an absolute path`);
-  return spawnSync(cmd, args, { cwd: "/", env: childEnv(env), encoding: "utf8", stdio: inherit ? ["ignore", "inherit", "inherit"] : "pipe" });
+  return spawnSync(cmd, args, {
+    cwd: "/",
+    env: childEnv(env),
+    encoding: "utf8",
+    stdio: inherit ? ["ignore", "inherit", "inherit"] : "pipe",
+  });
 }
 
 // ---- system packages -------------------------------------------------------------------------
@@ -109,7 +114,9 @@ function systemPackages(/** @type {boolean} */ apt) {
   let ok = run(APT_GET, ["install", "-y", "-q", ...missing], { inherit: true, env }).status === 0;
   if (!ok) {
     console.log("tslab-ipc: retrying after apt-get update");
-    ok = run(APT_GET, ["update", "-q"], { inherit: true, env }).status === 0 && run(APT_GET, ["install", "-y", "-q", ...missing], { inherit: true, env }).status === 0;
+    ok =
+      run(APT_GET, ["update", "-q"], { inherit: true, env }).status === 0 &&
+      run(APT_GET, ["install", "-y", "-q", ...missing], { inherit: true, env }).status === 0;
   }
   if (!ok) console.log(`tslab-ipc: apt-get failed; run it yourself:\n  ${line}`);
   return ok;
@@ -156,7 +163,8 @@ function unsafeForAllUsers(root = repoRoot) {
   for (const d of ancestors) {
     const st = fs.lstatSync(d);
     if (!trusted(st)) return `${d} belongs to uid ${st.uid}`;
-    if (st.mode & 0o022 && !(st.mode & 0o1000)) return `${d} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
+    if (st.mode & 0o022 && !(st.mode & 0o1000))
+      return `${d} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
   }
   /** @type {(p: string) => string | null} */
   const check = (p) => {
@@ -168,7 +176,8 @@ function unsafeForAllUsers(root = repoRoot) {
     }
     if (!trusted(st)) return `${p} belongs to uid ${st.uid}`;
     if (st.isSymbolicLink()) return null; // its target is checked where it lies in the tree
-    if (st.mode & 0o022) return `${p} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
+    if (st.mode & 0o022)
+      return `${p} is writable by ${st.mode & 0o002 ? "everyone" : "its group"} (mode ${(st.mode & 0o7777).toString(8)})`;
     if (st.isDirectory()) {
       for (const name of fs.readdirSync(p)) {
         const why = check(path.join(p, name));
@@ -179,7 +188,8 @@ function unsafeForAllUsers(root = repoRoot) {
   };
   const top = fs.lstatSync(real);
   if (!trusted(top)) return `${real} belongs to uid ${top.uid}`;
-  if (top.mode & 0o022) return `${real} is writable by ${top.mode & 0o002 ? "everyone" : "its group"} (mode ${(top.mode & 0o7777).toString(8)})`;
+  if (top.mode & 0o022)
+    return `${real} is writable by ${top.mode & 0o002 ? "everyone" : "its group"} (mode ${(top.mode & 0o7777).toString(8)})`;
   for (const name of ["package.json", "kernel", "dist", "node_modules"]) {
     const why = check(path.join(real, name));
     if (why) return why;
@@ -201,7 +211,9 @@ function install(tool, user) {
     const r = run(tool[0], args);
     if (r.status !== 0) throw new Error(`jupyter kernelspec install failed: ${r.stderr || r.stdout}`);
     const where = (r.stderr + r.stdout).match(/Installed kernelspec \S+ in (\S+)/);
-    console.log(`tslab-ipc: registered the "TypeScript (IPC)" kernel (${KERNEL_NAME})${where ? " in " + where[1] : ""}`);
+    console.log(
+      `tslab-ipc: registered the "TypeScript (IPC)" kernel (${KERNEL_NAME})${where ? " in " + where[1] : ""}`,
+    );
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }
@@ -226,7 +238,10 @@ function main() {
   try {
     if (action === "system-packages") {
       if (!systemPackages(args.includes("--apt"))) process.exitCode = 1;
-      else if (fs.existsSync(DPKG_QUERY)) console.log(`tslab-ipc: every Debian package of ${path.relative(process.cwd(), PACKAGE_LIST) || PACKAGE_LIST} is installed`);
+      else if (fs.existsSync(DPKG_QUERY))
+        console.log(
+          `tslab-ipc: every Debian package of ${path.relative(process.cwd(), PACKAGE_LIST) || PACKAGE_LIST} is installed`,
+        );
     } else if (action === "install") {
       systemPackages(aptAllowedByNpm());
       if (process.env.TSLAB_IPC_SKIP_KERNEL === "1") {
@@ -244,7 +259,9 @@ function main() {
       }
       const tool = findKernelspecTool();
       if (!tool) {
-        console.log(`tslab-ipc: no Jupyter in ${PYTHON}; install the packages above, then run \`npm run kernel:install\``);
+        console.log(
+          `tslab-ipc: no Jupyter in ${PYTHON}; install the packages above, then run \`npm run kernel:install\``,
+        );
         if (!soft) process.exitCode = 1;
         return;
       }

@@ -14,7 +14,7 @@
 //   main thread neither answers a probe within PROBE_MS nor is between cells. The terminated
 //   loop unwinds, the pending SIGINT reaches the listener, and the cell ends "Interrupted".
 // ipykernel gets this from Python's eval loop checking for signals; V8 has no such check.
-"use strict";
+
 const vm = require("vm");
 const { Worker } = require("worker_threads");
 

@@ -7,7 +7,7 @@
 // Start-up does what tslab's startKernel does (warm the Node converter, bind the sockets) plus:
 // make tslab-ipc and @types/node resolvable from the notebook's folder, reap what dead kernels
 // left behind, and run the prelude that preloads the library's exports.
-"use strict";
+
 const started = performance.now();
 const path = require("path");
 const os = require("os");
@@ -15,7 +15,9 @@ const os = require("os");
 // Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts
 // (module.enableCompileCache). The cache lives in this user's own cache folder, never in a shared
 // /tmp (another user could plant code there). Node 20 has no such cache and starts without it.
-const nodeModule = /** @type {{ enableCompileCache?: (dir: string) => unknown }} */ (/** @type {unknown} */ (require("module")));
+const nodeModule = /** @type {{ enableCompileCache?: (dir: string) => unknown }} */ (
+  /** @type {unknown} */ (require("module"))
+);
 if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC_COMPILE_CACHE !== "0") {
   const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
   try {
@@ -67,7 +69,8 @@ function main() {
   lap("library loaded");
   try {
     const reaped = lib.reap();
-    if (reaped.removed.length) console.log(`tslab-ipc: removed ${reaped.removed.length} object(s) left by dead kernels`);
+    if (reaped.removed.length)
+      console.log(`tslab-ipc: removed ${reaped.removed.length} object(s) left by dead kernels`);
   } catch (e) {
     console.error("tslab-ipc: reap failed:", e);
   }
@@ -146,7 +149,7 @@ function main() {
       console.error("tslab-ipc prelude:", e);
       return false;
     });
-    if (!ok) console.error("tslab-ipc: the prelude failed; import from \"tslab-ipc\" explicitly");
+    if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
     lap("prelude done");
   });
 }

@@ -8,7 +8,6 @@
 // which koffi or zeromq cannot load (no prebuilt binary for it: both ship prebuilds, built
 // against Node-API) stops the install with the reason, since nothing of the library or the
 // kernel could work there.
-"use strict";
 
 /** The majors `npm run test:node` runs the suite under (CI: the whole suite on the machine's, a subset on the others). */
 const TESTED_MAJORS = [20, 22, 24, 26];
@@ -31,7 +30,10 @@ function nativeFailures() {
     } catch (e) {
       const missing = /** @type {NodeJS.ErrnoException} */ (e).code === "MODULE_NOT_FOUND";
       const first = e instanceof Error ? e.message.split("\n")[0] : String(e);
-      failed.push({ name, error: missing ? "not installed (run npm install first)" : `no prebuilt binary loads here: ${first}` });
+      failed.push({
+        name,
+        error: missing ? "not installed (run npm install first)" : `no prebuilt binary loads here: ${first}`,
+      });
     }
   }
   return failed;
@@ -48,10 +50,13 @@ function check(version, failures) {
   const warnings = [];
   const errors = [];
   if (!TESTED_MAJORS.includes(majorOf(version))) {
-    warnings.push(`tslab-ipc: Node ${version} is not a tested version (tested: ${TESTED_MAJORS.join(", ")}); going on.`);
+    warnings.push(
+      `tslab-ipc: Node ${version} is not a tested version (tested: ${TESTED_MAJORS.join(", ")}); going on.`,
+    );
   }
   for (const f of failures) errors.push(`tslab-ipc: ${f.name} cannot load on Node ${version}: ${f.error}`);
-  if (errors.length) errors.push(`tslab-ipc: stopping: use one of the tested Node majors (${TESTED_MAJORS.join(", ")}).`);
+  if (errors.length)
+    errors.push(`tslab-ipc: stopping: use one of the tested Node majors (${TESTED_MAJORS.join(", ")}).`);
   return { warnings, errors };
 }
 

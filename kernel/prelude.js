@@ -4,7 +4,7 @@
 // values in its `exports`), so after it every cell can call ftok, shmget, ... without an import,
 // with full types. The names are read from the built library, so what others export later is
 // preloaded without touching this file.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 
@@ -22,7 +22,11 @@ function typeOnlyExports(dtsPath) {
   }
   for (const m of text.matchAll(/export\s+type\s*\{([^}]*)\}/g)) {
     for (const part of m[1].split(",")) {
-      const name = part.trim().split(/\s+as\s+/).pop()?.trim();
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim();
       if (name && IDENT.test(name)) names.add(name);
     }
   }

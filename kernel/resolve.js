@@ -18,7 +18,7 @@
 // `realpath` maps the virtual paths to the real files, so a .d.ts is loaded once under its real
 // name and `/// <reference types="node" />` in our .d.ts finds the same copy.
 // At run time, `require("tslab-ipc")` in a cell is answered from this repository as well.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 
@@ -80,7 +80,8 @@ function installTypeResolution(ts, cwd) {
   sys.directoryExists = (/** @type {string} */ p) =>
     orig.directoryExists.call(sys, forward(p)) || virtualDirs.has(norm(p).replace(/\/$/, ""));
   sys.readFile = (/** @type {string} */ p, /** @type {any} */ enc) => orig.readFile.call(sys, forward(p), enc);
-  sys.readDirectory = (/** @type {string} */ p, /** @type {any[]} */ ...rest) => orig.readDirectory.call(sys, forward(p), ...rest);
+  sys.readDirectory = (/** @type {string} */ p, /** @type {any[]} */ ...rest) =>
+    orig.readDirectory.call(sys, forward(p), ...rest);
   const ourTypes = norm(path.join(repoRoot, "node_modules", "@types"));
   sys.getDirectories = (/** @type {string} */ p) => {
     const n = norm(p).replace(/\/$/, "");

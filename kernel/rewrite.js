@@ -8,7 +8,7 @@
 // 2. `await (expr)`: a cell is compiled as a script, where `await (` parses as a call of a
 //    function named await ("await is not defined"). `await (expr)…` becomes
 //    `await Promise.resolve((expr)…)`, which awaits the same value.
-"use strict";
+
 const ts = require("typescript");
 
 /**

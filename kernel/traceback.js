@@ -7,7 +7,7 @@
 // line-for-line the source (types removed, imports rewritten, `exports.x = x` added), and
 // tslab keeps no source map, so the line is found by matching the frame's compiled line with
 // the source lines on their identifiers and literals, nearest in order on a tie.
-"use strict";
+
 const vm = require("vm");
 
 /** @typedef {{ filename: string, code: string, source: string }} CellRun */
@@ -25,7 +25,12 @@ function installCellNames() {
   if (/** @type {any} */ (original).__tslabIpc) return;
   /** @this {unknown} @param {string} code @param {any} options */
   const named = function (code, options) {
-    if (pending && typeof code === "string" && WRAPPER.test(code) && (options === undefined || typeof options === "object")) {
+    if (
+      pending &&
+      typeof code === "string" &&
+      WRAPPER.test(code) &&
+      (options === undefined || typeof options === "object")
+    ) {
       options = { ...(options || {}), filename: pending.filename };
       runs.set(pending.filename, { filename: pending.filename, code, source: pending.source });
       if (runs.size > 200) runs.delete(runs.keys().next().value);
@@ -46,14 +51,18 @@ function expectCell(filename, source) {
 }
 
 const IGNORED = new Set(
-  "exports require void const let var new await return function async this true false null undefined of in typeof get enumerable value Object defineProperty".split(" "),
+  "exports require void const let var new await return function async this true false null undefined of in typeof get enumerable value Object defineProperty".split(
+    " ",
+  ),
 );
 
 /** Identifiers, numbers and string contents of a line: what survives compilation. */
 /** @param {string} line @returns {Set<string>} */
 function tokens(line) {
   const out = new Set();
-  for (const m of line.matchAll(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`|([A-Za-z_$][\w$]*)|(\d[\w.]*)/g)) {
+  for (const m of line.matchAll(
+    /"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|`((?:[^`\\]|\\.)*)`|([A-Za-z_$][\w$]*)|(\d[\w.]*)/g,
+  )) {
     const t = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
     if (t === undefined || IGNORED.has(t) || /^\w+_\d+$/.test(t)) continue; // tslab_ipc_1: module aliases
     out.add(t);
@@ -82,7 +91,10 @@ function sourceLineOf(run, line) {
     let common = 0;
     for (const t of want) if (have.has(t)) common++;
     const score = common / want.size;
-    if (score > bestScore || (score === bestScore && best !== null && Math.abs(i - expected) < Math.abs(best - expected))) {
+    if (
+      score > bestScore ||
+      (score === bestScore && best !== null && Math.abs(i - expected) < Math.abs(best - expected))
+    ) {
       best = i;
       bestScore = score;
     }
@@ -109,7 +121,9 @@ function mapFrame(frame) {
 /** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
 /** @param {string} frame */
 function isUserFrame(frame) {
-  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(frame);
+  return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(
+    frame,
+  );
 }
 
 /**
@@ -120,7 +134,11 @@ function describeThrown(thrown) {
   if (thrown instanceof Error || (thrown && typeof thrown === "object" && "stack" in thrown && "message" in thrown)) {
     const e = /** @type {Error & { code?: string }} */ (thrown);
     if (e.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED" || e.message === "Interrupted asynchronously") {
-      return { ename: "Interrupted", evalue: "the cell was interrupted (SIGINT)", traceback: ["Interrupted: the cell was interrupted (SIGINT)"] };
+      return {
+        ename: "Interrupted",
+        evalue: "the cell was interrupted (SIGINT)",
+        traceback: ["Interrupted: the cell was interrupted (SIGINT)"],
+      };
     }
     const ename = String(e.name || e.constructor?.name || "Error");
     const evalue = String(e.message);
@@ -145,7 +163,9 @@ function describeThrown(thrown) {
  */
 function describeDiagnostics(diags, source) {
   const lines = source.split("\n");
-  const evalue = diags.map((d) => `${d.fileName ? d.fileName + " " : ""}${d.line}:${d.character} - ${d.message}`).join("\n");
+  const evalue = diags
+    .map((d) => `${d.fileName ? d.fileName + " " : ""}${d.line}:${d.character} - ${d.message}`)
+    .join("\n");
   const traceback = [`TSError: ⨯ Unable to compile TypeScript`];
   for (const d of diags) {
     traceback.push(`${d.fileName || "cell"} line ${d.line}, column ${d.character}: ${d.message}`);

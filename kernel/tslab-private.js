@@ -2,7 +2,7 @@
 // Every use of a member tslab 1.0.22 declares private, in this one file. tslab is pinned to that
 // exact version in package.json: when it changes, `npm run typecheck:kernel` reports each line
 // below whose @ts-expect-error no longer matches, and this file is where to look.
-"use strict";
+
 const { ZmqServer } = require("tslab/dist/jupyter");
 
 /**

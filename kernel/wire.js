@@ -5,7 +5,7 @@
 // the check, lacks the delimiter or has a malformed part is refused with a reason, never thrown
 // out of a receive loop.
 // https://jupyter-client.readthedocs.io/en/latest/messaging.html#the-wire-protocol
-"use strict";
+
 const crypto = require("crypto");
 
 /** The delimiter between the routing prefix (socket identities) and the signed parts. */
@@ -60,7 +60,8 @@ class WireMessage {
       const want = Buffer.from(sign(key, parts.slice(0, 4)));
       const got = Buffer.from(msg.hmac);
       // Equal lengths first: timingSafeEqual throws otherwise, and the length is not secret.
-      if (got.length !== want.length || !crypto.timingSafeEqual(got, want)) throw new Error("invalid message signature");
+      if (got.length !== want.length || !crypto.timingSafeEqual(got, want))
+        throw new Error("invalid message signature");
     }
     msg.header = JSON.parse(parts[0].toString());
     msg.parent = JSON.parse(parts[1].toString());

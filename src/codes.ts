@@ -107,7 +107,12 @@ function withSeparators(digits: string): string {
 
 function receivedNumber(value: unknown): string {
   // Digits only: 1e+300 is an integer too, and keeps its exponent form.
-  if (typeof value === "number" && Number.isInteger(value) && Math.abs(value) > 2 ** 32 && /^-?\d+$/.test(String(value))) {
+  if (
+    typeof value === "number" &&
+    Number.isInteger(value) &&
+    Math.abs(value) > 2 ** 32 &&
+    /^-?\d+$/.test(String(value))
+  ) {
     return withSeparators(String(value));
   }
   if (typeof value === "bigint") {
@@ -182,7 +187,11 @@ export const ERR_INVALID_ARG_VALUE = coded("ERR_INVALID_ARG_VALUE", TypeError, i
 export const ERR_INVALID_ARG_VALUE_RANGE = coded("ERR_INVALID_ARG_VALUE", RangeError, invalidArgValueMessage);
 
 /** `The "options.size" property is required` */
-export const ERR_MISSING_OPTION = coded("ERR_MISSING_OPTION", TypeError, (name: string) => `The ${subject(name)} is required`);
+export const ERR_MISSING_OPTION = coded(
+  "ERR_MISSING_OPTION",
+  TypeError,
+  (name: string) => `The ${subject(name)} is required`,
+);
 
 /** `Mapping objects come from shmat() or mmap(); they cannot be constructed` */
 export const ERR_ILLEGAL_CONSTRUCTOR = coded("ERR_ILLEGAL_CONSTRUCTOR", TypeError, (message: string) => message);
@@ -192,6 +201,10 @@ export const ERR_ILLEGAL_CONSTRUCTOR = coded("ERR_ILLEGAL_CONSTRUCTOR", TypeErro
  * as `status`, `stderr`), keeping its class and message: a compile failure stays an Error, a
  * child's parse failure a SyntaxError.
  */
-export function withCode<E extends Error, F extends object = {}>(err: E, code: string, fields?: F): E & F & { code: string } {
+export function withCode<E extends Error, F extends object = {}>(
+  err: E,
+  code: string,
+  fields?: F,
+): E & F & { code: string } {
   return Object.assign(err, fields, { code });
 }

@@ -33,10 +33,25 @@ export { dropFromPageCache, cachedPages } from "./measure/pagecache";
 export { Figure, PLOTLY_MIME } from "./figures/figure";
 export type { PlotlyFigure } from "./figures/figure";
 export { plot } from "./figures/plot";
-export type { PlotOptions, SeriesInput, LinesOptions, HistogramOptions, EcdfOptions, HeatmapOptions, ResidencyPlotOptions, BarOptions } from "./figures/plot";
+export type {
+  PlotOptions,
+  SeriesInput,
+  LinesOptions,
+  HistogramOptions,
+  EcdfOptions,
+  HeatmapOptions,
+  ResidencyPlotOptions,
+  BarOptions,
+} from "./figures/plot";
 export { figureHtml, resetPlotlyEmbedding, plotlyEmbedded, plotlyLibraryPath } from "./figures/html";
 export type { FigureHtmlOptions } from "./figures/html";
-export { renderFigurePng, renderFigurePngs, attachRenderedPng, addPngsToNotebook, pngUnavailableReason } from "./figures/png";
+export {
+  renderFigurePng,
+  renderFigurePngs,
+  attachRenderedPng,
+  addPngsToNotebook,
+  pngUnavailableReason,
+} from "./figures/png";
 export type { PngOptions, NotebookJson, AddPngsReport } from "./figures/png";
 export { runTs, spawnTs, runningChildren, killChildren, ChildResult } from "./process/spawn";
 export type { RunOptions, ChildHandle } from "./process/spawn";
@@ -67,7 +82,18 @@ export { claim, say, ClaimError } from "./lab/claim";
 // Dirty pages and the page cache, from the kernel's accounting: cachestat(2) (src/sys/cachestat, src/measure/dirty).
 export { cachestat, SYS_cachestat } from "./sys/cachestat";
 export type { CachestatResult } from "./sys/cachestat";
-export { dirtyPages, dirtyCount, pageStates, pageStateName, PageStateSampler, PageStateRecording, PAGE_NOT_CACHED, PAGE_CLEAN, PAGE_DIRTY, PAGE_WRITEBACK } from "./measure/dirty";
+export {
+  dirtyPages,
+  dirtyCount,
+  pageStates,
+  pageStateName,
+  PageStateSampler,
+  PageStateRecording,
+  PAGE_NOT_CACHED,
+  PAGE_CLEAN,
+  PAGE_DIRTY,
+  PAGE_WRITEBACK,
+} from "./measure/dirty";
 export type { PageStateCounts, PageStateSamplerOptions } from "./measure/dirty";
 // A live ipcs (update_display_data) that stops when its cell ends; the kernel calls cellEnded() after each cell.
 export { watchIpcs, IpcsWatcher, onCellEnd, cellEnded } from "./display";

@@ -39,7 +39,13 @@ export function validateNumber(value: unknown, name: string, min?: number, max?:
   if (typeof value !== "number") throw new ERR_INVALID_ARG_TYPE(name, "number", value);
   if (Number.isNaN(value) || (min !== undefined && value < min) || (max !== undefined && value > max)) {
     const range =
-      min !== undefined && max !== undefined ? `>= ${min} && <= ${max}` : min !== undefined ? `>= ${min}` : max !== undefined ? `<= ${max}` : "a number";
+      min !== undefined && max !== undefined
+        ? `>= ${min} && <= ${max}`
+        : min !== undefined
+          ? `>= ${min}`
+          : max !== undefined
+            ? `<= ${max}`
+            : "a number";
     throw new ERR_OUT_OF_RANGE(name, range, value);
   }
   return value;
@@ -48,7 +54,8 @@ export function validateNumber(value: unknown, name: string, min?: number, max?:
 /** A C `int64_t` given as a bigint. */
 export function validateBigInt64(value: unknown, name: string): bigint {
   if (typeof value !== "bigint") throw new ERR_INVALID_ARG_TYPE(name, "bigint", value);
-  if (value < INT64_MIN || value > INT64_MAX) throw new ERR_OUT_OF_RANGE(name, ">= -(2n ** 63n) and < 2n ** 63n", value);
+  if (value < INT64_MIN || value > INT64_MAX)
+    throw new ERR_OUT_OF_RANGE(name, ">= -(2n ** 63n) and < 2n ** 63n", value);
   return value;
 }
 
@@ -60,7 +67,8 @@ export function validateString(value: unknown, name: string): string {
 /** A string that goes to C (a path, a name): a NUL byte would silently cut it short there. */
 export function validateCString(value: unknown, name: string): string {
   validateString(value, name);
-  if ((value as string).includes("\0")) throw new ERR_INVALID_ARG_VALUE(name, value, "must be a string without null bytes");
+  if ((value as string).includes("\0"))
+    throw new ERR_INVALID_ARG_VALUE(name, value, "must be a string without null bytes");
   return value as string;
 }
 
@@ -74,7 +82,11 @@ export function validateFlags(value: unknown, name: string, known: number, names
   const flags = validateInt32(value, name, 0);
   const unknown = flags & ~known;
   if (unknown !== 0) {
-    throw new ERR_INVALID_ARG_VALUE_RANGE(name, flags, `has unknown bits 0x${unknown.toString(16)} (allowed: ${names})`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE(
+      name,
+      flags,
+      `has unknown bits 0x${unknown.toString(16)} (allowed: ${names})`,
+    );
   }
   return flags;
 }
@@ -90,7 +102,8 @@ export function validateOneOf<T>(value: unknown, name: string, oneOf: readonly T
 
 /** A plain object (not null, not an array). */
 export function validateObject<T extends object = Record<string, unknown>>(value: unknown, name: string): T {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ERR_INVALID_ARG_TYPE(name, "Object", value);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new ERR_INVALID_ARG_TYPE(name, "Object", value);
   return value as T;
 }
 

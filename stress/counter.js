@@ -3,7 +3,7 @@
 // updates from being lost). The total must be exactly N * M. With `lock: false` the same run
 // without the lock shows what the lock prevents (lost updates). Used by
 // test/reliability/load.test.ts (small) and `npm run stress` (64 x 10,000).
-"use strict";
+
 const { spawn } = require("child_process");
 const path = require("path");
 const { performance } = require("perf_hooks");
@@ -43,7 +43,9 @@ async function counterExperiment({ processes = 8, increments = 1000, lock = true
     const go = new ipc.SharedWord(a, GO_AT);
     const children = [];
     for (let p = 0; p < processes; p++) {
-      const child = spawn(process.execPath, ["-e", CHILD, String(segment.id), String(increments), lock ? "1" : "0"], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, ["-e", CHILD, String(segment.id), String(increments), lock ? "1" : "0"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       children.push(new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stderr }))));
@@ -51,7 +53,8 @@ async function counterExperiment({ processes = 8, increments = 1000, lock = true
     // Wait (without blocking our event loop) until every child is attached and waiting.
     while (ready.load() < processes) {
       const r = await ready.waitAsync(ready.load(), { timeoutMs: 200 });
-      if (r === "timed-out" && performance.now() - started > 120_000) throw new Error("children did not start within 120 s");
+      if (r === "timed-out" && performance.now() - started > 120_000)
+        throw new Error("children did not start within 120 s");
     }
     const spawnedMs = performance.now() - started;
     const t0 = performance.now();

@@ -4,7 +4,7 @@
 // --expose-gc and reports its memory (VmRSS, VmSize from /proc/self/status), the number of
 // mappings (/proc/self/maps lines) and the segments it left. Used by
 // test/reliability/load.test.ts and `npm run stress`.
-"use strict";
+
 const { spawnSync } = require("child_process");
 const path = require("path");
 
@@ -64,7 +64,10 @@ console.log(JSON.stringify({ segmentCycles, mapCycles, before, after, peak, segm
 `;
 
 function cyclesExperiment({ segmentCycles = 10000, mapCycles = 10000 } = {}) {
-  const r = spawnSync(process.execPath, ["--expose-gc", "-e", CHILD, String(segmentCycles), String(mapCycles)], { encoding: "utf8", timeout: 300_000 });
+  const r = spawnSync(process.execPath, ["--expose-gc", "-e", CHILD, String(segmentCycles), String(mapCycles)], {
+    encoding: "utf8",
+    timeout: 300_000,
+  });
   if (r.status !== 0) throw new Error(`cycles child ended with ${r.signal ?? r.status}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "");
 }

@@ -5,7 +5,7 @@
 // process locks (never blocking for ever), sees ownerDied when the victim held the lock,
 // rolls back from the journal, and checks the sum. Used by test/reliability/lock-repair.test.ts
 // and `npm run stress`.
-"use strict";
+
 const { spawn } = require("child_process");
 const path = require("path");
 const { prng } = require("./prng");
@@ -13,7 +13,11 @@ const { prng } = require("./prng");
 const DIST = path.join(__dirname, "..", "dist", "index.js");
 const TOTAL = 1_000_000;
 // Layout: lock at 0; accounts A, B at 64, 68; journal: active, oldA, oldB at 72, 76, 80.
-const A = 64, B = 68, ACTIVE = 72, OLD_A = 76, OLD_B = 80;
+const A = 64,
+  B = 68,
+  ACTIVE = 72,
+  OLD_A = 76,
+  OLD_B = 80;
 
 // The repair both sides use: roll back an unfinished transfer.
 const REPAIR = `(a) => { if (a.readInt32(${ACTIVE}) === 1) { a.writeInt32(${A}, a.readInt32(${OLD_A})); a.writeInt32(${B}, a.readInt32(${OLD_B})); a.writeInt32(${ACTIVE}, 0); return true; } return false; }`;
@@ -45,7 +49,17 @@ async function lockRepairExperiment({ iterations = 15, seed = 1, maxDelayMs = 20
   const a = segment.attach();
   // biome-ignore lint/security/noGlobalEval: REPAIR is this file's own constant, the same source the lock-repair test sends to a child
   const fix = eval(REPAIR);
-  const stats = { seed, iterations, repair, kills: 0, ownerDied: 0, foundHalfDone: 0, repaired: 0, sumWrong: 0, workerFailures: /** @type {string[]} */ ([]) };
+  const stats = {
+    seed,
+    iterations,
+    repair,
+    kills: 0,
+    ownerDied: 0,
+    foundHalfDone: 0,
+    repaired: 0,
+    sumWrong: 0,
+    workerFailures: /** @type {string[]} */ ([]),
+  };
   try {
     const lock = ipc.ShmLock.init(a, 0, { onOwnerDied: () => {} });
     a.writeInt32(A, TOTAL);
@@ -55,10 +69,12 @@ async function lockRepairExperiment({ iterations = 15, seed = 1, maxDelayMs = 20
       let err = "";
       child.stderr.on("data", (d) => (err += d));
       const closed = new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-      await /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
-        child.stdout.on("data", (d) => String(d).includes("ready") && resolve());
-        closed.then((e) => reject(new Error(`worker ended before ready: ${JSON.stringify(e)} ${err}`)));
-      }));
+      await /** @type {Promise<void>} */ (
+        new Promise((resolve, reject) => {
+          child.stdout.on("data", (d) => String(d).includes("ready") && resolve());
+          closed.then((e) => reject(new Error(`worker ended before ready: ${JSON.stringify(e)} ${err}`)));
+        })
+      );
       await new Promise((r) => setTimeout(r, rng.int(1, maxDelayMs)));
       child.kill("SIGKILL");
       const end = await closed;

@@ -1,6 +1,5 @@
 // A small seeded PRNG (mulberry32) so every random choice of a test or stress run can be
 // replayed: print the seed, run again with it, get the same sequence.
-"use strict";
 
 function mulberry32(seed) {
   let a = seed >>> 0;
@@ -39,7 +38,8 @@ function seedFromEnv(env = process.env, fallback) {
   const text = env.TSLAB_IPC_SEED;
   if (text !== undefined && text !== "") {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`TSLAB_IPC_SEED must be a 32-bit unsigned integer. Received ${text}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw new RangeError(`TSLAB_IPC_SEED must be a 32-bit unsigned integer. Received ${text}`);
     return n >>> 0;
   }
   if (fallback !== undefined) return fallback >>> 0;

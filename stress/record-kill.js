@@ -5,7 +5,7 @@
 // Every record describes itself, so a torn one is recognisable without trusting the helper:
 // bytes 0..3 its index i, 4..7 its length, the rest filled with the byte fill(i). A torn record
 // (the start of a new record over the end of an older one) has the wrong fill somewhere.
-"use strict";
+
 const { spawn } = require("child_process");
 const path = require("path");
 const { prng } = require("./prng");
@@ -66,7 +66,13 @@ function startWriter(shmid, first) {
  * Runs `iterations` writer lifetimes, each killed after a random 0..maxDelayMs of writing.
  * Returns the counts; `invalidAccepted` must be 0 and `readFailures` empty.
  */
-async function recordKillExperiment({ iterations = 30, seed = 1, capacity = 256 * 1024, maxDelayMs = 15, log = /** @param {string} _line */ (_line) => {} } = {}) {
+async function recordKillExperiment({
+  iterations = 30,
+  seed = 1,
+  capacity = 256 * 1024,
+  maxDelayMs = 15,
+  log = /** @param {string} _line */ (_line) => {},
+} = {}) {
   const ipc = require(DIST);
   const rng = prng(seed);
   const segment = ipc.SharedSegment.create({ size: ipc.SharedRecord.byteLength(capacity) });
@@ -123,7 +129,8 @@ async function recordKillExperiment({ iterations = 30, seed = 1, capacity = 256 
         const payload = 32 + slot * slotSize + 16;
         const buf = attachment.buffer;
         const len = buf.readUInt32LE(payload + 4);
-        const naive = len >= 8 && len <= capacity ? buf.subarray(payload, payload + len) : buf.subarray(payload, payload + 8);
+        const naive =
+          len >= 8 && len <= capacity ? buf.subarray(payload, payload + len) : buf.subarray(payload, payload + 8);
         if (!validRecord(naive)) stats.tornLeftInMemory++;
       }
       check(record.readSnapshot(), `iteration ${it}, after the kill`);

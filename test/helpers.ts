@@ -44,7 +44,8 @@ const toolChecks: Record<OptionalTool, () => boolean> = {
   cc: () => cCompiler() !== null,
   chromium: () => !hidden("chromium") && fs.existsSync(chromiumPath),
   sysv_ipc: () => pythonWith("sysv_ipc") !== null,
-  strace: () => !hidden("strace") && spawnSync("strace", ["-f", "-e", "trace=none", "true"], { stdio: "ignore" }).status === 0,
+  strace: () =>
+    !hidden("strace") && spawnSync("strace", ["-f", "-e", "trace=none", "true"], { stdio: "ignore" }).status === 0,
 };
 const toolState = new Map<OptionalTool, boolean>();
 
@@ -52,7 +53,12 @@ const toolState = new Map<OptionalTool, boolean>();
 export function toolMissing(tool: OptionalTool): string | null {
   if (!toolState.has(tool)) toolState.set(tool, toolChecks[tool]());
   if (toolState.get(tool)) return null;
-  const what = { cc: "no C compiler", chromium: `no Chromium at ${chromiumPath}`, sysv_ipc: "no Python sysv_ipc in /usr/bin/python3", strace: "strace cannot run here" }[tool];
+  const what = {
+    cc: "no C compiler",
+    chromium: `no Chromium at ${chromiumPath}`,
+    sysv_ipc: "no Python sysv_ipc in /usr/bin/python3",
+    strace: "strace cannot run here",
+  }[tool];
   return `${what}; apt-get install ${TOOL_PACKAGES[tool]}`;
 }
 
@@ -70,11 +76,15 @@ export function needs(...tools: OptionalTool[]) {
 export function needsOr(tools: OptionalTool[], otherReason: string | null) {
   const reasons = tools.map(toolMissing).filter((r): r is string => r !== null);
   if (otherReason) reasons.push(otherReason);
-  const tag = tools.length || reasons.length ? ` [needs ${tools.join(", ")}${reasons.length ? ": " + reasons.join("; ") : ""}]` : "";
+  const tag =
+    tools.length || reasons.length
+      ? ` [needs ${tools.join(", ")}${reasons.length ? ": " + reasons.join("; ") : ""}]`
+      : "";
   const missing = reasons.length ? reasons.join("; ") : null;
   return {
     missing,
-    test: (name: string, fn: jest.ProvidesCallback, timeout?: number) => (missing ? test.skip : test)(name + tag, fn, timeout),
+    test: (name: string, fn: jest.ProvidesCallback, timeout?: number) =>
+      (missing ? test.skip : test)(name + tag, fn, timeout),
     describe: (name: string, fn: jest.EmptyFunction) => (missing ? describe.skip : describe)(name + tag, fn),
   };
 }
@@ -99,13 +109,20 @@ export function compileC(source: string, outDir = tempDir("tslab-ipc-cc-"), extr
 }
 
 /** Runs JavaScript in a child Node process with `ipc` bound to the compiled library. */
-export function runNode(code: string, options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; nodeArgs?: string[] } = {}): SpawnSyncReturns<string> {
+export function runNode(
+  code: string,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; nodeArgs?: string[] } = {},
+): SpawnSyncReturns<string> {
   const prelude = `const ipc = require(${JSON.stringify(distIndex)});\n`;
-  return spawnSync(process.execPath, [...(options.nodeArgs ?? []), "-e", prelude + code, "--", ...(options.args ?? [])], {
-    encoding: "utf8",
-    env: { ...process.env, ...options.env },
-    timeout: options.timeout ?? 30000,
-  });
+  return spawnSync(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "-e", prelude + code, "--", ...(options.args ?? [])],
+    {
+      encoding: "utf8",
+      env: { ...process.env, ...options.env },
+      timeout: options.timeout ?? 30000,
+    },
+  );
 }
 
 /** /usr/bin/python3 when it has the given modules, else null. */

@@ -6,10 +6,14 @@ import path from "path";
 const root = path.join(__dirname, "..");
 
 function resolveFromOutside(request: string): string {
-  const r = spawnSync(process.execPath, ["-e", `try { require.resolve(${JSON.stringify(request)}); console.log("ok") } catch (e) { console.log(e.code) }`], {
-    cwd: root,
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["-e", `try { require.resolve(${JSON.stringify(request)}); console.log("ok") } catch (e) { console.log(e.code) }`],
+    {
+      cwd: root,
+      encoding: "utf8",
+    },
+  );
   return r.stdout.trim();
 }
 

@@ -50,7 +50,10 @@ export function instrument(code: string): { code: string; promises: PromisedOutp
   const lines = code.split("\n").map((line, i) => {
     const at = line.lastIndexOf(" // ");
     if (at < 0 || !line.slice(0, at).includes("console.log(")) return line;
-    const expected = line.slice(at + 4).split("; ")[0].trim();
+    const expected = line
+      .slice(at + 4)
+      .split("; ")[0]
+      .trim();
     promises.push({ line: i + 1, expected });
     return line.slice(0, at).replace("console.log(", `__promised(${i + 1}, `) + line.slice(at);
   });
@@ -115,9 +118,16 @@ for (const e of examples) {
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as [number, string]);
-    const got = promises.map((p) => ({ line: p.line, expected: p.expected, printed: printed.filter(([l]) => l === p.line).map(([, t]) => t) }));
+    const got = promises.map((p) => ({
+      line: p.line,
+      expected: p.expected,
+      printed: printed.filter(([l]) => l === p.line).map(([, t]) => t),
+    }));
     for (const g of got) {
-      expect({ ...g, kept: g.printed.length === 1 && keepsPromise(g.expected, g.printed[0]) }).toEqual({ ...g, kept: true });
+      expect({ ...g, kept: g.printed.length === 1 && keepsPromise(g.expected, g.printed[0]) }).toEqual({
+        ...g,
+        kept: true,
+      });
     }
   });
 }

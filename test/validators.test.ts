@@ -3,7 +3,13 @@
 import { Buffer, constants as bufferConstants } from "buffer";
 import fs from "fs";
 import path from "path";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_MISSING_OPTION, ERR_OUT_OF_RANGE, withCode } from "../src/codes";
+import {
+  ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_ARG_VALUE,
+  ERR_MISSING_OPTION,
+  ERR_OUT_OF_RANGE,
+  withCode,
+} from "../src/codes";
 import {
   validateAbortSignal,
   validateArray,
@@ -51,7 +57,9 @@ test("ERR_OUT_OF_RANGE reads like Node's", () => {
   expect(thrown(() => validateUint32(-1, "size", true)).message).toBe(
     `The value of "size" is out of range. It must be >= 1 && <= 4294967295. Received -1`,
   );
-  expect(thrown(() => validateInt32(1.5, "fd")).message).toBe(`The value of "fd" is out of range. It must be an integer. Received 1.5`);
+  expect(thrown(() => validateInt32(1.5, "fd")).message).toBe(
+    `The value of "fd" is out of range. It must be an integer. Received 1.5`,
+  );
   expect(thrown(() => validateInteger(2 ** 40, "n", 0, 10)).message).toMatch(/Received 1_099_511_627_776$/);
   expect(thrown(() => validateInteger(1e300, "n", 0, 10)).message).toMatch(/Received 1e\+300$/);
   expect(thrown(() => validateBigInt64(2n ** 63n, "value")).message).toBe(
@@ -63,25 +71,41 @@ test("ERR_INVALID_ARG_VALUE reads like Node's", () => {
   const node = thrown(() => fs.openSync("a\0b", "r"));
   const ours = new ERR_INVALID_ARG_VALUE("path", "a\0b", "must be a string, Uint8Array, or URL without null bytes");
   expect({ code: ours.code, message: ours.message }).toEqual({ code: node.code, message: node.message });
-  expect(thrown(() => validateCString("a\0b", "name"))).toMatchObject({ code: "ERR_INVALID_ARG_VALUE", name: "TypeError" });
+  expect(thrown(() => validateCString("a\0b", "name"))).toMatchObject({
+    code: "ERR_INVALID_ARG_VALUE",
+    name: "TypeError",
+  });
   expect(thrown(() => validateOneOf("s", "unit", ["ns", "us", "ms"])).message).toBe(
     `The argument 'unit' must be one of: 'ns', 'us', 'ms'. Received 's'`,
   );
   const flags = thrown(() => validateFlags(0x100, "flags", 0xff, "A | B"));
   expect(flags).toBeInstanceOf(RangeError);
-  expect(flags).toMatchObject({ code: "ERR_INVALID_ARG_VALUE", message: `The argument 'flags' has unknown bits 0x100 (allowed: A | B). Received 256` });
+  expect(flags).toMatchObject({
+    code: "ERR_INVALID_ARG_VALUE",
+    message: `The argument 'flags' has unknown bits 0x100 (allowed: A | B). Received 256`,
+  });
   expect(thrown(() => validateArray([], "z", 1)).message).toBe(`The argument 'z' must be longer than 1. Received []`);
 });
 
 test("a dotted name is a property, and the values of a received type are shown as Node shows them", () => {
-  expect(thrown(() => validateString(null, "options.label")).message).toBe(`The "options.label" property must be of type string. Received null`);
-  expect(thrown(() => validateOptions(null)).message).toBe(`The "options" argument must be of type object. Received null`);
-  expect(thrown(() => validateOptions([])).message).toBe(`The "options" argument must be of type object. Received an instance of Array`);
-  expect(thrown(() => validateStringArray(["a", 2], "args")).message).toBe(`The "args[1]" argument must be of type string. Received type number (2)`);
+  expect(thrown(() => validateString(null, "options.label")).message).toBe(
+    `The "options.label" property must be of type string. Received null`,
+  );
+  expect(thrown(() => validateOptions(null)).message).toBe(
+    `The "options" argument must be of type object. Received null`,
+  );
+  expect(thrown(() => validateOptions([])).message).toBe(
+    `The "options" argument must be of type object. Received an instance of Array`,
+  );
+  expect(thrown(() => validateStringArray(["a", 2], "args")).message).toBe(
+    `The "args[1]" argument must be of type string. Received type number (2)`,
+  );
   expect(thrown(() => validateString(function named() {}, "x")).message).toMatch(/Received function named$/);
   expect(thrown(() => validateInteger("it's", "x")).message).toMatch(/Received type string \("it's"\)$/);
   expect(thrown(() => validateInteger("y".repeat(40), "x")).message).toMatch(/Received type string \('y{25}\.\.\.'\)$/);
-  expect(thrown(() => validateString(Object.create(null), "x")).message).toMatch(/Received \[Object: null prototype\] \{\}$/);
+  expect(thrown(() => validateString(Object.create(null), "x")).message).toMatch(
+    /Received \[Object: null prototype\] \{\}$/,
+  );
   expect(thrown(() => validateAbortSignal({}, "options.signal")).message).toBe(
     `The "options.signal" property must be an instance of AbortSignal. Received an instance of Object`,
   );
@@ -114,7 +138,8 @@ test("every error src/ throws carries a code: no bare Error, TypeError or RangeE
           .split("\n")
           .forEach((line, i) => {
             // Not inside a string: a notebook's stub may say throw new Error("not implemented").
-            if (/(?<!['"`])\bthrow new (Type|Range|Syntax)?Error\(/.test(line)) bare.push(`${path.relative(process.cwd(), file)}:${i + 1}`);
+            if (/(?<!['"`])\bthrow new (Type|Range|Syntax)?Error\(/.test(line))
+              bare.push(`${path.relative(process.cwd(), file)}:${i + 1}`);
           });
       }
     }

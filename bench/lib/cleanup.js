@@ -6,7 +6,7 @@
 // creator was one of this run's child processes. Runners start in process groups of their own
 // (spawn with `detached`), so killAll() also stops what a runner started (a ping-pong peer)
 // before the sweep, and nothing attaches or creates after it.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { execFileSync } = require("child_process");

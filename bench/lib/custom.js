@@ -1,7 +1,7 @@
 // Workloads that are not a runner per system: the kernel's start, its cells and memory (against
 // Python's ipykernel), and the notebook suite, all through real Jupyter (/usr/bin/python3 with
 // jupyter_client and nbclient).
-"use strict";
+
 const path = require("path");
 const { ROOT } = require("./setup");
 
@@ -12,16 +12,30 @@ function command(name, ctx, system = "tslab-ipc") {
   const kernelDir = path.join(ROOT, "kernel");
   const env = { PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (name === "kernel-start") {
-    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "2" : "5", system], env };
+    return {
+      cmd: "/usr/bin/python3",
+      argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "2" : "5", system],
+      env,
+    };
   }
   if (name === "kernel-cells") {
-    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "cells", kernelDir, process.execPath, ctx.quick ? "15" : "30", system], env };
+    return {
+      cmd: "/usr/bin/python3",
+      argv: [SCRIPT, "cells", kernelDir, process.execPath, ctx.quick ? "15" : "30", system],
+      env,
+    };
   }
   if (name === "notebooks") {
-    return { cmd: "/usr/bin/python3", argv: [SCRIPT, "notebooks", kernelDir, process.execPath, path.join(ROOT, "notebooks")] };
+    return {
+      cmd: "/usr/bin/python3",
+      argv: [SCRIPT, "notebooks", kernelDir, process.execPath, path.join(ROOT, "notebooks")],
+    };
   }
   if (name === "grading") {
-    return { cmd: process.execPath, argv: [path.join(__dirname, "..", "runners", "grading.js"), ...(ctx.quick ? ["--quick"] : [])] };
+    return {
+      cmd: process.execPath,
+      argv: [path.join(__dirname, "..", "runners", "grading.js"), ...(ctx.quick ? ["--quick"] : [])],
+    };
   }
   throw new Error(`unknown custom workload ${name}`);
 }

@@ -1,5 +1,5 @@
 // What the numbers were measured on: CPU, kernel, filesystems of /tmp and /dev/shm, versions.
-"use strict";
+
 const fs = require("fs");
 const os = require("os");
 const { execFileSync } = require("child_process");
@@ -18,7 +18,9 @@ function fsType(dir) {
 
 function version(cmd, args) {
   try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).split("\n")[0].trim();
+    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+      .split("\n")[0]
+      .trim();
   } catch {
     return "unavailable";
   }

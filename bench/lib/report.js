@@ -1,6 +1,6 @@
 // Turning measurements into what people read: values, ratios, target verdicts, the console
 // tables and bench/RESULTS.md.
-"use strict";
+
 const { quantile } = require("./stats");
 
 /** 3 significant digits, no exponent for the ranges we print. */
@@ -18,11 +18,16 @@ const fmtRatio = (r) => (r === null || Number.isNaN(r) ? "—" : `${r.toFixed(2)
 
 function compare(value, op, limit) {
   switch (op) {
-    case ">=": return value >= limit;
-    case "<=": return value <= limit;
-    case "<": return value < limit;
-    case ">": return value > limit;
-    default: throw new Error(`bad op ${op}`);
+    case ">=":
+      return value >= limit;
+    case "<=":
+      return value <= limit;
+    case "<":
+      return value < limit;
+    case ">":
+      return value > limit;
+    default:
+      throw new Error(`bad op ${op}`);
   }
 }
 
@@ -37,7 +42,8 @@ function judge(out, peers) {
   let bestPeer = null;
   for (const p of ran) {
     if (bestPeer === null) bestPeer = p;
-    else if (out.higherIsBetter ? out.values[p] > out.values[bestPeer] : out.values[p] < out.values[bestPeer]) bestPeer = p;
+    else if (out.higherIsBetter ? out.values[p] > out.values[bestPeer] : out.values[p] < out.values[bestPeer])
+      bestPeer = p;
   }
   const ratios = {
     vsC: typeof ours === "number" && typeof c === "number" && c !== 0 ? ours / c : null,
@@ -49,7 +55,12 @@ function judge(out, peers) {
   if (t && typeof ours === "number") {
     if (t.vsC && ratios.vsC !== null) {
       const [op, limit] = t.vsC;
-      verdicts.push({ what: `ours/C ${op} ${limit}`, holds: compare(ratios.vsC, op, limit), near: near(ratios.vsC, limit), got: fmtRatio(ratios.vsC) });
+      verdicts.push({
+        what: `ours/C ${op} ${limit}`,
+        holds: compare(ratios.vsC, op, limit),
+        near: near(ratios.vsC, limit),
+        got: fmtRatio(ratios.vsC),
+      });
     }
     if (t.peers && bestPeer) {
       verdicts.push({
@@ -65,12 +76,22 @@ function judge(out, peers) {
       const theirs = out.values[other];
       if (typeof theirs === "number" && theirs !== 0) {
         const ratio = ours / theirs;
-        verdicts.push({ what: `ours/${other} ${op} ${limit}`, holds: compare(ratio, op, limit), near: near(ratio, limit), got: fmtRatio(ratio) });
+        verdicts.push({
+          what: `ours/${other} ${op} ${limit}`,
+          holds: compare(ratio, op, limit),
+          near: near(ratio, limit),
+          got: fmtRatio(ratio),
+        });
       }
     }
     if (t.abs) {
       const [op, limit] = t.abs;
-      verdicts.push({ what: `${op} ${limit} ${out.unit}`, holds: compare(ours, op, limit), near: near(ours, limit), got: `${fmt(ours)} ${out.unit}` });
+      verdicts.push({
+        what: `${op} ${limit} ${out.unit}`,
+        holds: compare(ours, op, limit),
+        near: near(ours, limit),
+        got: `${fmt(ours)} ${out.unit}`,
+      });
     }
   }
   return { ratios, verdicts };
@@ -84,7 +105,14 @@ function pad(s, n) {
 /** A plain-text table for the console. */
 function textTable(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
-  return rows.map((r) => r.map((c, i) => pad(c, widths[i])).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => pad(c, widths[i]))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 function mdTable(rows) {
@@ -98,14 +126,26 @@ function mdTable(rows) {
 
 /** Rows for one reported number: one per system, then the ratios. */
 function outputRows(out, systems, references) {
-  const rows = [["system", `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`, "ours / this", "p25–p75 (n)"]];
+  const rows = [
+    [
+      "system",
+      `${out.unit}${out.higherIsBetter ? " (higher is better)" : " (lower is better)"}`,
+      "ours / this",
+      "p25–p75 (n)",
+    ],
+  ];
   const ours = out.values["tslab-ipc"];
   for (const s of systems) {
     if (typeof out.values[s] === "number") {
       const samples = out.samples[s] || [];
       const spread = `${fmt(quantile(samples, 0.25))}–${fmt(quantile(samples, 0.75))} (${samples.length})`;
       const name = (references || []).includes(s) ? `${s} (for scale)` : s;
-      rows.push([name, fmt(out.values[s]), s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s]), spread]);
+      rows.push([
+        name,
+        fmt(out.values[s]),
+        s === "tslab-ipc" || typeof ours !== "number" ? "" : fmtRatio(ours / out.values[s]),
+        spread,
+      ]);
     } else if (out.skipped[s]) {
       rows.push([s, `skipped: ${out.skipped[s]}`, "", ""]);
     }
@@ -130,12 +170,16 @@ function summaryRows(outputs) {
     rows.push([
       o.name,
       o.unit,
-      typeof o.values["tslab-ipc"] === "number" ? fmt(o.values["tslab-ipc"]) : `skipped${o.skipped["tslab-ipc"] ? `: ${o.skipped["tslab-ipc"]}` : ""}`,
+      typeof o.values["tslab-ipc"] === "number"
+        ? fmt(o.values["tslab-ipc"])
+        : `skipped${o.skipped["tslab-ipc"] ? `: ${o.skipped["tslab-ipc"]}` : ""}`,
       fmt(o.values.c),
       fmtRatio(r.vsC),
       r.bestPeer ? `${r.bestPeer} ${fmt(o.values[r.bestPeer])}` : "—",
       fmtRatio(r.vsBestPeer),
-      o.verdicts.length ? o.verdicts.map((v) => (v.holds ? "holds" : v.near ? "misses by <5%" : "MISSES")).join(", ") : "—",
+      o.verdicts.length
+        ? o.verdicts.map((v) => (v.holds ? "holds" : v.near ? "misses by <5%" : "MISSES")).join(", ")
+        : "—",
     ]);
   }
   return rows;

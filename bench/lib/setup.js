@@ -1,6 +1,6 @@
 // Everything a run needs before it measures: the C baseline compiled now (cc -O2), the
 // library compiled from the current src/, and the peers installed into bench/.peers.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { spawnSync } = require("child_process");
@@ -33,20 +33,32 @@ function buildC(log) {
 function buildLibrary(log) {
   const out = path.join(BUILD, "dist");
   const tsc = path.join(ROOT, "node_modules", "typescript", "bin", "tsc");
-  const r = run(process.execPath, [tsc, "-p", path.join(ROOT, "tsconfig.json"), "--outDir", out, "--sourceMap", "false"]);
+  const r = run(process.execPath, [
+    tsc,
+    "-p",
+    path.join(ROOT, "tsconfig.json"),
+    "--outDir",
+    out,
+    "--sourceMap",
+    "false",
+  ]);
   if (r.ok) {
     log("library: compiled src/ -> bench/.build/dist");
     return out;
   }
   const fallback = path.join(ROOT, "dist");
-  log(`library: src/ does not compile right now, measuring dist/ instead:\n${r.out.split("\n").slice(0, 5).join("\n")}`);
-  if (!fs.existsSync(path.join(fallback, "index.js"))) throw new Error("no compiled library (dist/index.js) to measure");
+  log(
+    `library: src/ does not compile right now, measuring dist/ instead:\n${r.out.split("\n").slice(0, 5).join("\n")}`,
+  );
+  if (!fs.existsSync(path.join(fallback, "index.js")))
+    throw new Error("no compiled library (dist/index.js) to measure");
   return fallback;
 }
 
 /** Whether the two native addons load here. */
 function peersLoad() {
-  const code = `require(${JSON.stringify(path.join(PEERS, "node_modules", "shm-typed-array"))});` +
+  const code =
+    `require(${JSON.stringify(path.join(PEERS, "node_modules", "shm-typed-array"))});` +
     `require(${JSON.stringify(path.join(PEERS, "node_modules", "@riaskov", "mmap-io"))});`;
   return run(process.execPath, ["-e", code]);
 }
@@ -62,7 +74,8 @@ function ensurePeers(log) {
   fs.copyFileSync(path.join(BENCH, "peers.package.json"), path.join(PEERS, "package.json"));
   log("peers: npm install shm-typed-array @riaskov/mmap-io into bench/.peers (native builds, once)...");
   const r = run("npm", ["install", "--no-audit", "--no-fund", "--no-save"], { cwd: PEERS });
-  if (!r.ok) return { ok: false, reason: `npm install in bench/.peers failed: ${r.out.split("\n").slice(-3).join(" ")}` };
+  if (!r.ok)
+    return { ok: false, reason: `npm install in bench/.peers failed: ${r.out.split("\n").slice(-3).join(" ")}` };
   const loaded = peersLoad();
   if (!loaded.ok) return { ok: false, reason: `installed but does not load: ${loaded.out.split("\n")[0]}` };
   return { ok: true };

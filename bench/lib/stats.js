@@ -1,5 +1,4 @@
 // Order statistics of samples: the median is what the tables report; p50/p99 for latencies.
-"use strict";
 
 /** The q-quantile (0..1) by linear interpolation between closest ranks. */
 function quantile(samples, q) {
@@ -20,7 +19,8 @@ const median = (samples) => quantile(samples, 0.5);
  */
 function quietestTurn(samples, turn) {
   let best = Infinity;
-  for (let i = 0; i + turn <= samples.length; i += turn) best = Math.min(best, quantile(samples.slice(i, i + turn), 0.5));
+  for (let i = 0; i + turn <= samples.length; i += turn)
+    best = Math.min(best, quantile(samples.slice(i, i + turn), 0.5));
   return best;
 }
 

@@ -1,6 +1,5 @@
 // What the Node runners (ours.js, node-peers.js) share: the clock, the fault counter, the
 // result line, and the one-word/argument protocol of bench/c/bench.c.
-"use strict";
 
 /** Monotonic time in nanoseconds, as a number (hrtime's bigint is exact; the doubles are fine for spans). */
 function nowNs() {

@@ -26,14 +26,27 @@ async function main() {
   try {
     const run = async (count, jobs) => {
       const subs = fs.mkdtempSync(path.join(work, "subs-"));
-      for (let i = 0; i < count; i++) fs.copyFileSync(SOURCE, path.join(subs, `student${String(i).padStart(3, "0")}.ipynb`));
+      for (let i = 0; i < count; i++)
+        fs.copyFileSync(SOURCE, path.join(subs, `student${String(i).padStart(3, "0")}.ipynb`));
       const t0 = Date.now();
-      const report = await grade({ source: SOURCE, submissions: subs, outDir: fs.mkdtempSync(path.join(work, "out-")), jobs, timeoutSeconds: 120, log: () => undefined });
+      const report = await grade({
+        source: SOURCE,
+        submissions: subs,
+        outDir: fs.mkdtempSync(path.join(work, "out-")),
+        jobs,
+        timeoutSeconds: 120,
+        log: () => undefined,
+      });
       const seconds = (Date.now() - t0) / 1000;
       // Correct submissions short of full points mean the machine was too busy for the timeouts:
       // reported in the note, not thrown (the times are still what grading took).
       const wrong = report.submissions.filter((s) => s.total !== report.maxPoints);
-      const why = wrong.length ? `${wrong.length} of ${count} short of full points (${wrong[0].student}: ${wrong[0].notes.concat(wrong[0].cells.map((c) => c.error).filter(Boolean)).join("; ").slice(0, 200)})` : "";
+      const why = wrong.length
+        ? `${wrong.length} of ${count} short of full points (${wrong[0].student}: ${wrong[0].notes
+            .concat(wrong[0].cells.map((c) => c.error).filter(Boolean))
+            .join("; ")
+            .slice(0, 200)})`
+        : "";
       return { seconds, report, why };
     };
     const single = await run(quick ? 2 : 3, 1);
@@ -44,7 +57,13 @@ async function main() {
       kernel: single.report.submissions.map((s) => s.kernelSeconds).filter((x) => x !== null),
       batch: [batch.seconds],
       batchSize,
-      note: `${batchSize} submissions with --jobs ${os.cpus().length} in ${batch.seconds.toFixed(0)} s (${(batch.seconds / batchSize).toFixed(2)} s each); sandbox: ${batch.report.sandbox}${[single.why, batch.why].filter(Boolean).map((w) => "; " + w).join("")}`,
+      note: `${batchSize} submissions with --jobs ${os.cpus().length} in ${batch.seconds.toFixed(0)} s (${(batch.seconds / batchSize).toFixed(2)} s each); sandbox: ${batch.report.sandbox}${[
+        single.why,
+        batch.why,
+      ]
+        .filter(Boolean)
+        .map((w) => "; " + w)
+        .join("")}`,
     };
   } finally {
     fs.rmSync(work, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 // addons, installed by the benchmark into bench/.peers, never into the library's dependencies.
 //
 // Usage: node node-peers.js <peer> <workload> args... (the same arguments as bench/c/bench.c)
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
@@ -81,7 +81,8 @@ function touch(peer, size, reps) {
   if (peer !== "shm-typed-array") return skip("makes no segments (file mappings only)");
   const shm = load(peer);
   const pages = size / PAGE;
-  const samples = [], faults = [];
+  const samples = [],
+    faults = [];
   let check = 0;
   for (let r = 0; r <= reps; r++) {
     const t = shmCreate(shm, size);
@@ -104,12 +105,14 @@ function touch(peer, size, reps) {
 function segcycle(peer, cycles, batches) {
   if (peer !== "shm-typed-array") return skip("makes no segments (file mappings only)");
   const shm = load(peer);
-  emit(timeBatches(cycles, batches, () => {
-    const buf = shm.create(PAGE, "Buffer", undefined, "600");
-    const k = buf.key & 0xff;
-    shm.destroy(buf.key);
-    return k;
-  }));
+  emit(
+    timeBatches(cycles, batches, () => {
+      const buf = shm.create(PAGE, "Buffer", undefined, "600");
+      const k = buf.key & 0xff;
+      shm.destroy(buf.key);
+      return k;
+    }),
+  );
 }
 
 function mmapcycle(peer, kind, file, cycles, batches) {
@@ -145,7 +148,7 @@ function msyncLatency(peer, file, count) {
   for (let i = -Math.floor(count / 10); i < count; i++) {
     buf[i & 0xff] = i & 0xff;
     const t0 = nowNs();
-    mmapio.sync(buf, 0, PAGE, true);  // blocking: MS_SYNC
+    mmapio.sync(buf, 0, PAGE, true); // blocking: MS_SYNC
     const t1 = nowNs();
     if (i >= 0) samples.push((t1 - t0) / 1e3);
   }
@@ -156,13 +159,21 @@ runMain((peer, _) => {
   const [, w, ...a] = process.argv.slice(2);
   const num = (i) => Number(a[i]);
   switch (w) {
-    case "fill": return bulk(peer, false, a[0], a[1], num(2), num(3));
-    case "copy": return bulk(peer, true, a[0], a[1], num(2), num(3));
-    case "touch": return touch(peer, num(0), num(1));
-    case "segcycle": return segcycle(peer, num(0), num(1));
-    case "mmapcycle": return mmapcycle(peer, a[0], a[1], num(2), num(3));
-    case "msync": return msyncLatency(peer, a[0], num(1));
-    case "pingpong": return skip("no cross-process wait primitive");
-    default: return skip(`unknown workload ${w}`);
+    case "fill":
+      return bulk(peer, false, a[0], a[1], num(2), num(3));
+    case "copy":
+      return bulk(peer, true, a[0], a[1], num(2), num(3));
+    case "touch":
+      return touch(peer, num(0), num(1));
+    case "segcycle":
+      return segcycle(peer, num(0), num(1));
+    case "mmapcycle":
+      return mmapcycle(peer, a[0], a[1], num(2), num(3));
+    case "msync":
+      return msyncLatency(peer, a[0], num(1));
+    case "pingpong":
+      return skip("no cross-process wait primitive");
+    default:
+      return skip(`unknown workload ${w}`);
   }
 });

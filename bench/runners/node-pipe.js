@@ -3,7 +3,7 @@
 // talk to a helper process (event loop, no shared memory).
 //
 // Usage: node node-pipe.js <seconds>   prints {"samples":[round trips per second per 100 ms], "trips": n}
-"use strict";
+
 const { spawn } = require("child_process");
 const { emit, Windows } = require("./common");
 

@@ -1,7 +1,7 @@
 // tslab-ipc's side of every workload, through the public API only (the package root as
 // compiled: shmget/shmat/Attachment.detach/shmctl, mmap/munmap, msync, Region.buffer).
 // Same arguments and output as bench/c/bench.c.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
@@ -10,8 +10,20 @@ const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = r
 const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, "..", "..", "dist");
 const ipc = require(LIB);
 const {
-  shmget, shmat, shmctl, mmap, munmap, msync,
-  IPC_PRIVATE, IPC_CREAT, IPC_RMID, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC,
+  shmget,
+  shmat,
+  shmctl,
+  mmap,
+  munmap,
+  msync,
+  IPC_PRIVATE,
+  IPC_CREAT,
+  IPC_RMID,
+  PROT_READ,
+  PROT_WRITE,
+  MAP_SHARED,
+  MAP_ANONYMOUS,
+  MS_SYNC,
 } = ipc;
 
 const PAGE = 4096;
@@ -48,7 +60,8 @@ function bulk(copy, kind, file, size, reps) {
   const src = copy ? sourceBuffer(size) : null;
   const samples = [];
   let check = 0;
-  for (let r = 0; r <= reps; r++) {  // rep 0 faults the pages in: warm-up
+  for (let r = 0; r <= reps; r++) {
+    // rep 0 faults the pages in: warm-up
     const value = (r & 0x7f) | 1;
     if (src) src[r] = value;
     const t0 = nowNs();
@@ -65,9 +78,11 @@ function bulk(copy, kind, file, size, reps) {
 // 2. First touch: one write per page of a fresh segment; ns and minor faults per page.
 function touch(size, reps) {
   const pages = size / PAGE;
-  const samples = [], faults = [];
+  const samples = [],
+    faults = [];
   let check = 0;
-  for (let r = 0; r <= reps; r++) {  // rep 0 warms the loop up (JIT) and is not reported
+  for (let r = 0; r <= reps; r++) {
+    // rep 0 warms the loop up (JIT) and is not reported
     const t = openSysv(size);
     const buf = t.region.buffer;
     const f0 = minorFaults();
@@ -87,14 +102,16 @@ function touch(size, reps) {
 
 // 3. Create + attach + detach + remove of a 4 KiB segment; mmap + munmap of one page. µs per cycle.
 function segcycle(cycles, batches) {
-  emit(timeBatches(cycles, batches, () => {
-    const id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
-    const att = shmat(id, null, 0);
-    const a = Number(att.address & 0xffffn);
-    att.detach();
-    shmctl(id, IPC_RMID);
-    return a;
-  }));
+  emit(
+    timeBatches(cycles, batches, () => {
+      const id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+      const att = shmat(id, null, 0);
+      const a = Number(att.address & 0xffffn);
+      att.detach();
+      shmctl(id, IPC_RMID);
+      return a;
+    }),
+  );
 }
 
 function mmapcycle(kind, file, cycles, batches) {
@@ -121,8 +138,9 @@ function msyncLatency(file, count) {
   const t = openFile(file, PAGE);
   const buf = t.region.buffer;
   const samples = [];
-  for (let i = -Math.floor(count / 10); i < count; i++) {  // the first tenth is warm-up
-    buf[i & 0xff] = i & 0xff;  // dirty the page (not timed)
+  for (let i = -Math.floor(count / 10); i < count; i++) {
+    // the first tenth is warm-up
+    buf[i & 0xff] = i & 0xff; // dirty the page (not timed)
     const t0 = nowNs();
     msync(t.region, PAGE, MS_SYNC);
     const t1 = nowNs();
@@ -141,13 +159,21 @@ function pingpong(seconds) {
 runMain((w, a) => {
   const num = (i) => Number(a[i]);
   switch (w) {
-    case "fill": return bulk(false, a[0], a[1], num(2), num(3));
-    case "copy": return bulk(true, a[0], a[1], num(2), num(3));
-    case "touch": return touch(num(0), num(1));
-    case "segcycle": return segcycle(num(0), num(1));
-    case "mmapcycle": return mmapcycle(a[0], a[1], num(2), num(3));
-    case "msync": return msyncLatency(a[0], num(1));
-    case "pingpong": return pingpong(num(0));
-    default: return skip(`unknown workload ${w}`);
+    case "fill":
+      return bulk(false, a[0], a[1], num(2), num(3));
+    case "copy":
+      return bulk(true, a[0], a[1], num(2), num(3));
+    case "touch":
+      return touch(num(0), num(1));
+    case "segcycle":
+      return segcycle(num(0), num(1));
+    case "mmapcycle":
+      return mmapcycle(a[0], a[1], num(2), num(3));
+    case "msync":
+      return msyncLatency(a[0], num(1));
+    case "pingpong":
+      return pingpong(num(0));
+    default:
+      return skip(`unknown workload ${w}`);
   }
 });

@@ -4,7 +4,7 @@
 //
 // Word 0 carries the token: the parent stores odd values, the child answers v with v+1, -1 ends.
 // Word 1 is the child's "attached" flag, so the parent can mark the segment for removal.
-"use strict";
+
 const path = require("path");
 const { spawn } = require("child_process");
 const { emit, skip, Windows } = require("./common");

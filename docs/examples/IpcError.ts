@@ -1,4 +1,4 @@
-import { ftok, IpcError } from "tslab-ipc";
+import { ftok, type IpcError } from "tslab-ipc";
 try {
   ftok("/no/such/file", "R");
 } catch (e) {

@@ -1,7 +1,7 @@
 import { SharedSegment, ShmLock, runTs } from "tslab-ipc";
 const seg = SharedSegment.create({ size: 4096 });
 const mem = seg.attach();
-ShmLock.init(mem, 0);                       // bytes 0..39: the mutex; the counter lives at 64
+ShmLock.init(mem, 0); // bytes 0..39: the mutex; the counter lives at 64
 const worker = `
   import { SharedSegment, ShmLock } from "tslab-ipc";
   const mem = SharedSegment.fromId(Number(process.argv[2])).attach();

@@ -108,9 +108,13 @@ export function listSubmissions(dir: string, sourceName: string): { student: str
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isFile() && entry.name.endsWith(".ipynb")) found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
+    if (entry.isFile() && entry.name.endsWith(".ipynb"))
+      found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
     else if (entry.isDirectory()) {
-      const books = fs.readdirSync(full).filter((f) => f.endsWith(".ipynb") && !f.startsWith(".")).sort();
+      const books = fs
+        .readdirSync(full)
+        .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
+        .sort();
       const pick = books.includes(`${sourceName}.ipynb`) ? `${sourceName}.ipynb` : books[0];
       found.push({ student: entry.name, file: pick ? path.join(full, pick) : full });
     }
@@ -120,7 +124,21 @@ export function listSubmissions(dir: string, sourceName: string): { student: str
 
 /** Whether `user` can read and run what the kernel needs in `root`. */
 function readableBy(user: { uid: number; gid: number }, root: string): boolean {
-  const r = spawnSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", "sh", "-c", 'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -x "$1/node_modules"', "sh", root], { stdio: "ignore" });
+  const r = spawnSync(
+    "setpriv",
+    [
+      `--reuid=${user.uid}`,
+      `--regid=${user.gid}`,
+      "--clear-groups",
+      "--",
+      "sh",
+      "-c",
+      'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -x "$1/node_modules"',
+      "sh",
+      root,
+    ],
+    { stdio: "ignore" },
+  );
   return r.status === 0;
 }
 
@@ -147,7 +165,9 @@ function reasonOf(cell: DriverCell | undefined, death: DriverResult["death"], st
     case "dead":
       return `the kernel died in this cell (${death?.signal ?? `exit code ${death?.code}`})`;
     case "not-run":
-      return death ? `not run: the kernel died in cell ${death.cell} (${death.signal ?? `exit code ${death.code}`})` : `not run: ${stuck ?? "the kernel stopped"}`;
+      return death
+        ? `not run: the kernel died in cell ${death.cell} (${death.signal ?? `exit code ${death.code}`})`
+        : `not run: ${stuck ?? "the kernel stopped"}`;
     default:
       return cell.status;
   }
@@ -158,16 +178,36 @@ function scoreCells(source: Notebook, graded: Notebook | null, result: DriverRes
     const gradeId = gradeIdOf(src)!;
     const maxPoints = pointsOf(src);
     const index = graded ? graded.cells.findIndex((c) => gradeIdOf(c) === gradeId) : -1;
-    if (index < 0) return { gradeId, points: 0, maxPoints, status: "deleted", error: "the cell was deleted", index: null };
-    if (src.cell_type !== "code") return { gradeId, points: 0, maxPoints, status: "manual", error: "graded by hand (not a code cell)", index };
+    if (index < 0)
+      return { gradeId, points: 0, maxPoints, status: "deleted", error: "the cell was deleted", index: null };
+    if (src.cell_type !== "code")
+      return { gradeId, points: 0, maxPoints, status: "manual", error: "graded by hand (not a code cell)", index };
     const cell = result?.cells[index];
     if (cell?.status === "ok") return { gradeId, points: maxPoints, maxPoints, status: "ok", error: null, index };
     const status = (cell?.status === "skipped" || !cell ? "not-run" : cell.status) as CellStatus;
-    return { gradeId, points: 0, maxPoints, status, error: reasonOf(cell, result?.death ?? null, result?.stuck ?? null), index };
+    return {
+      gradeId,
+      points: 0,
+      maxPoints,
+      status,
+      error: reasonOf(cell, result?.death ?? null, result?.stuck ?? null),
+      index,
+    };
   });
 }
 
-function runDriver(argv: string[], env: NodeJS.ProcessEnv, wallSeconds: number, detached: boolean): Promise<{ result: DriverResult | null; stderr: string; code: number | null; signal: string | null; wallExceeded: boolean }> {
+function runDriver(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  wallSeconds: number,
+  detached: boolean,
+): Promise<{
+  result: DriverResult | null;
+  stderr: string;
+  code: number | null;
+  signal: string | null;
+  wallExceeded: boolean;
+}> {
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe", "pipe"], detached });
     let stderr = "";
@@ -233,19 +273,40 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 
 export function gradesCsv(report: GradeReport): string {
   const head = ["student", ...report.gradeIds, "total", "max"];
-  const rows = report.submissions.map((s) => [s.student, ...report.gradeIds.map((id) => round(s.cells.find((c) => c.gradeId === id)?.points ?? 0)), round(s.total), round(s.maxPoints)]);
+  const rows = report.submissions.map((s) => [
+    s.student,
+    ...report.gradeIds.map((id) => round(s.cells.find((c) => c.gradeId === id)?.points ?? 0)),
+    round(s.total),
+    round(s.maxPoints),
+  ]);
   return [head, ...rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n";
 }
 
 export function gradeSummary(report: GradeReport): string {
   const rows = report.submissions.map((s) => {
-    const what = s.status !== "graded" ? `${s.status}: ${s.reason}` : [s.signal ? `kernel killed by ${s.signal}` : "", s.cells.some((c) => c.status === "timeout") ? "timeout" : "", s.notes.length ? `${s.notes.length} note(s)` : "", s.leaks.length ? `${s.leaks.length} leak(s) removed` : ""].filter(Boolean).join(", ");
+    const what =
+      s.status !== "graded"
+        ? `${s.status}: ${s.reason}`
+        : [
+            s.signal ? `kernel killed by ${s.signal}` : "",
+            s.cells.some((c) => c.status === "timeout") ? "timeout" : "",
+            s.notes.length ? `${s.notes.length} note(s)` : "",
+            s.leaks.length ? `${s.leaks.length} leak(s) removed` : "",
+          ]
+            .filter(Boolean)
+            .join(", ");
     return [s.student, `${round(s.total)}/${round(s.maxPoints)}`, s.seconds.toFixed(1), what || "ok"];
   });
   const head = ["student", "points", "seconds", "remarks"];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => Math.min(r[c].length, 90))));
-  const line = (cols: string[]) => cols.map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join("  ").trimEnd();
-  const mean = report.submissions.length ? report.submissions.reduce((a, s) => a + s.total, 0) / report.submissions.length : 0;
+  const line = (cols: string[]) =>
+    cols
+      .map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
+  const mean = report.submissions.length
+    ? report.submissions.reduce((a, s) => a + s.total, 0) / report.submissions.length
+    : 0;
   return [
     line(head),
     line(widths.map((w) => "-".repeat(w))),
@@ -261,7 +322,11 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const name = path.basename(options.source, ".ipynb");
   const source = asAssignment(readNotebook(options.source), name);
   const problems = metadataProblems(source);
-  if (problems.length) throw withCode(new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
+  if (problems.length)
+    throw withCode(
+      new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`),
+      "ERR_INVALID_ASSIGNMENT",
+    );
   const gradeIds = source.cells.filter(isGrade).map((c) => gradeIdOf(c)!);
   const maxPoints = source.cells.filter(isGrade).reduce((a, c) => a + pointsOf(c), 0);
   const timeout = options.timeoutSeconds ?? 30;
@@ -278,23 +343,46 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   fs.chmodSync(work, 0o711);
   let kernel: ReturnType<typeof projectKernel> | null = null;
   try {
-    const root = sandbox.user && !readableBy(sandbox.user, packageRoot()) ? readableCopy(packageRoot(), work) : packageRoot();
+    const root =
+      sandbox.user && !readableBy(sandbox.user, packageRoot()) ? readableCopy(packageRoot(), work) : packageRoot();
     kernel = projectKernel({ parent: work, packageDir: root });
     spawnSync("chmod", ["-R", "a+rX", kernel.env.JUPYTER_DATA_DIR as string]);
-    log(`Grading ${entries.length} submission(s) of ${name} (${gradeIds.length} graded cell(s), ${maxPoints} point(s)), ${jobs} at a time, timeout ${timeout} s per cell`);
+    log(
+      `Grading ${entries.length} submission(s) of ${name} (${gradeIds.length} graded cell(s), ${maxPoints} point(s)), ${jobs} at a time, timeout ${timeout} s per cell`,
+    );
     log(`Sandbox: ${sandbox.description}${jobs < wanted ? " (so one at a time)" : ""}`);
     let done = 0;
     const submissions = await inPool(entries, jobs, async (entry, k) => {
       const t0 = performance.now();
-      const base: SubmissionGrade = { student: entry.student, file: entry.file, status: "graded", reason: null, cells: [], total: 0, maxPoints, notes: [], leaks: [], signal: null, seconds: 0, kernelSeconds: null, executed: null };
+      const base: SubmissionGrade = {
+        student: entry.student,
+        file: entry.file,
+        status: "graded",
+        reason: null,
+        cells: [],
+        total: 0,
+        maxPoints,
+        notes: [],
+        leaks: [],
+        signal: null,
+        seconds: 0,
+        kernelSeconds: null,
+        executed: null,
+      };
       let grade: SubmissionGrade;
       let submission: Notebook | null = null;
       try {
         // A student version released before the notebook moved to nbgrader's format still has tags.
         submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
       } catch (e) {
-        const reason = (e as NodeJS.ErrnoException).code === "EISDIR" ? "no notebook in the folder" : (e as Error).message;
-        grade = { ...base, status: "invalid", reason, cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })) };
+        const reason =
+          (e as NodeJS.ErrnoException).code === "EISDIR" ? "no notebook in the folder" : (e as Error).message;
+        grade = {
+          ...base,
+          status: "invalid",
+          reason,
+          cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })),
+        };
       }
       if (submission) {
         const assembled = assembleForGrading(source, submission);
@@ -304,7 +392,13 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         const input = path.join(runDir, "input.ipynb");
         fs.writeFileSync(input, JSON.stringify(assembled.notebook));
         fs.chmodSync(input, 0o644);
-        if (sandbox.user) spawnSync("chown", ["-R", `${sandbox.user.uid}:${sandbox.user.gid}`, path.join(runDir, "tmp"), path.join(runDir, "work")]);
+        if (sandbox.user)
+          spawnSync("chown", [
+            "-R",
+            `${sandbox.user.uid}:${sandbox.user.gid}`,
+            path.join(runDir, "tmp"),
+            path.join(runDir, "work"),
+          ]);
         fs.chmodSync(runDir, 0o755);
         const codeCells = assembled.notebook.cells.filter((c) => c.cell_type === "code").length;
         const wall = options.wallSeconds ?? 60 + timeout * (codeCells + 1);
@@ -339,12 +433,17 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         const notes = [...assembled.notes];
         if (run.wallExceeded) notes.push(`the submission ran longer than ${wall} s in all and was stopped`);
         if (r?.stuck) notes.push(r.stuck);
-        if (r?.death) notes.push(`the kernel was killed by ${r.death.signal ?? `exit code ${r.death.code}`} in cell ${r.death.cell}; the cells before it keep their points`);
+        if (r?.death)
+          notes.push(
+            `the kernel was killed by ${r.death.signal ?? `exit code ${r.death.code}`} in cell ${r.death.cell}; the cells before it keep their points`,
+          );
         const cells = scoreCells(source, assembled.notebook, r);
         grade = {
           ...base,
           status: r ? "graded" : "failed",
-          reason: r ? null : `the sandbox ended without a result (exit ${run.code ?? run.signal}): ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`,
+          reason: r
+            ? null
+            : `the sandbox ended without a result (exit ${run.code ?? run.signal}): ${run.stderr.trim().split("\n").slice(-2).join(" | ")}`,
           cells,
           total: cells.reduce((a, c) => a + c.points, 0),
           notes,
@@ -359,11 +458,21 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       fs.writeFileSync(path.join(feedbackDir, `${entry.student}.html`), feedbackHtml(grade!, source));
       done++;
       const g = grade!;
-      const extra = g.status !== "graded" ? ` ${g.status}: ${g.reason}` : g.signal ? ` (kernel killed by ${g.signal})` : "";
-      log(`[${done}/${entries.length}] ${g.student}: ${round(g.total)}/${maxPoints}${extra} (${g.seconds.toFixed(1)} s)`);
+      const extra =
+        g.status !== "graded" ? ` ${g.status}: ${g.reason}` : g.signal ? ` (kernel killed by ${g.signal})` : "";
+      log(
+        `[${done}/${entries.length}] ${g.student}: ${round(g.total)}/${maxPoints}${extra} (${g.seconds.toFixed(1)} s)`,
+      );
       return g;
     });
-    const report: GradeReport = { gradeIds, maxPoints, submissions, seconds: (performance.now() - started) / 1000, sandbox: sandbox.description, jobs };
+    const report: GradeReport = {
+      gradeIds,
+      maxPoints,
+      submissions,
+      seconds: (performance.now() - started) / 1000,
+      sandbox: sandbox.description,
+      jobs,
+    };
     fs.writeFileSync(path.join(options.outDir, "grades.csv"), gradesCsv(report));
     return report;
   } finally {

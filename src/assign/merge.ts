@@ -42,11 +42,18 @@ export function parseSubmission(text: string): Notebook {
     throw withCode(new Error(`not valid JSON (${(e as Error).message})`), "ERR_INVALID_NOTEBOOK");
   }
   const cells = (nb as Notebook | null)?.cells;
-  if (!nb || typeof nb !== "object" || !Array.isArray(cells)) throw withCode(new Error("not an nbformat 4 notebook (no cells list)"), "ERR_INVALID_NOTEBOOK");
-  if ((nb as Notebook).nbformat !== 4) throw withCode(new Error(`not an nbformat 4 notebook (nbformat ${(nb as Notebook).nbformat})`), "ERR_INVALID_NOTEBOOK");
+  if (!nb || typeof nb !== "object" || !Array.isArray(cells))
+    throw withCode(new Error("not an nbformat 4 notebook (no cells list)"), "ERR_INVALID_NOTEBOOK");
+  if ((nb as Notebook).nbformat !== 4)
+    throw withCode(
+      new Error(`not an nbformat 4 notebook (nbformat ${(nb as Notebook).nbformat})`),
+      "ERR_INVALID_NOTEBOOK",
+    );
   cells.forEach((c, i) => {
-    if (!c || typeof c !== "object" || !["code", "markdown", "raw"].includes(c.cell_type)) throw withCode(new Error(`cell ${i} is not a notebook cell`), "ERR_INVALID_NOTEBOOK");
-    if (typeof c.source !== "string" && !(Array.isArray(c.source) && c.source.every((l) => typeof l === "string"))) throw withCode(new Error(`cell ${i} has no source text`), "ERR_INVALID_NOTEBOOK");
+    if (!c || typeof c !== "object" || !["code", "markdown", "raw"].includes(c.cell_type))
+      throw withCode(new Error(`cell ${i} is not a notebook cell`), "ERR_INVALID_NOTEBOOK");
+    if (typeof c.source !== "string" && !(Array.isArray(c.source) && c.source.every((l) => typeof l === "string")))
+      throw withCode(new Error(`cell ${i} has no source text`), "ERR_INVALID_NOTEBOOK");
     if (!c.metadata || typeof c.metadata !== "object") c.metadata = {};
   });
   return nb as Notebook;
@@ -73,7 +80,9 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
     if (!plainAnchors.has(text)) plainAnchors.set(text, index);
   });
   const anchorOf = (cell: NotebookCell): number | null =>
-    (typeof cell.id === "string" ? plainAnchors.get(`id:${cell.id}`) : undefined) ?? plainAnchors.get(`text:${normalized(sourceOf(cell))}`) ?? null;
+    (typeof cell.id === "string" ? plainAnchors.get(`id:${cell.id}`) : undefined) ??
+    plainAnchors.get(`text:${normalized(sourceOf(cell))}`) ??
+    null;
   for (const studentCell of submission.cells) {
     const id = gradeIdOf(studentCell);
     const match = id ? bySourceId.get(id) : undefined;
@@ -87,7 +96,9 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
       continue;
     }
     if (used.has(id)) {
-      notes.push(`a second cell with grade_id "${id}" ${isLocked(match.cell) ? "is ignored" : "runs as an ordinary cell"}`);
+      notes.push(
+        `a second cell with grade_id "${id}" ${isLocked(match.cell) ? "is ignored" : "runs as an ordinary cell"}`,
+      );
       if (!isLocked(match.cell)) {
         const plain = fresh(studentCell);
         delete plain.metadata.nbgrader;
@@ -97,7 +108,10 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
     }
     used.add(id);
     if (isLocked(match.cell)) {
-      if (normalized(sourceOf(studentCell)) !== normalized(releasedSource(match.cell)) || studentCell.cell_type !== match.cell.cell_type) {
+      if (
+        normalized(sourceOf(studentCell)) !== normalized(releasedSource(match.cell)) ||
+        studentCell.cell_type !== match.cell.cell_type
+      ) {
         tampered.push(id);
         notes.push(`edited locked cell "${id}": the edit has no effect; the cell ran as the assignment has it`);
       }
@@ -125,7 +139,10 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
     }
   }
 
-  const notebook: Notebook = { ...JSON.parse(JSON.stringify({ ...submission, cells: [] })), cells: out.map((o) => o.cell) };
+  const notebook: Notebook = {
+    ...JSON.parse(JSON.stringify({ ...submission, cells: [] })),
+    cells: out.map((o) => o.cell),
+  };
   notebook.metadata = JSON.parse(JSON.stringify(source.metadata));
   // nbformat 4.4: cell ids (4.5) are dropped, so duplicated student cells cannot clash.
   notebook.nbformat = 4;

@@ -79,7 +79,13 @@ export function computeChecksum(cell: NotebookCell): string {
  * Replaces each region between `begin` and `end` lines by `replacement` (indented like the
  * begin line; none removes the region). Throws when a region is not closed.
  */
-function replaceRegions(source: string, begin: string, end: string, replacement: string[] | null, where: string): { text: string; found: boolean } {
+function replaceRegions(
+  source: string,
+  begin: string,
+  end: string,
+  replacement: string[] | null,
+  where: string,
+): { text: string; found: boolean } {
   const out: string[] = [];
   let inside = false;
   let found = false;
@@ -180,11 +186,30 @@ export function convertLegacy(nb: Notebook, name: string): Notebook {
       openExercise = exercise;
       const text = sourceOf(cell);
       cell.source = hasMarkers(text) ? text : markSolution(text);
-      cell.metadata = { ...cell.metadata, nbgrader: { grade: false, solution: true, locked: false, grade_id: unique(`${name}-ex${exercise}-solution`), schema_version: SCHEMA_VERSION } };
+      cell.metadata = {
+        ...cell.metadata,
+        nbgrader: {
+          grade: false,
+          solution: true,
+          locked: false,
+          grade_id: unique(`${name}-ex${exercise}-solution`),
+          schema_version: SCHEMA_VERSION,
+        },
+      };
     } else if (role === "check") {
       const id = openExercise !== null ? `${name}-ex${openExercise}-check` : `${name}-check${index}`;
       openExercise = null;
-      cell.metadata = { ...cell.metadata, nbgrader: { grade: true, solution: false, locked: true, points: 1, grade_id: unique(id), schema_version: SCHEMA_VERSION } };
+      cell.metadata = {
+        ...cell.metadata,
+        nbgrader: {
+          grade: true,
+          solution: false,
+          locked: true,
+          points: 1,
+          grade_id: unique(id),
+          schema_version: SCHEMA_VERSION,
+        },
+      };
     }
   });
   return copy;
@@ -204,10 +229,12 @@ export function metadataProblems(nb: Notebook): string[] {
     if (!m) return;
     const id = gradeIdOf(cell);
     if (!id) problems.push(`cell ${i}: nbgrader metadata without a grade_id`);
-    else if (!/^[a-zA-Z0-9_-]+$/.test(id)) problems.push(`cell ${i}: grade_id "${id}" has characters other than letters, digits, _ and -`);
+    else if (!/^[a-zA-Z0-9_-]+$/.test(id))
+      problems.push(`cell ${i}: grade_id "${id}" has characters other than letters, digits, _ and -`);
     else if (seen.has(id)) problems.push(`cell ${i}: grade_id "${id}" is used twice`);
     if (id) seen.add(id);
-    if (m.grade === true && !(Number(m.points) >= 0)) problems.push(`cell ${i} (${id}): a graded cell needs points >= 0`);
+    if (m.grade === true && !(Number(m.points) >= 0))
+      problems.push(`cell ${i} (${id}): a graded cell needs points >= 0`);
     try {
       releasedSource(cell);
     } catch (e) {
@@ -217,7 +244,8 @@ export function metadataProblems(nb: Notebook): string[] {
   return problems;
 }
 
-const cleared = (cell: NotebookCell): NotebookCell => (cell.cell_type === "code" ? { ...cell, outputs: [], execution_count: null } : { ...cell });
+const cleared = (cell: NotebookCell): NotebookCell =>
+  cell.cell_type === "code" ? { ...cell, outputs: [], execution_count: null } : { ...cell };
 
 /**
  * The student version (nbgrader's generate_assignment): solution regions stubbed, hidden tests
@@ -227,7 +255,8 @@ const cleared = (cell: NotebookCell): NotebookCell => (cell.cell_type === "code"
  */
 export function studentVersion(source: Notebook, name = "notebook"): Notebook {
   const problems = metadataProblems(asAssignment(source, name));
-  if (problems.length > 0) throw withCode(new Error(`not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
+  if (problems.length > 0)
+    throw withCode(new Error(`not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
   const nb = cloneNotebook(asAssignment(source, name));
   nb.cells = nb.cells.map((cell) => {
     const m = nbgraderOf(cell);

@@ -60,7 +60,13 @@ type PdfPage = {
   pdf(o: object): Promise<Buffer>;
   close(): Promise<void>;
 };
-type PdfBrowser = { newContext(o: object): Promise<{ newPage(): Promise<PdfPage>; route(u: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void> }>; close(): Promise<void> };
+type PdfBrowser = {
+  newContext(o: object): Promise<{
+    newPage(): Promise<PdfPage>;
+    route(u: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
+  }>;
+  close(): Promise<void>;
+};
 
 // The text width of an A4 page with the margins of PRINT_CSS, in CSS pixels (96 per inch).
 const A4_TEXT_WIDTH_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
@@ -91,7 +97,9 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
         // Runs in the page: written against a minimal shape, since the DOM types are not in scope here.
         type Block = { scrollWidth: number; clientWidth: number };
         const overflowing = await page.evaluate(() => {
-          const blocks = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Block> } }).document.querySelectorAll("pre");
+          const blocks = (
+            globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Block> } }
+          ).document.querySelectorAll("pre");
           return Array.from(blocks).filter((e) => e.scrollWidth > e.clientWidth + 1).length;
         });
         report.push({ pdf, overflowing });

@@ -35,7 +35,10 @@ export interface ReleaseReport {
 }
 
 /** Writes the print copy of each student notebook beside a temp HTML and prints the PDFs. */
-export async function writePdfs(items: { notebook: Notebook; pdf: string }[], env: NodeJS.ProcessEnv): Promise<{ pdf: string; overflowing: number }[]> {
+export async function writePdfs(
+  items: { notebook: Notebook; pdf: string }[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ pdf: string; overflowing: number }[]> {
   if (items.length === 0) return [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-print-"));
   try {
@@ -68,7 +71,11 @@ export async function releaseAssignment(options: ReleaseOptions): Promise<Releas
       const input = path.join(tmp, `${name}.ipynb`);
       const executed = path.join(tmp, `${name}.executed.ipynb`);
       writeNotebook(input, nb);
-      const run = await executeNotebook(input, executed, { env: kernel.env, timeoutSeconds: options.timeoutSeconds, cwd: path.dirname(path.resolve(options.source)) });
+      const run = await executeNotebook(input, executed, {
+        env: kernel.env,
+        timeoutSeconds: options.timeoutSeconds,
+        cwd: path.dirname(path.resolve(options.source)),
+      });
       if (!run.ok) warnings.push(`the source did not run through: ${run.error}`);
       if (fs.existsSync(executed)) {
         nb = readNotebook(executed);

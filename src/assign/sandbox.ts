@@ -98,11 +98,17 @@ export function chooseSandbox(): Sandbox {
   if (chosen) return chosen;
   const root = process.getuid?.() === 0;
   const user = root ? nobody() : null;
-  const drop = user ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--no-new-privs", "--"] : [];
+  const drop = user
+    ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--no-new-privs", "--"]
+    : [];
   const mountScript = (work: string, limits: Limits) => ["sh", "-c", MOUNTS, "sh", work, String(limits.tmpfsBytes)];
-  const candidates: string[][] = root ? [["unshare", ...UNSHARE]] : [["unshare", "--user", "--map-root-user", ...UNSHARE]];
+  const candidates: string[][] = root
+    ? [["unshare", ...UNSHARE]]
+    : [["unshare", "--user", "--map-root-user", ...UNSHARE]];
   const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-sandbox-probe-"));
-  const allowed = candidates.find((unshare) => works([...unshare, "--", ...mountScript(probeDir, DEFAULT_LIMITS), ...limitArgs(DEFAULT_LIMITS), ...drop, "true"]));
+  const allowed = candidates.find((unshare) =>
+    works([...unshare, "--", ...mountScript(probeDir, DEFAULT_LIMITS), ...limitArgs(DEFAULT_LIMITS), ...drop, "true"]),
+  );
   fs.rmSync(probeDir, { recursive: true, force: true });
   for (const unshare of allowed ? [allowed] : []) {
     chosen = {

@@ -40,7 +40,10 @@ function isDisplayData(v: unknown): v is { data: MimeBundle; metadata?: Record<s
 
 /** Whether `value` implements the Jupyter.display symbol. */
 export function hasDisplay(value: unknown): value is Displayable {
-  return (isObject(value) || typeof value === "function") && typeof (value as Record<symbol, unknown>)[JUPYTER_DISPLAY] === "function";
+  return (
+    (isObject(value) || typeof value === "function") &&
+    typeof (value as Record<symbol, unknown>)[JUPYTER_DISPLAY] === "function"
+  );
 }
 
 /**
@@ -51,7 +54,8 @@ function wire(data: MimeBundle, fallback: () => string): MimeBundle {
   const out: MimeBundle = {};
   for (const [type, value] of Object.entries(data)) {
     if (value === undefined) continue;
-    if (value instanceof Uint8Array) out[type] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
+    if (value instanceof Uint8Array)
+      out[type] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64");
     else if (/json$/i.test(type)) out[type] = typeof value === "string" ? JSON.parse(value) : value;
     else out[type] = typeof value === "string" ? value : String(value);
   }
@@ -69,7 +73,11 @@ export function plainText(value: unknown): string {
  * with `acceptBundle`, the bundle itself when `value` is one (`{ "text/html": ... }` or
  * `{ data, metadata }`, what display() takes); else text/plain from util.inspect.
  */
-export function displayDataOf(value: unknown, metadata: Record<string, unknown> = {}, acceptBundle = true): DisplayData {
+export function displayDataOf(
+  value: unknown,
+  metadata: Record<string, unknown> = {},
+  acceptBundle = true,
+): DisplayData {
   const own = hasDisplay(value);
   if (own || acceptBundle) {
     const shown: unknown = own ? value[JUPYTER_DISPLAY]() : value;

@@ -66,5 +66,8 @@ function ipcsRow(e: IpcsEntry): unknown[] {
 define(IpcsList.prototype, function (this: IpcsList): MimeBundle {
   const caption = `------ Shared Memory Segments (${this.length}) ------`;
   const rows = Array.from(this, ipcsRow);
-  return { "text/html": recordsTable(caption, IPCS_COLUMNS, rows), "text/plain": recordsText(caption, IPCS_COLUMNS, rows) };
+  return {
+    "text/html": recordsTable(caption, IPCS_COLUMNS, rows),
+    "text/plain": recordsText(caption, IPCS_COLUMNS, rows),
+  };
 });

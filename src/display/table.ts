@@ -46,7 +46,12 @@ export function table(columns: string[], rows: unknown[][], caption = ""): Table
   validateStringArray(columns, "columns");
   validateArray(rows, "rows").forEach((r, i) => {
     const row = validateArray(r, `rows[${i}]`);
-    if (row.length !== columns.length) throw new ERR_INVALID_ARG_VALUE_RANGE(`rows[${i}]`, row, `has ${row.length} cells for ${columns.length} columns`);
+    if (row.length !== columns.length)
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`rows[${i}]`, row, `has ${row.length} cells for ${columns.length} columns`);
   });
-  return new Table(columns, rows.map((r) => r.slice()), String(caption));
+  return new Table(
+    columns,
+    rows.map((r) => r.slice()),
+    String(caption),
+  );
 }

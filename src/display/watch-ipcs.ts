@@ -68,7 +68,18 @@ export interface WatchIpcsOptions {
   events?: number;
 }
 
-const COLUMNS = ["kind", "key / name", "shmid", "owner", "perms", "bytes", "nattch", "creator pid", "creator alive", "marked for removal"];
+const COLUMNS = [
+  "kind",
+  "key / name",
+  "shmid",
+  "owner",
+  "perms",
+  "bytes",
+  "nattch",
+  "creator pid",
+  "creator alive",
+  "marked for removal",
+];
 
 function octal(mode: number): string {
   return "0" + (mode & 0o777).toString(8).padStart(3, "0");
@@ -152,14 +163,27 @@ class Reader {
         dest: e.dest,
       }));
     } else {
-      this.#sysv = this.#sysv.map((r) => (r.creatorAlive && !isAlive(r.creator as number) ? { ...r, creatorAlive: false } : r));
+      this.#sysv = this.#sysv.map((r) =>
+        r.creatorAlive && !isAlive(r.creator as number) ? { ...r, creatorAlive: false } : r,
+      );
     }
     return posix ? this.#sysv.concat(listPosix(this.#users)) : this.#sysv;
   }
 }
 
 function cells(r: WatchedObject): unknown[] {
-  return [r.kind, r.keyOrName, r.shmid ?? "—", r.owner, r.perms, r.bytes, r.nattch ?? "—", r.creator ?? "—", yesNo(r.creatorAlive), yesNo(r.dest)];
+  return [
+    r.kind,
+    r.keyOrName,
+    r.shmid ?? "—",
+    r.owner,
+    r.perms,
+    r.bytes,
+    r.nattch ?? "—",
+    r.creator ?? "—",
+    yesNo(r.creatorAlive),
+    yesNo(r.dest),
+  ];
 }
 
 function label(r: WatchedObject): string {
@@ -179,7 +203,8 @@ function changes(before: Map<string, WatchedObject>, after: Map<string, WatchedO
       out.push(`${label(r)}: nattch ${old.nattch} → ${r.nattch} (${r.nattch > old.nattch ? "attached" : "detached"})`);
     }
     if (!old.dest && r.dest) out.push(`${label(r)} marked for removal (IPC_RMID; it goes at the last detach)`);
-    if (old.creatorAlive && r.creatorAlive === false) out.push(`${label(r)}: its creator, pid ${r.creator}, is gone; the segment stays`);
+    if (old.creatorAlive && r.creatorAlive === false)
+      out.push(`${label(r)}: its creator, pid ${r.creator}, is gone; the segment stays`);
     if (old.bytes !== r.bytes) out.push(`${label(r)}: ${old.bytes} → ${r.bytes} bytes`);
   }
   for (const [id, r] of before) if (!after.has(id)) out.push(`${label(r)} removed`);
@@ -294,7 +319,9 @@ export class IpcsWatcher {
 
   /** The current state as a MIME bundle (HTML table and events, or aligned text). */
   bundle(): Record<string, string> {
-    const state = this.running ? `live, every ${this.intervalMs} ms` : `stopped after ${(this.#stoppedAt / 1000).toFixed(1)} s`;
+    const state = this.running
+      ? `live, every ${this.intervalMs} ms`
+      : `stopped after ${(this.#stoppedAt / 1000).toFixed(1)} s`;
     const caption = `ipcs (${state}): ${this.rows.length} object${this.rows.length === 1 ? "" : "s"}`;
     const rows = this.rows.map(cells);
     const recent = this.events.slice(-this.#opts.events);

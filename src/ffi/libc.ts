@@ -163,7 +163,9 @@ export const fn = {
   mkfifo: libc.func("int mkfifo(const char *pathname, uint32_t mode)"),
   // cachestat(2) through syscall(2) (Linux 6.5+, no glibc wrapper): page-cache and dirty counts of a
   // file range. struct cachestat_range { u64 off, len } in, struct cachestat { u64 x5 } out, as bytes.
-  syscall_cachestat: libc.func("long syscall(long number, uint32_t fd, uint8_t *range, _Out_ uint8_t *cstat, uint32_t flags)"),
+  syscall_cachestat: libc.func(
+    "long syscall(long number, uint32_t fd, uint8_t *range, _Out_ uint8_t *cstat, uint32_t flags)",
+  ),
 };
 
 /** errno of the last call made through koffi on this thread. */

@@ -48,7 +48,11 @@ export class Figure implements PlotlyFigure {
   mimeBundle(options: { includeLibrary?: boolean | "auto" } = {}): MimeBundle {
     const bundle: MimeBundle = {
       [PLOTLY_MIME]: this.toJSON(),
-      "text/html": figureHtml(this.toJSON(), { summary: this.summary, png: this.png, includeLibrary: options.includeLibrary }),
+      "text/html": figureHtml(this.toJSON(), {
+        summary: this.summary,
+        png: this.png,
+        includeLibrary: options.includeLibrary,
+      }),
       "text/plain": this.summary,
     };
     if (this.png) bundle["image/png"] = this.png.toString("base64");

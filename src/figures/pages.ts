@@ -78,7 +78,8 @@ export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: 
   const list = Array.isArray(timelines) ? timelines : [timelines];
   if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("timelines", timelines, "holds no timeline to plot");
   list.forEach((t, i) => {
-    if (!(t instanceof FaultTimeline)) throw new ERR_INVALID_ARG_TYPE(`timelines[${i}]`, "a FaultTimeline (from recordFaultTimeline)", t);
+    if (!(t instanceof FaultTimeline))
+      throw new ERR_INVALID_ARG_TYPE(`timelines[${i}]`, "a FaultTimeline (from recordFaultTimeline)", t);
   });
   const data: Record<string, unknown>[] = [];
   const layout: Record<string, unknown> = {
@@ -93,7 +94,16 @@ export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: 
   list.forEach((t, i) => {
     const axis = i === 0 ? "" : String(i + 1);
     const touchX = t.order.map((_, k) => Math.floor(k / t.every) + 1);
-    data.push({ type: "scatter", mode: "lines", x: touchX, y: t.order, xaxis: `x${axis}`, yaxis: `y${axis}`, line: { color: "#bbbbbb", width: 1 }, name: `${t.label}: touched` });
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      x: touchX,
+      y: t.order,
+      xaxis: `x${axis}`,
+      yaxis: `y${axis}`,
+      line: { color: "#bbbbbb", width: 1 },
+      name: `${t.label}: touched`,
+    });
     const xs: number[] = [];
     const ys: number[] = [];
     t.residentAt.forEach((step, page) => {
@@ -102,9 +112,18 @@ export function faultTimeline(timelines: FaultTimeline | FaultTimeline[], opts: 
         ys.push(page);
       }
     });
-    data.push({ type: "scatter", mode: "markers", x: xs, y: ys, xaxis: `x${axis}`, yaxis: `y${axis}`, marker: { size: 3, color: "#08519c" }, name: `${t.label}: resident` });
+    data.push({
+      type: "scatter",
+      mode: "markers",
+      x: xs,
+      y: ys,
+      xaxis: `x${axis}`,
+      yaxis: `y${axis}`,
+      marker: { size: 3, color: "#08519c" },
+      name: `${t.label}: resident`,
+    });
     layout[`xaxis${axis}`] = { title: { text: opts.xTitle ?? `step (${t.every} touches)` } };
-    layout[`yaxis${axis}`] = { title: { text: i === 0 ? opts.yTitle ?? "page" : "" }, range: [0, t.pages] };
+    layout[`yaxis${axis}`] = { title: { text: i === 0 ? (opts.yTitle ?? "page") : "" }, range: [0, t.pages] };
     (layout.annotations as Record<string, unknown>[]).push({
       text: `${t.label}<br>${t.minor} minor, ${t.major} major faults`,
       xref: `x${axis} domain`,

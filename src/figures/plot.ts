@@ -7,7 +7,12 @@ import { validateOptions } from "../validators";
 import { Figure } from "./figure";
 import type { PageStateRecording } from "../measure/dirty";
 import type { FaultTimeline } from "../measure/timeline";
-import { faultTimeline as faultTimelineFigure, pageStates as pageStatesFigure, type FaultTimelinePlotOptions, type PageStatesPlotOptions } from "./pages";
+import {
+  faultTimeline as faultTimelineFigure,
+  pageStates as pageStatesFigure,
+  type FaultTimelinePlotOptions,
+  type PageStatesPlotOptions,
+} from "./pages";
 
 /** Options every figure takes: titles of the plot and the axes, and its size in pixels. */
 export interface PlotOptions {
@@ -20,10 +25,7 @@ export interface PlotOptions {
 }
 
 /** Named numeric series: { "MS_SYNC": samples, ... }, or LatencyResults (named by their label). */
-export type SeriesInput =
-  | Record<string, ArrayLike<number> | LatencyResult>
-  | LatencyResult
-  | LatencyResult[];
+export type SeriesInput = Record<string, ArrayLike<number> | LatencyResult> | LatencyResult | LatencyResult[];
 
 interface Series {
   name: string;
@@ -65,11 +67,16 @@ function toSeries(input: SeriesInput, name: string): Series[] {
     throw new ERR_INVALID_ARG_TYPE(name, "an object of named series or LatencyResult(s)", input);
   }
   if (list.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(name, input, "has no series to plot");
-  for (const s of list) if (s.values.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(`${name}.${s.name}`, s.values, "is empty");
+  for (const s of list)
+    if (s.values.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(`${name}.${s.name}`, s.values, "is empty");
   return list;
 }
 
-function layoutOf(opts: PlotOptions, defaults: { xTitle?: string; yTitle?: string }, extra: Record<string, unknown> = {}): Record<string, unknown> {
+function layoutOf(
+  opts: PlotOptions,
+  defaults: { xTitle?: string; yTitle?: string },
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const layout: Record<string, unknown> = {
     margin: { t: opts.title ? 50 : 20, r: 20, b: 50, l: 60 },
     xaxis: { title: { text: opts.xTitle ?? defaults.xTitle ?? "" } },
@@ -89,7 +96,7 @@ function summaryOf(kind: string, opts: PlotOptions, series: number, points: numb
 
 function unitOf(list: Series[]): string | undefined {
   const u = list[0].unit;
-  return u && list.every((s) => s.unit === u) ? UNIT_TEXT[u] ?? u : undefined;
+  return u && list.every((s) => s.unit === u) ? (UNIT_TEXT[u] ?? u) : undefined;
 }
 
 /** Options of `plot.lines`. */
@@ -100,7 +107,11 @@ export interface LinesOptions extends PlotOptions {
 }
 
 /** Lines over a sweep: x against several named y series of the same length. */
-export function lines(x: ArrayLike<number> | string[], series: Record<string, ArrayLike<number>>, opts: LinesOptions = {}): Figure {
+export function lines(
+  x: ArrayLike<number> | string[],
+  series: Record<string, ArrayLike<number>>,
+  opts: LinesOptions = {},
+): Figure {
   opts = validateOptions<LinesOptions>(opts, "options");
   if (x === null || typeof x !== "object" || typeof (x as ArrayLike<unknown>).length !== "number") {
     throw new ERR_INVALID_ARG_TYPE("x", "an array", x);
@@ -110,10 +121,20 @@ export function lines(x: ArrayLike<number> | string[], series: Record<string, Ar
   const list = toSeries(series, "series");
   for (const s of list) {
     if (s.values.length !== xs.length) {
-      throw new ERR_INVALID_ARG_VALUE_RANGE(`series.${s.name}`, s.values, `has ${s.values.length} values for ${xs.length} x values`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        `series.${s.name}`,
+        s.values,
+        `has ${s.values.length} values for ${xs.length} x values`,
+      );
     }
   }
-  const data = list.map((s) => ({ type: "scatter", mode: opts.mode ?? "lines+markers", name: s.name, x: xs, y: s.values }));
+  const data = list.map((s) => ({
+    type: "scatter",
+    mode: opts.mode ?? "lines+markers",
+    name: s.name,
+    x: xs,
+    y: s.values,
+  }));
   const layout = layoutOf(opts, {}, {});
   if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
   if (opts.logY) (layout.yaxis as Record<string, unknown>).type = "log";
@@ -135,12 +156,21 @@ export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Fig
   const list = toSeries(series, "series");
   const unit = unitOf(list);
   const data = list.map((s) => {
-    const trace: Record<string, unknown> = { type: "histogram", name: s.name, x: s.values, opacity: list.length > 1 ? 0.6 : 1 };
+    const trace: Record<string, unknown> = {
+      type: "histogram",
+      name: s.name,
+      x: s.values,
+      opacity: list.length > 1 ? 0.6 : 1,
+    };
     if (opts.bins !== undefined) trace.nbinsx = opts.bins;
     if (opts.percent) trace.histnorm = "percent";
     return trace;
   });
-  const layout = layoutOf(opts, { xTitle: unit ? `latency (${unit})` : "value", yTitle: opts.percent ? "% of samples" : "samples" }, { barmode: "overlay" });
+  const layout = layoutOf(
+    opts,
+    { xTitle: unit ? `latency (${unit})` : "value", yTitle: opts.percent ? "% of samples" : "samples" },
+    { barmode: "overlay" },
+  );
   if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
   const points = list.reduce((a, s) => a + s.values.length, 0);
   return new Figure(data, layout, summaryOf("histogram", opts, list.length, points));
@@ -175,7 +205,11 @@ export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
     }
     return { type: "scatter", mode: "lines", line: { shape: "hv" }, name: s.name, x, y };
   });
-  const layout = layoutOf(opts, { xTitle: unit ? `latency (${unit})` : "value", yTitle: "fraction of samples ≤ x" }, {});
+  const layout = layoutOf(
+    opts,
+    { xTitle: unit ? `latency (${unit})` : "value", yTitle: "fraction of samples ≤ x" },
+    {},
+  );
   (layout.yaxis as Record<string, unknown>).range = [0, 1.02];
   if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
   const points = list.reduce((a, s) => a + s.values.length, 0);
@@ -200,7 +234,8 @@ export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figu
   const rows = z.map((r, i) => numbers(r, `z[${i}]`));
   const cols = rows[0].length;
   rows.forEach((r, i) => {
-    if (r.length !== cols) throw new ERR_INVALID_ARG_VALUE_RANGE(`z[${i}]`, r, `has ${r.length} values, z[0] has ${cols}`);
+    if (r.length !== cols)
+      throw new ERR_INVALID_ARG_VALUE_RANGE(`z[${i}]`, r, `has ${r.length} values, z[0] has ${cols}`);
   });
   const trace: Record<string, unknown> = { type: "heatmap", z: rows, colorscale: opts.colorscale ?? "Blues" };
   if (opts.x) trace.x = Array.from(opts.x as ArrayLike<number | string>);
@@ -224,7 +259,11 @@ export interface ResidencyPlotOptions extends PlotOptions {
 export function residency(recording: ResidencyRecording, opts: ResidencyPlotOptions = {}): Figure {
   opts = validateOptions<ResidencyPlotOptions>(opts, "options");
   if (!(recording instanceof ResidencyRecording)) {
-    throw new ERR_INVALID_ARG_TYPE("recording", "a ResidencyRecording (from recordResidency or a ResidencySampler)", recording);
+    throw new ERR_INVALID_ARG_TYPE(
+      "recording",
+      "a ResidencyRecording (from recordResidency or a ResidencySampler)",
+      recording,
+    );
   }
   if (recording.frames.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("recording", recording, "has no frames");
   const rows = Math.min(opts.rows ?? 256, recording.pages);
@@ -261,9 +300,14 @@ export interface BarOptions extends PlotOptions {
 }
 
 /** A bar chart: categories against one series (array) or several named ones. */
-export function bar(labels: string[], values: ArrayLike<number> | Record<string, ArrayLike<number>>, opts: BarOptions = {}): Figure {
+export function bar(
+  labels: string[],
+  values: ArrayLike<number> | Record<string, ArrayLike<number>>,
+  opts: BarOptions = {},
+): Figure {
   opts = validateOptions<BarOptions>(opts, "options");
-  if (!Array.isArray(labels) || labels.length === 0) throw new ERR_INVALID_ARG_TYPE("labels", "a non-empty array of strings", labels);
+  if (!Array.isArray(labels) || labels.length === 0)
+    throw new ERR_INVALID_ARG_TYPE("labels", "a non-empty array of strings", labels);
   const cats = labels.map(String);
   const named =
     values !== null && typeof values === "object" && typeof (values as ArrayLike<number>).length !== "number"
@@ -272,7 +316,11 @@ export function bar(labels: string[], values: ArrayLike<number> | Record<string,
   const list = toSeries(named, "values");
   for (const s of list) {
     if (s.values.length !== cats.length) {
-      throw new ERR_INVALID_ARG_VALUE_RANGE(`values.${s.name}`, s.values, `has ${s.values.length} values for ${cats.length} labels`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        `values.${s.name}`,
+        s.values,
+        `has ${s.values.length} values for ${cats.length} labels`,
+      );
     }
   }
   const data = list.map((s) => ({ type: "bar", name: s.name, x: cats, y: s.values }));
@@ -310,5 +358,6 @@ export const plot = {
   /** A pages × time heatmap of page states (not cached, clean, dirty, writeback) from a PageStateSampler. */
   pageStates: (recording: PageStateRecording, opts?: PageStatesPlotOptions) => pageStatesFigure(recording, opts),
   /** The order pages became resident, next to the fault counts, one panel per FaultTimeline. */
-  faultTimeline: (timelines: FaultTimeline | FaultTimeline[], opts?: FaultTimelinePlotOptions) => faultTimelineFigure(timelines, opts),
+  faultTimeline: (timelines: FaultTimeline | FaultTimeline[], opts?: FaultTimelinePlotOptions) =>
+    faultTimelineFigure(timelines, opts),
 };

@@ -44,14 +44,24 @@ function unavailable(reason: string): null {
   lastReason = reason;
   if (!reported) {
     reported = true;
-    process.emitWarning(`PNG rendering of figures is unavailable: ${reason}. Figures keep their HTML and plotly JSON.`, "TslabIpcWarning");
+    process.emitWarning(
+      `PNG rendering of figures is unavailable: ${reason}. Figures keep their HTML and plotly JSON.`,
+      "TslabIpcWarning",
+    );
   }
   return null;
 }
 
 type Browser = { newContext(o: object): Promise<Context>; close(): Promise<void> };
-type Context = { newPage(): Promise<Page>; route(url: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void> };
-type Page = { setContent(html: string): Promise<void>; addScriptTag(o: { path: string }): Promise<unknown>; evaluate<R, A>(f: (a: A) => R | Promise<R>, a: A): Promise<R> };
+type Context = {
+  newPage(): Promise<Page>;
+  route(url: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
+};
+type Page = {
+  setContent(html: string): Promise<void>;
+  addScriptTag(o: { path: string }): Promise<unknown>;
+  evaluate<R, A>(f: (a: A) => R | Promise<R>, a: A): Promise<R>;
+};
 
 function loadPlaywright(): { chromium: { launch(o: object): Promise<Browser> } } | null {
   try {
@@ -90,7 +100,8 @@ async function openRenderer(opts: PngOptions): Promise<{ browser: Browser; page:
 
 function figureJson(fig: Figure | PlotlyFigure, name: string): PlotlyFigure {
   if (fig instanceof Figure) return fig.toJSON();
-  if (!fig || !Array.isArray((fig as PlotlyFigure).data)) throw new ERR_INVALID_ARG_TYPE(name, "a Figure or a { data, layout } object", fig);
+  if (!fig || !Array.isArray((fig as PlotlyFigure).data))
+    throw new ERR_INVALID_ARG_TYPE(name, "a Figure or a { data, layout } object", fig);
   return { data: fig.data, layout: fig.layout ?? {} };
 }
 
@@ -99,7 +110,10 @@ function figureJson(fig: Figure | PlotlyFigure, name: string): PlotlyFigure {
  * every figure when Chromium is unavailable (pngUnavailableReason() says why); a figure that
  * plotly.js cannot draw gets null alone.
  */
-export async function renderFigurePngs(figs: (Figure | PlotlyFigure)[], opts: PngOptions = {}): Promise<(Buffer | null)[]> {
+export async function renderFigurePngs(
+  figs: (Figure | PlotlyFigure)[],
+  opts: PngOptions = {},
+): Promise<(Buffer | null)[]> {
   if (!Array.isArray(figs)) throw new ERR_INVALID_ARG_TYPE("figs", "an array of figures", figs);
   const jsons = figs.map((fig, i) => figureJson(fig, `figs[${i}]`));
   if (jsons.length === 0) return [];
@@ -115,7 +129,8 @@ export async function renderFigurePngs(figs: (Figure | PlotlyFigure)[], opts: Pn
       try {
         const url = await renderer.page.evaluate(
           async (a: { fig: PlotlyFigure; width: number; height: number; scale: number }) => {
-            const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
+            const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } })
+              .Plotly;
             return P.toImage(a.fig, { format: "png", width: a.width, height: a.height, scale: a.scale });
           },
           { fig, width, height, scale: opts.scale ?? 1 },
@@ -146,7 +161,11 @@ export async function attachRenderedPng(fig: Figure, opts: PngOptions = {}): Pro
 
 /** Minimal shape of an nbformat 4 notebook, as far as outputs go. */
 export interface NotebookJson {
-  cells: { cell_type?: string; outputs?: { output_type: string; data?: Record<string, unknown> }[]; [key: string]: unknown }[];
+  cells: {
+    cell_type?: string;
+    outputs?: { output_type: string; data?: Record<string, unknown> }[];
+    [key: string]: unknown;
+  }[];
   [key: string]: unknown;
 }
 
@@ -166,21 +185,32 @@ export interface AddPngsReport {
  * slot, the PNG is shown there too (for viewers that strip scripts, such as an untrusted
  * notebook). Changes the notebooks in place. Without Chromium it adds nothing and says why.
  */
-export async function addPngsToNotebook(nb: NotebookJson | NotebookJson[], opts: PngOptions = {}): Promise<AddPngsReport> {
+export async function addPngsToNotebook(
+  nb: NotebookJson | NotebookJson[],
+  opts: PngOptions = {},
+): Promise<AddPngsReport> {
   const books = Array.isArray(nb) ? nb : [nb];
   for (const book of books) {
-    if (!book || !Array.isArray(book.cells)) throw new ERR_INVALID_ARG_TYPE("nb", "a notebook object (nbformat 4, with cells)", book);
+    if (!book || !Array.isArray(book.cells))
+      throw new ERR_INVALID_ARG_TYPE("nb", "a notebook object (nbformat 4, with cells)", book);
   }
   const targets: Record<string, unknown>[] = [];
   for (const cell of books.flatMap((b) => b.cells)) {
     for (const out of cell.outputs ?? []) {
-      if ((out.output_type === "display_data" || out.output_type === "execute_result") && out.data && out.data[PLOTLY_MIME]) {
+      if (
+        (out.output_type === "display_data" || out.output_type === "execute_result") &&
+        out.data &&
+        out.data[PLOTLY_MIME]
+      ) {
         targets.push(out.data);
       }
     }
   }
   if (targets.length === 0) return { plotlyOutputs: 0, added: 0, reason: null };
-  const pngs = await renderFigurePngs(targets.map((d) => d[PLOTLY_MIME] as PlotlyFigure), opts);
+  const pngs = await renderFigurePngs(
+    targets.map((d) => d[PLOTLY_MIME] as PlotlyFigure),
+    opts,
+  );
   let added = 0;
   pngs.forEach((png, i) => {
     if (!png) return;
@@ -190,7 +220,9 @@ export async function addPngsToNotebook(nb: NotebookJson | NotebookJson[], opts:
     const html = data["text/html"];
     const text = Array.isArray(html) ? html.join("") : typeof html === "string" ? html : null;
     if (text && text.includes(PNG_SLOT)) {
-      const plain = Array.isArray(data["text/plain"]) ? (data["text/plain"] as string[]).join("") : String(data["text/plain"] ?? "Figure");
+      const plain = Array.isArray(data["text/plain"])
+        ? (data["text/plain"] as string[]).join("")
+        : String(data["text/plain"] ?? "Figure");
       data["text/html"] = text.replace(PNG_SLOT, pngImgTag(b64, plain));
     }
     added++;

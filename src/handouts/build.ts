@@ -136,7 +136,9 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
         status = `FAILED: left ${run.devShmLeft.length} name(s) in /dev/shm (${run.devShmLeft.slice(0, 3).join(", ")})`;
       }
       const ok = status === "ok";
-      log(`[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`);
+      log(
+        `[${i + 1}/${files.length}] ${name}: ${ok ? "ok" : status} (${judgement.codeCells} code cells, ${run.seconds.toFixed(1)} s)`,
+      );
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
     });
     // One nbconvert process for all pages: its start-up costs more than a page.
@@ -149,7 +151,12 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       await writePdfs(pdfs, kernel.env);
     }
     const totalSeconds = (performance.now() - started) / 1000;
-    return { notebooks: reports, totalSeconds, ok: reports.length > 0 && reports.every((r) => r.ok), kernel: kernel.description };
+    return {
+      notebooks: reports,
+      totalSeconds,
+      ok: reports.length > 0 && reports.every((r) => r.ok),
+      kernel: kernel.description,
+    };
   } finally {
     kernel.dispose();
   }
@@ -160,7 +167,11 @@ export function summaryTable(report: HandoutReport): string {
   const rows = report.notebooks.map((r) => [r.name, String(r.cells), r.seconds.toFixed(1), r.status]);
   const head = ["notebook", "cells", "seconds", "status"];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => Math.min(r[c].length, c === 3 ? 100 : 60))));
-  const line = (cols: string[]) => cols.map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join("  ").trimEnd();
+  const line = (cols: string[]) =>
+    cols
+      .map((v, c) => (c === 1 || c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
   const failed = report.notebooks.filter((r) => !r.ok).length;
   return [
     line(head),

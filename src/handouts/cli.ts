@@ -32,7 +32,9 @@ async function main(): Promise<number> {
     const rel = path.relative(process.cwd(), dir);
     return rel === "" ? "." : rel.startsWith("..") ? dir : rel;
   };
-  console.log(`\nhandouts in ${shown(outDir)}/ (executed) and ${shown(path.join(outDir, "student"))}/ (student versions: .ipynb, .html, .pdf)`);
+  console.log(
+    `\nhandouts in ${shown(outDir)}/ (executed) and ${shown(path.join(outDir, "student"))}/ (student versions: .ipynb, .html, .pdf)`,
+  );
   return report.ok ? 0 : 1;
 }
 

@@ -5,7 +5,17 @@ export type { HandoutOptions, HandoutReport, NotebookReport } from "./build";
 export { judgeNotebook } from "./judge";
 export type { Judgement, CellProblem } from "./judge";
 export { studentVersion, SOLUTION_STUB } from "./student";
-export { executeNotebook, exportHtml, projectKernel, ipcNamespaceAvailable, privateDevShmAvailable, isolationPrefix, jupyterPython, jupyterUnavailableReason, KERNEL_NAME } from "./jupyter";
+export {
+  executeNotebook,
+  exportHtml,
+  projectKernel,
+  ipcNamespaceAvailable,
+  privateDevShmAvailable,
+  isolationPrefix,
+  jupyterPython,
+  jupyterUnavailableReason,
+  KERNEL_NAME,
+} from "./jupyter";
 export type { ExecuteResult, KernelEnvironment } from "./jupyter";
 export { readNotebook, writeNotebook, tagsOf, sourceOf } from "./notebook";
 export type { Notebook, NotebookCell, NotebookOutput } from "./notebook";

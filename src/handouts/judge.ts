@@ -45,9 +45,15 @@ export function judgeNotebook(nb: Notebook): Judgement {
     if (ran) executed++;
     const errors = (cell.outputs ?? []).filter((o) => o.output_type === "error");
     const errorText = errors.map((e) => `${e.ename}: ${e.evalue}`).join("; ");
-    if (sourceOf(cell).trim() !== "" && !ran) problems.push({ cell: i, kind: "not executed", detail: firstLine(sourceOf(cell)) });
+    if (sourceOf(cell).trim() !== "" && !ran)
+      problems.push({ cell: i, kind: "not executed", detail: firstLine(sourceOf(cell)) });
     if (tags.includes("raises-exception")) {
-      if (ran && errors.length === 0) problems.push({ cell: i, kind: "expected an error", detail: `tagged raises-exception but raised nothing: ${firstLine(sourceOf(cell))}` });
+      if (ran && errors.length === 0)
+        problems.push({
+          cell: i,
+          kind: "expected an error",
+          detail: `tagged raises-exception but raised nothing: ${firstLine(sourceOf(cell))}`,
+        });
     } else if (errors.length > 0) {
       problems.push({ cell: i, kind: check ? "check failed" : "unexpected error", detail: firstLine(errorText) });
     }

@@ -27,7 +27,8 @@ export function nbrunScript(): string {
 export function jupyterUnavailableReason(): string | null {
   const r = spawnSync(jupyterPython(), ["-c", "import nbclient, nbconvert, nbformat"], { encoding: "utf8" });
   if (r.error) return `${jupyterPython()} cannot run: ${r.error.message}`;
-  if (r.status !== 0) return `${jupyterPython()} lacks nbclient/nbconvert (apt-get install jupyter-nbconvert python3-nbclient): ${r.stderr.trim().split("\n").pop()}`;
+  if (r.status !== 0)
+    return `${jupyterPython()} lacks nbclient/nbconvert (apt-get install jupyter-nbconvert python3-nbclient): ${r.stderr.trim().split("\n").pop()}`;
   return null;
 }
 
@@ -50,7 +51,11 @@ export function projectKernel(options: { parent?: string; packageDir?: string } 
   const installer = path.join(options.packageDir ?? packageRoot(), "kernel", "install.js");
   const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (!fs.existsSync(installer)) {
-    return { env: quiet, description: `the registered "${KERNEL_NAME}" kernel (kernel/install.js not found)`, dispose() {} };
+    return {
+      env: quiet,
+      description: `the registered "${KERNEL_NAME}" kernel (kernel/install.js not found)`,
+      dispose() {},
+    };
   }
   const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
   const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
@@ -58,7 +63,10 @@ export function projectKernel(options: { parent?: string; packageDir?: string } 
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
   if (r.status !== 0 || !fs.existsSync(spec)) {
     fs.rmSync(dataDir, { recursive: true, force: true });
-    throw withCode(new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`), "ERR_JUPYTER_FAILED");
+    throw withCode(
+      new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`),
+      "ERR_JUPYTER_FAILED",
+    );
   }
   return {
     env,
@@ -103,7 +111,11 @@ export function privateDevShmAvailable(): boolean {
   return isolationPrefix()?.includes("--mount") ?? false;
 }
 
-function runNbrun(args: string[], env: NodeJS.ProcessEnv, isolate = false): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
+function runNbrun(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  isolate = false,
+): Promise<{ json: Record<string, unknown> | null; stderr: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const command = [jupyterPython(), nbrunScript(), ...args];
     const prefix = isolate ? isolationPrefix() : null;
@@ -164,11 +176,28 @@ export async function executeNotebook(
   if (options.cwd) args.push("--cwd", options.cwd);
   const runs = options.runs ?? 1;
   if (runs !== 1) args.push("--runs", String(runs));
-  const runFiles = Array.from({ length: runs - 1 }, (_, k) => output.replace(/\.ipynb$/, "") + `.run${k + 1}.ipynb`).concat(output);
+  const runFiles = Array.from(
+    { length: runs - 1 },
+    (_, k) => output.replace(/\.ipynb$/, "") + `.run${k + 1}.ipynb`,
+  ).concat(output);
   const r = await runNbrun(args, options.env, isolated);
   if (!r.json) {
-    const why = r.stderr.trim().split("\n").filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l)).slice(-3).join(" | ");
-    return { ok: false, seconds: 0, error: `nbrun.py exited with ${r.code}: ${why}`, segmentsLeft: [], devShmLeft: [], isolated, privateDevShm, runFiles };
+    const why = r.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l))
+      .slice(-3)
+      .join(" | ");
+    return {
+      ok: false,
+      seconds: 0,
+      error: `nbrun.py exited with ${r.code}: ${why}`,
+      segmentsLeft: [],
+      devShmLeft: [],
+      isolated,
+      privateDevShm,
+      runFiles,
+    };
   }
   return {
     ok: r.json.ok === true,
@@ -187,6 +216,9 @@ export async function exportHtml(pairs: [string, string][], env: NodeJS.ProcessE
   if (pairs.length === 0) return;
   const r = await runNbrun(["html", ...pairs.flat()], env);
   if (!r.json || r.json.ok !== true) {
-    throw withCode(new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`), "ERR_JUPYTER_FAILED");
+    throw withCode(
+      new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`),
+      "ERR_JUPYTER_FAILED",
+    );
   }
 }

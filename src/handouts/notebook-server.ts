@@ -34,7 +34,10 @@ function ensureKernel(root: string): void {
  * user says so (`--allow-root`), never because we added it.
  */
 export function jupyterArgs(root: string, userArgs: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
-  const given = (option: string) => userArgs.some((a) => a === option || a.startsWith(option + "=") || a.startsWith("--NotebookApp." + option.slice(2) + "="));
+  const given = (option: string) =>
+    userArgs.some(
+      (a) => a === option || a.startsWith(option + "=") || a.startsWith("--NotebookApp." + option.slice(2) + "="),
+    );
   const args = ["notebook", `--notebook-dir=${path.join(root, "notebooks")}`];
   if (!given("--ip")) args.push("--ip=127.0.0.1");
   if (!env.DISPLAY && !env.WAYLAND_DISPLAY) args.push("--no-browser");

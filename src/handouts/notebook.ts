@@ -31,7 +31,8 @@ export interface Notebook {
 
 export function readNotebook(file: string): Notebook {
   const nb = JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
-  if (!nb || !Array.isArray(nb.cells)) throw withCode(new Error(`${file} is not an nbformat 4 notebook (no cells)`), "ERR_INVALID_NOTEBOOK");
+  if (!nb || !Array.isArray(nb.cells))
+    throw withCode(new Error(`${file} is not an nbformat 4 notebook (no cells)`), "ERR_INVALID_NOTEBOOK");
   return nb;
 }
 

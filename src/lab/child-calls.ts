@@ -34,13 +34,20 @@ export async function countChildCalls<T>(names: string[], work: () => Promise<T>
   validateFunction(work, "work");
   const known = countableCalls();
   names.forEach((name, i) => {
-    if (!known.includes(name)) throw new ERR_INVALID_ARG_VALUE_RANGE(`names[${i}]`, name, "is not a call the library makes (see countableCalls())");
+    if (!known.includes(name))
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        `names[${i}]`,
+        name,
+        "is not a call the library makes (see countableCalls())",
+      );
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
   const spy = path.join(dir, "spy.js");
-  const library = distIndex();   // the built library, also when this file runs from src/ (tests)
+  const library = distIndex(); // the built library, also when this file runs from src/ (tests)
   const table = path.join(path.dirname(library), "ffi", "libc.js");
-  fs.writeFileSync(spy, `const fs = require("fs");
+  fs.writeFileSync(
+    spy,
+    `const fs = require("fs");
 const { fn } = require(${JSON.stringify(table)});
 const report = ${JSON.stringify(dir)} + "/" + process.pid + ".jsonl";
 const standIns = {};
@@ -51,7 +58,8 @@ for (const name of ${JSON.stringify(names)}) {
     return real(...args);
   };
 }
-require(${JSON.stringify(library)}).countCalls(Object.keys(standIns), { standIns, keep: 0 });\n`);
+require(${JSON.stringify(library)}).countCalls(Object.keys(standIns), { standIns, keep: 0 });\n`,
+  );
   const before = process.env.NODE_OPTIONS;
   process.env.NODE_OPTIONS = `${before ?? ""} --require ${spy}`.trim();
   try {
@@ -59,7 +67,10 @@ require(${JSON.stringify(library)}).countCalls(Object.keys(standIns), { standIns
     const reports = fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl"));
     const children = reports
       .map((f) => {
-        const lines = fs.readFileSync(path.join(dir, f), "utf8").split("\n").filter((l) => l !== "");
+        const lines = fs
+          .readFileSync(path.join(dir, f), "utf8")
+          .split("\n")
+          .filter((l) => l !== "");
         return { at: fs.statSync(path.join(dir, f)).mtimeMs, calls: lines.map((l) => JSON.parse(l) as RecordedCall) };
       })
       .sort((a, b) => a.at - b.at)

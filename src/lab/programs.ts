@@ -73,7 +73,11 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   validateString(source, "source");
   validateString(name, "name");
   if (!/^[A-Za-z0-9._-]{1,200}$/.test(name) || name.startsWith(".")) {
-    throw new ERR_INVALID_ARG_VALUE_RANGE("name", name, 'must be a file name of 1 to 200 letters, digits, ".", "_" and "-", not starting with "."');
+    throw new ERR_INVALID_ARG_VALUE_RANGE(
+      "name",
+      name,
+      'must be a file name of 1 to 200 letters, digits, ".", "_" and "-", not starting with "."',
+    );
   }
   const reason = noCompilerReason();
   if (reason !== null) {
@@ -88,7 +92,11 @@ export function compileC(source: string, name: string): CompiledProgram | null {
   // "./" first: a name starting with "-" is a file to cc, never an option.
   const r = spawnSync(compiler(), ["-O2", "-Wall", "-o", `./${name}`, `./${name}.c`], { cwd: dir, encoding: "utf8" });
   if (r.error) throw r.error;
-  if (r.status !== 0) throw withCode(new Error(`cc could not compile ${name}.c:\n${r.stderr}`), "ERR_CC_FAILED", { status: r.status, stderr: r.stderr });
+  if (r.status !== 0)
+    throw withCode(new Error(`cc could not compile ${name}.c:\n${r.stderr}`), "ERR_CC_FAILED", {
+      status: r.status,
+      stderr: r.stderr,
+    });
   return { path: exe, warnings: r.stderr };
 }
 /**
@@ -107,6 +115,7 @@ export function runProgram(file: string, args: readonly string[] = [], options: 
     input: options.input,
     encoding: "utf8",
   });
-  if (r.error && (r.error as NodeJS.ErrnoException).code !== "ETIMEDOUT") throw fromNodeError(r.error, "spawn", { path: file });
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== "ETIMEDOUT")
+    throw fromNodeError(r.error, "spawn", { path: file });
   return { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status, signal: r.signal };
 }

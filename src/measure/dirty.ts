@@ -35,7 +35,16 @@ const STATE_NAMES = ["not cached", "clean", "dirty", "writeback"];
 type Field = "nr_dirty" | "nr_writeback";
 
 /** Sets vec[i] = value for each page in [first, first+count) that cachestat counts in `field`. */
-function markPages(fd: number, base: number, vec: Uint8Array, first: number, count: number, field: Field, value: number, known?: number): void {
+function markPages(
+  fd: number,
+  base: number,
+  vec: Uint8Array,
+  first: number,
+  count: number,
+  field: Field,
+  value: number,
+  known?: number,
+): void {
   const page = pageSize();
   const n = known ?? cachestatFd(fd, base + first * page, count * page)[field];
   if (n === 0) return;
@@ -157,11 +166,13 @@ export class PageStateRecording {
     const z: number[][] = [];
     for (let lo = 0; lo < this.pages; lo += per) {
       const hi = Math.min(this.pages, lo + per);
-      z.push(this.frames.map((f) => {
-        let s = 0;
-        for (let p = lo; p < hi; p++) if (f[p] > s) s = f[p];
-        return s;
-      }));
+      z.push(
+        this.frames.map((f) => {
+          let s = 0;
+          for (let p = lo; p < hi; p++) if (f[p] > s) s = f[p];
+          return s;
+        }),
+      );
     }
     return z;
   }
@@ -184,7 +195,10 @@ export class PageStateRecording {
   /** The page count, frame count and dirty pages per frame. */
   toString(): string {
     const d = this.dirtyCounts;
-    return `PageStateRecording { ${this.pages} pages, ${this.frames.length} frames, dirty ${d.join(" -> ") || "(no frames)"} }`.slice(0, 300);
+    return `PageStateRecording { ${this.pages} pages, ${this.frames.length} frames, dirty ${d.join(" -> ") || "(no frames)"} }`.slice(
+      0,
+      300,
+    );
   }
 }
 
@@ -230,7 +244,9 @@ export class PageStateSampler {
    * Samples every `intervalMs` until `until()` is true or `timeoutMs` passed (the bounded wait
    * for background writeback); resolves with the recording.
    */
-  async watch(options: { intervalMs?: number; timeoutMs?: number; until?: (c: PageStateCounts) => boolean; label?: string } = {}): Promise<PageStateRecording> {
+  async watch(
+    options: { intervalMs?: number; timeoutMs?: number; until?: (c: PageStateCounts) => boolean; label?: string } = {},
+  ): Promise<PageStateRecording> {
     const interval = options.intervalMs ?? 250;
     const timeout = options.timeoutMs ?? 5000;
     if (!(interval > 0)) throw new ERR_OUT_OF_RANGE("options.intervalMs", "> 0", interval);

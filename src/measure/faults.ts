@@ -116,7 +116,11 @@ export function measure<T>(fn: () => T, options?: MeasureOptions): Measurement<T
   const f1 = readFaultCounters(who);
 
   if (value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function") {
-    throw new ERR_INVALID_ARG_VALUE("fn", fn, "must be synchronous: it returned a promise, whose work would not be counted");
+    throw new ERR_INVALID_ARG_VALUE(
+      "fn",
+      fn,
+      "must be synchronous: it returned a promise, whose work would not be counted",
+    );
   }
   let change: ResidencyChange | undefined;
   if (region && before) {

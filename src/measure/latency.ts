@@ -112,7 +112,8 @@ export class LatencyResult implements LatencyStats {
     const u = UNIT_TEXT[this.unit];
     const f = (v: number) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
     const cols = ["min", "p50", "p90", "p99", "max", "mean"] as const;
-    const row = (name: string, s: LatencyStats) => `<tr><th style="text-align:left">${name}</th><td>${s.n}</td>${cols.map((c) => `<td>${f(s[c])}</td>`).join("")}</tr>`;
+    const row = (name: string, s: LatencyStats) =>
+      `<tr><th style="text-align:left">${name}</th><td>${s.n}</td>${cols.map((c) => `<td>${f(s[c])}</td>`).join("")}</tr>`;
     const html =
       `<table><thead><tr><th>${u}</th><th>n</th>${cols.map((c) => `<th>${c}</th>`).join("")}</tr></thead><tbody>` +
       row(escapeHtml(this.label), this) +
@@ -140,7 +141,12 @@ export class LatencyResult implements LatencyStats {
 
 // The timing loop, shared by the real call and the empty one so both pay the same costs.
 // Returns what the first call returned, so a promise-returning function can be refused.
-function timeCalls(call: (i: number) => unknown, setup: ((i: number) => void) | undefined, count: number, out: Float64Array | null): unknown {
+function timeCalls(
+  call: (i: number) => unknown,
+  setup: ((i: number) => void) | undefined,
+  count: number,
+  out: Float64Array | null,
+): unknown {
   const clock = process.hrtime.bigint;
   let first: unknown;
   for (let i = 0; i < count; i++) {
@@ -176,11 +182,17 @@ export function sampleLatency(fn: (i: number) => unknown, options?: LatencyOptio
   const n = validateInteger(opts.n ?? 1000, "options.n", 1, MAX_SAMPLES);
   const warmup = validateInteger(opts.warmup ?? Math.min(100, n), "options.warmup", 0, MAX_SAMPLES);
   const unit = opts.unit ?? "us";
-  if (!Object.hasOwn(UNIT_DIVISOR, unit)) throw new ERR_INVALID_ARG_VALUE_RANGE("options.unit", unit, "must be one of: 'ns', 'us', 'ms'");
+  if (!Object.hasOwn(UNIT_DIVISOR, unit))
+    throw new ERR_INVALID_ARG_VALUE_RANGE("options.unit", unit, "must be one of: 'ns', 'us', 'ms'");
   if (opts.label !== undefined) validateString(opts.label, "options.label");
   const setup = opts.setup;
   if (setup !== undefined) validateFunction(setup, "options.setup");
-  const overheadN = validateInteger(opts.overheadSamples ?? Math.min(n, 1000), "options.overheadSamples", 1, MAX_SAMPLES);
+  const overheadN = validateInteger(
+    opts.overheadSamples ?? Math.min(n, 1000),
+    "options.overheadSamples",
+    1,
+    MAX_SAMPLES,
+  );
 
   if (warmup > 0) checkNotPromise(timeCalls(fn, setup, warmup, null));
   const raw = new Float64Array(n);

@@ -109,7 +109,8 @@ export function physicalFrame(pid: number | "self", address: bigint): { pfn: big
   try {
     const entry = Buffer.alloc(PAGEMAP_ENTRY);
     const at = Number(address / BigInt(PAGE_SIZE)) * PAGEMAP_ENTRY;
-    if (fs.readSync(fd, entry, 0, PAGEMAP_ENTRY, at) !== PAGEMAP_ENTRY) return { pfn: null, why: "short read of pagemap" };
+    if (fs.readSync(fd, entry, 0, PAGEMAP_ENTRY, at) !== PAGEMAP_ENTRY)
+      return { pfn: null, why: "short read of pagemap" };
     const bits = entry.readBigUInt64LE(0);
     if ((bits & PAGE_PRESENT) === 0n) return { pfn: null, why: "the page is not in memory (never touched)" };
     const pfn = bits & PFN_MASK;
@@ -153,7 +154,16 @@ export class MapsComparison {
     return [
       {
         caption: `MAP_SHARED objects mapped by both ${a} and ${b}`,
-        columns: ["object", `address in ${a}`, `address in ${b}`, `PFN in ${a}`, `PFN in ${b}`, "same physical page", `Rss/Pss in ${a}`, `Rss/Pss in ${b}`],
+        columns: [
+          "object",
+          `address in ${a}`,
+          `address in ${b}`,
+          `PFN in ${a}`,
+          `PFN in ${b}`,
+          "same physical page",
+          `Rss/Pss in ${a}`,
+          `Rss/Pss in ${b}`,
+        ],
         rows: this.shared.map((s) => [
           s.path,
           hex(s.addresses[0]),
@@ -181,13 +191,25 @@ export class MapsComparison {
   /** The three tables as text, and why PFNs are missing if they are. */
   toString(): string {
     const note = this.pfnNote ? `PFNs: ${this.pfnNote}\n` : "";
-    return this.tables().map((t) => recordsText(t.caption, t.columns, t.rows)).join("\n\n") + "\n" + note;
+    return (
+      this.tables()
+        .map((t) => recordsText(t.caption, t.columns, t.rows))
+        .join("\n\n") +
+      "\n" +
+      note
+    );
   }
 
   /** The three tables as HTML (and text), for Jupyter. */
   [JUPYTER_DISPLAY](): MimeBundle {
     const note = this.pfnNote ? `<p>PFNs: ${escapeHtml(this.pfnNote)}</p>` : "";
-    return { "text/html": this.tables().map((t) => recordsTable(t.caption, t.columns, t.rows)).join("\n") + note, "text/plain": this.toString() };
+    return {
+      "text/html":
+        this.tables()
+          .map((t) => recordsTable(t.caption, t.columns, t.rows))
+          .join("\n") + note,
+      "text/plain": this.toString(),
+    };
   }
 }
 
@@ -212,7 +234,9 @@ export function showMaps(pidA: number, pidB: number): MapsComparison {
   const notes = new Set<string>();
   const shared: SharedMapping[] = [];
   for (const la of sharedOf(mapsA)) {
-    const lb = inB.find((l) => l.dev === la.dev && l.inode === la.inode && l.offset === la.offset && l.path === la.path);
+    const lb = inB.find(
+      (l) => l.dev === la.dev && l.inode === la.inode && l.offset === la.offset && l.path === la.path,
+    );
     if (!lb) continue;
     const fa = physicalFrame(pidA, la.start);
     const fb = physicalFrame(pidB, lb.start);
@@ -227,5 +251,11 @@ export function showMaps(pidA: number, pidB: number): MapsComparison {
     });
   }
   const libc = (maps: MapsLine[]) => maps.filter((l) => LIBC.test(l.path)).map((l) => l.text);
-  return new MapsComparison([pidA, pidB], shared, [libc(mapsA), libc(mapsB)], [smapsRollup(pidA), smapsRollup(pidB)], [...notes].join("; "));
+  return new MapsComparison(
+    [pidA, pidB],
+    shared,
+    [libc(mapsA), libc(mapsB)],
+    [smapsRollup(pidA), smapsRollup(pidB)],
+    [...notes].join("; "),
+  );
 }

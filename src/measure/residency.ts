@@ -124,7 +124,12 @@ export interface RecordResidencyOptions {
  * Records residency while `step(i)` runs `steps` times: one frame before the first step and
  * one after each step, so the recording has steps + 1 frames.
  */
-export function recordResidency(region: Region, steps: number, step: (i: number) => void, options?: RecordResidencyOptions): ResidencyRecording {
+export function recordResidency(
+  region: Region,
+  steps: number,
+  step: (i: number) => void,
+  options?: RecordResidencyOptions,
+): ResidencyRecording {
   validateRegion(region, "region");
   const count = validateInteger(steps, "steps", 1, 1_000_000);
   validateFunction(step, "step");

@@ -71,7 +71,8 @@ export class FaultTimeline {
       if (touchedAt[page] < 0) touchedAt[page] = Math.floor(i / this.every) + 1;
     });
     let n = 0;
-    for (let p = 0; p < this.pages; p++) if (this.residentAt[p] >= 0 && touchedAt[p] >= 0 && this.residentAt[p] < touchedAt[p]) n++;
+    for (let p = 0; p < this.pages; p++)
+      if (this.residentAt[p] >= 0 && touchedAt[p] >= 0 && this.residentAt[p] < touchedAt[p]) n++;
     return n;
   }
 
@@ -106,7 +107,11 @@ let sink = 0;
  * plot.faultTimeline([t])
  * ```
  */
-export function recordFaultTimeline(region: Region, order: ArrayLike<number>, options?: FaultTimelineOptions): FaultTimeline {
+export function recordFaultTimeline(
+  region: Region,
+  order: ArrayLike<number>,
+  options?: FaultTimelineOptions,
+): FaultTimeline {
   validateRegion(region, "region");
   const opts = validateOptions<FaultTimelineOptions>(options);
   const pages = region.pages;
@@ -115,7 +120,8 @@ export function recordFaultTimeline(region: Region, order: ArrayLike<number>, op
   }
   const touches = Array.from(order, (p, i) => validateInteger(p, `order[${i}]`, 0, pages - 1));
   const every = validateInteger(opts.every ?? 16, "options.every", 1, 1_000_000);
-  const touch = opts.touch === undefined ? readByte : validateFunction<(b: Buffer, p: number) => void>(opts.touch, "options.touch");
+  const touch =
+    opts.touch === undefined ? readByte : validateFunction<(b: Buffer, p: number) => void>(opts.touch, "options.touch");
   const label = opts.label === undefined ? "timeline" : validateString(opts.label, "options.label");
   const t = new FaultTimeline(label, pages, touches, every);
   const buffer = region.buffer;

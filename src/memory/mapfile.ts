@@ -56,7 +56,12 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   const createSize = opts.createSize ?? opts.create;
   if (createSize !== undefined) {
     validateInteger(createSize, createName, 1);
-    if (!writable) throw new ERR_INVALID_ARG_VALUE_RANGE(createName, createSize, "needs a writable mapping: a read-only file cannot be sized");
+    if (!writable)
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        createName,
+        createSize,
+        "needs a writable mapping: a read-only file cannot be sized",
+      );
   }
   if (opts.length !== undefined) validateInteger(opts.length, "options.length", 1);
   const existed = fs.existsSync(path);
@@ -65,10 +70,16 @@ export function mapFile(path: string, options?: MapFileOptions): Mapping {
   const fd = openForMapping(path, (writable ? fs.constants.O_RDWR : fs.constants.O_RDONLY) | create);
   let mapped = false;
   try {
-    if (createSize && fs.fstatSync(fd).size === 0) fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, createSize));
+    if (createSize && fs.fstatSync(fd).size === 0)
+      fsCall("ftruncate", { path }, () => fs.ftruncateSync(fd, createSize));
     const fileSize = fs.fstatSync(fd).size;
     const length = opts.length ?? fileSize - offset;
-    if (length <= 0) throw new ERR_INVALID_ARG_VALUE_RANGE("options.offset", offset, `leaves nothing to map: '${path}' is ${fileSize} bytes`);
+    if (length <= 0)
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        "options.offset",
+        offset,
+        `leaves nothing to map: '${path}' is ${fileSize} bytes`,
+      );
     const prot = PROT_READ | (writable ? PROT_WRITE : 0);
     const m = mmap(null, length, prot, opts.shared === false ? MAP_PRIVATE : MAP_SHARED, fd, offset);
     mapped = true;

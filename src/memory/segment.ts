@@ -3,7 +3,7 @@
 import { ERR_INVALID_ARG_TYPE, ERR_MISSING_OPTION } from "../codes";
 import { validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, SHM_RDONLY } from "../sys/constants";
-import { Attachment, ftok, getSegment, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
+import { type Attachment, ftok, getSegment, shmat, shmctl, shmget, type ShmidDs } from "../sys/sysv";
 
 /**
  * How `SharedSegment.create` makes a segment: its size, its key (`IPC_PRIVATE` unless a key or a path and

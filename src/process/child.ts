@@ -15,7 +15,17 @@ const PR_SET_PDEATHSIG = 1;
 const RLIMIT_CORE = 4;
 
 function dieWithParent(): void {
-  fn.prctl(PR_SET_PDEATHSIG, "unsigned long", 9 /* SIGKILL */, "unsigned long", 0, "unsigned long", 0, "unsigned long", 0);
+  fn.prctl(
+    PR_SET_PDEATHSIG,
+    "unsigned long",
+    9 /* SIGKILL */,
+    "unsigned long",
+    0,
+    "unsigned long",
+    0,
+    "unsigned long",
+    0,
+  );
   // The parent may have died before prctl took effect: then we are already orphaned.
   const parent = Number(process.env.TSLAB_IPC_PARENT_PID);
   if (parent && process.ppid !== parent) process.kill(process.pid, "SIGKILL");
@@ -37,7 +47,8 @@ function resolveOurPackage(root: string, cwd: string): void {
   const index = path.join(root, "dist", "index.js");
   M._resolveFilename = function (request, parent, isMain, options) {
     if (request === "tslab-ipc") return index;
-    if (request.startsWith("tslab-ipc/")) return original.call(this, path.join(root, request.slice("tslab-ipc/".length)), parent, isMain, options);
+    if (request.startsWith("tslab-ipc/"))
+      return original.call(this, path.join(root, request.slice("tslab-ipc/".length)), parent, isMain, options);
     try {
       return original.call(this, request, parent, isMain, options);
     } catch (e) {
@@ -54,7 +65,11 @@ function main(): void {
   const script = process.env.TSLAB_IPC_CHILD_SCRIPT;
   const root = process.env.TSLAB_IPC_ROOT;
   const fileName = process.env.TSLAB_IPC_CHILD_FILENAME || "child.ts";
-  if (!script || !root) throw withCode(new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)"), "ERR_MISSING_ARGS");
+  if (!script || !root)
+    throw withCode(
+      new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)"),
+      "ERR_MISSING_ARGS",
+    );
   for (const name of ["TSLAB_IPC_CHILD_SCRIPT", "TSLAB_IPC_ROOT", "TSLAB_IPC_CHILD_FILENAME", "TSLAB_IPC_PARENT_PID"]) {
     delete process.env[name];
   }
@@ -67,7 +82,11 @@ function main(): void {
   const filename = path.join(cwd, fileName);
   process.argv = [process.argv[0], filename, ...process.argv.slice(2)];
   const M = Module as unknown as { _nodeModulePaths(dir: string): string[] };
-  const mod = new Module(filename) as Module & { _compile(code: string, filename: string): unknown; paths: string[]; filename: string };
+  const mod = new Module(filename) as Module & {
+    _compile(code: string, filename: string): unknown;
+    paths: string[];
+    filename: string;
+  };
   mod.filename = filename;
   mod.paths = M._nodeModulePaths(cwd);
   require.main = mod;

@@ -136,7 +136,10 @@ export function onTerminate(hook: (signal: "SIGTERM" | "SIGHUP") => void): Unreg
 export function setHost(policy: HostPolicy): Unregister {
   validateObject(policy, "policy");
   const previous = host;
-  host = { handlesInterrupts: policy.handlesInterrupts === true, handlesTermination: policy.handlesTermination === true };
+  host = {
+    handlesInterrupts: policy.handlesInterrupts === true,
+    handlesTermination: policy.handlesTermination === true,
+  };
   sync();
   return () => {
     host = previous;

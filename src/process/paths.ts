@@ -20,7 +20,8 @@ export function packageRoot(): string {
       }
     }
     const up = path.dirname(dir);
-    if (up === dir) throw withCode(new Error(`tslab-ipc: cannot find the package root above ${__dirname}`), "ERR_PACKAGE_ROOT");
+    if (up === dir)
+      throw withCode(new Error(`tslab-ipc: cannot find the package root above ${__dirname}`), "ERR_PACKAGE_ROOT");
     dir = up;
   }
 }
@@ -34,7 +35,10 @@ export function distIndex(): string {
 export function childBootstrap(): string {
   const file = path.join(packageRoot(), "dist", "process", "child.js");
   if (!fs.existsSync(file) || !fs.existsSync(distIndex())) {
-    throw withCode(new Error(`tslab-ipc: ${file} is missing; build the package first (npm run build)`), "ERR_NOT_BUILT");
+    throw withCode(
+      new Error(`tslab-ipc: ${file} is missing; build the package first (npm run build)`),
+      "ERR_NOT_BUILT",
+    );
   }
   return file;
 }

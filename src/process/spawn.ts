@@ -258,7 +258,10 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   const prefix = label ? `[${label}] ` : "";
   const cap = o.maxCapture ?? DEFAULT_MAX_CAPTURE;
   const overflow = (which: string) => () => {
-    if (o.quiet !== true) process.stderr.write(`${prefix}tslab-ipc: child ${child.pid}'s ${which} passed ${cap} characters; the rest is shown but not kept in the result\n`);
+    if (o.quiet !== true)
+      process.stderr.write(
+        `${prefix}tslab-ipc: child ${child.pid}'s ${which} passed ${cap} characters; the rest is shown but not kept in the result\n`,
+      );
   };
   const out = streamer("stdout", prefix, o.quiet === true, cap, overflow("stdout"));
   const err = streamer("stderr", prefix, o.quiet === true, cap, overflow("stderr"));
@@ -322,7 +325,8 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     pid: child.pid ?? -1,
     label,
     done,
-    kill: (signal: NodeJS.Signals | number = "SIGTERM") => (child.exitCode === null && child.signalCode === null ? child.kill(signal) : false),
+    kill: (signal: NodeJS.Signals | number = "SIGTERM") =>
+      child.exitCode === null && child.signalCode === null ? child.kill(signal) : false,
     write: (text: string) => {
       validateCString(text, "text");
       child.stdin!.write(text);

@@ -51,5 +51,8 @@ function syntaxError(diagnostics: readonly TS.Diagnostic[], source: string, file
     return `${fileName}:${line + 1}:${character + 1} - error TS${d.code}: ${text}\n    ${shown}\n    ${" ".repeat(character)}^`;
   });
   const more = diagnostics.length > 5 ? `\n(${diagnostics.length - 5} more)` : "";
-  return withCode(new SyntaxError(`the child's TypeScript does not compile:\n${parts.join("\n")}${more}`), "ERR_TS_SYNTAX");
+  return withCode(
+    new SyntaxError(`the child's TypeScript does not compile:\n${parts.join("\n")}${more}`),
+    "ERR_TS_SYNTAX",
+  );
 }

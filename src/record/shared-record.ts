@@ -57,7 +57,6 @@ function nextGeneration(g: number): number {
   return g >= 0xffffffff ? 2 : g + 1;
 }
 
-
 /** A record read back: the bytes (a private copy) and the generation that wrote them. */
 export interface RecordSnapshot {
   readonly data: Buffer;
@@ -163,7 +162,10 @@ export class SharedRecord {
     else if (data instanceof Uint8Array) length = data.length;
     else throw new ERR_INVALID_ARG_TYPE("data", ["string", "Uint8Array"], data);
     if (length > this.capacity) {
-      throw withCode(new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`), "ERR_OUT_OF_RANGE");
+      throw withCode(
+        new RangeError(`The record is too long: ${length} bytes, but the record holds at most ${this.capacity}`),
+        "ERR_OUT_OF_RANGE",
+      );
     }
     this.assertAccess(true, "write a record");
     const w = this.words();
@@ -221,7 +223,7 @@ export class SharedRecord {
       if (length > this.capacity) continue;
       const payload = this.offset + HEADER + slot * this.#slotSize + SLOT_HEADER;
       const copy = Buffer.from(buf.subarray(payload, payload + length)); // a copy: checked, then never changes
-      if ((Atomics.load(w, s + S_SEQUENCE) >>> 0) !== sequence) continue;
+      if (Atomics.load(w, s + S_SEQUENCE) >>> 0 !== sequence) continue;
       if (checksum(generation, length, copy, 0) === crc) return { data: copy, generation };
       // The sequence held but the bytes do not match: memory written outside write() (a raw
       // .buffer write), or, on a weakly ordered CPU, a copy that raced a writer. Retry a few times.
@@ -350,5 +352,7 @@ function checkPlacementOffset(offset: unknown): void {
 }
 
 function noAccess(action: string, missing: string): IpcError {
-  return new IpcError("EACCES", `EACCES: permission denied, cannot ${action} in memory mapped without ${missing}`, { errno: EACCES });
+  return new IpcError("EACCES", `EACCES: permission denied, cannot ${action} in memory mapped without ${missing}`, {
+    errno: EACCES,
+  });
 }

@@ -260,10 +260,14 @@ export class ShmLock {
       return DIED;
     }
     if (rc === EDEADLK) {
-      throw new IpcError("EDEADLK", `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.nameInMessages()})`, {
-        errno: EDEADLK,
-        syscall: call,
-      });
+      throw new IpcError(
+        "EDEADLK",
+        `EDEADLK: resource deadlock avoided, ${call} (this process already holds ${this.nameInMessages()})`,
+        {
+          errno: EDEADLK,
+          syscall: call,
+        },
+      );
     }
     if (rc === ENOTRECOVERABLE) {
       throw new IpcError(

@@ -13,7 +13,11 @@ import { validateRegion, type Region } from "../sys/region";
 export function checkPlacement(region_: unknown, offset: unknown, size: number, align: number, what: string): number {
   const region = validateRegion(region_, "region");
   if (region instanceof Mapping && (region.flags & MAP_PRIVATE) !== 0) {
-    throw new ERR_INVALID_ARG_VALUE("region", region, `must be shared memory: a ${what} in a MAP_PRIVATE mapping is seen by no other process`);
+    throw new ERR_INVALID_ARG_VALUE(
+      "region",
+      region,
+      `must be shared memory: a ${what} in a MAP_PRIVATE mapping is seen by no other process`,
+    );
   }
   const at = validateInteger(offset, "offset", 0);
   if (at % align !== 0) {
@@ -21,7 +25,9 @@ export function checkPlacement(region_: unknown, offset: unknown, size: number, 
   }
   if (at + size > region.length) {
     throw withCode(
-      new RangeError(`The value of "offset" is out of range. A ${what} needs ${size} bytes at ${at}, but the region is ${region.length} bytes`),
+      new RangeError(
+        `The value of "offset" is out of range. A ${what} needs ${size} bytes at ${at}, but the region is ${region.length} bytes`,
+      ),
       "ERR_OUT_OF_RANGE",
     );
   }

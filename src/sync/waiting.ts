@@ -30,9 +30,11 @@ const DEFAULT_SLICE_MS = 5;
 
 export function checkWaitOptions(options: unknown): WaitOptions {
   const o = validateOptions<WaitOptions>(options, "options");
-  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity) validateInteger(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
+  if (o.timeoutMs !== undefined && o.timeoutMs !== Infinity)
+    validateInteger(o.timeoutMs, "options.timeoutMs", 0, 0x7fffffff);
   if (o.sliceMs !== undefined) validateInteger(o.sliceMs, "options.sliceMs", 1, 1000);
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", o.signal);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw new ERR_INVALID_ARG_TYPE("options.signal", "AbortSignal", o.signal);
   return o;
 }
 
@@ -44,7 +46,9 @@ let stopWatching: (() => void) | null = null;
 // Whether SIGINT then also ends the process is the lifecycle's policy (src/process/lifecycle.ts):
 // in a kernel the host handles interrupts and the process lives; in a plain program it dies.
 function onSigint(): void {
-  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", { errno: osConstants.errno.EINTR });
+  const error = new IpcError("EINTR", "EINTR: interrupted system call (SIGINT while waiting)", {
+    errno: osConstants.errno.EINTR,
+  });
   for (const interrupt of [...pending]) interrupt(error);
 }
 
@@ -106,7 +110,8 @@ export async function retryUntil<T>(
         watchInterrupt(interrupt);
         watching = true;
       }
-      if (interrupted) throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: osConstants.errno.EINTR });
+      if (interrupted)
+        throw new IpcError("EINTR", `${interrupted.message}, ${what}`, { errno: osConstants.errno.EINTR });
       if (signal?.aborted) throw abortError(signal, what);
       if (performance.now() >= deadline) return onTimeout();
       result = attempt(Math.min(slice, Math.max(0, deadline - performance.now())));

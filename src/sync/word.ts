@@ -90,7 +90,12 @@ export class SharedWord {
   /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
   compareExchange(expected: number, replacement: number): number {
     assertReadWritable(this.region, "shared word", this.offset, 4);
-    return Atomics.compareExchange(this.#cell, 0, validateInt32(expected, "expected"), validateInt32(replacement, "replacement"));
+    return Atomics.compareExchange(
+      this.#cell,
+      0,
+      validateInt32(expected, "expected"),
+      validateInt32(replacement, "replacement"),
+    );
   }
 
   /**

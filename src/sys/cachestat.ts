@@ -64,7 +64,11 @@ function mapsLine(address: bigint): { inode: number; path: string } | null {
 export function withMappedFile<T>(mapping: Region, action: string, use: (file: MappedFile) => T): T {
   if (!(mapping instanceof Mapping)) {
     if (mapping instanceof Region) {
-      throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; a System V attachment is shared memory with no file behind it`);
+      throw new ERR_INVALID_ARG_VALUE(
+        "mapping",
+        mapping,
+        `must map a file for ${action}; a System V attachment is shared memory with no file behind it`,
+      );
     }
     throw new ERR_INVALID_ARG_TYPE("mapping", "Mapping", mapping);
   }
@@ -73,19 +77,35 @@ export function withMappedFile<T>(mapping: Region, action: string, use: (file: M
   }
   const path = mapping.path;
   if (path === null) {
-    throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; this is anonymous memory, which has no file and no page-cache entry`);
+    throw new ERR_INVALID_ARG_VALUE(
+      "mapping",
+      mapping,
+      `must map a file for ${action}; this is anonymous memory, which has no file and no page-cache entry`,
+    );
   }
   const line = mapsLine(mapping.address);
   if (!line || line.inode === 0) {
-    throw new ERR_INVALID_ARG_VALUE("mapping", mapping, `must map a file for ${action}; /proc/self/maps shows no file at 0x${mapping.address.toString(16)}`);
+    throw new ERR_INVALID_ARG_VALUE(
+      "mapping",
+      mapping,
+      `must map a file for ${action}; /proc/self/maps shows no file at 0x${mapping.address.toString(16)}`,
+    );
   }
   if (/ \(deleted\)$/.test(line.path)) {
-    throw new IpcError("ENOENT", `ENOENT: the mapped file ${line.path} was removed, ${action} cannot open it`, { errno: osConstants.errno.ENOENT, syscall: action, path });
+    throw new IpcError("ENOENT", `ENOENT: the mapped file ${line.path} was removed, ${action} cannot open it`, {
+      errno: osConstants.errno.ENOENT,
+      syscall: action,
+      path,
+    });
   }
   const fd = fsCall("open", { path }, () => fs.openSync(path, fs.constants.O_RDONLY));
   try {
     if (fs.fstatSync(fd).ino !== line.inode) {
-      throw new IpcError("ERR_FILE_REPLACED", `ERR_FILE_REPLACED: '${path}' is no longer the file this mapping maps (another file took its name)`, { path });
+      throw new IpcError(
+        "ERR_FILE_REPLACED",
+        `ERR_FILE_REPLACED: '${path}' is no longer the file this mapping maps (another file took its name)`,
+        { path },
+      );
     }
     return use({ fd, offset: mapping.offset });
   } finally {
@@ -109,7 +129,13 @@ function call(fd: number, offset: number, length: number): CachestatResult {
     throw ipcErrorFromErrno(errno, "cachestat");
   }
   const u64 = (at: number) => Number(out.readBigUInt64LE(at));
-  return { nr_cache: u64(0), nr_dirty: u64(8), nr_writeback: u64(16), nr_evicted: u64(24), nr_recently_evicted: u64(32) };
+  return {
+    nr_cache: u64(0),
+    nr_dirty: u64(8),
+    nr_writeback: u64(16),
+    nr_evicted: u64(24),
+    nr_recently_evicted: u64(32),
+  };
 }
 
 function release(): string {
@@ -145,7 +171,9 @@ export function cachestat(target: number | Region, offset = 0, length?: number):
     throw new ERR_OUT_OF_RANGE("offset + length", `<= ${target.length} (the mapping's length)`, at + bytes);
   }
   // A zero-length range inside a mapping asks about no pages (in C, length 0 would mean "to EOF").
-  return withMappedFile(target, "cachestat", ({ fd, offset: base }) => (bytes === 0 ? zero() : call(fd, base + at, bytes)));
+  return withMappedFile(target, "cachestat", ({ fd, offset: base }) =>
+    bytes === 0 ? zero() : call(fd, base + at, bytes),
+  );
 }
 
 function zero(): CachestatResult {

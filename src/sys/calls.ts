@@ -14,7 +14,14 @@ import fs from "fs";
 import { fn } from "../ffi/libc";
 import { JUPYTER_DISPLAY } from "../display/mime";
 import { MAP_FIXED } from "./constants";
-import { validateFunction, validateInteger, validateObject, validateOneOf, validateOptions, validateStringArray } from "../validators";
+import {
+  validateFunction,
+  validateInteger,
+  validateObject,
+  validateOneOf,
+  validateOptions,
+  validateStringArray,
+} from "../validators";
 
 type TableKey = keyof typeof fn;
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -32,10 +39,10 @@ const ALIASES: Record<string, TableKey[]> = {
 
 /** The table entries a C name is counted at. */
 function keysOf(name: string): TableKey[] {
-  if (Object.prototype.hasOwnProperty.call(ALIASES, name)) return ALIASES[name];
+  if (Object.hasOwn(ALIASES, name)) return ALIASES[name];
   const key = `syscall_${name}`;
-  if (Object.prototype.hasOwnProperty.call(fn, name)) return [name as TableKey];
-  if (Object.prototype.hasOwnProperty.call(fn, key)) return [key as TableKey];
+  if (Object.hasOwn(fn, name)) return [name as TableKey];
+  if (Object.hasOwn(fn, key)) return [key as TableKey];
   return [];
 }
 
@@ -51,7 +58,10 @@ function isSysvAttachment(address: unknown): boolean {
   if (typeof address !== "bigint") return false;
   const head = address.toString(16) + "-";
   try {
-    const line = fs.readFileSync("/proc/self/maps", "utf8").split("\n").find((l) => l.startsWith(head) || l.startsWith(head.padStart(9, "0")));
+    const line = fs
+      .readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(head) || l.startsWith(head.padStart(9, "0")));
     return line !== undefined && /\/SYSV[0-9a-f]+/.test(line);
   } catch {
     return false;
@@ -143,7 +153,8 @@ export class CallCounter {
       this.counts[name] = 0;
       for (const key of keysOf(name)) this.#keys.add(key);
     }
-    for (const [name, standIn] of Object.entries(options.standIns ?? {})) this.#standIns.set(name, standIn as AnyFunction);
+    for (const [name, standIn] of Object.entries(options.standIns ?? {}))
+      this.#standIns.set(name, standIn as AnyFunction);
     for (const key of this.#keys) install(key, this);
   }
 

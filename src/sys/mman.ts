@@ -34,9 +34,19 @@ export class Mapping extends Region {
   #path: string | null | undefined;
 
   /** @internal Only `mmap` makes mappings. */
-  constructor(token: typeof regionToken, address: Pointer, length: number, prot: number, flags: number, fd: number, offset: number) {
+  constructor(
+    token: typeof regionToken,
+    address: Pointer,
+    length: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
+  ) {
     // Taken before the region exists, so a failed dup leaves nothing to undo.
-    const fileFd = { fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1 };
+    const fileFd = {
+      fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1,
+    };
     super(
       token,
       address,
@@ -168,7 +178,14 @@ function checkAddr(addr: unknown): Pointer | null {
  * @example
  * {@includeCode ../../docs/examples/mmap.ts}
  */
-export function mmap(addr: null | 0 | bigint, length: number, prot: number, flags: number, fd: number, offset = 0): Mapping {
+export function mmap(
+  addr: null | 0 | bigint,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset = 0,
+): Mapping {
   const hint = checkAddr(addr);
   validateInteger(length, "length", 0);
   const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC");
@@ -183,25 +200,38 @@ export function mmap(addr: null | 0 | bigint, length: number, prot: number, flag
   if (offset % pageSize() !== 0) {
     throw new ERR_INVALID_ARG_VALUE_RANGE("offset", offset, `must be a multiple of the page size (${pageSize()})`);
   }
-  if ((f & MAP_FIXED) && hint === null) {
+  if (f & MAP_FIXED && hint === null) {
     throw new ERR_INVALID_ARG_VALUE_RANGE("addr", addr, "must be an address when flags has MAP_FIXED");
   }
   const sysFlags = f & MAP_FIXED ? (f & ~MAP_FIXED) | MAP_FIXED_NOREPLACE : f;
   const address = fn.mmap(hint, length, p, sysFlags, fd, offset) as Pointer;
   if (isFailedPointer(address)) throwErrno("mmap");
-  if (!address) throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", { errno: EINVAL, syscall: "mmap" });
+  if (!address)
+    throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", {
+      errno: EINVAL,
+      syscall: "mmap",
+    });
   return new Mapping(regionToken, address, length, p, f, fd, offset);
 }
 
 /** Validates a [offset, offset+length) subrange of a region, page-aligned at the start as C requires. */
-function checkRange(region: Region, offset: unknown, length: unknown, action: string): { start: Pointer; bytes: number } {
+function checkRange(
+  region: Region,
+  offset: unknown,
+  length: unknown,
+  action: string,
+): { start: Pointer; bytes: number } {
   const at = validateInteger(offset, "offset", 0);
   if (at % pageSize() !== 0) {
     throw new ERR_INVALID_ARG_VALUE_RANGE("offset", at, `must be a multiple of the page size (${pageSize()})`);
   }
   const bytes = length === undefined ? region.length - at : validateInteger(length, "length", 0);
   if (at + bytes > region.span) {
-    throw new ERR_OUT_OF_RANGE("offset + length", `<= ${region.span} (the region is ${region.length} bytes)`, at + bytes);
+    throw new ERR_OUT_OF_RANGE(
+      "offset + length",
+      `<= ${region.span} (the region is ${region.length} bytes)`,
+      at + bytes,
+    );
   }
   if (!region.attached) {
     throw new IpcError("ENOMEM", `ENOMEM: cannot allocate memory, ${action} (the region is no longer mapped)`, {
@@ -226,7 +256,11 @@ export function munmap(mapping: Mapping, length?: number): 0 {
   if (length !== undefined) {
     validateInteger(length, "length", 0);
     if (length !== mapping.length && length !== mapping.span) {
-      throw new ERR_INVALID_ARG_VALUE_RANGE("length", length, `must be the mapped length (${mapping.length}): partial munmap is not supported`);
+      throw new ERR_INVALID_ARG_VALUE_RANGE(
+        "length",
+        length,
+        `must be the mapped length (${mapping.length}): partial munmap is not supported`,
+      );
     }
   }
   mapping.unmap();
@@ -236,7 +270,7 @@ export function munmap(mapping: Mapping, length?: number): 0 {
 function msyncRange(region: Region, flags: unknown, offset: unknown, length: unknown): 0 {
   const f = validateFlags(flags, "flags", MS_MASK, "MS_ASYNC | MS_SYNC | MS_INVALIDATE");
   const { start, bytes } = checkRange(region, offset, length, "msync");
-  if ((f & MS_ASYNC) && (f & MS_SYNC)) {
+  if (f & MS_ASYNC && f & MS_SYNC) {
     // The kernel says EINVAL too; say why before the syscall.
     throw new ERR_INVALID_ARG_VALUE_RANGE("flags", f, "must not combine MS_ASYNC and MS_SYNC");
   }

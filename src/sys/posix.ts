@@ -21,7 +21,11 @@ export function checkShmName(name: unknown): string {
     throw new ERR_INVALID_ARG_VALUE("name", n, 'must not contain ".."');
   }
   if (Buffer.byteLength(rest) > NAME_MAX) {
-    throw new ERR_INVALID_ARG_VALUE_RANGE("name", n, `is too long: at most ${NAME_MAX} bytes after the slash, not ${Buffer.byteLength(rest)}`);
+    throw new ERR_INVALID_ARG_VALUE_RANGE(
+      "name",
+      n,
+      `is too long: at most ${NAME_MAX} bytes after the slash, not ${Buffer.byteLength(rest)}`,
+    );
   }
   return n;
 }
@@ -47,7 +51,7 @@ export function shm_open(name: string, oflag: number, mode = 0o600, options?: Sh
   const opts = validateOptions<ShmOpenOptions>(options, "options");
   let fd: number;
   let created = false;
-  if ((flags & O_CREAT) && !(flags & O_EXCL)) {
+  if (flags & O_CREAT && !(flags & O_EXCL)) {
     // Try to create exclusively first, so we know whether the object is ours to clean up.
     fd = fn.shm_open(n, flags | O_EXCL, mode);
     if (fd >= 0) created = true;

@@ -75,7 +75,9 @@ export abstract class Region {
     releaseLive: (address: Pointer, span: number) => void,
   ) {
     if (token !== regionToken) {
-      throw new ERR_ILLEGAL_CONSTRUCTOR(`${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`);
+      throw new ERR_ILLEGAL_CONSTRUCTOR(
+        `${new.target.name} objects come from shmat() or mmap(); they cannot be constructed`,
+      );
     }
     this.address = address;
     this.length = length;
@@ -172,7 +174,9 @@ export abstract class Region {
     const at = validateInteger(offset, "offset", 0);
     if (at + size > this.length) {
       throw withCode(
-        new RangeError(`The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`),
+        new RangeError(
+          `The value of "offset" is out of range. ${action} needs ${size} bytes at ${at}, but the ${this.what} is ${this.length} bytes`,
+        ),
         "ERR_OUT_OF_RANGE",
       );
     }

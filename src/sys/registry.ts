@@ -58,7 +58,9 @@ export function processStart(pid: number): number | null | undefined {
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, "latin1");
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH" ? null : undefined;
+    return (e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH"
+      ? null
+      : undefined;
   }
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -134,7 +136,9 @@ function segmentLine(id: number, key: number, ctime: number): string {
 }
 
 function creationLine(c: Created): string {
-  return c.kind === "sysv" ? segmentLine(c.id, c.key, c.ctime ?? 0) : JSON.stringify({ kind: "posix", name: c.name, ino: c.ino }) + "\n";
+  return c.kind === "sysv"
+    ? segmentLine(c.id, c.key, c.ctime ?? 0)
+    : JSON.stringify({ kind: "posix", name: c.name, ino: c.ino }) + "\n";
 }
 
 function forgetLine(c: Created): string {
@@ -366,7 +370,8 @@ function liveEntries(text: string): Created[] {
   for (const line of text.replace(/\0+$/, "").split("\n")) {
     if (line.startsWith("s ")) {
       const [, id, key, ctime] = line.split(" ").map(Number);
-      if (Number.isSafeInteger(id) && Number.isSafeInteger(key) && Number.isSafeInteger(ctime)) segments.set(id, { kind: "sysv", id, key, ctime });
+      if (Number.isSafeInteger(id) && Number.isSafeInteger(key) && Number.isSafeInteger(ctime))
+        segments.set(id, { kind: "sysv", id, key, ctime });
     } else if (line.startsWith("r ")) {
       segments.delete(Number(line.slice(2)));
     } else if (line.startsWith("{")) {

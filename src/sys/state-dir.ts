@@ -49,7 +49,8 @@ function parentProblem(parent: string): string | null {
   }
   if (!st.isDirectory()) return `${parent} is not a directory`;
   if (st.uid !== currentUid() && st.uid !== 0) return `its folder ${parent} is owned by uid ${st.uid}`;
-  if ((st.mode & GROUP_OTHER_WRITE) !== 0 && (st.mode & S_ISVTX) === 0) return `its folder ${parent} is writable by others and not sticky`;
+  if ((st.mode & GROUP_OTHER_WRITE) !== 0 && (st.mode & S_ISVTX) === 0)
+    return `its folder ${parent} is writable by others and not sticky`;
   return null;
 }
 
@@ -66,7 +67,8 @@ function makePrivateDir(dir: string): string | null {
   try {
     fs.mkdirSync(dir, { mode: PRIVATE_MODE });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") return `cannot be created (${(e as NodeJS.ErrnoException).code})`;
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+      return `cannot be created (${(e as NodeJS.ErrnoException).code})`;
   }
   return privateDirProblem(dir);
 }
@@ -86,7 +88,8 @@ export function privateDir(wanted: string): string {
   if (problem !== null) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), `tslab-ipc-${currentUid()}-`));
     const fresh = privateDirProblem(dir);
-    if (fresh !== null) throw new IpcError("EACCES", `EACCES: permission denied, the fresh folder ${dir} ${fresh}`, { path: dir });
+    if (fresh !== null)
+      throw new IpcError("EACCES", `EACCES: permission denied, the fresh folder ${dir} ${fresh}`, { path: dir });
     process.stderr.write(`tslab-ipc: not using ${wanted}: it ${problem}; using ${dir} instead\n`);
   }
   resolved.set(wanted, dir);

@@ -5,16 +5,7 @@ import { fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } 
 import { IpcError, formatKey, throwErrno } from "../errors";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
-import {
-  IPC_CREAT,
-  IPC_EXCL,
-  IPC_PRIVATE,
-  IPC_RMID,
-  IPC_STAT,
-  PROT_READ,
-  PROT_WRITE,
-  SHM_RDONLY,
-} from "./constants";
+import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, SHM_RDONLY } from "./constants";
 import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { Region, regionToken } from "./region";
 import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
@@ -81,7 +72,12 @@ export function shmget(key: number, size: number, shmflg: number, options?: Shmg
  * may have had before. With IPC_CREAT alone the exclusive attempt comes first, then the plain
  * call, whose errors are the caller's.
  */
-export function getSegment(key: number, size: number, shmflg: number, options?: ShmgetOptions): { id: number; created: boolean } {
+export function getSegment(
+  key: number,
+  size: number,
+  shmflg: number,
+  options?: ShmgetOptions,
+): { id: number; created: boolean } {
   const k = checkKey(key);
   validateInteger(size, "size", 0);
   const flags = validateFlags(shmflg, "shmflg", SHMGET_MASK, "IPC_CREAT | IPC_EXCL | mode (0o777)");
@@ -190,7 +186,11 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
     untrackSegment(shmid);
     return 0;
   }
-  throw new ERR_INVALID_ARG_VALUE_RANGE("cmd", cmd, `is not supported: use IPC_STAT (${IPC_STAT}) or IPC_RMID (${IPC_RMID})`);
+  throw new ERR_INVALID_ARG_VALUE_RANGE(
+    "cmd",
+    cmd,
+    `is not supported: use IPC_STAT (${IPC_STAT}) or IPC_RMID (${IPC_RMID})`,
+  );
 }
 
 // One function for every attachment: no closure allocated per shmat.

@@ -5,7 +5,7 @@
 //    test.failing, which starts failing (the signal to delete the entry) once the bug is fixed.
 //  - `signature` ones (wrong error class) are counted and listed, not hidden.
 // Set TSLAB_IPC_FUZZ_KNOWN=none to fuzz with nothing avoided or forgiven.
-"use strict";
+
 const path = require("path");
 
 const DIST = JSON.stringify(path.join(__dirname, "..", "..", "dist", "index.js"));

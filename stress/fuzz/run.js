@@ -3,7 +3,7 @@
 // an unexpected exit), and leaks (segments created by a worker, /dev/shm names of the run).
 // Used by test/reliability/fuzz.test.ts and `npm run stress`. Standalone:
 //   node stress/fuzz/run.js [calls] [seed]
-"use strict";
+
 const { spawn } = require("child_process");
 const fs = require("fs");
 const os = require("os");
@@ -54,7 +54,11 @@ function runWorker(seed, calls, timeoutMs, recordsDir) {
       let summary = null;
       try {
         // Calls (display, console.log in a callback) may print too: the summary is the last line of ours.
-        const line = out.trim().split("\n").reverse().find((l) => l.startsWith('{"seed":'));
+        const line = out
+          .trim()
+          .split("\n")
+          .reverse()
+          .find((l) => l.startsWith('{"seed":'));
         summary = line ? JSON.parse(line) : null;
       } catch {
         /* crashed before printing */
@@ -69,7 +73,14 @@ function runWorker(seed, calls, timeoutMs, recordsDir) {
  * Runs `workers` processes of `callsPerWorker` calls each (at most `parallel` at a time), with
  * seeds drawn from `seed`. Returns the totals and every problem found.
  */
-async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2, timeoutMs = 120_000, log = /** @param {string} _line */ (_line) => {} }) {
+async function runFuzz({
+  seed,
+  workers = 4,
+  callsPerWorker = 2500,
+  parallel = 2,
+  timeoutMs = 120_000,
+  log = /** @param {string} _line */ (_line) => {},
+}) {
   const rng = prng(seed);
   const seeds = Array.from({ length: workers }, () => rng.seed32());
   const recordsDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-records-"));
@@ -81,7 +92,9 @@ async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2,
     while (next < seeds.length) {
       const s = seeds[next++];
       const r = await runWorker(s, callsPerWorker, timeoutMs, recordsDir);
-      log(`worker seed ${s}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`}, ${r.summary ? r.summary.counts.calls : 0} calls`);
+      log(
+        `worker seed ${s}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`}, ${r.summary ? r.summary.counts.calls : 0} calls`,
+      );
       results.push(r);
     }
   };
@@ -92,7 +105,20 @@ async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2,
    *   crashes: object[], leaks: string[], byTarget: Record<string, { calls: number, ok: number, ms: number }>,
    *   errorTotal: number, newBugs: any[], knownSeen: string[] }}
    */
-  const report = { seed, workers, calls: 0, ok: 0, errors: {}, bugs: [], crashes: [], leaks: [], byTarget: {}, errorTotal: 0, newBugs: [], knownSeen: [] };
+  const report = {
+    seed,
+    workers,
+    calls: 0,
+    ok: 0,
+    errors: {},
+    bugs: [],
+    crashes: [],
+    leaks: [],
+    byTarget: {},
+    errorTotal: 0,
+    newBugs: [],
+    knownSeen: [],
+  };
   for (const r of results) {
     if (r.summary) {
       report.calls += r.summary.counts.calls;
@@ -109,7 +135,11 @@ async function runFuzz({ seed, workers = 4, callsPerWorker = 2500, parallel = 2,
     if (r.signal !== null || r.code !== 0) {
       report.crashes.push({
         workerSeed: r.seed,
-        how: r.timedOut ? `hung (killed after ${timeoutMs} ms)` : r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`,
+        how: r.timedOut
+          ? `hung (killed after ${timeoutMs} ms)`
+          : r.signal
+            ? `killed by ${r.signal}`
+            : `exit code ${r.code}`,
         lastCalls: r.lastCalls,
         stderr: r.stderr,
       });
@@ -150,14 +180,21 @@ function formatReport(r) {
   lines.push(`fuzz: seed ${r.seed} (replay: TSLAB_IPC_SEED=${r.seed}), ${r.workers} worker processes`);
   lines.push(`  calls ${r.calls}, returned ${r.ok}, threw ${r.errorTotal}`);
   for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`    ${k.padEnd(28)} ${v}`);
-  lines.push(`  crashes ${r.crashes.length}, leaks ${r.leaks.length}, new bugs ${r.newBugs.length}, known bugs seen ${r.bugs.length - r.newBugs.length} (${r.knownSeen.join(", ") || "none"})`);
-  for (const c of r.crashes) lines.push(`  CRASH worker seed ${c.workerSeed}: ${c.how}; last calls:\n      ${c.lastCalls.join("\n      ")}\n      ${c.stderr.split("\n").slice(0, 6).join("\n      ")}`);
+  lines.push(
+    `  crashes ${r.crashes.length}, leaks ${r.leaks.length}, new bugs ${r.newBugs.length}, known bugs seen ${r.bugs.length - r.newBugs.length} (${r.knownSeen.join(", ") || "none"})`,
+  );
+  for (const c of r.crashes)
+    lines.push(
+      `  CRASH worker seed ${c.workerSeed}: ${c.how}; last calls:\n      ${c.lastCalls.join("\n      ")}\n      ${c.stderr.split("\n").slice(0, 6).join("\n      ")}`,
+    );
   const seen = new Set();
   for (const b of r.bugs) {
     const sig = `${b.target} ${b.outcome} ${b.error.replace(/\d+/g, "N").slice(0, 60)}`;
     if (seen.has(sig)) continue;
     seen.add(sig);
-    lines.push(`  ${b.known ? `KNOWN(${b.known})` : "BUG"} worker seed ${b.workerSeed} call ${b.call}: ${b.text}\n      -> ${b.outcome}: ${b.error}\n      at ${b.stack}`);
+    lines.push(
+      `  ${b.known ? `KNOWN(${b.known})` : "BUG"} worker seed ${b.workerSeed} call ${b.call}: ${b.text}\n      -> ${b.outcome}: ${b.error}\n      at ${b.stack}`,
+    );
   }
   for (const l of r.leaks) lines.push(`  LEAK ${l}`);
   return lines.join("\n");
@@ -170,7 +207,14 @@ if (require.main === module) {
   const seed = process.argv[3] !== undefined ? Number(process.argv[3]) >>> 0 : require("../prng").seedFromEnv();
   runFuzz({ seed, workers: 4, callsPerWorker: Math.ceil(calls / 4), log: (l) => console.log(l) }).then((r) => {
     console.log(formatReport(r));
-    if (process.env.FUZZ_TIMES) console.log(Object.entries(r.byTarget).sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, v]) => `${k} ${v.calls} calls ${Math.round(v.ms)} ms`).join("\n"));
+    if (process.env.FUZZ_TIMES)
+      console.log(
+        Object.entries(r.byTarget)
+          .sort((a, b) => b[1].ms - a[1].ms)
+          .slice(0, 15)
+          .map(([k, v]) => `${k} ${v.calls} calls ${Math.round(v.ms)} ms`)
+          .join("\n"),
+      );
     process.exitCode = r.crashes.length || r.newBugs.length || r.leaks.length ? 1 : 0;
   });
 }

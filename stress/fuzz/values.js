@@ -1,6 +1,5 @@
 // Wrong arguments of every kind, and a way to print any argument so a failing call can be read
 // and replayed.
-"use strict";
 
 class FuzzCallbackError extends Error {
   constructor() {
@@ -14,14 +13,72 @@ const LONG = "x".repeat(70000); // longer than most regions: "strings longer tha
 /** Values that are wrong for almost every parameter: wrong types, NaN, negative, huge, fractional… */
 function wildValues() {
   return [
-    undefined, null, true, false, NaN, Infinity, -Infinity, -1, -0, 0, 1, 0.5, 1.5, -4096, 3, 7, 4095, 4097,
-    2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 32 + 1, 2 ** 53, -(2 ** 53), 1e300, Number.MAX_VALUE, Number.MIN_VALUE,
-    Number.MAX_SAFE_INTEGER, 0xffffffff, -0x80000000,
-    0n, 1n, -1n, 4096n, 2n ** 64n, 0x7fff00000000n, 0x7fff00000001n,
-    "", "0", "4096", "x", "a/b", "..", "\0", "é€😀", LONG, "-1", "NaN",
-    Symbol("fuzz"), {}, [], [1, 2, 3], { length: -1 }, { size: -1 }, { size: 2 ** 60 }, new Date(0), /re/,
-    Buffer.alloc(0), Buffer.alloc(16, 0x41), new Uint8Array(5), new Int32Array(3), new ArrayBuffer(8), new Map(),
-    () => 0, function named() {}, Promise.resolve(1),
+    undefined,
+    null,
+    true,
+    false,
+    NaN,
+    Infinity,
+    -Infinity,
+    -1,
+    -0,
+    0,
+    1,
+    0.5,
+    1.5,
+    -4096,
+    3,
+    7,
+    4095,
+    4097,
+    2 ** 31 - 1,
+    2 ** 31,
+    2 ** 32,
+    2 ** 32 + 1,
+    2 ** 53,
+    -(2 ** 53),
+    1e300,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    Number.MAX_SAFE_INTEGER,
+    0xffffffff,
+    -0x80000000,
+    0n,
+    1n,
+    -1n,
+    4096n,
+    2n ** 64n,
+    0x7fff00000000n,
+    0x7fff00000001n,
+    "",
+    "0",
+    "4096",
+    "x",
+    "a/b",
+    "..",
+    "\0",
+    "é€😀",
+    LONG,
+    "-1",
+    "NaN",
+    Symbol("fuzz"),
+    {},
+    [],
+    [1, 2, 3],
+    { length: -1 },
+    { size: -1 },
+    { size: 2 ** 60 },
+    new Date(0),
+    /re/,
+    Buffer.alloc(0),
+    Buffer.alloc(16, 0x41),
+    new Uint8Array(5),
+    new Int32Array(3),
+    new ArrayBuffer(8),
+    new Map(),
+    () => 0,
+    function named() {},
+    Promise.resolve(1),
   ];
 }
 
@@ -39,9 +96,15 @@ function describeArg(v, names) {
   if (name) return name;
   if (Buffer.isBuffer(v)) return `Buffer(${v.length})`;
   if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${/** @type {any} */ (v).length})`;
-  if (Array.isArray(v)) return `[${v.slice(0, 4).map((x) => describeArg(x, names)).join(", ")}${v.length > 4 ? ", …" : ""}]`;
+  if (Array.isArray(v))
+    return `[${v
+      .slice(0, 4)
+      .map((x) => describeArg(x, names))
+      .join(", ")}${v.length > 4 ? ", …" : ""}]`;
   if (v.constructor === Object) {
-    const parts = Object.entries(v).slice(0, 6).map(([k, x]) => `${k}: ${describeArg(x, names)}`);
+    const parts = Object.entries(v)
+      .slice(0, 6)
+      .map(([k, x]) => `${k}: ${describeArg(x, names)}`);
     return `{ ${parts.join(", ")} }`;
   }
   return v.constructor ? `<${v.constructor.name}>` : "<object>";

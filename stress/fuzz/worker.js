@@ -2,7 +2,7 @@
 // cwd in a fresh folder. Makes `calls` calls chosen by the seeded PRNG, writes each call to the
 // progress file before making it (so a crash leaves its reproducer there), and prints one JSON
 // line with the counts. The parent checks how the process ended and what it left behind.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 const { performance } = require("perf_hooks");
@@ -16,25 +16,45 @@ const lib = require(path.join(DIST, "index.js"));
 
 /** Our argument errors carry Node's own ERR_* codes: the first stack frame says whose check threw. */
 function thrownByLibrary(e) {
-  const frame = String(e.stack || "").split("\n").find((line) => /^\s+at /.test(line));
+  const frame = String(e.stack || "")
+    .split("\n")
+    .find((line) => /^\s+at /.test(line));
   return frame !== undefined && frame.includes(DIST + path.sep);
 }
 
 // Errors the engine or an FFI layer raises when a bad value got past the argument checks: the
 // class may be TypeError, but the message names no argument of ours, so it counts as a bug.
 const ENGINE_MESSAGES = [
-  /Cannot read propert/, /Cannot set propert/, /is not a function/, /is not iterable/, /Cannot convert/, /Cannot mix BigInt/,
-  /is not a constructor/, /Cannot destructure/, /Invalid array length/, /Maximum call stack/, /Do not know how to serialize/,
-  /Cannot create property/, /called on null or undefined/, /Reduce of empty array/, /Unexpected .* value, expected/,
-  /Invalid typed array length/, /offset is out of bounds/, /Start offset .* is outside the bounds/, /Invalid atomic access index/,
-  /Invalid time value/, /Invalid string length/, /Array buffer allocation failed/,
+  /Cannot read propert/,
+  /Cannot set propert/,
+  /is not a function/,
+  /is not iterable/,
+  /Cannot convert/,
+  /Cannot mix BigInt/,
+  /is not a constructor/,
+  /Cannot destructure/,
+  /Invalid array length/,
+  /Maximum call stack/,
+  /Do not know how to serialize/,
+  /Cannot create property/,
+  /called on null or undefined/,
+  /Reduce of empty array/,
+  /Unexpected .* value, expected/,
+  /Invalid typed array length/,
+  /offset is out of bounds/,
+  /Start offset .* is outside the bounds/,
+  /Invalid atomic access index/,
+  /Invalid time value/,
+  /Invalid string length/,
+  /Array buffer allocation failed/,
 ];
 
 /** 'IpcError' | 'TypeError' | 'RangeError' | 'callback' | 'SyntaxError(documented)' | 'bug:<why>' */
 function classify(e, target) {
   if (e instanceof FuzzCallbackError) return "callback"; // the user's callback threw: passed through, as it should be
   if (e instanceof lib.IpcError) {
-    if (typeof e.code !== "string" || !e.code || !e.message.startsWith(e.code + ":")) return "bug:IpcError without code-prefixed message";
+    if (typeof e.code !== "string" || !e.code || !e.message.startsWith(e.code + ":"))
+      return "bug:IpcError without code-prefixed message";
     return "IpcError";
   }
   if (e instanceof TypeError || e instanceof RangeError) {
@@ -45,12 +65,14 @@ function classify(e, target) {
       return `bug:engine ${e.constructor.name}`;
     }
     // Node's own argument checks (fs, child_process): right class, but our checks missed it.
-    if (typeof code === "string" && code.startsWith("ERR_") && !thrownByLibrary(e)) return `${e.constructor.name}(node)`;
+    if (typeof code === "string" && code.startsWith("ERR_") && !thrownByLibrary(e))
+      return `${e.constructor.name}(node)`;
     return e.constructor.name;
   }
   if (e instanceof SyntaxError && /^(runTs|spawnTs)$/.test(target)) return "SyntaxError(documented)";
   // compileC documents "throws an Error with cc's diagnostics when the source does not compile".
-  if (target === "compileC" && e instanceof Error && /^cc could not compile /.test(e.message)) return "Error(documented)";
+  if (target === "compileC" && e instanceof Error && /^cc could not compile /.test(e.message))
+    return "Error(documented)";
   return `bug:${(e && e.constructor && e.constructor.name) || typeof e}${e && e.code ? ` ${e.code}` : ""}`;
 }
 
@@ -59,7 +81,10 @@ function withTimeout(promise, ms) {
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
     new Promise((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${ms} ms`), { fuzzTimeout: true })), ms);
+      timer = setTimeout(
+        () => reject(Object.assign(new Error(`no answer within ${ms} ms`), { fuzzTimeout: true })),
+        ms,
+      );
     }),
   ]);
 }
@@ -70,7 +95,11 @@ async function main() {
   const calls = Number(callsText);
   const rng = prng(seed);
   const dir = process.cwd();
-  const avoid = new Set(knownBugs().filter((k) => k.avoid).map((k) => k.id));
+  const avoid = new Set(
+    knownBugs()
+      .filter((k) => k.avoid)
+      .map((k) => k.id),
+  );
   const world = new World(lib, rng, dir, `tfz${seed.toString(36)}`, avoid);
   const all = targets(lib);
   const totalWeight = all.reduce((s, t) => s + t.weight, 0);
@@ -111,7 +140,17 @@ async function main() {
       const e = /** @type {any} */ (caught); // anything a call can throw, Error or not
       outcome = e && e.fuzzTimeout ? "bug:async call never settled" : classify(e, target.name);
       if (outcome.startsWith("bug:") && bugs.length < 50) {
-        bugs.push({ call: i, target: target.name, text, outcome, error: `${e && e.name}: ${e && e.message}`.slice(0, 300), stack: String(e && e.stack).split("\n").slice(1, 4).join(" | ") });
+        bugs.push({
+          call: i,
+          target: target.name,
+          text,
+          outcome,
+          error: `${e && e.name}: ${e && e.message}`.slice(0, 300),
+          stack: String(e && e.stack)
+            .split("\n")
+            .slice(1, 4)
+            .join(" | "),
+        });
       }
     }
     per.ms += performance.now() - t0;
@@ -122,7 +161,7 @@ async function main() {
   }
 
   // Leave nothing: dispose what we hold (the registry removes what we created at exit too).
-  for (const r of world.regions) (r.detach ? r.detach() : r.unmap());
+  for (const r of world.regions) r.detach ? r.detach() : r.unmap();
   for (const s of world.segments) {
     try {
       s[Symbol.dispose]();

@@ -41,7 +41,10 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
   correct: [submission(SUM, ROUND_TRIP), { "ex1-check": 2, "ex2-check": 1 }],
   wrong: [submission("  return n * n;", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
   segfault: [
-    submission(SUM, "  const m = mmap(null, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n  m.buffer[0] = 1;   // a raw write to a PROT_READ page\n  return text;"),
+    submission(
+      SUM,
+      "  const m = mmap(null, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n  m.buffer[0] = 1;   // a raw write to a PROT_READ page\n  return text;",
+    ),
     { "ex1-check": 2, "ex2-check": 0 },
   ],
   endless: [submission("  while (true) {}", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
@@ -54,12 +57,20 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
     { "ex1-check": 0, "ex2-check": 1 },
   ],
   leak: [
-    submission(SUM, "  shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600, { persist: true });   // never removed\n  return text;"),
+    submission(
+      SUM,
+      "  shmget(IPC_PRIVATE, SIZE, IPC_CREAT | 0o600, { persist: true });   // never removed\n  return text;",
+    ),
     { "ex1-check": 2, "ex2-check": 1 },
   ],
   deleted: [
     submission(SUM, ROUND_TRIP, (nb) => {
-      nb.cells = nb.cells.filter((c) => !["ex1-solution", "ex2-check"].includes((c.metadata.nbgrader as { grade_id?: string } | undefined)?.grade_id ?? ""));
+      nb.cells = nb.cells.filter(
+        (c) =>
+          !["ex1-solution", "ex2-check"].includes(
+            (c.metadata.nbgrader as { grade_id?: string } | undefined)?.grade_id ?? "",
+          ),
+      );
     }),
     { "ex1-check": 0, "ex2-check": 1 },
   ],
@@ -68,7 +79,9 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
 };
 
 function ipcState(): string[] {
-  const sysv = ["shm", "sem", "msg"].flatMap((k) => fs.readFileSync(`/proc/sysvipc/${k}`, "utf8").trim().split("\n").slice(1));
+  const sysv = ["shm", "sem", "msg"].flatMap((k) =>
+    fs.readFileSync(`/proc/sysvipc/${k}`, "utf8").trim().split("\n").slice(1),
+  );
   return [...sysv, ...fs.readdirSync("/dev/shm")].sort();
 }
 
@@ -97,7 +110,11 @@ describe("tslab-ipc grade", () => {
     tmp = path.join(dir, "tmp");
     fs.mkdirSync(tmp);
     result = await new Promise((resolve) => {
-      const child = spawn(process.execPath, [cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } });
+      const child = spawn(
+        process.execPath,
+        [cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"],
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d) => (stdout += d));
@@ -112,7 +129,8 @@ describe("tslab-ipc grade", () => {
 
   maybe("exits 0, prints a progress line per submission and a summary", () => {
     expect({ code: result.code, stderr: result.stderr.slice(-2000) }).toMatchObject({ code: 0 });
-    for (const student of Object.keys(CASES)) expect(result.stdout).toMatch(new RegExp(`^\\[\\d/9\\] ${student}: \\d/3`, "m"));
+    for (const student of Object.keys(CASES))
+      expect(result.stdout).toMatch(new RegExp(`^\\[\\d/9\\] ${student}: \\d/3`, "m"));
     expect(result.stdout).toMatch(/^student\s+points\s+seconds\s+remarks$/m);
     expect(result.stdout).toMatch(/9 submission\(s\), mean/);
   });
@@ -120,8 +138,18 @@ describe("tslab-ipc grade", () => {
   maybe("grades.csv: the points of each case", () => {
     const lines = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n");
     expect(lines[0]).toBe("student,ex1-check,ex2-check,total,max");
-    const rows = Object.fromEntries(lines.slice(1).map((l) => l.split(",")).map((f) => [f[0], f.slice(1).map(Number)]));
-    const expected = Object.fromEntries(Object.entries(CASES).map(([s, [, p]]) => [s, [p["ex1-check"], p["ex2-check"], p["ex1-check"] + p["ex2-check"], 3]]));
+    const rows = Object.fromEntries(
+      lines
+        .slice(1)
+        .map((l) => l.split(","))
+        .map((f) => [f[0], f.slice(1).map(Number)]),
+    );
+    const expected = Object.fromEntries(
+      Object.entries(CASES).map(([s, [, p]]) => [
+        s,
+        [p["ex1-check"], p["ex2-check"], p["ex1-check"] + p["ex2-check"], 3],
+      ]),
+    );
     expect(rows).toEqual(expected);
   });
 
@@ -151,34 +179,47 @@ describe("tslab-ipc grade", () => {
 
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
-  maybe("writes the student notebook, its HTML and a PDF with the figure as an image and wrapped code", () => {
-    const dir = tempDir("tslab-ipc-releasetest-");
-    try {
-      const nb = readNotebook(fixture);
-      const long = `const LONG = "${"word ".repeat(40)}END-OF-LONG-LINE";`;
-      nb.cells.splice(2, 0, { cell_type: "code", source: `${long}\nplot.bar(["a", "b"], [2, 1], { title: "a figure" })`, metadata: {}, outputs: [], execution_count: null });
-      const source = path.join(dir, "handout.ipynb");
-      fs.writeFileSync(source, JSON.stringify(nb));
-      const r = spawnSync(process.execPath, [cli, "release", source, "--out", path.join(dir, "out")], { encoding: "utf8", timeout: 240000 });
-      expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
-      // No warning: among others, none of "N block(s) wider than the page" (pdf.ts measures them).
-      expect(r.stdout).not.toMatch(/warning/);
-      const student = readNotebook(path.join(dir, "out", "handout.ipynb"));
-      const sources = student.cells.map(sourceOf).join("\n");
-      expect(sources).not.toMatch(/n \+ 1|sumTo\(100\)/);
-      expect(sources).toContain('throw new Error("not implemented")');
-      const figure = student.cells[2].outputs!.find((o) => o.data && "image/png" in o.data);
-      expect(figure).toBeDefined();
-      expect(fs.readFileSync(path.join(dir, "out", "handout.html"), "utf8")).toContain("not implemented");
-      const pdf = fs.readFileSync(path.join(dir, "out", "handout.pdf"));
-      expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
-      // The PDF's text has the end of the long line (it wrapped) and an image.
-      const text = spawnSync("pdftotext", [path.join(dir, "out", "handout.pdf"), "-"], { encoding: "utf8" });
-      if (text.error) console.warn("pdftotext check skipped (apt-get install poppler-utils)");
-      else expect(text.stdout).toContain("END-OF-LONG-LINE");
-      expect(pdf.includes("/Subtype /Image") || pdf.includes("/Image")).toBe(true);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, 240000);
+  maybe(
+    "writes the student notebook, its HTML and a PDF with the figure as an image and wrapped code",
+    () => {
+      const dir = tempDir("tslab-ipc-releasetest-");
+      try {
+        const nb = readNotebook(fixture);
+        const long = `const LONG = "${"word ".repeat(40)}END-OF-LONG-LINE";`;
+        nb.cells.splice(2, 0, {
+          cell_type: "code",
+          source: `${long}\nplot.bar(["a", "b"], [2, 1], { title: "a figure" })`,
+          metadata: {},
+          outputs: [],
+          execution_count: null,
+        });
+        const source = path.join(dir, "handout.ipynb");
+        fs.writeFileSync(source, JSON.stringify(nb));
+        const r = spawnSync(process.execPath, [cli, "release", source, "--out", path.join(dir, "out")], {
+          encoding: "utf8",
+          timeout: 240000,
+        });
+        expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+        // No warning: among others, none of "N block(s) wider than the page" (pdf.ts measures them).
+        expect(r.stdout).not.toMatch(/warning/);
+        const student = readNotebook(path.join(dir, "out", "handout.ipynb"));
+        const sources = student.cells.map(sourceOf).join("\n");
+        expect(sources).not.toMatch(/n \+ 1|sumTo\(100\)/);
+        expect(sources).toContain('throw new Error("not implemented")');
+        const figure = student.cells[2].outputs!.find((o) => o.data && "image/png" in o.data);
+        expect(figure).toBeDefined();
+        expect(fs.readFileSync(path.join(dir, "out", "handout.html"), "utf8")).toContain("not implemented");
+        const pdf = fs.readFileSync(path.join(dir, "out", "handout.pdf"));
+        expect(pdf.subarray(0, 5).toString()).toBe("%PDF-");
+        // The PDF's text has the end of the long line (it wrapped) and an image.
+        const text = spawnSync("pdftotext", [path.join(dir, "out", "handout.pdf"), "-"], { encoding: "utf8" });
+        if (text.error) console.warn("pdftotext check skipped (apt-get install poppler-utils)");
+        else expect(text.stdout).toContain("END-OF-LONG-LINE");
+        expect(pdf.includes("/Subtype /Image") || pdf.includes("/Image")).toBe(true);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240000,
+  );
 });

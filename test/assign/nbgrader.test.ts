@@ -65,7 +65,10 @@ describe("the student version", () => {
     for (const [, python, ours] of rows) expect(ours).toBe(python);
     // Points are part of it: a changed worth is a changed cell.
     const cell = byId(s, "ex1-check");
-    const richer: NotebookCell = { ...cell, metadata: { ...cell.metadata, nbgrader: { ...(cell.metadata.nbgrader as object), points: 3 } } };
+    const richer: NotebookCell = {
+      ...cell,
+      metadata: { ...cell.metadata, nbgrader: { ...(cell.metadata.nbgrader as object), points: 3 } },
+    };
     expect(computeChecksum(richer)).not.toBe(computeChecksum(cell));
   });
 
@@ -79,7 +82,29 @@ describe("the student version", () => {
   });
 
   test("the print copy keeps only the PNG of a figure", () => {
-    const nb = { cells: [{ cell_type: "code", source: "", metadata: {}, outputs: [{ output_type: "display_data", data: { "text/html": "<div>", "image/png": "AAAA", "application/vnd.plotly.v1+json": {}, "text/plain": "Figure" } }] }], metadata: {}, nbformat: 4, nbformat_minor: 4 } as Notebook;
+    const nb = {
+      cells: [
+        {
+          cell_type: "code",
+          source: "",
+          metadata: {},
+          outputs: [
+            {
+              output_type: "display_data",
+              data: {
+                "text/html": "<div>",
+                "image/png": "AAAA",
+                "application/vnd.plotly.v1+json": {},
+                "text/plain": "Figure",
+              },
+            },
+          ],
+        },
+      ],
+      metadata: {},
+      nbformat: 4,
+      nbformat_minor: 4,
+    } as Notebook;
     expect(Object.keys(printableCopy(nb).cells[0].outputs![0].data!).sort()).toEqual(["image/png", "text/plain"]);
   });
 });
@@ -93,7 +118,9 @@ describe("the bundled notebooks (copies), legacy tags or nbgrader's format", () 
     expect(JSON.stringify(original)).toBe(before);
     expect(metadataProblems(converted)).toEqual([]);
     // Cells that had no nbgrader metadata and only tags get it from the converter.
-    const legacy = original.cells.map((c) => !c.metadata.nbgrader && (tagsOf(c).includes("solution") || tagsOf(c).includes("check")));
+    const legacy = original.cells.map(
+      (c) => !c.metadata.nbgrader && (tagsOf(c).includes("solution") || tagsOf(c).includes("check")),
+    );
     converted.cells.forEach((cell, i) => {
       if (!legacy[i]) return;
       if (tagsOf(cell).includes("solution")) expect(isSolution(cell)).toBe(true);
@@ -159,7 +186,13 @@ describe("the notebook a submission is graded as", () => {
 
   test("a restored cell goes after the ordinary cell that precedes it in the source", () => {
     const nb = source();
-    nb.cells.splice(4, 0, { cell_type: "code", source: "const helper = 1;", metadata: {}, outputs: [], execution_count: null });
+    nb.cells.splice(4, 0, {
+      cell_type: "code",
+      source: "const helper = 1;",
+      metadata: {},
+      outputs: [],
+      execution_count: null,
+    });
     const sub = studentVersion(nb);
     sub.cells = sub.cells.filter((c) => gradeIdOf(c) !== "ex1-check");
     const { notebook } = assembleForGrading(nb, sub);
@@ -169,7 +202,15 @@ describe("the notebook a submission is graded as", () => {
 
   test("a cell with an unknown grade_id runs as an ordinary cell", () => {
     const sub = released();
-    sub.cells.push({ cell_type: "code", source: "1", metadata: { nbgrader: { grade: true, points: 50, grade_id: "bonus", solution: false, locked: true, schema_version: 3 } }, outputs: [], execution_count: null });
+    sub.cells.push({
+      cell_type: "code",
+      source: "1",
+      metadata: {
+        nbgrader: { grade: true, points: 50, grade_id: "bonus", solution: false, locked: true, schema_version: 3 },
+      },
+      outputs: [],
+      execution_count: null,
+    });
     const { notebook } = assembleForGrading(source(), sub);
     expect(notebook.cells[notebook.cells.length - 1].metadata.nbgrader).toBeUndefined();
   });

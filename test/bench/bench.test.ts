@@ -31,7 +31,12 @@ describe("report.judge", () => {
   const base = { unit: "x", skipped: {}, samples: {} };
 
   test("higher is better: ratios of values, best peer is the largest", () => {
-    const out = { ...base, higherIsBetter: true, values: { "tslab-ipc": 9, c: 10, p1: 8, p2: 12 }, target: { vsC: [">=", 0.9], peers: true } };
+    const out = {
+      ...base,
+      higherIsBetter: true,
+      values: { "tslab-ipc": 9, c: 10, p1: 8, p2: 12 },
+      target: { vsC: [">=", 0.9], peers: true },
+    };
     const { ratios, verdicts } = report.judge(out, peers);
     expect(ratios.vsC).toBeCloseTo(0.9);
     expect(ratios.bestPeer).toBe("p2");
@@ -40,7 +45,12 @@ describe("report.judge", () => {
   });
 
   test("lower is better: best peer is the smallest; a miss by under 5% is marked near", () => {
-    const out = { ...base, higherIsBetter: false, values: { "tslab-ipc": 1.55, c: 1, p1: 1.6 }, target: { vsC: ["<=", 1.5], peers: true } };
+    const out = {
+      ...base,
+      higherIsBetter: false,
+      values: { "tslab-ipc": 1.55, c: 1, p1: 1.6 },
+      target: { vsC: ["<=", 1.5], peers: true },
+    };
     const { ratios, verdicts } = report.judge(out, peers);
     expect(ratios.bestPeer).toBe("p1");
     expect(verdicts[0]).toMatchObject({ holds: false, near: true });
@@ -157,7 +167,9 @@ describe("runners (tiny workloads)", () => {
     const seg = samplesOf(execFileSync(process.execPath, [runner, "segcycle", "20", "2"], { encoding: "utf8", env }));
     expect(seg).toHaveLength(2);
     const file = path.join("/dev/shm", `tslab-bench-test-${process.pid}-f`);
-    const fill = samplesOf(execFileSync(process.execPath, [runner, "fill", "file", file, String(1 << 20), "2"], { encoding: "utf8", env }));
+    const fill = samplesOf(
+      execFileSync(process.execPath, [runner, "fill", "file", file, String(1 << 20), "2"], { encoding: "utf8", env }),
+    );
     expect(fill).toHaveLength(2);
     for (const s of fill) expect(s).toBeGreaterThan(0);
     expect(fs.existsSync(file)).toBe(false);

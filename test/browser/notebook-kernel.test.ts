@@ -11,7 +11,14 @@ import path from "path";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
 
 const CHROMIUM = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 function skipReason(): string | null {
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} not found (Debian package chromium)`;
@@ -47,101 +54,139 @@ const why = skipReason();
 if (why) console.warn(`browser test skipped: ${why}`);
 const maybe = why ? test.skip : test;
 
-maybe("Notebook: Tab lists an object's members, Shift-Tab shows the tooltip, input() takes a line", async () => {
-  const { chromium } = require("playwright-core") as typeof import("playwright-core");
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-kernel-"));
-  const name = "interactive.ipynb";
-  fs.writeFileSync(
-    path.join(workDir, name),
-    JSON.stringify({
-      nbformat: 4,
-      nbformat_minor: 4,
-      metadata: { kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" } },
-      cells: CELLS.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })),
-    }),
-  );
-  const token = crypto.randomBytes(16).toString("hex");
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let kernel: KernelEnvironment | undefined;
-  let server: ChildProcess | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-  let serverLog = "";
-  try {
-    kernel = projectKernel();
-    server = spawn(
-      jupyterPython(),
-      ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${token}`, "--allow-root", `--notebook-dir=${workDir}`],
-      { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
+maybe(
+  "Notebook: Tab lists an object's members, Shift-Tab shows the tooltip, input() takes a line",
+  async () => {
+    const { chromium } = require("playwright-core") as typeof import("playwright-core");
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-kernel-"));
+    const name = "interactive.ipynb";
+    fs.writeFileSync(
+      path.join(workDir, name),
+      JSON.stringify({
+        nbformat: 4,
+        nbformat_minor: 4,
+        metadata: { kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" } },
+        cells: CELLS.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })),
+      }),
     );
-    server.stdout!.on("data", (d) => (serverLog += d));
-    server.stderr!.on("data", (d) => (serverLog += d));
-    for (const deadline = Date.now() + 60_000; ; ) {
-      if (server.exitCode !== null) throw new Error(`jupyter notebook exited:\n${serverLog}`);
-      const ok = await fetch(`${base}/api/status?token=${token}`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`jupyter notebook did not answer:\n${serverLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const page = await browser.newPage();
-    await page.goto(`${base}/notebooks/${name}?token=${token}`);
-    await page.waitForFunction(() => {
-      const nb = (window as any).Jupyter?.notebook;
-      return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
-    }, null, { timeout: 90_000 });
-    const idle = () =>
-      page.waitForFunction(() => document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null, null, { timeout: 90_000, polling: 100 });
-
-    await page.evaluate(() => (window as any).Jupyter.notebook.execute_cells([0]));
-    await page.waitForFunction(() => typeof (window as any).Jupyter.notebook.get_cell(0).input_prompt_number === "number", null, { timeout: 90_000 });
-    await idle();
-
-    // Tab after `seg.`: the completer's list holds the segment's members.
-    const editor = (i: number) => page.locator(".cell").nth(i).locator(".CodeMirror");
-    await editor(1).click();
-    await page.keyboard.type("seg.");
-    await page.keyboard.press("Tab");
-    const list = page.locator(".completions select");
-    await list.waitFor({ timeout: 30_000 });
-    const members = await list.locator("option").allInnerTexts();
-    expect(members).toEqual(expect.arrayContaining(["attach", "stat", "remove"]));
-    await page.keyboard.press("Escape");
-
-    // Shift-Tab inside `shmget(`: the tooltip shows the signature and its TSDoc.
-    await editor(2).click();
-    await page.keyboard.type("shmget");
-    await page.keyboard.press("Shift+Tab");
-    const tooltip = page.locator("#tooltip");
-    await tooltip.waitFor({ state: "visible", timeout: 30_000 });
-    await page.waitForFunction(() => /shmget\(key: number/.test(document.querySelector("#tooltip")?.textContent ?? ""), null, { timeout: 30_000 });
-    expect(await tooltip.innerText()).toMatch(/IPC_CREAT/);
-    await page.keyboard.press("Escape");
-
-    // input(): the page shows a box; a line typed there comes back to the cell.
-    await page.evaluate(() => (window as any).Jupyter.notebook.execute_cells([3]));
-    const box = page.locator("input.raw_input");
-    await box.waitFor({ timeout: 60_000 });
-    expect(await page.locator(".raw_input_container").innerText()).toContain("your name:");
-    await box.fill("ada");
-    await box.press("Enter");
-    await page.waitForFunction(() => /'ADA'/.test(document.querySelectorAll(".cell")[3]?.querySelector(".output")?.textContent ?? ""), null, { timeout: 30_000 });
-  } finally {
-    await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      try {
-        const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
-        await Promise.all(kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })));
-      } catch {
-        /* the server is going anyway */
+    const token = crypto.randomBytes(16).toString("hex");
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    let kernel: KernelEnvironment | undefined;
+    let server: ChildProcess | undefined;
+    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    let serverLog = "";
+    try {
+      kernel = projectKernel();
+      server = spawn(
+        jupyterPython(),
+        [
+          "-m",
+          "notebook",
+          "--no-browser",
+          "--ip=127.0.0.1",
+          `--port=${port}`,
+          "--port-retries=0",
+          `--NotebookApp.token=${token}`,
+          "--allow-root",
+          `--notebook-dir=${workDir}`,
+        ],
+        { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      server.stdout!.on("data", (d) => (serverLog += d));
+      server.stderr!.on("data", (d) => (serverLog += d));
+      for (const deadline = Date.now() + 60_000; ; ) {
+        if (server.exitCode !== null) throw new Error(`jupyter notebook exited:\n${serverLog}`);
+        const ok = await fetch(`${base}/api/status?token=${token}`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error(`jupyter notebook did not answer:\n${serverLog}`);
+        await new Promise((r) => setTimeout(r, 200));
       }
-      const exited = new Promise((r) => server!.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const page = await browser.newPage();
+      await page.goto(`${base}/notebooks/${name}?token=${token}`);
+      await page.waitForFunction(
+        () => {
+          const nb = (window as any).Jupyter?.notebook;
+          return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
+        },
+        null,
+        { timeout: 90_000 },
+      );
+      const idle = () =>
+        page.waitForFunction(() => document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null, null, {
+          timeout: 90_000,
+          polling: 100,
+        });
+
+      await page.evaluate(() => (window as any).Jupyter.notebook.execute_cells([0]));
+      await page.waitForFunction(
+        () => typeof (window as any).Jupyter.notebook.get_cell(0).input_prompt_number === "number",
+        null,
+        { timeout: 90_000 },
+      );
+      await idle();
+
+      // Tab after `seg.`: the completer's list holds the segment's members.
+      const editor = (i: number) => page.locator(".cell").nth(i).locator(".CodeMirror");
+      await editor(1).click();
+      await page.keyboard.type("seg.");
+      await page.keyboard.press("Tab");
+      const list = page.locator(".completions select");
+      await list.waitFor({ timeout: 30_000 });
+      const members = await list.locator("option").allInnerTexts();
+      expect(members).toEqual(expect.arrayContaining(["attach", "stat", "remove"]));
+      await page.keyboard.press("Escape");
+
+      // Shift-Tab inside `shmget(`: the tooltip shows the signature and its TSDoc.
+      await editor(2).click();
+      await page.keyboard.type("shmget");
+      await page.keyboard.press("Shift+Tab");
+      const tooltip = page.locator("#tooltip");
+      await tooltip.waitFor({ state: "visible", timeout: 30_000 });
+      await page.waitForFunction(
+        () => /shmget\(key: number/.test(document.querySelector("#tooltip")?.textContent ?? ""),
+        null,
+        { timeout: 30_000 },
+      );
+      expect(await tooltip.innerText()).toMatch(/IPC_CREAT/);
+      await page.keyboard.press("Escape");
+
+      // input(): the page shows a box; a line typed there comes back to the cell.
+      await page.evaluate(() => (window as any).Jupyter.notebook.execute_cells([3]));
+      const box = page.locator("input.raw_input");
+      await box.waitFor({ timeout: 60_000 });
+      expect(await page.locator(".raw_input_container").innerText()).toContain("your name:");
+      await box.fill("ada");
+      await box.press("Enter");
+      await page.waitForFunction(
+        () => /'ADA'/.test(document.querySelectorAll(".cell")[3]?.querySelector(".output")?.textContent ?? ""),
+        null,
+        { timeout: 30_000 },
+      );
+    } finally {
+      await browser?.close().catch(() => {});
+      if (server && server.exitCode === null) {
+        try {
+          const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
+          await Promise.all(
+            kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })),
+          );
+        } catch {
+          /* the server is going anyway */
+        }
+        const exited = new Promise((r) => server!.once("exit", r));
+        server.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+      }
+      kernel?.dispose();
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
-    kernel?.dispose();
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-}, 240_000);
+  },
+  240_000,
+);

@@ -8,11 +8,25 @@ import fs from "fs";
 import net from "net";
 import os from "os";
 import path from "path";
-import { jupyterPython, listNotebooks, projectKernel, readNotebook, tagsOf, type KernelEnvironment } from "../../src/handouts";
+import {
+  jupyterPython,
+  listNotebooks,
+  projectKernel,
+  readNotebook,
+  tagsOf,
+  type KernelEnvironment,
+} from "../../src/handouts";
 
 import { chromiumPath, needsOr, toolMissing } from "../helpers";
 const CHROMIUM = chromiumPath;
-const CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const notebook = listNotebooks(path.join(__dirname, "..", "..", "notebooks"), ["02-"])[0];
 
 function skipReason(): string | null {
@@ -55,78 +69,104 @@ async function waitForServer(base: string, token: string, server: ChildProcess, 
 
 const maybe = needsOr(["chromium"], toolMissing("chromium") ? null : skipReason()).test;
 
-maybe("notebook 02 runs from the Jupyter Notebook page in Chromium and shows its outputs", async () => {
-  const { chromium } = require("playwright-core") as typeof import("playwright-core");
-  const name = path.basename(notebook);
-  const raising = readNotebook(notebook).cells.filter((c) => tagsOf(c).includes("raises-exception")).length;
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-"));
-  fs.copyFileSync(notebook, path.join(workDir, name));
-  const token = crypto.randomBytes(16).toString("hex");
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+maybe(
+  "notebook 02 runs from the Jupyter Notebook page in Chromium and shows its outputs",
+  async () => {
+    const { chromium } = require("playwright-core") as typeof import("playwright-core");
+    const name = path.basename(notebook);
+    const raising = readNotebook(notebook).cells.filter((c) => tagsOf(c).includes("raises-exception")).length;
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-"));
+    fs.copyFileSync(notebook, path.join(workDir, name));
+    const token = crypto.randomBytes(16).toString("hex");
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
 
-  let kernel: KernelEnvironment | undefined;
-  let server: ChildProcess | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-  let serverLog = "";
-  try {
-    kernel = projectKernel();
-    server = spawn(
-      jupyterPython(),
-      ["-m", "notebook", "--no-browser", "--ip=127.0.0.1", `--port=${port}`, "--port-retries=0", `--NotebookApp.token=${token}`, "--allow-root", `--notebook-dir=${workDir}`],
-      { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    server.stdout!.on("data", (d) => (serverLog += d));
-    server.stderr!.on("data", (d) => (serverLog += d));
-    await waitForServer(base, token, server, () => serverLog);
+    let kernel: KernelEnvironment | undefined;
+    let server: ChildProcess | undefined;
+    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+    let serverLog = "";
+    try {
+      kernel = projectKernel();
+      server = spawn(
+        jupyterPython(),
+        [
+          "-m",
+          "notebook",
+          "--no-browser",
+          "--ip=127.0.0.1",
+          `--port=${port}`,
+          "--port-retries=0",
+          `--NotebookApp.token=${token}`,
+          "--allow-root",
+          `--notebook-dir=${workDir}`,
+        ],
+        { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      server.stdout!.on("data", (d) => (serverLog += d));
+      server.stderr!.on("data", (d) => (serverLog += d));
+      await waitForServer(base, token, server, () => serverLog);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    const page = await browser.newPage();
-    const pageLog: string[] = [];
-    page.on("console", (m) => pageLog.push(m.text()));
-    page.on("pageerror", (e) => pageLog.push(String(e)));
-    await page.goto(`${base}/notebooks/${encodeURIComponent(name)}?token=${token}`);
-    // The page's notebook object exists and its kernel ("TypeScript (IPC)", from the metadata) is up.
-    await page
-      .waitForFunction(() => {
-        const nb = (window as any).Jupyter?.notebook;
-        return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
-      }, null, { timeout: 90_000 })
-      .catch((e) => {
-        throw new Error(`the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${serverLog.slice(-2000)}`);
-      });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      const page = await browser.newPage();
+      const pageLog: string[] = [];
+      page.on("console", (m) => pageLog.push(m.text()));
+      page.on("pageerror", (e) => pageLog.push(String(e)));
+      await page.goto(`${base}/notebooks/${encodeURIComponent(name)}?token=${token}`);
+      // The page's notebook object exists and its kernel ("TypeScript (IPC)", from the metadata) is up.
+      await page
+        .waitForFunction(
+          () => {
+            const nb = (window as any).Jupyter?.notebook;
+            return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
+          },
+          null,
+          { timeout: 90_000 },
+        )
+        .catch((e) => {
+          throw new Error(
+            `the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${serverLog.slice(-2000)}`,
+          );
+        });
 
-    await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
-    // Done when every code cell has a number in its prompt (In [*] while running) and the kernel is idle.
-    await page.waitForFunction(() => {
-      const J = (window as any).Jupyter;
-      const cells = J.notebook.get_cells().filter((c: any) => c.cell_type === "code");
-      const done = cells.every((c: any) => typeof c.input_prompt_number === "number");
-      return done && document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null;
-    }, null, { timeout: 120_000, polling: 250 });
+      await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
+      // Done when every code cell has a number in its prompt (In [*] while running) and the kernel is idle.
+      await page.waitForFunction(
+        () => {
+          const J = (window as any).Jupyter;
+          const cells = J.notebook.get_cells().filter((c: any) => c.cell_type === "code");
+          const done = cells.every((c: any) => typeof c.input_prompt_number === "number");
+          return done && document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null;
+        },
+        null,
+        { timeout: 120_000, polling: 250 },
+      );
 
-    const outputs = await page.locator(".output_area").allInnerTexts();
-    const all = outputs.join("\n");
-    expect(all).toContain('[TS shmdemo] segment contains: "Hello from another process"');
-    expect(all).toContain("✓ segmentContains reads the text, read-only, and detaches");
-    // Errors only where the notebook means them (cells tagged raises-exception).
-    expect(await page.locator(".output_error").count()).toBe(raising);
-  } finally {
-    await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      // Shut the kernels down through the server's API (they run their cleanup), then the server.
-      try {
-        const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
-        await Promise.all(kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })));
-      } catch {
-        /* the server is going anyway */
+      const outputs = await page.locator(".output_area").allInnerTexts();
+      const all = outputs.join("\n");
+      expect(all).toContain('[TS shmdemo] segment contains: "Hello from another process"');
+      expect(all).toContain("✓ segmentContains reads the text, read-only, and detaches");
+      // Errors only where the notebook means them (cells tagged raises-exception).
+      expect(await page.locator(".output_error").count()).toBe(raising);
+    } finally {
+      await browser?.close().catch(() => {});
+      if (server && server.exitCode === null) {
+        // Shut the kernels down through the server's API (they run their cleanup), then the server.
+        try {
+          const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
+          await Promise.all(
+            kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })),
+          );
+        } catch {
+          /* the server is going anyway */
+        }
+        const exited = new Promise((r) => server!.once("exit", r));
+        server.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
       }
-      const exited = new Promise((r) => server!.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
+      kernel?.dispose();
+      fs.rmSync(workDir, { recursive: true, force: true });
     }
-    kernel?.dispose();
-    fs.rmSync(workDir, { recursive: true, force: true });
-  }
-}, 240_000);
+  },
+  240_000,
+);

@@ -74,8 +74,17 @@ describe("our objects show themselves (Symbol.for('Jupyter.display'))", () => {
       const lines = String(shown.data["text/plain"]).split("\n");
       expect(lines).toHaveLength(list.length + 2);
       // Our row, column by column: key, shmid, owner, perms, bytes, nattch, (no status), cpid, lpid.
-      const owner = (() => { try { return os.userInfo().username; } catch { return String(process.getuid!()); } })();
-      const row = lines.find((l) => l.split(/\s+/)[1] === String(shmid))!.trim().split(/\s+/);
+      const owner = (() => {
+        try {
+          return os.userInfo().username;
+        } catch {
+          return String(process.getuid!());
+        }
+      })();
+      const row = lines
+        .find((l) => l.split(/\s+/)[1] === String(shmid))!
+        .trim()
+        .split(/\s+/);
       expect(row).toEqual(["0x00000000", String(shmid), owner, "0600", "8192", "0", String(process.pid), "0"]);
     }));
 
@@ -108,11 +117,15 @@ describe("displayDataOf", () => {
   });
 
   test("a bare bundle is a value, not a bundle, for execute_result", () => {
-    expect(displayDataOf({ "text/html": "<b>x</b>" }, {}, false).data).toEqual({ "text/plain": "{ 'text/html': '<b>x</b>' }" });
+    expect(displayDataOf({ "text/html": "<b>x</b>" }, {}, false).data).toEqual({
+      "text/plain": "{ 'text/html': '<b>x</b>' }",
+    });
   });
 
   test("an object's own { data, metadata } and text/plain fallback", () => {
-    const thing = { [JUPYTER_DISPLAY]: () => ({ data: { "text/html": "<i>t</i>" }, metadata: { "text/html": { isolated: true } } }) };
+    const thing = {
+      [JUPYTER_DISPLAY]: () => ({ data: { "text/html": "<i>t</i>" }, metadata: { "text/html": { isolated: true } } }),
+    };
     const shown = displayDataOf(thing, {}, false);
     expect(shown.data["text/html"]).toBe("<i>t</i>");
     expect(String(shown.data["text/plain"])).toContain("Symbol(Jupyter.display)");
@@ -127,12 +140,22 @@ describe("display()", () => {
     const sent: Array<[DisplayData, boolean]> = [];
     setDisplayPublisher((out, update) => sent.push([out, update]));
     display(
-      { "text/html": "<b>b</b>", "text/plain": "b", "application/vnd.plotly.v1+json": { data: [] }, "image/png": new Uint8Array([1, 2, 3]) },
+      {
+        "text/html": "<b>b</b>",
+        "text/plain": "b",
+        "application/vnd.plotly.v1+json": { data: [] },
+        "image/png": new Uint8Array([1, 2, 3]),
+      },
       { metadata: { "image/png": { width: 5 } } },
     );
     expect(sent).toHaveLength(1);
     expect(sent[0][0]).toEqual({
-      data: { "text/html": "<b>b</b>", "text/plain": "b", "application/vnd.plotly.v1+json": { data: [] }, "image/png": "AQID" },
+      data: {
+        "text/html": "<b>b</b>",
+        "text/plain": "b",
+        "application/vnd.plotly.v1+json": { data: [] },
+        "image/png": "AQID",
+      },
       metadata: { "image/png": { width: 5 } },
     });
     expect(sent[0][1]).toBe(false);

@@ -9,13 +9,18 @@ import { repoRoot } from "../helpers";
 
 test("TypeDoc validates the whole public API: every export documented, every example found", () => {
   const typedoc = path.join(repoRoot, "node_modules", "typedoc", "bin", "typedoc");
-  const r = spawnSync(process.execPath, [typedoc, "--emit", "none"], { cwd: repoRoot, encoding: "utf8", timeout: 120000 });
+  const r = spawnSync(process.execPath, [typedoc, "--emit", "none"], {
+    cwd: repoRoot,
+    encoding: "utf8",
+    timeout: 120000,
+  });
   expect(r.stdout + r.stderr).not.toMatch(/warning|error/i);
   expect(r.status).toBe(0);
 });
 
 test("every example in docs/examples is included by some doc comment in src/", () => {
-  const sources = fs.readdirSync(path.join(repoRoot, "src"), { recursive: true, encoding: "utf8" })
+  const sources = fs
+    .readdirSync(path.join(repoRoot, "src"), { recursive: true, encoding: "utf8" })
     .filter((f) => f.endsWith(".ts"))
     .map((f) => fs.readFileSync(path.join(repoRoot, "src", f), "utf8"))
     .join("\n");

@@ -25,7 +25,14 @@ import type { Figure } from "../../src";
 
 import { chromiumPath, needs } from "../helpers";
 const CHROMIUM = chromiumPath;
-const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 const display = Symbol.for("Jupyter.display");
 
 function html(fig: Figure): string {
@@ -68,7 +75,8 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
     resetPlotlyEmbedding(); // the first figure of this page carries plotly.js
     const figs = measuredFigures();
     const outputs = [figs.hist, figs.heat, figs.ecdf].map(
-      (f) => `<div class="output_area"><div class="output_html rendered_html output_subarea">\n${html(f)}\n</div></div>`,
+      (f) =>
+        `<div class="output_area"><div class="output_html rendered_html output_subarea">\n${html(f)}\n</div></div>`,
     );
     const page = `<!DOCTYPE html><html><head><meta charset="utf-8"><title>figures</title></head><body>\n${outputs.join("\n")}\n</body></html>`;
     const file = path.join(dir, "figures.html");
@@ -88,7 +96,10 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
       await tab.goto("file://" + file);
       // Plotly.newPlot may finish asynchronously: wait until each figure drew something (or time out and fail).
       await tab.waitForFunction(
-        () => Array.from(document.querySelectorAll(".tslab-ipc-plot")).filter((el) => el.querySelector(".main-svg .trace, .main-svg .hm")).length === 3,
+        () =>
+          Array.from(document.querySelectorAll(".tslab-ipc-plot")).filter((el) =>
+            el.querySelector(".main-svg .trace, .main-svg .hm"),
+          ).length === 3,
         null,
         { timeout: 30000 },
       );
@@ -115,46 +126,63 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
   });
 
   const jupyter = fs.existsSync("/usr/bin/jupyter") ? test : test.skip;
-  jupyter("a notebook with two figure outputs, converted by nbconvert (/usr/bin/jupyter), draws both offline", async () => {
-    const { chromium } = require("playwright-core");
-    resetPlotlyEmbedding(); // as in a fresh kernel: the notebook's first figure carries plotly.js
-    const { hist, heat } = measuredFigures();
-    const cell = (n: number, f: Figure) => ({
-      cell_type: "code",
-      execution_count: n,
-      metadata: {},
-      source: `figure ${n}`,
-      outputs: [{ output_type: "display_data", metadata: {}, data: (f as unknown as Record<symbol, () => Record<string, unknown>>)[display]() }],
-    });
-    const nb = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [cell(1, hist), cell(2, heat)] };
-    const ipynb = path.join(dir, "two.ipynb");
-    fs.writeFileSync(ipynb, JSON.stringify(nb));
-    execFileSync("/usr/bin/jupyter", ["nbconvert", "--to", "html", "--output-dir", dir, ipynb], { stdio: "pipe", timeout: 60000 });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-    try {
-      const context = await browser.newContext({ offline: true });
-      const network: string[] = [];
-      await context.route(/^(https?|wss?):/, (route: { request(): { url(): string }; abort(): Promise<void> }) => {
-        network.push(route.request().url());
-        return route.abort();
+  jupyter(
+    "a notebook with two figure outputs, converted by nbconvert (/usr/bin/jupyter), draws both offline",
+    async () => {
+      const { chromium } = require("playwright-core");
+      resetPlotlyEmbedding(); // as in a fresh kernel: the notebook's first figure carries plotly.js
+      const { hist, heat } = measuredFigures();
+      const cell = (n: number, f: Figure) => ({
+        cell_type: "code",
+        execution_count: n,
+        metadata: {},
+        source: `figure ${n}`,
+        outputs: [
+          {
+            output_type: "display_data",
+            metadata: {},
+            data: (f as unknown as Record<symbol, () => Record<string, unknown>>)[display](),
+          },
+        ],
       });
-      const tab = await context.newPage();
-      await tab.goto("file://" + path.join(dir, "two.html"));
-      await tab.waitForFunction(
-        () => Array.from(document.querySelectorAll(".tslab-ipc-plot")).filter((el) => el.querySelector(".main-svg .trace, .main-svg .hm")).length === 2,
-        null,
-        { timeout: 30000 },
-      );
-      const drawn = await tab.evaluate(() =>
-        Array.from(document.querySelectorAll(".tslab-ipc-plot")).map((el) => el.querySelectorAll(".js-plotly-plot .main-svg .trace, .js-plotly-plot .main-svg .hm image").length),
-      );
-      expect(drawn).toEqual([2, 1]);
-      // nbconvert's own template may ask for require.js/MathJax; nothing of ours goes online.
-      expect(network.filter((u) => /plot/i.test(u))).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-  });
+      const nb = { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [cell(1, hist), cell(2, heat)] };
+      const ipynb = path.join(dir, "two.ipynb");
+      fs.writeFileSync(ipynb, JSON.stringify(nb));
+      execFileSync("/usr/bin/jupyter", ["nbconvert", "--to", "html", "--output-dir", dir, ipynb], {
+        stdio: "pipe",
+        timeout: 60000,
+      });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+      try {
+        const context = await browser.newContext({ offline: true });
+        const network: string[] = [];
+        await context.route(/^(https?|wss?):/, (route: { request(): { url(): string }; abort(): Promise<void> }) => {
+          network.push(route.request().url());
+          return route.abort();
+        });
+        const tab = await context.newPage();
+        await tab.goto("file://" + path.join(dir, "two.html"));
+        await tab.waitForFunction(
+          () =>
+            Array.from(document.querySelectorAll(".tslab-ipc-plot")).filter((el) =>
+              el.querySelector(".main-svg .trace, .main-svg .hm"),
+            ).length === 2,
+          null,
+          { timeout: 30000 },
+        );
+        const drawn = await tab.evaluate(() =>
+          Array.from(document.querySelectorAll(".tslab-ipc-plot")).map(
+            (el) => el.querySelectorAll(".js-plotly-plot .main-svg .trace, .js-plotly-plot .main-svg .hm image").length,
+          ),
+        );
+        expect(drawn).toEqual([2, 1]);
+        // nbconvert's own template may ask for require.js/MathJax; nothing of ours goes online.
+        expect(network.filter((u) => /plot/i.test(u))).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   test("renderFigurePng gives a real PNG", async () => {
     const { hist } = measuredFigures();
@@ -168,14 +196,21 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
   test("renderFigurePngs renders a batch in one launch", async () => {
     const { hist, heat } = measuredFigures();
     const both = await renderFigurePngs([hist.toJSON(), heat]);
-    expect(both.map((b) => b && pngSize(b))).toEqual([{ width: 900, height: 450 }, { width: 900, height: 450 }]);
+    expect(both.map((b) => b && pngSize(b))).toEqual([
+      { width: 900, height: 450 },
+      { width: 900, height: 450 },
+    ]);
     // Different figures, different pictures.
     expect(both[0]!.equals(both[1]!)).toBe(false);
   });
 
   test("addPngsToNotebook adds image/png to every plotly output", async () => {
     const { hist, ecdf } = measuredFigures();
-    const out = (f: Figure) => ({ output_type: "display_data", metadata: {}, data: (f as unknown as Record<symbol, () => Record<string, unknown>>)[display]() });
+    const out = (f: Figure) => ({
+      output_type: "display_data",
+      metadata: {},
+      data: (f as unknown as Record<symbol, () => Record<string, unknown>>)[display](),
+    });
     const nb = {
       nbformat: 4,
       nbformat_minor: 5,
@@ -183,7 +218,17 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
       cells: [
         { cell_type: "markdown", source: "x" },
         { cell_type: "code", outputs: [out(hist), { output_type: "stream", name: "stdout", text: "hi" }] },
-        { cell_type: "code", outputs: [{ output_type: "execute_result", execution_count: 1, metadata: {}, data: { [PLOTLY_MIME]: ecdf.toJSON(), "text/plain": "x" } }] },
+        {
+          cell_type: "code",
+          outputs: [
+            {
+              output_type: "execute_result",
+              execution_count: 1,
+              metadata: {},
+              data: { [PLOTLY_MIME]: ecdf.toJSON(), "text/plain": "x" },
+            },
+          ],
+        },
       ],
     };
     const empty = { cells: [{ cell_type: "markdown", source: "no plots" }] };
@@ -192,7 +237,9 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
     const first = (nb.cells[1].outputs![0] as { data: Record<string, string> }).data;
     expect(Buffer.from(first["image/png"], "base64").subarray(0, 4).toString("hex")).toBe("89504e47");
     expect(first["text/html"]).toContain("data:image/png;base64,");
-    expect((nb.cells[2].outputs![0] as { data: Record<string, unknown> }).data["image/png"]).toEqual(expect.any(String));
+    expect((nb.cells[2].outputs![0] as { data: Record<string, unknown> }).data["image/png"]).toEqual(
+      expect.any(String),
+    );
   });
 });
 

@@ -1,6 +1,19 @@
 // A figure's MIME bundle: the types the kernel and nbconvert need, data taken from the
 // arguments, plotly.js inlined once per process.
-import { Figure, PLOTLY_MIME, plot, recordResidency, resetPlotlyEmbedding, plotlyEmbedded, sampleLatency, mmap, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "../../src";
+import {
+  type Figure,
+  PLOTLY_MIME,
+  plot,
+  recordResidency,
+  resetPlotlyEmbedding,
+  plotlyEmbedded,
+  sampleLatency,
+  mmap,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../src";
 
 const display = Symbol.for("Jupyter.display");
 
@@ -15,7 +28,10 @@ test("histogram bundle: plotly JSON, HTML and a text summary, all from the argum
   const b = bundleOf(fig);
   expect(Object.keys(b).sort()).toEqual([PLOTLY_MIME, "text/html", "text/plain"].sort());
   expect(PLOTLY_MIME).toBe("application/vnd.plotly.v1+json");
-  const json = b[PLOTLY_MIME] as { data: { x: number[]; name: string; type: string }[]; layout: Record<string, unknown> };
+  const json = b[PLOTLY_MIME] as {
+    data: { x: number[]; name: string; type: string }[];
+    layout: Record<string, unknown>;
+  };
   expect(json.data.map((t) => t.name)).toEqual(["sqrt", "stringify"]);
   expect(json.data.every((t) => t.type === "histogram")).toBe(true);
   expect(json.data[0].x).toEqual(fast.samples);
@@ -35,7 +51,10 @@ test("different arguments give different figures (no constants)", () => {
   expect(a.data[0].y).toEqual([4, 5, 6]);
   expect(b.data[0].y).toEqual([7, 8, 9]);
   const c = plot.bar(["a", "b"], { first: [1, 2], second: [3, 4] }, { title: "bars" });
-  expect(c.data.map((t) => t.y)).toEqual([[1, 2], [3, 4]]);
+  expect(c.data.map((t) => t.y)).toEqual([
+    [1, 2],
+    [3, 4],
+  ]);
   expect(String(c)).toBe("Figure: bar chart of bars, 2 series, 4 points");
   const e = plot.ecdf({ s: [3, 1, 2] });
   expect(e.data[0].x).toEqual([1, 2, 3]);

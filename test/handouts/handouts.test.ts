@@ -1,7 +1,12 @@
 // src/handouts without Jupyter: judging executed notebooks, the student version.
 import { judgeNotebook, SOLUTION_STUB, studentVersion, type Notebook, type NotebookCell } from "../../src/handouts";
 
-function cell(source: string, tags: string[] = [], outputs: NotebookCell["outputs"] = [], count: number | null = 1): NotebookCell {
+function cell(
+  source: string,
+  tags: string[] = [],
+  outputs: NotebookCell["outputs"] = [],
+  count: number | null = 1,
+): NotebookCell {
   return { cell_type: "code", source, metadata: tags.length ? { tags } : {}, outputs, execution_count: count };
 }
 const error = (ename: string) => ({ output_type: "error", ename, evalue: "boom", traceback: [] });
@@ -10,11 +15,20 @@ const nb = (cells: NotebookCell[]): Notebook => ({ cells, metadata: {}, nbformat
 
 describe("judgeNotebook", () => {
   test("passes errors only in raises-exception cells, and counts checks", () => {
-    const j = judgeNotebook(nb([cell("a"), cell("b", ["raises-exception"], [error("IpcError")]), cell("c", ["check"], [text("ok")])]));
+    const j = judgeNotebook(
+      nb([cell("a"), cell("b", ["raises-exception"], [error("IpcError")]), cell("c", ["check"], [text("ok")])]),
+    );
     expect(j).toMatchObject({ ok: true, codeCells: 3, executed: 3, checks: { total: 1, passed: 1 }, problems: [] });
   });
   test("flags an unexpected error, a failed check, a tagged cell that did not raise, a cell never run", () => {
-    const j = judgeNotebook(nb([cell("a", [], [error("TypeError")]), cell("b", ["check"], [error("Error")]), cell("c", ["raises-exception"]), cell("d", [], [], null)]));
+    const j = judgeNotebook(
+      nb([
+        cell("a", [], [error("TypeError")]),
+        cell("b", ["check"], [error("Error")]),
+        cell("c", ["raises-exception"]),
+        cell("d", [], [], null),
+      ]),
+    );
     expect(j.ok).toBe(false);
     expect(j.problems.map((p) => [p.cell, p.kind])).toEqual([
       [0, "unexpected error"],
@@ -25,7 +39,12 @@ describe("judgeNotebook", () => {
     expect(j.checks).toEqual({ total: 1, passed: 0 });
   });
   test("counts nbgrader test cells as checks", () => {
-    const graded: NotebookCell = { ...cell("check()", [], [error("Error")]), metadata: { nbgrader: { grade: true, solution: false, locked: true, points: 1, grade_id: "t", schema_version: 3 } } };
+    const graded: NotebookCell = {
+      ...cell("check()", [], [error("Error")]),
+      metadata: {
+        nbgrader: { grade: true, solution: false, locked: true, points: 1, grade_id: "t", schema_version: 3 },
+      },
+    };
     const j = judgeNotebook(nb([graded]));
     expect(j.checks).toEqual({ total: 1, passed: 0 });
     expect(j.problems.map((p) => p.kind)).toEqual(["check failed"]);
@@ -34,13 +53,27 @@ describe("judgeNotebook", () => {
 
 describe("studentVersion", () => {
   test("stubs solutions, clears solution and check outputs, keeps everything else, leaves the input alone", () => {
-    const input = nb([cell("setup", [], [text("x")]), cell("function f() {}", ["solution"], [text("sol")]), cell("check(f)", ["check"], [text("✓")])]);
+    const input = nb([
+      cell("setup", [], [text("x")]),
+      cell("function f() {}", ["solution"], [text("sol")]),
+      cell("check(f)", ["check"], [text("✓")]),
+    ]);
     const before = JSON.stringify(input);
     const s = studentVersion(input);
     expect(JSON.stringify(input)).toBe(before);
     expect(s.cells[0]).toEqual(input.cells[0]);
     // Legacy tags convert to nbgrader's format on the way (test/assign has the details).
-    expect(s.cells[1]).toMatchObject({ source: SOLUTION_STUB.join("\n"), outputs: [], execution_count: null, metadata: { tags: ["solution"], nbgrader: { solution: true } } });
-    expect(s.cells[2]).toMatchObject({ source: "check(f)", outputs: [], execution_count: null, metadata: { nbgrader: { grade: true, points: 1 } } });
+    expect(s.cells[1]).toMatchObject({
+      source: SOLUTION_STUB.join("\n"),
+      outputs: [],
+      execution_count: null,
+      metadata: { tags: ["solution"], nbgrader: { solution: true } },
+    });
+    expect(s.cells[2]).toMatchObject({
+      source: "check(f)",
+      outputs: [],
+      execution_count: null,
+      metadata: { nbgrader: { grade: true, points: 1 } },
+    });
   });
 });

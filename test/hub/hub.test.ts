@@ -14,9 +14,12 @@ const driver = path.join(repoRoot, "deploy", "load-test.js");
 /** Why the hub cannot run here, or null. */
 function unavailable(): string | null {
   if (process.getuid?.() !== 0) return "needs root (one Unix account per student)";
-  if (spawnSync("sh", ["-c", "command -v jupyterhub jupyterhub-singleuser"]).status !== 0) return "no jupyterhub: apt-get install jupyterhub";
-  if (!fs.existsSync(path.join(repoRoot, "node_modules", ".bin", "configurable-http-proxy"))) return "no configurable-http-proxy: npm install";
-  if (spawnSync("sh", ["-c", "command -v unshare setpriv useradd"]).status !== 0) return "no unshare/setpriv/useradd: apt-get install util-linux passwd";
+  if (spawnSync("sh", ["-c", "command -v jupyterhub jupyterhub-singleuser"]).status !== 0)
+    return "no jupyterhub: apt-get install jupyterhub";
+  if (!fs.existsSync(path.join(repoRoot, "node_modules", ".bin", "configurable-http-proxy")))
+    return "no configurable-http-proxy: npm install";
+  if (spawnSync("sh", ["-c", "command -v unshare setpriv useradd"]).status !== 0)
+    return "no unshare/setpriv/useradd: apt-get install util-linux passwd";
   return null;
 }
 
@@ -25,14 +28,28 @@ if (why) console.warn(`hub tests skipped: ${why}`);
 const maybe = why ? test.skip : test;
 
 /** Whether this machine gives a process its own IPC namespace and /dev/shm (a container build may not). */
-const namespaces = !why && spawnSync("unshare", ["--ipc", "--mount", "--propagation", "private", "sh", "-c", "mount -t tmpfs -o size=1m t /dev/shm"]).status === 0;
-if (!why && !namespaces) console.warn("hub namespace test skipped: unshare --ipc --mount is refused here (the fallback test still runs)");
+const namespaces =
+  !why &&
+  spawnSync("unshare", [
+    "--ipc",
+    "--mount",
+    "--propagation",
+    "private",
+    "sh",
+    "-c",
+    "mount -t tmpfs -o size=1m t /dev/shm",
+  ]).status === 0;
+if (!why && !namespaces)
+  console.warn("hub namespace test skipped: unshare --ipc --mount is refused here (the fallback test still runs)");
 const withNamespaces = namespaces ? maybe : test.skip;
 
 /** Runs the driver to its end; its report. */
 function loadTest(args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [driver, "--quiet", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [driver, "--quiet", ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     child.on("error", reject);
@@ -46,38 +63,49 @@ function loadTest(args: string[]): Promise<any> {
   });
 }
 
-withNamespaces("four students at once: correct runs, one IPC world each, limits hold, nothing left after stop", async () => {
-  const r = await loadTest(["--students", "4", "--core", "--rounds", "2000", "--limits"]);
-  expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: [], failures: [] });
-  expect(r.locked).toEqual(Array(4).fill({ count: 8000, expected: 8000 }));
-  // Every student made the same key and the same POSIX name, and sees exactly their own.
-  expect(r.separateNamespaces).toBe(true);
-  for (const view of r.views) {
-    expect(view.keys).toEqual(["0x7e57c0de"]);
-    expect(view.owners).toEqual([view.user]);
-    expect(view.devShm).toEqual(["tslab-ipc-hub-same"]);
-  }
-  // The fork bomb and the 20 GiB segment failed in their own world; the others went on.
-  expect(r.limits.segment20GiB).toMatch(/^IpcError: EINVAL: invalid argument, shmget/);
-  expect(r.limits.forkBomb).toMatch(/fork: .*Resource temporarily unavailable/);
-  expect(r.hubAlive).toBe(true);
-  // The limits each world had: the namespace's shmmax and /dev/shm, and the cgroup's (here v1 or v2).
-  expect(r.limitsSeen).toMatchObject({ shmmax: String(2 ** 30), devShmBytes: 2 ** 30 });
-  if (r.limitsSeen.memoryBytes) expect(r.limitsSeen).toMatchObject({ memoryBytes: 2 * 2 ** 30, tasks: "512", cpus: 1 });
-  // After stop: no process, no segment, no /dev/shm file, no process in their namespaces.
-  expect(r.leftAfterStop).toEqual([]);
-  expect(r.ok).toBe(true);
-  console.log(`hub: 4 students ready in ${r.allReadyMs} ms; ${r.cells} cells, p50 ${r.cellLatencyMs.p50} ms, p95 ${r.cellLatencyMs.p95} ms; ` +
-    `peak memory per student ${r.memoryPerStudentMiB.join(", ")} MiB; stop ${r.stopMs} ms`);
-}, 420_000);
+withNamespaces(
+  "four students at once: correct runs, one IPC world each, limits hold, nothing left after stop",
+  async () => {
+    const r = await loadTest(["--students", "4", "--core", "--rounds", "2000", "--limits"]);
+    expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: [], failures: [] });
+    expect(r.locked).toEqual(Array(4).fill({ count: 8000, expected: 8000 }));
+    // Every student made the same key and the same POSIX name, and sees exactly their own.
+    expect(r.separateNamespaces).toBe(true);
+    for (const view of r.views) {
+      expect(view.keys).toEqual(["0x7e57c0de"]);
+      expect(view.owners).toEqual([view.user]);
+      expect(view.devShm).toEqual(["tslab-ipc-hub-same"]);
+    }
+    // The fork bomb and the 20 GiB segment failed in their own world; the others went on.
+    expect(r.limits.segment20GiB).toMatch(/^IpcError: EINVAL: invalid argument, shmget/);
+    expect(r.limits.forkBomb).toMatch(/fork: .*Resource temporarily unavailable/);
+    expect(r.hubAlive).toBe(true);
+    // The limits each world had: the namespace's shmmax and /dev/shm, and the cgroup's (here v1 or v2).
+    expect(r.limitsSeen).toMatchObject({ shmmax: String(2 ** 30), devShmBytes: 2 ** 30 });
+    if (r.limitsSeen.memoryBytes)
+      expect(r.limitsSeen).toMatchObject({ memoryBytes: 2 * 2 ** 30, tasks: "512", cpus: 1 });
+    // After stop: no process, no segment, no /dev/shm file, no process in their namespaces.
+    expect(r.leftAfterStop).toEqual([]);
+    expect(r.ok).toBe(true);
+    console.log(
+      `hub: 4 students ready in ${r.allReadyMs} ms; ${r.cells} cells, p50 ${r.cellLatencyMs.p50} ms, p95 ${r.cellLatencyMs.p95} ms; ` +
+        `peak memory per student ${r.memoryPerStudentMiB.join(", ")} MiB; stop ${r.stopMs} ms`,
+    );
+  },
+  420_000,
+);
 
-maybe("without namespaces the hub reaps what the student's account owns when the server stops", async () => {
-  const r = await loadTest(["--students", "1", "--no-notebooks", "--no-namespaces"]);
-  expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: [], failures: [] });
-  expect(r.separateNamespaces).toBe(false);
-  expect(r.hubLog).toMatch(/NO IPC namespace per student: disabled by configuration/);
-  // The kernel made a segment and a /dev/shm file with persist: only the hub's reaping removes them.
-  expect(r.views[0].keys).toContain("0x7e57c0de");
-  expect(r.leftAfterStop).toEqual([]);
-  expect(r.ok).toBe(true);
-}, 180_000);
+maybe(
+  "without namespaces the hub reaps what the student's account owns when the server stops",
+  async () => {
+    const r = await loadTest(["--students", "1", "--no-notebooks", "--no-namespaces"]);
+    expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: [], failures: [] });
+    expect(r.separateNamespaces).toBe(false);
+    expect(r.hubLog).toMatch(/NO IPC namespace per student: disabled by configuration/);
+    // The kernel made a segment and a /dev/shm file with persist: only the hub's reaping removes them.
+    expect(r.views[0].keys).toContain("0x7e57c0de");
+    expect(r.leftAfterStop).toEqual([]);
+    expect(r.ok).toBe(true);
+  },
+  180_000,
+);

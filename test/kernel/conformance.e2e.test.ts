@@ -35,7 +35,10 @@ beforeAll(() => {
   notebookDir = path.join(tmp, "notebooks");
   fs.mkdirSync(notebookDir);
   historyFile = path.join(env.JUPYTER_DATA_DIR!, "tslab-ipc", "history.jsonl");
-  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], { env, encoding: "utf8" });
+  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], {
+    env,
+    encoding: "utf8",
+  });
   if (install.status !== 0) throw new Error(`kernel install failed: ${install.stdout}${install.stderr}`);
   suite = spawnSync(PY, ["-m", "unittest", "-v", "conformance"], {
     cwd: notebookDir,
@@ -44,7 +47,11 @@ beforeAll(() => {
   });
   // The next session starts on a history file with a torn line and garbage appended.
   fs.appendFileSync(historyFile, '{"s":1,"n":99,"i":"torn\n\u0000\u0001 not json\n');
-  probe = spawnSync(PY, [path.join(fixtures, "probe_protocol.py"), notebookDir], { cwd: notebookDir, env, encoding: "utf8" });
+  probe = spawnSync(PY, [path.join(fixtures, "probe_protocol.py"), notebookDir], {
+    cwd: notebookDir,
+    env,
+    encoding: "utf8",
+  });
   if (probe.status !== 0) throw new Error(`probe_protocol.py failed: ${probe.stderr}`);
   report = JSON.parse(probe.stdout.trim().split("\n").pop()!);
 });
@@ -60,7 +67,19 @@ describeWithSuite("jupyter_kernel_test", () => {
     expect(summary).toMatch(/test_pager .* skipped/);
     expect(summary).toMatch(/^Ran 12 tests in/m);
     // Each check ran (the kernel's own log shares this stream, so "ok" may not follow on the line).
-    for (const name of ["kernel_info", "execute_stdout", "execute_stderr", "completion", "is_complete", "error", "execute_result", "display_data", "history", "inspect", "clear_output"]) {
+    for (const name of [
+      "kernel_info",
+      "execute_stdout",
+      "execute_stderr",
+      "completion",
+      "is_complete",
+      "error",
+      "execute_result",
+      "display_data",
+      "history",
+      "inspect",
+      "clear_output",
+    ]) {
       expect(summary).toContain(`test_${name} (conformance.`);
     }
     expect(summary).not.toMatch(/\.\.\. (FAIL|ERROR)|^(FAIL|ERROR):/m);
@@ -74,10 +93,19 @@ describeWithSuite("what the suite cannot express", () => {
 
   test("kernel_info: the TypeScript that compiles the cells, .ts, text/typescript, codemirror, help links", () => {
     const info = shell("kernel_info").content;
-    const tslabTs = require(require.resolve("@tslab/typescript-for-tslab/package.json", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+    const tslabTs = require(
+      require.resolve("@tslab/typescript-for-tslab/package.json", {
+        paths: [path.dirname(require.resolve("tslab/package.json"))],
+      }),
+    );
     expect(info.status).toBe("ok");
     expect(info.protocol_version).toBe("5.3");
-    expect(info.language_info).toMatchObject({ name: "typescript", version: tslabTs.version, file_extension: ".ts", mimetype: "text/typescript" });
+    expect(info.language_info).toMatchObject({
+      name: "typescript",
+      version: tslabTs.version,
+      file_extension: ".ts",
+      mimetype: "text/typescript",
+    });
     expect(info.language_info.codemirror_mode).toMatchObject({ mode: "typescript" });
     const links = info.help_links as Array<{ text: string; url: string }>;
     expect(links[0].text).toMatch(/API reference/);
@@ -123,7 +151,11 @@ describeWithSuite("what the suite cannot express", () => {
   });
 
   test("clearOutput(wait) sends clear_output in the cell's order", () => {
-    expect(run("clear").outputs.map((o) => o.type + (o.text ?? "") + (o.wait ?? ""))).toEqual(["streama\n", "clear_outputtrue", "streamb\n"]);
+    expect(run("clear").outputs.map((o) => o.type + (o.text ?? "") + (o.wait ?? ""))).toEqual([
+      "streama\n",
+      "clear_outputtrue",
+      "streamb\n",
+    ]);
   });
 
   test("history is kept across kernel sessions, and a corrupt history file does not stop a kernel", () => {
@@ -133,6 +165,8 @@ describeWithSuite("what the suite cannot express", () => {
     expect(sessions.has(2)).toBe(true);
     expect(history.filter((h) => h[0] === 1).map((h) => h[2])).toContain("6 * 7");
     expect(history.map((h) => h[2])).not.toContain("torn");
-    expect(history.filter((h) => h[0] === 2).map((h) => h[2])).toContain('console.log("a"); clearOutput(true); console.log("b")');
+    expect(history.filter((h) => h[0] === 2).map((h) => h[2])).toContain(
+      'console.log("a"); clearOutput(true); console.log("b")',
+    );
   });
 });

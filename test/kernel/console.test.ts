@@ -10,7 +10,8 @@ import { bareTempBase, privateJupyterEnv, segmentExists } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 const PY = "/usr/bin/python3";
-const hasConsole = spawnSync(PY, ["-c", "import jupyter_console"]).status === 0 && spawnSync("tmux", ["-V"]).status === 0;
+const hasConsole =
+  spawnSync(PY, ["-c", "import jupyter_console"]).status === 0 && spawnSync("tmux", ["-V"]).status === 0;
 if (!hasConsole) console.warn("skipped: needs jupyter console and tmux (Debian packages jupyter-console, tmux)");
 const describeWithConsole = hasConsole ? describe : describe.skip;
 
@@ -52,7 +53,11 @@ async function waitFor(pattern: RegExp | (() => boolean), what: string, seconds 
 
 function startConsole(): void {
   const script = path.join(tmp, "console.sh");
-  fs.writeFileSync(script, `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} -m jupyter console --kernel tslab-ipc\n`, { mode: 0o700 });
+  fs.writeFileSync(
+    script,
+    `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} -m jupyter console --kernel tslab-ipc\n`,
+    { mode: 0o700 },
+  );
   tmux("kill-session", "-t", "console");
   tmux("new-session", "-d", "-s", "console", "-x", "160", "-y", "50", script);
   // Keep the pane (and its text) after the console exits, so the screen can be read then.
@@ -65,7 +70,10 @@ beforeAll(() => {
   socket = path.join(tmp, "tmux.sock");
   env = privateJupyterEnv(tmp, { TERM: "xterm-256color", HOME: tmp });
   fs.mkdirSync(path.join(tmp, "notebooks"));
-  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], { env, encoding: "utf8" });
+  const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], {
+    env,
+    encoding: "utf8",
+  });
   if (install.status !== 0) throw new Error(`kernel install failed: ${install.stdout}${install.stderr}`);
 });
 
@@ -128,14 +136,20 @@ describeWithConsole("jupyter console", () => {
     await keys("C-d");
     await waitFor(/exit.*\?/i, "the exit question");
     await keys("y", "Enter");
-    await waitFor(() => !fs.existsSync(`/proc/${kernelPid}`) || /\) Z /.test(fs.readFileSync(`/proc/${kernelPid}/stat`, "utf8")), "the kernel to end", 20);
+    await waitFor(
+      () => !fs.existsSync(`/proc/${kernelPid}`) || /\) Z /.test(fs.readFileSync(`/proc/${kernelPid}/stat`, "utf8")),
+      "the kernel to end",
+      20,
+    );
     expect(segmentExists(shmid)).toBe(false);
     firstSession = screen();
   });
 
   test("no stray text from the kernel on the screen", () => {
     expect(firstSession).toMatch(/Out\[4\]: '\d+ \d+'/);
-    expect(firstSession).not.toMatch(/unknown msg_type|tslab-ipc:|Waiting for the debugger|UnhandledPromiseRejection|UncaughtException/);
+    expect(firstSession).not.toMatch(
+      /unknown msg_type|tslab-ipc:|Waiting for the debugger|UnhandledPromiseRejection|UncaughtException/,
+    );
   });
 
   test("up-arrow recalls the previous session's cells after a restart", async () => {

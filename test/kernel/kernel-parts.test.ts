@@ -29,9 +29,10 @@ describe("traceback", () => {
   const run = (code: string, source: string) => ({ filename: "In[1]", code, source });
 
   test("a compiled line maps back to the source line despite removed types and added exports", () => {
-    const source = 'interface P { x: number }\n\nconst path: string = "/none";\n// find its key\nconst key = ftok(path, "R");';
+    const source =
+      'interface P { x: number }\n\nconst path: string = "/none";\n// find its key\nconst key = ftok(path, "R");';
     const code = [
-      "(function(exports, require) { Object.defineProperty(exports, \"__esModule\", { value: true });",
+      '(function(exports, require) { Object.defineProperty(exports, "__esModule", { value: true });',
       "exports.key = exports.path = void 0;",
       'const path = "/none";',
       "exports.path = path;",
@@ -50,16 +51,25 @@ describe("traceback", () => {
     expect(d.evalue).toBe("too big");
     expect(d.traceback[0]).toBe("RangeError: too big");
     expect(d.traceback.join("\n")).toContain('code: "ERR_X"');
-    expect(describeThrown("plain string")).toEqual({ ename: "Uncaught", evalue: "plain string", traceback: ["Uncaught plain string"] });
+    expect(describeThrown("plain string")).toEqual({
+      ename: "Uncaught",
+      evalue: "plain string",
+      traceback: ["Uncaught plain string"],
+    });
   });
 
   test("an interrupt is named as one", () => {
-    const e = Object.assign(new Error("Script execution was interrupted by `SIGINT`"), { code: "ERR_SCRIPT_EXECUTION_INTERRUPTED" });
+    const e = Object.assign(new Error("Script execution was interrupted by `SIGINT`"), {
+      code: "ERR_SCRIPT_EXECUTION_INTERRUPTED",
+    });
     expect(describeThrown(e).ename).toBe("Interrupted");
   });
 
   test("diagnostics carry the cell line and a caret", () => {
-    const d = describeDiagnostics([{ fileName: "", line: 2, character: 7, message: "Type 'string' is not assignable to type 'number'." }], "1\nconst n: number = 'x'");
+    const d = describeDiagnostics(
+      [{ fileName: "", line: 2, character: 7, message: "Type 'string' is not assignable to type 'number'." }],
+      "1\nconst n: number = 'x'",
+    );
     expect(d.ename).toBe("TSError");
     expect(d.evalue).toBe("2:7 - Type 'string' is not assignable to type 'number'.");
     expect(d.traceback).toContain("    2 | const n: number = 'x'");
@@ -90,8 +100,12 @@ describeBare("type resolution from a folder without node_modules", () => {
       expect(ts.sys.directoryExists(path.join(nm, "@types"))).toBe(true);
       expect(ts.sys.getDirectories(path.join(nm, "@types"))).toEqual(["node"]);
       expect(ts.sys.fileExists(path.join(nm, "@types", "node", "package.json"))).toBe(true);
-      expect(ts.sys.readFile(path.join(nm, "tslab-ipc", "package.json"))).toBe(fs.readFileSync(path.join(repo, "package.json"), "utf8"));
-      expect(ts.sys.realpath(path.join(nm, "tslab-ipc", "dist", "index.d.ts"))).toBe(fs.realpathSync(path.join(repo, "dist", "index.d.ts")));
+      expect(ts.sys.readFile(path.join(nm, "tslab-ipc", "package.json"))).toBe(
+        fs.readFileSync(path.join(repo, "package.json"), "utf8"),
+      );
+      expect(ts.sys.realpath(path.join(nm, "tslab-ipc", "dist", "index.d.ts"))).toBe(
+        fs.realpathSync(path.join(repo, "dist", "index.d.ts")),
+      );
       // Nothing else is invented.
       expect(ts.sys.fileExists(path.join(nm, "left-pad", "package.json"))).toBe(false);
       expect(ts.sys.directoryExists(path.join(dir, "other"))).toBe(false);

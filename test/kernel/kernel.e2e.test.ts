@@ -34,7 +34,6 @@ interface Cell {
   execution_count?: number | null;
 }
 
-
 let tmp = "";
 let env: NodeJS.ProcessEnv = {};
 let notebookDir = "";
@@ -64,7 +63,17 @@ function nbconvert(name: string, nb: object): { run: SpawnSyncReturns<string>; c
   fs.writeFileSync(input, JSON.stringify(nb));
   const run = spawnSync(
     PY,
-    ["-m", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=120", "--output", output, input],
+    [
+      "-m",
+      "nbconvert",
+      "--to",
+      "notebook",
+      "--execute",
+      "--ExecutePreprocessor.timeout=120",
+      "--output",
+      output,
+      input,
+    ],
     { cwd: notebookDir, env, encoding: "utf8" },
   );
   const cells: Cell[] = fs.existsSync(output) ? JSON.parse(fs.readFileSync(output, "utf8")).cells : [];
@@ -90,7 +99,7 @@ function installKernel(...args: string[]): SpawnSyncReturns<string> {
 
 beforeAll(() => {
   if (!hasJupyter) return;
-  tmp = fs.mkdtempSync(path.join((bareTempBase() ?? os.tmpdir()), "tslab-ipc-kernel-test-"));
+  tmp = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-kernel-test-"));
   env = privateJupyterEnv(tmp);
   // A folder with no node_modules anywhere above it.
   notebookDir = path.join(tmp, "notebooks");
@@ -105,7 +114,9 @@ afterAll(() => {
 
 describeWithJupyter("kernelspec registration", () => {
   test("registers tslab-ipc with absolute paths, interrupt by signal, idempotently", () => {
-    const spec = JSON.parse(fs.readFileSync(path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc", "kernel.json"), "utf8"));
+    const spec = JSON.parse(
+      fs.readFileSync(path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc", "kernel.json"), "utf8"),
+    );
     expect(spec.display_name).toBe("TypeScript (IPC)");
     expect(spec.language).toBe("typescript");
     expect(spec.interrupt_mode).toBe("signal");
@@ -135,7 +146,10 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
           "att",
         ].join("\n"),
         /* 2 */ "shmctl(segId, IPC_STAT)",
-        /* 3 */ { source: "// a missing file\nftok('/nonexistent/tslab-ipc-kernel-test', 'R')", tags: ["raises-exception"] },
+        /* 3 */ {
+          source: "// a missing file\nftok('/nonexistent/tslab-ipc-kernel-test', 'R')",
+          tags: ["raises-exception"],
+        },
         /* 4 */ { source: 'const wrong: number = "text";', tags: ["raises-exception"] },
         /* 5 */ [
           "display(",
@@ -178,7 +192,9 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   });
 
   test("an attachment is an execute_result with an HTML table and a text fallback", () => {
-    const segId = Number(/SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1]);
+    const segId = Number(
+      /SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1],
+    );
     expect(segId).toBeGreaterThanOrEqual(0); // 0 is the first id in a fresh IPC namespace
     const out = result(1)!;
     expect(text(out.data?.["text/html"])).toMatch(new RegExp(`<table[^]*Attachment[^]*${segId}[^]*attached`));
@@ -224,7 +240,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   });
 
   test("a notebook with no node_modules imports from fs and tslab-ipc", () => {
-    for (let d = notebookDir; path.dirname(d) !== d; d = path.dirname(d)) expect(fs.existsSync(path.join(d, "node_modules"))).toBe(false);
+    for (let d = notebookDir; path.dirname(d) !== d; d = path.dirname(d))
+      expect(fs.existsSync(path.join(d, "node_modules"))).toBe(false);
     expect(errorOf(6)).toBeUndefined();
     expect(text(result(6)?.data?.["text/plain"])).toBe("'true function'");
   });
@@ -235,7 +252,9 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   });
 
   test("after shutdown the kernel process is gone and its segment removed", () => {
-    const segId = Number(/SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1]);
+    const segId = Number(
+      /SEGMENT (\d+)/.exec(text(cells[1].outputs!.find((o) => o.output_type === "stream")?.text))?.[1],
+    );
     const pid = Number(text(result(9)?.data?.["text/plain"]));
     expect(pid).toBeGreaterThan(0);
     expect(pidAlive(pid)).toBe(false);
@@ -265,7 +284,11 @@ describeWithJupyter("the kernel under jupyter_client", () => {
   } = {};
 
   beforeAll(() => {
-    const r = spawnSync(PY, [path.join(__dirname, "fixtures", "drive_kernel.py"), notebookDir], { env, encoding: "utf8", cwd: notebookDir });
+    const r = spawnSync(PY, [path.join(__dirname, "fixtures", "drive_kernel.py"), notebookDir], {
+      env,
+      encoding: "utf8",
+      cwd: notebookDir,
+    });
     if (r.status !== 0) throw new Error(`drive_kernel.py failed: ${r.stderr}`);
     report = JSON.parse(r.stdout.trim().split("\n").pop()!);
   });
@@ -290,7 +313,11 @@ describeWithJupyter("the kernel under jupyter_client", () => {
   });
 
   test("input() sends input_request (with password) and returns the line; an interrupt cancels it", () => {
-    const request = (step: string) => report[step].outputs.find((o) => (o as Output & { type?: string }).type === "input_request") as unknown as { prompt: string; password: boolean };
+    const request = (step: string) =>
+      report[step].outputs.find((o) => (o as Output & { type?: string }).type === "input_request") as unknown as {
+        prompt: string;
+        password: boolean;
+      };
     expect(request("input")).toMatchObject({ prompt: "name? ", password: false });
     expect(value("input")).toBe("'ADA'");
     expect(request("password")).toMatchObject({ prompt: "secret: ", password: true });

@@ -38,7 +38,12 @@ describe("WireMessage", () => {
     const wrong = good.replace(/^./, (c: string) => (c === "0" ? "1" : "0"));
     expect(() => WireMessage.fromRaw(KEY, frames(KEY, wrong))).toThrow("invalid message signature");
     expect(() => WireMessage.fromRaw(KEY, frames(KEY, "abc"))).toThrow("invalid message signature");
-    expect(() => WireMessage.fromRaw(KEY, frames(KEY).filter((f) => !f.equals(DELIM)))).toThrow(/no delimiter/);
+    expect(() =>
+      WireMessage.fromRaw(
+        KEY,
+        frames(KEY).filter((f) => !f.equals(DELIM)),
+      ),
+    ).toThrow(/no delimiter/);
   });
 
   test("compares signatures with crypto.timingSafeEqual", () => {
@@ -69,7 +74,9 @@ describe("the outgoing queue when no client reads", () => {
     const q = queuedSender(never, "iopub", (line: string) => log.push(line));
     for (let i = 0; i < MAX_QUEUED_MESSAGES + 25; i++) q.send(["x"]);
     expect(q.stats).toEqual({ queued: MAX_QUEUED_MESSAGES, bytes: MAX_QUEUED_MESSAGES, dropped: 25 });
-    expect(log).toEqual([`tslab-ipc: the iopub queue is full (${MAX_QUEUED_MESSAGES} messages, ${MAX_QUEUED_MESSAGES} bytes): no client is reading; dropping messages\n`]);
+    expect(log).toEqual([
+      `tslab-ipc: the iopub queue is full (${MAX_QUEUED_MESSAGES} messages, ${MAX_QUEUED_MESSAGES} bytes): no client is reading; dropping messages\n`,
+    ]);
   });
 
   test("drains and says how many were dropped", async () => {
@@ -105,7 +112,9 @@ describe("the input history file", () => {
       [1, 1, ["6 * 7", "42"]],
       [1, 2, ["const a = 1;", null]],
     ]);
-    expect(second.query({ hist_access_type: "range", session: -1, start: 2, stop: 3 })).toEqual([[1, 2, "const a = 1;"]]);
+    expect(second.query({ hist_access_type: "range", session: -1, start: 2, stop: 3 })).toEqual([
+      [1, 2, "const a = 1;"],
+    ]);
     expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
     expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe("700");
   });
@@ -113,8 +122,14 @@ describe("the input history file", () => {
   test("search takes IPython's glob, unique keeps the newest of each input, n the last ones", () => {
     const h = new History(path.join(dir, "history.jsonl"));
     for (const [i, code] of ["6 * 7", "1 + 1", "6 * 7", "6 * 8"].entries()) h.add(i + 1, code, null);
-    expect(h.query({ hist_access_type: "search", pattern: "6 ?*" }).map((e: unknown[]) => e[2])).toEqual(["6 * 7", "6 * 7", "6 * 8"]);
-    expect(h.query({ hist_access_type: "search", pattern: "6 ?*", unique: true }).map((e: unknown[]) => e[1])).toEqual([3, 4]);
+    expect(h.query({ hist_access_type: "search", pattern: "6 ?*" }).map((e: unknown[]) => e[2])).toEqual([
+      "6 * 7",
+      "6 * 7",
+      "6 * 8",
+    ]);
+    expect(h.query({ hist_access_type: "search", pattern: "6 ?*", unique: true }).map((e: unknown[]) => e[1])).toEqual([
+      3, 4,
+    ]);
     expect(h.query({ hist_access_type: "search", pattern: "*", n: 2 }).map((e: unknown[]) => e[1])).toEqual([3, 4]);
   });
 
@@ -122,7 +137,14 @@ describe("the input history file", () => {
     const file = path.join(dir, "history.jsonl");
     fs.writeFileSync(
       file,
-      ['{"s":3,"n":1,"i":"kept","o":null}', '{"s":3,"n":2,"i":"torn', "\u0000\u0001\u00ff garbage", '{"s":"x","n":1,"i":5}', "[1,2,3]", "null"].join("\n"),
+      [
+        '{"s":3,"n":1,"i":"kept","o":null}',
+        '{"s":3,"n":2,"i":"torn',
+        "\u0000\u0001\u00ff garbage",
+        '{"s":"x","n":1,"i":5}',
+        "[1,2,3]",
+        "null",
+      ].join("\n"),
     );
     const h = new History(file);
     expect(h.session).toBe(4);

@@ -30,7 +30,10 @@ describe("labDir", () => {
 const cc = noCompilerReason() === null ? describe : describe.skip;
 cc("compileC and runProgram (cc present)", () => {
   test("compiles, runs with arguments in a folder, reports exit codes and signals", () => {
-    const prog = compileC('#include <stdio.h>\n#include <unistd.h>\nint main(int c, char **v) { char d[256]; printf("%s %s\\n", v[1], getcwd(d, sizeof d)); return 3; }\n', "echo-cwd");
+    const prog = compileC(
+      '#include <stdio.h>\n#include <unistd.h>\nint main(int c, char **v) { char d[256]; printf("%s %s\\n", v[1], getcwd(d, sizeof d)); return 3; }\n',
+      "echo-cwd",
+    );
     expect(prog).not.toBeNull();
     const r = runProgram(prog!.path, ["hi"], { cwd: "/tmp" });
     expect(r).toEqual({ stdout: "hi /tmp\n", stderr: "", code: 3, signal: null });

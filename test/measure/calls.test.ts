@@ -1,7 +1,17 @@
 // countCalls sees every path through the library into libc, and nothing else; stand-ins replace a call.
 import fs from "fs";
 import path from "path";
-import { CallCounter, MS_ASYNC, MS_SYNC, SharedSegment, countCalls, countableCalls, mapAnonymous, mapFile, msync } from "../../src";
+import {
+  CallCounter,
+  MS_ASYNC,
+  MS_SYNC,
+  SharedSegment,
+  countCalls,
+  countableCalls,
+  mapAnonymous,
+  mapFile,
+  msync,
+} from "../../src";
 import { fn } from "../../src/ffi/libc";
 import { tempDir } from "../helpers";
 
@@ -23,7 +33,10 @@ test("counts msync through msync() and Mapping.sync, with the arguments, and mma
   }
   expect(spy.counts).toEqual({ msync: 2, mmap: 1, munmap: 1 });
   const syncs = spy.calls.filter((c) => c.name === "msync");
-  expect(syncs.map((c) => [c.args[1], c.args[2]])).toEqual([[PAGE, MS_SYNC], [PAGE, MS_ASYNC]]);
+  expect(syncs.map((c) => [c.args[1], c.args[2]])).toEqual([
+    [PAGE, MS_SYNC],
+    [PAGE, MS_ASYNC],
+  ]);
   expect(spy.active).toBe(false);
   expect(String(spy)).toBe("CallCounter { msync: 2, mmap: 1, munmap: 1 (stopped) }");
 });
@@ -69,7 +82,12 @@ test("C names with more than one table entry (shmctl) and bad input", () => {
   const spy = countCalls(["shmctl"]);
   spy.stop();
   expect(spy).toBeInstanceOf(CallCounter);
-  expect(() => countCalls(["readFileSync"])).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE", message: expect.stringMatching(/'names\[0\]' must be one of: .*'shmget'.*Received 'readFileSync'/) }));
+  expect(() => countCalls(["readFileSync"])).toThrow(
+    expect.objectContaining({
+      code: "ERR_INVALID_ARG_VALUE",
+      message: expect.stringMatching(/'names\[0\]' must be one of: .*'shmget'.*Received 'readFileSync'/),
+    }),
+  );
   expect(() => countCalls("msync" as never)).toThrow(TypeError);
   expect(() => countCalls([], { standIns: { msync: 0 as never } })).toThrow(TypeError);
 });

@@ -2,8 +2,23 @@
 import fs from "fs";
 import path from "path";
 import {
-  IpcError, MS_ASYNC, MS_SYNC, PAGE_CLEAN, PAGE_DIRTY, PAGE_NOT_CACHED, PageStateSampler, PosixShm, SharedSegment,
-  cachestat, countCalls, dirtyCount, dirtyPages, fsInfo, mapAnonymous, mapFile, pageStates,
+  IpcError,
+  MS_ASYNC,
+  MS_SYNC,
+  PAGE_CLEAN,
+  PAGE_DIRTY,
+  PAGE_NOT_CACHED,
+  PageStateSampler,
+  PosixShm,
+  SharedSegment,
+  cachestat,
+  countCalls,
+  dirtyCount,
+  dirtyPages,
+  fsInfo,
+  mapAnonymous,
+  mapFile,
+  pageStates,
 } from "../../src";
 import { setErrno } from "../../src/ffi/libc";
 import { caught, tempDir, uniqueName } from "../helpers";
@@ -15,7 +30,10 @@ const ones = (v: Uint8Array) => Array.from(v).flatMap((x, i) => (x ? [i] : []));
 const dir = tempDir("tslab-ipc-dirty-");
 const onDisk = !fsInfo(dir).inMemory;
 const diskTest = onDisk ? test : test.skip;
-if (!onDisk) console.warn(`skipped: ${dir} is on ${fsInfo(dir).type} (in memory); point TMPDIR at a disk-backed folder to run the dirty-page tests`);
+if (!onDisk)
+  console.warn(
+    `skipped: ${dir} is on ${fsInfo(dir).type} (in memory); point TMPDIR at a disk-backed folder to run the dirty-page tests`,
+  );
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 diskTest("16 pages written: 16 dirty; MS_SYNC: 0; 4 written then MS_ASYNC: still those 4", () => {
@@ -120,5 +138,7 @@ test("a kernel without cachestat (ENOSYS) is a clear IpcError, not a crash", () 
   }
   expect(e).toBeInstanceOf(IpcError);
   expect(e).toMatchObject({ code: "ENOSYS", errno: 38, syscall: "cachestat" });
-  expect(e.message).toMatch(/^ENOSYS: function not implemented, cachestat \(Linux 6\.5 or later has it; this kernel is /);
+  expect(e.message).toMatch(
+    /^ENOSYS: function not implemented, cachestat \(Linux 6\.5 or later has it; this kernel is /,
+  );
 });

@@ -46,7 +46,10 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function cFaults(kind: "anon" | "sysv"): { minor: number; major: number } {
-  const [minor, major] = execFileSync(helper, [kind, String(PAGES)], { encoding: "utf8" }).trim().split(" ").map(Number);
+  const [minor, major] = execFileSync(helper, [kind, String(PAGES)], { encoding: "utf8" })
+    .trim()
+    .split(" ")
+    .map(Number);
   return { minor, major };
 }
 
@@ -81,14 +84,22 @@ withCc(`fault counts agree with C (${cc ? cc : "skipped: no C compiler (cc) on P
       const buf = m.buffer;
       const ours = measure(() => touchEveryPage(buf), { mapping: m });
       const c = cFaults("anon");
-      console.log(`anon ${PAGES} pages: ours minor ${ours.minor} major ${ours.major}; C minor ${c.minor} major ${c.major}`);
+      console.log(
+        `anon ${PAGES} pages: ours minor ${ours.minor} major ${ours.major}; C minor ${c.minor} major ${c.major}`,
+      );
       expect(Math.abs(ours.minor - c.minor)).toBeLessThanOrEqual(0.05 * c.minor);
       if (!thpAlways) {
         // One fault per page where transparent huge pages are not forced on every mapping.
         expect(Math.abs(ours.minor - PAGES)).toBeLessThanOrEqual(0.05 * PAGES);
         expect(Math.abs(c.minor - PAGES)).toBeLessThanOrEqual(0.05 * PAGES);
       }
-      expect(ours.residency).toEqual({ pages: PAGES, residentBefore: 0, residentAfter: PAGES, becameResident: PAGES, evicted: 0 });
+      expect(ours.residency).toEqual({
+        pages: PAGES,
+        residentBefore: 0,
+        residentAfter: PAGES,
+        becameResident: PAGES,
+        evicted: 0,
+      });
       expect(ours.ns).toBeGreaterThan(0);
     } finally {
       m.unmap();
@@ -103,7 +114,9 @@ withCc(`fault counts agree with C (${cc ? cc : "skipped: no C compiler (cc) on P
       const buf = a.buffer;
       const ours = measure(() => touchEveryPage(buf), { mapping: a });
       const c = cFaults("sysv");
-      console.log(`sysv ${PAGES} pages: ours minor ${ours.minor} major ${ours.major}; C minor ${c.minor} major ${c.major}`);
+      console.log(
+        `sysv ${PAGES} pages: ours minor ${ours.minor} major ${ours.major}; C minor ${c.minor} major ${c.major}`,
+      );
       expect(Math.abs(ours.minor - c.minor)).toBeLessThanOrEqual(0.05 * c.minor);
       expect(Math.abs(ours.minor - PAGES)).toBeLessThanOrEqual(0.05 * PAGES);
       expect(ours.residency?.becameResident).toBe(PAGES);
@@ -135,7 +148,9 @@ test("dropFromPageCache empties the cache and reads through a mapping then take 
       },
       { mapping: m },
     );
-    console.log(`cold read of ${pages} pages: minor ${r.minor} major ${r.major}, ${r.residency?.becameResident} became resident`);
+    console.log(
+      `cold read of ${pages} pages: minor ${r.minor} major ${r.major}, ${r.residency?.becameResident} became resident`,
+    );
     expect(r.value).toBe(7 * pages);
     expect(r.major).toBeGreaterThan(0);
     expect(r.residency?.residentAfter).toBe(pages);

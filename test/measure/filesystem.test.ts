@@ -6,8 +6,15 @@ import { tempDir } from "../helpers";
 
 function mountOf(p: string): { type: string; at: string } {
   // What findmnt would say, from /proc/mounts (a second reading, independent of mountinfo's parser).
-  const rows = fs.readFileSync("/proc/mounts", "utf8").trim().split("\n").map((l) => l.split(" "));
-  const hit = rows.filter(([, at]) => p === at || at === "/" || p.startsWith(at + "/")).sort((a, b) => a[1].length - b[1].length).pop();
+  const rows = fs
+    .readFileSync("/proc/mounts", "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => l.split(" "));
+  const hit = rows
+    .filter(([, at]) => p === at || at === "/" || p.startsWith(at + "/"))
+    .sort((a, b) => a[1].length - b[1].length)
+    .pop();
   return { type: hit?.[2] ?? "?", at: hit?.[1] ?? "?" };
 }
 

@@ -2,7 +2,17 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { MAP_SHARED, MS_SYNC, PROT_READ, PROT_WRITE, latencyStats, mmap, msync, sampleLatency, LatencyResult } from "../../src";
+import {
+  MAP_SHARED,
+  MS_SYNC,
+  PROT_READ,
+  PROT_WRITE,
+  latencyStats,
+  mmap,
+  msync,
+  sampleLatency,
+  LatencyResult,
+} from "../../src";
 
 function nearestRank(sorted: number[], p: number): number {
   return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];

@@ -4,7 +4,23 @@
 import { spawn } from "child_process";
 import fs from "fs";
 import path from "path";
-import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, MAP_SHARED, PROT_READ, PROT_WRITE, mmap, physicalFrame, readMaps, shmat, shmctl, shmdt, shmget, showMaps, smapsRollup } from "../../src";
+import {
+  IPC_CREAT,
+  IPC_PRIVATE,
+  IPC_RMID,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+  mmap,
+  physicalFrame,
+  readMaps,
+  shmat,
+  shmctl,
+  shmdt,
+  shmget,
+  showMaps,
+  smapsRollup,
+} from "../../src";
 import { distIndex, tempDir } from "../helpers";
 
 const PAGE = 4096;

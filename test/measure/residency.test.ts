@@ -1,5 +1,17 @@
 // The residency bitmap follows pages being touched and dropped; the recorder builds a pages × time matrix.
-import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, ResidencySampler, madvise, mmap, recordResidency, residency, residentPages } from "../../src";
+import {
+  MADV_DONTNEED,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  ResidencySampler,
+  madvise,
+  mmap,
+  recordResidency,
+  residency,
+  residentPages,
+} from "../../src";
 
 const PAGE = 4096;
 
@@ -29,10 +41,15 @@ test("recordResidency: one frame before and one after each step", () => {
   try {
     const buf = m.buffer;
     // Each step touches the next 32 pages; the last step drops everything.
-    const rec = recordResidency(m, 17, (i) => {
-      if (i < 16) for (let p = i * 32; p < (i + 1) * 32; p++) buf[p * PAGE] = 1;
-      else madvise(m, m.length, MADV_DONTNEED);
-    }, { title: "sequential touch" });
+    const rec = recordResidency(
+      m,
+      17,
+      (i) => {
+        if (i < 16) for (let p = i * 32; p < (i + 1) * 32; p++) buf[p * PAGE] = 1;
+        else madvise(m, m.length, MADV_DONTNEED);
+      },
+      { title: "sequential touch" },
+    );
     expect(rec.frames).toHaveLength(18);
     expect(rec.times).toHaveLength(18);
     expect(rec.residentCounts).toEqual([...Array.from({ length: 17 }, (_, i) => i * 32), 0]);

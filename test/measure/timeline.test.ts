@@ -1,7 +1,17 @@
 // recordFaultTimeline: when each page became resident, in touch order; faults per step; the figures.
 import fs from "fs";
 import path from "path";
-import { FaultTimeline, MS_SYNC, PageStateSampler, fsInfo, mapAnonymous, mapFile, plot, recordFaultTimeline, shuffledPages } from "../../src";
+import {
+  type FaultTimeline,
+  MS_SYNC,
+  PageStateSampler,
+  fsInfo,
+  mapAnonymous,
+  mapFile,
+  plot,
+  recordFaultTimeline,
+  shuffledPages,
+} from "../../src";
 import { tempDir, uniqueName } from "../helpers";
 
 const PAGE = 4096;
@@ -10,7 +20,13 @@ test("anonymous memory touched in order: each page resident exactly at the step 
   const m = mapAnonymous(256 * PAGE);
   try {
     const order = Array.from({ length: 256 }, (_, i) => i);
-    const t = recordFaultTimeline(m, order, { label: "sequential", every: 16, touch: (b, p) => { b[p * PAGE] = 1; } });
+    const t = recordFaultTimeline(m, order, {
+      label: "sequential",
+      every: 16,
+      touch: (b, p) => {
+        b[p * PAGE] = 1;
+      },
+    });
     expect(t.steps).toBe(16);
     expect(Array.from(t.residentAt)).toEqual(order.map((p) => Math.floor(p / 16) + 1));
     expect(t.residentBeforeTouched).toBe(0);
@@ -28,7 +44,12 @@ test("a shuffled order: pages become resident in that order", () => {
     const order = shuffledPages(64, 7);
     expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: 64 }, (_, i) => i));
     expect(shuffledPages(64, 7)).toEqual(order);
-    const t = recordFaultTimeline(m, order, { every: 1, touch: (b, p) => { b[p * PAGE] = 1; } });
+    const t = recordFaultTimeline(m, order, {
+      every: 1,
+      touch: (b, p) => {
+        b[p * PAGE] = 1;
+      },
+    });
     for (const [i, page] of order.entries()) expect(t.residentAt[page]).toBe(i + 1);
     const fig = plot.faultTimeline([t, t], { title: "two panels" });
     expect(fig.data).toHaveLength(4);
@@ -43,28 +64,42 @@ test("a shuffled order: pages become resident in that order", () => {
 
 const dir = tempDir("tslab-ipc-pages-");
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-(fsInfo(dir).inMemory ? test.skip : test)("plot.pageStates draws the recording, with states as a discrete scale", () => {
-  const m = mapFile(path.join(dir, uniqueName("fig")), { create: 8 * PAGE });
-  try {
-    const s = new PageStateSampler(m, "fig");
-    s.sample("start");
-    m.buffer[0] = 1;
-    s.sample("written");
-    m.sync(MS_SYNC);
-    s.sample("MS_SYNC");
-    const fig = plot.pageStates(s.recording);
-    expect(fig.data[0]).toMatchObject({ type: "heatmap", zmin: -0.5, zmax: 3.5, x: ["0: start", "1: written", "2: MS_SYNC"] });
-    expect((fig.data[0].z as number[][])[0].slice(1)).toEqual([2, 1]); // page 0: dirty, then clean
-    expect(fig.summary).toMatch(/dirty pages per sample: 0, 1, 0$/);
-  } finally {
-    m.unmap();
-  }
-  expect(() => plot.pageStates({} as never)).toThrow(TypeError);
-});
+(fsInfo(dir).inMemory ? test.skip : test)(
+  "plot.pageStates draws the recording, with states as a discrete scale",
+  () => {
+    const m = mapFile(path.join(dir, uniqueName("fig")), { create: 8 * PAGE });
+    try {
+      const s = new PageStateSampler(m, "fig");
+      s.sample("start");
+      m.buffer[0] = 1;
+      s.sample("written");
+      m.sync(MS_SYNC);
+      s.sample("MS_SYNC");
+      const fig = plot.pageStates(s.recording);
+      expect(fig.data[0]).toMatchObject({
+        type: "heatmap",
+        zmin: -0.5,
+        zmax: 3.5,
+        x: ["0: start", "1: written", "2: MS_SYNC"],
+      });
+      expect((fig.data[0].z as number[][])[0].slice(1)).toEqual([2, 1]); // page 0: dirty, then clean
+      expect(fig.summary).toMatch(/dirty pages per sample: 0, 1, 0$/);
+    } finally {
+      m.unmap();
+    }
+    expect(() => plot.pageStates({} as never)).toThrow(TypeError);
+  },
+);
 
 test("table(): aligned text, HTML, records; rows must match the columns", () => {
   const { table } = require("../../src") as typeof import("../../src");
-  const t = table(["pages", "faults"], [[16, 1], [4096, 256]]);
+  const t = table(
+    ["pages", "faults"],
+    [
+      [16, 1],
+      [4096, 256],
+    ],
+  );
   expect(String(t)).toBe("pages  faults\n16     1\n4096   256");
   expect(t.records()[1]).toEqual({ pages: 4096, faults: 256 });
   expect(() => table(["a"], [[1, 2]])).toThrow(RangeError);

@@ -2,7 +2,18 @@
 // changed; segments appearing, attaching, marked, removed; it stops when the cell ends.
 import { spawnSync } from "child_process";
 import os from "os";
-import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, PosixShm, SharedSegment, cellEnded, setDisplayPublisher, shmctl, shmget, watchIpcs } from "../../src";
+import {
+  IPC_CREAT,
+  IPC_PRIVATE,
+  IPC_RMID,
+  PosixShm,
+  SharedSegment,
+  cellEnded,
+  setDisplayPublisher,
+  shmctl,
+  shmget,
+  watchIpcs,
+} from "../../src";
 import { distIndex, uniqueName } from "../helpers";
 
 interface Sent {
@@ -23,7 +34,8 @@ afterEach(() => setDisplayPublisher(undefined));
 
 test("appears, attaches, is marked, detaches and goes: each change one update of the same display", () => {
   const sent = capture();
-  const own = (r: { creator: number | null; keyOrName: string }) => r.creator === process.pid || r.keyOrName.includes("tslab-watch");
+  const own = (r: { creator: number | null; keyOrName: string }) =>
+    r.creator === process.pid || r.keyOrName.includes("tslab-watch");
   const w = watchIpcs({ intervalMs: 60_000, filter: own });
   let seg: SharedSegment | undefined;
   try {
@@ -49,7 +61,9 @@ test("appears, attaches, is marked, detaches and goes: each change one update of
     ]);
     expect(sent).toHaveLength(5);
     expect(sent.slice(1).every((s) => s.update && s.id === w.displayId)).toBe(true);
-    expect(sent[2].text).toMatch(new RegExp(`System V\\s+0x00000000\\s+${seg.id}\\s+\\S+\\s+0600\\s+4096\\s+1\\s+${process.pid}\\s+yes\\s+no`));
+    expect(sent[2].text).toMatch(
+      new RegExp(`System V\\s+0x00000000\\s+${seg.id}\\s+\\S+\\s+0600\\s+4096\\s+1\\s+${process.pid}\\s+yes\\s+no`),
+    );
   } finally {
     w.stop();
     seg?.[Symbol.dispose]();
@@ -96,7 +110,14 @@ test("a segment whose creator died shows 'creator alive: no'", () => {
   let id = -1;
   try {
     // The child dies by SIGKILL, so the library's exit cleanup does not remove its segment.
-    const child = spawnSync(process.execPath, ["-e", `const ipc = require(${JSON.stringify(distIndex)}); console.log(ipc.shmget(${key}, 4096, ipc.IPC_CREAT | 0o600)); process.kill(process.pid, "SIGKILL");`], { encoding: "utf8" });
+    const child = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const ipc = require(${JSON.stringify(distIndex)}); console.log(ipc.shmget(${key}, 4096, ipc.IPC_CREAT | 0o600)); process.kill(process.pid, "SIGKILL");`,
+      ],
+      { encoding: "utf8" },
+    );
     id = Number(child.stdout.trim());
     w.refresh();
     expect(w.rows).toHaveLength(1);

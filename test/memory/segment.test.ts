@@ -1,7 +1,7 @@
 // The SharedSegment object: safe defaults, open by key or path, attach modes, remove, dispose.
 import fs from "fs";
 import path from "path";
-import { IPC_PRIVATE, IpcError, SharedSegment, ftok } from "../../src";
+import { IPC_PRIVATE, type IpcError, SharedSegment, ftok } from "../../src";
 import { ownSegments, segmentExists, tempDir } from "../helpers";
 
 const dir = tempDir();

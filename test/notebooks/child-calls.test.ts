@@ -5,7 +5,8 @@ import { countChildCalls, runTs } from "../../src";
 test("a child's mmap is counted; a child that does no mmap shows none", async () => {
   const before = process.env.NODE_OPTIONS;
   const mapping = await countChildCalls(["mmap"], () =>
-    runTs(`import { mapAnonymous } from "tslab-ipc"; mapAnonymous(4096);`, { quiet: true }));
+    runTs(`import { mapAnonymous } from "tslab-ipc"; mapAnonymous(4096);`, { quiet: true }),
+  );
   expect(mapping.result.ok).toBe(true);
   expect(mapping.children).toHaveLength(1);
   expect(mapping.children[0].some((c) => c.name === "mmap" && c.args[1] === "4096")).toBe(true);
@@ -17,8 +18,12 @@ test("a child's mmap is counted; a child that does no mmap shows none", async ()
 
 test("the calls of a child killed by SIGSEGV right after them are recorded", async () => {
   const crashed = await countChildCalls(["mprotect"], () =>
-    runTs(`import { mapAnonymous, mprotect, PROT_NONE } from "tslab-ipc";
-      const m = mapAnonymous(4096); mprotect(m, 4096, PROT_NONE); console.log(m.buffer[0]);`, { quiet: true }));
+    runTs(
+      `import { mapAnonymous, mprotect, PROT_NONE } from "tslab-ipc";
+      const m = mapAnonymous(4096); mprotect(m, 4096, PROT_NONE); console.log(m.buffer[0]);`,
+      { quiet: true },
+    ),
+  );
   expect(crashed.result.signal).toBe("SIGSEGV");
   expect(crashed.children.flat().some((c) => c.name === "mprotect" && c.args[2] === "0")).toBe(true);
 });

@@ -12,7 +12,13 @@ test("claim shows a sentence that holds and throws ClaimError for one that does 
     process.stdout.write = write;
   }
   expect(out.join("")).toBe("two is more than one\na sentence built from values\n");
-  const e = (() => { try { claim(1 > 2, "one is more than two"); } catch (x) { return x as ClaimError; } })();
+  const e = (() => {
+    try {
+      claim(1 > 2, "one is more than two");
+    } catch (x) {
+      return x as ClaimError;
+    }
+  })();
   expect(e).toBeInstanceOf(ClaimError);
   expect(e!.code).toBe("ERR_CLAIM_FAILED");
   expect(e!.message).toContain('"one is more than two"');

@@ -68,7 +68,11 @@ function alive(pid: number): boolean {
   return fs.existsSync(`/proc/${pid}`);
 }
 
-async function runPass(kernel: KernelEnvironment, outDir: string, runsPerKernel: number): Promise<{ runs: Map<string, Run>; seconds: number }> {
+async function runPass(
+  kernel: KernelEnvironment,
+  outDir: string,
+  runsPerKernel: number,
+): Promise<{ runs: Map<string, Run>; seconds: number }> {
   const started = performance.now();
   const runs = new Map<string, Run>();
   const queue = [...files];
@@ -76,8 +80,16 @@ async function runPass(kernel: KernelEnvironment, outDir: string, runsPerKernel:
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
       const name = path.basename(file, ".ipynb");
       const out = path.join(outDir, `${name}.ipynb`);
-      const result = await executeNotebook(file, out, { env: kernel.env, cwd: notebooksDir, timeoutSeconds: 120, runs: runsPerKernel });
-      runs.set(name, { result, judgements: result.runFiles.map((f) => (fs.existsSync(f) ? judgeNotebook(readNotebook(f)) : null)) });
+      const result = await executeNotebook(file, out, {
+        env: kernel.env,
+        cwd: notebooksDir,
+        timeoutSeconds: 120,
+        runs: runsPerKernel,
+      });
+      runs.set(name, {
+        result,
+        judgements: result.runFiles.map((f) => (fs.existsSync(f) ? judgeNotebook(readNotebook(f)) : null)),
+      });
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
@@ -88,7 +100,10 @@ function describeRun(name: string, run: Run | undefined): string {
   if (!run) return `${name}: not run`;
   if (!run.result.ok) return `${name}: the run broke: ${run.result.error}`;
   return run.judgements
-    .map((j, k) => `${name} (Run All #${k + 1}): ${j ? j.problems.map((p) => `cell ${p.cell} ${p.kind}: ${p.detail}`).join("\n  ") : "no executed notebook"}`)
+    .map(
+      (j, k) =>
+        `${name} (Run All #${k + 1}): ${j ? j.problems.map((p) => `cell ${p.cell} ${p.kind}: ${p.detail}`).join("\n  ") : "no executed notebook"}`,
+    )
     .join("\n");
 }
 
@@ -119,7 +134,8 @@ suite("every notebook, executed twice with the project's kernel", () => {
         ? "each in its own IPC namespace"
         : "in the machine's IPC namespace";
     const lines = passes.map(
-      (p, i) => `pass ${i + 1}: ${files.length} notebooks ${i === 0 ? "run twice in one kernel each" : "run once in a fresh kernel"} in ${p.seconds.toFixed(1)} s (${jobs} at a time, ${isolation})`,
+      (p, i) =>
+        `pass ${i + 1}: ${files.length} notebooks ${i === 0 ? "run twice in one kernel each" : "run once in a fresh kernel"} in ${p.seconds.toFixed(1)} s (${jobs} at a time, ${isolation})`,
     );
     for (const [i, p] of passes.entries()) {
       for (const [name, run] of p.runs) {
@@ -161,8 +177,12 @@ suite("every notebook, executed twice with the project's kernel", () => {
   // a comparison of two runs ignores them. The others must say the same thing in both fresh
   // kernels (text outputs, streams, error names and messages; not tracebacks or HTML).
   test.each(names)("%s: cells not tagged nondeterministic print the same in two fresh kernels", (name) => {
-    const [first, second] = [passes[0].runs.get(name)?.result.runFiles[0], passes[1].runs.get(name)?.result.runFiles[0]];
-    if (!first || !second || !fs.existsSync(first) || !fs.existsSync(second)) throw new Error(`${name}: no executed notebooks to compare`);
+    const [first, second] = [
+      passes[0].runs.get(name)?.result.runFiles[0],
+      passes[1].runs.get(name)?.result.runFiles[0],
+    ];
+    if (!first || !second || !fs.existsSync(first) || !fs.existsSync(second))
+      throw new Error(`${name}: no executed notebooks to compare`);
     const a = readNotebook(first);
     const b = readNotebook(second);
     const differing: string[] = [];
@@ -170,7 +190,8 @@ suite("every notebook, executed twice with the project's kernel", () => {
       if (cell.cell_type !== "code" || tagsOf(cell).includes("nondeterministic")) return;
       const x = outputText(cell.outputs);
       const y = outputText(b.cells[i]?.outputs);
-      if (x !== y) differing.push(`cell ${i}: ${JSON.stringify(x.slice(0, 200))} then ${JSON.stringify(y.slice(0, 200))}`);
+      if (x !== y)
+        differing.push(`cell ${i}: ${JSON.stringify(x.slice(0, 200))} then ${JSON.stringify(y.slice(0, 200))}`);
     });
     expect(differing).toEqual([]);
   });
@@ -187,7 +208,9 @@ suite("every notebook, executed twice with the project's kernel", () => {
           if (!tagsOf(cell).includes("claim")) return;
           const outputs = cell.outputs ?? [];
           const failed = outputs.filter((o) => o.output_type === "error").map((o) => `${o.ename}: ${o.evalue}`);
-          const said = outputs.filter((o) => o.output_type === "display_data" && o.data?.["text/markdown"] !== undefined);
+          const said = outputs.filter(
+            (o) => o.output_type === "display_data" && o.data?.["text/markdown"] !== undefined,
+          );
           if (failed.length > 0) contradicted.push(`cell ${i}: ${failed.join("; ")}`);
           else if (said.length === 0) contradicted.push(`cell ${i}: tagged claim but stated nothing`);
         });
@@ -207,7 +230,11 @@ suite("every notebook, executed twice with the project's kernel", () => {
     let leftSegments: number[] = [];
     let leftNames: string[] = [];
     for (let attempt = 0; attempt < 20; attempt++) {
-      leftSegments = isolated ? [] : segments().filter((s) => !segmentsBefore.has(s.shmid) && !alive(s.cpid)).map((s) => s.shmid);
+      leftSegments = isolated
+        ? []
+        : segments()
+            .filter((s) => !segmentsBefore.has(s.shmid) && !alive(s.cpid))
+            .map((s) => s.shmid);
       leftNames = privateDevShm ? [] : fs.readdirSync("/dev/shm").filter((n) => !devShmBefore.has(n));
       if (leftSegments.length === 0 && leftNames.length === 0) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -69,12 +69,20 @@ test("a host that handles interrupts (the kernel): SIGINT runs the interrupt hoo
      lc.onInterrupt(() => { say("host: interrupt"); setTimeout(() => { say("still alive"); process.exit(0); }, 100); });`,
     "SIGINT",
   );
-  expect(r).toEqual({ code: 0, signal: null, lines: ["ready", "interrupt hook", "host: interrupt", "still alive", "exit hook 2", "exit hook 1"] });
+  expect(r).toEqual({
+    code: 0,
+    signal: null,
+    lines: ["ready", "interrupt hook", "host: interrupt", "still alive", "exit hook 2", "exit hook 1"],
+  });
 });
 
 test("a host that handles interrupts still cleans up and dies of SIGTERM", async () => {
   const r = await runChild(`lc.setHost({ handlesInterrupts: true });` + hooks, "SIGTERM");
-  expect(r).toEqual({ code: null, signal: "SIGTERM", lines: ["ready", "terminate hook SIGTERM", "exit hook 2", "exit hook 1"] });
+  expect(r).toEqual({
+    code: null,
+    signal: "SIGTERM",
+    lines: ["ready", "terminate hook SIGTERM", "exit hook 2", "exit hook 1"],
+  });
 });
 
 test("a host that handles termination (the notebook launcher): SIGTERM runs the terminate hooks; exit hooks run when the host exits", async () => {
@@ -84,7 +92,11 @@ test("a host that handles termination (the notebook launcher): SIGTERM runs the 
      lc.onTerminate(() => setTimeout(() => { say("host: exiting"); process.exit(3); }, 100));`,
     "SIGTERM",
   );
-  expect(r).toEqual({ code: 3, signal: null, lines: ["ready", "terminate hook SIGTERM", "host: exiting", "exit hook 2", "exit hook 1"] });
+  expect(r).toEqual({
+    code: 3,
+    signal: null,
+    lines: ["ready", "terminate hook SIGTERM", "host: exiting", "exit hook 2", "exit hook 1"],
+  });
 });
 
 test("no hooks, no listeners: unregistering restores Node's own behaviour", async () => {
@@ -112,8 +124,10 @@ test("no file in src/ but the lifecycle module listens to process signals or exi
       if (entry.isDirectory()) walk(file);
       else if (/\.ts$/.test(entry.name) && !file.endsWith(path.join("process", "lifecycle.ts"))) {
         const text = fs.readFileSync(file, "utf8");
-        if (/process\s*\.\s*(on|once|addListener|prependListener|prependOnceListener)\s*\(/.test(text)) offenders.push(path.relative(repoRoot, file));
-        if (/listenerCount|process\.listeners\(|"onSignal"/.test(text)) offenders.push(path.relative(repoRoot, file) + " (listener negotiation)");
+        if (/process\s*\.\s*(on|once|addListener|prependListener|prependOnceListener)\s*\(/.test(text))
+          offenders.push(path.relative(repoRoot, file));
+        if (/listenerCount|process\.listeners\(|"onSignal"/.test(text))
+          offenders.push(path.relative(repoRoot, file) + " (listener negotiation)");
       }
     }
   };

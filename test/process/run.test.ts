@@ -4,17 +4,35 @@ import { spawn as spawnNode } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, SharedWord, killChildren, runTs, runningChildren, shmat, shmctl, shmget, spawnTs } from "../../src";
+import {
+  IPC_CREAT,
+  IPC_PRIVATE,
+  IPC_RMID,
+  SharedWord,
+  killChildren,
+  runTs,
+  runningChildren,
+  shmat,
+  shmctl,
+  shmget,
+  spawnTs,
+} from "../../src";
 
 const repoRoot = path.join(__dirname, "..", "..");
 
 /** Replaces process.stdout.write / process.stderr.write while `body` runs, as tslab does. */
-async function capture<T>(body: (seen: { stdout: string; stderr: string }) => Promise<T>): Promise<{ result: T; stdout: string; stderr: string }> {
+async function capture<T>(
+  body: (seen: { stdout: string; stderr: string }) => Promise<T>,
+): Promise<{ result: T; stdout: string; stderr: string }> {
   const seen = { stdout: "", stderr: "" };
   const out = process.stdout.write;
   const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => ((seen.stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((seen.stderr += String(chunk)), true)) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => (
+    (seen.stdout += String(chunk)), true
+  )) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => (
+    (seen.stderr += String(chunk)), true
+  )) as typeof process.stderr.write;
   try {
     const result = await body(seen);
     return { result, ...seen };
@@ -78,7 +96,9 @@ describe("output", () => {
   });
 
   test("quiet: nothing streamed, everything captured", async () => {
-    const { result, stdout, stderr } = await capture(() => runTs(`console.log("out"); console.error("err");`, { quiet: true }));
+    const { result, stdout, stderr } = await capture(() =>
+      runTs(`console.log("out"); console.error("err");`, { quiet: true }),
+    );
     expect(stdout).toBe("");
     expect(stderr).toBe("");
     expect(result.stdout).toBe("out\n");
@@ -116,7 +136,9 @@ describe("how a child ends", () => {
   });
 
   test("type errors are not checked (transpile only): the program runs", async () => {
-    const r = await runTs(`const s: number = "text" as any as string as unknown as number; console.log(typeof s);`, { quiet: true });
+    const r = await runTs(`const s: number = "text" as any as string as unknown as number; console.log(typeof s);`, {
+      quiet: true,
+    });
     expect(r.stdout).toBe("string\n");
   });
 
@@ -198,7 +220,10 @@ describe("options", () => {
   });
 
   test("stdin is closed when there is no input, so a reader does not hang", async () => {
-    const r = await runTs(`let s = ""; for await (const c of process.stdin) s += c; console.log("eof", s.length);`, { quiet: true, timeoutMs: 20000 });
+    const r = await runTs(`let s = ""; for await (const c of process.stdin) s += c; console.log("eof", s.length);`, {
+      quiet: true,
+      timeoutMs: 20000,
+    });
     expect(r.timedOut).toBe(false);
     expect(r.stdout).toBe("eof 0\n");
   });
@@ -208,24 +233,32 @@ describe("options", () => {
     const { result, stderr } = await capture(() => runTs(`setInterval(() => {}, 1000);`, { timeoutMs: 300 }));
     expect(result.timedOut).toBe(true);
     expect(result.signal).toBe("SIGTERM");
-    expect(result.summary).toMatch(new RegExp(`^child ${result.pid} timed out after \\d+ ms and was killed by SIGTERM \\(terminated\\)$`));
+    expect(result.summary).toMatch(
+      new RegExp(`^child ${result.pid} timed out after \\d+ ms and was killed by SIGTERM \\(terminated\\)$`),
+    );
     expect(stderr).toContain(result.summary);
   });
 
   test("timeout: a child that ignores SIGTERM gets SIGKILL after the grace period", async () => {
     // The premise: the child installed its handler before the timeout. On a very busy machine
     // it may not even have started in 3 s; then try once more with more time.
-    let r = await runTs(`process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("up"); setInterval(() => {}, 1000);`, {
-      timeoutMs: 3000,
-      killGraceMs: 200,
-      quiet: true,
-    });
-    if (!r.stdout.startsWith("up")) {
-      r = await runTs(`process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("up"); setInterval(() => {}, 1000);`, {
-        timeoutMs: 20000,
+    let r = await runTs(
+      `process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("up"); setInterval(() => {}, 1000);`,
+      {
+        timeoutMs: 3000,
         killGraceMs: 200,
         quiet: true,
-      });
+      },
+    );
+    if (!r.stdout.startsWith("up")) {
+      r = await runTs(
+        `process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("up"); setInterval(() => {}, 1000);`,
+        {
+          timeoutMs: 20000,
+          killGraceMs: 200,
+          quiet: true,
+        },
+      );
     }
     expect(r.timedOut).toBe(true);
     expect(r.signal).toBe("SIGKILL");
@@ -303,7 +336,9 @@ describe("children never outlive their parent", () => {
     setInterval(() => {}, 1000);`;
 
   async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill"): Promise<void> {
-    const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie)], { stdio: ["ignore", "pipe", "inherit"] });
+    const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     const exited = new Promise((r) => parent.once("exit", r)); // before it can happen
     let out = "";
     parent.stdout!.on("data", (d) => (out += d));

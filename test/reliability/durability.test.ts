@@ -18,7 +18,10 @@ const PAGE = 4096;
 const dir = tempDir("tslab-ipc-durability-");
 const onDisk = !fsInfo(dir).inMemory;
 const diskTest = onDisk ? test : test.skip;
-if (!onDisk) console.warn(`skipped: ${dir} is on ${fsInfo(dir).type}, which has no storage to write back to; set TMPDIR to a disk-backed folder`);
+if (!onDisk)
+  console.warn(
+    `skipped: ${dir} is on ${fsInfo(dir).type}, which has no storage to write back to; set TMPDIR to a disk-backed folder`,
+  );
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Observed {
@@ -90,7 +93,13 @@ async function writeSyncKill(noopMsync: boolean): Promise<Observed> {
     // dropFromPageCache fsyncs first (dirty pages cannot be dropped): the counts above were read before it.
     const stillCached = dropFromPageCache(file);
     const bytes = fs.readFileSync(file);
-    return { dirtyBefore: before.nr_dirty, dirtyAfter: after.nr_dirty, writebackAfter: after.nr_writeback, bytesMatch: bytes.equals(pattern), stillCached };
+    return {
+      dirtyBefore: before.nr_dirty,
+      dirtyAfter: after.nr_dirty,
+      writebackAfter: after.nr_writeback,
+      bytesMatch: bytes.equals(pattern),
+      stillCached,
+    };
   } finally {
     if (fd >= 0) fs.closeSync(fd);
     if (writer.exitCode === null && writer.signalCode === null) writer.kill("SIGKILL");
@@ -108,11 +117,16 @@ function expectWrittenBack(o: Observed): void {
   expect(o.bytesMatch).toBe(true);
 }
 
-diskTest("msync(MS_SYNC): 64 dirty pages before, 0 dirty and 0 under writeback after (cachestat); the bytes read back from disk after SIGKILL", async () => {
-  const o = await writeSyncKill(false);
-  console.log(`msync durability: dirty pages ${o.dirtyBefore} before msync(MS_SYNC), ${o.dirtyAfter} after; writer SIGKILLed; bytes read back from disk: ${o.bytesMatch ? "all" : "NOT all"}`);
-  expectWrittenBack(o);
-});
+diskTest(
+  "msync(MS_SYNC): 64 dirty pages before, 0 dirty and 0 under writeback after (cachestat); the bytes read back from disk after SIGKILL",
+  async () => {
+    const o = await writeSyncKill(false);
+    console.log(
+      `msync durability: dirty pages ${o.dirtyBefore} before msync(MS_SYNC), ${o.dirtyAfter} after; writer SIGKILLed; bytes read back from disk: ${o.bytesMatch ? "all" : "NOT all"}`,
+    );
+    expectWrittenBack(o);
+  },
+);
 
 diskTest("the same check fails when msync is a no-op stand-in: the pages stay dirty", async () => {
   const o = await writeSyncKill(true);

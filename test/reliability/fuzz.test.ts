@@ -56,7 +56,11 @@ test("at least 10,000 calls with generated arguments: no crash, no leak, only Ty
   expect(report.calls).toBeGreaterThanOrEqual(10_000);
   expect(report.crashes).toEqual([]);
   expect(report.leaks).toEqual([]);
-  expect(report.newBugs.map((b: { text: string; outcome: string; error: string }) => `${b.text} -> ${b.outcome}: ${b.error}`)).toEqual([]);
+  expect(
+    report.newBugs.map(
+      (b: { text: string; outcome: string; error: string }) => `${b.text} -> ${b.outcome}: ${b.error}`,
+    ),
+  ).toEqual([]);
   // The arguments were mostly wrong: the checks, not luck, kept the processes alive.
   expect(report.errorTotal).toBeGreaterThan(report.calls / 2);
   expect(report.errors.IpcError).toBeGreaterThan(0);
@@ -69,21 +73,41 @@ test("at least 10,000 calls with generated arguments: no crash, no leak, only Ty
 // delete its entry from stress/fuzz/known.js, and the fuzzer stops steering around it.
 for (const bug of FIXED) {
   test(`fixed bug ${bug.id} stays fixed: ${bug.what}`, () => {
-    const r = spawnSync(process.execPath, ["-e", bug.reproducer], { encoding: "utf8", timeout: 10_000, killSignal: "SIGKILL" });
+    const r = spawnSync(process.execPath, ["-e", bug.reproducer], {
+      encoding: "utf8",
+      timeout: 10_000,
+      killSignal: "SIGKILL",
+    });
     expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toEqual({ status: 0, signal: null, stderr: "" });
   });
 }
 
 for (const bug of knownBugs().filter((k: { reproducer?: string }) => k.reproducer)) {
   test.failing(`known bug ${bug.id}: ${bug.what}`, () => {
-    const r = spawnSync(process.execPath, ["-e", bug.reproducer], { encoding: "utf8", timeout: 5_000, killSignal: "SIGKILL" });
+    const r = spawnSync(process.execPath, ["-e", bug.reproducer], {
+      encoding: "utf8",
+      timeout: 5_000,
+      killSignal: "SIGKILL",
+    });
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
   });
 }
 
 const BAD_NAMES = [
-  "noslash", "/", "//", "/a/b", "/a/", "/..", "/.", "/a..b", "/../etc/passwd", "/a\0b", "/" + "n".repeat(256),
-  "/" + "é".repeat(128), "", "/tslab/../../x",
+  "noslash",
+  "/",
+  "//",
+  "/a/b",
+  "/a/",
+  "/..",
+  "/.",
+  "/a..b",
+  "/../etc/passwd",
+  "/a\0b",
+  "/" + "n".repeat(256),
+  "/" + "é".repeat(128),
+  "",
+  "/tslab/../../x",
 ];
 
 /** Runs every POSIX shm call on every bad name in a child (under strace when `straceLog`); its results. */
@@ -107,7 +131,11 @@ function callWithBadNames(dir: string, straceLog?: string): string[][] {
      console.log(JSON.stringify(out));`,
   );
   const r = straceLog
-    ? spawnSync("strace", ["-f", "-o", straceLog, "-e", "trace=openat,open,unlink,newfstatat,stat,statx,lstat", process.execPath, script], { encoding: "utf8" })
+    ? spawnSync(
+        "strace",
+        ["-f", "-o", straceLog, "-e", "trace=openat,open,unlink,newfstatat,stat,statx,lstat", process.execPath, script],
+        { encoding: "utf8" },
+      )
     : spawnSync(process.execPath, [script], { encoding: "utf8" });
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);

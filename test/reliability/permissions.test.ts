@@ -9,8 +9,16 @@ import { IPC_CREAT, IPC_RMID, IPC_PRIVATE, PosixShm, shmat, shmctl, shmget } fro
 import { distIndex, tempDir, uniqueName } from "../helpers";
 
 function canSwitchUser(): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not running as root: cannot act as another user";
-  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", `require(${JSON.stringify(distIndex)})`]);
+  if (typeof process.getuid !== "function" || process.getuid() !== 0)
+    return "not running as root: cannot act as another user";
+  const r = spawnSync("setpriv", [
+    "--reuid=nobody",
+    "--regid=nogroup",
+    "--clear-groups",
+    process.execPath,
+    "-e",
+    `require(${JSON.stringify(distIndex)})`,
+  ]);
   if (r.status !== 0) return `setpriv cannot run the library as nobody: ${String(r.stderr).trim().slice(0, 200)}`;
   return null;
 }
@@ -25,10 +33,14 @@ function asNobody(body: string): Record<string, string> {
       catch (e) { out[name] = (e instanceof ipc.IpcError ? "IpcError " : e.constructor.name + " ") + e.code + " " + e.message; } };
     ${body}
     console.log(JSON.stringify({ uid: process.getuid(), ...out }));`;
-  const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", code], {
-    encoding: "utf8",
-    cwd: "/tmp",
-  });
+  const r = spawnSync(
+    "setpriv",
+    ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", code],
+    {
+      encoding: "utf8",
+      cwd: "/tmp",
+    },
+  );
   if (r.status !== 0) throw new Error(`child as nobody failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }

@@ -18,8 +18,16 @@ import { distIndex } from "../helpers";
 const dist = process.env.TSLAB_IPC_TEST_DIST ?? distIndex;
 
 function skipReason(): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not running as root: cannot act as two other users";
-  const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "-e", `require(${JSON.stringify(dist)})`]);
+  if (typeof process.getuid !== "function" || process.getuid() !== 0)
+    return "not running as root: cannot act as two other users";
+  const r = spawnSync("setpriv", [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    process.execPath,
+    "-e",
+    `require(${JSON.stringify(dist)})`,
+  ]);
   if (r.error) return "setpriv not found (Debian package util-linux)";
   if (r.status !== 0) return `setpriv cannot run the library as another user: ${String(r.stderr).trim().slice(0, 200)}`;
   return null;
@@ -107,11 +115,20 @@ function runAs(uid: number, code: string, extraEnv: NodeJS.ProcessEnv = {}, time
 
 /** The attacker's moves: plain Node as ATTACKER (no library). */
 function attacker(code: string): void {
-  const r = spawnSync("setpriv", [...setprivArgs(ATTACKER), process.execPath, "-e", `const fs = require("fs"); const path = require("path"); process.umask(0);\n${code}`], {
-    encoding: "utf8",
-    cwd: tmp,
-    env: userEnv(),
-  });
+  const r = spawnSync(
+    "setpriv",
+    [
+      ...setprivArgs(ATTACKER),
+      process.execPath,
+      "-e",
+      `const fs = require("fs"); const path = require("path"); process.umask(0);\n${code}`,
+    ],
+    {
+      encoding: "utf8",
+      cwd: tmp,
+      env: userEnv(),
+    },
+  );
   if (r.status !== 0) throw new Error(`attacker step failed: ${r.stderr}`);
 }
 
@@ -123,12 +140,18 @@ function victimSession(steps: Record<string, string>) {
   const code = `
     const ipc = require(${JSON.stringify(dist)}); const fs = require("fs");
     const say = (s) => fs.writeSync(1, s + "\\n");
-    const steps = { ${Object.entries(steps).map(([k, v]) => `${JSON.stringify(k)}: () => { ${v} }`).join(",\n")} };
+    const steps = { ${Object.entries(steps)
+      .map(([k, v]) => `${JSON.stringify(k)}: () => { ${v} }`)
+      .join(",\n")} };
     say("pid " + process.pid);
     require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
       try { say("ok " + JSON.stringify(steps[line]())); } catch (e) { say("error " + e.code + " " + e.message); }
     });`;
-  const child = spawn("setpriv", [...setprivArgs(VICTIM), process.execPath, "-e", code], { cwd: tmp, env: userEnv(), stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn("setpriv", [...setprivArgs(VICTIM), process.execPath, "-e", code], {
+    cwd: tmp,
+    env: userEnv(),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const queue: string[] = [];
@@ -138,7 +161,9 @@ function victimSession(steps: Record<string, string>) {
     if (w) w(line);
     else queue.push(line);
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal })),
+  );
   const next = () =>
     Promise.race([
       new Promise<string>((resolve) => (queue.length ? resolve(queue.shift()!) : waiting.push(resolve))),
@@ -173,7 +198,10 @@ maybe("symlink clobber: planted journal symlinks never make the victim truncate 
   const precious = path.join(home, "thesis.txt");
   fs.writeFileSync(precious, "four years of work\n");
   fs.chownSync(precious, VICTIM, VICTIM);
-  const victim = victimSession({ create: "return ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);", exit: "process.exit(0);" });
+  const victim = victimSession({
+    create: "return ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);",
+    exit: "process.exit(0);",
+  });
   try {
     const { journals } = await victimPid(victim);
     attacker(`
@@ -183,35 +211,45 @@ maybe("symlink clobber: planted journal symlinks never make the victim truncate 
     expect(await victim.run("create")).toMatch(/^ok \d+$/); // the victim's call still works
     expect(await victim.run("exit")).toBe("exited 0");
     expect(fs.readFileSync(precious, "utf8")).toBe("four years of work\n");
-    expect(victim.stderr()).toMatch(new RegExp(`tslab-ipc: not using ${victimFolder()}: it is owned by uid ${ATTACKER}`));
+    expect(victim.stderr()).toMatch(
+      new RegExp(`tslab-ipc: not using ${victimFolder()}: it is owned by uid ${ATTACKER}`),
+    );
   } finally {
     victim.child.kill("SIGKILL");
   }
 });
 
-maybe("pre-created journal: a 0666 file truncated under the victim's mapping never crashes it (SIGBUS) or leaks its segments", async () => {
-  const victim = victimSession({ create: "return ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);", exit: "process.exit(0);" });
-  fs.rmSync(victimFolder(), { recursive: true, force: true });
-  try {
-    const { journals } = await victimPid(victim);
-    attacker(`
+maybe(
+  "pre-created journal: a 0666 file truncated under the victim's mapping never crashes it (SIGBUS) or leaks its segments",
+  async () => {
+    const victim = victimSession({
+      create: "return ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);",
+      exit: "process.exit(0);",
+    });
+    fs.rmSync(victimFolder(), { recursive: true, force: true });
+    try {
+      const { journals } = await victimPid(victim);
+      attacker(`
       const dir = ${JSON.stringify(victimFolder())};
       fs.mkdirSync(dir, { mode: 0o777 });
       for (const j of ${JSON.stringify(journals)}) fs.writeFileSync(path.join(dir, j), "", { mode: 0o666 });`);
-    const first = await victim.run("create");
-    expect(first).toMatch(/^ok \d+$/);
-    // The victim has mapped its journal (before the fix, the attacker's file): cut it to nothing.
-    attacker(`for (const j of ${JSON.stringify(journals)}) fs.truncateSync(path.join(${JSON.stringify(victimFolder())}, j), 0);`);
-    const second = await victim.run("create");
-    expect(second).toMatch(/^ok \d+$/);
-    expect(await victim.run("exit")).toBe("exited 0");
-    expect(await victim.exited).toEqual({ code: 0, signal: null });
-    // Removed at exit, as always.
-    for (const line of [first, second]) expect(segmentAlive(Number(line.slice(3)))).toBe(false);
-  } finally {
-    victim.child.kill("SIGKILL");
-  }
-});
+      const first = await victim.run("create");
+      expect(first).toMatch(/^ok \d+$/);
+      // The victim has mapped its journal (before the fix, the attacker's file): cut it to nothing.
+      attacker(
+        `for (const j of ${JSON.stringify(journals)}) fs.truncateSync(path.join(${JSON.stringify(victimFolder())}, j), 0);`,
+      );
+      const second = await victim.run("create");
+      expect(second).toMatch(/^ok \d+$/);
+      expect(await victim.run("exit")).toBe("exited 0");
+      expect(await victim.exited).toEqual({ code: 0, signal: null });
+      // Removed at exit, as always.
+      for (const line of [first, second]) expect(segmentAlive(Number(line.slice(3)))).toBe(false);
+    } finally {
+      victim.child.kill("SIGKILL");
+    }
+  },
+);
 
 /** As VICTIM: a persisted segment and POSIX object, made by a process that then exits. */
 function persistedObjects() {
@@ -241,7 +279,9 @@ function forgeJournals(dir: string, pid: number, forged: { old: string; new: str
 maybe("forged reap: a journal planted by another user never gets the victim's persisted objects removed", () => {
   fs.rmSync(victimFolder(), { recursive: true, force: true });
   const made = persistedObjects();
-  attacker(`fs.mkdirSync(${JSON.stringify(victimFolder())}, { mode: 0o777 }); ${forgeJournals(victimFolder(), made.pid, made.forged)}`);
+  attacker(
+    `fs.mkdirSync(${JSON.stringify(victimFolder())}, { mode: 0o777 }); ${forgeJournals(victimFolder(), made.pid, made.forged)}`,
+  );
   const r = runAs(VICTIM, `console.log(JSON.stringify(ipc.reap().removed));`);
   expect(r.status).toBe(0);
   expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual([]);
@@ -274,34 +314,47 @@ maybe("lab-folder swap: a folder planted under a dead process's lab name is neve
   // The victim's own lab folder is inside its verified private folder, not beside the planted one.
   expect(path.dirname(lab)).not.toBe(tmp);
   const st = fs.lstatSync(path.dirname(lab));
-  expect({ dir: st.isDirectory(), uid: st.uid, mode: st.mode & 0o777 }).toEqual({ dir: true, uid: VICTIM, mode: 0o700 });
+  expect({ dir: st.isDirectory(), uid: st.uid, mode: st.mode & 0o777 }).toEqual({
+    dir: true,
+    uid: VICTIM,
+    mode: 0o700,
+  });
 });
 
-maybe("root reaping another uid: neither a planted folder nor a forged line in root's own folder gets another user's objects removed", () => {
-  const made = persistedObjects();
-  // 1. Another user pre-created root's journal folder in the temp directory and forged journals.
-  const rootFolder = path.join(tmp, "tslab-ipc-0");
-  fs.rmSync(rootFolder, { recursive: true, force: true });
-  attacker(`fs.mkdirSync(${JSON.stringify(rootFolder)}, { mode: 0o777 }); ${forgeJournals(rootFolder, made.pid, made.forged)}`);
-  const asRoot = (env: NodeJS.ProcessEnv) =>
-    spawnSync(process.execPath, ["-e", `console.log(JSON.stringify(require(${JSON.stringify(dist)}).reap().removed))`], {
-      encoding: "utf8",
-      cwd: tmp,
-      env: { ...userEnv(), ...env },
-      timeout: 30000,
-    });
-  let r = asRoot({});
-  expect(r.status).toBe(0);
-  expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual([]);
-  expect(segmentAlive(made.id)).toBe(true);
-  expect(fs.existsSync("/dev/shm" + made.name)).toBe(true);
-  // 2. Even a journal in root's own private folder (a bug, a stale line) naming them: not root's objects.
-  const records = fs.mkdtempSync(path.join(base, "root-records-"));
-  fs.writeFileSync(path.join(records, `${made.pid}.jsonl`), made.forged.old);
-  fs.writeFileSync(path.join(records, `${made.pid}-1.jsonl`), made.forged.new);
-  r = asRoot({ TSLAB_IPC_RECORDS: records });
-  expect(r.status).toBe(0);
-  expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual([]);
-  expect(segmentAlive(made.id)).toBe(true);
-  expect(fs.existsSync("/dev/shm" + made.name)).toBe(true);
-});
+maybe(
+  "root reaping another uid: neither a planted folder nor a forged line in root's own folder gets another user's objects removed",
+  () => {
+    const made = persistedObjects();
+    // 1. Another user pre-created root's journal folder in the temp directory and forged journals.
+    const rootFolder = path.join(tmp, "tslab-ipc-0");
+    fs.rmSync(rootFolder, { recursive: true, force: true });
+    attacker(
+      `fs.mkdirSync(${JSON.stringify(rootFolder)}, { mode: 0o777 }); ${forgeJournals(rootFolder, made.pid, made.forged)}`,
+    );
+    const asRoot = (env: NodeJS.ProcessEnv) =>
+      spawnSync(
+        process.execPath,
+        ["-e", `console.log(JSON.stringify(require(${JSON.stringify(dist)}).reap().removed))`],
+        {
+          encoding: "utf8",
+          cwd: tmp,
+          env: { ...userEnv(), ...env },
+          timeout: 30000,
+        },
+      );
+    let r = asRoot({});
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual([]);
+    expect(segmentAlive(made.id)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + made.name)).toBe(true);
+    // 2. Even a journal in root's own private folder (a bug, a stale line) naming them: not root's objects.
+    const records = fs.mkdtempSync(path.join(base, "root-records-"));
+    fs.writeFileSync(path.join(records, `${made.pid}.jsonl`), made.forged.old);
+    fs.writeFileSync(path.join(records, `${made.pid}-1.jsonl`), made.forged.new);
+    r = asRoot({ TSLAB_IPC_RECORDS: records });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split("\n").pop()!)).toEqual([]);
+    expect(segmentAlive(made.id)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + made.name)).toBe(true);
+  },
+);

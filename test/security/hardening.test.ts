@@ -6,18 +6,37 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { IPC_CREAT, IPC_EXCL, IPC_RMID, SharedSegment, compileC, mapFile, noCompilerReason, runProgram, runTs, shmctl, shmget } from "../../src";
+import {
+  IPC_CREAT,
+  IPC_EXCL,
+  IPC_RMID,
+  SharedSegment,
+  compileC,
+  mapFile,
+  noCompilerReason,
+  runProgram,
+  runTs,
+  shmctl,
+  shmget,
+} from "../../src";
 import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
 
 const dist = process.env.TSLAB_IPC_TEST_DIST ?? distIndex;
 
 /** Runs Node code with `ipc` bound to the library; JSON of its last stdout line, and its stderr. */
 function node(code: string, env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ["-e", `const ipc = require(${JSON.stringify(dist)}); const fs = require("fs"); const path = require("path");\n${code}`], {
-    encoding: "utf8",
-    env: { ...process.env, TSLAB_IPC_RECORDS: undefined, XDG_RUNTIME_DIR: undefined, ...env },
-    timeout: 30000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `const ipc = require(${JSON.stringify(dist)}); const fs = require("fs"); const path = require("path");\n${code}`,
+    ],
+    {
+      encoding: "utf8",
+      env: { ...process.env, TSLAB_IPC_RECORDS: undefined, XDG_RUNTIME_DIR: undefined, ...env },
+      timeout: 30000,
+    },
+  );
   const last = r.stdout.trim().split("\n").pop();
   return { status: r.status, signal: r.signal, stderr: r.stderr, out: last ? JSON.parse(last) : undefined };
 }
@@ -25,10 +44,14 @@ function node(code: string, env: NodeJS.ProcessEnv = {}) {
 describe("the journal folder", () => {
   test.each([
     ["group/other bits", (dir: string) => fs.mkdirSync(dir, { mode: 0o755 }), "has mode 0755, not private"],
-    ["a symlink to a private folder", (dir: string) => {
-      fs.mkdirSync(dir + "-target", { mode: 0o700 });
-      fs.symlinkSync(dir + "-target", dir);
-    }, "is a symbolic link"],
+    [
+      "a symlink to a private folder",
+      (dir: string) => {
+        fs.mkdirSync(dir + "-target", { mode: 0o700 });
+        fs.symlinkSync(dir + "-target", dir);
+      },
+      "is a symbolic link",
+    ],
   ])("with %s it is never used: a fresh private folder is, and the process says so once", (_what, plant, problem) => {
     const parent = tempDir("tslab-ipc-sec-");
     const records = path.join(parent, "records");
@@ -43,7 +66,11 @@ describe("the journal folder", () => {
       expect(r.status).toBe(0);
       expect(r.out).toEqual({ planted: 0 });
       const notes = r.stderr.split("\n").filter((l) => l.startsWith("tslab-ipc: not using"));
-      expect(notes).toEqual([expect.stringContaining(`tslab-ipc: not using ${records}: it ${problem}; using ${os.tmpdir()}/tslab-ipc-${process.getuid!()}-`)]);
+      expect(notes).toEqual([
+        expect.stringContaining(
+          `tslab-ipc: not using ${records}: it ${problem}; using ${os.tmpdir()}/tslab-ipc-${process.getuid!()}-`,
+        ),
+      ]);
       const fresh = / using (\S+) instead/.exec(notes[0])![1];
       // The fresh folder was private, and the exiting process left it empty.
       expect(fs.readdirSync(fresh)).toEqual([]);
@@ -104,15 +131,20 @@ describe("reap()", () => {
   test("in its own folder, a FIFO, a folder and an oversized file named like journals are skipped, not read", () => {
     const records = tempDir("tslab-ipc-sec-records-");
     try {
-      for (const n of ["4194999.jsonl", "4194999-1.jsonl"]) expect(spawnSync("mkfifo", [path.join(records, n)]).status).toBe(0);
+      for (const n of ["4194999.jsonl", "4194999-1.jsonl"])
+        expect(spawnSync("mkfifo", [path.join(records, n)]).status).toBe(0);
       fs.mkdirSync(path.join(records, "4194998-1.jsonl"));
       fs.writeFileSync(path.join(records, "4194997-1.jsonl"), "");
       fs.truncateSync(path.join(records, "4194997-1.jsonl"), 65 * 1024 * 1024);
-      const r = spawnSync(process.execPath, ["-e", `console.log(JSON.stringify(require(${JSON.stringify(dist)}).reap()))`], {
-        encoding: "utf8",
-        env: { ...process.env, TSLAB_IPC_RECORDS: records },
-        timeout: 10000,
-      });
+      const r = spawnSync(
+        process.execPath,
+        ["-e", `console.log(JSON.stringify(require(${JSON.stringify(dist)}).reap()))`],
+        {
+          encoding: "utf8",
+          env: { ...process.env, TSLAB_IPC_RECORDS: records },
+          timeout: 10000,
+        },
+      );
       expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
       expect(JSON.parse(r.stdout)).toEqual({ removed: [], live: 0, skipped: 3 });
     } finally {
@@ -142,7 +174,7 @@ test("the journal stays small: 20000 segments made and removed one after another
 });
 
 test("SharedSegment.create({ exclusive: false }) on an existing segment never removes it on dispose", () => {
-  const key = (0x7b000000 | (process.pid & 0xffffff)) | 0;
+  const key = 0x7b000000 | (process.pid & 0xffffff) | 0;
   const id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0o600);
   try {
     const r = node(`
@@ -164,18 +196,24 @@ test("SharedSegment.create({ exclusive: false }) on an existing segment never re
 });
 
 test("child output kept in the result is capped, and the result says how much was dropped", async () => {
-  const r = await runTs(`process.stdout.write("x".repeat(3 * 1024 * 1024));`, { quiet: true, maxCapture: 1024 * 1024 } as never);
+  const r = await runTs(`process.stdout.write("x".repeat(3 * 1024 * 1024));`, {
+    quiet: true,
+    maxCapture: 1024 * 1024,
+  } as never);
   expect(r.ok).toBe(true);
   expect(r.stdout.length).toBe(1024 * 1024);
   expect((r as unknown as { dropped: unknown }).dropped).toEqual({ stdout: 2 * 1024 * 1024, stderr: 0 });
 });
 
-(noCompilerReason() === null ? test : test.skip)("compileC: a program name starting with '-' is a file name, never a compiler option", () => {
-  const prog = compileC('#include <stdio.h>\nint main(void) { puts("dash"); return 0; }\n', "-xdash");
-  expect(prog).not.toBeNull();
-  expect(path.basename(prog!.path)).toBe("-xdash");
-  expect(runProgram(prog!.path).stdout).toBe("dash\n");
-});
+(noCompilerReason() === null ? test : test.skip)(
+  "compileC: a program name starting with '-' is a file name, never a compiler option",
+  () => {
+    const prog = compileC('#include <stdio.h>\nint main(void) { puts("dash"); return 0; }\n', "-xdash");
+    expect(prog).not.toBeNull();
+    expect(path.basename(prog!.path)).toBe("-xdash");
+    expect(runProgram(prog!.path).stdout).toBe("dash\n");
+  },
+);
 
 test("mapFile { create } never follows a symlink planted at the path", () => {
   const dir = tempDir("tslab-ipc-sec-map-");
@@ -192,9 +230,20 @@ test("mapFile { create } never follows a symlink planted at the path", () => {
 
 test("npm run notebook: Jupyter listens on 127.0.0.1 unless told otherwise, and runs as root only when told", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { jupyterArgs } = require("../../src/handouts/notebook-server") as { jupyterArgs: (root: string, args: string[], env?: NodeJS.ProcessEnv) => string[] };
+  const { jupyterArgs } = require("../../src/handouts/notebook-server") as {
+    jupyterArgs: (root: string, args: string[], env?: NodeJS.ProcessEnv) => string[];
+  };
   const env = { DISPLAY: ":0" };
   expect(jupyterArgs("/repo", [], env)).toEqual(["notebook", "--notebook-dir=/repo/notebooks", "--ip=127.0.0.1"]);
-  expect(jupyterArgs("/repo", ["--ip=0.0.0.0"], env)).toEqual(["notebook", "--notebook-dir=/repo/notebooks", "--ip=0.0.0.0"]);
-  expect(jupyterArgs("/repo", ["--allow-root"], env)).toEqual(["notebook", "--notebook-dir=/repo/notebooks", "--ip=127.0.0.1", "--allow-root"]);
+  expect(jupyterArgs("/repo", ["--ip=0.0.0.0"], env)).toEqual([
+    "notebook",
+    "--notebook-dir=/repo/notebooks",
+    "--ip=0.0.0.0",
+  ]);
+  expect(jupyterArgs("/repo", ["--allow-root"], env)).toEqual([
+    "notebook",
+    "--notebook-dir=/repo/notebooks",
+    "--ip=127.0.0.1",
+    "--allow-root",
+  ]);
 });

@@ -11,9 +11,13 @@ const { saveState } = require("./leaks");
 
 module.exports = async () => {
   if (process.env.TSLAB_IPC_TEST_NO_BUILD !== "1") {
-    execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "..", "tsconfig.json")], {
-      stdio: "inherit",
-    });
+    execFileSync(
+      process.execPath,
+      [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "..", "tsconfig.json")],
+      {
+        stdio: "inherit",
+      },
+    );
   }
   // mkdtemp creates it 0700, owned by us: the library's per-user checks accept it. Set before
   // the workers start, so every test process and its children inherit it.

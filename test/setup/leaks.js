@@ -16,7 +16,7 @@
 //   second) plus the pids of the journals created in the run's own records folder. A process
 //   that creates, leaks and exits within one sample, without a journal, escapes this; it can
 //   never blame another program. The namespace mode has no such gap.
-"use strict";
+
 const fs = require("fs");
 const path = require("path");
 
@@ -187,10 +187,12 @@ function newObjects() {
   if (!state) return null;
   if (watcher) watcher.sample();
   const { before, mode } = state;
-  const pidToken = (/** @type {string} */ name) => name.split("-").some((t) => /^\d+$/.test(t) && ours.pids.has(Number(t)));
+  const pidToken = (/** @type {string} */ name) =>
+    name.split("-").some((t) => /^\d+$/.test(t) && ours.pids.has(Number(t)));
   const segs = segments().filter((s) => !before.shm.includes(s.shmid));
   const dev = fs.readdirSync("/dev/shm").filter((n) => !before.devshm.includes(n));
-  const mineSeg = (/** @type {{ cpid: number, lpid: number }} */ s) => mode === "namespace" || ours.pids.has(s.cpid) || ours.pids.has(s.lpid);
+  const mineSeg = (/** @type {{ cpid: number, lpid: number }} */ s) =>
+    mode === "namespace" || ours.pids.has(s.cpid) || ours.pids.has(s.lpid);
   const mineDev = (/** @type {string} */ n) => mode === "namespace" || ours.names.has(n) || pidToken(n);
   return {
     mode,
@@ -238,4 +240,14 @@ function removeOwnLeftovers() {
   for (const n of found.devshm) fs.rmSync(path.join("/dev/shm", n), { force: true, recursive: true });
 }
 
-module.exports = { saveState, readState, leaks, foreignNote, removeOwnLeftovers, stopWatching, isolationMode, resultsDir, ours };
+module.exports = {
+  saveState,
+  readState,
+  leaks,
+  foreignNote,
+  removeOwnLeftovers,
+  stopWatching,
+  isolationMode,
+  resultsDir,
+  ours,
+};

@@ -9,7 +9,7 @@
 // journal instead (test/setup/leaks.js). Either way the mode is in $TSLAB_IPC_TEST_ISOLATION.
 //   node test/setup/run.js [jest args...]
 //   TSLAB_IPC_TEST_ISOLATION=attributed npm test     skip the namespace
-"use strict";
+
 const { spawn, spawnSync } = require("child_process");
 const path = require("path");
 
@@ -17,7 +17,18 @@ const JEST = path.join(path.dirname(require.resolve("jest/package.json")), "bin"
 const UNSHARE = "/usr/bin/unshare";
 // A private mount namespace whose /dev/shm is a fresh tmpfs, then the command.
 const PRIVATE_DEV_SHM = 'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm && exec "$@"';
-const NAMESPACE = [UNSHARE, "--ipc", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", PRIVATE_DEV_SHM, "sh"];
+const NAMESPACE = [
+  UNSHARE,
+  "--ipc",
+  "--mount",
+  "--propagation",
+  "private",
+  "--",
+  "/bin/sh",
+  "-c",
+  PRIVATE_DEV_SHM,
+  "sh",
+];
 
 function namespaceAllowed() {
   const r = spawnSync(NAMESPACE[0], [...NAMESPACE.slice(1), "/bin/true"], { stdio: "ignore" });
@@ -34,7 +45,9 @@ function main() {
       command = [...NAMESPACE, ...command];
     } else {
       env.TSLAB_IPC_TEST_ISOLATION = "attributed";
-      process.stdout.write("tslab-ipc tests: unshare --ipc --mount is not allowed here; leaks are judged by creator pid and journal\n");
+      process.stdout.write(
+        "tslab-ipc tests: unshare --ipc --mount is not allowed here; leaks are judged by creator pid and journal\n",
+      );
     }
   }
   const child = spawn(command[0], command.slice(1), { stdio: "inherit", env, cwd: path.join(__dirname, "..", "..") });
@@ -45,8 +58,7 @@ function main() {
     if (signal) {
       process.removeAllListeners(signal);
       process.kill(process.pid, signal);
-    }
-    else process.exit(code ?? 1);
+    } else process.exit(code ?? 1);
   });
 }
 

@@ -38,12 +38,28 @@ test("with Chromium, sysv_ipc, strace and cc hidden, the tests that need them ar
     const out = path.join(dir, "results.json");
     const r = spawnSync(
       process.execPath,
-      [require.resolve("jest/package.json").replace(/package\.json$/, "bin/jest.js"), `--config=${CONFIG}`, "--ci", "--json", `--outputFile=${out}`, "-t", "\\[needs ", "--runTestsByPath", ...FILES],
+      [
+        require.resolve("jest/package.json").replace(/package\.json$/, "bin/jest.js"),
+        `--config=${CONFIG}`,
+        "--ci",
+        "--json",
+        `--outputFile=${out}`,
+        "-t",
+        "\\[needs ",
+        "--runTestsByPath",
+        ...FILES,
+      ],
       { cwd: repoRoot, encoding: "utf8", env: { ...process.env, TSLAB_IPC_TEST_HIDE: "all" }, timeout: 240_000 },
     );
     const results: JestJson = JSON.parse(fs.readFileSync(out, "utf8"));
-    const tagged = results.testResults.flatMap((f) => f.assertionResults.map((a) => ({ file: path.relative(repoRoot, f.name), ...a }))).filter((a) => a.fullName.includes("[needs "));
-    expect({ failed: results.numFailedTests, broken: results.numRuntimeErrorTestSuites, messages: results.testResults.map((f) => f.message).filter(Boolean) }).toEqual({ failed: 0, broken: 0, messages: [] });
+    const tagged = results.testResults
+      .flatMap((f) => f.assertionResults.map((a) => ({ file: path.relative(repoRoot, f.name), ...a })))
+      .filter((a) => a.fullName.includes("[needs "));
+    expect({
+      failed: results.numFailedTests,
+      broken: results.numRuntimeErrorTestSuites,
+      messages: results.testResults.map((f) => f.message).filter(Boolean),
+    }).toEqual({ failed: 0, broken: 0, messages: [] });
     expect(r.status).toBe(0);
     // Nothing that needs a hidden tool ran, and each skip says which package brings it back.
     expect(tagged.filter((a) => a.status !== "pending")).toEqual([]);
@@ -52,7 +68,12 @@ test("with Chromium, sysv_ipc, strace and cc hidden, the tests that need them ar
       expect({ tool, skipped: skipped.length > 0 }).toEqual({ tool, skipped: true });
       for (const a of skipped) expect(a.fullName).toContain(`apt-get install ${pkg}`);
     }
-    console.log(`with every optional tool hidden: ${tagged.length} tests skipped, 0 failed, e.g.\n  ${tagged.slice(0, 4).map((a) => a.fullName).join("\n  ")}`);
+    console.log(
+      `with every optional tool hidden: ${tagged.length} tests skipped, 0 failed, e.g.\n  ${tagged
+        .slice(0, 4)
+        .map((a) => a.fullName)
+        .join("\n  ")}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -17,7 +17,8 @@ class SummaryReporter {
     const skippedNames = [];
     for (const file of results.testResults) {
       for (const t of file.testResults) {
-        if (t.status === "pending" || t.status === "todo") skippedNames.push(`${path.relative(process.cwd(), file.testFilePath)}: ${t.fullName}`);
+        if (t.status === "pending" || t.status === "todo")
+          skippedNames.push(`${path.relative(process.cwd(), file.testFilePath)}: ${t.fullName}`);
       }
     }
     if (skippedNames.length) process.stdout.write(`\nskipped:\n  ${skippedNames.join("\n  ")}\n`);

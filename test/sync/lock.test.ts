@@ -107,7 +107,9 @@ describe("placement", () => {
   });
 
   test("open() where no lock was initialised says so", () => {
-    expect(() => ShmLock.open(seg, 128)).toThrow(expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/ShmLock\.init/) }));
+    expect(() => ShmLock.open(seg, 128)).toThrow(
+      expect.objectContaining({ code: "EINVAL", message: expect.stringMatching(/ShmLock\.init/) }),
+    );
   });
 
   test("works in a MAP_SHARED mapping too", () => {
@@ -132,7 +134,9 @@ describe("in one process", () => {
     expect(lock.tryLock()).toBeNull();
     expect(() => lock.lock()).toThrow(expect.objectContaining({ code: "EDEADLK", syscall: "pthread_mutex_lock" }));
     lock.unlock();
-    expect(() => lock.unlock()).toThrow(expect.objectContaining({ code: "EPERM", errno: 1, syscall: "pthread_mutex_unlock" }));
+    expect(() => lock.unlock()).toThrow(
+      expect.objectContaining({ code: "EPERM", errno: 1, syscall: "pthread_mutex_unlock" }),
+    );
     expect(lock.tryLock()).toEqual({ ownerDied: false });
     lock.unlock();
   });
@@ -140,9 +144,17 @@ describe("in one process", () => {
   test("withLockSync and withLock unlock also when the body throws", async () => {
     const lock = ShmLock.init(seg, 0);
     expect(lock.withLockSync(() => lock.ownerPid)).toBe(process.pid);
-    expect(() => lock.withLockSync(() => { throw new Error("inside"); })).toThrow("inside");
+    expect(() =>
+      lock.withLockSync(() => {
+        throw new Error("inside");
+      }),
+    ).toThrow("inside");
     expect(lock.ownerPid).toBe(0);
-    await expect(lock.withLock(async () => { throw new Error("async inside"); })).rejects.toThrow("async inside");
+    await expect(
+      lock.withLock(async () => {
+        throw new Error("async inside");
+      }),
+    ).rejects.toThrow("async inside");
     expect(lock.ownerPid).toBe(0);
     await expect(lock.withLock(async (s) => s.ownerDied)).resolves.toBe(false);
   });
@@ -264,7 +276,9 @@ describe("across processes", () => {
     const lock = ShmLock.init(seg, 0);
     const { child } = await holder(id);
     try {
-      expect(() => lock.unlock()).toThrow(`EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold the lock at offset 0; pid ${child.pid} does)`);
+      expect(() => lock.unlock()).toThrow(
+        `EPERM: operation not permitted, pthread_mutex_unlock (this process does not hold the lock at offset 0; pid ${child.pid} does)`,
+      );
     } finally {
       child.kill("SIGKILL");
       await child.done;

@@ -135,7 +135,9 @@ describe("across processes", () => {
       if (atomic) for (let i = 0; i < n; i++) w.add(1);
       else for (let i = 0; i < n; i++) plain[0] = plain[0] + 1;`;
     const run = async (atomic: boolean) => {
-      const rs = await Promise.all([0, 1, 2, 3].map(() => runTs(child, { args: [String(id), "100000", atomic ? "1" : "0"], quiet: true })));
+      const rs = await Promise.all(
+        [0, 1, 2, 3].map(() => runTs(child, { args: [String(id), "100000", atomic ? "1" : "0"], quiet: true })),
+      );
       for (const r of rs) expect(r.code).toBe(0);
     };
     await run(false);

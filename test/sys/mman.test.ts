@@ -74,7 +74,7 @@ test("MAP_SHARED writes reach the file; MAP_PRIVATE writes do not", () => {
   shared.writeString("shared");
   expect(priv.readString()).toBe("shared"); // not yet copied: sees the file's page
   priv.writeString("private");
-  expect(fs.readFileSync(file, "utf8", ).slice(0, 6)).toBe("shared");
+  expect(fs.readFileSync(file, "utf8").slice(0, 6)).toBe("shared");
   expect(shared.readString()).toBe("shared");
   expect(priv.readString()).toBe("private");
   shared.unmap();
@@ -98,7 +98,10 @@ test("msync(MS_SYNC) returns 0; MS_ASYNC|MS_SYNC together is refused; flags chec
 test("errnos: write-mapping a read-only fd is EACCES, a closed fd EBADF, length 0 EINVAL, neither shared nor private EINVAL", () => {
   const file = fileWith("ro.bin", Buffer.alloc(PAGE));
   const fd = fs.openSync(file, "r");
-  expect(err(() => mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))).toMatchObject({ code: "EACCES", syscall: "mmap" });
+  expect(err(() => mmap(null, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))).toMatchObject({
+    code: "EACCES",
+    syscall: "mmap",
+  });
   fs.closeSync(fd);
   expect(err(() => mmap(null, PAGE, PROT_READ, MAP_SHARED, fd, 0))).toMatchObject({ code: "EBADF" });
   expect(err(() => mmap(null, 0, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0))).toMatchObject({ code: "EINVAL" });
@@ -226,12 +229,22 @@ test("mapFile: defaults to the whole file, shared and writable; options are chec
 });
 
 test("mapFile's createSize makes a missing file of that size; create, its first name, still does", () => {
-  for (const [option, name] of [["createSize", "sized.bin"], ["create", "sized-old-name.bin"]] as const) {
+  for (const [option, name] of [
+    ["createSize", "sized.bin"],
+    ["create", "sized-old-name.bin"],
+  ] as const) {
     const m = mapFile(path.join(dir, name), { [option]: 2 * PAGE });
-    expect({ option, length: m.length, size: fs.statSync(path.join(dir, name)).size }).toEqual({ option, length: 2 * PAGE, size: 2 * PAGE });
+    expect({ option, length: m.length, size: fs.statSync(path.join(dir, name)).size }).toEqual({
+      option,
+      length: 2 * PAGE,
+      size: 2 * PAGE,
+    });
     m.unmap();
   }
-  expect(caught(() => mapFile(path.join(dir, "zero.bin"), { createSize: 0 }))).toMatchObject({ code: "ERR_OUT_OF_RANGE", message: expect.stringMatching(/"options\.createSize"/) });
+  expect(caught(() => mapFile(path.join(dir, "zero.bin"), { createSize: 0 }))).toMatchObject({
+    code: "ERR_OUT_OF_RANGE",
+    message: expect.stringMatching(/"options\.createSize"/),
+  });
   expect(fs.existsSync(path.join(dir, "zero.bin"))).toBe(false);
 });
 
@@ -279,7 +292,9 @@ test("findings of the fuzzer stay fixed: partial mprotect, readString past EOF, 
   expect(err(() => f.readString(PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
   f.unmap();
 
-  expect(() => new (Mapping as never as new (...a: unknown[]) => Mapping)(Symbol("x"), 0x1000n, 4096, 3, 0x22, -1, 0)).toThrow(TypeError);
+  expect(
+    () => new (Mapping as never as new (...a: unknown[]) => Mapping)(Symbol("x"), 0x1000n, 4096, 3, 0x22, -1, 0),
+  ).toThrow(TypeError);
   expect(() => mmap(2n ** 64n, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)).toThrow(RangeError);
   expect(() => mmap(0x1000n, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)).toThrow(RangeError);
 });

@@ -1,6 +1,19 @@
 // POSIX shared memory: shm_open/shm_unlink, name validation, default mode, the PosixShm object.
 import fs from "fs";
-import { IpcError, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PosixShm, shm_open, shm_unlink, mmap, MAP_SHARED, PROT_READ, PROT_WRITE } from "../../src";
+import {
+  IpcError,
+  O_CREAT,
+  O_EXCL,
+  O_RDONLY,
+  O_RDWR,
+  PosixShm,
+  shm_open,
+  shm_unlink,
+  mmap,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../src";
 import { caught, uniqueName } from "../helpers";
 
 const names: string[] = [];

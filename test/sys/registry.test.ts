@@ -44,16 +44,19 @@ test("normal exit removes what the process created", async () => {
   expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
 });
 
-test.each(["SIGINT", "SIGTERM"] as const)("%s removes what the process created, and the process still dies by it", async (sig) => {
-  const c = creator();
-  const id = await c.ready;
-  expect(segmentExists(id)).toBe(true);
-  expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(true);
-  c.child.kill(sig);
-  expect(await c.exited).toEqual({ code: null, signal: sig });
-  expect(segmentExists(id)).toBe(false);
-  expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
-});
+test.each(["SIGINT", "SIGTERM"] as const)(
+  "%s removes what the process created, and the process still dies by it",
+  async (sig) => {
+    const c = creator();
+    const id = await c.ready;
+    expect(segmentExists(id)).toBe(true);
+    expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(true);
+    c.child.kill(sig);
+    expect(await c.exited).toEqual({ code: null, signal: sig });
+    expect(segmentExists(id)).toBe(false);
+    expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
+  },
+);
 
 test("persist keeps objects after exit", async () => {
   const c = creator({ persist: true, exitAtOnce: true });
@@ -115,7 +118,7 @@ test("SIGKILL leaves objects behind; reap() removes them, and leaves live proces
 });
 
 test("attaching to someone else's segment never removes it at exit", async () => {
-  const key = (0x7a000000 | (process.pid & 0xffffff)) | 0;
+  const key = 0x7a000000 | (process.pid & 0xffffff) | 0;
   const id = shmget(key, 4096, IPC_CREAT | IPC_EXCL | 0o600);
   try {
     const code = `

@@ -36,11 +36,10 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-
 describe("ftok", () => {
   test("same key as the C formula: (proj & 0xff) << 24 | (dev & 0xff) << 16 | (ino & 0xffff)", () => {
     const st = fs.statSync(keyFile);
-    const want = (((0x52 & 0xff) << 24) | ((st.dev & 0xff) << 16) | (st.ino & 0xffff)) | 0;
+    const want = ((0x52 & 0xff) << 24) | ((st.dev & 0xff) << 16) | (st.ino & 0xffff) | 0;
     expect(ftok(keyFile, "R")).toBe(want);
     expect(ftok(keyFile, 0x52)).toBe(want);
     expect(ftok(keyFile, 0xaa)).not.toBe(want);
@@ -230,9 +229,16 @@ describe("ipcs", () => {
     const id = mk(4096, IPC_CREAT | IPC_EXCL | 0o644, key);
     const a = shmat(id);
     const row = ipcs().find((r) => r.shmid === id);
-    expect(row).toMatchObject({ key, shmid: id, mode: 0o644, size: 4096, nattch: 1, cpid: process.pid, creatorAlive: true });
+    expect(row).toMatchObject({
+      key,
+      shmid: id,
+      mode: 0o644,
+      size: 4096,
+      nattch: 1,
+      cpid: process.pid,
+      creatorAlive: true,
+    });
     expect(row!.keyHex).toBe("0x" + (key >>> 0).toString(16).padStart(8, "0"));
     a.detach();
   });
 });
-
