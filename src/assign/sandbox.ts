@@ -51,20 +51,29 @@ export interface Sandbox {
   description: string;
 }
 
-// Inside the new mount namespace: a private /dev/shm, then a private /tmp with the grading
-// work folder ($1) bound back at its old path (parked on /dev/shm while /tmp is replaced; a
-// bind, not a move, since a user namespace may not move mounts it inherited).
+// Inside the new mount namespace: a private /dev/shm, then a private /tmp with the folders the
+// grading needs ($1, colon-separated: the work folder, and this checkout when it lives in /tmp)
+// bound back at their old paths (parked on /dev/shm while /tmp is replaced; a bind, not a move,
+// since a user namespace may not move mounts it inherited).
 const MOUNTS = `set -e
-work="$1"; size="$2"; shift 2
+keep="$1"; size="$2"; shift 2
 mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /dev/shm
-mkdir /dev/shm/.grading-work
-mount --bind "$work" /dev/shm/.grading-work
+IFS=:
+i=0
+for d in $keep; do mkdir /dev/shm/.grading-$i; mount --bind "$d" /dev/shm/.grading-$i; i=$((i+1)); done
 mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /tmp
-mkdir -p "$work"
-mount --bind /dev/shm/.grading-work "$work"
-umount /dev/shm/.grading-work
-rmdir /dev/shm/.grading-work
+i=0
+for d in $keep; do mkdir -p "$d"; mount --bind /dev/shm/.grading-$i "$d"; umount /dev/shm/.grading-$i; rmdir /dev/shm/.grading-$i; i=$((i+1)); done
+unset IFS
 exec "$@"`;
+
+/** Folders the sandbox keeps visible at their paths: the work folder, and the checkout (its grader script, kernel and modules) where a private /tmp would hide it. */
+function keptFolders(work: string): string {
+  const checkout = path.resolve(__dirname, "..", "..");
+  const tmp = path.resolve(os.tmpdir());
+  const underTmp = (d: string) => d === tmp || d.startsWith(tmp + path.sep) || d.startsWith("/tmp/");
+  return [work, ...(underTmp(checkout) ? [checkout] : [])].join(":");
+}
 
 const UNSHARE = ["--ipc", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private"];
 
@@ -101,7 +110,14 @@ export function chooseSandbox(): Sandbox {
   const drop = user
     ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--no-new-privs", "--"]
     : [];
-  const mountScript = (work: string, limits: Limits) => ["sh", "-c", MOUNTS, "sh", work, String(limits.tmpfsBytes)];
+  const mountScript = (work: string, limits: Limits) => [
+    "sh",
+    "-c",
+    MOUNTS,
+    "sh",
+    keptFolders(work),
+    String(limits.tmpfsBytes),
+  ];
   const candidates: string[][] = root
     ? [["unshare", ...UNSHARE]]
     : [["unshare", "--user", "--map-root-user", ...UNSHARE]];
