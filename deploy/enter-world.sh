@@ -18,7 +18,23 @@ shift 4
 
 page_size=$(getconf PAGESIZE)
 mount -t tmpfs -o "size=$shm_bytes,mode=1777,nosuid,nodev" tslab-ipc-shm /dev/shm
-[ "$tmp_dir" = "-" ] || mount --bind "$tmp_dir" /tmp
+if [ "$tmp_dir" != "-" ]; then
+  # A checkout that itself lives in /tmp (a CI clone, say) would vanish under the private /tmp,
+  # and with it the kernel: park it on /dev/shm, then bind it back at its path.
+  repo=$(cd "$(dirname "$0")/.." && pwd -P)
+  case "$repo" in
+  /tmp/*)
+    mkdir /dev/shm/.tslab-ipc-repo
+    mount --bind "$repo" /dev/shm/.tslab-ipc-repo
+    mount --bind "$tmp_dir" /tmp
+    mkdir -p "$repo"
+    mount --bind /dev/shm/.tslab-ipc-repo "$repo"
+    umount /dev/shm/.tslab-ipc-repo
+    rmdir /dev/shm/.tslab-ipc-repo
+    ;;
+  *) mount --bind "$tmp_dir" /tmp ;;
+  esac
+fi
 echo "$shm_bytes" > /proc/sys/kernel/shmmax
 echo $((shm_bytes / page_size)) > /proc/sys/kernel/shmall
 
