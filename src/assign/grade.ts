@@ -16,6 +16,7 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { jupyterPython, KERNEL_NAME, projectKernel } from "../handouts/jupyter";
+import { inPool } from "../process/pool";
 import { readNotebook, type Notebook } from "../handouts/notebook";
 import { packageRoot } from "../process/paths";
 import { feedbackHtml } from "./feedback";
@@ -248,20 +249,6 @@ function runDriver(
       resolve({ result, stderr, code, signal, wallExceeded });
     });
   });
-}
-
-/** Runs `work` over `items` with at most `jobs` at a time, keeping the order of results. */
-async function inPool<T, R>(items: T[], jobs: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  return results;
 }
 
 function csvField(v: string | number): string {

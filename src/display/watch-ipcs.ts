@@ -13,7 +13,7 @@ import fs from "fs";
 import { inspect } from "util";
 import { validateFunction, validateInteger, validateOptions } from "../validators";
 import { isAlive } from "../sys/registry";
-import { readProcSysvShm } from "../sys/sysv";
+import { readProcSysvShm, userNames } from "../sys/sysv";
 import { display, hasDisplayPublisher } from "./display";
 import { escapeHtml, recordsTable, recordsText } from "./html";
 import { JUPYTER_DISPLAY } from "./mime";
@@ -120,20 +120,6 @@ function listPosix(users: Map<number, string>): WatchedObject[] {
     });
   }
   return rows.sort((a, b) => a.keyOrName.localeCompare(b.keyOrName));
-}
-
-/** uid -> user name, from /etc/passwd (numeric when unknown). */
-function userNames(): Map<number, string> {
-  const map = new Map<number, string>();
-  try {
-    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const [name, , uid] = line.split(":");
-      if (name && uid) map.set(Number(uid), name);
-    }
-  } catch {
-    /* no passwd: numeric owners */
-  }
-  return map;
 }
 
 /**

@@ -8,6 +8,7 @@ import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
 import { asAssignment } from "../assign/nbgrader";
+import { inPool } from "../process/pool";
 import { pdfUnavailableReason } from "../assign/pdf";
 import { writePdfs } from "../assign/release";
 import { addPngsToNotebook } from "../figures/png";
@@ -58,20 +59,6 @@ export function listNotebooks(dir: string, only?: string[]): string[] {
     .filter((f) => !only || only.length === 0 || only.some((o) => f.includes(o)))
     .sort()
     .map((f) => path.join(dir, f));
-}
-
-/** Runs `work` over `items` with at most `jobs` at a time, keeping the order of results. */
-async function inPool<T, R>(items: T[], jobs: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
-  return results;
 }
 
 function statusOf(judgement: Judgement): string {

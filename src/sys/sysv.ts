@@ -340,7 +340,8 @@ export function readProcSysvShm(): IpcsList {
   return list;
 }
 
-function userNames(): Map<number, string> {
+/** uid -> user name, from /etc/passwd (numeric when unknown). */
+export function userNames(): Map<number, string> {
   const map = new Map<number, string>();
   try {
     for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
