@@ -1,6 +1,7 @@
 // The handout HTML (nbconvert's exporter as npm start runs it) is self-contained: opened from
 // a file in Chromium with every network request refused, it asks the network for nothing and
 // draws its plotly figures (plotly.js travels inline in the first figure's output).
+import { CHROMIUM_ARGS } from "../../src/figures/png";
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -11,14 +12,6 @@ import { exportHtml, jupyterPython, writeNotebook, type Notebook } from "../../s
 
 import { chromiumPath, needsOr, toolMissing } from "../helpers";
 const CHROMIUM = chromiumPath;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 function skipReason(): string | null {
   try {

@@ -2,6 +2,7 @@
 // Chromium, headless, driven by playwright-core): Tab shows a completion list of an earlier
 // cell's object, Shift-Tab shows the tooltip (signature and TSDoc), and input() shows a box that
 // takes a line. The server and its kernels are shut down at the end.
+import { CHROMIUM_ARGS } from "../../src/figures/png";
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -10,15 +11,8 @@ import os from "os";
 import path from "path";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
 
-const CHROMIUM = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+import { chromiumPath } from "../helpers";
+const CHROMIUM = chromiumPath;
 
 function skipReason(): string | null {
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} not found (Debian package chromium)`;

@@ -2,6 +2,7 @@
 // by playwright-core): start `jupyter notebook` on a temporary copy of notebook 02, open it,
 // run all cells from the page (the UI's own Jupyter.notebook.execute_all_cells), wait until
 // every cell has run, and find the outputs on the page. The server is shut down at the end.
+import { CHROMIUM_ARGS } from "../../src/figures/png";
 import { spawn, spawnSync, type ChildProcess } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -19,14 +20,6 @@ import {
 
 import { chromiumPath, needsOr, toolMissing } from "../helpers";
 const CHROMIUM = chromiumPath;
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const notebook = listNotebooks(path.join(__dirname, "..", "..", "notebooks"), ["02-"])[0];
 
 function skipReason(): string | null {
