@@ -3,10 +3,9 @@
 // cell's object, Shift-Tab shows the tooltip (signature and TSDoc), and input() shows a box that
 // takes a line. The server and its kernels are shut down at the end.
 import { CHROMIUM_ARGS } from "../../src/figures/png";
-import { spawn, spawnSync, type ChildProcess } from "child_process";
-import crypto from "crypto";
+import { type NotebookServer, startNotebookServer } from "./notebook-server";
+import { spawnSync } from "child_process";
 import fs from "fs";
-import net from "net";
 import os from "os";
 import path from "path";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
@@ -24,17 +23,6 @@ function skipReason(): string | null {
   const r = spawnSync(jupyterPython(), ["-c", "import notebook"], { stdio: "ignore" });
   if (r.status !== 0) return `${jupyterPython()} has no Jupyter Notebook (Debian package jupyter-notebook)`;
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const CELLS = [
@@ -63,42 +51,13 @@ maybe(
         cells: CELLS.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })),
       }),
     );
-    const token = crypto.randomBytes(16).toString("hex");
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
     let kernel: KernelEnvironment | undefined;
-    let server: ChildProcess | undefined;
+    let server: NotebookServer | undefined;
     let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-    let serverLog = "";
     try {
       kernel = projectKernel();
-      server = spawn(
-        jupyterPython(),
-        [
-          "-m",
-          "notebook",
-          "--no-browser",
-          "--ip=127.0.0.1",
-          `--port=${port}`,
-          "--port-retries=0",
-          `--NotebookApp.token=${token}`,
-          "--allow-root",
-          `--notebook-dir=${workDir}`,
-        ],
-        { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      server.stdout!.on("data", (d) => (serverLog += d));
-      server.stderr!.on("data", (d) => (serverLog += d));
-      for (const deadline = Date.now() + 60_000; ; ) {
-        if (server.exitCode !== null) throw new Error(`jupyter notebook exited:\n${serverLog}`);
-        const ok = await fetch(`${base}/api/status?token=${token}`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        if (Date.now() > deadline) throw new Error(`jupyter notebook did not answer:\n${serverLog}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      server = await startNotebookServer(workDir, kernel.env);
+      const { base, token } = server;
 
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       const page = await browser.newPage();
@@ -164,20 +123,7 @@ maybe(
       );
     } finally {
       await browser?.close().catch(() => {});
-      if (server && server.exitCode === null) {
-        try {
-          const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
-          await Promise.all(
-            kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })),
-          );
-        } catch {
-          /* the server is going anyway */
-        }
-        const exited = new Promise((r) => server!.once("exit", r));
-        server.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
-      }
+      await server?.stop();
       kernel?.dispose();
       fs.rmSync(workDir, { recursive: true, force: true });
     }

@@ -3,10 +3,9 @@
 // run all cells from the page (the UI's own Jupyter.notebook.execute_all_cells), wait until
 // every cell has run, and find the outputs on the page. The server is shut down at the end.
 import { CHROMIUM_ARGS } from "../../src/figures/png";
-import { spawn, spawnSync, type ChildProcess } from "child_process";
-import crypto from "crypto";
+import { type NotebookServer, startNotebookServer } from "./notebook-server";
+import { spawnSync } from "child_process";
 import fs from "fs";
-import net from "net";
 import os from "os";
 import path from "path";
 import {
@@ -34,32 +33,6 @@ function skipReason(): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForServer(base: string, token: string, server: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null) throw new Error(`jupyter notebook exited with ${server.exitCode}:\n${log()}`);
-    try {
-      const r = await fetch(`${base}/api/status?token=${token}`);
-      if (r.ok) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`jupyter notebook did not answer within 60 s:\n${log()}`);
-}
-
 const maybe = needsOr(["chromium"], toolMissing("chromium") ? null : skipReason()).test;
 
 maybe(
@@ -70,34 +43,13 @@ maybe(
     const raising = readNotebook(notebook).cells.filter((c) => tagsOf(c).includes("raises-exception")).length;
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-"));
     fs.copyFileSync(notebook, path.join(workDir, name));
-    const token = crypto.randomBytes(16).toString("hex");
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-
     let kernel: KernelEnvironment | undefined;
-    let server: ChildProcess | undefined;
+    let server: NotebookServer | undefined;
     let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-    let serverLog = "";
     try {
       kernel = projectKernel();
-      server = spawn(
-        jupyterPython(),
-        [
-          "-m",
-          "notebook",
-          "--no-browser",
-          "--ip=127.0.0.1",
-          `--port=${port}`,
-          "--port-retries=0",
-          `--NotebookApp.token=${token}`,
-          "--allow-root",
-          `--notebook-dir=${workDir}`,
-        ],
-        { env: kernel.env, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      server.stdout!.on("data", (d) => (serverLog += d));
-      server.stderr!.on("data", (d) => (serverLog += d));
-      await waitForServer(base, token, server, () => serverLog);
+      server = await startNotebookServer(workDir, kernel.env);
+      const { base, token } = server;
 
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       const page = await browser.newPage();
@@ -117,7 +69,7 @@ maybe(
         )
         .catch((e) => {
           throw new Error(
-            `the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${serverLog.slice(-2000)}`,
+            `the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${server?.log().slice(-2000)}`,
           );
         });
 
@@ -142,21 +94,7 @@ maybe(
       expect(await page.locator(".output_error").count()).toBe(raising);
     } finally {
       await browser?.close().catch(() => {});
-      if (server && server.exitCode === null) {
-        // Shut the kernels down through the server's API (they run their cleanup), then the server.
-        try {
-          const kernels = (await (await fetch(`${base}/api/kernels?token=${token}`)).json()) as { id: string }[];
-          await Promise.all(
-            kernels.map((k) => fetch(`${base}/api/kernels/${k.id}?token=${token}`, { method: "DELETE" })),
-          );
-        } catch {
-          /* the server is going anyway */
-        }
-        const exited = new Promise((r) => server!.once("exit", r));
-        server.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (server.exitCode === null && server.signalCode === null) server.kill("SIGKILL");
-      }
+      await server?.stop();
       kernel?.dispose();
       fs.rmSync(workDir, { recursive: true, force: true });
     }

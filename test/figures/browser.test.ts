@@ -1,5 +1,6 @@
 // Figures in a browser with no network: two figures' text/html outputs, one after the other
 // as nbconvert writes them, both drawn; and PNG rendering with plotly.js in Chromium.
+import { CHROMIUM_ARGS } from "../../src/figures/png";
 import { execFileSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -25,14 +26,6 @@ import type { Figure } from "../../src";
 
 import { chromiumPath, needs } from "../helpers";
 const CHROMIUM = chromiumPath;
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const display = Symbol.for("Jupyter.display");
 
 function html(fig: Figure): string {
@@ -82,7 +75,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
     const file = path.join(dir, "figures.html");
     fs.writeFileSync(file, page);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const context = await browser.newContext({ offline: true });
       const network: string[] = [];
@@ -152,7 +145,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
         stdio: "pipe",
         timeout: 60000,
       });
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       try {
         const context = await browser.newContext({ offline: true });
         const network: string[] = [];
