@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // The "TypeScript (IPC)" Jupyter kernel: tslab's own kernel pieces (ZmqServer,
-// JupyterHandlerImpl, createExecutor, createConverter from node_modules/tslab) composed with
+// JupyterHandlerImpl, createExecutor from node_modules/tslab; its converter in kernel/converter.js) composed with
 // what teaching needs. Jupyter runs: node kernel/main.js <connection_file>, in the notebook's folder.
 //
 // Start-up does what tslab's startKernel does (warm the Node converter, bind the sockets) plus:
@@ -36,7 +36,7 @@ const lap = (/** @type {string} */ phase) => {
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 // The TypeScript tslab compiles with (its own copy), so our wrapping of ts.sys is the one it sees.
 const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
-const { createConverter } = require("tslab/dist/converter");
+const { createConverter } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { installCellNames } = require("./traceback");
