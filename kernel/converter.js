@@ -14,9 +14,10 @@
 // - The program sees the same texts: `export {};` + the previous cells' declarations in
 //   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
 //   `//@module` cells as virtual files, and real files through the same `sys`.
-// - __prev__.d.ts and __tslab__.ts are parsed afresh for every program (remainingDecls rewrites
-//   the declaration file's tree in place, so a tree is never used twice); other files are reused
-//   while their modification time and size stay the same.
+// - __tslab__.ts is parsed afresh for every program; __prev__.d.ts too, unless its text is the
+//   same and remainingDecls (which rewrites its tree in place) dropped nothing from it; other files are reused
+//   while they stay the same: files of the notebook's folder by their modification time and
+//   size before each program, others (packages, the library's .d.ts) by a watch on their folder.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
 //   dependencies, as tslab's do.
 
@@ -134,8 +135,48 @@ function createConverter(options) {
   };
   /** Files under TypeScript's own lib folder never change while the kernel runs. */
   const libDir = path.dirname(ts.getDefaultLibFilePath(compilerOptions));
-  /** Cached files whose stamp is checked before each program. */
+  /**
+   * Cached files whose stamp is checked before each program: those in the notebook's folder
+   * (outside node_modules), which a cell may have just written. The others (packages, the
+   * library's .d.ts) are many and rarely change: a watch on their folder drops them when they do.
+   */
   const checked = new Set();
+  /** Folder watches, by folder: null where watching failed (its files are then checked by stamp). @type {Map<string, fs.FSWatcher | null>} */
+  const folderWatches = new Map();
+  /** Set when a watched file changed: the module resolutions are dropped before the next program. */
+  let watchedChange = false;
+  /** Whether `fileName` (a real file) is one whose stamp is checked before each program. @param {string} fileName */
+  const checkedEachTime = (fileName) =>
+    (fileName.startsWith(cwd + "/") && !fileName.includes("/node_modules/")) || !watchFolder(path.dirname(fileName));
+  /** Drops a real file's tree (a dependency is emitted again). @param {string} fileName */
+  const forget = (fileName) => {
+    fileCache.delete(fileName);
+    checked.delete(fileName);
+    sideInputsConverted.delete(fileName);
+  };
+  /** Watches `dir` (once); false if it cannot be watched. @param {string} dir */
+  function watchFolder(dir) {
+    const known = folderWatches.get(dir);
+    if (known !== undefined) return known !== null;
+    try {
+      const watch = fs.watch(dir, { persistent: false }, (_event, name) => {
+        watchedChange = true;
+        if (name) forget(`${dir}/${name}`);
+        else for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+      });
+      watch.on("error", () => {
+        watch.close();
+        folderWatches.set(dir, null);
+        // Back to stamps for what this folder holds.
+        for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+      });
+      folderWatches.set(dir, watch);
+      return true;
+    } catch {
+      folderWatches.set(dir, null);
+      return false;
+    }
+  }
   /**
    * The declarations' tree, reused while the declarations' text stays the same and
    * remainingDecls has dropped nothing from it (it rewrites the tree in place).
@@ -180,7 +221,7 @@ function createConverter(options) {
       if (!fresh) {
         const stamp = fileName.startsWith(libDir + "/") ? "lib" : stampOf(fileName);
         fileCache.set(fileName, { sf, stamp, languageVersion: languageKey(languageVersionOrOptions) });
-        if (stamp !== "lib") checked.add(fileName);
+        if (stamp !== "lib" && checkedEachTime(fileName)) checked.add(fileName);
       }
       return sf;
     },
@@ -239,6 +280,8 @@ function createConverter(options) {
     program = null;
     declTree = null;
     fileCache.clear();
+    for (const watch of folderWatches.values()) watch?.close();
+    folderWatches.clear();
   }
 
   /**
@@ -246,13 +289,12 @@ function createConverter(options) {
    * again), and the module resolutions when a file changed or a lookup failed last time.
    */
   function refreshChangedFiles() {
-    let changed = false;
+    let changed = watchedChange;
+    watchedChange = false;
     for (const fileName of checked) {
       const hit = fileCache.get(fileName);
       if (hit && hit.stamp !== stampOf(fileName)) {
-        fileCache.delete(fileName);
-        checked.delete(fileName);
-        sideInputsConverted.delete(fileName);
+        forget(fileName);
         changed = true;
       }
     }

@@ -113,6 +113,27 @@ describe("the kernel's converter", () => {
     expect(actual).toEqual(run(tslabs.createConverter));
   });
 
+  test("a module outside the notebook's folder is compiled again once its folder reports a change", async () => {
+    const outside = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-converter-outside-"));
+    const conv = ours.createConverter({ isJS: false, isBrowser: false });
+    try {
+      const mod = path.join(outside, "shared.d.ts");
+      fs.writeFileSync(mod, "export declare const limit: number;\n");
+      const cell = `import { limit } from ${JSON.stringify(path.join(outside, "shared"))};\nconst n: number = limit;`;
+      expect(conv.convert("", cell).diagnostics).toEqual([]);
+      fs.writeFileSync(mod, "export declare const limit: string;\n");
+      let diagnostics: Array<{ code: number }> = [];
+      for (let i = 0; i < 50 && diagnostics.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        diagnostics = conv.convert("", cell).diagnostics;
+      }
+      expect(diagnostics).toEqual([expect.objectContaining({ code: 2322 })]);
+    } finally {
+      conv.close();
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   test("a local module a cell imports is type-checked and emitted, and recompiled when it changes", () => {
     const helper = path.join(dir, "helper.ts");
     fs.writeFileSync(helper, "export const twice = (n: number): number => n * 2;\n");
