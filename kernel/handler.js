@@ -470,15 +470,42 @@ class IpcZmqServer extends ZmqServerHooks {
     return super.bindSocket(sock, port);
   }
 
+  /**
+   * tslab's init, with every socket bound before anything reads it. tslab starts its receive
+   * loops first: a request arriving while its socket's bind is still settling makes zeromq refuse
+   * the loop's next receive (EBUSY, "Socket is blocked by a bind or unbind operation"), which ends
+   * the loop, and the kernel never answers. Requests that arrive meanwhile wait in zeromq.
+   */
   async init() {
-    await super.init();
-    // tslab never reads stdin: the replies to our input_request arrive here.
-    const stdin = this.stdinSocket;
-    if (stdin) {
+    const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
+    self.connInfo = JSON.parse(fs.readFileSync(self.configPath, "utf-8"));
+    // tslab's own zeromq, loaded when needed, as tslab does.
+    const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+    const sockets = {
+      iopub: new zmq.Publisher(),
+      shell: new zmq.Router(),
+      control: new zmq.Router(),
+      stdin: new zmq.Router(),
+      hb: new zmq.Reply(),
+    };
+    Object.assign(self, sockets);
+    await Promise.all(
+      Object.entries(sockets).map(([name, sock]) => this.bindSocket(sock, self.connInfo[`${name}_port`])),
+    );
+    /** Reads `sock` until it closes. @param {string} name @param {any} sock @param {(frames: Buffer[]) => unknown} onMessage */
+    const readLoop = (name, sock, onMessage) =>
       (async () => {
-        for await (const frames of stdin) this.handleStdinMessage(frames);
-      })().catch(() => {});
-    }
+        for await (const frames of sock) onMessage(frames);
+      })().catch((/** @type {unknown} */ e) => {
+        if (!sock.closed) logToTerminal(`tslab-ipc: the ${name} socket stopped reading: ${e}\n`);
+      });
+    // Replies go through this.shell/control/hb: the senders bindSocket put in front of them.
+    readLoop("shell", sockets.shell, (frames) => this.handleShellMessage(self.shell, ...frames));
+    readLoop("control", sockets.control, (frames) => this.handleShellMessage(self.control, ...frames));
+    // hb is only used by `jupyter console`.
+    readLoop("hb", sockets.hb, (frames) => self.hb.send(frames));
+    // tslab never reads stdin: the replies to our input_request arrive here.
+    readLoop("stdin", sockets.stdin, (frames) => this.handleStdinMessage(frames));
   }
 
   /** An input_reply: settles the input() waiting for it. @param {Buffer[]} frames */
