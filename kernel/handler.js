@@ -146,8 +146,6 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.cancelInput = null;
     /** Settles when the prelude has run: completion and inspection wait for its names. @type {Promise<unknown>} */
     this.ready = Promise.resolve();
-    /** Asks for the prelude now (it otherwise waits for the kernel to be idle a moment). */
-    this.needPrelude = () => {};
     /** Told when a cell has ended (the interrupt watchdog). @type {() => void} */
     this.onCellEnd = () => {};
   }
@@ -549,16 +547,12 @@ class IpcZmqServer extends ZmqServerHooks {
     try {
       if (TSLAB_REPLIES.has(type)) {
         // A client may ask as soon as kernel_info is answered, before the preloaded names exist.
-        if (type === "complete_request" || type === "inspect_request") {
-          this.ipcHandler.needPrelude();
-          await this.ipcHandler.ready;
-        }
+        if (type === "complete_request" || type === "inspect_request") await this.ipcHandler.ready;
         if (type === "kernel_info_request") this.handleKernelInfo(sock, msgAsTslabs);
         else if (type === "is_complete_request") this.handleIsComplete(sock, msgAsTslabs);
         else if (type === "inspect_request") this.handleInspect(sock, msgAsTslabs);
         else this.handleComplete(sock, msgAsTslabs);
       } else if (type === "execute_request") {
-        this.ipcHandler.needPrelude();
         await this.handleExecute(sock, msgAsTslabs);
       } else if (type === "history_request") {
         this.reply(sock, msg, "history_reply", {
