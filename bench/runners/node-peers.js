@@ -139,18 +139,28 @@ function mmapcycle(peer, kind, file, cycles, batches) {
   emit({ ...result, note: "munmap happens at GC (a forced gc() per batch, timed)" });
 }
 
-function msyncLatency(peer, file, count) {
+function msyncLatency(peer, file, count, batch) {
   if (peer !== "mmap-io") return skip("no msync");
   const mmapio = load(peer);
   const t = mmapFile(mmapio, file, PAGE);
   const buf = t.buf;
+  const n = Number.isInteger(batch) && batch > 1 ? batch : 1; // batch > 1: one sample per `batch` calls, as bench.c does
   const samples = [];
   for (let i = -Math.floor(count / 10); i < count; i++) {
-    buf[i & 0xff] = i & 0xff;
-    const t0 = nowNs();
-    mmapio.sync(buf, 0, PAGE, true); // blocking: MS_SYNC
+    let t0;
+    if (n === 1) {
+      buf[i & 0xff] = i & 0xff;
+      t0 = nowNs();
+      mmapio.sync(buf, 0, PAGE, true); // blocking: MS_SYNC
+    } else {
+      t0 = nowNs();
+      for (let k = 0; k < n; k++) {
+        buf[k & 0xff] = (i + k) & 0xff;
+        mmapio.sync(buf, 0, PAGE, true);
+      }
+    }
     const t1 = nowNs();
-    if (i >= 0) samples.push((t1 - t0) / 1e3);
+    if (i >= 0) samples.push((t1 - t0) / 1e3 / n);
   }
   emit({ samples });
 }
@@ -170,7 +180,7 @@ runMain((peer, _) => {
     case "mmapcycle":
       return mmapcycle(peer, a[0], a[1], num(2), num(3));
     case "msync":
-      return msyncLatency(peer, a[0], num(1));
+      return msyncLatency(peer, a[0], num(1), num(2));
     case "pingpong":
       return skip("no cross-process wait primitive");
     default:
