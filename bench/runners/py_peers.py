@@ -16,6 +16,8 @@ import sys
 import time
 
 PAGE = 4096
+# Calls before a batched measurement starts (as bench/runners/ours.js).
+WARM_CALLS = 10000
 
 
 def emit(result):
@@ -210,7 +212,7 @@ def msync_latency(peer, path, count, batch=1):
     t = Target(peer, "file", path, PAGE)
     m, samples = t.map, []
     n = max(1, batch)  # batch > 1: one sample per `batch` calls, as bench.c does
-    for i in range(-(count // 10), count):
+    for i in range(-max(count // 10, -(-WARM_CALLS // n) if n > 1 else 0), count):
         if n == 1:
             m[i & 0xFF] = i & 0xFF
             t0 = now_ns()
