@@ -23,7 +23,8 @@ const STORES = [
 
 /** A test or describe that is skipped, saying why, when `why` is not null. */
 const unless = (why: string | null) => ({
-  test: (name: string, fn: jest.ProvidesCallback) => (why ? test.skip : test)(why ? `${name} [skipped: ${why}]` : name, fn),
+  test: (name: string, fn: jest.ProvidesCallback) =>
+    (why ? test.skip : test)(why ? `${name} [skipped: ${why}]` : name, fn),
   describe: (name: string, fn: jest.EmptyFunction) =>
     (why ? describe.skip : describe)(why ? `${name} [skipped: ${why}]` : name, fn),
 });
@@ -43,7 +44,9 @@ for (const { ext, skip } of STORES) {
     return h;
   };
   const opened: Array<{ close(): void }> = [];
-  afterEach(() => opened.splice(0).forEach((h) => h.close()));
+  afterEach(() => {
+    for (const h of opened.splice(0)) h.close();
+  });
 
   d(`the input history in a ${ext} file`, () => {
     test("a new session numbers itself after the sessions in the file, and sees them", () => {
@@ -76,7 +79,9 @@ for (const { ext, skip } of STORES) {
         a.add(i, `a${i}`, null);
         b.add(i, `b${i}`, null);
       }
-      const all = open(f).query({ hist_access_type: "tail" }).map((e: unknown[]) => e[2]);
+      const all = open(f)
+        .query({ hist_access_type: "tail" })
+        .map((e: unknown[]) => e[2]);
       expect(all.filter((x: string) => x.startsWith("a"))).toHaveLength(20);
       expect(all.filter((x: string) => x.startsWith("b"))).toHaveLength(20);
     });
@@ -180,9 +185,13 @@ test("node:sqlite loads on Node 22.13+ and 24+, and a fresh kernel process print
   expect(Boolean(sqlite)).toBe(major >= 23 || (major === 22 && minor >= 13));
   // Node 22 warns when node:sqlite first loads; the kernel's stderr is Jupyter's log.
   const store = path.join(__dirname, "..", "..", "kernel", "history-store.js");
-  const r = spawnSync(process.execPath, ["-e", `console.log(Boolean(require(${JSON.stringify(store)}).loadSqlite()))`], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["-e", `console.log(Boolean(require(${JSON.stringify(store)}).loadSqlite()))`],
+    {
+      encoding: "utf8",
+    },
+  );
   expect(r.stdout.trim()).toBe(String(Boolean(sqlite)));
   expect(r.stderr).toBe("");
 });
