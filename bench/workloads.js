@@ -230,6 +230,13 @@ function workloads(quick) {
       outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
     },
     {
+      name: "npm-start",
+      title: "`npm start`: every notebook executed, with figures, HTML, student versions and PDF handouts",
+      custom: "npm-start",
+      systems: ["tslab-ipc"],
+      outputs: [{ name: "npm-start", unit: "s", higherIsBetter: false, target: { abs: ["<=", 30] } }],
+    },
+    {
       name: "node-versions",
       title:
         "Kernel start and input history under each tested Node (20: JSONL history, no compile cache; 22+: node:sqlite and module.enableCompileCache)",

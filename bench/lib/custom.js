@@ -50,6 +50,9 @@ function command(name, ctx, system = "tslab-ipc") {
       env: m?.[2] ? { TSLAB_IPC_COMPILE_CACHE: "0" } : {},
     };
   }
+  if (name === "npm-start") {
+    return { cmd: process.execPath, argv: [path.join(__dirname, "..", "runners", "npm-start.js")] };
+  }
   if (name === "grading") {
     return {
       cmd: process.execPath,
