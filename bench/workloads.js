@@ -280,6 +280,25 @@ function workloads(quick) {
       outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
     },
     {
+      name: "npm-start",
+      title: "`npm start`: every notebook executed, with figures, HTML, student versions and PDF handouts",
+      custom: "npm-start",
+      systems: ["tslab-ipc"],
+      outputs: [{ name: "npm-start", unit: "s", higherIsBetter: false, target: { abs: ["<=", 30] } }],
+    },
+    {
+      name: "node-versions",
+      title:
+        "Kernel start and input history under each tested Node (20: JSONL history, no compile cache; 22+: node:sqlite and module.enableCompileCache)",
+      custom: "node-versions",
+      systems: ["tslab-ipc", "node-22", "node-24", "node-26", "node-24-no-compile-cache"],
+      outputs: [
+        { name: "node-kernel-start", unit: "s", higherIsBetter: false, target: null },
+        { name: "node-history-cell", field: "history", unit: "µs", higherIsBetter: false, target: null },
+        { name: "node-history-open", field: "historyOpen", unit: "ms", higherIsBetter: false, target: null },
+      ],
+    },
+    {
       name: "grading",
       title: "Grading a typical assignment (notebooks/02, correct submissions) in the grader's sandbox",
       custom: "grading",

@@ -116,6 +116,8 @@ function main() {
     } catch (e) {
       console.error("tslab-ipc: cleanup failed:", e);
     }
+    // The database folds its write-ahead log back into the file and lets go of it.
+    history?.close();
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
 
