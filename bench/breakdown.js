@@ -17,7 +17,7 @@ const libc = require(path.join(LIB, "ffi", "libc"));
 const { fn } = libc;
 // The IPC_STAT that shmat does to learn the size (its shape changes as src/ improves).
 const rawStat = libc.shmSize || libc.shmStat || ((id) => fn.shmctl_stat(id, ipc.IPC_STAT, {}));
-const { IPC_PRIVATE, IPC_CREAT, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC } = ipc;
+const { IPC_PRIVATE, IPC_CREAT, IPC_RMID, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS, MS_SYNC } = ipc;
 const PAGE = 4096;
 const N = Number(process.env.BREAKDOWN_CYCLES || 3000);
 

@@ -66,6 +66,19 @@ function registerPendingOwners(): void {
   }
 }
 
+/**
+ * A region released before its registration (the create/release cycle) leaves the waiting
+ * list at once when it is the last one in, so such loops keep nothing alive for the collector
+ * to copy and never reach PENDING_MAX.
+ */
+function forgetPendingOwner(token: Token): void {
+  const last = pendingTokens.length - 1;
+  if (last >= 0 && pendingTokens[last] === token) {
+    pendingTokens.pop();
+    pendingOwners.pop();
+  }
+}
+
 function registerOwnerSoon(owner: Region, token: Token): void {
   pendingOwners.push(owner);
   pendingTokens.push(token);
@@ -181,6 +194,7 @@ export abstract class Region {
     if (!token.hasView) {
       token.releaseLive(token.address, token.span);
       token.memory = "gone";
+      forgetPendingOwner(token);
       return true;
     }
     // Replace the range in one step, so no view ever sees an unmapped page.

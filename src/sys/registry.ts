@@ -249,10 +249,11 @@ function putInt(b: Buffer, at: number, n: number): number {
     b[p++] = MINUS;
     n = -n;
   }
+  // Digits counted by comparison (no division); ids, keys and times (until 2038) fit an int32,
+  // whose division by 10 the compiler turns into a multiplication.
   let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  for (let limit = 10; n >= limit && digits < 20; limit *= 10) digits++;
   if (n <= INT32_MAX) {
-    // Ids, keys and times (until 2038) fit an int32: integer division, no floating point.
     for (let i = p + digits - 1; i >= p; i--) {
       const q = (n / 10) | 0;
       b[i] = DIGIT_0 + n - q * 10;
