@@ -155,7 +155,7 @@ if (typeof ipc.SharedWord === "function") {
         const [a] = timed(() => word.store(1));
         const [b] = timed(() => word.notify(1));
         const [c] = timed(() => word.wait(0));
-        const [d] = timed(() => fn.syscall_futex(202, att.address, 1, 1, null, null, 0));
+        const [d] = timed(() => (fn.syscall_futex_wake || fn.syscall_futex)(202, att.address, 1, 1, null, null, 0));
         return [a, b, c, d];
       },
     ),
