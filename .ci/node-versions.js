@@ -20,8 +20,17 @@ const { TESTED_MAJORS } = require("../kernel/node-support");
 const root = path.join(__dirname, "..");
 const cacheRoot = path.join(root, ".cache", "node");
 
-/** The suite's subset for the other majors: the library, the kernel end to end, one notebook. */
-const SUBSET = ["test/sys", "test/memory", "test/kernel/kernel.e2e.test.ts", "test/notebooks/notebooks.test.ts"];
+/**
+ * The suite's subset for the other majors: the library, the kernel end to end (with its history,
+ * SQLite there), one notebook.
+ */
+const SUBSET = [
+  "test/sys",
+  "test/memory",
+  "test/kernel/kernel.e2e.test.ts",
+  "test/kernel/history.test.ts",
+  "test/notebooks/notebooks.test.ts",
+];
 const SUBSET_NOTEBOOK = "02-system-v-shared-memory";
 
 /**

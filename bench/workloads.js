@@ -19,9 +19,11 @@ function params(quick) {
         seg: 3,
         mapCycles: 500,
         map: 3,
+        cycleRounds: 1,
         msyncDisk: 300,
         msyncDiskRounds: 1,
-        msyncShm: 1000,
+        msyncShm: 100,
+        msyncShmBatch: 50,
         pingSeconds: 0.5,
         pingRounds: 1,
       }
@@ -30,16 +32,21 @@ function params(quick) {
         bulkReps: 5,
         touchReps: 2,
         segCycles: 500,
-        seg: 8,
+        seg: 3,
         mapCycles: 2000,
-        map: 8,
+        map: 3,
+        cycleRounds: 6,
         msyncDisk: 80,
         msyncDiskRounds: 12,
-        msyncShm: 5000,
+        msyncShm: 200,
+        msyncShmBatch: 50,
         pingSeconds: 0.4,
         pingRounds: 5,
       };
 }
+
+// Issue 13: no peer more than 3% ahead on any library workload.
+const PEER_TOLERANCE = 0.03;
 
 const PEERS = ["py-mmap", "py-shared_memory", "py-sysv_ipc", "shm-typed-array", "mmap-io"];
 
@@ -80,7 +87,9 @@ function systemCommand(system, args, ctx) {
  * `outputs` are the numbers reported from one measurement (a field of the runner's result and a
  * statistic over its samples); `target` is the issue's target for that number.
  *   vsC:   ours / C (a ratio of the reported values) must satisfy `op value`
- *   peers: ours at least as good as every peer that ran
+ *   peers: ours at least as good as every peer that ran; a number is a tolerance (0.03: no
+ *          peer more than 3% ahead)
+ *   vsCPlus: ours - C, in the unit, at most this (an absolute allowance over C)
  *   abs:   the value itself must satisfy `op value`
  */
 function workloads(quick) {
@@ -91,7 +100,7 @@ function workloads(quick) {
     title: `${what} of 256 MiB, ${kind === "sysv" ? "System V segment" : "shared mapping of a /dev/shm file"}`,
     args: [op, kind, kind === "sysv" ? "" : { file: "/dev/shm" }, p.size, p.bulkReps],
     systems: all,
-    outputs: [{ name, unit: "GB/s", higherIsBetter: true, target: { vsC: [">=", 0.9], peers: true } }],
+    outputs: [{ name, unit: "GB/s", higherIsBetter: true, target: { vsC: [">=", 0.9], peers: PEER_TOLERANCE } }],
   });
   return [
     bulk("bulk-write-sysv", "Bulk write (Buffer.fill vs memset)", "fill", "sysv"),
@@ -107,7 +116,12 @@ function workloads(quick) {
       // kind of segment, shown for scale, not counted as a peer doing the same work.
       references: ["py-shared_memory"],
       outputs: [
-        { name: "first-touch", unit: "ns/page", higherIsBetter: false, target: { vsC: ["<=", 1.2], peers: true } },
+        {
+          name: "first-touch",
+          unit: "ns/page",
+          higherIsBetter: false,
+          target: { vsC: ["<=", 1.2], peers: PEER_TOLERANCE },
+        },
         { name: "first-touch-faults", field: "faults", unit: "faults/page", higherIsBetter: false, target: null },
       ],
     },
@@ -115,27 +129,51 @@ function workloads(quick) {
       name: "segment-cycle",
       title: "shmget + shmat + shmdt + shmctl(IPC_RMID) of a 4 KiB segment",
       args: ["segcycle", p.segCycles, p.seg],
+      // The kernel's side of these calls drifts by 2x over seconds on this VM: many short
+      // turns, side by side, so each system meets the same conditions.
+      rounds: p.cycleRounds,
       systems: all,
       outputs: [
-        { name: "segment-cycle", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+        {
+          name: "segment-cycle",
+          unit: "µs/cycle",
+          higherIsBetter: false,
+          target: { vsC: ["<=", 1.25], peers: PEER_TOLERANCE },
+        },
       ],
     },
     {
       name: "mmap-cycle-anon",
       title: "mmap + munmap of one page, MAP_SHARED|MAP_ANONYMOUS",
       args: ["mmapcycle", "anon", "", p.mapCycles, p.map],
+      // The kernel's side of these calls drifts by 2x over seconds on this VM: many short
+      // turns, side by side, so each system meets the same conditions.
+      rounds: p.cycleRounds,
       systems: all,
       outputs: [
-        { name: "mmap-cycle-anon", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+        {
+          name: "mmap-cycle-anon",
+          unit: "µs/cycle",
+          higherIsBetter: false,
+          target: { vsC: ["<=", 1.25], peers: PEER_TOLERANCE },
+        },
       ],
     },
     {
       name: "mmap-cycle-file",
       title: "mmap + munmap of one page of a /dev/shm file, MAP_SHARED",
       args: ["mmapcycle", "file", { file: "/dev/shm" }, p.mapCycles, p.map],
+      // The kernel's side of these calls drifts by 2x over seconds on this VM: many short
+      // turns, side by side, so each system meets the same conditions.
+      rounds: p.cycleRounds,
       systems: all,
       outputs: [
-        { name: "mmap-cycle-file", unit: "µs/cycle", higherIsBetter: false, target: { vsC: ["<=", 1.5], peers: true } },
+        {
+          name: "mmap-cycle-file",
+          unit: "µs/cycle",
+          higherIsBetter: false,
+          target: { vsC: ["<=", 1.5], peers: PEER_TOLERANCE },
+        },
       ],
     },
     {
@@ -151,7 +189,7 @@ function workloads(quick) {
           stat: 0.5,
           unit: "µs",
           higherIsBetter: false,
-          target: { vsC: ["<=", 1.1], peers: true },
+          target: { vsC: ["<=", 1.1], peers: PEER_TOLERANCE },
         },
         { name: "msync-disk-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
         // Each turn is either all fast or all slow, as other processes' writes come and go.
@@ -160,11 +198,18 @@ function workloads(quick) {
     },
     {
       name: "msync-shm",
-      title: "msync(MS_SYNC) of one dirty page of a file in /dev/shm",
-      args: ["msync", { file: "/dev/shm" }, p.msyncShm],
+      title: `msync(MS_SYNC) of one dirty page of a file in /dev/shm (each sample: ${p.msyncShmBatch} calls, timed together)`,
+      // A call about as quick as a clock read: batches, so the timer's cost is spread out.
+      args: ["msync", { file: "/dev/shm" }, p.msyncShm, p.msyncShmBatch],
       systems: all,
       outputs: [
-        { name: "msync-shm-p50", stat: 0.5, unit: "µs", higherIsBetter: false, target: { peers: true } },
+        {
+          name: "msync-shm-p50",
+          stat: 0.5,
+          unit: "µs",
+          higherIsBetter: false,
+          target: { vsCPlus: 0.1, peers: PEER_TOLERANCE },
+        },
         { name: "msync-shm-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
       ],
     },
@@ -178,7 +223,12 @@ function workloads(quick) {
       systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
       references: ["c-pipe", "node-pipe"],
       outputs: [
-        { name: "ping-pong", unit: "round trips/s", higherIsBetter: true, target: { vsC: [">=", 0.5], peers: true } },
+        {
+          name: "ping-pong",
+          unit: "round trips/s",
+          higherIsBetter: true,
+          target: { vsC: [">=", 0.5], peers: PEER_TOLERANCE },
+        },
       ],
     },
     {
@@ -228,6 +278,25 @@ function workloads(quick) {
       custom: "notebooks",
       systems: ["tslab-ipc"],
       outputs: [{ name: "notebooks", unit: "s", higherIsBetter: false, target: null }],
+    },
+    {
+      name: "npm-start",
+      title: "`npm start`: every notebook executed, with figures, HTML, student versions and PDF handouts",
+      custom: "npm-start",
+      systems: ["tslab-ipc"],
+      outputs: [{ name: "npm-start", unit: "s", higherIsBetter: false, target: { abs: ["<=", 30] } }],
+    },
+    {
+      name: "node-versions",
+      title:
+        "Kernel start and input history under each tested Node (20: JSONL history, no compile cache; 22+: node:sqlite and module.enableCompileCache)",
+      custom: "node-versions",
+      systems: ["tslab-ipc", "node-22", "node-24", "node-26", "node-24-no-compile-cache"],
+      outputs: [
+        { name: "node-kernel-start", unit: "s", higherIsBetter: false, target: null },
+        { name: "node-history-cell", field: "history", unit: "µs", higherIsBetter: false, target: null },
+        { name: "node-history-open", field: "historyOpen", unit: "ms", higherIsBetter: false, target: null },
+      ],
     },
     {
       name: "grading",

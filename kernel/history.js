@@ -1,30 +1,27 @@
 // @ts-check
-// The kernel's input history, kept per user across kernel restarts, as IPython keeps its own
-// (there in a SQLite file of the profile; here one JSON line per cell):
-//   <Jupyter data dir>/tslab-ipc/history.jsonl   (JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter,
-//                                                  else ~/.local/share/jupyter)
-//   {"s": session, "n": line, "i": input, "o": output text or null}
+// The kernel's input history, kept per user across kernel restarts, as IPython keeps its own:
+//   <Jupyter data dir>/tslab-ipc/history.sqlite   on a Node with node:sqlite (22.13+, 24+)
+//   <Jupyter data dir>/tslab-ipc/history.jsonl    on Node 20 (one JSON line per cell)
+// (the data dir is JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else ~/.local/share/jupyter).
+// How each file is read, written, kept private and bounded is kernel/history-store.js; this file
+// is what Jupyter asks of it: sessions, and history_request's tail, range and search.
 // Invariants:
-// - A kernel never fails to start or to run a cell because of the file: an unreadable file, a
-//   truncated or corrupt line, or a foreign object is skipped, and writing errors are ignored.
-// - Bounded: at most KEEP_ENTRIES cells in memory and about MAX_BYTES on disk; when the file
-//   outgrows MAX_BYTES, it is rewritten with the newest KEEP_ENTRIES / 2 (through a temporary
-//   file and a rename, so a reader never sees half a file).
-// - Private: the folder is created 0700, the file 0600, and both are opened without following
-//   symbolic links.
-// Sessions are numbered from 1: a kernel's session is one past the highest in the file.
+// - A kernel never fails to start or to run a cell because of its history (see the stores).
+// - At most keepEntries cells in memory; a cell's input is kept up to MAX_INPUT characters and
+//   its output up to MAX_OUTPUT, so one huge cell cannot evict the rest.
+// - Sessions are numbered from 1: a kernel's session is one past the highest in the store.
+// - The first time a Node with node:sqlite starts, the JSONL history of Node 20 is copied in.
 
-const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { JsonlStore, SqliteStore, loadSqlite } = require("./history-store");
 
 const MAX_BYTES = 4 * 1024 * 1024;
 const KEEP_ENTRIES = 10_000;
-/** A cell longer than this is kept cut, so one huge cell cannot evict the rest. */
 const MAX_INPUT = 64 * 1024;
 const MAX_OUTPUT = 4 * 1024;
 
-/** @typedef {{ s: number, n: number, i: string, o: string | null }} Entry */
+/** @typedef {import("./history-store").Entry} Entry */
 /** @typedef {[number, number, string | [string, string | null]]} HistoryTuple */
 
 /** Jupyter's data folder, by Jupyter's own rule (jupyter_core.paths.jupyter_data_dir). */
@@ -34,62 +31,25 @@ function jupyterDataDir(env = process.env) {
   return path.join(xdg, "jupyter");
 }
 
-/** @param {unknown} e @returns {e is Entry} */
-function isEntry(e) {
-  const o = /** @type {any} */ (e);
-  return (
-    o !== null &&
-    typeof o === "object" &&
-    Number.isSafeInteger(o.s) &&
-    o.s > 0 &&
-    Number.isSafeInteger(o.n) &&
-    o.n > 0 &&
-    typeof o.i === "string" &&
-    (o.o === null || o.o === undefined || typeof o.o === "string")
-  );
-}
-
 class History {
-  /** @param {string} file @param {{ maxBytes?: number, keepEntries?: number }} [limits] */
-  constructor(file, limits = {}) {
+  /**
+   * @param {string} file a `.sqlite` file (node:sqlite) or a JSONL file
+   * @param {{ maxBytes?: number, keepEntries?: number, sqlite?: any, importFrom?: string | null }} [options]
+   *   sqlite: the node:sqlite module (default: loaded when the file is `.sqlite`);
+   *   importFrom: a JSONL history copied into a new `.sqlite` one
+   */
+  constructor(file, options = {}) {
     this.file = file;
-    this.maxBytes = limits.maxBytes ?? MAX_BYTES;
-    this.keepEntries = limits.keepEntries ?? KEEP_ENTRIES;
+    const limits = { maxBytes: options.maxBytes ?? MAX_BYTES, keepEntries: options.keepEntries ?? KEEP_ENTRIES };
+    this.keepEntries = limits.keepEntries;
+    const sqlite = file.endsWith(".sqlite") ? (options.sqlite ?? loadSqlite()) : null;
+    /** @type {JsonlStore | SqliteStore} */
+    this.store = sqlite
+      ? new SqliteStore(file, limits, sqlite, options.importFrom ?? null)
+      : new JsonlStore(file, limits);
     /** @type {Entry[]} */
-    this.entries = [];
-    this.load();
+    this.entries = this.store.load();
     this.session = this.entries.reduce((max, e) => Math.max(max, e.s), 0) + 1;
-  }
-
-  /** Reads what earlier sessions left; whatever cannot be read is skipped. */
-  load() {
-    let text = "";
-    try {
-      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-      try {
-        const st = fs.fstatSync(fd);
-        if (!st.isFile()) return;
-        // Only the tail of an oversized file (another kernel may be appending).
-        const size = Math.min(st.size, this.maxBytes);
-        const buf = Buffer.alloc(size);
-        fs.readSync(fd, buf, 0, size, st.size - size);
-        text = buf.toString("utf8");
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      return;
-    }
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line);
-        if (isEntry(e)) this.entries.push({ s: e.s, n: e.n, i: e.i, o: e.o ?? null });
-      } catch {
-        // A torn or corrupt line: skipped.
-      }
-    }
-    if (this.entries.length > this.keepEntries) this.entries = this.entries.slice(-this.keepEntries);
   }
 
   /**
@@ -105,35 +65,12 @@ class History {
     };
     this.entries.push(e);
     if (this.entries.length > this.keepEntries) this.entries.shift();
-    try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      const fd = fs.openSync(
-        this.file,
-        fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW,
-        0o600,
-      );
-      try {
-        const st = fs.fstatSync(fd);
-        if (!st.isFile()) return;
-        // After a torn last line, start a fresh one rather than extend the damage.
-        const last = Buffer.alloc(1);
-        const torn = st.size > 0 && fs.readSync(fd, last, 0, 1, st.size - 1) === 1 && last[0] !== 0x0a;
-        fs.writeSync(fd, (torn ? "\n" : "") + JSON.stringify(e) + "\n");
-        if (fs.fstatSync(fd).size > this.maxBytes) this.compact();
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      // History is a convenience: a full disk or a read-only home never fails a cell.
-    }
+    this.store.append(e, () => this.entries.slice(-Math.floor(this.keepEntries / 2)));
   }
 
-  /** Rewrites the file with the newest entries, replacing it at once. */
-  compact() {
-    const keep = this.entries.slice(-Math.floor(this.keepEntries / 2));
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, keep.map((e) => JSON.stringify(e)).join("\n") + "\n", { mode: 0o600, flag: "wx" });
-    fs.renameSync(tmp, this.file);
+  /** Lets go of the file (the database's handle); the history in memory stays readable. */
+  close() {
+    if (this.store instanceof SqliteStore) this.store.close();
   }
 
   /**
@@ -185,10 +122,14 @@ function globToRegExp(/** @type {string} */ pattern) {
   return new RegExp(`^${body}$`);
 }
 
-/** The history of this user. */
+/** The history of this user: SQLite where this Node has it, JSONL elsewhere. */
 function openUserHistory(env = process.env) {
-  const file = env.TSLAB_IPC_HISTORY_FILE || path.join(jupyterDataDir(env), "tslab-ipc", "history.jsonl");
-  return new History(file);
+  if (env.TSLAB_IPC_HISTORY_FILE) return new History(env.TSLAB_IPC_HISTORY_FILE);
+  const dir = path.join(jupyterDataDir(env), "tslab-ipc");
+  const jsonl = path.join(dir, "history.jsonl");
+  const sqlite = loadSqlite();
+  if (!sqlite) return new History(jsonl);
+  return new History(path.join(dir, "history.sqlite"), { sqlite, importFrom: jsonl });
 }
 
 module.exports = { History, openUserHistory, jupyterDataDir, MAX_BYTES, KEEP_ENTRIES };

@@ -113,6 +113,8 @@ function main() {
     } catch (e) {
       console.error("tslab-ipc: cleanup failed:", e);
     }
+    // The database folds its write-ahead log back into the file and lets go of it.
+    history?.close();
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
 

@@ -1,9 +1,10 @@
 // Workloads that are not a runner per system: the kernel's start, its cells and memory (against
-// Python's ipykernel), and the notebook suite, all through real Jupyter (/usr/bin/python3 with
+// Python's ipykernel), the notebook suite, and what each Node version changes, all through real Jupyter (/usr/bin/python3 with
 // jupyter_client and nbclient).
 
 const path = require("path");
 const { ROOT } = require("./setup");
+const { nodeBinary } = require("../../.ci/node-versions");
 
 const SCRIPT = path.join(__dirname, "..", "runners", "kernel_bench.py");
 
@@ -30,6 +31,27 @@ function command(name, ctx, system = "tslab-ipc") {
       cmd: "/usr/bin/python3",
       argv: [SCRIPT, "notebooks", kernelDir, process.execPath, path.join(ROOT, "notebooks")],
     };
+  }
+  if (name === "node-versions") {
+    // "tslab-ipc" is this Node; "node-24" another major from .cache/node; "-no-compile-cache"
+    // starts it with the module compile cache switched off.
+    const m = /^node-(\d+)(-no-compile-cache)?$/.exec(system);
+    let node = process.execPath;
+    if (m) {
+      try {
+        node = nodeBinary(Number(m[1]));
+      } catch (e) {
+        return { skipped: `no Node ${m[1]} binary: ${e instanceof Error ? e.message : String(e)}` };
+      }
+    }
+    return {
+      cmd: node,
+      argv: [path.join(__dirname, "..", "runners", "node-version.js"), ...(ctx.quick ? ["--quick"] : [])],
+      env: m?.[2] ? { TSLAB_IPC_COMPILE_CACHE: "0" } : {},
+    };
+  }
+  if (name === "npm-start") {
+    return { cmd: process.execPath, argv: [path.join(__dirname, "..", "runners", "npm-start.js")] };
   }
   if (name === "grading") {
     return {

@@ -10,6 +10,8 @@ const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = r
 
 const PEERS = process.env.BENCH_PEERS_DIR || path.join(__dirname, "..", ".peers", "node_modules");
 const PAGE = 4096;
+// Calls before a batched measurement starts (as bench/runners/ours.js).
+const WARM_CALLS = 10000;
 const MAP_ANONYMOUS = 0x20;
 
 function load(peer) {
@@ -139,18 +141,33 @@ function mmapcycle(peer, kind, file, cycles, batches) {
   emit({ ...result, note: "munmap happens at GC (a forced gc() per batch, timed)" });
 }
 
-function msyncLatency(peer, file, count) {
+function msyncLatency(peer, file, count, batch) {
   if (peer !== "mmap-io") return skip("no msync");
   const mmapio = load(peer);
   const t = mmapFile(mmapio, file, PAGE);
   const buf = t.buf;
+  const n = Number.isInteger(batch) && batch > 1 ? batch : 1; // batch > 1: one sample per `batch` calls, as bench.c does
+  // One batch is a function of its own: V8 optimizes it as a whole, the same way every run
+  // (not by on-stack replacement of the loop below, whose code differs from run to run).
+  const runBatch = (first) => {
+    for (let k = 0; k < n; k++) {
+      buf[k & 0xff] = (first + k) & 0xff; // dirty the page (a store, timed alike everywhere)
+      mmapio.sync(buf, 0, PAGE, true);
+    }
+  };
   const samples = [];
-  for (let i = -Math.floor(count / 10); i < count; i++) {
-    buf[i & 0xff] = i & 0xff;
-    const t0 = nowNs();
-    mmapio.sync(buf, 0, PAGE, true); // blocking: MS_SYNC
+  for (let i = -Math.max(Math.floor(count / 10), n > 1 ? Math.ceil(WARM_CALLS / n) : 0); i < count; i++) {
+    let t0;
+    if (n === 1) {
+      buf[i & 0xff] = i & 0xff;
+      t0 = nowNs();
+      mmapio.sync(buf, 0, PAGE, true); // blocking: MS_SYNC
+    } else {
+      t0 = nowNs();
+      runBatch(i);
+    }
     const t1 = nowNs();
-    if (i >= 0) samples.push((t1 - t0) / 1e3);
+    if (i >= 0) samples.push((t1 - t0) / 1e3 / n);
   }
   emit({ samples });
 }
@@ -170,7 +187,7 @@ runMain((peer, _) => {
     case "mmapcycle":
       return mmapcycle(peer, a[0], a[1], num(2), num(3));
     case "msync":
-      return msyncLatency(peer, a[0], num(1));
+      return msyncLatency(peer, a[0], num(1), num(2));
     case "pingpong":
       return skip("no cross-process wait primitive");
     default:

@@ -16,6 +16,8 @@ import sys
 import time
 
 PAGE = 4096
+# Calls before a batched measurement starts (as bench/runners/ours.js).
+WARM_CALLS = 10000
 
 
 def emit(result):
@@ -204,18 +206,25 @@ def mmapcycle(peer, kind, path, cycles, batches):
     emit(result)
 
 
-def msync_latency(peer, path, count):
+def msync_latency(peer, path, count, batch=1):
     if peer != "py-mmap":
         return skip("no msync" if peer == "py-sysv_ipc" else "no flush (msync) on SharedMemory")
     t = Target(peer, "file", path, PAGE)
     m, samples = t.map, []
-    for i in range(-(count // 10), count):
-        m[i & 0xFF] = i & 0xFF
-        t0 = now_ns()
-        m.flush(0, PAGE)  # msync(MS_SYNC)
+    n = max(1, batch)  # batch > 1: one sample per `batch` calls, as bench.c does
+    for i in range(-max(count // 10, -(-WARM_CALLS // n) if n > 1 else 0), count):
+        if n == 1:
+            m[i & 0xFF] = i & 0xFF
+            t0 = now_ns()
+            m.flush(0, PAGE)  # msync(MS_SYNC)
+        else:
+            t0 = now_ns()
+            for k in range(n):
+                m[k & 0xFF] = (i + k) & 0xFF
+                m.flush(0, PAGE)
         t1 = now_ns()
         if i >= 0:
-            samples.append((t1 - t0) / 1e3)
+            samples.append((t1 - t0) / 1e3 / n)
     t.close()
     emit({"samples": samples})
 
@@ -289,7 +298,7 @@ def main():
         elif workload == "mmapcycle":
             mmapcycle(peer, args[0], args[1], n(2), n(3))
         elif workload == "msync":
-            msync_latency(peer, args[0], n(1))
+            msync_latency(peer, args[0], n(1), n(2) if len(args) > 2 and args[2] else 1)
         elif workload == "pingpong":
             pingpong(peer, float(args[0]))
         else:

@@ -166,6 +166,11 @@ export const fn = {
   syscall_cachestat: libc.func(
     "long syscall(long number, uint32_t fd, uint8_t *range, _Out_ uint8_t *cstat, uint32_t flags)",
   ),
+  // futex(2) with only the arguments its command reads (the kernel ignores the rest for these
+  // two): each koffi argument costs a conversion, and the ping-pong makes two calls per side per
+  // round trip. FUTEX_WAKE reads uaddr, op, val; FUTEX_WAIT those and the timeout.
+  syscall_futex_wake: libc.func("long syscall(long number, void *uaddr, int op, int val)"),
+  syscall_futex_wait: libc.func("long syscall(long number, void *uaddr, int op, int val, timespec *timeout)"),
 };
 
 /** errno of the last call made through koffi on this thread. */

@@ -1,7 +1,12 @@
 // `npm start`: build the handouts (see build.ts). Exits non-zero if a notebook fails.
-//   node dist/handouts/cli.js [--only 02,05] [--jobs 2] [--out out] [--no-png] [--no-pdf]
+//   node dist/handouts/cli.js [--only 02,05] [--jobs N] [--out out] [--no-png] [--no-pdf]
+// --jobs: notebooks executed side by side; the number of cores by default (a notebook spends
+// much of its run waiting on its child processes and its kernel's start, and every notebook's
+// verdicts are computed from its own run, so they hold side by side: the tests run them so).
+import os from "os";
 import path from "path";
 import { packageRoot } from "../process/paths";
+import { validateInteger } from "../validators";
 import { buildHandouts, summaryTable } from "./build";
 import { jupyterUnavailableReason } from "./jupyter";
 
@@ -13,6 +18,7 @@ function option(args: string[], name: string): string | undefined {
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const root = packageRoot();
+  const jobs = validateInteger(Number(option(args, "--jobs") ?? os.availableParallelism()), "--jobs", 1, 1024);
   const missing = jupyterUnavailableReason();
   if (missing) {
     console.error(`npm start needs Jupyter: ${missing}`);
@@ -23,7 +29,7 @@ async function main(): Promise<number> {
     notebooksDir: path.join(root, "notebooks"),
     outDir,
     only: option(args, "--only")?.split(","),
-    jobs: Number(option(args, "--jobs") ?? 1),
+    jobs,
     noPng: args.includes("--no-png"),
     noPdf: args.includes("--no-pdf"),
   });
@@ -41,7 +47,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    console.error(e instanceof Error ? e.stack : e);
+    // A usage error (a bad --jobs) is its message; anything else, its stack.
+    console.error(e instanceof RangeError ? e.message : e instanceof Error ? e.stack : e);
     process.exit(1);
   },
 );

@@ -111,7 +111,7 @@ export class SharedWord {
     let first = true;
     for (;;) {
       const ts = deadline === Infinity ? null : setTimeoutMs(Math.max(0, deadline - performance.now()));
-      const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, ts, null, 0);
+      const rc = fn.syscall_futex_wait(SYS_futex, this.address, FUTEX_WAIT, expected, ts);
       if (rc === 0) return "ok";
       const e = lastErrno();
       if (e === EAGAIN) return first ? "not-equal" : "ok";
@@ -154,7 +154,7 @@ export class SharedWord {
   notify(count = Infinity): number {
     const n = count === Infinity ? 0x7fffffff : validateInt32(count, "count", 0);
     assertReadWritable(this.region, "shared word", this.offset, 4);
-    const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAKE, n, null, null, 0);
+    const rc = fn.syscall_futex_wake(SYS_futex, this.address, FUTEX_WAKE, n);
     if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
     return Number(rc);
   }

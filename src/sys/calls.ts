@@ -29,7 +29,7 @@ type AnyFunction = (...args: unknown[]) => unknown;
 /** C names whose calls go through more than one entry of the table (or an entry named otherwise). */
 const ALIASES: Record<string, TableKey[]> = {
   shmctl: ["shmctl_buf", "shmctl_nobuf"],
-  futex: ["syscall_futex"],
+  futex: ["syscall_futex", "syscall_futex_wait", "syscall_futex_wake"],
   // Releasing memory a Buffer view still points into replaces the range in place with an
   // anonymous placeholder (a real MAP_FIXED mmap, see sys/region.ts) instead of munmap/shmdt:
   // those mmap calls count as the munmap or shmdt they stand for, never as mmap.
@@ -49,6 +49,7 @@ function keysOf(name: string): TableKey[] {
 /** The C name of a table entry: shmctl for shmctl_buf, futex for syscall_futex. */
 function cNameOf(key: TableKey): string {
   if (key.startsWith("shmctl_")) return "shmctl";
+  if (key.startsWith("syscall_futex")) return "futex";
   if (key.startsWith("syscall_")) return key.slice("syscall_".length);
   return key;
 }

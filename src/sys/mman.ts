@@ -1,36 +1,86 @@
 // The mmap family, C-shaped: mmap, munmap, msync, mprotect, madvise, mincore.
 import fs from "fs";
 import { constants as osConstants } from "os";
-import { fn, isFailedPointer, type Pointer } from "../ffi/libc";
+import { errno as lastErrno, fn, isFailedPointer, type Pointer } from "../ffi/libc";
 import { IpcError, throwErrno } from "../errors";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateFlags, validateInt32, validateInteger } from "../validators";
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MS_ASYNC, MS_SYNC } from "./constants";
+import {
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MS_ASYNC,
+  MS_SYNC,
+  PROT_READ,
+} from "./constants";
 import { MADV_KNOWN, MAP_MASK, MS_MASK, PROT_MASK } from "./masks";
 import { pageSize } from "./page";
 import { Region, regionToken, validateRegion } from "./region";
 
 // <fcntl.h>; Node's fs.constants has no F_* commands.
 const F_DUPFD_CLOEXEC = 1030;
-const { EINVAL, ENOMEM } = osConstants.errno;
+const { EFAULT, EINVAL, ENOMEM } = osConstants.errno;
 // User space on x86_64 and aarch64: mmap_min_addr (64 KiB) up to 2^48.
 const USER_ADDRESS_MIN = 0x10000n;
 const USER_ADDRESS_END = 1n << 48n;
+// How much of a file mapping readString probes at a time, at most (it starts with a page).
+const PROBE_CHUNK_MAX = 1024 * 1024;
 
-// One function for every mapping without a file: no closure allocated per mmap.
-const releaseAnonymous = (address: Pointer, span: number): void => {
+// One function for every mapping that holds no descriptor: no closure allocated per mmap.
+const releaseMapping = (address: Pointer, span: number): void => {
   fn.munmap(address, span);
 };
 
-/** A live mapping: what mmap returns. Owns the mapped range until munmap/dispose. */
+let populateWorks: boolean | undefined;
+/**
+ * Whether madvise(MADV_POPULATE_READ) exists (Linux 5.14+): asked once, with a zero length,
+ * which the kernel answers (0 or EINVAL for an unknown advice) before looking at any page.
+ */
+function canProbe(): boolean {
+  return (populateWorks ??= fn.madvise(USER_ADDRESS_MIN, 0, MADV_POPULATE_READ) === 0);
+}
+
+/**
+ * @internal Tests only: true makes new file mappings check the file's end as on a kernel
+ * without MADV_POPULATE_READ (a dup of the descriptor, fstat); undefined asks the kernel again.
+ */
+export function _checkFileEndWithDescriptor(on: boolean | undefined): void {
+  populateWorks = on === undefined ? undefined : !on;
+}
+
+/** /proc/self/maps' line for the mapping that starts at `address`: its inode and path (null when none). */
+function mapsEntry(address: Pointer): { inode: number; path: string } | null {
+  const hex = address.toString(16);
+  for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
+    const m = /^0*([0-9a-f]+)-\S+\s+\S+\s+\S+\s+\S+\s+(\d+)\s*(.*)$/.exec(line);
+    if (m && m[1] === hex) return m[2] === "0" ? null : { inode: Number(m[2]), path: m[3] };
+  }
+  return null;
+}
+
+/**
+ * A live mapping: what mmap returns. Owns the mapped range until munmap/dispose.
+ *
+ * A file mapping refuses, in its checked helpers, a touch of a page with no file behind it
+ * (a file truncated after mmap: SIGBUS in C), even after the caller closed its descriptor, as
+ * the slides do. It holds no descriptor for that: before such an access the pages are probed
+ * with madvise(MADV_POPULATE_READ), which faults them in as the access would and answers
+ * EFAULT, without a signal, for a page past the end of the file. So mmap and munmap of a file
+ * make the same two syscalls as C. On a kernel without that advice (before 5.14) the mapping
+ * keeps a CLOEXEC dup of the descriptor instead and checks the file's size with fstat.
+ */
 export class Mapping extends Region {
   /** MAP_* flags as passed (MAP_FIXED shown as given). */
   readonly flags: number;
   /** The descriptor passed to mmap (-1 for anonymous); may be closed after mmap, as on the slides. */
   readonly fd: number;
   readonly offset: number;
-  /** Our own descriptor of the mapped file (a CLOEXEC dup, one cheap syscall): checks the file's size before helper accesses and names the file. */
-  #fileFd: { fd: number };
+  /** Whether a file is mapped (not MAP_ANONYMOUS): the helpers check the file's end first. */
+  readonly #file: boolean;
+  /** Only on kernels without MADV_POPULATE_READ: our CLOEXEC dup of the mapped file, for fstat. */
+  #fileFd: { fd: number } | null;
   #path: string | null | undefined;
 
   /** @internal Only `mmap` makes mappings. */
@@ -43,17 +93,16 @@ export class Mapping extends Region {
     fd: number,
     offset: number,
   ) {
+    const file = token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0;
     // Taken before the region exists, so a failed dup leaves nothing to undo.
-    const fileFd = {
-      fd: token === regionToken && !(flags & MAP_ANONYMOUS) && fd >= 0 ? fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) : -1,
-    };
+    const fileFd = file && !canProbe() ? { fd: fn.fcntl(fd, F_DUPFD_CLOEXEC, "int", 0) as number } : null;
     super(
       token,
       address,
       length,
       prot,
-      fileFd.fd < 0
-        ? releaseAnonymous
+      fileFd === null || fileFd.fd < 0
+        ? releaseMapping
         : (addr, span) => {
             fn.munmap(addr, span);
             closeQuietly(fileFd);
@@ -62,30 +111,39 @@ export class Mapping extends Region {
     this.flags = flags;
     this.fd = fd;
     this.offset = offset;
-    this.#fileFd = fileFd;
-    this.#path = fileFd.fd >= 0 ? undefined : null;
+    this.#file = file;
+    this.#fileFd = fileFd !== null && fileFd.fd >= 0 ? fileFd : null;
+    this.#path = file ? undefined : null;
   }
 
-  /** The mapped file, or null for anonymous memory (read from /proc on first use). */
+  /** The mapped file, or null for anonymous memory (read from /proc on first use, while mapped). */
   get path(): string | null {
     if (this.#path === undefined) {
+      let found: string | null = null;
       try {
-        this.#path = fs.readlinkSync(`/proc/self/fd/${this.#fileFd.fd}`);
+        found = this.#fileFd
+          ? fs.readlinkSync(`/proc/self/fd/${this.#fileFd.fd}`)
+          : this.attached
+            ? (mapsEntry(this.address)?.path ?? null)
+            : null;
       } catch {
-        this.#path = null;
+        found = null;
       }
+      // Only a name actually found is kept: after munmap the answer is null, not cached.
+      if (found !== null) this.#path = found;
+      return found;
     }
     return this.#path;
   }
 
   protected get what(): string {
-    return this.#path === null ? "anonymous mapping" : "mapping";
+    return this.#file ? "mapping" : "anonymous mapping";
   }
 
   /** munmap. Unmapping twice is a no-op; returns whether this call unmapped. */
   unmap(): boolean {
     const done = this.release();
-    if (done) closeQuietly(this.#fileFd);
+    if (done && this.#fileFd) closeQuietly(this.#fileFd);
     return done;
   }
 
@@ -114,29 +172,76 @@ export class Mapping extends Region {
     return mincore(this);
   }
 
-  /** Up to the last page with file behind it: pages wholly past EOF raise SIGBUS when touched. */
-  protected readableEnd(): number {
-    if (this.#fileFd.fd < 0) return this.length;
-    const fileSize = fs.fstatSync(this.#fileFd.fd).size;
+  /**
+   * Whether the pages holding [from, to) all have file behind them (true for anonymous memory):
+   * a probe with MADV_POPULATE_READ (WRITE for write-only memory), or fstat of our dup.
+   */
+  #backed(from: number, to: number, write: boolean): boolean {
+    if (!this.#file || to <= from) return true;
+    if (this.#fileFd) return to <= this.#endFromSize();
+    const page = pageSize();
+    const first = Math.floor(from / page) * page;
+    const advice = write && (this.prot & PROT_READ) === 0 ? MADV_POPULATE_WRITE : MADV_POPULATE_READ;
+    if (fn.madvise(first === 0 ? this.address : this.address + BigInt(first), to - first, advice) === 0) return true;
+    const e = lastErrno();
+    // EFAULT: a page with no file behind it. EINVAL: memory that cannot be populated (device
+    // memory, VM_IO/VM_PFNMAP), which has no file end to pass either.
+    if (e === EFAULT) return false;
+    if (e === EINVAL) return true;
+    return throwErrno("madvise");
+  }
+
+  /** The end of the last page with file behind it, from fstat of our dup (kernels before 5.14). */
+  #endFromSize(): number {
+    const fileSize = fs.fstatSync((this.#fileFd as { fd: number }).fd).size;
     const lastValid = Math.ceil((fileSize - this.offset) / pageSize()) * pageSize();
     return Math.max(0, Math.min(this.length, lastValid));
+  }
+
+  /** How far from `from` can be read without a fault, probed a page, then as much as was read, at a time. */
+  protected readableFrom(from: number, start: number): number {
+    if (!this.#file) return this.length;
+    if (this.#fileFd) return Math.max(from, this.#endFromSize());
+    const page = pageSize();
+    const first = Math.floor(from / page) * page;
+    const chunk = Math.min(PROBE_CHUNK_MAX, Math.max(page, Math.ceil((from - start) / page) * page));
+    const end = Math.min(this.length, first + chunk);
+    if (this.#backed(from, end, false)) return end;
+    // Part of the chunk is past the end: the first page alone may still be readable.
+    const pageEnd = Math.min(this.length, first + page);
+    return end > pageEnd && this.#backed(from, pageEnd, false) ? pageEnd : from;
   }
 
   /** A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     const at = super.checkAccess(offset, size, write, action);
-    if (this.#fileFd.fd >= 0 && size > 0 && at + size > this.readableEnd()) {
-      const fileSize = fs.fstatSync(this.#fileFd.fd).size;
+    if (this.#file && size > 0 && !this.#backed(at, at + size, write)) {
       throw new IpcError(
         "ERR_PAST_EOF",
-        `ERR_PAST_EOF: ${action} at ${at} is past the end of '${this.path}' (${fileSize} bytes): in C this access raises SIGBUS`,
+        `ERR_PAST_EOF: ${action} at ${at} is past the end of ${this.#describeFile()}: in C this access raises SIGBUS`,
       );
     }
     return at;
   }
 
+  /** 'path' (N bytes), for messages; the size only when the name still names the mapped file. */
+  #describeFile(): string {
+    const where = this.path;
+    if (where === null) return "the mapped file";
+    try {
+      if (this.#fileFd) return `'${where}' (${fs.fstatSync(this.#fileFd.fd).size} bytes)`;
+      const entry = mapsEntry(this.address);
+      const st = fs.statSync(where);
+      if (entry && st.ino === entry.inode) return `'${where}' (${st.size} bytes)`;
+    } catch {
+      /* the name is gone or replaced: no size to tell */
+    }
+    return `'${where}'`;
+  }
+
   toString(): string {
-    return `Mapping { address: 0x${this.address.toString(16)}, length: ${this.length}, ${this.state}${this.path ? `, path: '${this.path}'` : ", anonymous"} }`;
+    const where = this.#file ? (this.path ? `, path: '${this.path}'` : ", file") : ", anonymous";
+    return `Mapping { address: 0x${this.address.toString(16)}, length: ${this.length}, ${this.state}${where} }`;
   }
 }
 
@@ -286,6 +391,20 @@ function msyncRange(region: Region, flags: unknown, offset: unknown, length: unk
  */
 export function msync(mapping: Region, length: number, flags: number): 0 {
   validateRegion(mapping, "addr");
+  // The common call (MS_SYNC or MS_ASYNC over a valid length of a live region from its start),
+  // checked as msyncRange checks it but without its general offset arithmetic: msync on tmpfs
+  // is a call about as quick as a clock read, so every check counts.
+  if (
+    (flags === MS_SYNC || flags === MS_ASYNC) &&
+    typeof length === "number" &&
+    Number.isInteger(length) &&
+    length >= 0 &&
+    length <= mapping.span &&
+    mapping.attached
+  ) {
+    if (fn.msync(mapping.address, length, flags) !== 0) throwErrno("msync");
+    return 0;
+  }
   return msyncRange(mapping, flags, 0, length);
 }
 

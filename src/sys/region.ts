@@ -43,6 +43,52 @@ const ownerFinalizer = new FinalizationRegistry<Token>((token) => {
 // The last view died: the owner is gone or detached, so whatever is there can go.
 const viewFinalizer = new FinalizationRegistry<Token>((token) => releaseToken(token));
 
+// Owners are registered with ownerFinalizer at the end of the synchronous run that made them
+// (a microtask), not in the constructor: a finalizer can only run in a later task anyway, so
+// nothing is released later than it would be, and a region released in the same run (the
+// shmat/shmdt and mmap/munmap cycles) never pays for a registration (~0.1 µs, and a weak cell
+// for the collector). Past PENDING_MAX waiting owners the batch is registered at once, so a
+// long synchronous loop holds no more than that many owners alive.
+const PENDING_MAX = 256;
+let pendingOwners: Region[] = [];
+let pendingTokens: Token[] = [];
+let flushQueued = false;
+
+function registerPendingOwners(): void {
+  const owners = pendingOwners;
+  const tokens = pendingTokens;
+  pendingOwners = [];
+  pendingTokens = [];
+  flushQueued = false;
+  for (let i = 0; i < owners.length; i++) {
+    // No unregister token: we never unregister, and one makes register ~5x slower.
+    if (tokens[i].memory === "live") ownerFinalizer.register(owners[i], tokens[i]);
+  }
+}
+
+/**
+ * A region released before its registration (the create/release cycle) leaves the waiting
+ * list at once when it is the last one in, so such loops keep nothing alive for the collector
+ * to copy and never reach PENDING_MAX.
+ */
+function forgetPendingOwner(token: Token): void {
+  const last = pendingTokens.length - 1;
+  if (last >= 0 && pendingTokens[last] === token) {
+    pendingTokens.pop();
+    pendingOwners.pop();
+  }
+}
+
+function registerOwnerSoon(owner: Region, token: Token): void {
+  pendingOwners.push(owner);
+  pendingTokens.push(token);
+  if (pendingOwners.length >= PENDING_MAX) registerPendingOwners();
+  else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(registerPendingOwners);
+  }
+}
+
 const textEncoder = new TextEncoder();
 const { EACCES } = osConstants.errno;
 
@@ -83,8 +129,7 @@ export abstract class Region {
     this.length = length;
     this.#prot = prot;
     this.#token = { address, span: roundUpToPage(length), memory: "live", hasView: false, releaseLive };
-    // No unregister token: we never unregister, and one makes register ~5x slower.
-    ownerFinalizer.register(this, this.#token);
+    registerOwnerSoon(this, this.#token);
   }
 
   /** What the object is called in messages ("segment attachment", "mapping"). */
@@ -149,6 +194,7 @@ export abstract class Region {
     if (!token.hasView) {
       token.releaseLive(token.address, token.span);
       token.memory = "gone";
+      forgetPendingOwner(token);
       return true;
     }
     // Replace the range in one step, so no view ever sees an unmapped page.
@@ -213,23 +259,32 @@ export abstract class Region {
   }
 
   /**
-   * How far from the start the memory can be touched without a fault: the whole length here;
-   * a file mapping stops at the last page that still has file behind it.
+   * How far from `from` the memory can be read without a fault: the whole length here. A file
+   * mapping answers a page or more at a time (about as much as `from - start` more), up to the
+   * last page with file behind it, and `from` itself when nothing there can be read.
    */
-  protected readableEnd(): number {
+  protected readableFrom(_from: number, _start: number): number {
     return this.length;
   }
 
   /** printf("%s") of the slides: the bytes from `offset` up to the first NUL (or the end), as UTF-8. */
   readString(offset = 0): string {
     const at = this.checkAccess(offset, 0, false, "readString");
-    const limit = this.readableEnd();
-    // Nothing readable at `at` (past the file's end): let the full check say why.
-    if (at >= limit && at < this.length) this.checkAccess(at, 1, false, "readString");
     const buf = this.buffer;
     // The scan for the NUL never goes past what can be read: no SIGBUS on a shrunk file.
-    const nul = at < limit ? buf.subarray(at, limit).indexOf(0) : -1;
-    return buf.toString("utf8", at, nul < 0 ? Math.max(at, limit) : at + nul);
+    let from = at;
+    while (from < this.length) {
+      const to = this.readableFrom(from, at);
+      if (to <= from) {
+        // Nothing readable at `at` (past the file's end): let the full check say why.
+        if (from === at) this.checkAccess(at, 1, false, "readString");
+        break;
+      }
+      const nul = buf.subarray(from, to).indexOf(0);
+      if (nul >= 0) return buf.toString("utf8", at, from + nul);
+      from = to;
+    }
+    return buf.toString("utf8", at, from);
   }
 
   /**

@@ -191,6 +191,30 @@ function compactJournal(): void {
   if (old) unmapJournal(old);
 }
 
+/**
+ * Makes room for a line of up to `bytes`; false when it need not be written, because the
+ * journal was rewritten from the maps, which already say what the line says.
+ * - A forget that leaves nothing tracked, with the journal three quarters full, zeroes it in
+ *   place and starts over: no file is made or renamed, so create/remove loops never pay for a
+ *   compaction. A SIGKILL half-way leaves old lines in which every creation was forgotten after
+ *   it (nothing was tracked) and lines torn by NULs, which parse as nothing; a forget torn
+ *   from its creation names an object already removed, which reap() checks before touching.
+ * - Otherwise, when full, the journal is compacted into a new file (compactJournal).
+ */
+function roomFor(j: Journal, bytes: number, forget: boolean): boolean {
+  if (forget && j.used + bytes + (j.size >> 2) > j.size && createdSegments.size === 0 && createdPosix.size === 0) {
+    j.bytes[0] = 0;
+    j.bytes.fill(0, 1, j.used);
+    j.used = 0;
+    return false;
+  }
+  if (j.used + bytes > j.size) {
+    compactJournal();
+    return false;
+  }
+  return true;
+}
+
 function appendJournal(line: string, ascii: boolean): void {
   if (journalOff) return;
   try {
@@ -198,12 +222,77 @@ function appendJournal(line: string, ascii: boolean): void {
       journal = mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
     }
     const bytes = ascii ? line.length : Buffer.byteLength(line);
-    // Full: the compacted journal already says what this line says (the maps are up to date).
-    if (journal.used + bytes > journal.size) {
-      compactJournal();
-      return;
-    }
+    if (!roomFor(journal, bytes, !line.startsWith('{"kind"'))) return;
     journal.used += ascii ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
+  } catch {
+    // The journal only serves reap(); failing to write it must not fail the creation.
+    try {
+      dropJournal();
+    } catch {
+      /* nothing more to do */
+    }
+  }
+}
+
+// The longest segment line: "s " + three signed 64-bit decimals, two spaces and a newline.
+const SEGMENT_LINE_MAX = 2 + 3 * 20 + 3;
+const DIGIT_0 = 0x30;
+const MINUS = 0x2d;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const INT32_MAX = 0x7fffffff;
+
+/** Writes the decimal digits of the integer `n` at `at`, as segmentLine() spells it; returns the end. */
+function putInt(b: Buffer, at: number, n: number): number {
+  let p = at;
+  if (n < 0) {
+    b[p++] = MINUS;
+    n = -n;
+  }
+  // Digits counted by comparison (no division); ids, keys and times (until 2038) fit an int32,
+  // whose division by 10 the compiler turns into a multiplication.
+  let digits = 1;
+  for (let limit = 10; n >= limit && digits < 20; limit *= 10) digits++;
+  if (n <= INT32_MAX) {
+    for (let i = p + digits - 1; i >= p; i--) {
+      const q = (n / 10) | 0;
+      b[i] = DIGIT_0 + n - q * 10;
+      n = q;
+    }
+    return p + digits;
+  }
+  for (let i = p + digits - 1; i >= p; i--) {
+    b[i] = DIGIT_0 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return p + digits;
+}
+
+/**
+ * Appends a segment line ("s id key ctime" when `ctime` is given, else "r id") with its digits
+ * written straight into the mapped journal: no string is built for the hot shmget/IPC_RMID
+ * path. The same bytes as appendJournal(segmentLine(...)) / appendJournal(forgetLine(...)).
+ */
+function appendSegmentLine(created: boolean, id: number, key: number, ctime: number): void {
+  if (journalOff) return;
+  try {
+    if (!journal) {
+      journal = mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
+    }
+    if (!roomFor(journal, SEGMENT_LINE_MAX, !created)) return;
+    const b = journal.bytes;
+    let p = journal.used;
+    b[p++] = created ? 0x73 : 0x72; // 's' or 'r'
+    b[p++] = SPACE;
+    p = putInt(b, p, id);
+    if (created) {
+      b[p++] = SPACE;
+      p = putInt(b, p, key);
+      b[p++] = SPACE;
+      p = putInt(b, p, ctime);
+    }
+    b[p++] = NEWLINE;
+    journal.used = p;
   } catch {
     // The journal only serves reap(); failing to write it must not fail the creation.
     try {
@@ -231,7 +320,7 @@ export function track(c: Created): void {
     // shm_ctime is set from the same clock when the segment is made, a moment ago.
     c.ctime ??= Math.floor(Date.now() / 1000);
     createdSegments.set(c.id, c);
-    appendJournal(segmentLine(c.id, c.key, c.ctime), true);
+    appendSegmentLine(true, c.id, c.key, c.ctime);
   } else {
     if (c.ino === undefined) {
       try {
@@ -264,7 +353,7 @@ export function createdSegmentSize(id: number): number | undefined {
 /** Forget segment `id` (removed with IPC_RMID, or persisted): journaled, so reap() leaves it. */
 export function untrackSegment(id: number): void {
   const c = createdSegments.get(id);
-  if (c && createdSegments.delete(id)) appendJournal(forgetLine(c), true);
+  if (c && createdSegments.delete(id)) appendSegmentLine(false, id, 0, 0);
 }
 
 /** Forget `c` (it was removed, or the user asked it to persist): journaled, so reap() leaves it. */

@@ -1,4 +1,8 @@
-// src/handouts without Jupyter: judging executed notebooks, the student version.
+// src/handouts without Jupyter: judging executed notebooks, the student version, npm start's options.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
 import { judgeNotebook, SOLUTION_STUB, studentVersion, type Notebook, type NotebookCell } from "../../src/handouts";
 
 function cell(
@@ -75,5 +79,29 @@ describe("studentVersion", () => {
       execution_count: null,
       metadata: { nbgrader: { grade: true, points: 1 } },
     });
+  });
+});
+
+describe("npm start's command line", () => {
+  test("a --jobs that is not a positive integer is refused with its reason, before anything runs", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-cli-")), "out");
+    try {
+      for (const [jobs, reason] of [
+        ["0", /--jobs.*>= 1/],
+        ["two", /--jobs.*integer/],
+        ["1.5", /--jobs.*integer/],
+      ] as const) {
+        const r = spawnSync(
+          process.execPath,
+          [path.join(__dirname, "..", "..", "dist", "handouts", "cli.js"), "--jobs", jobs, "--out", out],
+          { encoding: "utf8" },
+        );
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(reason);
+        expect(fs.existsSync(out)).toBe(false);
+      }
+    } finally {
+      fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    }
   });
 });

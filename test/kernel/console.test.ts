@@ -1,5 +1,6 @@
 // The kernel under a real terminal client: `jupyter console` (Debian package jupyter-console)
-// driven in tmux. Tab completion, a multi-line function through is_complete, input(), Ctrl-D
+// driven in tmux (through npm run console's launcher, kernel/console.py). Tab completion, a
+// multi-line function through is_complete, input(), Ctrl-C on busy loops, Ctrl-D
 // shutting the kernel down with its segment removed, up-arrow history from the previous
 // session, and no stray text from the kernel on the screen.
 import { spawnSync } from "child_process";
@@ -55,7 +56,7 @@ function startConsole(): void {
   const script = path.join(tmp, "console.sh");
   fs.writeFileSync(
     script,
-    `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} -m jupyter console --kernel tslab-ipc\n`,
+    `#!/bin/sh\ncd ${JSON.stringify(path.join(tmp, "notebooks"))}\nexec ${PY} ${JSON.stringify(path.join(repo, "kernel", "console.py"))}\n`,
     { mode: 0o700 },
   );
   tmux("kill-session", "-t", "console");
@@ -120,16 +121,33 @@ describeWithConsole("jupyter console", () => {
     await keys("Enter");
     await waitFor(/Out\[3\]: 'ADA'/, "input()'s line");
 
-    // Ctrl-C is not driven here: Debian's jupyter console 6.4.4 relays Ctrl-C to the kernel
-    // only until prompt_toolkit's first prompt puts back Python's default SIGINT handler; after
-    // that it prints "KeyboardInterrupt escaped interact()" and never calls interrupt_kernel().
-    // The kernel's side (jupyter_client's interrupt of a loop spinning after an await) is
-    // tested in kernel.e2e.test.ts.
+    // Ctrl-C on a busy loop, the synchronous kind and the kind after an await: the cell stops,
+    // the kernel keeps its state (twice is still defined) and the next cell runs. (npm run
+    // console puts back jupyter console's relay of Ctrl-C, which stock 6.4-6.6 loses.)
+    // (A cell that ends in an error keeps none of its declarations, as in tslab: spins gets its own.)
+    await type("let spins = 0;");
+    await keys("Enter");
+    await waitFor(/In \[5\]:\s*$/, "spins declared");
+    await type("while (true) { spins++; }");
+    await keys("Enter");
+    await pause(1500);
+    await keys("C-c");
+    await waitFor(/Interrupted|interrupted/, "the busy loop interrupted");
+    await waitFor(/In \[6\]:\s*$/, "the prompt after the interrupt");
+    await type("await new Promise((r) => setTimeout(r, 10)); while (true) { spins++; }");
+    await keys("Enter");
+    await pause(1500);
+    await keys("C-c");
+    await waitFor(/In \[7\]:\s*$/, "the prompt after the second interrupt");
+    await type("`${twice(4)} ${spins > 0}`");
+    await keys("Enter");
+    await waitFor(/Out\[7\]: '8 true'/, "state kept after the interrupts");
+    expect(screen()).not.toMatch(/KeyboardInterrupt escaped/);
 
     await type("const sid = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600); [process.pid, sid].join(' ')");
     await keys("Enter");
-    const out = await waitFor(/Out\[4\]: '(\d+) (\d+)'/, "the segment");
-    shmid = Number(/Out\[4\]: '(\d+) (\d+)'/.exec(out)![2]);
+    const out = await waitFor(/Out\[8\]: '(\d+) (\d+)'/, "the segment");
+    shmid = Number(/Out\[8\]: '(\d+) (\d+)'/.exec(out)![2]);
     expect(segmentExists(shmid)).toBe(true);
 
     // Ctrl-D, confirmed: the console shuts the kernel down; the kernel removes its segment.
@@ -146,7 +164,7 @@ describeWithConsole("jupyter console", () => {
   });
 
   test("no stray text from the kernel on the screen", () => {
-    expect(firstSession).toMatch(/Out\[4\]: '\d+ \d+'/);
+    expect(firstSession).toMatch(/Out\[8\]: '\d+ \d+'/);
     expect(firstSession).not.toMatch(
       /unknown msg_type|tslab-ipc:|Waiting for the debugger|UnhandledPromiseRejection|UncaughtException/,
     );

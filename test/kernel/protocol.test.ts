@@ -1,16 +1,11 @@
 // The kernel's protocol pieces, in process: the wire message (constant-time signature check),
-// the bounded outgoing queue, and the input history file (bounded, corruption-tolerant).
+// and the bounded outgoing queue (the input history: history.test.ts).
 import crypto from "crypto";
-import fs from "fs";
-import os from "os";
-import path from "path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { WireMessage, sign } = require("../../kernel/wire");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { queuedSender, MAX_QUEUED_MESSAGES } = require("../../kernel/handler");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { History } = require("../../kernel/history");
 
 const KEY = "a-secret-key";
 const DELIM = Buffer.from("<IDS|MSG>");
@@ -90,91 +85,5 @@ describe("the outgoing queue when no client reads", () => {
     await q.drained();
     expect(q.stats).toEqual({ queued: 0, bytes: 0, dropped: 0 });
     expect(log[log.length - 1]).toBe("tslab-ipc: the iopub queue drained; 3 message(s) were dropped\n");
-  });
-});
-
-describe("the input history file", () => {
-  let dir = "";
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-history-"));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  test("a new session numbers itself after the sessions in the file, and sees them", () => {
-    const file = path.join(dir, "h", "history.jsonl");
-    const first = new History(file);
-    expect(first.session).toBe(1);
-    first.add(1, "6 * 7", "42");
-    first.add(2, "const a = 1;", null);
-    const second = new History(file);
-    expect(second.session).toBe(2);
-    expect(second.query({ hist_access_type: "tail", n: 10, output: true })).toEqual([
-      [1, 1, ["6 * 7", "42"]],
-      [1, 2, ["const a = 1;", null]],
-    ]);
-    expect(second.query({ hist_access_type: "range", session: -1, start: 2, stop: 3 })).toEqual([
-      [1, 2, "const a = 1;"],
-    ]);
-    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
-    expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe("700");
-  });
-
-  test("search takes IPython's glob, unique keeps the newest of each input, n the last ones", () => {
-    const h = new History(path.join(dir, "history.jsonl"));
-    for (const [i, code] of ["6 * 7", "1 + 1", "6 * 7", "6 * 8"].entries()) h.add(i + 1, code, null);
-    expect(h.query({ hist_access_type: "search", pattern: "6 ?*" }).map((e: unknown[]) => e[2])).toEqual([
-      "6 * 7",
-      "6 * 7",
-      "6 * 8",
-    ]);
-    expect(h.query({ hist_access_type: "search", pattern: "6 ?*", unique: true }).map((e: unknown[]) => e[1])).toEqual([
-      3, 4,
-    ]);
-    expect(h.query({ hist_access_type: "search", pattern: "*", n: 2 }).map((e: unknown[]) => e[1])).toEqual([3, 4]);
-  });
-
-  test("a corrupt file (torn lines, binary, foreign objects) never stops a session", () => {
-    const file = path.join(dir, "history.jsonl");
-    fs.writeFileSync(
-      file,
-      [
-        '{"s":3,"n":1,"i":"kept","o":null}',
-        '{"s":3,"n":2,"i":"torn',
-        "\u0000\u0001\u00ff garbage",
-        '{"s":"x","n":1,"i":5}',
-        "[1,2,3]",
-        "null",
-      ].join("\n"),
-    );
-    const h = new History(file);
-    expect(h.session).toBe(4);
-    expect(h.query({ hist_access_type: "tail", n: 10 })).toEqual([[3, 1, "kept"]]);
-    h.add(1, "next", null);
-    expect(new History(file).query({ hist_access_type: "tail", n: 1 })).toEqual([[4, 1, "next"]]);
-  });
-
-  test("a history path that is a folder is ignored, and a symbolic link is never followed", () => {
-    const asDir = path.join(dir, "is-a-dir");
-    fs.mkdirSync(asDir);
-    const h = new History(asDir);
-    expect(h.session).toBe(1);
-    expect(() => h.add(1, "x", null)).not.toThrow();
-    const target = path.join(dir, "elsewhere");
-    fs.writeFileSync(target, "");
-    const link = path.join(dir, "link.jsonl");
-    fs.symlinkSync(target, link);
-    new History(link).add(1, "not through the link", null);
-    expect(fs.readFileSync(target, "utf8")).toBe("");
-  });
-
-  test("is bounded: past maxBytes the file is rewritten with the newest half of the entries", () => {
-    const file = path.join(dir, "history.jsonl");
-    const h = new History(file, { maxBytes: 20_000, keepEntries: 100 });
-    for (let i = 1; i <= 1000; i++) h.add(i, `cell number ${i} ${"x".repeat(100)}`, null);
-    expect(fs.statSync(file).size).toBeLessThanOrEqual(20_000);
-    const again = new History(file, { maxBytes: 20_000, keepEntries: 100 });
-    const tail = again.query({ hist_access_type: "tail" });
-    expect(tail.length).toBeLessThanOrEqual(100);
-    expect(tail[tail.length - 1][1]).toBe(1000);
   });
 });

@@ -29,6 +29,7 @@ import {
   munmap,
   sysconf,
 } from "../../src";
+import { _checkFileEndWithDescriptor } from "../../src/sys/mman";
 import { caught, runNode, tempDir } from "../helpers";
 
 const dir = tempDir();
@@ -305,4 +306,85 @@ test("mapFile refuses FIFOs without blocking (ENODEV), and a failed create leave
   expect(err(() => mapFile(fifo, { writable: false }))).toMatchObject({ code: "ENODEV", syscall: "open" });
   expect(() => mapFile(path.join(dir, "ro-create.bin"), { writable: false, create: PAGE })).toThrow(RangeError);
   expect(fs.existsSync(path.join(dir, "ro-create.bin"))).toBe(false);
+});
+
+/** Descriptors this process has open now. */
+const openFds = () => fs.readdirSync("/proc/self/fd").length;
+
+test("a file mapping holds no descriptor of its own, and still refuses a touch past the end after the caller closed its fd", () => {
+  const file = fileWith("nofd.bin", Buffer.alloc(2 * PAGE, 7));
+  const before = openFds();
+  const fd = fs.openSync(file, "r+");
+  const m = mmap(null, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  fs.closeSync(fd);
+  expect(openFds()).toBe(before);
+  fs.truncateSync(file, 10);
+  expect(m.readInt32(4)).toBe(0x07070707);
+  expect(err(() => m.readInt32(PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+  expect(err(() => m.writeInt32(PAGE, 1))).toMatchObject({
+    code: "ERR_PAST_EOF",
+    message: expect.stringContaining(`'${file}' (10 bytes)`),
+  });
+  expect(m.path).toBe(file);
+  m.unmap();
+});
+
+test("readString scans a long string a page, then more, at a time, and stops at the last page with file behind it", () => {
+  const file = fileWith("long.bin", Buffer.alloc(8 * PAGE, 0x42)); // no NUL in 8 pages
+  const m = mapFile(file);
+  expect(m.readString(0)).toBe("B".repeat(8 * PAGE));
+  expect(m.readString(3 * PAGE + 5)).toBe("B".repeat(5 * PAGE - 5));
+  fs.truncateSync(file, 5 * PAGE); // pages 5..7 lose their file, with no NUL before them
+  expect(m.readString(0)).toBe("B".repeat(5 * PAGE));
+  expect(m.readString(4 * PAGE)).toBe("B".repeat(PAGE));
+  expect(err(() => m.readString(5 * PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+  m.unmap();
+});
+
+test("on a kernel without MADV_POPULATE_READ, a file mapping checks the end with a dup of the descriptor", () => {
+  _checkFileEndWithDescriptor(true);
+  try {
+    const file = fileWith("dup.bin", Buffer.alloc(4 * PAGE, 0x43));
+    const before = openFds();
+    const fd = fs.openSync(file, "r+");
+    const m = mmap(null, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    fs.closeSync(fd);
+    expect(openFds()).toBe(before + 1); // the mapping's own dup
+    fs.truncateSync(file, PAGE + 10);
+    expect(m.readInt32(PAGE + 100)).toBe(0);
+    expect(err(() => m.readInt32(3 * PAGE))).toMatchObject({
+      code: "ERR_PAST_EOF",
+      message: expect.stringContaining(`(${PAGE + 10} bytes)`),
+    });
+    expect(m.readString(PAGE - 2)).toBe("C".repeat(12)); // to the file's end, in the last page
+    expect(err(() => m.readString(2 * PAGE))).toMatchObject({ code: "ERR_PAST_EOF" });
+    expect(m.path).toBe(file);
+    m.unmap();
+    expect(openFds()).toBe(before);
+  } finally {
+    _checkFileEndWithDescriptor(undefined);
+  }
+});
+
+test("more unreachable mappings than one registration batch, made in one synchronous run, are all unmapped by the collector", () => {
+  const file = fileWith("gc-batch.bin", Buffer.alloc(PAGE));
+  const r = runNode(
+    `
+    const fs = require("fs");
+    const file = ${JSON.stringify(file)};
+    const count = () => fs.readFileSync("/proc/self/maps", "utf8").split("\\n").filter((l) => l.includes(file)).length;
+    (function () {
+      for (let i = 0; i < 700; i++) ipc.mapFile(file);
+    })();
+    const before = count();
+    (async () => {
+      for (let i = 0; i < 10 && count() > 0; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log(JSON.stringify({ before, after: count() }));
+    })();`,
+    { nodeArgs: ["--expose-gc"] },
+  );
+  expect(r.stderr).toBe("");
+  const { before, after } = JSON.parse(r.stdout);
+  expect(before).toBe(700);
+  expect(after).toBe(0);
 });

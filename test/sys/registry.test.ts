@@ -134,3 +134,50 @@ test("attaching to someone else's segment never removes it at exit", async () =>
     shmctl(id, IPC_RMID);
   }
 });
+
+test("a create/remove loop starts the journal over in place (same file), and reap() still removes what a SIGKILL left", async () => {
+  const prev = process.env.TSLAB_IPC_RECORDS;
+  process.env.TSLAB_IPC_RECORDS = records;
+  // 3000 cycles write ~100 KB of lines: several times the 16 KiB journal.
+  const code = `
+    const fs = require("fs");
+    const ipc = require(${JSON.stringify(distIndex)});
+    const journal = () => fs.readdirSync(${JSON.stringify(records)}).find((f) => f.startsWith(process.pid + "-") && f.endsWith(".jsonl"));
+    ipc.shmctl(ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600), ipc.IPC_RMID);
+    const ino = fs.statSync(${JSON.stringify(records)} + "/" + journal()).ino;
+    for (let i = 0; i < 3000; i++) ipc.shmctl(ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600), ipc.IPC_RMID);
+    const id = ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);
+    const sameFile = fs.statSync(${JSON.stringify(records)} + "/" + journal()).ino === ino;
+    console.log(JSON.stringify({ id, sameFile }));
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ["-e", code], {
+    env: { ...process.env, TSLAB_IPC_RECORDS: records },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  let id = -1;
+  try {
+    const out = await new Promise<{ id: number; sameFile: boolean }>((resolve, reject) => {
+      let text = "";
+      child.stdout.on("data", (d) => {
+        text += d;
+        if (text.includes("\n")) resolve(JSON.parse(text));
+      });
+      child.on("error", reject);
+    });
+    id = out.id;
+    expect(out.sameFile).toBe(true);
+    child.kill("SIGKILL");
+    await exited;
+    expect(segmentExists(id)).toBe(true);
+    expect(reap().removed).toEqual(expect.arrayContaining([expect.objectContaining({ kind: "sysv", id })]));
+    expect(segmentExists(id)).toBe(false);
+  } finally {
+    if (prev === undefined) delete process.env.TSLAB_IPC_RECORDS;
+    else process.env.TSLAB_IPC_RECORDS = prev;
+    child.kill("SIGKILL");
+    await exited;
+    if (id >= 0 && segmentExists(id)) shmctl(id, IPC_RMID);
+  }
+});
