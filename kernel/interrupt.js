@@ -14,12 +14,16 @@
 //   main thread neither answers a probe within PROBE_MS nor is between cells. The terminated
 //   loop unwinds, the pending SIGINT reaches the listener, and the cell ends "Interrupted".
 // ipykernel gets this from Python's eval loop checking for signals; V8 has no such check.
+// The same thread ends a kernel whose client died (see watchParent): a stuck cell cannot keep
+// an orphan spinning.
 
 const vm = require("vm");
 const { Worker } = require("worker_threads");
 
 /** How long the main thread has to answer before it counts as stuck in a cell. */
 const PROBE_MS = 300;
+/** How often a kernel started by Jupyter checks that its client lives (ipykernel: 1 s). */
+const PARENT_POLL_MS = 1000;
 /** Indexes in the shared flags. */
 const RUNNING = 0;
 const PONG = 1;
@@ -80,6 +84,17 @@ function sentinel() {
   });
 }
 sentinel();
+// The client died (see watchParent): stop a stuck cell, so the main thread can take the
+// SIGTERM watchParent sent and clean up.
+if (workerData.parentPid) {
+  setInterval(() => {
+    if (process.ppid !== workerData.parentPid && Atomics.load(flags, ${RUNNING}) === 1) {
+      const session = new inspector.Session();
+      session.connectToMainThread();
+      session.post("Runtime.terminateExecution", () => session.disconnect());
+    }
+  }, ${PARENT_POLL_MS}).unref();
+}
 `;
 
 /**
@@ -91,7 +106,7 @@ function startInterruptWatchdog() {
   const shared = new SharedArrayBuffer(8);
   const flags = new Int32Array(shared);
   const cat = require("fs").existsSync("/bin/cat") ? "/bin/cat" : "cat";
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared, cat } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared, cat, parentPid: jupyterParent() } });
   worker.on("message", (/** @type {number} */ asked) => {
     Atomics.store(flags, PONG, asked);
     Atomics.notify(flags, PONG);
@@ -128,4 +143,27 @@ function installInterrupts(interrupt, onInterrupt) {
   };
 }
 
-module.exports = { installInterrupts, rearmSigint, startInterruptWatchdog, PROBE_MS };
+/**
+ * The parent a kernel started by Jupyter began with (jupyter_client sets JPY_PARENT_PID for
+ * its kernels, as ipykernel reads it), else 0: a kernel started by hand has no client to outlive.
+ */
+function jupyterParent() {
+  return process.env.JPY_PARENT_PID ? process.ppid : 0;
+}
+
+/**
+ * Ends the kernel when the client that started it dies without a shutdown (a console killed
+ * with its terminal, a notebook server SIGKILLed): as ipykernel's parent poller does, but through
+ * SIGTERM, so the library removes what the kernel created (ipykernel exits at once). The
+ * process is reparented when its parent dies, so a changed ppid is the sign; a cell stuck in a
+ * loop is stopped by the watchdog thread above, which checks the same.
+ */
+function watchParent() {
+  const parent = jupyterParent();
+  if (!parent) return;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, "SIGTERM");
+  }, PARENT_POLL_MS).unref();
+}
+
+module.exports = { installInterrupts, rearmSigint, startInterruptWatchdog, watchParent, PROBE_MS };

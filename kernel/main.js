@@ -44,7 +44,7 @@ const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./ha
 const { preludeSource } = require("./prelude");
 const { openUserHistory } = require("./history");
 const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
-const { installInterrupts } = require("./interrupt");
+const { installInterrupts, watchParent } = require("./interrupt");
 
 lap("modules loaded");
 
@@ -160,6 +160,7 @@ function installProcessHooks({ handler, cleanup, lifecycle }) {
   handler.onCellEnd = () => interrupts.cellEnded();
   lifecycle.onExit(cleanup);
   lifecycle.onTerminate(() => process.exit(0));
+  watchParent();
   // Not signals: a cell's stray error is logged, not fatal (tslab does the same).
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));

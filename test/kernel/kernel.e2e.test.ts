@@ -2,7 +2,7 @@
 // folder (the user's registry is not touched), notebooks are executed by nbconvert/nbclient from
 // a folder with no node_modules, and the kernel is driven by jupyter_client for interrupts.
 // One notebook run serves many assertions: each kernel start costs 1-2 s.
-import { spawnSync, type SpawnSyncReturns } from "child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -361,6 +361,44 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     expect(pidAlive(Number(value("pid2")))).toBe(false);
     expect(segmentExists(shmid)).toBe(false);
   });
+});
+
+describeWithJupyter("a kernel whose client dies without a shutdown", () => {
+  // As ipykernel's parent poller: the kernel ends by itself, and here it also removes what it
+  // created (ipykernel exits at once); a cell stuck in a loop does not keep it alive.
+  for (const mode of ["idle", "spinning"]) {
+    test(`ends within seconds and removes its segment (${mode})`, async () => {
+      // Asynchronously: the kernel inherits the client's stdout, so the pipe closes only when
+      // the kernel has ended too; the first line (printed before the client dies) is read as it comes.
+      const client = spawn(PY, [path.join(__dirname, "fixtures", "orphan_kernel.py"), notebookDir, mode], {
+        env,
+        cwd: notebookDir,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      let err = "";
+      client.stderr.on("data", (d) => (err += d));
+      const line = await new Promise<string>((resolve, reject) => {
+        client.stdout.on("data", (d) => {
+          out += d;
+          if (out.includes("\n")) resolve(out.split("\n")[0]);
+        });
+        client.on("close", () => reject(new Error(`orphan_kernel.py printed nothing: ${err}`)));
+      });
+      const { pid, shmid, status } = JSON.parse(line);
+      try {
+        expect(status).toBe("ok");
+        expect(segmentExists(shmid)).toBe(true);
+        const deadline = Date.now() + 15_000;
+        while (pidAlive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+        expect(pidAlive(pid)).toBe(false);
+        expect(segmentExists(shmid)).toBe(false);
+      } finally {
+        // Whatever failed, no orphan is left spinning.
+        if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+      }
+    });
+  }
 });
 
 describeWithJupyter("kernelspec removal", () => {
