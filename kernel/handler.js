@@ -146,8 +146,6 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.cancelInput = null;
     /** Settles when the prelude has run: completion and inspection wait for its names. @type {Promise<unknown>} */
     this.ready = Promise.resolve();
-    /** Asks for the prelude now (it otherwise waits for the kernel to be idle a moment). */
-    this.needPrelude = () => {};
     /** Told when a cell has ended (the interrupt watchdog). @type {() => void} */
     this.onCellEnd = () => {};
   }
@@ -470,15 +468,42 @@ class IpcZmqServer extends ZmqServerHooks {
     return super.bindSocket(sock, port);
   }
 
+  /**
+   * tslab's init, with every socket bound before anything reads it. tslab starts its receive
+   * loops first: a request arriving while its socket's bind is still settling makes zeromq refuse
+   * the loop's next receive (EBUSY, "Socket is blocked by a bind or unbind operation"), which ends
+   * the loop, and the kernel never answers. Requests that arrive meanwhile wait in zeromq.
+   */
   async init() {
-    await super.init();
-    // tslab never reads stdin: the replies to our input_request arrive here.
-    const stdin = this.stdinSocket;
-    if (stdin) {
+    const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
+    self.connInfo = JSON.parse(fs.readFileSync(self.configPath, "utf-8"));
+    // tslab's own zeromq, loaded when needed, as tslab does.
+    const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+    const sockets = {
+      iopub: new zmq.Publisher(),
+      shell: new zmq.Router(),
+      control: new zmq.Router(),
+      stdin: new zmq.Router(),
+      hb: new zmq.Reply(),
+    };
+    Object.assign(self, sockets);
+    await Promise.all(
+      Object.entries(sockets).map(([name, sock]) => this.bindSocket(sock, self.connInfo[`${name}_port`])),
+    );
+    /** Reads `sock` until it closes. @param {string} name @param {any} sock @param {(frames: Buffer[]) => unknown} onMessage */
+    const readLoop = (name, sock, onMessage) =>
       (async () => {
-        for await (const frames of stdin) this.handleStdinMessage(frames);
-      })().catch(() => {});
-    }
+        for await (const frames of sock) onMessage(frames);
+      })().catch((/** @type {unknown} */ e) => {
+        if (!sock.closed) logToTerminal(`tslab-ipc: the ${name} socket stopped reading: ${e}\n`);
+      });
+    // Replies go through this.shell/control/hb: the senders bindSocket put in front of them.
+    readLoop("shell", sockets.shell, (frames) => this.handleShellMessage(self.shell, ...frames));
+    readLoop("control", sockets.control, (frames) => this.handleShellMessage(self.control, ...frames));
+    // hb is only used by `jupyter console`.
+    readLoop("hb", sockets.hb, (frames) => self.hb.send(frames));
+    // tslab never reads stdin: the replies to our input_request arrive here.
+    readLoop("stdin", sockets.stdin, (frames) => this.handleStdinMessage(frames));
   }
 
   /** An input_reply: settles the input() waiting for it. @param {Buffer[]} frames */
@@ -522,16 +547,12 @@ class IpcZmqServer extends ZmqServerHooks {
     try {
       if (TSLAB_REPLIES.has(type)) {
         // A client may ask as soon as kernel_info is answered, before the preloaded names exist.
-        if (type === "complete_request" || type === "inspect_request") {
-          this.ipcHandler.needPrelude();
-          await this.ipcHandler.ready;
-        }
+        if (type === "complete_request" || type === "inspect_request") await this.ipcHandler.ready;
         if (type === "kernel_info_request") this.handleKernelInfo(sock, msgAsTslabs);
         else if (type === "is_complete_request") this.handleIsComplete(sock, msgAsTslabs);
         else if (type === "inspect_request") this.handleInspect(sock, msgAsTslabs);
         else this.handleComplete(sock, msgAsTslabs);
       } else if (type === "execute_request") {
-        this.ipcHandler.needPrelude();
         await this.handleExecute(sock, msgAsTslabs);
       } else if (type === "history_request") {
         this.reply(sock, msg, "history_reply", {

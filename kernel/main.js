@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 // The "TypeScript (IPC)" Jupyter kernel: tslab's own kernel pieces (ZmqServer,
-// JupyterHandlerImpl, createExecutor, createConverter from node_modules/tslab) composed with
+// JupyterHandlerImpl, createExecutor from node_modules/tslab; its converter in kernel/converter.js) composed with
 // what teaching needs. Jupyter runs: node kernel/main.js <connection_file>, in the notebook's folder.
 //
 // Start-up does what tslab's startKernel does (warm the Node converter, bind the sockets) plus:
@@ -36,7 +36,7 @@ const lap = (/** @type {string} */ phase) => {
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 // The TypeScript tslab compiles with (its own copy), so our wrapping of ts.sys is the one it sees.
 const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
-const { createConverter } = require("tslab/dist/converter");
+const { createConverter } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { installCellNames } = require("./traceback");
@@ -47,9 +47,6 @@ const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
 
 lap("modules loaded");
-
-/** How long an idle kernel waits before compiling the prelude (see main). */
-const PRELUDE_IDLE_MS = 1000;
 
 function main() {
   const configPath = process.argv[2];
@@ -132,19 +129,14 @@ function main() {
     },
   );
 
-  // The prelude is first in the cell queue, so every cell sees it. Compiling it blocks the
-  // kernel for a second or more, so it waits until something needs its names (a cell, a
-  // completion, an inspection) or the kernel has been idle for PRELUDE_IDLE_MS: a client's
-  // first requests (kernel_info, then history_request, which jupyter console gives up on
-  // after 1 s) are answered at once.
+  // The prelude is first in the cell queue, so every cell sees it. It compiles as soon as the
+  // sockets are bound, before the kernel reads its first request: the client's first cell, which
+  // needs it, is answered a quarter second sooner than if it waited for the client, and
+  // kernel_info is answered after it, so the requests a client sends once it has that reply
+  // (history_request, which jupyter console gives up on after 1 s) never wait for it.
   const prelude = preludeSource(lib, repoRoot) + CELL_API_DECLARATIONS;
-  /** @type {() => void} */
-  let needed = () => {};
-  const need = new Promise((resolve) => (needed = () => resolve(undefined)));
-  handler.needPrelude = needed;
   handler.ready = handler.enqueue(async () => {
     await bound;
-    await Promise.race([need, new Promise((resolve) => setTimeout(resolve, PRELUDE_IDLE_MS))]);
     target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
     target.log = () => {};
     const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {

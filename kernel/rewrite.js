@@ -9,7 +9,14 @@
 //    function named await ("await is not defined"). `await (expr)…` becomes
 //    `await Promise.resolve((expr)…)`, which awaits the same value.
 
-const ts = require("typescript");
+const path = require("path");
+
+// The TypeScript that compiles the cells (tslab's, loaded anyway), not a second copy: loading
+// the project's own would cost the kernel's start about 150 ms and its memory some 20 MB.
+/** @type {typeof import("typescript")} */
+const ts = require(
+  require.resolve("@tslab/typescript-for-tslab", { paths: [path.dirname(require.resolve("tslab/package.json"))] }),
+);
 
 /**
  * @param {string} source the cell as the student wrote it
@@ -21,7 +28,7 @@ function rewriteCell(source) {
   /** @type {Array<{ at: number, text: string }>} insertions, applied from the end */
   const edits = [];
 
-  /** @param {ts.Node} node @param {boolean} inFunction */
+  /** @param {import("typescript").Node} node @param {boolean} inFunction */
   function visit(node, inFunction) {
     if (ts.isShorthandPropertyAssignment(node)) {
       edits.push({ at: node.name.getEnd(), text: `: ${node.name.text}` });
@@ -45,11 +52,11 @@ function rewriteCell(source) {
 }
 
 /** A call/property/element chain whose leftmost part is a call of the identifier `await`. */
-function isAwaitCallChain(/** @type {ts.Node | undefined} */ node) {
+function isAwaitCallChain(/** @type {import("typescript").Node | undefined} */ node) {
   return node !== undefined && awaitIdentifier(node) !== null;
 }
 
-/** @param {ts.Node} node @returns {ts.Identifier | null} */
+/** @param {import("typescript").Node} node @returns {import("typescript").Identifier | null} */
 function awaitIdentifier(node) {
   let n = node;
   while (ts.isCallExpression(n) || ts.isPropertyAccessExpression(n) || ts.isElementAccessExpression(n)) {

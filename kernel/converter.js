@@ -1,0 +1,873 @@
+// @ts-check
+// The cell compiler: tslab 1.0.22's createConverter (node_modules/tslab/dist/converter.js,
+// Apache-2.0, by Yu Watanabe), with the same compiler options, file names, transforms and
+// diagnostics, on a lighter program. tslab rebuilds a watch program per cell, whose builder
+// computes the references of every file of the program (lib, @types/node, the library's .d.ts)
+// only to find the cell's own .ts dependencies; and a cell that declares names is compiled twice
+// (once to learn its names, once to export them). Here:
+// - a plain program per cell, built with the previous one as oldProgram (unchanged files and
+//   their module resolutions are reused, as the watch program reuses them);
+// - the cell's names come from binding its parse alone, so it is compiled once, with its
+//   `export { names }` already appended;
+// - the cell's .ts/.js dependencies are found by walking its resolved imports.
+// Invariants (what makes a cell's result the same as tslab's):
+// - The program sees the same texts: `export {};` + the previous cells' declarations in
+//   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
+//   `//@module` cells as virtual files, and real files through the same `sys`.
+// - __tslab__.ts is parsed afresh for every program; __prev__.d.ts too, unless its text is the
+//   same and remainingDecls (which rewrites its tree in place) dropped nothing from it; other files are reused
+//   while they stay the same: files of the notebook's folder by their modification time and
+//   size before each program, others (packages, the library's .d.ts) by a watch on their folder.
+// - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
+//   dependencies, as tslab's do.
+
+const fs = require("fs");
+const path = require("path");
+const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+/** @type {any} tslab's TypeScript, with its internals (bindSourceFile, Completions, ...). */
+const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+/** @type {any} */
+const tslabConverter = require("tslab/dist/converter");
+const { esModuleToCommonJSModule, keepNamesInImport } = tslabConverter;
+const { normalizeJoin } = require("tslab/dist/tspath");
+const { isValidModuleName } = require("tslab/dist/util");
+
+/** @param {any} o @returns {any} */
+function asMutable(o) {
+  return o;
+}
+
+const cancellationToken = {
+  isCancellationRequested: () => false,
+  throwIfCancellationRequested: () => {},
+};
+
+/** tslab's rule: the newest ECMAScript target the running Node supports. */
+function getTranspileTargets() {
+  const nodeVersion = Number(process.versions.node.split(".")[0]);
+  if (nodeVersion >= 18) return { target: ts.ScriptTarget.ES2022, lib: ["es2022"] };
+  if (nodeVersion >= 16) return { target: ts.ScriptTarget.ES2021, lib: ["es2021"] };
+  return { target: ts.ScriptTarget.ES2020, lib: ["es2020"] };
+}
+
+/**
+ * A converter with tslab's interface (convert, inspect, complete, addModule, close).
+ * @param {{ isJS?: boolean, isBrowser?: boolean }} [options]
+ */
+function createConverter(options) {
+  const cwd = ts.sys.getCurrentDirectory();
+  const srcFilename = normalizeJoin(cwd, options?.isJS ? "__tslab__.js" : "__tslab__.ts");
+  const declFilename = normalizeJoin(cwd, "__prev__.d.ts");
+  /** Root files in tslab's order: the declarations, the cell, then `//@module` files. */
+  const rootFiles = new Set([declFilename, srcFilename]);
+  const outDir = "outDir";
+  const dstFilename = normalizeJoin(outDir, "__tslab__.js");
+  const dstDeclFilename = normalizeJoin(outDir, "__tslab__.d.ts");
+  const { target: transpileTarget, lib: transpileLib } = getTranspileTargets();
+  if (options?.isBrowser) {
+    transpileLib.push("dom");
+    transpileLib.push("dom.iterable");
+  }
+  /** Makes every source an external module (a file with a top-level import or export is one). */
+  const srcPrefix = "export {};" + ts.sys.newLine;
+  const srcPrefixOffsets = {
+    offset: srcPrefix.length,
+    line: (srcPrefix.match(/\n/g) || []).length,
+    char: srcPrefix.length - (srcPrefix.lastIndexOf("\n") + 1),
+  };
+  let srcContent = "";
+  let declContent = "";
+  /** Dependencies already emitted (emitted again when they change). */
+  const sideInputsConverted = new Set();
+  /** Modules of `//@module` cells, by path; `srcPrefix` is prepended to their values. */
+  const virtualFiles = new Map();
+
+  const sys = Object.create(ts.sys);
+  sys.getCurrentDirectory = () => cwd;
+  sys.readFile = (/** @type {string} */ p, /** @type {string | undefined} */ encoding) => {
+    if (p === srcFilename) return srcPrefix + srcContent;
+    if (p === declFilename) return srcPrefix + declContent;
+    if (virtualFiles.has(p)) return virtualFiles.get(p);
+    return ts.sys.readFile(forwardTslabPath(cwd, p), encoding);
+  };
+  sys.directoryExists = (/** @type {string} */ p) => {
+    if (ts.sys.directoryExists(forwardTslabPath(cwd, p))) return true;
+    // tslab fakes <cwd>/node_modules so that `import "tslab"` works anywhere (forwardTslabPath).
+    return normalizeJoin(cwd, "node_modules") === p;
+  };
+  sys.fileExists = (/** @type {string} */ p) => ts.sys.fileExists(forwardTslabPath(cwd, p)) || virtualFiles.has(p);
+  sys.readDirectory = (/** @type {string} */ p, /** @type {any[]} */ ...rest) =>
+    ts.sys.readDirectory(forwardTslabPath(cwd, p), ...rest);
+
+  const compilerOptions = {
+    // ESNext, not ES2015, for dynamic import; the output becomes CommonJS afterwards.
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    esModuleInterop: true,
+    target: transpileTarget,
+    lib: transpileLib.map((lib) => `lib.${lib}.d.ts`),
+    declaration: true,
+    newLine: ts.NewLineKind.LineFeed,
+    noImplicitUseStrict: true,
+    experimentalDecorators: true,
+    resolveJsonModule: true,
+    jsx: ts.JsxEmit.React,
+    typeRoots: getTypeRoots(),
+    // allowJs, checkJs and outDir transpile .js files.
+    allowJs: true,
+    checkJs: true,
+    disableTopLevelAwait: true,
+    skipLibCheck: true,
+    // rootDir stabilizes the paths of output files.
+    rootDir: cwd,
+    outDir,
+  };
+
+  /** Real files' trees, reused while the file's modification time and size stay the same. @type {Map<string, { sf: any, stamp: string, languageVersion: unknown }>} */
+  const fileCache = new Map();
+  const stampOf = (/** @type {string} */ p) => {
+    try {
+      const st = fs.statSync(forwardTslabPath(cwd, p));
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return "";
+    }
+  };
+  /** Files under TypeScript's own lib folder never change while the kernel runs. */
+  const libDir = path.dirname(ts.getDefaultLibFilePath(compilerOptions));
+  /**
+   * Cached files whose stamp is checked before each program: those in the notebook's folder
+   * (outside node_modules), which a cell may have just written. The others (packages, the
+   * library's .d.ts) are many and rarely change: a watch on their folder drops them when they do.
+   */
+  const checked = new Set();
+  /** Folder watches, by folder: null where watching failed (its files are then checked by stamp). @type {Map<string, fs.FSWatcher | null>} */
+  const folderWatches = new Map();
+  /** Set when a watched file changed: the module resolutions are dropped before the next program. */
+  let watchedChange = false;
+  /** Whether `fileName` (a real file) is one whose stamp is checked before each program. @param {string} fileName */
+  const checkedEachTime = (fileName) =>
+    (fileName.startsWith(cwd + "/") && !fileName.includes("/node_modules/")) || !watchFolder(path.dirname(fileName));
+  /** Drops a real file's tree (a dependency is emitted again). @param {string} fileName */
+  const forget = (fileName) => {
+    fileCache.delete(fileName);
+    checked.delete(fileName);
+    sideInputsConverted.delete(fileName);
+  };
+  /** Watches `dir` (once); false if it cannot be watched. @param {string} dir */
+  function watchFolder(dir) {
+    const known = folderWatches.get(dir);
+    if (known !== undefined) return known !== null;
+    try {
+      const watch = fs.watch(dir, { persistent: false }, (_event, name) => {
+        watchedChange = true;
+        if (name) forget(`${dir}/${name}`);
+        else for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+      });
+      watch.on("error", () => {
+        watch.close();
+        folderWatches.set(dir, null);
+        // Back to stamps for what this folder holds.
+        for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+      });
+      folderWatches.set(dir, watch);
+      return true;
+    } catch {
+      folderWatches.set(dir, null);
+      return false;
+    }
+  }
+  /**
+   * The declarations' tree, reused while the declarations' text stays the same and
+   * remainingDecls has dropped nothing from it (it rewrites the tree in place).
+   * @type {{ text: string, sf: any, languageVersion: string } | null}
+   */
+  let declTree = null;
+  /**
+   * Module resolutions, kept across programs while every lookup succeeds and no file changes
+   * (a failed lookup may succeed once the file exists; the watch program watches for that).
+   */
+  let resolutionCache = ts.createModuleResolutionCache(cwd, (/** @type {string} */ f) => f, compilerOptions);
+  let resolutionFailed = false;
+
+  const host = {
+    getSourceFile(
+      /** @type {string} */ fileName,
+      /** @type {any} */ languageVersionOrOptions,
+      /** @type {any} */ onError,
+    ) {
+      const fresh = fileName === srcFilename || fileName === declFilename || virtualFiles.has(fileName);
+      if (!fresh) {
+        const hit = fileCache.get(fileName);
+        if (hit && hit.languageVersion === languageKey(languageVersionOrOptions)) return hit.sf;
+      }
+      if (
+        fileName === declFilename &&
+        declTree?.text === srcPrefix + declContent &&
+        declTree.languageVersion === languageKey(languageVersionOrOptions)
+      ) {
+        return declTree.sf;
+      }
+      let text;
+      try {
+        text = sys.readFile(fileName);
+      } catch (e) {
+        onError?.(e instanceof Error ? e.message : String(e));
+        text = "";
+      }
+      if (text === undefined) return undefined;
+      const sf = ts.createSourceFile(fileName, text, languageVersionOrOptions);
+      if (fileName === declFilename) declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
+      if (!fresh) {
+        const stamp = fileName.startsWith(libDir + "/") ? "lib" : stampOf(fileName);
+        fileCache.set(fileName, { sf, stamp, languageVersion: languageKey(languageVersionOrOptions) });
+        if (stamp !== "lib" && checkedEachTime(fileName)) checked.add(fileName);
+      }
+      return sf;
+    },
+    getDefaultLibFileName: (/** @type {any} */ o) => ts.getDefaultLibFilePath(o),
+    getDefaultLibLocation: () => libDir,
+    writeFile() {
+      throw new Error("writeFile must not be called");
+    },
+    getCurrentDirectory: () => cwd,
+    getCanonicalFileName: (/** @type {string} */ f) => f,
+    useCaseSensitiveFileNames: () => true,
+    getNewLine: () => "\n",
+    fileExists: (/** @type {string} */ f) => sys.fileExists(f),
+    readFile: (/** @type {string} */ f) => sys.readFile(f),
+    directoryExists: (/** @type {string} */ d) => sys.directoryExists(d),
+    getDirectories: (/** @type {string} */ d) => sys.getDirectories(d),
+    realpath: (/** @type {string} */ p) => sys.realpath(p),
+    getEnvironmentVariable: (/** @type {string} */ name) => sys.getEnvironmentVariable?.(name) ?? "",
+    /** TypeScript's own resolution (as its default loader calls it), with the cache above. */
+    resolveModuleNameLiterals(
+      /** @type {any[]} */ literals,
+      /** @type {string} */ containingFile,
+      /** @type {any} */ redirectedReference,
+      /** @type {any} */ options,
+      /** @type {any} */ containingSourceFile,
+    ) {
+      return literals.map((literal) => {
+        const resolution = ts.resolveModuleName(
+          literal.text,
+          containingFile,
+          options,
+          host,
+          resolutionCache,
+          redirectedReference,
+          ts.getModeForUsageLocation(containingSourceFile, literal),
+        );
+        if (!resolution.resolvedModule) resolutionFailed = true;
+        return resolution;
+      });
+    },
+  };
+
+  // The type packages included without an import (`@types/*` in the type roots), read once and
+  // again when a type root's listing changes, instead of reading their package.json per program.
+  const typeRootStamps = () => compilerOptions.typeRoots.map(stampOf).join("|");
+  let typeRootsSeen = typeRootStamps();
+  /** @type {any} */ (compilerOptions).types = ts.getAutomaticTypeDirectiveNames(compilerOptions, host);
+
+  /** @type {any} */
+  let program = null;
+  updateContent("", "");
+
+  return { close, convert, inspect, complete, addModule };
+
+  function close() {
+    program = null;
+    declTree = null;
+    fileCache.clear();
+    for (const watch of folderWatches.values()) watch?.close();
+    folderWatches.clear();
+  }
+
+  /**
+   * Drops the trees of real files that changed since they were read (a dependency is emitted
+   * again), and the module resolutions when a file changed or a lookup failed last time.
+   */
+  function refreshChangedFiles() {
+    let changed = watchedChange;
+    watchedChange = false;
+    for (const fileName of checked) {
+      const hit = fileCache.get(fileName);
+      if (hit && hit.stamp !== stampOf(fileName)) {
+        forget(fileName);
+        changed = true;
+      }
+    }
+    const roots = typeRootStamps();
+    if (roots !== typeRootsSeen) {
+      typeRootsSeen = roots;
+      delete (/** @type {any} */ (compilerOptions).types);
+      /** @type {any} */ (compilerOptions).types = ts.getAutomaticTypeDirectiveNames(compilerOptions, host);
+      changed = true;
+    }
+    if (changed || resolutionFailed) {
+      resolutionCache = ts.createModuleResolutionCache(cwd, (/** @type {string} */ f) => f, compilerOptions);
+      resolutionFailed = false;
+    }
+  }
+
+  /** The program for these declarations and this cell source. @param {string} decls @param {string} src */
+  function updateContent(decls, src) {
+    declContent = decls;
+    srcContent = src;
+    refreshChangedFiles();
+    program = ts.createProgram({
+      rootNames: Array.from(rootFiles),
+      options: compilerOptions,
+      host,
+      oldProgram: program ?? undefined,
+    });
+  }
+
+  /**
+   * The names a cell declares at its top level: the locals of its tree bound alone (the binder
+   * works per file, so these are the locals tslab reads from the cell's tree in its program).
+   * @param {string} src
+   */
+  function localNames(src) {
+    const sf = ts.createSourceFile(
+      srcFilename,
+      srcPrefix + src,
+      { languageVersion: transpileTarget },
+      false,
+      options?.isJS ? ts.ScriptKind.JS : ts.ScriptKind.TS,
+    );
+    ts.bindSourceFile(sf, compilerOptions);
+    /** @type {Set<string>} */
+    const keys = new Set();
+    sf.locals?.forEach((/** @type {unknown} */ _, /** @type {string} */ key) => {
+      keys.add(key);
+    });
+    return keys;
+  }
+
+  /** @param {string} prevDecl @param {string} src */
+  function convert(prevDecl, src) {
+    const keys = localNames(src);
+    // Export all local variables.
+    updateContent(prevDecl, keys.size > 0 ? src + "\nexport {" + Array.from(keys).join(", ") + "}" : src);
+    const declsFile = program.getSourceFile(declFilename);
+    const srcFile = program.getSourceFile(srcFilename);
+    asMutable(srcFile).parent = declsFile;
+    const deps = getAllSrcDependencies(srcFile);
+    const diag = convertDiagnostics(
+      ts.getPreEmitDiagnosticsOfFiles(program, [
+        srcFile,
+        ...deps.filter((d) => d !== srcFile.fileName).map((d) => program.getSourceFile(d)),
+      ]),
+    );
+    if (diag.diagnostics.length > 0) {
+      return { diagnostics: diag.diagnostics };
+    }
+    /** @type {string | undefined} */
+    let output;
+    /** @type {string | undefined} */
+    let declOutput;
+    /** @type {string | undefined} */
+    let lastExpressionVar;
+    /** @type {Array<{ path: string, data: string }> | undefined} */
+    let sideOutputs;
+    for (const dep of deps) {
+      if (sideInputsConverted.has(dep)) continue;
+      if (dep !== srcFilename) sideInputsConverted.add(dep);
+      program.emit(
+        program.getSourceFile(dep),
+        (/** @type {string} */ fileName, /** @type {string} */ data) => {
+          if (fileName === dstFilename) {
+            output = data;
+            return;
+          }
+          if (fileName === dstDeclFilename) {
+            declOutput = data;
+            return;
+          }
+          if (!fileName.endsWith(".js")) return;
+          const rel = path.relative(outDir, fileName);
+          if (rel.startsWith("..")) throw new Error("unexpected emit path: " + fileName);
+          sideOutputs ??= [];
+          sideOutputs.push({ path: normalizeJoin(cwd, rel), data: esModuleToCommonJSModule(data, transpileTarget) });
+        },
+        undefined,
+        undefined,
+        getCustomTransformers(program.getTypeChecker(), declsFile, keys, (/** @type {string} */ name) => {
+          lastExpressionVar = name;
+        }),
+      );
+    }
+    sideOutputs?.sort((a, b) => a.path.localeCompare(b.path));
+    declOutput += remainingDecls(program.getTypeChecker(), srcFile, declsFile);
+    return {
+      output: esModuleToCommonJSModule(output, transpileTarget),
+      declOutput,
+      diagnostics: diag.diagnostics,
+      hasToplevelAwait: diag.hasToplevelAwait,
+      sideOutputs,
+      lastExpressionVar,
+    };
+  }
+
+  /**
+   * The .ts and .js files `sourceFile` depends on (itself included): its imports, `/// <reference
+   * path>` files and type references, transitively, as tslab's builder finds them.
+   * @param {any} sourceFile
+   * @returns {string[]}
+   */
+  function getAllSrcDependencies(sourceFile) {
+    const seen = new Set([sourceFile.fileName]);
+    const order = [sourceFile.fileName];
+    const queue = [sourceFile];
+    /** @param {string | undefined} fileName */
+    const visit = (fileName) => {
+      if (!fileName || seen.has(fileName)) return;
+      const sf = program.getSourceFile(fileName);
+      if (!sf) return;
+      seen.add(fileName);
+      order.push(fileName);
+      queue.push(sf);
+    };
+    while (queue.length) {
+      const sf = queue.pop();
+      for (const name of sf.imports ?? []) {
+        const mode = ts.getModeForUsageLocation(sf, name);
+        visit(ts.getResolvedModule(sf, name.text, mode)?.resolvedFileName);
+      }
+      for (const ref of sf.referencedFiles ?? []) {
+        visit(ts.resolveTripleslashReference(ref.fileName, sf.fileName));
+      }
+      for (const ref of sf.typeReferenceDirectives ?? []) {
+        const mode = ref.resolutionMode ?? sf.impliedNodeFormat;
+        visit(sf.resolvedTypeReferenceDirectiveNames?.get(ref.fileName, mode)?.resolvedFileName);
+      }
+    }
+    return order.filter((dep) => dep.endsWith(".js") || (dep.endsWith(".ts") && !dep.endsWith(".d.ts")));
+  }
+
+  function getTypeRoots() {
+    // If @types/node is not in the default type roots, tslab's own node_modules/@types (bug#10).
+    const typeRoots = ts.getDefaultTypeRoots(cwd, { directoryExists: sys.directoryExists }) || [];
+    for (const root of typeRoots) {
+      if (ts.sys.fileExists(normalizeJoin(root, "node", "package.json"))) return typeRoots;
+    }
+    typeRoots.push(normalizeJoin(tslabDir, "node_modules", "@types"));
+    return typeRoots;
+  }
+
+  /** @param {string} prevDecl @param {string} src @param {number} position */
+  function inspect(prevDecl, src, position) {
+    updateContent(prevDecl, src);
+    // The checker binds the trees (and so sets their parent pointers) before the services walk them.
+    const checker = program.getTypeChecker();
+    const declsFile = program.getSourceFile(declFilename);
+    const srcFile = program.getSourceFile(srcFilename);
+    asMutable(srcFile).parent = declsFile;
+    const info = ts.getQuickInfoAtPosition(srcFile, checker, cancellationToken, position + srcPrefix.length);
+    if (info?.textSpan) info.textSpan.start -= srcPrefix.length;
+    return info;
+  }
+
+  /** @param {string} prevDecl @param {string} src @param {number} position */
+  function complete(prevDecl, src, position) {
+    updateContent(prevDecl, src);
+    program.getTypeChecker();
+    const declsFile = program.getSourceFile(declFilename);
+    const srcFile = program.getSourceFile(srcFilename);
+    asMutable(srcFile).parent = declsFile;
+    const pos = position + srcPrefix.length;
+    const info = ts.Completions.getCompletionsAtPositionForTslab(
+      {},
+      program,
+      () => {},
+      srcFile,
+      pos,
+      {},
+      undefined,
+      ts.CompletionTriggerKind.Invoked,
+      cancellationToken,
+    );
+    if (info?.optionalReplacementSpan) info.optionalReplacementSpan.start -= srcPrefix.length;
+    const prev = ts.findPrecedingToken(pos, srcFile);
+    // findPrecedingToken may return a token ending after pos; node.pos is not node.getStart().
+    if (prev && ts.isIdentifier(prev) && prev.end >= pos) return completionWithId(info, prev, srcFile);
+    const next = prev ? ts.findNextToken(prev, srcFile, srcFile) : null;
+    if (next && ts.isIdentifier(next) && next.getStart(srcFile) <= pos && pos <= next.end) {
+      return completionWithId(info, next, srcFile);
+    }
+    const entries = info?.entries ? info.entries.slice() : [];
+    entries.sort((/** @type {any} */ a, /** @type {any} */ b) => {
+      const ord = a.sortText.localeCompare(b.sortText);
+      return ord !== 0 ? ord : a.name.localeCompare(b.name);
+    });
+    return {
+      start: pos - srcPrefix.length,
+      end: pos - srcPrefix.length,
+      candidates: entries.map((/** @type {any} */ e) => e.name),
+      original: info,
+    };
+  }
+
+  /** @param {any} info @param {any} id @param {any} srcFile */
+  function completionWithId(info, id, srcFile) {
+    const name = id.escapedText.toString();
+    const lower = name.toLowerCase();
+    const entries = info ? info.entries : [];
+    const candidates = entries
+      .map((/** @type {any} */ e, /** @type {number} */ index) => {
+        const key = (() => {
+          if (e.name.startsWith(name)) return "0";
+          const lname = e.name.toLowerCase();
+          if (lname.startsWith(lower)) return "1";
+          if (lname.indexOf(lower) >= 0) return "2";
+          return "";
+        })();
+        if (key === "") return null;
+        return { name: e.name, sortKey: key + e.sortText, index };
+      })
+      .filter((/** @type {any} */ e) => !!e);
+    // Sort stably by the original index.
+    candidates.sort((/** @type {any} */ a, /** @type {any} */ b) => {
+      const ord = a.sortKey.localeCompare(b.sortKey);
+      return ord !== 0 ? ord : a.index - b.index;
+    });
+    return {
+      start: id.getStart(srcFile) - srcPrefix.length,
+      end: id.end - srcPrefix.length,
+      candidates: candidates.map((/** @type {any} */ e) => e.name),
+      original: info,
+    };
+  }
+
+  /** The declarations of earlier cells that this cell does not redeclare, printed. @param {any} checker @param {any} srcSF @param {any} declsSF */
+  function remainingDecls(checker, srcSF, declsSF) {
+    const declLocals = declsSF.locals;
+    const locals = srcSF.locals;
+    /** @type {Map<any, Set<string>>} */
+    const keepMap = new Map();
+    /** @param {any} node @param {string} name */
+    function addName(node, name) {
+      let set = keepMap.get(node);
+      if (!set) {
+        set = new Set();
+        keepMap.set(node, set);
+      }
+      set.add(name);
+    }
+    const valueNames = new Set();
+    const anyVars = new Set();
+    declLocals.forEach((/** @type {any} */ sym, /** @type {string} */ key) => {
+      const keep = checkKeepDeclType(checker, locals.get(key));
+      if (!keep.type && !keep.value) return;
+      sym.declarations.forEach((/** @type {any} */ decl) => {
+        let node = decl;
+        while (node.parent !== declsSF) node = node.parent;
+        if (node.kind === ts.SyntaxKind.VariableStatement) {
+          if (keep.value) {
+            addName(node, key);
+            if (anyVars.has(key)) anyVars.delete(key);
+            valueNames.add(key);
+          }
+          return;
+        }
+        if (ts.isTypeAliasDeclaration(node)) {
+          if (keep.type) addName(node, key);
+          return;
+        }
+        if (ts.isClassDeclaration(node) || ts.isEnumDeclaration(node)) {
+          if (keep.type) {
+            if (keep.value) addName(node, key);
+            // If !keep.value, forget this class.
+            return;
+          }
+          // keep.value === true
+          if (!valueNames.has(node.name.escapedText)) anyVars.add(node.name.escapedText);
+          return;
+        }
+        if (ts.isImportDeclaration(node)) {
+          if (keep.type && keep.value) {
+            addName(node, key);
+            return;
+          }
+          const aliased = checker.getAliasedSymbol(sym);
+          if (!keep.value) {
+            // Here, keep.type == true.
+            if (aliased.flags & ts.SymbolFlags.Value) return; // Overwritten with a new value.
+            // tslab's test (`&&`, not `&`): kept as is so the declarations stay tslab's.
+            if (aliased.flags && ts.SymbolFlags.Type) addName(node, key);
+            return;
+          }
+          // Here, keep.value == true and keep.type == false.
+          if (aliased.flags & ts.SymbolFlags.Type) {
+            // Overwritten with a new type.
+            if (aliased.flags & ts.SymbolFlags.Value && !valueNames.has(aliased.escapedName)) {
+              anyVars.add(aliased.escapedName);
+            }
+            return;
+          }
+          addName(node, key);
+          return;
+        }
+        if (ts.isFunctionDeclaration(node)) {
+          if (keep.value) addName(node, key);
+          return;
+        }
+        if (ts.isInterfaceDeclaration(node)) {
+          if (keep.type) addName(node, key);
+        }
+      });
+    });
+    /** @type {any[]} */
+    const statements = [];
+    let dropped = false;
+    declsSF.statements.forEach((/** @type {any} */ stmt) => {
+      const names = keepMap.get(stmt);
+      if (!names) {
+        dropped = true;
+        return;
+      }
+      if (!keepsAllNames(stmt, names)) dropped = true;
+      statements.push(stmt);
+      if (ts.isVariableStatement(stmt)) {
+        /** @type {any[]} */
+        const decls = [];
+        stmt.declarationList.declarations.forEach((/** @type {any} */ decl) => {
+          if (!ts.isIdentifier(decl.name)) return; // This must not happen.
+          if (!names.has(decl.name.escapedText)) return;
+          decls.push(decl);
+        });
+        asMutable(stmt.declarationList).declarations = ts.factory.createNodeArray(decls);
+      }
+      if (ts.isImportDeclaration(stmt)) keepNamesInImport(stmt, names);
+    });
+    asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
+    // A tree that lost declarations no longer matches its text: never reuse it.
+    if (dropped && declTree?.sf === declsSF) declTree = null;
+    const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
+    /** @type {string[]} */
+    const anyVarsDecls = [];
+    anyVars.forEach((name) => {
+      anyVarsDecls.push(`let ${name}: any;\n`);
+    });
+    return printer.printFile(declsSF) + anyVarsDecls.join("");
+  }
+
+  /**
+   * Whether a statement keeps every name it declares (remainingDecls then rewrites it to itself).
+   * @param {any} stmt @param {Set<string>} names
+   */
+  function keepsAllNames(stmt, names) {
+    /** @type {string[]} */
+    const declared = [];
+    if (ts.isVariableStatement(stmt)) {
+      for (const decl of stmt.declarationList.declarations) {
+        if (!ts.isIdentifier(decl.name)) return false;
+        declared.push(decl.name.escapedText);
+      }
+    } else if (ts.isImportDeclaration(stmt)) {
+      const clause = stmt.importClause;
+      if (!clause) return false;
+      if (clause.name) declared.push(clause.name.escapedText);
+      const bindings = clause.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) declared.push(bindings.name.escapedText);
+      else if (bindings) for (const elm of bindings.elements) declared.push(elm.name.escapedText);
+    } else {
+      return true;
+    }
+    return declared.every((name) => names.has(name));
+  }
+
+  /** @param {any} checker @param {any} symb */
+  function checkKeepDeclType(checker, symb) {
+    const ret = { value: true, type: true };
+    if (!symb) return ret;
+    if (symb.flags & ts.SymbolFlags.Alias) symb = checker.getAliasedSymbol(symb);
+    if (symb.flags & ts.SymbolFlags.Value) ret.value = false;
+    if (symb.flags & ts.SymbolFlags.Type) ret.type = false;
+    return ret;
+  }
+
+  /** Whether `d` is a top-level await (tslab allows them, #16). @param {any} srcFile @param {any} d */
+  function isTopLevelAwaitDiagnostic(srcFile, d) {
+    // await_expression_is_only_allowed_within_an_async_function_1308
+    if (d.code !== 1308 || srcFile == null) return false;
+    const awaitToken = ts.findPrecedingToken(d.start + d.length, srcFile);
+    if (awaitToken.kind !== ts.SyntaxKind.AwaitKeyword) return false;
+    let parent = awaitToken.parent;
+    while (parent && parent !== srcFile) {
+      switch (parent.kind) {
+        case ts.SyntaxKind.ArrowFunction:
+        case ts.SyntaxKind.FunctionExpression:
+        case ts.SyntaxKind.FunctionDeclaration:
+        case ts.SyntaxKind.ClassDeclaration:
+        case ts.SyntaxKind.ModuleDeclaration:
+          // await is not top-level. This is invalid in tslab.
+          return false;
+      }
+      parent = parent.parent;
+    }
+    return true;
+  }
+
+  /** @param {string} fileName @param {number} offset */
+  function adjustSrcFileOffset(fileName, offset) {
+    const lineChar = ts.getLineAndCharacterOfPosition(program.getSourceFile(fileName), offset);
+    const pos = { offset, line: lineChar.line, character: lineChar.character };
+    if (fileName === srcFilename || virtualFiles.has(fileName)) {
+      pos.offset -= srcPrefixOffsets.offset;
+      pos.line -= srcPrefixOffsets.line;
+      pos.character -= srcPrefixOffsets.char;
+    }
+    return pos;
+  }
+
+  /** @param {readonly any[]} input */
+  function convertDiagnostics(input) {
+    let hasToplevelAwait = false;
+    /** @type {any[]} */
+    const diagnostics = [];
+    const srcFile = program.getSourceFile(srcFilename);
+    for (const d of input) {
+      if (!d.file) continue;
+      if (d.file.fileName === srcFilename && isTopLevelAwaitDiagnostic(srcFile, d)) {
+        hasToplevelAwait = true;
+        continue;
+      }
+      let fileName;
+      if (d.file.fileName !== srcFilename) {
+        const rel = path.relative(cwd, d.file.fileName);
+        if (rel.startsWith("..")) continue;
+        fileName = rel;
+      }
+      const start = adjustSrcFileOffset(d.file.fileName, d.start);
+      const end = adjustSrcFileOffset(d.file.fileName, d.start + d.length);
+      if (typeof d.messageText === "string") {
+        diagnostics.push({
+          start,
+          end,
+          messageText: d.messageText.toString(),
+          category: d.category,
+          code: d.code,
+          fileName,
+        });
+        continue;
+      }
+      traverseDiagnosticMessageChain(start, end, d.messageText, diagnostics, fileName);
+    }
+    return { diagnostics, hasToplevelAwait };
+  }
+
+  /** @param {any} start @param {any} end @param {any} msg @param {any[]} out @param {string | undefined} [fileName] */
+  function traverseDiagnosticMessageChain(start, end, msg, out, fileName) {
+    out.push({ start, end, messageText: msg.messageText, category: msg.category, code: msg.code, fileName });
+    if (!msg.next) return;
+    // tslab passes no file name to the chain's children: kept, so the messages stay tslab's.
+    for (const child of msg.next) traverseDiagnosticMessageChain(start, end, child, out);
+  }
+
+  /**
+   * @param {any} checker @param {any} declsFile
+   * @param {Set<string>} locals names of declared variables
+   * @param {(name: string) => void} setLastExprName stores the created name
+   */
+  function getCustomTransformers(checker, declsFile, locals, setLastExprName) {
+    const nullTransformationContext = ts.getNullTransformationContext();
+    return { after: [after], afterDeclarations: [afterDeclarations] };
+    function createLastExprVar() {
+      const prefix = "tsLastExpr";
+      if (!locals.has(prefix)) return prefix;
+      for (let i = 0; ; i++) {
+        const name = `${prefix}${i}`;
+        if (!locals.has(name)) return name;
+      }
+    }
+    /** Wraps identifiers of earlier cells' variables with exports. @param {any} node @returns {any} */
+    function wrapPrevIdentifier(node) {
+      if (!ts.isIdentifier(node)) return ts.visitEachChild(node, wrapPrevIdentifier, nullTransformationContext);
+      if (node.parent && ts.isPropertyAccessExpression(node.parent) && node.parent.name === node) return node;
+      let prev = false;
+      for (const decl of checker.getSymbolAtLocation(node)?.declarations ?? []) {
+        if (decl.getSourceFile() === declsFile) {
+          prev = true;
+          break;
+        }
+      }
+      if (!prev) return node;
+      return ts.factory.createPropertyAccessExpression(ts.factory.createIdentifier("exports"), node);
+    }
+    function after() {
+      // Stores the last expression in a variable.
+      return (/** @type {any} */ node) => {
+        node = ts.visitEachChild(node, wrapPrevIdentifier, nullTransformationContext);
+        for (let i = node.statements.length - 1; i >= 0; i--) {
+          const stmt = node.statements[i];
+          if (ts.isExportDeclaration(stmt)) continue;
+          if (!ts.isExpressionStatement(stmt)) break;
+          const lastName = createLastExprVar();
+          const statements = node.statements.slice(0, i);
+          statements.push(
+            ts.factory.createVariableStatement(
+              [ts.factory.createModifier(ts.SyntaxKind.ExportKeyword)],
+              ts.factory.createVariableDeclarationList(
+                [ts.factory.createVariableDeclaration(lastName, undefined, undefined, stmt.expression)],
+                ts.NodeFlags.Const,
+              ),
+            ),
+          );
+          setLastExprName(lastName);
+          statements.push(...node.statements.slice(i + 1));
+          asMutable(node).statements = ts.factory.createNodeArray(statements);
+          break;
+        }
+        return node;
+      };
+    }
+    function afterDeclarations() {
+      // Deletes every `export { ... }`.
+      return (/** @type {any} */ node) => {
+        asMutable(node).statements = ts.factory.createNodeArray(
+          node.statements.filter((/** @type {any} */ stmt) => !ts.isExportDeclaration(stmt)),
+        );
+        return node;
+      };
+    }
+  }
+
+  /** @param {string} name @param {{ jsx?: boolean } | undefined} meta */
+  function getModuleFilePath(name, meta) {
+    if (!isValidModuleName(name)) throw new Error("invalid module name: " + JSON.stringify(name));
+    let ext = options?.isJS ? ".js" : ".ts";
+    if (meta?.jsx) ext += "x";
+    return normalizeJoin(cwd, name + ext);
+  }
+
+  /** A `//@module` cell: its source becomes a module the next cells can import. @param {string} name @param {string} content @param {any} meta */
+  function addModule(name, content, meta) {
+    const p = getModuleFilePath(name, meta);
+    virtualFiles.set(p, srcPrefix + content);
+    sideInputsConverted.delete(p);
+    rootFiles.add(p);
+    updateContent(declContent, srcContent);
+    const file = program.getSourceFile(p);
+    return convertDiagnostics(ts.getPreEmitDiagnostics(program, file)).diagnostics;
+  }
+}
+
+/** What a tree's parse depends on besides its text. @param {any} languageVersionOrOptions */
+function languageKey(languageVersionOrOptions) {
+  if (typeof languageVersionOrOptions !== "object" || languageVersionOrOptions === null)
+    return String(languageVersionOrOptions);
+  const o = languageVersionOrOptions;
+  return `${o.languageVersion}:${o.impliedNodeFormat}:${o.setExternalModuleIndicator ? "s" : ""}`;
+}
+
+/** tslab's path forwarding: `<cwd>/node_modules/tslab/**` is tslab's own package. @param {string} cwd @param {string} p */
+function forwardTslabPath(cwd, p) {
+  const rel = path.relative(normalizeJoin(cwd, "node_modules", "tslab"), p);
+  if (rel.startsWith("..")) return p;
+  return normalizeJoin(tslabDir, rel);
+}
+
+module.exports = { createConverter };

@@ -1,0 +1,169 @@
+// The kernel's cell compiler (kernel/converter.js) against tslab's own (node_modules/tslab): the
+// same sequence of cells gives the same JavaScript, the same carried-over declarations and the
+// same diagnostics, line for line, in both. A difference here is a difference a student sees.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { bareTempBase } from "../helpers";
+
+const repo = path.resolve(__dirname, "..", "..");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const ours = require(path.join(repo, "kernel", "converter.js"));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const tslabs = require("tslab/dist/converter");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
+const tslabDir = path.dirname(require.resolve("tslab/package.json"));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+
+/** Cells in the order a notebook runs them: declarations, redeclarations, errors, awaits, imports. */
+const CELLS = [
+  'import { shmget, IPC_PRIVATE, IPC_CREAT, type IpcsEntry } from "tslab-ipc";',
+  "1+1",
+  "function bump(x: number): number { return x + 1; }\nbump(1)",
+  "let a = 1, b = 'two';\nconst { c, d } = { c: 3, d: [4] };\n{ var hoisted = 5; }\na + c",
+  "class P { constructor(public x: number) {} get y() { return this.x + 1; } }\nnew P(1).y",
+  "interface Shape { area(): number }\ntype Id = string | number;\nenum Color { Red, Green }\nconst s: Shape = { area: () => 2 };\nColor.Green",
+  "const bad: number = 'text';\nlet ok = 1;",
+  "\n\nbump('x')\nundefinedName + 1",
+  "function bump(s: string): string { return s + '!'; }\nbump('a')",
+  "let a = 'now a string';\na.toUpperCase()",
+  // Runs and throws: the executor keeps the previous declarations, which must still hold bump(string).
+  "/* throws */ function bump(n: number): number { return n; }\nlet a = 2;\nthrow new Error('x')",
+  "bump('still a string')\na.length",
+  "1",
+  "2",
+  "const r = await Promise.resolve(42);\nr + 1",
+  "async function f() { return 1; }\nconst g = () => { await f(); };",
+  "import * as fs from 'fs';\nimport { join } from 'path';\nfs.existsSync(join('/', 'tmp'))",
+  "const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);\nconst e: IpcsEntry | null = null;\nid",
+  "type Id = boolean;\nconst x: Id = true;\nx",
+  "class Color { static Red = 1 }\nColor.Red",
+  "let x: any = 1; x = 'y'; const fn = function named() {}; x",
+  "const broken = ;\n",
+  "for (var i = 0; i < 3; i++) {}\ni",
+  "declare const ambient: number;\nexport const exported = 1;\nexported",
+];
+
+function sequence(create: (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void }) {
+  const conv = create({ isJS: false, isBrowser: false });
+  const out: Array<Record<string, unknown>> = [];
+  let prevDecl = "";
+  try {
+    for (const cell of CELLS) {
+      const r = conv.convert(prevDecl, cell);
+      out.push(r);
+      if ((r.diagnostics as unknown[]).length === 0 && !cell.startsWith("/* throws */"))
+        prevDecl = String(r.declOutput ?? "");
+    }
+  } finally {
+    conv.close();
+  }
+  return out;
+}
+
+describe("the kernel's converter", () => {
+  const cwd = process.cwd();
+  let dir = "";
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-converter-"));
+    process.chdir(dir);
+    installTypeResolution(ts, dir);
+  });
+  afterAll(() => {
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("gives tslab's output, declarations and diagnostics for the same cells", () => {
+    const expected = sequence(tslabs.createConverter);
+    const actual = sequence(ours.createConverter);
+    expect(actual).toHaveLength(CELLS.length);
+    for (let i = 0; i < CELLS.length; i++) {
+      expect({ cell: CELLS[i], result: actual[i] }).toEqual({ cell: CELLS[i], result: expected[i] });
+    }
+    // The corpus exercises what it claims to: errors with lines, a top-level await, carried names.
+    expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
+    expect(expected.some((r) => r.hasToplevelAwait === true)).toBe(true);
+    expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
+  });
+
+  test("completes, inspects and adds //@module files as tslab does", () => {
+    const run = (create: typeof ours.createConverter) => {
+      const conv = create({ isJS: false, isBrowser: false });
+      try {
+        const decl = String(
+          conv.convert("", 'import { shmget } from "tslab-ipc";\nconst seg = { attach: 1, detach: 2 };').declOutput,
+        );
+        return {
+          names: conv.complete(decl, "sh", 2),
+          members: conv.complete(decl, "seg.", 4),
+          info: conv.inspect(decl, "shmget", 2),
+          module: conv.addModule("mymod", "export const q: number = 'x';", {}),
+          afterModule: conv.convert(decl, 'import { q } from "./mymod";\nq'),
+        };
+      } finally {
+        conv.close();
+      }
+    };
+    const actual = run(ours.createConverter);
+    expect(actual.members.candidates).toEqual(["attach", "detach"]);
+    expect(actual.module).toEqual([expect.objectContaining({ fileName: "mymod.ts", code: 2322 })]);
+    expect(actual).toEqual(run(tslabs.createConverter));
+  });
+
+  test("a module outside the notebook's folder is compiled again once its folder reports a change", async () => {
+    const outside = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-converter-outside-"));
+    const conv = ours.createConverter({ isJS: false, isBrowser: false });
+    try {
+      const mod = path.join(outside, "shared.d.ts");
+      fs.writeFileSync(mod, "export declare const limit: number;\n");
+      const cell = `import { limit } from ${JSON.stringify(path.join(outside, "shared"))};\nconst n: number = limit;`;
+      expect(conv.convert("", cell).diagnostics).toEqual([]);
+      fs.writeFileSync(mod, "export declare const limit: string;\n");
+      let diagnostics: Array<{ code: number }> = [];
+      for (let i = 0; i < 50 && diagnostics.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        diagnostics = conv.convert("", cell).diagnostics;
+      }
+      expect(diagnostics).toEqual([expect.objectContaining({ code: 2322 })]);
+    } finally {
+      conv.close();
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  test("a local module a cell imports is type-checked and emitted, and recompiled when it changes", () => {
+    const helper = path.join(dir, "helper.ts");
+    fs.writeFileSync(helper, "export const twice = (n: number): number => n * 2;\n");
+    const run = (create: typeof ours.createConverter) => {
+      const conv = create({ isJS: false, isBrowser: false });
+      try {
+        const first = conv.convert("", 'import { twice } from "./helper";\ntwice(2)');
+        fs.writeFileSync(helper, 'export const twice = (n: number): number => n * 2;\nconst wrong: number = "no";\n');
+        // A different mtime even on a coarse clock.
+        const later = new Date(Date.now() + 5000);
+        fs.utimesSync(helper, later, later);
+        const second = conv.convert("", 'import { twice } from "./helper";\ntwice(3)');
+        return { first, second };
+      } finally {
+        conv.close();
+        fs.writeFileSync(helper, "export const twice = (n: number): number => n * 2;\n");
+      }
+    };
+    const actual = run(ours.createConverter);
+    expect(actual.first.sideOutputs).toEqual([
+      { path: helper.replace(/\.ts$/, ".js"), data: expect.stringContaining("exports.twice") },
+    ]);
+    expect(actual.second.diagnostics).toEqual([
+      expect.objectContaining({
+        fileName: "helper.ts",
+        messageText: "Type 'string' is not assignable to type 'number'.",
+      }),
+    ]);
+    // tslab polls for the change; here the first result is compared (the second depends on its timer).
+    const expected = run(tslabs.createConverter);
+    expect(actual.first).toEqual(expected.first);
+  });
+});
