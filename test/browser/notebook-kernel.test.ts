@@ -2,13 +2,12 @@
 // Chromium, headless, driven by playwright-core): Tab shows a completion list of an earlier
 // cell's object, Shift-Tab shows the tooltip (signature and TSDoc), and input() shows a box that
 // takes a line. The server and its kernels are shut down at the end.
-import { CHROMIUM_ARGS } from "../../src/figures/png";
-import { type NotebookServer, startNotebookServer } from "./notebook-server";
+import { withNotebookPage } from "./notebook-server";
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
+import { jupyterPython } from "../../src/handouts";
 
 import { chromiumPath } from "../helpers";
 const CHROMIUM = chromiumPath;
@@ -39,7 +38,6 @@ const maybe = why ? test.skip : test;
 maybe(
   "Notebook: Tab lists an object's members, Shift-Tab shows the tooltip, input() takes a line",
   async () => {
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-kernel-"));
     const name = "interactive.ipynb";
     fs.writeFileSync(
@@ -51,25 +49,7 @@ maybe(
         cells: CELLS.map((source) => ({ cell_type: "code", source, metadata: {}, outputs: [], execution_count: null })),
       }),
     );
-    let kernel: KernelEnvironment | undefined;
-    let server: NotebookServer | undefined;
-    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-    try {
-      kernel = projectKernel();
-      server = await startNotebookServer(workDir, kernel.env);
-      const { base, token } = server;
-
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      const page = await browser.newPage();
-      await page.goto(`${base}/notebooks/${name}?token=${token}`);
-      await page.waitForFunction(
-        () => {
-          const nb = (window as any).Jupyter?.notebook;
-          return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
-        },
-        null,
-        { timeout: 90_000 },
-      );
+    await withNotebookPage(workDir, name, async (page) => {
       const idle = () =>
         page.waitForFunction(() => document.querySelector("#kernel_indicator_icon.kernel_idle_icon") !== null, null, {
           timeout: 90_000,
@@ -121,12 +101,7 @@ maybe(
         null,
         { timeout: 30_000 },
       );
-    } finally {
-      await browser?.close().catch(() => {});
-      await server?.stop();
-      kernel?.dispose();
-      fs.rmSync(workDir, { recursive: true, force: true });
-    }
+    });
   },
   240_000,
 );

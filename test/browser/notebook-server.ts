@@ -2,10 +2,16 @@
 // token, serving one folder with this checkout's kernel (the env of projectKernel()).
 // stop() shuts the kernels down through the server's API first, so they run their cleanup
 // (what they created is removed), then the server: SIGTERM, and SIGKILL after 10 s.
+// withNotebookPage() is the whole set-up of a browser test: server, Chromium, the notebook's
+// page with its kernel connected, and the teardown of all of them.
 import { spawn } from "child_process";
 import crypto from "crypto";
+import fs from "fs";
 import net from "net";
-import { jupyterPython } from "../../src/handouts";
+import type { Page } from "playwright-core";
+import { CHROMIUM_ARGS } from "../../src/figures/png";
+import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
+import { chromiumPath } from "../helpers";
 
 export interface NotebookServer {
   /** http://127.0.0.1:<port> */
@@ -84,5 +90,53 @@ export async function startNotebookServer(workDir: string, env: NodeJS.ProcessEn
   } catch (e) {
     await server.stop();
     throw e;
+  }
+}
+
+/**
+ * Serves `workDir` with this checkout's kernel, opens its notebook `name` in headless Chromium,
+ * waits (90 s at most) until the page's kernel is the connected "tslab-ipc", and runs `use`.
+ * Whatever happens, the browser, the server (its kernels first) and the kernel's environment
+ * are stopped, and `workDir` is removed.
+ */
+export async function withNotebookPage(
+  workDir: string,
+  name: string,
+  use: (page: Page) => Promise<void>,
+): Promise<void> {
+  const { chromium } = require("playwright-core") as typeof import("playwright-core");
+  let kernel: KernelEnvironment | undefined;
+  let server: NotebookServer | undefined;
+  let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
+  try {
+    kernel = projectKernel();
+    server = await startNotebookServer(workDir, kernel.env);
+    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+    const page = await browser.newPage();
+    const pageLog: string[] = [];
+    page.on("console", (m) => pageLog.push(m.text()));
+    page.on("pageerror", (e) => pageLog.push(String(e)));
+    await page.goto(`${server.base}/notebooks/${encodeURIComponent(name)}?token=${server.token}`);
+    // The page's notebook object exists and its kernel ("TypeScript (IPC)", from the metadata) is up.
+    await page
+      .waitForFunction(
+        () => {
+          const nb = (window as any).Jupyter?.notebook;
+          return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
+        },
+        null,
+        { timeout: 90_000 },
+      )
+      .catch((e) => {
+        throw new Error(
+          `the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${server?.log().slice(-2000)}`,
+        );
+      });
+    await use(page);
+  } finally {
+    await browser?.close().catch(() => {});
+    await server?.stop();
+    kernel?.dispose();
+    fs.rmSync(workDir, { recursive: true, force: true });
   }
 }

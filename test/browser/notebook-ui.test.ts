@@ -2,20 +2,12 @@
 // by playwright-core): start `jupyter notebook` on a temporary copy of notebook 02, open it,
 // run all cells from the page (the UI's own Jupyter.notebook.execute_all_cells), wait until
 // every cell has run, and find the outputs on the page. The server is shut down at the end.
-import { CHROMIUM_ARGS } from "../../src/figures/png";
-import { type NotebookServer, startNotebookServer } from "./notebook-server";
+import { withNotebookPage } from "./notebook-server";
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import {
-  jupyterPython,
-  listNotebooks,
-  projectKernel,
-  readNotebook,
-  tagsOf,
-  type KernelEnvironment,
-} from "../../src/handouts";
+import { jupyterPython, listNotebooks, readNotebook, tagsOf } from "../../src/handouts";
 
 import { chromiumPath, needsOr, toolMissing } from "../helpers";
 const CHROMIUM = chromiumPath;
@@ -38,41 +30,11 @@ const maybe = needsOr(["chromium"], toolMissing("chromium") ? null : skipReason(
 maybe(
   "notebook 02 runs from the Jupyter Notebook page in Chromium and shows its outputs",
   async () => {
-    const { chromium } = require("playwright-core") as typeof import("playwright-core");
     const name = path.basename(notebook);
     const raising = readNotebook(notebook).cells.filter((c) => tagsOf(c).includes("raises-exception")).length;
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-ui-"));
     fs.copyFileSync(notebook, path.join(workDir, name));
-    let kernel: KernelEnvironment | undefined;
-    let server: NotebookServer | undefined;
-    let browser: Awaited<ReturnType<typeof chromium.launch>> | undefined;
-    try {
-      kernel = projectKernel();
-      server = await startNotebookServer(workDir, kernel.env);
-      const { base, token } = server;
-
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-      const page = await browser.newPage();
-      const pageLog: string[] = [];
-      page.on("console", (m) => pageLog.push(m.text()));
-      page.on("pageerror", (e) => pageLog.push(String(e)));
-      await page.goto(`${base}/notebooks/${encodeURIComponent(name)}?token=${token}`);
-      // The page's notebook object exists and its kernel ("TypeScript (IPC)", from the metadata) is up.
-      await page
-        .waitForFunction(
-          () => {
-            const nb = (window as any).Jupyter?.notebook;
-            return nb?.kernel?.is_connected?.() && nb.kernel.name === "tslab-ipc";
-          },
-          null,
-          { timeout: 90_000 },
-        )
-        .catch((e) => {
-          throw new Error(
-            `the kernel did not connect: ${e.message}\npage console:\n${pageLog.slice(-20).join("\n")}\nserver:\n${server?.log().slice(-2000)}`,
-          );
-        });
-
+    await withNotebookPage(workDir, name, async (page) => {
       await page.evaluate(() => (window as any).Jupyter.notebook.execute_all_cells());
       // Done when every code cell has a number in its prompt (In [*] while running) and the kernel is idle.
       await page.waitForFunction(
@@ -92,12 +54,7 @@ maybe(
       expect(all).toContain("✓ segmentContains reads the text, read-only, and detaches");
       // Errors only where the notebook means them (cells tagged raises-exception).
       expect(await page.locator(".output_error").count()).toBe(raising);
-    } finally {
-      await browser?.close().catch(() => {});
-      await server?.stop();
-      kernel?.dispose();
-      fs.rmSync(workDir, { recursive: true, force: true });
-    }
+    });
   },
   240_000,
 );
