@@ -23,6 +23,7 @@ import {
   sampleLatency,
 } from "../../src";
 import type { Figure } from "../../src";
+import type { Browser, Page } from "playwright-core";
 
 import { chromiumPath, needs } from "../helpers";
 const CHROMIUM = chromiumPath;
@@ -30,6 +31,20 @@ const display = Symbol.for("Jupyter.display");
 
 function html(fig: Figure): string {
   return (fig as unknown as Record<symbol, () => Record<string, string>>)[display]()["text/html"];
+}
+
+/**
+ * A tab of an offline context in which every request for the network is refused and recorded:
+ * a figure that reaches for a CDN shows up in `network`.
+ */
+async function offlineTab(browser: Browser): Promise<{ tab: Page; network: string[] }> {
+  const context = await browser.newContext({ offline: true });
+  const network: string[] = [];
+  await context.route(/^(https?|wss?):/, (route: { request(): { url(): string }; abort(): Promise<void> }) => {
+    network.push(route.request().url());
+    return route.abort();
+  });
+  return { tab: await context.newPage(), network };
 }
 
 function pngSize(png: Buffer): { width: number; height: number } {
@@ -77,13 +92,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
-      const context = await browser.newContext({ offline: true });
-      const network: string[] = [];
-      await context.route(/^(https?|wss?):/, (route: { request(): { url(): string }; abort(): Promise<void> }) => {
-        network.push(route.request().url());
-        return route.abort();
-      });
-      const tab = await context.newPage();
+      const { tab, network } = await offlineTab(browser);
       const errors: string[] = [];
       tab.on("pageerror", (e: Error) => errors.push(e.message));
       await tab.goto("file://" + file);
@@ -147,13 +156,7 @@ needs("chromium").describe(`in headless Chromium (${CHROMIUM})`, () => {
       });
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       try {
-        const context = await browser.newContext({ offline: true });
-        const network: string[] = [];
-        await context.route(/^(https?|wss?):/, (route: { request(): { url(): string }; abort(): Promise<void> }) => {
-          network.push(route.request().url());
-          return route.abort();
-        });
-        const tab = await context.newPage();
+        const { tab, network } = await offlineTab(browser);
         await tab.goto("file://" + path.join(dir, "two.html"));
         await tab.waitForFunction(
           () =>
