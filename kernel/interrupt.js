@@ -64,6 +64,14 @@ const { spawn } = require("child_process");
 const inspector = require("inspector");
 const flags = new Int32Array(workerData.shared);
 let probe = 0;
+/** Stops the JavaScript the main thread is running, as Node's own breakOnSigint does. */
+function terminateMainThread() {
+  // Connected only for this: a session left open makes Node print "Waiting for the debugger
+  // to disconnect..." when the kernel exits.
+  const session = new inspector.Session();
+  session.connectToMainThread();
+  session.post("Runtime.terminateExecution", () => session.disconnect());
+}
 function sentinel() {
   const child = spawn(workerData.cat, [], { stdio: ["pipe", "ignore", "ignore"] });
   child.on("error", () => {});
@@ -74,13 +82,7 @@ function sentinel() {
     parentPort.postMessage(asked);
     const before = Atomics.load(flags, ${PONG});
     if (before !== asked) Atomics.wait(flags, ${PONG}, before, ${PROBE_MS});
-    if (Atomics.load(flags, ${PONG}) !== asked && Atomics.load(flags, ${RUNNING}) === 1) {
-      // Connected only for this: a session left open makes Node print "Waiting for the
-      // debugger to disconnect..." when the kernel exits.
-      const session = new inspector.Session();
-      session.connectToMainThread();
-      session.post("Runtime.terminateExecution", () => session.disconnect());
-    }
+    if (Atomics.load(flags, ${PONG}) !== asked && Atomics.load(flags, ${RUNNING}) === 1) terminateMainThread();
   });
 }
 sentinel();
@@ -88,11 +90,7 @@ sentinel();
 // SIGTERM watchParent sent and clean up.
 if (workerData.parentPid) {
   setInterval(() => {
-    if (process.ppid !== workerData.parentPid && Atomics.load(flags, ${RUNNING}) === 1) {
-      const session = new inspector.Session();
-      session.connectToMainThread();
-      session.post("Runtime.terminateExecution", () => session.disconnect());
-    }
+    if (process.ppid !== workerData.parentPid && Atomics.load(flags, ${RUNNING}) === 1) terminateMainThread();
   }, ${PARENT_POLL_MS}).unref();
 }
 `;
