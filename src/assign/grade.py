@@ -27,6 +27,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
+from kernel_start import start_kernel  # noqa: E402
+
 
 def result_channel():
     # Taken from fd 3 and made non-inheritable, so the kernel never holds it.
@@ -122,6 +125,7 @@ def main(argv):
     stuck = None
     kernel_seconds = None
     try:
+        start_kernel(client)  # setup_kernel() uses the kernel it started
         with client.setup_kernel():
             kernel_seconds = time.time() - started
             for index, cell in enumerate(nb.cells):

@@ -134,7 +134,7 @@ function readableBy(user: { uid: number; gid: number }, root: string): boolean {
       "--",
       "sh",
       "-c",
-      'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -x "$1/node_modules"',
+      'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -r "$1/src/jupyter/kernel_start.py" && test -x "$1/node_modules"',
       "sh",
       root,
     ],
@@ -147,7 +147,14 @@ function readableBy(user: { uid: number; gid: number }, root: string): boolean {
 function readableCopy(root: string, into: string): string {
   const dest = path.join(into, "package");
   fs.mkdirSync(path.join(dest, "src"), { recursive: true });
-  for (const part of ["package.json", "kernel", "dist", "node_modules", path.join("src", "assign")]) {
+  for (const part of [
+    "package.json",
+    "kernel",
+    "dist",
+    "node_modules",
+    path.join("src", "assign"),
+    path.join("src", "jupyter"),
+  ]) {
     const from = path.join(root, part);
     const to = path.join(dest, part);
     if (spawnSync("cp", ["-al", from, to]).status !== 0) spawnSync("cp", ["-a", from, to]);

@@ -181,13 +181,14 @@ export async function executeNotebook(
     (_, k) => output.replace(/\.ipynb$/, "") + `.run${k + 1}.ipynb`,
   ).concat(output);
   const r = await runNbrun(args, options.env, isolated);
+  // The last lines of stderr (the kernel's own, and nbclient's): why a run broke.
+  const why = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l))
+    .slice(-6)
+    .join(" | ");
   if (!r.json) {
-    const why = r.stderr
-      .trim()
-      .split("\n")
-      .filter((l) => !/frozen modules|Debugg|PYDEVD|0\.00s/.test(l))
-      .slice(-3)
-      .join(" | ");
     return {
       ok: false,
       seconds: 0,
@@ -202,7 +203,7 @@ export async function executeNotebook(
   return {
     ok: r.json.ok === true,
     seconds: Number(r.json.seconds),
-    error: (r.json.error as string | null) ?? null,
+    error: r.json.error ? `${r.json.error as string}${why ? ` (stderr: ${why})` : ""}` : null,
     segmentsLeft: Array.isArray(r.json.segments_left) ? (r.json.segments_left as string[]) : [],
     devShmLeft: Array.isArray(r.json.dev_shm_left) ? (r.json.dev_shm_left as string[]) : [],
     isolated,

@@ -22,6 +22,9 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
+from kernel_start import start_kernel  # noqa: E402
+
 
 def sysv_segments():
     with open("/proc/sysvipc/shm") as f:
@@ -66,6 +69,7 @@ def execute(argv):
     started = time.time()
     error = None
     try:
+        start_kernel(client)  # client.execute() and setup_kernel() use the kernel it started
         if a.runs == 1:
             client.execute()
         else:

@@ -1,0 +1,62 @@
+"""Start an nbclient NotebookClient's kernel, again with new ports when the first start dies.
+
+jupyter_client picks the kernel's five TCP ports by binding port 0 and closing the socket, then
+writes them to the connection file; the kernel binds them a moment later. In between, any other
+process on the machine can take one of them (another kernel's client connecting from an
+ephemeral port is enough), and the kernel exits with EADDRINUSE before its first reply. On a busy
+machine (a grader running two submissions at a time, npm start, the test suite) that happens,
+rarely, and it must not cost a notebook its run or a student their points: no cell has run yet,
+so starting again with new ports changes nothing the notebook sees.
+
+Used by src/handouts/nbrun.py and src/assign/grade.py:
+
+    start_kernel(client)            # then: with client.setup_kernel(): ...
+"""
+import sys
+import time
+
+ATTEMPTS = 3
+
+
+def start_kernel(client, attempts=ATTEMPTS, log=sys.stderr):
+    """Starts client's kernel and its client; a kernel that dies before its first reply is
+    started anew (a new kernel manager, so new ports), up to `attempts` times in all. The last
+    failure is raised as nbclient raised it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            if client.km is None:
+                client.km = client.create_kernel_manager()
+            if not client.km.has_kernel:
+                client.start_new_kernel()
+            client.start_new_kernel_client()
+            return
+        except RuntimeError as e:  # "Kernel died before replying to kernel_info", DeadKernelError
+            died = "died" in str(e).lower() or type(e).__name__ == "DeadKernelError"
+            # nbclient shut the manager down (a failed wait_for_ready cleans up); make sure.
+            try:
+                client._cleanup_kernel()
+            except Exception:
+                pass
+            client.km = None
+            client.kc = None
+            if not died or attempt == attempts:  # a kernel that hangs is not started again
+                raise
+            print("tslab-ipc: the kernel died on start (%s); starting it again with new ports" % str(e).strip(),
+                  file=log, flush=True)
+            time.sleep(0.2 * attempt)
+
+
+def start_new_kernel(attempts=ATTEMPTS, log=sys.stderr, **kwargs):
+    """jupyter_client.manager.start_new_kernel(**kwargs), started anew (new ports) when the
+    kernel dies before its first reply, up to `attempts` times in all. Returns (km, kc)."""
+    from jupyter_client.manager import start_new_kernel as start
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return start(**kwargs)
+        except RuntimeError as e:  # jupyter_client shut the dead kernel down already
+            if "died" not in str(e).lower() or attempt == attempts:
+                raise
+            print("tslab-ipc: the kernel died on start (%s); starting it again with new ports" % str(e).strip(),
+                  file=log, flush=True)
+            time.sleep(0.2 * attempt)

@@ -1,0 +1,75 @@
+// A kernel that dies before its first reply (one of its ports taken by another process between
+// jupyter_client choosing it and the kernel binding it, which a busy machine sees now and then)
+// is started again with new ports by the notebook runners (src/jupyter/kernel_start.py), so
+// npm start, the notebook tests and the grader do not lose a run to it. The failure is real
+// here: a listener holds the shell port on the first start, and kernel/main.js exits with
+// EADDRINUSE. A kernel that never starts still fails the run, with its own words in the error.
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { executeNotebook, jupyterUnavailableReason, projectKernel, writeNotebook } from "../../src/handouts";
+
+const unavailable = jupyterUnavailableReason();
+const maybe = unavailable ? test.skip : test;
+const skipNote = unavailable ? ` [skipped: ${unavailable}]` : "";
+
+/** A one-cell notebook in `dir`, and the kernelspec of `kernel` pointed at `argv` instead. */
+function setUp(dir: string, kernel: ReturnType<typeof projectKernel>, argv: string[]): string {
+  const spec = path.join(kernel.env.JUPYTER_DATA_DIR as string, "kernels", "tslab-ipc", "kernel.json");
+  fs.writeFileSync(spec, JSON.stringify({ ...JSON.parse(fs.readFileSync(spec, "utf8")), argv }));
+  const input = path.join(dir, "one.ipynb");
+  writeNotebook(input, {
+    cells: [{ cell_type: "code", metadata: {}, execution_count: null, outputs: [], source: "6 * 7" }],
+    metadata: { kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" } },
+    nbformat: 4,
+    nbformat_minor: 4,
+  });
+  return input;
+}
+
+maybe(
+  `a kernel that dies on its first start because a port was taken is started again, and the notebook runs${skipNote}`,
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-kernel-start-"));
+    const kernel = projectKernel();
+    try {
+      const marker = path.join(dir, "started-once");
+      const fixture = path.join(__dirname, "fixtures", "port-taken-kernel.js");
+      const input = setUp(dir, kernel, [process.execPath, fixture, marker, "{connection_file}"]);
+      const output = path.join(dir, "out.ipynb");
+      const result = await executeNotebook(input, output, { env: kernel.env, cwd: dir });
+      expect(fs.existsSync(marker)).toBe(true); // the first start did meet the taken port
+      expect(result.error).toBeNull();
+      expect(result.ok).toBe(true);
+      const cell = JSON.parse(fs.readFileSync(output, "utf8")).cells[0];
+      const said = cell.outputs.map((o: { data?: Record<string, string[] | string> }) =>
+        [o.data?.["text/plain"]].flat().join(""),
+      );
+      expect(said).toEqual(["42"]);
+    } finally {
+      kernel.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
+
+maybe(
+  `a kernel that never starts fails the run, and the error carries what the kernel said${skipNote}`,
+  async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-kernel-start-"));
+    const kernel = projectKernel();
+    try {
+      const says = "kernel-start test: this kernel refuses to start";
+      const input = setUp(dir, kernel, ["/bin/sh", "-c", `echo '${says}' >&2; exit 3`]);
+      const result = await executeNotebook(input, path.join(dir, "out.ipynb"), { env: kernel.env, cwd: dir });
+      expect(result.ok).toBe(false);
+      expect(result.error).toMatch(/died/i);
+      expect(result.error).toContain(says);
+    } finally {
+      kernel.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
