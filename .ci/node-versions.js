@@ -22,13 +22,14 @@ const cacheRoot = path.join(root, ".cache", "node");
 
 /**
  * The suite's subset for the other majors: the library, the kernel end to end (with its history,
- * SQLite there), one notebook.
+ * SQLite there, and its start-up snapshot, which each Node builds its own way), one notebook.
  */
 const SUBSET = [
   "test/sys",
   "test/memory",
   "test/kernel/kernel.e2e.test.ts",
   "test/kernel/history.test.ts",
+  "test/kernel/snapshot.e2e.test.ts",
   "test/notebooks/notebooks.test.ts",
 ];
 const SUBSET_NOTEBOOK = "02-system-v-shared-memory";

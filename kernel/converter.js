@@ -32,6 +32,22 @@ const { esModuleToCommonJSModule, keepNamesInImport } = tslabConverter;
 const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
 
+/**
+ * Trees parsed and bound before this process started: the start-up snapshot's
+ * (kernel/snapshot-entry.js), by file name. A converter takes one the first time it needs that
+ * file, if the file's stamp is still the one it was parsed at (so a changed .d.ts is read anew).
+ * @type {Map<string, { sf: any, stamp: string, languageVersion: string }>}
+ */
+const seededTrees = new Map();
+
+/**
+ * Hands this module trees parsed earlier (a converter's `trees()`, kept in the snapshot).
+ * @param {Iterable<[string, { sf: any, stamp: string, languageVersion: string }]>} entries
+ */
+function seedTrees(entries) {
+  for (const [fileName, entry] of entries) seededTrees.set(fileName, entry);
+}
+
 /** @param {any} o @returns {any} */
 function asMutable(o) {
   return o;
@@ -177,6 +193,13 @@ function createConverter(options) {
       return false;
     }
   }
+  /** A real file's stamp ("lib" for TypeScript's own lib files). @param {string} fileName */
+  const stampFor = (fileName) => (fileName.startsWith(libDir + "/") ? "lib" : stampOf(fileName));
+  /** Keeps a real file's tree, and how it is checked for changes. @param {string} fileName @param {{ sf: any, stamp: string, languageVersion: string }} entry */
+  const remember = (fileName, entry) => {
+    fileCache.set(fileName, entry);
+    if (entry.stamp !== "lib" && checkedEachTime(fileName)) checked.add(fileName);
+  };
   /**
    * The declarations' tree, reused while the declarations' text stays the same and
    * remainingDecls has dropped nothing from it (it rewrites the tree in place).
@@ -200,6 +223,15 @@ function createConverter(options) {
       if (!fresh) {
         const hit = fileCache.get(fileName);
         if (hit && hit.languageVersion === languageKey(languageVersionOrOptions)) return hit.sf;
+        const seeded = seededTrees.get(fileName);
+        if (
+          seeded &&
+          seeded.languageVersion === languageKey(languageVersionOrOptions) &&
+          seeded.stamp === stampFor(fileName)
+        ) {
+          remember(fileName, seeded);
+          return seeded.sf;
+        }
       }
       if (
         fileName === declFilename &&
@@ -218,11 +250,8 @@ function createConverter(options) {
       if (text === undefined) return undefined;
       const sf = ts.createSourceFile(fileName, text, languageVersionOrOptions);
       if (fileName === declFilename) declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
-      if (!fresh) {
-        const stamp = fileName.startsWith(libDir + "/") ? "lib" : stampOf(fileName);
-        fileCache.set(fileName, { sf, stamp, languageVersion: languageKey(languageVersionOrOptions) });
-        if (stamp !== "lib" && checkedEachTime(fileName)) checked.add(fileName);
-      }
+      if (!fresh)
+        remember(fileName, { sf, stamp: stampFor(fileName), languageVersion: languageKey(languageVersionOrOptions) });
       return sf;
     },
     getDefaultLibFileName: (/** @type {any} */ o) => ts.getDefaultLibFilePath(o),
@@ -274,7 +303,12 @@ function createConverter(options) {
   let program = null;
   updateContent("", "");
 
-  return { close, convert, inspect, complete, addModule };
+  return { close, convert, inspect, complete, addModule, trees };
+
+  /** The real files' trees this converter holds (for the start-up snapshot: seedTrees). */
+  function trees() {
+    return [...fileCache.entries()];
+  }
 
   function close() {
     program = null;
@@ -870,4 +904,4 @@ function forwardTslabPath(cwd, p) {
   return normalizeJoin(tslabDir, rel);
 }
 
-module.exports = { createConverter };
+module.exports = { createConverter, seedTrees };

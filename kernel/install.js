@@ -8,9 +8,11 @@
 // install          npm's "prepare" hook. First the system packages (.ci/system-packages.txt, the
 //                  one list): `npm install` run as root installs what is missing with apt-get;
 //                  `npm ci` never runs apt; otherwise the single apt-get line to run is printed.
-//                  Then it writes kernel.json with the absolute paths of node and kernel/main.js
-//                  and registers it (replacing an older one): per user, or system-wide as root
-//                  (--user / --sys choose). JUPYTER_DATA_DIR is honoured (Jupyter's own rule).
+//                  Then it writes kernel.json with the absolute paths of node and kernel/start.sh
+//                  (which runs kernel/main.js) and registers it (replacing an older one): per
+//                  user, or system-wide as root (--user / --sys choose). JUPYTER_DATA_DIR is
+//                  honoured (Jupyter's own rule). The user's start-up snapshot of the kernel
+//                  (kernel/snapshot.js) is then built in the background.
 // system-packages  what the list needs and the machine lacks; --apt installs it (root only).
 //                  .ci/setup-system runs this.
 // --soft           never fail (npm's "prepare" uses it: the library installs without Jupyter).
@@ -136,10 +138,16 @@ function findKernelspecTool() {
   return run(tool[0], [...tool.slice(1), "--version"]).status === 0 ? tool : null;
 }
 
-/** The kernel.json to register: our template with absolute paths. */
+/**
+ * The kernel.json to register: our template with absolute paths. kernel/start.sh runs
+ * kernel/main.js with this Node, from the user's start-up snapshot when there is one.
+ */
 function kernelSpec() {
   const template = JSON.parse(fs.readFileSync(path.join(kernelDir, "kernel.json"), "utf8"));
-  const spec = { ...template, argv: [process.execPath, path.join(kernelDir, "main.js"), "{connection_file}"] };
+  const spec = {
+    ...template,
+    argv: ["/bin/sh", path.join(kernelDir, "start.sh"), process.execPath, "{connection_file}"],
+  };
   delete spec.metadata;
   return spec;
 }
@@ -214,6 +222,8 @@ function install(tool, user) {
     console.log(
       `tslab-ipc: registered the "TypeScript (IPC)" kernel (${KERNEL_NAME})${where ? " in " + where[1] : ""}`,
     );
+    // The first kernel start of this user is then as quick as the others.
+    require("./snapshot").buildInBackground();
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

@@ -45,8 +45,9 @@ const { preludeSource } = require("./prelude");
 const { openUserHistory } = require("./history");
 const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
+const snapshot = require("./snapshot");
 
-lap("modules loaded");
+lap(`modules loaded (${snapshot.startedFrom()} start)`);
 
 function main() {
   const configPath = process.argv[2];
@@ -145,6 +146,8 @@ function main() {
     });
     if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
     lap("prelude done");
+    // No snapshot for this Node and checkout, or one whose files changed: the next start has one.
+    if (snapshot.startedFrom() !== "snapshot") snapshot.buildInBackground();
   });
 }
 

@@ -35,7 +35,7 @@ def expose_kernel(kernel_dir, node):
         spec = json.load(f)
     argv = []
     for i, arg in enumerate(spec["argv"]):
-        if i == 0 and arg == "node":
+        if arg == "node":
             arg = node
         elif "{" not in arg and not os.path.isabs(arg) and os.path.exists(os.path.join(repo, arg)):
             arg = os.path.join(repo, arg)

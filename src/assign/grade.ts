@@ -400,6 +400,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           PATH: "/usr/local/bin:/usr/bin:/bin",
           LANG: "C.UTF-8",
           HOME: path.join(runDir, "work"),
+          // A submission's home is new and thrown away: no start-up snapshot to start from, and
+          // none worth building (kernel/snapshot.js would spend seconds of the sandbox's CPU on it).
+          TSLAB_IPC_SNAPSHOT: "0",
           TMPDIR: path.join(runDir, "tmp"),
           JUPYTER_DATA_DIR: kernel!.env.JUPYTER_DATA_DIR,
           JUPYTER_RUNTIME_DIR: path.join(runDir, "tmp", "jupyter-runtime"),

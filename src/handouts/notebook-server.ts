@@ -10,10 +10,10 @@ import { KERNEL_NAME } from "./jupyter";
 
 const JUPYTER = process.env.TSLAB_IPC_JUPYTER ?? "/usr/bin/jupyter";
 
-/** Registers this checkout's kernel unless the registered one already runs this checkout's kernel/main.js. */
+/** Registers this checkout's kernel unless the registered one already runs this checkout's kernel/start.sh. */
 function ensureKernel(root: string): void {
   const list = spawnSync(JUPYTER, ["kernelspec", "list", "--json"], { encoding: "utf8" });
-  const main = path.join(root, "kernel", "main.js");
+  const main = path.join(root, "kernel", "start.sh");
   try {
     const spec = JSON.parse(list.stdout).kernelspecs?.[KERNEL_NAME]?.spec;
     if (spec && Array.isArray(spec.argv) && spec.argv.includes(main)) return;

@@ -120,7 +120,13 @@ describeWithJupyter("kernelspec registration", () => {
     expect(spec.display_name).toBe("TypeScript (IPC)");
     expect(spec.language).toBe("typescript");
     expect(spec.interrupt_mode).toBe("signal");
-    expect(spec.argv).toEqual([process.execPath, path.join(repo, "kernel", "main.js"), "{connection_file}"]);
+    // kernel/start.sh runs kernel/main.js with this Node (from the user's start-up snapshot when there is one).
+    expect(spec.argv).toEqual([
+      "/bin/sh",
+      path.join(repo, "kernel", "start.sh"),
+      process.execPath,
+      "{connection_file}",
+    ]);
     const again = installKernel("install", "--user");
     expect(again.status).toBe(0);
     const list = spawnSync(PY, ["-m", "jupyter", "kernelspec", "list", "--json"], { env, encoding: "utf8" });

@@ -17,7 +17,7 @@ const jupyter = pythonWith("jupyter_client");
 function fakeCheckout(dir: string): string {
   const root = path.join(dir, "checkout");
   fs.mkdirSync(path.join(root, "kernel"), { recursive: true, mode: 0o755 });
-  for (const f of ["install.js", "kernel.json", "main.js"])
+  for (const f of ["install.js", "kernel.json", "main.js", "start.sh", "snapshot.js"])
     fs.copyFileSync(path.join(repoRoot, "kernel", f), path.join(root, "kernel", f));
   fs.writeFileSync(path.join(root, "package.json"), "{}\n");
   fs.chmodSync(root, 0o755);
@@ -109,7 +109,7 @@ test("a planted jupyter.py (working folder, PYTHONPATH) and planted tools on PAT
       expect(r.status).toBe(0);
       const spec = path.join(data, "kernels", "tslab-ipc");
       expect(JSON.parse(fs.readFileSync(path.join(spec, "kernel.json"), "utf8")).argv[1]).toBe(
-        path.join(repoRoot, "kernel", "main.js"),
+        path.join(repoRoot, "kernel", "start.sh"),
       );
       // Readable by every user (a system-wide kernel must be): not mkdtemp's 0700.
       expect((fs.statSync(spec).mode & 0o777).toString(8)).toBe("755");

@@ -1,0 +1,166 @@
+// @ts-check
+// The script `node --build-snapshot` runs to make the kernel's start-up snapshot (see
+// kernel/snapshot.js, which runs it with TSLAB_IPC_SNAPSHOT_MANIFEST set). Then, in every kernel
+// started from the blob, the function it leaves behind runs in place of a main script.
+//
+// Building: a snapshot builder may require only Node's built-in modules, so this file loads the
+// cell compiler (kernel/converter.js, tslab's converter, TypeScript) itself, by the table of
+// resolutions kernel/snapshot.js recorded, and compiles one cell that imports the library: every
+// declaration file a cell is checked against is then parsed and bound, in the converter's trees.
+//
+// Starting: if every file the snapshot came from still has its recorded stamp, its modules go
+// into Node's module cache (so main.js's require() returns them) and its trees are handed to the
+// converter; otherwise nothing of it is used. Then kernel/main.js runs as the main module, with
+// the command line the kernel was given.
+
+const fs = require("fs");
+const path = require("path");
+const v8 = require("v8");
+const vm = require("vm");
+
+const manifestFile = process.env.TSLAB_IPC_SNAPSHOT_MANIFEST;
+if (!manifestFile || !v8.startupSnapshot?.isBuildingSnapshot()) {
+  throw new Error("kernel/snapshot-entry.js is run by kernel/snapshot.js build, under node --build-snapshot");
+}
+/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string }} */
+const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+
+/** Modules loaded here, by file, with the stamp their file had. @type {Map<string, { exports: any, filename: string, loaded: boolean, stamp: string }>} */
+const modules = new Map();
+/** Node's module system, once the kernel runs: from then on, require() is Node's own. @type {any} */
+let runtimeModule = null;
+
+/** A file's modification time, size and inode ("" when it is gone). @param {string} file */
+function stampOf(file) {
+  try {
+    const st = fs.statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return "";
+  }
+}
+
+/** The `require` a module loaded here gets. @param {string} from the module's file */
+function requireFrom(from) {
+  const table = manifest.resolutions[from] ?? {};
+  const req = (/** @type {string} */ request) => {
+    if (runtimeModule) return runtimeModule.createRequire(from)(request);
+    const file = table[request] ?? resolveUnrecorded(from, request);
+    return file === undefined ? require(request) : load(file);
+  };
+  req.resolve = (/** @type {string} */ request, /** @type {any} */ options) => {
+    if (runtimeModule) return runtimeModule.createRequire(from).resolve(request, options);
+    const file = table[request] ?? resolveUnrecorded(from, request);
+    if (file === undefined) throw new Error(`snapshot: require.resolve(${request}) from ${from} was not recorded`);
+    return file;
+  };
+  return req;
+}
+
+/**
+ * A request the recording did not see from this file: Node resolved it once per folder (its
+ * cache of relative requests is keyed by the requiring file's folder), so it was recorded for a
+ * neighbour of `from`; a relative one is found as Node would find it. Built-in modules: undefined.
+ * @param {string} from @param {string} request
+ */
+function resolveUnrecorded(from, request) {
+  const dir = path.dirname(from);
+  for (const [other, table] of Object.entries(manifest.resolutions)) {
+    if (path.dirname(other) === dir && table[request] !== undefined) return table[request];
+  }
+  if (!request.startsWith("./") && !request.startsWith("../")) return undefined;
+  const base = path.resolve(dir, request);
+  for (const candidate of [base, `${base}.js`, `${base}.json`, path.join(base, "index.js")]) {
+    if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+  }
+  throw new Error(`snapshot: cannot resolve ${request} from ${from}`);
+}
+
+/** Loads a CommonJS or JSON file as Node would, with the `require` above. @param {string} file */
+function load(file) {
+  const known = modules.get(file);
+  if (known) return known.exports;
+  const module = { exports: {}, filename: file, loaded: false, stamp: stampOf(file) };
+  modules.set(file, module);
+  const text = fs.readFileSync(file, "utf8");
+  if (file.endsWith(".json")) {
+    module.exports = JSON.parse(text);
+  } else {
+    const body = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+    const params = ["exports", "require", "module", "__filename", "__dirname"];
+    vm.compileFunction(body, params, { filename: file })(
+      module.exports,
+      requireFrom(file),
+      module,
+      file,
+      path.dirname(file),
+    );
+  }
+  module.loaded = true;
+  return module.exports;
+}
+
+// The warm-up: the converter as a kernel makes it, in an empty folder, compiling a cell that
+// imports the library (as the prelude does). ts.sys is wrapped for that folder and restored after.
+// No process.chdir: Node caches the working folder in the heap, and the snapshot would keep it.
+const { installTypeResolution } = load(manifest.entries.resolve);
+const converterModule = load(manifest.entries.converter);
+const tsFile = Object.values(manifest.resolutions)
+  .flatMap((r) => Object.entries(r))
+  .find(([request]) => request === "@tslab/typescript-for-tslab")?.[1];
+if (!tsFile) throw new Error("snapshot: TypeScript was not among the recorded modules");
+const ts = load(tsFile);
+const sysNames = [
+  "fileExists",
+  "directoryExists",
+  "readFile",
+  "getDirectories",
+  "readDirectory",
+  "realpath",
+  "getCurrentDirectory",
+];
+const savedSys = Object.fromEntries(sysNames.map((n) => [n, ts.sys[n]]));
+ts.sys.getCurrentDirectory = () => manifest.cwd;
+installTypeResolution(ts, manifest.cwd);
+const converter = converterModule.createConverter({ isJS: false, isBrowser: false });
+const warm = converter.convert("", 'import * as tslabIpc from "tslab-ipc";\ntslabIpc;\n');
+if (warm.diagnostics.length > 0) {
+  throw new Error(`snapshot: the warm-up cell did not compile: ${JSON.stringify(warm.diagnostics).slice(0, 2000)}`);
+}
+/** @type {Array<[string, any]> | null} */
+let trees = converter
+  .trees()
+  .filter((/** @type {[string, any]} */ [fileName]) => !fileName.startsWith(manifest.cwd + "/"));
+converter.close();
+Object.assign(ts.sys, savedSys);
+// What the blob was made from, for kernel/snapshot.js to tell a fresh blob from a stale one.
+fs.writeFileSync(
+  path.join(manifest.cwd, "stamps.json"),
+  JSON.stringify(Object.fromEntries([...modules.values()].map((m) => [m.filename, m.stamp]))),
+);
+
+v8.startupSnapshot.setDeserializeMainFunction(() => {
+  // Node takes Error.stackTraceLimit out of a snapshot and puts it back only after this function:
+  // errors thrown meanwhile (every cell's, since the kernel runs from here) would have no stack.
+  if (typeof Error.stackTraceLimit !== "number") Error.stackTraceLimit = 10;
+  // process.cwd() is cached in the heap: the working folder of this process, from the system.
+  process.chdir(fs.readlinkSync("/proc/self/cwd"));
+  const Module = /** @type {any} */ (require("module"));
+  runtimeModule = Module;
+  const fresh = [...modules.values()].every((m) => stampOf(m.filename) === m.stamp);
+  if (fresh) {
+    for (const [file, loaded] of modules) {
+      const module = new Module(file, null);
+      module.filename = file;
+      module.paths = Module._nodeModulePaths(path.dirname(file));
+      module.exports = loaded.exports;
+      module.loaded = true;
+      Module._cache[file] = module;
+    }
+    converterModule.seedTrees(trees ?? []);
+  }
+  trees = null;
+  modules.clear();
+  /** @type {any} */ (globalThis)[Symbol.for("tslab-ipc.snapshot")] = fresh ? "snapshot" : "stale";
+  Module.runMain();
+});

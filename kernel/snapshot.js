@@ -1,0 +1,210 @@
+// @ts-check
+// The kernel's start-up snapshot: a V8 heap (node --build-snapshot) that already holds
+// TypeScript, the cell compiler and the trees of every declaration file a cell is checked
+// against (TypeScript's lib, @types/node, the library's .d.ts), parsed and bound. A kernel started
+// from it skips loading the compiler and parsing ~2.8 MB of declarations, most of its start.
+//
+// Invariants:
+// - A snapshot is per user, per Node binary and per checkout: kernel/start.sh runs node with
+//   `--snapshot-blob` only for a blob in this user's own cache folder (0700, owned by the user)
+//   named after the Node binary (device, inode, mtime, size) and this kernel folder (device,
+//   inode). Node refuses a blob made by another Node and would end the kernel; the name keeps
+//   that from happening. A blob is code, so it is never taken from a folder someone else owns.
+// - It never changes what a cell sees. The snapshot's modules and trees are used only while
+//   every file they came from still has the stamp it had at build time (kernel/snapshot-entry.js
+//   checks at start); otherwise the kernel starts as without one and a new blob is built.
+// - Building never delays a kernel: a kernel started without a fresh blob builds one after its
+//   start, in a detached process at the lowest priority, one build at a time per user (a lock
+//   file); the blob appears with an atomic rename.
+//   node kernel/snapshot.js build     builds the blob for this Node and checkout now
+//   node kernel/snapshot.js path      prints where it is (or would be)
+//   TSLAB_IPC_SNAPSHOT=0              kernels neither use nor build one
+
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const { spawn, spawnSync } = require("child_process");
+
+const ENTRY = path.join(__dirname, "snapshot-entry.js");
+/** What the snapshot's builder loads (with everything they require). */
+const MODULES = { converter: path.join(__dirname, "converter.js"), resolve: path.join(__dirname, "resolve.js") };
+/** A build lock older than this is left by a build that died. */
+const STALE_LOCK_MS = 5 * 60 * 1000;
+/** The key under which the snapshot tells main.js how this process started. */
+const STATE = Symbol.for("tslab-ipc.snapshot");
+
+/** Whether kernels use and build snapshots here (Linux, and not switched off). */
+function enabled(env = process.env) {
+  return env.TSLAB_IPC_SNAPSHOT !== "0" && process.platform === "linux";
+}
+
+/** This user's snapshot folder (the same rule as kernel/start.sh), or null without a home. */
+function snapshotDir(env = process.env) {
+  const home = env.HOME || os.homedir();
+  const cacheHome = env.XDG_CACHE_HOME || (home ? path.join(home, ".cache") : "");
+  return cacheHome ? path.join(cacheHome, "tslab-ipc", "snapshot") : null;
+}
+
+/** The blob for `node` and this kernel folder (kernel/start.sh names it the same way). */
+function blobFile(node = process.execPath, env = process.env) {
+  const dir = snapshotDir(env);
+  if (!dir) return null;
+  const n = fs.statSync(node);
+  const k = fs.statSync(__dirname);
+  return path.join(dir, `${n.dev}-${n.ino}-${Math.floor(n.mtimeMs / 1000)}-${n.size}+${k.dev}-${k.ino}.blob`);
+}
+
+/** A file's modification time, size and inode, as kernel/snapshot-entry.js records them. @param {string} file */
+function stampOf(file) {
+  try {
+    const st = fs.statSync(file);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return "";
+  }
+}
+
+/** Whether `blob` exists and every file it was made from is unchanged. @param {string} blob */
+function isFresh(blob) {
+  try {
+    const stamps = JSON.parse(fs.readFileSync(`${blob}.json`, "utf8"));
+    return fs.existsSync(blob) && Object.entries(stamps).every(([file, stamp]) => stampOf(file) === stamp);
+  } catch {
+    return false;
+  }
+}
+
+/** The folder for blobs, made 0700 and checked to be this user's own. @param {string} dir */
+function privateDir(dir) {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) {
+    throw new Error(`${dir} is not a private folder of this user; no snapshot is built there`);
+  }
+}
+
+/**
+ * Which file each `require` of the snapshot's modules resolves to, found by loading them here
+ * (the builder may load built-in modules only, so it loads these files itself, by this table).
+ * Call it in a fresh process (`node kernel/snapshot.js build`): modules already loaded are not seen.
+ * @returns {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string> }}
+ */
+function recordModules() {
+  const Module = /** @type {any} */ (require("module"));
+  /** @type {Record<string, Record<string, string>>} */
+  const resolutions = {};
+  const original = Module._resolveFilename;
+  Module._resolveFilename = function (
+    /** @type {string} */ request,
+    /** @type {any} */ parent,
+    /** @type {any[]} */ ...rest
+  ) {
+    const file = original.call(this, request, parent, ...rest);
+    if (parent?.filename && path.isAbsolute(file)) (resolutions[parent.filename] ??= {})[request] = file;
+    return file;
+  };
+  /** @type {Record<string, string>} */
+  const entries = {};
+  try {
+    for (const [name, file] of Object.entries(MODULES)) {
+      entries[name] = require.resolve(file);
+      require(file);
+    }
+  } finally {
+    Module._resolveFilename = original;
+  }
+  return { resolutions, entries };
+}
+
+/**
+ * Builds the blob for this Node and checkout (a few seconds), replacing the old one.
+ * @returns {string} the blob's path
+ */
+function build(env = process.env) {
+  const blob = blobFile(process.execPath, env);
+  if (!blob) throw new Error("no home folder: nowhere to keep a snapshot");
+  const dir = path.dirname(blob);
+  privateDir(dir);
+  // The work folders of builds that were killed (a server stopped mid-build).
+  for (const name of fs.readdirSync(dir)) {
+    const old = path.join(dir, name);
+    if (name.startsWith("build-") && Date.now() - fs.statSync(old).mtimeMs > STALE_LOCK_MS)
+      fs.rmSync(old, { recursive: true, force: true });
+  }
+  const work = fs.mkdtempSync(path.join(dir, "build-"));
+  try {
+    const manifest = { ...recordModules(), cwd: work };
+    const manifestFile = path.join(work, "manifest.json");
+    fs.writeFileSync(manifestFile, JSON.stringify(manifest));
+    const partial = path.join(work, "snapshot.blob");
+    const r = spawnSync(process.execPath, ["--snapshot-blob", partial, "--build-snapshot", ENTRY], {
+      cwd: work,
+      env: { ...env, TSLAB_IPC_SNAPSHOT_MANIFEST: manifestFile },
+      encoding: "utf8",
+    });
+    if (r.status !== 0 || !fs.existsSync(partial)) {
+      throw new Error(
+        `node --build-snapshot failed (${r.status ?? r.signal}): ${(r.stderr || "").trim().slice(-2000)}`,
+      );
+    }
+    fs.chmodSync(partial, 0o600);
+    fs.renameSync(path.join(work, "stamps.json"), `${blob}.json`);
+    fs.renameSync(partial, blob);
+    // Blobs of this checkout for an earlier Node binary are of no more use.
+    const suffix = blob.slice(blob.lastIndexOf("+"));
+    for (const name of fs.readdirSync(dir)) {
+      const file = path.join(dir, name);
+      if ((name.endsWith(suffix) || name.endsWith(`${suffix}.json`)) && file !== blob && file !== `${blob}.json`)
+        fs.rmSync(file, { force: true });
+    }
+    return blob;
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Builds the blob in a detached process at the lowest priority, unless it is fresh, one is being
+ * built (the lock) or snapshots are off. Never throws: a kernel starts either way.
+ */
+function buildInBackground(env = process.env) {
+  if (!enabled(env) || !Object.values(MODULES).every((file) => fs.existsSync(file))) return;
+  try {
+    const blob = blobFile(process.execPath, env);
+    if (!blob || isFresh(blob)) return;
+    privateDir(path.dirname(blob));
+    const lock = `${blob}.lock`;
+    try {
+      if (Date.now() - fs.statSync(lock).mtimeMs < STALE_LOCK_MS) return;
+      fs.rmSync(lock, { force: true });
+    } catch {
+      // No lock.
+    }
+    fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 });
+    const script = `try { require(${JSON.stringify(__filename)}).build(); } finally { require("fs").rmSync(${JSON.stringify(lock)}, { force: true }); }`;
+    const nice = fs.existsSync("/usr/bin/nice") ? ["/usr/bin/nice", "-n", "19"] : [];
+    const command = [...nice, process.execPath, "-e", script];
+    const child = spawn(command[0], command.slice(1), { detached: true, stdio: "ignore", env });
+    child.on("error", () => fs.rmSync(lock, { force: true }));
+    child.unref();
+  } catch {
+    // A build that cannot start now is tried at the next kernel start.
+  }
+}
+
+/** How this process started: "snapshot", "stale" (a blob whose files changed) or "plain". */
+function startedFrom() {
+  return /** @type {any} */ (globalThis)[STATE] ?? "plain";
+}
+
+module.exports = { build, buildInBackground, blobFile, enabled, isFresh, snapshotDir, startedFrom, STATE };
+
+if (require.main === module) {
+  const command = process.argv[2];
+  if (command === "build") console.log(build());
+  else if (command === "path") console.log(blobFile() ?? "(no home folder)");
+  else {
+    console.error("usage: node kernel/snapshot.js build|path");
+    process.exit(2);
+  }
+}

@@ -1,0 +1,157 @@
+// The kernel's start-up snapshot (kernel/snapshot.js, kernel/snapshot-entry.js, kernel/start.sh),
+// through real Jupyter: a kernel started from it says so, and every cell says what it says in a
+// kernel started without it (values, type errors, tracebacks with the cell's line, the prelude,
+// the working folder). A blob whose files changed, a NODE_OPTIONS, and a snapshot folder of
+// another user each mean a start without it, never a dead kernel.
+//
+// Everything runs on a copy of kernel/ (node_modules, dist and the rest linked) with its own
+// cache folder, so the copy's files can change without touching this checkout or its users.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { executeNotebook, jupyterUnavailableReason, writeNotebook } from "../../src/handouts";
+
+const repo = path.join(__dirname, "..", "..");
+const unavailable = jupyterUnavailableReason();
+const suite = unavailable ? describe.skip : describe;
+if (unavailable) console.warn(`snapshot tests skipped: ${unavailable}`);
+
+const CELLS = [
+  'globalThis[Symbol.for("tslab-ipc.snapshot")] ?? "plain"',
+  "const n: number = 1;\nconst s: string = n;",
+  'const missing = "/nonexistent/tslab-ipc-snapshot-test";\nftok(missing, 1);',
+  "typeof shmget + typeof IPC_PRIVATE",
+  "process.cwd()",
+  "function twice(x: number) { return 2 * x; }\ntwice(21)",
+];
+
+/** What a cell said: values, streams, and errors without the kernel's own frames. */
+function said(outputs: { output_type: string; [k: string]: unknown }[]): string {
+  return outputs
+    .map((o) => {
+      if (o.output_type === "error") {
+        const frames = (o.traceback as string[]).filter((l) => !l.includes("/kernel/") && !l.includes("node_modules"));
+        return `error ${o.ename}: ${o.evalue}\n${frames.join("\n")}`;
+      }
+      if (o.output_type === "stream") return `${o.name}: ${[o.text].flat().join("")}`;
+      return [(o.data as Record<string, unknown>)?.["text/plain"]].flat().join("");
+    })
+    .join("\n");
+}
+
+suite("the kernel's start-up snapshot", () => {
+  let dir: string;
+  let copy: string;
+  let notebooks: string;
+  let env: NodeJS.ProcessEnv;
+
+  const snapshotJs = () => path.join(copy, "kernel", "snapshot.js");
+  const blob = () => spawnSync(process.execPath, [snapshotJs(), "path"], { env, encoding: "utf8" }).stdout.trim();
+  const fresh = () =>
+    spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `process.stdout.write(String(require(${JSON.stringify(snapshotJs())}).isFresh(${JSON.stringify(blob())})))`,
+      ],
+      {
+        env,
+        encoding: "utf8",
+      },
+    ).stdout;
+
+  async function run(extraEnv: NodeJS.ProcessEnv = {}): Promise<string[]> {
+    const input = path.join(notebooks, "snapshot.ipynb");
+    const output = path.join(notebooks, "out.ipynb");
+    writeNotebook(input, {
+      cells: CELLS.map((source) => ({ cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
+      metadata: { kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" } },
+      nbformat: 4,
+      nbformat_minor: 4,
+    });
+    const result = await executeNotebook(input, output, { env: { ...env, ...extraEnv }, cwd: notebooks });
+    expect(result.error).toBeNull();
+    return JSON.parse(fs.readFileSync(output, "utf8")).cells.map((c: { outputs: never[] }) => said(c.outputs));
+  }
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-snapshot-"));
+    copy = path.join(dir, "checkout");
+    fs.mkdirSync(copy);
+    fs.cpSync(path.join(repo, "kernel"), path.join(copy, "kernel"), { recursive: true });
+    fs.copyFileSync(path.join(repo, "package.json"), path.join(copy, "package.json"));
+    for (const linked of ["node_modules", "dist"]) fs.symlinkSync(path.join(repo, linked), path.join(copy, linked));
+    notebooks = path.join(dir, "notebooks");
+    fs.mkdirSync(notebooks);
+    env = {
+      ...process.env,
+      XDG_CACHE_HOME: path.join(dir, "cache"),
+      JUPYTER_DATA_DIR: path.join(dir, "jupyter"),
+      TSLAB_IPC_SNAPSHOT: undefined,
+      NODE_OPTIONS: undefined,
+    };
+    const r = spawnSync(process.execPath, [path.join(copy, "kernel", "install.js"), "install", "--user"], {
+      env: { ...env, TSLAB_IPC_SNAPSHOT: "0" }, // no background build: the tests build when they mean to
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(0);
+  }, 60_000);
+
+  afterAll(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("build writes a blob only this user can read, in a folder only this user can enter", () => {
+    const r = spawnSync(process.execPath, [snapshotJs(), "build"], { env, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const file = r.stdout.trim();
+    expect(file).toBe(blob());
+    expect(path.dirname(file)).toBe(path.join(dir, "cache", "tslab-ipc", "snapshot"));
+    expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
+    expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe("700");
+    expect(fresh()).toBe("true");
+  }, 60_000);
+
+  test("a kernel started from it says every cell's result as one started without it", async () => {
+    const withSnapshot = await run();
+    const without = await run({ TSLAB_IPC_SNAPSHOT: "0" });
+    expect(withSnapshot[0]).toBe("'snapshot'");
+    expect(without[0]).toBe("'plain'");
+    expect(withSnapshot.slice(1)).toEqual(without.slice(1));
+    // And they are the right results, not the same failure twice.
+    expect(without[1]).toMatch(
+      /error TSError: 2:7 - Type 'number' is not assignable to type 'string'[\s\S]*cell line 2, column 7/,
+    );
+    expect(without[2]).toMatch(/error IpcError: ENOENT[\s\S]*line 2\b[\s\S]*ftok\(missing/);
+    expect(without[3]).toBe("'functionnumber'");
+    expect(without[4]).toBe(`'${notebooks}'`);
+    expect(without[5]).toBe("42");
+  }, 120_000);
+
+  test("NODE_OPTIONS, or a snapshot folder this user does not own, means a start without it", async () => {
+    expect((await run({ NODE_OPTIONS: "--max-old-space-size=2048" }))[0]).toBe("'plain'");
+    if (process.getuid?.() === 0) {
+      const folder = path.dirname(blob());
+      fs.chownSync(folder, 65534, 65534);
+      try {
+        expect((await run())[0]).toBe("'plain'");
+      } finally {
+        fs.chownSync(folder, 0, 0);
+      }
+    }
+  }, 120_000);
+
+  test("a blob whose files changed is not used, and the kernel builds a fresh one", async () => {
+    fs.appendFileSync(path.join(copy, "kernel", "resolve.js"), "\n// changed after the snapshot was built\n");
+    expect(fresh()).toBe("false");
+    const cells = await run();
+    expect(cells[0]).toBe("'stale'");
+    expect(cells[5]).toBe("42");
+    // Built in the background after that kernel's start.
+    const deadline = Date.now() + 60_000;
+    while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+    expect(fresh()).toBe("true");
+    expect((await run())[0]).toBe("'snapshot'");
+  }, 180_000);
+});
