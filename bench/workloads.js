@@ -233,9 +233,10 @@ function workloads(quick) {
     },
     {
       name: "kernel-start",
-      title: "Kernel start (jupyter_client) to the first result of `1+1`",
+      title:
+        "Kernel start (jupyter_client) to the first result of `1+1`: from the user's start-up snapshot (every start but the first), without it, and ipykernel",
       custom: "kernel-start",
-      systems: ["tslab-ipc", "ipykernel"],
+      systems: ["tslab-ipc", "tslab-ipc-no-snapshot", "ipykernel"],
       outputs: [
         { name: "kernel-start", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
         { name: "kernel-ready", field: "ready", unit: "s", higherIsBetter: false, target: null },
@@ -246,7 +247,7 @@ function workloads(quick) {
       title:
         "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell, against ipykernel",
       custom: "kernel-cells",
-      systems: ["tslab-ipc", "ipykernel"],
+      systems: ["tslab-ipc", "tslab-ipc-no-snapshot", "ipykernel"],
       outputs: [
         {
           name: "cell-trivial",

@@ -162,5 +162,7 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   trees = null;
   modules.clear();
   /** @type {any} */ (globalThis)[Symbol.for("tslab-ipc.snapshot")] = fresh ? "snapshot" : "stale";
+  // Node resolves the main script's path before running it; from a snapshot that is ours to do.
+  if (process.argv[1]) process.argv[1] = path.resolve(process.argv[1]);
   Module.runMain();
 });

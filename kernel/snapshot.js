@@ -30,12 +30,23 @@ const ENTRY = path.join(__dirname, "snapshot-entry.js");
 const MODULES = { converter: path.join(__dirname, "converter.js"), resolve: path.join(__dirname, "resolve.js") };
 /** A build lock older than this is left by a build that died. */
 const STALE_LOCK_MS = 5 * 60 * 1000;
+/** A blob of this checkout that was not rebuilt for this long is removed by the next build. */
+const OLD_BLOB_MS = 30 * 24 * 3600 * 1000;
 /** The key under which the snapshot tells main.js how this process started. */
 const STATE = Symbol.for("tslab-ipc.snapshot");
 
-/** Whether kernels use and build snapshots here (Linux, and not switched off). */
+/**
+ * The Node majors whose snapshots the kernel can run from. Under Node 22 and 24, a worker thread
+ * of any process started from a user snapshot aborts when it loads child_process ("Assertion
+ * failed: pipe_constructor_template_.IsEmpty()", shutdown_wrap on 24; seen with an empty
+ * snapshot too), and the kernel's interrupt watchdog is such a thread.
+ */
+const SNAPSHOT_MAJORS = [20, 26];
+
+/** Whether kernels use and build snapshots here (Linux, a Node above, and not switched off). */
 function enabled(env = process.env) {
-  return env.TSLAB_IPC_SNAPSHOT !== "0" && process.platform === "linux";
+  const major = Number(process.versions.node.split(".")[0]);
+  return env.TSLAB_IPC_SNAPSHOT !== "0" && process.platform === "linux" && SNAPSHOT_MAJORS.includes(major);
 }
 
 /** This user's snapshot folder (the same rule as kernel/start.sh), or null without a home. */
@@ -121,6 +132,9 @@ function recordModules() {
  * @returns {string} the blob's path
  */
 function build(env = process.env) {
+  if (!enabled({ ...env, TSLAB_IPC_SNAPSHOT: "1" })) {
+    throw new Error(`no start-up snapshot for Node ${process.version} (see SNAPSHOT_MAJORS in kernel/snapshot.js)`);
+  }
   const blob = blobFile(process.execPath, env);
   if (!blob) throw new Error("no home folder: nowhere to keep a snapshot");
   const dir = path.dirname(blob);
@@ -150,12 +164,16 @@ function build(env = process.env) {
     fs.chmodSync(partial, 0o600);
     fs.renameSync(path.join(work, "stamps.json"), `${blob}.json`);
     fs.renameSync(partial, blob);
-    // Blobs of this checkout for an earlier Node binary are of no more use.
+    // Blobs of this checkout not rebuilt for a month belong to a Node binary that is gone (an
+    // upgrade); those of other Nodes in use (20 and 26 side by side) are rebuilt more often.
     const suffix = blob.slice(blob.lastIndexOf("+"));
     for (const name of fs.readdirSync(dir)) {
       const file = path.join(dir, name);
-      if ((name.endsWith(suffix) || name.endsWith(`${suffix}.json`)) && file !== blob && file !== `${blob}.json`)
+      if (!name.endsWith(suffix) || file === blob) continue;
+      if (Date.now() - fs.statSync(file).mtimeMs > OLD_BLOB_MS) {
         fs.rmSync(file, { force: true });
+        fs.rmSync(`${file}.json`, { force: true });
+      }
     }
     return blob;
   } finally {
@@ -197,7 +215,17 @@ function startedFrom() {
   return /** @type {any} */ (globalThis)[STATE] ?? "plain";
 }
 
-module.exports = { build, buildInBackground, blobFile, enabled, isFresh, snapshotDir, startedFrom, STATE };
+module.exports = {
+  build,
+  buildInBackground,
+  blobFile,
+  enabled,
+  isFresh,
+  snapshotDir,
+  startedFrom,
+  STATE,
+  SNAPSHOT_MAJORS,
+};
 
 if (require.main === module) {
   const command = process.argv[2];

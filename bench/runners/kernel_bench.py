@@ -152,7 +152,7 @@ def cells(kernel_dir, repeats, system):
     cwd = os.path.join(repo, "notebooks") if os.path.isdir(os.path.join(repo, "notebooks")) else repo
     km, kc = start_new_kernel(kernel_name=spec_name(system), startup_timeout=60, cwd=cwd)
     try:
-        code = CELLS[system]
+        code = CELLS["ipykernel" if system == "ipykernel" else "tslab-ipc"]
         execute_timed(kc, code["trivial"])
         pid = km.provisioner.process.pid
         rss = tree_rss_mib(pid)

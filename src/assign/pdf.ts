@@ -7,7 +7,9 @@
 // - Code and output wrap at the page edge instead of being cut, and prompts are dropped to
 //   give code the width.
 import fs from "fs";
+import os from "os";
 import { CHROMIUM_ARGS } from "../figures/png";
+import { inPool } from "../process/pool";
 import type { Notebook } from "../handouts/notebook";
 import { withCode } from "../codes";
 
@@ -77,8 +79,7 @@ const A4_TEXT_WIDTH_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
  * Chromium is unavailable.
  */
 export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: string; overflowing: number }[]> {
-  const report: { pdf: string; overflowing: number }[] = [];
-  if (pairs.length === 0) return report;
+  if (pairs.length === 0) return [];
   const reason = pdfUnavailableReason();
   if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_PDF_UNAVAILABLE");
   // Required lazily: only printing needs it.
@@ -87,7 +88,8 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
   try {
     const context = await browser.newContext({ offline: true });
     await context.route("**/*", (route) => route.abort());
-    for (const [html, pdf] of pairs) {
+    // A page per core at once: each renders in a Chromium process of its own.
+    return await inPool(pairs, os.availableParallelism(), async ([html, pdf]) => {
       const page = await context.newPage();
       try {
         await page.setContent(fs.readFileSync(html, "utf8"), { waitUntil: "load", timeout: 120000 });
@@ -102,14 +104,13 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
           ).document.querySelectorAll("pre");
           return Array.from(blocks).filter((e) => e.scrollWidth > e.clientWidth + 1).length;
         });
-        report.push({ pdf, overflowing });
         fs.writeFileSync(pdf, await page.pdf({ format: "A4", printBackground: true, preferCSSPageSize: true }));
+        return { pdf, overflowing };
       } finally {
         await page.close();
       }
-    }
+    });
   } finally {
     await browser.close();
   }
-  return report;
 }

@@ -128,15 +128,14 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       );
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
     });
-    // One nbconvert process for all pages: its start-up costs more than a page.
+    // One nbconvert process for all pages (its start-up costs more than a page), beside the PDF
+    // printing (its own nbconvert, then Chromium): two cores, two jobs.
     log(`Writing ${htmlPairs.length} HTML page(s)…`);
-    await exportHtml(htmlPairs, kernel.env);
+    const html = exportHtml(htmlPairs, kernel.env);
     const noPdf = options.noPdf ? "--no-pdf" : pdfUnavailableReason();
     if (noPdf) log(`No PDF handouts: ${noPdf}`);
-    else {
-      log(`Printing ${pdfs.length} PDF handout(s)…`);
-      await writePdfs(pdfs, kernel.env);
-    }
+    else log(`Printing ${pdfs.length} PDF handout(s)…`);
+    await Promise.all([html, noPdf ? null : writePdfs(pdfs, kernel.env)]);
     const totalSeconds = (performance.now() - started) / 1000;
     return {
       notebooks: reports,
