@@ -206,6 +206,8 @@ function createConverter(options) {
    * @type {{ text: string, sf: any, languageVersion: string } | null}
    */
   let declTree = null;
+  /** What remainingDecls printed for a declarations tree it left whole. @type {WeakMap<object, string>} */
+  const printedDecls = new WeakMap();
   /**
    * Module resolutions, kept across programs while every lookup succeeds and no file changes
    * (a failed lookup may succeed once the file exists; the watch program watches for that).
@@ -658,12 +660,17 @@ function createConverter(options) {
     let dropped = false;
     declsSF.statements.forEach((/** @type {any} */ stmt) => {
       const names = keepMap.get(stmt);
+      // `export {};` (the prefix, and every cell's own .d.ts starts with one) declares nothing:
+      // left out of the printed declarations as always, but no change to the tree, which can
+      // then serve the next cell (whose declarations are most often the same text).
+      if (!names && isEmptyExport(stmt)) return;
       if (!names) {
         dropped = true;
         return;
       }
-      if (!keepsAllNames(stmt, names)) dropped = true;
       statements.push(stmt);
+      if (!keepsAllNames(stmt, names)) dropped = true;
+      else return; // the statement stays as it is
       if (ts.isVariableStatement(stmt)) {
         /** @type {any[]} */
         const decls = [];
@@ -676,16 +683,36 @@ function createConverter(options) {
       }
       if (ts.isImportDeclaration(stmt)) keepNamesInImport(stmt, names);
     });
-    asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
-    // A tree that lost declarations no longer matches its text: never reuse it.
-    if (dropped && declTree?.sf === declsSF) declTree = null;
-    const printer = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed });
     /** @type {string[]} */
     const anyVarsDecls = [];
     anyVars.forEach((name) => {
       anyVarsDecls.push(`let ${name}: any;\n`);
     });
-    return printer.printFile(declsSF) + anyVarsDecls.join("");
+    // A tree that lost no declarations prints the same every time: once per tree.
+    if (!dropped && printedDecls.has(declsSF)) return printedDecls.get(declsSF) + anyVarsDecls.join("");
+    const parsed = declsSF.statements;
+    asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
+    const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
+    // A tree that lost declarations no longer matches its text: never reuse it. One that lost
+    // none gets its statements back and stays as it was parsed.
+    if (dropped && declTree?.sf === declsSF) declTree = null;
+    if (!dropped) {
+      asMutable(declsSF).statements = parsed;
+      printedDecls.set(declsSF, printed);
+    }
+    return printed + anyVarsDecls.join("");
+  }
+
+  /** `export {};`: an export declaration without names or a module. @param {any} stmt */
+  function isEmptyExport(stmt) {
+    return (
+      ts.isExportDeclaration(stmt) &&
+      !stmt.moduleSpecifier &&
+      !stmt.isTypeOnly &&
+      stmt.exportClause !== undefined &&
+      ts.isNamedExports(stmt.exportClause) &&
+      stmt.exportClause.elements.length === 0
+    );
   }
 
   /**

@@ -34,6 +34,13 @@ const CELLS = [
   "bump('still a string')\na.length",
   "1",
   "2",
+  // Cells that declare nothing leave the declarations' text as it was, so its tree is reused:
+  // a name carried over must still be there, and a redeclaration after them must still win.
+  "bump('reused') + a",
+  "3",
+  "function bump(b: boolean): boolean { return !b; }\nbump(true)",
+  "bump(false)",
+  "bump('a string, now a type error')",
   "const r = await Promise.resolve(42);\nr + 1",
   "async function f() { return 1; }\nconst g = () => { await f(); };",
   "import * as fs from 'fs';\nimport { join } from 'path';\nfs.existsSync(join('/', 'tmp'))",
