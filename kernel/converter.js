@@ -31,6 +31,7 @@ const tslabConverter = require("tslab/dist/converter");
 const { esModuleToCommonJSModule, keepNamesInImport } = tslabConverter;
 const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
+const { stampOf: fileStamp } = require("./stamp");
 
 /**
  * Trees parsed and bound before this process started: the start-up snapshot's
@@ -141,14 +142,7 @@ function createConverter(options) {
 
   /** Real files' trees, reused while the file's modification time and size stay the same. @type {Map<string, { sf: any, stamp: string, languageVersion: unknown }>} */
   const fileCache = new Map();
-  const stampOf = (/** @type {string} */ p) => {
-    try {
-      const st = fs.statSync(forwardTslabPath(cwd, p));
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return "";
-    }
-  };
+  const stampOf = (/** @type {string} */ p) => fileStamp(forwardTslabPath(cwd, p));
   /** Files under TypeScript's own lib folder never change while the kernel runs. */
   const libDir = path.dirname(ts.getDefaultLibFilePath(compilerOptions));
   /**

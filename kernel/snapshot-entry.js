@@ -30,16 +30,6 @@ const modules = new Map();
 /** Node's module system, once the kernel runs: from then on, require() is Node's own. @type {any} */
 let runtimeModule = null;
 
-/** A file's modification time, size and inode ("" when it is gone). @param {string} file */
-function stampOf(file) {
-  try {
-    const st = fs.statSync(file);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
-  } catch {
-    return "";
-  }
-}
-
 /** The `require` a module loaded here gets. @param {string} from the module's file */
 function requireFrom(from) {
   const table = manifest.resolutions[from] ?? {};
@@ -99,6 +89,12 @@ function load(file) {
   module.loaded = true;
   return module.exports;
 }
+
+// kernel/stamp.js first: load() records each file's stamp with it (its own too, once it is here).
+/** @type {(file: string) => string} */
+let stampOf = () => "";
+({ stampOf } = load(manifest.entries.stamp));
+/** @type {any} */ (modules.get(manifest.entries.stamp)).stamp = stampOf(manifest.entries.stamp);
 
 // The warm-up: the converter as a kernel makes it, in an empty folder, compiling a cell that
 // imports the library (as the prelude does). ts.sys is wrapped for that folder and restored after.

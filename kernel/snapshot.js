@@ -24,10 +24,15 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { spawn, spawnSync } = require("child_process");
+const { stampOf } = require("./stamp");
 
 const ENTRY = path.join(__dirname, "snapshot-entry.js");
 /** What the snapshot's builder loads (with everything they require). */
-const MODULES = { converter: path.join(__dirname, "converter.js"), resolve: path.join(__dirname, "resolve.js") };
+const MODULES = {
+  stamp: path.join(__dirname, "stamp.js"),
+  converter: path.join(__dirname, "converter.js"),
+  resolve: path.join(__dirname, "resolve.js"),
+};
 /** A build lock older than this is left by a build that died. */
 const STALE_LOCK_MS = 5 * 60 * 1000;
 /** A blob of this checkout that was not rebuilt for this long is removed by the next build. */
@@ -63,16 +68,6 @@ function blobFile(node = process.execPath, env = process.env) {
   const n = fs.statSync(node);
   const k = fs.statSync(__dirname);
   return path.join(dir, `${n.dev}-${n.ino}-${Math.floor(n.mtimeMs / 1000)}-${n.size}+${k.dev}-${k.ino}.blob`);
-}
-
-/** A file's modification time, size and inode, as kernel/snapshot-entry.js records them. @param {string} file */
-function stampOf(file) {
-  try {
-    const st = fs.statSync(file);
-    return `${st.mtimeMs}:${st.size}:${st.ino}`;
-  } catch {
-    return "";
-  }
 }
 
 /** Whether `blob` exists and every file it was made from is unchanged. @param {string} blob */

@@ -17,7 +17,7 @@ const jupyter = pythonWith("jupyter_client");
 function fakeCheckout(dir: string): string {
   const root = path.join(dir, "checkout");
   fs.mkdirSync(path.join(root, "kernel"), { recursive: true, mode: 0o755 });
-  for (const f of ["install.js", "kernel.json", "main.js", "start.sh", "snapshot.js"])
+  for (const f of ["install.js", "kernel.json", "main.js", "start.sh", "snapshot.js", "stamp.js"])
     fs.copyFileSync(path.join(repoRoot, "kernel", f), path.join(root, "kernel", f));
   fs.writeFileSync(path.join(root, "package.json"), "{}\n");
   fs.chmodSync(root, 0o755);
