@@ -32,6 +32,7 @@ const { esModuleToCommonJSModule, keepNamesInImport } = tslabConverter;
 const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
 const { stampOf: fileStamp } = require("./stamp");
+const { isBuiltin } = require("module");
 
 /**
  * Trees parsed and bound before this process started: the start-up snapshot's
@@ -265,6 +266,8 @@ function createConverter(options) {
     getDirectories: (/** @type {string} */ d) => sys.getDirectories(d),
     realpath: (/** @type {string} */ p) => sys.realpath(p),
     getEnvironmentVariable: (/** @type {string} */ name) => sys.getEnvironmentVariable?.(name) ?? "",
+    /** The same cache for the lookups TypeScript makes itself (`@typescript/lib-*` for each lib file). */
+    getModuleResolutionCache: () => resolutionCache,
     /** TypeScript's own resolution (as its default loader calls it), with the cache above. */
     resolveModuleNameLiterals(
       /** @type {any[]} */ literals,
@@ -283,7 +286,11 @@ function createConverter(options) {
           redirectedReference,
           ts.getModeForUsageLocation(containingSourceFile, literal),
         );
-        if (!resolution.resolvedModule) resolutionFailed = true;
+        // A Node built-in ("fs", "node:url", ... from a cell, the library's .d.ts or @types/node)
+        // resolves to no file but to @types/node's `declare module`: not a lookup that may
+        // succeed later, so the resolutions are kept (dropping them cost the first cell after
+        // the prelude ~100 ms of re-resolving @types/node's ~250 imports).
+        if (!resolution.resolvedModule && !isBuiltin(literal.text)) resolutionFailed = true;
         return resolution;
       });
     },
