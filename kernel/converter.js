@@ -208,7 +208,18 @@ function createConverter(options) {
    * (a failed lookup may succeed once the file exists; the watch program watches for that).
    */
   let resolutionCache = ts.createModuleResolutionCache(cwd, (/** @type {string} */ f) => f, compilerOptions);
+  /** Type reference directives (`types: ["node"]`, `/// <reference types>`): TypeScript makes a new cache per program. */
+  let typeReferenceCache = newTypeReferenceCache();
   let resolutionFailed = false;
+  /** What TypeScript's createProgram makes for itself, kept across programs with the resolutions. */
+  function newTypeReferenceCache() {
+    return ts.createTypeReferenceDirectiveResolutionCache(
+      cwd,
+      (/** @type {string} */ f) => f,
+      undefined,
+      resolutionCache.getPackageJsonInfoCache(),
+    );
+  }
 
   const host = {
     getSourceFile(
@@ -268,6 +279,28 @@ function createConverter(options) {
     getEnvironmentVariable: (/** @type {string} */ name) => sys.getEnvironmentVariable?.(name) ?? "",
     /** The same cache for the lookups TypeScript makes itself (`@typescript/lib-*` for each lib file). */
     getModuleResolutionCache: () => resolutionCache,
+    /** TypeScript's own resolution of type reference directives (its default loader), with the cache above. */
+    resolveTypeReferenceDirectiveReferences(
+      /** @type {any[]} */ references,
+      /** @type {string} */ containingFile,
+      /** @type {any} */ redirectedReference,
+      /** @type {any} */ options,
+      /** @type {any} */ containingSourceFile,
+    ) {
+      const resolutions = ts.loadWithModeAwareCache(
+        references,
+        containingFile,
+        redirectedReference,
+        options,
+        containingSourceFile,
+        host,
+        typeReferenceCache,
+        ts.createTypeReferenceResolutionLoader,
+      );
+      if (resolutions.some((/** @type {any} */ r) => !r.resolvedTypeReferenceDirective?.resolvedFileName))
+        resolutionFailed = true;
+      return resolutions;
+    },
     /** TypeScript's own resolution (as its default loader calls it), with the cache above. */
     resolveModuleNameLiterals(
       /** @type {any[]} */ literals,
@@ -344,6 +377,7 @@ function createConverter(options) {
     }
     if (changed || resolutionFailed) {
       resolutionCache = ts.createModuleResolutionCache(cwd, (/** @type {string} */ f) => f, compilerOptions);
+      typeReferenceCache = newTypeReferenceCache();
       resolutionFailed = false;
     }
   }
