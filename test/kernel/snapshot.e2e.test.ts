@@ -199,12 +199,13 @@ suite("the kernel's start-up snapshot", () => {
       const cells = await run();
       expect(cells[0]).toBe("'stale'");
       expect(cells[5]).toBe("42");
-      // Built in the background after that kernel's start.
-      const deadline = Date.now() + 60_000;
+      // Built in the background after that kernel's start, at nice 19: on a machine the rest of
+      // the suite keeps busy, its ~3 s of CPU can take a while.
+      const deadline = Date.now() + 180_000;
       while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       expect(fresh()).toBe("true");
       expect((await run())[0]).toBe("'snapshot'");
     },
-    180_000,
+    300_000,
   );
 });
