@@ -24,7 +24,11 @@
 const fs = require("fs");
 const path = require("path");
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-/** @type {any} tslab's TypeScript, with its internals (bindSourceFile, Completions, ...). */
+/**
+ * tslab's TypeScript, with its internals (bindSourceFile, Completions, ...): the one that
+ * compiles the cells, and the one the rest of the kernel uses (exported), never a second copy.
+ * @type {any}
+ */
 const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
 /** @type {any} */
 const tslabConverter = require("tslab/dist/converter");
@@ -966,4 +970,4 @@ function forwardTslabPath(cwd, p) {
   return normalizeJoin(tslabDir, rel);
 }
 
-module.exports = { createConverter, seedTrees };
+module.exports = { createConverter, seedTrees, ts };

@@ -33,10 +33,8 @@ const lap = (/** @type {string} */ phase) => {
   if (timing) process.stderr.write(`tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms\n`);
 };
 
-const tslabDir = path.dirname(require.resolve("tslab/package.json"));
-// The TypeScript tslab compiles with (its own copy), so our wrapping of ts.sys is the one it sees.
-const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
-const { createConverter } = require("./converter");
+// ts: the TypeScript the cells compile with (tslab's own copy), so our wrapping of ts.sys is the one it sees.
+const { createConverter, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { installCellNames } = require("./traceback");

@@ -9,14 +9,10 @@
 //    function named await ("await is not defined"). `await (expr)…` becomes
 //    `await Promise.resolve((expr)…)`, which awaits the same value.
 
-const path = require("path");
-
 // The TypeScript that compiles the cells (tslab's, loaded anyway), not a second copy: loading
 // the project's own would cost the kernel's start about 150 ms and its memory some 20 MB.
 /** @type {typeof import("typescript")} */
-const ts = require(
-  require.resolve("@tslab/typescript-for-tslab", { paths: [path.dirname(require.resolve("tslab/package.json"))] }),
-);
+const ts = require("./converter").ts;
 
 /**
  * @param {string} source the cell as the student wrote it

@@ -157,6 +157,7 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
   }
   trees = null;
   modules.clear();
+  // kernel/snapshot.js's STATE (the builder cannot load that file), read by startedFrom().
   /** @type {any} */ (globalThis)[Symbol.for("tslab-ipc.snapshot")] = fresh ? "snapshot" : "stale";
   // Node resolves the main script's path before running it; from a snapshot that is ours to do.
   if (process.argv[1]) process.argv[1] = path.resolve(process.argv[1]);

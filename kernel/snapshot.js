@@ -37,7 +37,7 @@ const MODULES = {
 const STALE_LOCK_MS = 5 * 60 * 1000;
 /** A blob of this checkout that was not rebuilt for this long is removed by the next build. */
 const OLD_BLOB_MS = 30 * 24 * 3600 * 1000;
-/** The key under which the snapshot tells main.js how this process started. */
+/** The key under which kernel/snapshot-entry.js tells main.js how this process started. */
 const STATE = Symbol.for("tslab-ipc.snapshot");
 
 /**
@@ -210,17 +210,7 @@ function startedFrom() {
   return /** @type {any} */ (globalThis)[STATE] ?? "plain";
 }
 
-module.exports = {
-  build,
-  buildInBackground,
-  blobFile,
-  enabled,
-  isFresh,
-  snapshotDir,
-  startedFrom,
-  STATE,
-  SNAPSHOT_MAJORS,
-};
+module.exports = { build, buildInBackground, enabled, isFresh, startedFrom, SNAPSHOT_MAJORS };
 
 if (require.main === module) {
   const command = process.argv[2];

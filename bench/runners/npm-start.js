@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: every notebook executed (--jobs = cores, the default), PNGs of
 // figures, HTML pages, student versions and PDF handouts, into a temporary folder.
 //   node bench/runners/npm-start.js
-// Prints one JSON line: samples (seconds, the whole command), and a note with its phases.
+// Prints one JSON line: samples (seconds, the whole command), and a note saying what it made.
 const fs = require("fs");
 const os = require("os");
 const path = require("path");

@@ -18,45 +18,48 @@ import time
 ATTEMPTS = 3
 
 
-def start_kernel(client, attempts=ATTEMPTS, log=sys.stderr):
-    """Starts client's kernel and its client; a kernel that dies before its first reply is
-    started anew (a new kernel manager, so new ports), up to `attempts` times in all. The last
-    failure is raised as nbclient raised it."""
+def _again_when_it_dies(start, forget, attempts, log):
+    """Returns start(); a kernel that died before its first reply ("Kernel died before replying
+    to kernel_info", DeadKernelError) is forgotten and started again, up to `attempts` times in
+    all. Any other failure (a kernel that hangs) and the last death are raised as they came."""
     for attempt in range(1, attempts + 1):
         try:
-            if client.km is None:
-                client.km = client.create_kernel_manager()
-            if not client.km.has_kernel:
-                client.start_new_kernel()
-            client.start_new_kernel_client()
-            return
-        except RuntimeError as e:  # "Kernel died before replying to kernel_info", DeadKernelError
-            died = "died" in str(e).lower() or type(e).__name__ == "DeadKernelError"
-            # nbclient shut the manager down (a failed wait_for_ready cleans up); make sure.
-            try:
-                client._cleanup_kernel()
-            except Exception:
-                pass
-            client.km = None
-            client.kc = None
-            if not died or attempt == attempts:  # a kernel that hangs is not started again
-                raise
-            print("tslab-ipc: the kernel died on start (%s); starting it again with new ports" % str(e).strip(),
-                  file=log, flush=True)
-            time.sleep(0.2 * attempt)
-
-
-def start_new_kernel(attempts=ATTEMPTS, log=sys.stderr, **kwargs):
-    """jupyter_client.manager.start_new_kernel(**kwargs), started anew (new ports) when the
-    kernel dies before its first reply, up to `attempts` times in all. Returns (km, kc)."""
-    from jupyter_client.manager import start_new_kernel as start
-
-    for attempt in range(1, attempts + 1):
-        try:
-            return start(**kwargs)
-        except RuntimeError as e:  # jupyter_client shut the dead kernel down already
+            return start()
+        except RuntimeError as e:
+            forget()
             if "died" not in str(e).lower() or attempt == attempts:
                 raise
             print("tslab-ipc: the kernel died on start (%s); starting it again with new ports" % str(e).strip(),
                   file=log, flush=True)
             time.sleep(0.2 * attempt)
+
+
+def start_kernel(client, attempts=ATTEMPTS, log=sys.stderr):
+    """Starts client's kernel and its client (a new kernel manager, so new ports, each time),
+    again when the kernel dies before its first reply."""
+
+    def start():
+        if client.km is None:
+            client.km = client.create_kernel_manager()
+        if not client.km.has_kernel:
+            client.start_new_kernel()
+        client.start_new_kernel_client()
+
+    def forget():
+        # nbclient shut the manager down (a failed wait_for_ready cleans up); make sure.
+        try:
+            client._cleanup_kernel()
+        except Exception:
+            pass
+        client.km = None
+        client.kc = None
+
+    _again_when_it_dies(start, forget, attempts, log)
+
+
+def start_new_kernel(attempts=ATTEMPTS, log=sys.stderr, **kwargs):
+    """jupyter_client.manager.start_new_kernel(**kwargs), again (new ports) when the kernel dies
+    before its first reply. Returns (km, kc). jupyter_client shuts a dead kernel down itself."""
+    from jupyter_client.manager import start_new_kernel as start
+
+    return _again_when_it_dies(lambda: start(**kwargs), lambda: None, attempts, log)

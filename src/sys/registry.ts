@@ -215,22 +215,31 @@ function roomFor(j: Journal, bytes: number, forget: boolean): boolean {
   return true;
 }
 
-function appendJournal(line: string, ascii: boolean): void {
-  if (journalOff) return;
+/**
+ * The journal (made on first use) with room for a line of up to `bytes`, or null when the line
+ * need not be written (see roomFor) or journaling is off.
+ */
+function journalWithRoom(bytes: number, forget: boolean): Journal | null {
+  if (journalOff) return null;
+  journal ??= mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
+  return roomFor(journal, bytes, forget) ? journal : null;
+}
+
+/** The journal only serves reap(): failing to write it must not fail the creation. */
+function dropJournalQuietly(): void {
   try {
-    if (!journal) {
-      journal = mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
-    }
-    const bytes = ascii ? line.length : Buffer.byteLength(line);
-    if (!roomFor(journal, bytes, !line.startsWith('{"kind"'))) return;
-    journal.used += ascii ? journal.bytes.write(line, journal.used, "latin1") : journal.bytes.write(line, journal.used);
+    dropJournal();
   } catch {
-    // The journal only serves reap(); failing to write it must not fail the creation.
-    try {
-      dropJournal();
-    } catch {
-      /* nothing more to do */
-    }
+    /* nothing more to do */
+  }
+}
+
+function appendJournal(line: string, ascii: boolean): void {
+  try {
+    const j = journalWithRoom(ascii ? line.length : Buffer.byteLength(line), !line.startsWith('{"kind"'));
+    if (j) j.used += ascii ? j.bytes.write(line, j.used, "latin1") : j.bytes.write(line, j.used);
+  } catch {
+    dropJournalQuietly();
   }
 }
 
@@ -274,14 +283,11 @@ function putInt(b: Buffer, at: number, n: number): number {
  * path. The same bytes as appendJournal(segmentLine(...)) / appendJournal(forgetLine(...)).
  */
 function appendSegmentLine(created: boolean, id: number, key: number, ctime: number): void {
-  if (journalOff) return;
   try {
-    if (!journal) {
-      journal = mapJournal(createJournalFile(ownJournalPath()), JOURNAL_START);
-    }
-    if (!roomFor(journal, SEGMENT_LINE_MAX, !created)) return;
-    const b = journal.bytes;
-    let p = journal.used;
+    const j = journalWithRoom(SEGMENT_LINE_MAX, !created);
+    if (!j) return;
+    const b = j.bytes;
+    let p = j.used;
     b[p++] = created ? 0x73 : 0x72; // 's' or 'r'
     b[p++] = SPACE;
     p = putInt(b, p, id);
@@ -292,14 +298,9 @@ function appendSegmentLine(created: boolean, id: number, key: number, ctime: num
       p = putInt(b, p, ctime);
     }
     b[p++] = NEWLINE;
-    journal.used = p;
+    j.used = p;
   } catch {
-    // The journal only serves reap(); failing to write it must not fail the creation.
-    try {
-      dropJournal();
-    } catch {
-      /* nothing more to do */
-    }
+    dropJournalQuietly();
   }
 }
 
