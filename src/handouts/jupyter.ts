@@ -215,11 +215,81 @@ export async function executeNotebook(
 /** nbconvert's HTML for each [notebook, html] pair, self-contained and without CDN scripts. */
 export async function exportHtml(pairs: [string, string][], env: NodeJS.ProcessEnv): Promise<void> {
   if (pairs.length === 0) return;
-  const r = await runNbrun(["html", ...pairs.flat()], env);
-  if (!r.json || r.json.ok !== true) {
-    throw withCode(
-      new Error(`HTML export failed: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`),
-      "ERR_JUPYTER_FAILED",
-    );
+  const exporter = openHtmlExporter(env);
+  try {
+    await exporter.export(pairs);
+  } finally {
+    await exporter.close();
   }
+}
+
+/** One nbconvert process that writes the HTML pages of a whole run, request after request. */
+export interface HtmlExporter {
+  /** Writes nbconvert's HTML for each [notebook, html] pair (as exportHtml); requests queue. */
+  export(pairs: [string, string][]): Promise<void>;
+  /** Ends the process once the requests made are answered. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `nbrun.py html --serve`: nbconvert's imports and templates once for every page of a
+ * run (about half a second of CPU each time otherwise), and pages written as soon as their
+ * notebook is done rather than all at the end.
+ */
+export function openHtmlExporter(env: NodeJS.ProcessEnv): HtmlExporter {
+  const child = spawn(jupyterPython(), [nbrunScript(), "html", "--serve"], {
+    env,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  const waiting: { resolve(): void; reject(e: Error): void }[] = [];
+  let stderr = "";
+  let stdout = "";
+  let ended: Error | null = null;
+  const failure = (why: string) => withCode(new Error(`HTML export failed: ${why}`), "ERR_JUPYTER_FAILED");
+  child.stderr.on("data", (d) => (stderr += d));
+  // A process that died is reported by "close" below, with its stderr; not as a write error.
+  child.stdin.on("error", () => undefined);
+  child.stdout.on("data", (d) => {
+    stdout += d;
+    let newline = stdout.indexOf("\n");
+    while (newline >= 0) {
+      const line = stdout.slice(0, newline).trim();
+      stdout = stdout.slice(newline + 1);
+      newline = stdout.indexOf("\n");
+      let answer: { ok?: unknown; error?: unknown };
+      try {
+        answer = JSON.parse(line);
+      } catch {
+        continue; // not an answer (a library's print)
+      }
+      const request = waiting.shift();
+      if (answer.ok === true) request?.resolve();
+      else request?.reject(failure(String(answer.error ?? "")));
+    }
+  });
+  const exited = new Promise<void>((resolve) => {
+    const end = (why: string) => {
+      ended ??= failure(why);
+      for (const request of waiting.splice(0)) request.reject(ended);
+      resolve();
+    };
+    child.on("error", (e) => end(`${jupyterPython()} cannot run: ${e.message}`));
+    child.on("close", (code) =>
+      end(`nbrun.py exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`),
+    );
+  });
+  return {
+    export(pairs) {
+      if (pairs.length === 0) return Promise.resolve();
+      if (ended) return Promise.reject(ended);
+      return new Promise<void>((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        child.stdin.write(`${JSON.stringify(pairs.flat())}\n`);
+      });
+    },
+    close() {
+      child.stdin.end();
+      return exited;
+    },
+  };
 }

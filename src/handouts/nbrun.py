@@ -16,6 +16,11 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
       nbconvert's HTML exporter (lab template) without the require.js and MathJax <script>
       tags it loads from a CDN: the page is self-contained and works offline (figures carry
       plotly.js inline in their own output).
+  nbrun.py html --serve
+      the same for each line of stdin, a JSON list [IN.ipynb, OUT.html, ...], answered by one
+      JSON line on stdout ({"ok": true, "files": n} or {"ok": false, "error": str}) until
+      stdin ends: one process (nbconvert's imports, its templates) for the pages of a whole
+      run, written while the run goes on.
 """
 import json
 import os
@@ -97,24 +102,63 @@ OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 """
 
 
+def keep_relaxed_validators():
+    """nbconvert validates the notebook after each of its preprocessors with relax_add_props,
+    and nbformat 5.5 (Debian 12's) compiles a new schema validator for every such call (about
+    20 ms, most of an export's time). The same schema makes the same validator: keep it."""
+    from nbformat import validator
+
+    compile_validator = validator.get_validator
+    relaxed = {}
+
+    def get_validator(version=None, version_minor=None, relax_add_props=False, name=None):
+        if not relax_add_props:
+            return compile_validator(version, version_minor, relax_add_props, name)
+        key = (version, version_minor, name)
+        if key not in relaxed:
+            relaxed[key] = compile_validator(version, version_minor, relax_add_props, name)
+        return relaxed[key]
+
+    validator.get_validator = get_validator
+
+
+PAIRS_NEEDED = "html needs pairs: IN.ipynb OUT.html ..."
+
+
 def html(argv):
     import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
-    if len(argv) == 0 or len(argv) % 2:
-        raise SystemExit("html needs pairs: IN.ipynb OUT.html ...")
+    keep_relaxed_validators()
     exporter = HTMLExporter(
         extra_loaders=[DictLoader({"tslab-ipc-offline.html.j2": OFFLINE_TEMPLATE})],
         template_file="tslab-ipc-offline.html.j2",
         embed_images=True,
     )
-    for i in range(0, len(argv), 2):
-        nb = nbformat.read(argv[i], as_version=4)
-        body, _ = exporter.from_notebook_node(nb)
-        with open(argv[i + 1], "w", encoding="utf-8") as f:
-            f.write(body)
-    print(json.dumps({"ok": True, "files": len(argv) // 2}), flush=True)
+
+    def export(paths):
+        for i in range(0, len(paths), 2):
+            nb = nbformat.read(paths[i], as_version=4)
+            body, _ = exporter.from_notebook_node(nb)
+            with open(paths[i + 1], "w", encoding="utf-8") as f:
+                f.write(body)
+        return {"ok": True, "files": len(paths) // 2}
+
+    if argv != ["--serve"]:
+        if len(argv) == 0 or len(argv) % 2:
+            raise SystemExit(PAIRS_NEEDED)
+        print(json.dumps(export(argv)), flush=True)
+        return
+    for line in sys.stdin:
+        try:
+            paths = json.loads(line)
+            if not isinstance(paths, list) or len(paths) == 0 or len(paths) % 2:
+                raise ValueError(PAIRS_NEEDED)
+            answer = export(paths)
+        except Exception as e:  # this request fails; the next may not
+            answer = {"ok": False, "error": "%s: %s" % (type(e).__name__, e)}
+        print(json.dumps(answer), flush=True)
 
 
 if __name__ == "__main__":
