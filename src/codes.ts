@@ -22,6 +22,7 @@
 //   ERR_PROC_FORMAT          Error       a /proc file in a form we do not read
 //   ERR_INVALID_ASSIGNMENT   Error       an assignment notebook the grader cannot use
 //   ERR_PDF_UNAVAILABLE      Error       no Chromium to print a PDF with
+//   ERR_CHROMIUM_UNAVAILABLE Error       launchOfflineBrowser: no Chromium or playwright-core, or it did not start
 //   ERR_USAGE                Error       a command line the assign CLI does not take
 import { inspect } from "util";
 

@@ -1,5 +1,6 @@
 // PDF handouts: nbconvert's HTML printed by Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core; nothing is downloaded and the page loads nothing from the network).
+// playwright-core, src/figures/chromium.ts; nothing is downloaded and the page loads nothing
+// from the network).
 //
 // Invariants:
 // - Figures print as images: the print copy of a notebook keeps only the PNG of an output
@@ -8,7 +9,12 @@
 //   give code the width.
 import fs from "fs";
 import os from "os";
-import { CHROMIUM_ARGS } from "../figures/png";
+import {
+  chromiumUnavailableReason,
+  launchOfflineBrowser,
+  type OfflineBrowser,
+  type OfflinePage,
+} from "../figures/chromium";
 import { inPool } from "../process/pool";
 import type { Notebook } from "../handouts/notebook";
 import { withCode } from "../codes";
@@ -39,58 +45,39 @@ export function printableCopy(nb: Notebook): Notebook {
 }
 
 /** Why PDFs cannot be printed here, or null. */
-export function pdfUnavailableReason(executablePath = chromiumPath()): string | null {
-  if (!fs.existsSync(executablePath)) return `no Chromium at ${executablePath} (apt-get install chromium)`;
-  try {
-    require.resolve("playwright-core");
-  } catch {
-    return "the playwright-core package is not installed (npm install)";
-  }
-  return null;
+export function pdfUnavailableReason(executablePath?: string): string | null {
+  return chromiumUnavailableReason(executablePath);
 }
-
-function chromiumPath(): string {
-  return process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
-}
-
-type PdfPage = {
-  setViewportSize(o: { width: number; height: number }): Promise<void>;
-  evaluate<R>(f: () => R): Promise<R>;
-  setContent(html: string, o: object): Promise<void>;
-  addStyleTag(o: { content: string }): Promise<unknown>;
-  emulateMedia(o: object): Promise<void>;
-  pdf(o: object): Promise<Buffer>;
-  close(): Promise<void>;
-};
-type PdfBrowser = {
-  newContext(o: object): Promise<{
-    newPage(): Promise<PdfPage>;
-    route(u: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
-  }>;
-  close(): Promise<void>;
-};
 
 // The text width of an A4 page with the margins of PRINT_CSS, in CSS pixels (96 per inch).
 const A4_TEXT_WIDTH_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
 
+// The pages of each browser that printed and are free to print again. A new page costs about a
+// second of CPU (a renderer process starts), the print itself about half that, and a page left
+// from the last print prints the same: setContent replaces its document, and the print CSS,
+// media and viewport are set again for each print.
+const idlePages = new WeakMap<OfflineBrowser, OfflinePage[]>();
+
 /**
- * Prints each [html file, pdf file] pair in one Chromium launch, and returns for each how many
- * code or output blocks are still wider than the page (0: nothing is cut). Throws when
- * Chromium is unavailable.
+ * Prints each [html file, pdf file] pair in one Chromium launch (or in `options.browser`, which
+ * stays open), and returns for each how many code or output blocks are still wider than the
+ * page (0: nothing is cut). Throws when Chromium is unavailable.
  */
-export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: string; overflowing: number }[]> {
+export async function printPdfs(
+  pairs: [string, string][],
+  options: { browser?: OfflineBrowser } = {},
+): Promise<{ pdf: string; overflowing: number }[]> {
   if (pairs.length === 0) return [];
-  const reason = pdfUnavailableReason();
+  const reason = options.browser ? null : pdfUnavailableReason();
   if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_PDF_UNAVAILABLE");
-  // Required lazily: only printing needs it.
-  const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<PdfBrowser> } };
-  const browser = await chromium.launch({ executablePath: chromiumPath(), args: CHROMIUM_ARGS, headless: true });
+  const browser = options.browser ?? (await launchOfflineBrowser());
+  let idle = idlePages.get(browser);
+  if (!idle) idlePages.set(browser, (idle = []));
   try {
-    const context = await browser.newContext({ offline: true });
-    await context.route("**/*", (route) => route.abort());
     // A page per core at once: each renders in a Chromium process of its own.
     return await inPool(pairs, os.availableParallelism(), async ([html, pdf]) => {
-      const page = await context.newPage();
+      const page = idle.pop() ?? (await browser.newPage());
+      let printed = false;
       try {
         await page.setContent(fs.readFileSync(html, "utf8"), { waitUntil: "load", timeout: 120000 });
         await page.addStyleTag({ content: PRINT_CSS });
@@ -105,12 +92,15 @@ export async function printPdfs(pairs: [string, string][]): Promise<{ pdf: strin
           return Array.from(blocks).filter((e) => e.scrollWidth > e.clientWidth + 1).length;
         });
         fs.writeFileSync(pdf, await page.pdf({ format: "A4", printBackground: true, preferCSSPageSize: true }));
+        printed = true;
         return { pdf, overflowing };
       } finally {
-        await page.close();
+        // A page whose print failed is not trusted with the next one.
+        if (printed) idle.push(page);
+        else await page.close().catch(() => undefined);
       }
     });
   } finally {
-    await browser.close();
+    if (!options.browser) await browser.close();
   }
 }

@@ -8,8 +8,15 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
+import type { OfflineBrowser } from "../figures/chromium";
 import { addPngsToNotebook } from "../figures/png";
-import { executeNotebook, exportHtml, projectKernel, type KernelEnvironment } from "../handouts/jupyter";
+import {
+  executeNotebook,
+  exportHtml,
+  projectKernel,
+  type HtmlExporter,
+  type KernelEnvironment,
+} from "../handouts/jupyter";
 import { readNotebook, writeNotebook, type Notebook } from "../handouts/notebook";
 import { asAssignment, studentVersion } from "./nbgrader";
 import { pdfUnavailableReason, printableCopy, printPdfs } from "./pdf";
@@ -34,10 +41,14 @@ export interface ReleaseReport {
   warnings: string[];
 }
 
-/** Writes the print copy of each student notebook beside a temp HTML and prints the PDFs. */
+/**
+ * Writes the print copy of each student notebook beside a temp HTML and prints the PDFs; with
+ * `shared`, through that HTML exporter and in that browser (both stay open), else its own.
+ */
 export async function writePdfs(
   items: { notebook: Notebook; pdf: string }[],
   env: NodeJS.ProcessEnv,
+  shared: { exporter?: HtmlExporter; browser?: OfflineBrowser } = {},
 ): Promise<{ pdf: string; overflowing: number }[]> {
   if (items.length === 0) return [];
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-print-"));
@@ -50,8 +61,8 @@ export async function writePdfs(
       htmlPairs.push([ipynb, path.join(tmp, `${i}.html`)]);
       pdfPairs.push([path.join(tmp, `${i}.html`), item.pdf]);
     });
-    await exportHtml(htmlPairs, env);
-    return await printPdfs(pdfPairs);
+    await (shared.exporter ? shared.exporter.export(htmlPairs) : exportHtml(htmlPairs, env));
+    return await printPdfs(pdfPairs, { browser: shared.browser });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,12 +1,15 @@
 // PNG rendering of figures with plotly.js itself (Plotly.toImage) in headless Chromium, for
-// handouts and viewers that do not run scripts. One browser launch renders a whole batch.
-// Chromium is Debian's (/usr/bin/chromium), driven by playwright-core; nothing is downloaded,
-// and the page runs offline. Where Chromium or playwright-core is missing, rendering returns
-// null and says why once; callers go on without PNGs.
-import fs from "fs";
+// handouts and viewers that do not run scripts. One browser launch renders a whole batch, and
+// a browser passed in (`browser`) renders every batch of a run in one page that loaded plotly.js
+// once. Chromium is Debian's (/usr/bin/chromium), driven by playwright-core (chromium.ts);
+// nothing is downloaded, and the page runs offline. Where Chromium or playwright-core is
+// missing, rendering returns null and says why once; callers go on without PNGs.
 import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { launchOfflineBrowser, type OfflineBrowser, type OfflinePage } from "./chromium";
 import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
+
+export { CHROMIUM_ARGS } from "./chromium";
 
 /** The size and scale of a rendered PNG. */
 export interface PngOptions {
@@ -17,16 +20,9 @@ export interface PngOptions {
   scale?: number;
   /** The Chromium binary. Default $TSLAB_IPC_CHROMIUM or /usr/bin/chromium. */
   executablePath?: string;
+  /** An open browser to render in (it stays open); by default each call launches its own. */
+  browser?: OfflineBrowser;
 }
-
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 let reported = false;
 let lastReason: string | null = null;
@@ -34,10 +30,6 @@ let lastReason: string | null = null;
 /** Why the last rendering produced no PNGs, or null if it worked. */
 export function pngUnavailableReason(): string | null {
   return lastReason;
-}
-
-function chromiumPath(opts: PngOptions): string {
-  return opts.executablePath ?? process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
 }
 
 function unavailable(reason: string): null {
@@ -52,50 +44,48 @@ function unavailable(reason: string): null {
   return null;
 }
 
-type Browser = { newContext(o: object): Promise<Context>; close(): Promise<void> };
-type Context = {
-  newPage(): Promise<Page>;
-  route(url: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
-};
-type Page = {
-  setContent(html: string): Promise<void>;
-  addScriptTag(o: { path: string }): Promise<unknown>;
-  evaluate<R, A>(f: (a: A) => R | Promise<R>, a: A): Promise<R>;
-};
+/** A blank page with plotly.js loaded, and the renderings queued on it one after another. */
+interface Renderer {
+  page: OfflinePage;
+  queue: Promise<unknown>;
+}
 
-function loadPlaywright(): { chromium: { launch(o: object): Promise<Browser> } } | null {
-  try {
-    // Required lazily: only PNG rendering needs it, and a kernel without it still plots.
-    return require("playwright-core");
-  } catch {
-    return null;
+async function plotlyPage(browser: OfflineBrowser): Promise<Renderer> {
+  const page = await browser.newPage();
+  await page.setContent("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body></body></html>");
+  await page.addScriptTag({ path: plotlyLibraryPath() });
+  return { page, queue: Promise.resolve() };
+}
+
+// The renderer of each browser passed in, made on its first use.
+const renderers = new WeakMap<OfflineBrowser, Promise<Renderer | null>>();
+
+/** The renderer of `browser`, or null with the reason recorded. */
+function sharedRenderer(browser: OfflineBrowser): Promise<Renderer | null> {
+  let renderer = renderers.get(browser);
+  if (!renderer) {
+    renderer = plotlyPage(browser).catch((e) =>
+      unavailable(`Chromium could not load plotly.js (${(e as Error).message.split("\n")[0]})`),
+    );
+    renderers.set(browser, renderer);
   }
+  return renderer;
 }
 
 /** Launches Chromium offline with plotly.js loaded, or returns null with the reason recorded. */
-async function openRenderer(opts: PngOptions): Promise<{ browser: Browser; page: Page } | null> {
-  const exe = chromiumPath(opts);
-  if (!fs.existsSync(exe)) return unavailable(`no Chromium at ${exe}`);
-  const pw = loadPlaywright();
-  if (!pw) return unavailable(`the playwright-core package is not installed`);
-  let browser: Browser;
+async function openRenderer(opts: PngOptions): Promise<{ browser: OfflineBrowser; renderer: Renderer } | null> {
+  let browser: OfflineBrowser;
   try {
-    browser = await pw.chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchOfflineBrowser(opts.executablePath);
   } catch (e) {
-    return unavailable(`Chromium at ${exe} did not start (${(e as Error).message.split("\n")[0]})`);
+    return unavailable((e as Error).message);
   }
-  try {
-    const context = await browser.newContext({ offline: true });
-    // Nothing leaves the machine: any network request is refused.
-    await context.route("**/*", (route) => route.abort());
-    const page = await context.newPage();
-    await page.setContent("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body></body></html>");
-    await page.addScriptTag({ path: plotlyLibraryPath() });
-    return { browser, page };
-  } catch (e) {
+  const renderer = await sharedRenderer(browser);
+  if (!renderer) {
     await browser.close().catch(() => undefined);
-    return unavailable(`Chromium could not load plotly.js (${(e as Error).message.split("\n")[0]})`);
+    return null;
   }
+  return { browser, renderer };
 }
 
 function figureJson(fig: Figure | PlotlyFigure, name: string): PlotlyFigure {
@@ -106,7 +96,7 @@ function figureJson(fig: Figure | PlotlyFigure, name: string): PlotlyFigure {
 }
 
 /**
- * Renders figures to PNG in one Chromium launch. Returns one Buffer per figure, or null for
+ * Renders figures to PNG in one Chromium launch (or in `opts.browser`). Returns one Buffer per figure, or null for
  * every figure when Chromium is unavailable (pngUnavailableReason() says why); a figure that
  * plotly.js cannot draw gets null alone.
  */
@@ -117,32 +107,39 @@ export async function renderFigurePngs(
   if (!Array.isArray(figs)) throw new ERR_INVALID_ARG_TYPE("figs", "an array of figures", figs);
   const jsons = figs.map((fig, i) => figureJson(fig, `figs[${i}]`));
   if (jsons.length === 0) return [];
-  const renderer = await openRenderer(opts);
+  const own = opts.browser ? null : await openRenderer(opts);
+  const renderer = own ? own.renderer : opts.browser ? await sharedRenderer(opts.browser) : null;
   if (!renderer) return jsons.map(() => null);
+  // One batch at a time on a page: a batch's renderings are not interleaved with another's.
+  const rendered = renderer.queue.then(() => renderBatch(renderer.page, jsons, opts));
+  renderer.queue = rendered.catch(() => undefined);
+  try {
+    return await rendered;
+  } finally {
+    if (own) await own.browser.close().catch(() => undefined);
+  }
+}
+
+async function renderBatch(page: OfflinePage, jsons: PlotlyFigure[], opts: PngOptions): Promise<(Buffer | null)[]> {
   lastReason = null;
   const results: (Buffer | null)[] = [];
-  try {
-    for (const fig of jsons) {
-      // Explicit options win, then the figure's own size, then a handout-friendly default.
-      const width = opts.width ?? (typeof fig.layout.width === "number" ? fig.layout.width : 900);
-      const height = opts.height ?? (typeof fig.layout.height === "number" ? fig.layout.height : 450);
-      try {
-        const url = await renderer.page.evaluate(
-          async (a: { fig: PlotlyFigure; width: number; height: number; scale: number }) => {
-            const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } })
-              .Plotly;
-            return P.toImage(a.fig, { format: "png", width: a.width, height: a.height, scale: a.scale });
-          },
-          { fig, width, height, scale: opts.scale ?? 1 },
-        );
-        results.push(Buffer.from(url.slice(url.indexOf(",") + 1), "base64"));
-      } catch (e) {
-        lastReason = `plotly.js could not render a figure (${(e as Error).message.split("\n")[0]})`;
-        results.push(null);
-      }
+  for (const fig of jsons) {
+    // Explicit options win, then the figure's own size, then a handout-friendly default.
+    const width = opts.width ?? (typeof fig.layout.width === "number" ? fig.layout.width : 900);
+    const height = opts.height ?? (typeof fig.layout.height === "number" ? fig.layout.height : 450);
+    try {
+      const url = await page.evaluate(
+        async (a: { fig: PlotlyFigure; width: number; height: number; scale: number }) => {
+          const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
+          return P.toImage(a.fig, { format: "png", width: a.width, height: a.height, scale: a.scale });
+        },
+        { fig, width, height, scale: opts.scale ?? 1 },
+      );
+      results.push(Buffer.from(url.slice(url.indexOf(",") + 1), "base64"));
+    } catch (e) {
+      lastReason = `plotly.js could not render a figure (${(e as Error).message.split("\n")[0]})`;
+      results.push(null);
     }
-  } finally {
-    await renderer.browser.close().catch(() => undefined);
   }
   return results;
 }
@@ -181,7 +178,7 @@ export interface AddPngsReport {
 
 /**
  * Adds image/png to every output of an executed notebook (or of several: pass an array) that
- * has plotly JSON, rendering all of them in one Chromium launch; where our HTML left a PNG
+ * has plotly JSON, rendering all of them in one Chromium launch (or in `opts.browser`); where our HTML left a PNG
  * slot, the PNG is shown there too (for viewers that strip scripts, such as an untrusted
  * notebook). Changes the notebooks in place. Without Chromium it adds nothing and says why.
  */
