@@ -8,12 +8,13 @@ import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
 import { asAssignment } from "../assign/nbgrader";
-import { inPool } from "../process/pool";
 import { pdfUnavailableReason } from "../assign/pdf";
 import { writePdfs } from "../assign/release";
+import { launchOfflineBrowser } from "../figures/chromium";
 import { addPngsToNotebook } from "../figures/png";
+import { inPool } from "../process/pool";
 import { judgeNotebook, type Judgement } from "./judge";
-import { executeNotebook, exportHtml, projectKernel } from "./jupyter";
+import { executeNotebook, openHtmlExporter, projectKernel } from "./jupyter";
 import { readNotebook, writeNotebook, type Notebook } from "./notebook";
 import { studentVersion } from "./student";
 
@@ -76,14 +77,45 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   fs.mkdirSync(studentDir, { recursive: true });
 
   const kernel = projectKernel();
-  const htmlPairs: [string, string][] = [];
-  const pdfs: { notebook: Notebook; pdf: string }[] = [];
+  const noPdf = options.noPdf ? "--no-pdf" : pdfUnavailableReason();
+  if (noPdf) log(`No PDF handouts: ${noPdf}`);
+  // One nbconvert process writes every page, and one Chromium renders every figure and prints
+  // every PDF: a launch and plotly.js's load cost about 3 s of CPU each time. Chromium starts
+  // while the first notebooks execute. Where it does not start, the PNG and PDF calls launch
+  // their own, which report why (a warning, no PNGs; a failed PDF).
+  const exporter = openHtmlExporter(kernel.env);
+  const launching = options.noPng && noPdf ? null : launchOfflineBrowser().catch(() => null);
+  const browser = async () => (await launching) ?? undefined;
+  // What is left of a notebook once it is executed and judged (its PNGs, the executed and
+  // student notebooks, their pages and the PDF) runs beside the next notebooks' execution.
+  const finishing: Promise<unknown>[] = [];
+  const finish = async (nb: Notebook, name: string, withStudent: boolean) => {
+    const executedPath = path.join(options.outDir, `${name}.ipynb`);
+    if (!options.noPng) {
+      // Where Chromium is missing, addPngsToNotebook says so once (a process warning) and
+      // adds nothing: the figures keep their HTML and plotly JSON, and we go on.
+      await addPngsToNotebook(nb as never, { browser: await browser() });
+    }
+    writeNotebook(executedPath, nb);
+    const pages: [string, string][] = [[executedPath, path.join(options.outDir, `${name}.html`)]];
+    const student = withStudent ? studentVersion(nb, name) : null;
+    if (student) {
+      const studentPath = path.join(studentDir, `${name}.ipynb`);
+      writeNotebook(studentPath, student);
+      pages.push([studentPath, path.join(studentDir, `${name}.html`)]);
+    }
+    const written = exporter.export(pages);
+    if (student && !noPdf) {
+      const pdf = path.join(studentDir, `${name}.pdf`);
+      await writePdfs([{ notebook: student, pdf }], kernel.env, { exporter, browser: await browser() });
+    }
+    await written;
+  };
   try {
     log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
     const reports = await inPool(files, options.jobs ?? 1, async (file, i) => {
       const name = path.basename(file, ".ipynb");
       const executedPath = path.join(options.outDir, `${name}.ipynb`);
-      const studentPath = path.join(studentDir, `${name}.ipynb`);
       log(`[${i + 1}/${files.length}] ${name}: executing…`);
       const run = await executeNotebook(file, executedPath, {
         env: kernel.env,
@@ -95,24 +127,17 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
         return { name, cells: 0, seconds: run.seconds, ok: false, status: `FAILED: ${run.error}`, judgement: null };
       }
       const nb = asAssignment(readNotebook(executedPath), name);
-      if (!options.noPng) {
-        // Where Chromium is missing, addPngsToNotebook says so once (a process warning) and
-        // adds nothing: the figures keep their HTML and plotly JSON, and we go on.
-        await addPngsToNotebook(nb as never);
-      }
-      writeNotebook(executedPath, nb);
-      htmlPairs.push([executedPath, path.join(options.outDir, `${name}.html`)]);
       // A malformed exercise (an unclosed region, a duplicated grade_id) fails this notebook only.
       let releaseError: string | null = null;
       try {
-        const student = studentVersion(nb, name);
-        writeNotebook(studentPath, student);
-        pdfs.push({ notebook: student, pdf: path.join(studentDir, `${name}.pdf`) });
-        htmlPairs.push([studentPath, path.join(studentDir, `${name}.html`)]);
+        studentVersion(nb, name);
       } catch (e) {
         releaseError = (e as Error).message;
       }
       const judgement = judgeNotebook(nb);
+      const done = finish(nb, name, releaseError === null);
+      done.catch(() => undefined); // awaited with the others below
+      finishing.push(done);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
       if (status === "ok" && releaseError) status = `FAILED: student version: ${releaseError}`;
       if (status === "ok" && run.segmentsLeft.length > 0) {
@@ -128,14 +153,8 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       );
       return { name, cells: judgement.codeCells, seconds: run.seconds, ok, status, judgement };
     });
-    // One nbconvert process for all pages (its start-up costs more than a page), beside the PDF
-    // printing (its own nbconvert, then Chromium): two cores, two jobs.
-    log(`Writing ${htmlPairs.length} HTML page(s)…`);
-    const html = exportHtml(htmlPairs, kernel.env);
-    const noPdf = options.noPdf ? "--no-pdf" : pdfUnavailableReason();
-    if (noPdf) log(`No PDF handouts: ${noPdf}`);
-    else log(`Printing ${pdfs.length} PDF handout(s)…`);
-    await Promise.all([html, noPdf ? null : writePdfs(pdfs, kernel.env)]);
+    log(noPdf ? "Writing the last HTML pages…" : "Writing the last HTML pages and PDF handouts…");
+    await Promise.all(finishing);
     const totalSeconds = (performance.now() - started) / 1000;
     return {
       notebooks: reports,
@@ -144,6 +163,8 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       kernel: kernel.description,
     };
   } finally {
+    await Promise.allSettled(finishing);
+    await Promise.all([exporter.close(), launching?.then((b) => b?.close())]).catch(() => undefined);
     kernel.dispose();
   }
 }
