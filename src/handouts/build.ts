@@ -91,10 +91,11 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   const finishing: Promise<unknown>[] = [];
   const finish = async (nb: Notebook, name: string, withStudent: boolean) => {
     const executedPath = path.join(options.outDir, `${name}.ipynb`);
+    const shared = { exporter, browser: await browser() };
     if (!options.noPng) {
       // Where Chromium is missing, addPngsToNotebook says so once (a process warning) and
       // adds nothing: the figures keep their HTML and plotly JSON, and we go on.
-      await addPngsToNotebook(nb as never, { browser: await browser() });
+      await addPngsToNotebook(nb as never, { browser: shared.browser });
     }
     writeNotebook(executedPath, nb);
     const pages: [string, string][] = [[executedPath, path.join(options.outDir, `${name}.html`)]];
@@ -104,12 +105,11 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       writeNotebook(studentPath, student);
       pages.push([studentPath, path.join(studentDir, `${name}.html`)]);
     }
-    const written = exporter.export(pages);
-    if (student && !noPdf) {
-      const pdf = path.join(studentDir, `${name}.pdf`);
-      await writePdfs([{ notebook: student, pdf }], kernel.env, { exporter, browser: await browser() });
-    }
-    await written;
+    // The print copy's page goes to nbconvert first: Chromium prints it while nbconvert writes
+    // the other two.
+    const pdf = path.join(studentDir, `${name}.pdf`);
+    const printed = student && !noPdf ? writePdfs([{ notebook: student, pdf }], kernel.env, shared) : null;
+    await Promise.all([printed, exporter.export(pages)]);
   };
   try {
     log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
