@@ -10,10 +10,10 @@
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
-const { spawn } = require("child_process");
+const { spawn, spawnSync } = require("child_process");
 const { workloads, systemCommand, PEERS } = require("./workloads");
 const { buildC, buildLibrary, ensurePeers, BENCH, BUILD } = require("./lib/setup");
-const { machineInfo } = require("./lib/machine");
+const { machineInfo, diskIrqCpu } = require("./lib/machine");
 const { Cleanup } = require("./lib/cleanup");
 const { quantile, quietestTurn } = require("./lib/stats");
 const report = require("./lib/report");
@@ -107,6 +107,18 @@ function runRunner(spec, timeoutMs) {
   });
 }
 
+/**
+ * The CPU to run every turn of a disk-bound workload on: the one that takes the interrupts of the
+ * disk holding `dir`, so no system's turn pays a cross-CPU wake-up that another's does not (which
+ * CPU a process lands on is otherwise decided at its start and kept for the turn). Null when it
+ * cannot be told or `taskset` is missing: then the turns run where the scheduler puts them.
+ */
+function pinnableCpu(dir) {
+  const cpu = diskIrqCpu(dir);
+  if (cpu === null) return null;
+  return spawnSync("taskset", ["-c", String(cpu), "true"]).status === 0 ? cpu : null;
+}
+
 /** Replaces {file: dir} placeholders with a fresh path the sweep knows. */
 function concreteArgs(args) {
   return args.map((a) => (a && typeof a === "object" && a.file ? cleanup.file(a.file) : String(a)));
@@ -118,6 +130,7 @@ async function measure(w, ctx, opts) {
   const skipped = {};
   const notes = {};
   const order = [...w.systems];
+  const cpu = w.pinToDiskOf ? pinnableCpu(w.pinToDiskOf) : null;
   // A kernel start or a notebook suite is long enough once; some workloads ask for more turns.
   const rounds = w.custom ? 1 : opts.roundsGiven ? opts.rounds : w.rounds || opts.rounds;
   for (let round = 0; round < rounds; round++) {
@@ -125,7 +138,9 @@ async function measure(w, ctx, opts) {
       if (interrupted) return null;
       const system = order[(k + round) % order.length]; // rotate: nobody always goes first
       if (skipped[system]) continue;
-      const spec = w.custom ? custom.command(w.custom, ctx, system) : systemCommand(system, concreteArgs(w.args), ctx);
+      let spec = w.custom ? custom.command(w.custom, ctx, system) : systemCommand(system, concreteArgs(w.args), ctx);
+      if (cpu !== null && spec.cmd && spec.argv)
+        spec = { ...spec, cmd: "taskset", argv: ["-c", String(cpu), spec.cmd, ...spec.argv] };
       if (spec.skipped) {
         skipped[system] = spec.skipped;
         log(`  ${system}: skipped (${spec.skipped})`);
@@ -186,7 +201,14 @@ async function measure(w, ctx, opts) {
     return out;
   });
   return {
-    workload: { name: w.name, title: w.title, systems: w.systems, references: w.references || [], notes, load },
+    workload: {
+      name: w.name,
+      title: cpu === null ? w.title : `${w.title}; every turn on CPU ${cpu}, the one that takes the disk's interrupts`,
+      systems: w.systems,
+      references: w.references || [],
+      notes,
+      load,
+    },
     outputs,
   };
 }

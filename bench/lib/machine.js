@@ -16,6 +16,34 @@ function fsType(dir) {
   return best.type;
 }
 
+/**
+ * The CPU that takes most of the interrupts of the disk that holds `dir`, or null when that cannot
+ * be told: the MSI/MSI-X vectors of the disk's PCI device (msi_irqs in sysfs), summed per CPU from
+ * /proc/interrupts. A process that waits for that disk on this CPU is woken where the completion
+ * arrives; on another CPU the wake-up crosses CPUs (an IPI, which on a VM costs a VM exit).
+ */
+function diskIrqCpu(dir) {
+  try {
+    const dev = fs.statSync(dir).dev;
+    const major = (dev >> 8) & 0xfff;
+    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+    let at = fs.realpathSync(`/sys/dev/block/${major}:${minor}`);
+    while (at !== "/sys" && !fs.existsSync(`${at}/msi_irqs`)) at = at.slice(0, at.lastIndexOf("/"));
+    if (at === "/sys") return null;
+    const irqs = new Set(fs.readdirSync(`${at}/msi_irqs`));
+    const perCpu = [];
+    for (const line of fs.readFileSync("/proc/interrupts", "utf8").split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (!irqs.has(cols[0].replace(":", ""))) continue;
+      for (let c = 0; c < os.cpus().length; c++) perCpu[c] = (perCpu[c] || 0) + (Number(cols[c + 1]) || 0);
+    }
+    const best = perCpu.indexOf(Math.max(...perCpu));
+    return best >= 0 && perCpu[best] > 0 ? best : null;
+  } catch {
+    return null;
+  }
+}
+
 function version(cmd, args) {
   try {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
@@ -43,4 +71,4 @@ function machineInfo() {
   };
 }
 
-module.exports = { machineInfo, fsType };
+module.exports = { machineInfo, fsType, diskIrqCpu };
