@@ -54,6 +54,45 @@ function seedTrees(entries) {
   for (const [fileName, entry] of entries) seededTrees.set(fileName, entry);
 }
 
+/**
+ * A first cell compiled before this process started: the kernel's prelude, compiled while the
+ * start-up snapshot was built (kernel/snapshot-entry.js), with what it was compiled against.
+ * @typedef {{ src: string, options: string, baseFiles: string[], files: Array<[string, string]>, result: any }} CompiledCell
+ * A converter whose first compile is this same cell, after no earlier cells, answers it from
+ * here (once) when its options and the real files of its first program are the builder's, and
+ * every real file the cell was checked against still has the stamp it had: the compile is a
+ * function of exactly those inputs (the cell's text, the options, the files' texts), so the
+ * answer is the one compiling it again would give. It saves the prelude's check of ~240 imported
+ * names and its emit (~200 ms of a kernel's start).
+ * @type {CompiledCell | null}
+ */
+let seededCell = null;
+
+/** Hands this module a first cell compiled earlier (a converter's compileFirstCell().entry). @param {CompiledCell | null} entry */
+function seedCompiledCell(entry) {
+  seededCell = entry;
+}
+
+/**
+ * Module resolutions made before this process started (the start-up snapshot's converter's,
+ * made in another folder), with the stamp of every folder and package.json their lookups read.
+ * @typedef {{ options: string, cache: any, resolved: Set<any>, stamps: Array<[string, string]> }} SeededResolutions
+ * A converter with the same options takes them (once) when every stamp is unchanged: a lookup
+ * that failed would now succeed only if a file appeared in its folder, which changes the
+ * folder's stamp, and a resolved file that went away changes its folder's too. They save a new
+ * kernel re-resolving the imports of the library's .d.ts and @types/node (~60 ms).
+ * @type {SeededResolutions | null}
+ */
+let seededResolutions = null;
+
+/** Which of the seeds above a converter of this process has taken (for the kernel's start-up timing). */
+const seedsTaken = { compiledCell: false, resolutions: false };
+
+/** Hands this module resolutions made earlier (a converter's resolutionSeed()). @param {SeededResolutions | null} seed */
+function seedResolutions(seed) {
+  seededResolutions = seed;
+}
+
 /** @param {any} o @returns {any} */
 function asMutable(o) {
   return o;
@@ -215,6 +254,8 @@ function createConverter(options) {
   /** Type reference directives (`types: ["node"]`, `/// <reference types>`): TypeScript makes a new cache per program. */
   let typeReferenceCache = newTypeReferenceCache();
   let resolutionFailed = false;
+  /** Every module resolution resolutionCache holds (what resolutionSeed records the lookups of). @type {Set<any>} */
+  let resolvedModules = new Set();
   /** What TypeScript's createProgram makes for itself, kept across programs with the resolutions. */
   function newTypeReferenceCache() {
     return ts.createTypeReferenceDirectiveResolutionCache(
@@ -328,6 +369,7 @@ function createConverter(options) {
         // succeed later, so the resolutions are kept (dropping them cost the first cell after
         // the prelude ~100 ms of re-resolving @types/node's ~250 imports).
         if (!resolution.resolvedModule && !isBuiltin(literal.text)) resolutionFailed = true;
+        resolvedModules.add(resolution);
         return resolution;
       });
     },
@@ -338,12 +380,137 @@ function createConverter(options) {
   const typeRootStamps = () => compilerOptions.typeRoots.map(stampOf).join("|");
   let typeRootsSeen = typeRootStamps();
   /** @type {any} */ (compilerOptions).types = ts.getAutomaticTypeDirectiveNames(compilerOptions, host);
+  adoptSeededResolutions();
+  presetLibReplacementLookups();
 
   /** @type {any} */
   let program = null;
+  /** How many cells this converter has compiled. */
+  let compiled = 0;
   updateContent("", "");
 
-  return { close, convert, inspect, complete, addModule, trees };
+  return { close, convert, inspect, complete, addModule, trees, compileFirstCell, resolutionSeed };
+
+  /**
+   * TypeScript first looks each lib file up as a package from the notebook's folder (a "lib
+   * replacement": `@typescript/lib-es2022` in some parent's node_modules), ~20 lookups through
+   * every parent folder's node_modules, ~25 ms of a new converter's first program (the seeded
+   * resolutions are another folder's). Such a lookup can only succeed where a parent folder has
+   * node_modules/@typescript, or a node_modules/@types entry named typescript__lib-*; where none
+   * has, every one fails, and its failed result goes into the cache as TypeScript would put it.
+   */
+  function presetLibReplacementLookups() {
+    for (let dir = cwd; ; dir = path.dirname(dir)) {
+      const nodeModules = normalizeJoin(dir, "node_modules");
+      if (sys.directoryExists(normalizeJoin(nodeModules, "@typescript"))) return;
+      const atTypes = normalizeJoin(nodeModules, "@types");
+      if (sys.directoryExists(atTypes)) {
+        let names = sys.getDirectories(atTypes);
+        try {
+          names = names.concat(fs.readdirSync(atTypes));
+        } catch {
+          // Only virtual (kernel/resolve.js): its listing above is all there is.
+        }
+        if (names.some((/** @type {string} */ n) => n.startsWith("typescript__lib-"))) return;
+      }
+      if (path.dirname(dir) === dir) break;
+    }
+    const lookups = resolutionCache.getOrCreateCacheForDirectory(cwd);
+    for (const libFileName of /** @type {Map<string, string>} */ (ts.libMap).values()) {
+      // The package name TypeScript's pathForLibFile looks up for this lib file.
+      const [, first, ...rest] = libFileName.split(".");
+      const parts = [first];
+      for (const part of rest) {
+        if (part === "d") break;
+        parts.push(part);
+      }
+      const name = `@typescript/lib-${parts.length > 1 ? `${parts[0]}/${parts.slice(1).join("-")}` : parts[0]}`;
+      if (lookups.get(name, undefined) === undefined) lookups.set(name, undefined, { resolvedModule: undefined });
+    }
+  }
+
+  /** Takes the seeded module resolutions, if they were made with these options and every folder they looked in is unchanged. */
+  function adoptSeededResolutions() {
+    const seeded = seededResolutions;
+    if (!seeded || seeded.options !== optionsKey()) return;
+    seededResolutions = null;
+    if (!seeded.stamps.every(([p, stamp]) => fileStamp(p) === stamp)) return;
+    resolutionCache = seeded.cache;
+    resolvedModules = seeded.resolved;
+    typeReferenceCache = newTypeReferenceCache();
+    seedsTaken.resolutions = true;
+  }
+
+  /**
+   * This converter's module resolutions, for seedResolutions in another process, with the stamps
+   * of the folders and package.json files their lookups read, except those under `except` (the
+   * snapshot builder's own folder, where no kernel runs). Null after a failed lookup.
+   * @param {string} except
+   * @returns {SeededResolutions | null}
+   */
+  function resolutionSeed(except) {
+    if (resolutionFailed) return null;
+    /** @type {Set<string>} */
+    const paths = new Set();
+    const outside = (/** @type {string} */ p) => p !== except && !p.startsWith(except + "/");
+    for (const r of resolvedModules) {
+      for (const p of r.failedLookupLocations ?? []) if (outside(p)) paths.add(path.dirname(p));
+      for (const p of r.affectingLocations ?? []) if (outside(p)) paths.add(p).add(path.dirname(p));
+      const file = r.resolvedModule?.resolvedFileName;
+      if (file && outside(file)) paths.add(path.dirname(file));
+    }
+    /** @type {Array<[string, string]>} */
+    const stamps = [...paths].sort().map((p) => [p, fileStamp(p)]);
+    return { options: optionsKey(), cache: resolutionCache, resolved: resolvedModules, stamps };
+  }
+
+  /** What makes a compile differ beyond the files and the cell: the options that are not constants here. */
+  function optionsKey() {
+    const { target, lib, types } = /** @type {any} */ (compilerOptions);
+    return JSON.stringify({ isJS: Boolean(options?.isJS), target, lib, types });
+  }
+
+  /**
+   * The real files of the current program (not the cell, the declarations or `//@module` files), sorted.
+   * @returns {string[]}
+   */
+  function realFileNames() {
+    return program
+      .getSourceFiles()
+      .map((/** @type {any} */ sf) => sf.fileName)
+      .filter((/** @type {string} */ f) => f !== srcFilename && f !== declFilename && !virtualFiles.has(f))
+      .sort();
+  }
+
+  /**
+   * Compiles `src` as this converter's first cell and returns, beside the result, what
+   * seedCompiledCell needs to answer the same compile in another process (null when the cell
+   * has errors, or is not the first).
+   * @param {string} src
+   * @returns {{ result: any, entry: CompiledCell | null }}
+   */
+  function compileFirstCell(src) {
+    const first = compiled === 0 && virtualFiles.size === 0;
+    const baseFiles = realFileNames();
+    const result = convert("", src);
+    if (!first || result.diagnostics.length > 0) return { result, entry: null };
+    /** @type {Array<[string, string]>} */
+    const files = realFileNames().map((f) => [f, fileCache.get(f)?.stamp ?? stampFor(f)]);
+    return { result, entry: { src, options: optionsKey(), baseFiles, files, result } };
+  }
+
+  /** The seeded first cell's result, if it answers convert(prevDecl, src) now (see seededCell). @param {string} prevDecl @param {string} src */
+  function seededResult(prevDecl, src) {
+    const seeded = seededCell;
+    if (!seeded || prevDecl !== "" || src !== seeded.src || compiled > 0 || virtualFiles.size > 0) return null;
+    seededCell = null;
+    if (seeded.options !== optionsKey()) return null;
+    const base = realFileNames();
+    if (base.length !== seeded.baseFiles.length || base.some((f, i) => f !== seeded.baseFiles[i])) return null;
+    if (!seeded.files.every(([f, stamp]) => stampFor(f) === stamp)) return null;
+    seedsTaken.compiledCell = true;
+    return { ...seeded.result, diagnostics: [] };
+  }
 
   /** The real files' trees this converter holds (for the start-up snapshot: seedTrees). */
   function trees() {
@@ -382,6 +549,7 @@ function createConverter(options) {
     if (changed || resolutionFailed) {
       resolutionCache = ts.createModuleResolutionCache(cwd, (/** @type {string} */ f) => f, compilerOptions);
       typeReferenceCache = newTypeReferenceCache();
+      resolvedModules = new Set();
       resolutionFailed = false;
     }
   }
@@ -423,6 +591,9 @@ function createConverter(options) {
 
   /** @param {string} prevDecl @param {string} src */
   function convert(prevDecl, src) {
+    const seeded = seededResult(prevDecl, src);
+    compiled++;
+    if (seeded) return seeded;
     const keys = localNames(src);
     // Export all local variables.
     updateContent(prevDecl, keys.size > 0 ? src + "\nexport {" + Array.from(keys).join(", ") + "}" : src);
@@ -970,4 +1141,4 @@ function forwardTslabPath(cwd, p) {
   return normalizeJoin(tslabDir, rel);
 }
 
-module.exports = { createConverter, seedTrees, ts };
+module.exports = { createConverter, seedTrees, seedCompiledCell, seedResolutions, seedsTaken, ts };

@@ -30,18 +30,21 @@ if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC
 // TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
 const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
 const lap = (/** @type {string} */ phase) => {
-  if (timing) process.stderr.write(`tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms\n`);
+  if (timing)
+    process.stderr.write(
+      `tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms (epoch ${Date.now()})\n`,
+    );
 };
 
 // ts: the TypeScript the cells compile with (tslab's own copy), so our wrapping of ts.sys is the one it sees.
-const { createConverter, ts } = require("./converter");
+const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { installCellNames } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
-const { preludeSource } = require("./prelude");
+const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
-const { installCellApi, CELL_API_DECLARATIONS } = require("./cell-api");
+const { installCellApi } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
 const snapshot = require("./snapshot");
 
@@ -133,7 +136,7 @@ function main() {
   // needs it, is answered a quarter second sooner than if it waited for the client, and
   // kernel_info is answered after it, so the requests a client sends once it has that reply
   // (history_request, which jupyter console gives up on after 1 s) never wait for it.
-  const prelude = preludeSource(lib, repoRoot) + CELL_API_DECLARATIONS;
+  const prelude = kernelPrelude(lib, repoRoot);
   handler.ready = handler.enqueue(async () => {
     await bound;
     target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
@@ -143,9 +146,12 @@ function main() {
       return false;
     });
     if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
-    lap("prelude done");
-    // No snapshot for this Node and checkout, or one whose files changed: the next start has one.
-    if (snapshot.startedFrom() !== "snapshot") snapshot.buildInBackground();
+    lap(
+      `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell})`,
+    );
+    // No snapshot for this Node and checkout, or one whose files changed (its modules, or the
+    // library's .d.ts its prelude was compiled against): the next start has a fresh one.
+    if (snapshot.startedFrom() !== "snapshot" || !seedsTaken.compiledCell) snapshot.buildInBackground();
   });
 }
 

@@ -7,6 +7,7 @@
 
 const fs = require("fs");
 const path = require("path");
+const { CELL_API_DECLARATIONS } = require("./cell-api");
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
@@ -46,4 +47,13 @@ function preludeSource(lib, libDir) {
   return `import { ${names.join(", ")} } from "tslab-ipc";`;
 }
 
-module.exports = { preludeSource, typeOnlyExports };
+/**
+ * The kernel's first cell: the library's import, then the declarations of the kernel's own cell
+ * API (kernel/cell-api.js). The start-up snapshot compiles this same text (kernel/snapshot.js).
+ * @param {Record<string, unknown>} lib @param {string} libDir
+ */
+function kernelPrelude(lib, libDir) {
+  return preludeSource(lib, libDir) + CELL_API_DECLARATIONS;
+}
+
+module.exports = { kernelPrelude, preludeSource, typeOnlyExports };

@@ -5,12 +5,15 @@
 //
 // Building: a snapshot builder may require only Node's built-in modules, so this file loads the
 // cell compiler (kernel/converter.js, tslab's converter, TypeScript) itself, by the table of
-// resolutions kernel/snapshot.js recorded, and compiles one cell that imports the library: every
-// declaration file a cell is checked against is then parsed and bound, in the converter's trees.
+// resolutions kernel/snapshot.js recorded, and compiles the kernel's prelude (which imports the
+// library): every declaration file a cell is checked against is then parsed and bound, in the
+// converter's trees; the prelude's compiled result and the module resolutions are kept with what
+// they were made from.
 //
 // Starting: if every file the snapshot came from still has its recorded stamp, its modules go
-// into Node's module cache (so main.js's require() returns them) and its trees are handed to the
-// converter; otherwise nothing of it is used. Then kernel/main.js runs as the main module, with
+// into Node's module cache (so main.js's require() returns them) and its trees, compiled prelude
+// and resolutions are handed to the converter (which checks them again, file by file, before use);
+// otherwise nothing of it is used. Then kernel/main.js runs as the main module, with
 // the command line the kernel was given.
 
 const fs = require("fs");
@@ -22,7 +25,7 @@ const manifestFile = process.env.TSLAB_IPC_SNAPSHOT_MANIFEST;
 if (!manifestFile || !v8.startupSnapshot?.isBuildingSnapshot()) {
   throw new Error("kernel/snapshot-entry.js is run by kernel/snapshot.js build, under node --build-snapshot");
 }
-/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string }} */
+/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string }} */
 const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
 
 /** Modules loaded here, by file, with the stamp their file had. @type {Map<string, { exports: any, filename: string, loaded: boolean, stamp: string }>} */
@@ -96,8 +99,11 @@ let stampOf = () => "";
 ({ stampOf } = load(manifest.entries.stamp));
 /** @type {any} */ (modules.get(manifest.entries.stamp)).stamp = stampOf(manifest.entries.stamp);
 
-// The warm-up: the converter as a kernel makes it, in an empty folder, compiling a cell that
-// imports the library (as the prelude does). ts.sys is wrapped for that folder and restored after.
+// The warm-up: the converter as a kernel makes it, in an empty folder, compiling the kernel's
+// prelude (the library's import, as kernel/snapshot.js computed it): every declaration file a
+// cell is checked against is then parsed and bound, in the converter's trees, and the prelude's
+// compiled result is kept for the kernel's first compile (seedCompiledCell). ts.sys is wrapped
+// for that folder and restored after.
 // No process.chdir: Node caches the working folder in the heap, and the snapshot would keep it.
 const { installTypeResolution } = load(manifest.entries.resolve);
 const converterModule = load(manifest.entries.converter);
@@ -119,21 +125,32 @@ const savedSys = Object.fromEntries(sysNames.map((n) => [n, ts.sys[n]]));
 ts.sys.getCurrentDirectory = () => manifest.cwd;
 installTypeResolution(ts, manifest.cwd);
 const converter = converterModule.createConverter({ isJS: false, isBrowser: false });
-const warm = converter.convert("", 'import * as tslabIpc from "tslab-ipc";\ntslabIpc;\n');
-if (warm.diagnostics.length > 0) {
-  throw new Error(`snapshot: the warm-up cell did not compile: ${JSON.stringify(warm.diagnostics).slice(0, 2000)}`);
+const warm = converter.compileFirstCell(manifest.prelude);
+if (warm.result.diagnostics.length > 0) {
+  throw new Error(`snapshot: the prelude did not compile: ${JSON.stringify(warm.result.diagnostics).slice(0, 2000)}`);
 }
+/** @type {any} */
+let compiledPrelude = warm.entry;
+/** @type {any} */
+let resolutions = converter.resolutionSeed(manifest.cwd);
 /** @type {Array<[string, any]> | null} */
 let trees = converter
   .trees()
   .filter((/** @type {[string, any]} */ [fileName]) => !fileName.startsWith(manifest.cwd + "/"));
 converter.close();
 Object.assign(ts.sys, savedSys);
-// What the blob was made from, for kernel/snapshot.js to tell a fresh blob from a stale one.
-fs.writeFileSync(
-  path.join(manifest.cwd, "stamps.json"),
-  JSON.stringify(Object.fromEntries([...modules.values()].map((m) => [m.filename, m.stamp]))),
-);
+// What the blob was made from, for kernel/snapshot.js to tell a fresh blob from a stale one: the
+// modules (a changed one makes the whole blob unusable), and the files and folders its trees,
+// compiled prelude and resolutions depend on (a changed one makes that part unused, and the
+// kernel that finds it so builds a new blob: `npm run build` rewrites the library's .d.ts).
+/** @type {Record<string, string>} */
+const madeFrom = {};
+for (const [fileName, { stamp }] of trees ?? []) if (stamp !== "lib") madeFrom[fileName] = stamp;
+for (const [file, stamp] of [...(compiledPrelude?.files ?? []), ...(resolutions?.stamps ?? [])]) {
+  if (stamp !== "lib") madeFrom[file] = stamp;
+}
+for (const m of modules.values()) madeFrom[m.filename] = m.stamp;
+fs.writeFileSync(path.join(manifest.cwd, "stamps.json"), JSON.stringify(madeFrom));
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   // Node takes Error.stackTraceLimit out of a snapshot and puts it back only after this function:
@@ -154,8 +171,12 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
       Module._cache[file] = module;
     }
     converterModule.seedTrees(trees ?? []);
+    converterModule.seedCompiledCell(compiledPrelude);
+    converterModule.seedResolutions(resolutions);
   }
   trees = null;
+  compiledPrelude = null;
+  resolutions = null;
   modules.clear();
   // kernel/snapshot.js's STATE (the builder cannot load that file), read by startedFrom().
   /** @type {any} */ (globalThis)[Symbol.for("tslab-ipc.snapshot")] = fresh ? "snapshot" : "stale";

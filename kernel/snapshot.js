@@ -142,7 +142,11 @@ function build(env = process.env) {
   }
   const work = fs.mkdtempSync(path.join(dir, "build-"));
   try {
-    const manifest = { ...recordModules(), cwd: work };
+    const modules = recordModules();
+    // The prelude, compiled by the builder: the library's names come from the library loaded here.
+    const { repoRoot } = require("./resolve");
+    const prelude = require("./prelude").kernelPrelude(require(repoRoot), repoRoot);
+    const manifest = { ...modules, cwd: work, prelude };
     const manifestFile = path.join(work, "manifest.json");
     fs.writeFileSync(manifestFile, JSON.stringify(manifest));
     const partial = path.join(work, "snapshot.blob");

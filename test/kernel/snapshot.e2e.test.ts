@@ -4,7 +4,11 @@
 // the working folder). A blob whose files changed, a NODE_OPTIONS, and a snapshot folder of
 // another user each mean a start without it, never a dead kernel.
 //
-// Everything runs on a copy of kernel/ (node_modules, dist and the rest linked) with its own
+// It also carries the prelude compiled at build time and the module resolutions: a kernel takes
+// them, and after the library's .d.ts changes it compiles the prelude itself, says the same, and
+// builds a fresh blob.
+//
+// Everything runs on a copy of kernel/ and dist/ (node_modules linked) with its own
 // cache folder, so the copy's files can change without touching this checkout or its users.
 import { spawnSync } from "child_process";
 import fs from "fs";
@@ -80,11 +84,11 @@ suite("the kernel's start-up snapshot", () => {
     expect(r.stderr).toBe("");
   }
 
-  async function run(extraEnv: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  async function run(extraEnv: NodeJS.ProcessEnv = {}, cells: string[] = CELLS): Promise<string[]> {
     const input = path.join(notebooks, "snapshot.ipynb");
     const output = path.join(notebooks, "out.ipynb");
     writeNotebook(input, {
-      cells: CELLS.map((source) => ({ cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
+      cells: cells.map((source) => ({ cell_type: "code", metadata: {}, execution_count: null, outputs: [], source })),
       metadata: { kernelspec: { name: "tslab-ipc", display_name: "TypeScript (IPC)", language: "typescript" } },
       nbformat: 4,
       nbformat_minor: 4,
@@ -100,7 +104,9 @@ suite("the kernel's start-up snapshot", () => {
     fs.mkdirSync(copy);
     fs.cpSync(path.join(repo, "kernel"), path.join(copy, "kernel"), { recursive: true });
     fs.copyFileSync(path.join(repo, "package.json"), path.join(copy, "package.json"));
-    for (const linked of ["node_modules", "dist"]) fs.symlinkSync(path.join(repo, linked), path.join(copy, linked));
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(copy, "node_modules"));
+    // A copy: a test changes the library's .d.ts.
+    fs.cpSync(path.join(repo, "dist"), path.join(copy, "dist"), { recursive: true });
     notebooks = path.join(dir, "notebooks");
     fs.mkdirSync(notebooks);
     env = {
@@ -205,6 +211,34 @@ suite("the kernel's start-up snapshot", () => {
       while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       expect(fresh()).toBe("true");
       expect((await run())[0]).toBe("'snapshot'");
+    },
+    300_000,
+  );
+
+  whereSupported(
+    `a kernel takes the prelude compiled at build time until the library's .d.ts changes, then compiles it itself and a fresh blob is built${unsupportedNote}`,
+    async () => {
+      ensureBuilt();
+      const converter = JSON.stringify(path.join(copy, "kernel", "converter.js"));
+      const cells = [`JSON.stringify(require(${converter}).seedsTaken)`, ...CELLS.slice(1)];
+      const taken = await run({}, cells);
+      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true}'`);
+      const plain = await run({ TSLAB_IPC_SNAPSHOT: "0" }, cells);
+      expect(taken.slice(1)).toEqual(plain.slice(1));
+      expect(plain[3]).toBe("'functionnumber'");
+
+      // `npm run build` writes the .d.ts anew: same text, a new modification time.
+      const dts = path.join(copy, "dist", "index.d.ts");
+      const later = new Date(fs.statSync(dts).mtimeMs + 5_000);
+      fs.utimesSync(dts, later, later);
+      expect(fresh()).toBe("false");
+      const recompiled = await run({}, cells);
+      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true}'`);
+      expect(recompiled.slice(1)).toEqual(plain.slice(1));
+      const deadline = Date.now() + 180_000;
+      while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+      expect(fresh()).toBe("true");
+      expect((await run({}, cells))[0]).toBe(`'{"compiledCell":true,"resolutions":true}'`);
     },
     300_000,
   );
