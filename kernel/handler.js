@@ -434,6 +434,19 @@ function queuedSender(sock, name, log = logToTerminal) {
   };
 }
 
+/**
+ * How long the first kernel_info_request waits, at most, for a client to subscribe to iopub.
+ * jupyter_client (and so nbclient, nbconvert, the notebook server's kernels) sends kernel_info
+ * as soon as it starts the kernel and takes the reply as "ready" only if the busy/idle status
+ * around it reaches its iopub socket; a status published before that socket has joined is lost,
+ * and the client waits 0.2 s, asks again and waits another 0.2 s. A kernel that starts fast
+ * answers before the client's iopub has joined (zeromq connects it up to 0.1 s after the bind).
+ * ipykernel's answer to the same race is the iopub welcome message (JEP 65); ours is to hold
+ * each kernel_info reply until the first subscription has arrived (an XPUB socket reports it),
+ * or this long after the first kernel_info_request: a client without iopub waits once.
+ */
+const IOPUB_JOIN_WAIT_MS = 500;
+
 /** Requests answered by tslab's own handlers (the message class is ours, the replies theirs). */
 const TSLAB_REPLIES = new Set(["kernel_info_request", "is_complete_request", "inspect_request", "complete_request"]);
 
@@ -451,6 +464,20 @@ class IpcZmqServer extends ZmqServerHooks {
     this.pendingInput = new Map();
     /** The stdin socket itself (this.stdin becomes a sender stand-in). @type {any} */
     this.stdinSocket = null;
+    /** Settles iopubReady: a client has subscribed to iopub. @type {() => void} */
+    this.iopubJoined = () => {};
+    /** @type {Promise<void>} */
+    this.iopubReady = new Promise((resolve) => {
+      this.iopubJoined = resolve;
+    });
+    /** @type {NodeJS.Timeout | null} */
+    this.iopubWait = null;
+  }
+
+  /** Settles once a client has subscribed to iopub, or IOPUB_JOIN_WAIT_MS after the first call. */
+  iopubJoin() {
+    this.iopubWait ??= setTimeout(() => this.iopubJoined(), IOPUB_JOIN_WAIT_MS).unref();
+    return this.iopubReady;
   }
 
   /**
@@ -480,7 +507,8 @@ class IpcZmqServer extends ZmqServerHooks {
     // tslab's own zeromq, loaded when needed, as tslab does.
     const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
     const sockets = {
-      iopub: new zmq.Publisher(),
+      // XPUB: a publisher that also reports its subscribers (see IOPUB_JOIN_WAIT_MS).
+      iopub: new zmq.XPublisher(),
       shell: new zmq.Router(),
       control: new zmq.Router(),
       stdin: new zmq.Router(),
@@ -500,6 +528,10 @@ class IpcZmqServer extends ZmqServerHooks {
     // Replies go through this.shell/control/hb: the senders bindSocket put in front of them.
     readLoop("shell", sockets.shell, (frames) => this.handleShellMessage(self.shell, ...frames));
     readLoop("control", sockets.control, (frames) => this.handleShellMessage(self.control, ...frames));
+    // A subscription is a frame starting with 1 (0: an unsubscription).
+    readLoop("iopub", sockets.iopub, (frames) => {
+      if (frames[0]?.[0] === 1) this.iopubJoined();
+    });
     // hb is only used by `jupyter console`.
     readLoop("hb", sockets.hb, (frames) => self.hb.send(frames));
     // tslab never reads stdin: the replies to our input_request arrive here.
@@ -543,6 +575,7 @@ class IpcZmqServer extends ZmqServerHooks {
     const type = msg.header.msg_type;
     const msgAsTslabs = /** @type {any} */ (msg);
     let terminated = false;
+    if (type === "kernel_info_request") await this.iopubJoin();
     this.publishStatus("busy", msgAsTslabs);
     try {
       if (TSLAB_REPLIES.has(type)) {

@@ -1,0 +1,120 @@
+// The first kernel_info reply waits for the client's iopub subscription (kernel/handler.js,
+// IOPUB_JOIN_WAIT_MS). jupyter_client counts a kernel as ready only when the busy/idle status
+// around its kernel_info reply reaches its iopub socket; a status published before that socket
+// joined is lost, and the client waits 0.2 s, asks again, and waits 0.2 s more. Here a client
+// sends kernel_info at once and subscribes to iopub only after the kernel has finished its
+// prelude (so the kernel would answer at once): the busy status of the reply still reaches it.
+import { type ChildProcess, spawn } from "child_process";
+import crypto from "crypto";
+import fs from "fs";
+import net from "net";
+import os from "os";
+import path from "path";
+
+const repo = path.resolve(__dirname, "..", "..");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { sign } = require("../../kernel/wire");
+// tslab's own zeromq, the one the kernel uses.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+const DELIM = "<IDS|MSG>";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The header and content of a message's frames (after any routing frames). */
+function parse(frames: Buffer[]): { header: { msg_type: string }; parent: { msg_id?: string }; content: any } {
+  const at = frames.findIndex((f) => f.toString() === DELIM);
+  const [header, parent, , content] = frames.slice(at + 2, at + 6).map((f) => JSON.parse(f.toString()));
+  return { header, parent, content };
+}
+
+async function receive(sock: any, ms: number): Promise<Buffer[] | null> {
+  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), ms));
+  return Promise.race([sock.receive(), timeout]);
+}
+
+let tmp = "";
+let kernel: ChildProcess | null = null;
+afterEach(() => {
+  kernel?.kill("SIGTERM");
+  kernel = null;
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test("the first kernel_info's busy status reaches a client whose iopub joins after the kernel is up", async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-iopub-"));
+  const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
+  const key = crypto.randomBytes(16).toString("hex");
+  const conn = {
+    shell_port: ports[0],
+    iopub_port: ports[1],
+    stdin_port: ports[2],
+    control_port: ports[3],
+    hb_port: ports[4],
+    ip: "127.0.0.1",
+    key,
+    transport: "tcp",
+    signature_scheme: "hmac-sha256",
+    kernel_name: "tslab-ipc",
+  };
+  const connFile = path.join(tmp, "kernel.json");
+  fs.writeFileSync(connFile, JSON.stringify(conn));
+  kernel = spawn(process.execPath, [path.join(repo, "kernel", "main.js"), connFile], {
+    cwd: tmp,
+    env: { ...process.env, TSLAB_IPC_SNAPSHOT: "0", TSLAB_IPC_KERNEL_TIMING: "1", HOME: tmp, XDG_CACHE_HOME: tmp },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const preludeDone = new Promise<void>((resolve) => {
+    kernel?.stderr?.on("data", (d) => {
+      stderr += d;
+      if (stderr.includes("prelude done")) resolve();
+    });
+  });
+
+  // linger 0: nothing left to send keeps zeromq's threads (and jest) alive after close.
+  const shell = new zmq.Dealer({ linger: 0 });
+  const iopub = new zmq.Subscriber({ linger: 0 });
+  try {
+    shell.connect(`tcp://127.0.0.1:${conn.shell_port}`);
+    const msgId = crypto.randomUUID();
+    const parts = [
+      { msg_id: msgId, msg_type: "kernel_info_request", session: "s", username: "u", date: "", version: "5.3" },
+      {},
+      {},
+      {},
+    ].map((p) => JSON.stringify(p));
+    // Queued by zeromq until the kernel binds its shell socket.
+    await shell.send([DELIM, sign(key, parts), ...parts]);
+    await Promise.race([preludeDone, new Promise((r) => setTimeout(r, 60_000))]);
+    expect(stderr).toContain("prelude done");
+    // The kernel is up and would answer now; the client's iopub joins 150 ms later.
+    await new Promise((r) => setTimeout(r, 150));
+    iopub.subscribe();
+    iopub.connect(`tcp://127.0.0.1:${conn.iopub_port}`);
+
+    const reply = await receive(shell, 10_000);
+    expect(reply).not.toBeNull();
+    expect(parse(reply as Buffer[]).header.msg_type).toBe("kernel_info_reply");
+    const statuses: string[] = [];
+    for (;;) {
+      const frames = await receive(iopub, 1_000);
+      if (!frames) break;
+      const msg = parse(frames);
+      if (msg.header.msg_type === "status" && msg.parent.msg_id === msgId) statuses.push(msg.content.execution_state);
+    }
+    expect(statuses).toEqual(["busy", "idle"]);
+  } finally {
+    shell.close();
+    iopub.close();
+  }
+}, 90_000);
