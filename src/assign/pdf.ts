@@ -58,6 +58,21 @@ const A4_TEXT_WIDTH_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
 // media and viewport are set again for each print.
 const idlePages = new WeakMap<OfflineBrowser, OfflinePage[]>();
 
+function idlePagesOf(browser: OfflineBrowser): OfflinePage[] {
+  let idle = idlePages.get(browser);
+  if (!idle) idlePages.set(browser, (idle = []));
+  return idle;
+}
+
+/**
+ * Opens `count` pages in `browser` for printPdfs to print in (default one per core, as many as
+ * it prints at once): their renderer processes start now rather than during the first prints.
+ */
+export async function openPrintPages(browser: OfflineBrowser, count = os.availableParallelism()): Promise<void> {
+  const pages = await Promise.all(Array.from({ length: count }, () => browser.newPage()));
+  idlePagesOf(browser).push(...pages);
+}
+
 /**
  * Prints each [html file, pdf file] pair in one Chromium launch (or in `options.browser`, which
  * stays open), and returns for each how many code or output blocks are still wider than the
@@ -71,8 +86,7 @@ export async function printPdfs(
   const reason = options.browser ? null : pdfUnavailableReason();
   if (reason) throw withCode(new Error(`cannot print PDF: ${reason}`), "ERR_PDF_UNAVAILABLE");
   const browser = options.browser ?? (await launchOfflineBrowser());
-  let idle = idlePages.get(browser);
-  if (!idle) idlePages.set(browser, (idle = []));
+  const idle = idlePagesOf(browser);
   try {
     // A page per core at once: each renders in a Chromium process of its own.
     return await inPool(pairs, os.availableParallelism(), async ([html, pdf]) => {

@@ -72,6 +72,14 @@ function sharedRenderer(browser: OfflineBrowser): Promise<Renderer | null> {
   return renderer;
 }
 
+/**
+ * Loads plotly.js into the page of `browser` that renders figures (what the first rendering in
+ * it would do), so the load happens now. Resolves to whether it loaded.
+ */
+export async function openFigureRenderer(browser: OfflineBrowser): Promise<boolean> {
+  return (await sharedRenderer(browser)) !== null;
+}
+
 /** Launches Chromium offline with plotly.js loaded, or returns null with the reason recorded. */
 async function openRenderer(opts: PngOptions): Promise<{ browser: OfflineBrowser; renderer: Renderer } | null> {
   let browser: OfflineBrowser;

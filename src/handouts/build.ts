@@ -8,10 +8,10 @@ import fs from "fs";
 import path from "path";
 import { performance } from "perf_hooks";
 import { asAssignment } from "../assign/nbgrader";
-import { pdfUnavailableReason } from "../assign/pdf";
+import { openPrintPages, pdfUnavailableReason } from "../assign/pdf";
 import { writePdfs } from "../assign/release";
 import { launchOfflineBrowser } from "../figures/chromium";
-import { addPngsToNotebook } from "../figures/png";
+import { addPngsToNotebook, openFigureRenderer } from "../figures/png";
 import { inPool } from "../process/pool";
 import { judgeNotebook, type Judgement } from "./judge";
 import { executeNotebook, openHtmlExporter, projectKernel } from "./jupyter";
@@ -85,6 +85,14 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   // their own, which report why (a warning, no PNGs; a failed PDF).
   const exporter = openHtmlExporter(kernel.env);
   const launching = options.noPng && noPdf ? null : launchOfflineBrowser().catch(() => null);
+  // Chromium's start-up costs (a renderer process per page, ~1 s of CPU each; plotly.js's load)
+  // are paid now, beside the first kernels' start, not in the middle of the notebooks' timed
+  // cells (01 gives a child 500 ms to open a FIFO, while 02's PDF prints).
+  const warming = launching?.then(async (b) => {
+    if (!b) return;
+    await Promise.all([noPdf ? null : openPrintPages(b), options.noPng ? null : openFigureRenderer(b)]);
+  });
+  warming?.catch(() => undefined); // a page that did not open is opened again when needed
   const browser = async () => (await launching) ?? undefined;
   // What is left of a notebook once it is executed and judged (its PNGs, the executed and
   // student notebooks, their pages and the PDF) runs beside the next notebooks' execution.
