@@ -15,7 +15,7 @@
 //   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
 //   `//@module` cells as virtual files, and real files through the same `sys`.
 // - __tslab__.ts is parsed afresh for every program; __prev__.d.ts too, unless its text is the
-//   same and remainingDecls (which rewrites its tree in place) dropped nothing from it; other files are reused
+//   same and remainingDecls (which rewrites its tree in place) took no names out of its statements; other files are reused
 //   while they stay the same: files of the notebook's folder by their modification time and
 //   size before each program, others (packages, the library's .d.ts) by a watch on their folder.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
@@ -867,7 +867,10 @@ function createConverter(options) {
     });
     /** @type {any[]} */
     const statements = [];
+    /** Whether a whole statement was left out (a redeclared function, class, ...). */
     let dropped = false;
+    /** Whether a statement lost some of its names (its tree is changed in place). */
+    let trimmed = false;
     declsSF.statements.forEach((/** @type {any} */ stmt) => {
       const names = keepMap.get(stmt);
       // `export {};` (the prefix, and every cell's own .d.ts starts with one) declares nothing:
@@ -879,7 +882,7 @@ function createConverter(options) {
         return;
       }
       statements.push(stmt);
-      if (!keepsAllNames(stmt, names)) dropped = true;
+      if (!keepsAllNames(stmt, names)) trimmed = true;
       else return; // the statement stays as it is
       if (ts.isVariableStatement(stmt)) {
         /** @type {any[]} */
@@ -899,16 +902,19 @@ function createConverter(options) {
       anyVarsDecls.push(`let ${name}: any;\n`);
     });
     // A tree that lost no declarations prints the same every time: once per tree.
-    if (!dropped && printedDecls.has(declsSF)) return printedDecls.get(declsSF) + anyVarsDecls.join("");
+    const whole = !dropped && !trimmed;
+    if (whole && printedDecls.has(declsSF)) return printedDecls.get(declsSF) + anyVarsDecls.join("");
     const parsed = declsSF.statements;
     asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
     const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
-    // A tree that lost declarations no longer matches its text: never reuse it. One that lost
-    // none gets its statements back and stays as it was parsed.
-    if (dropped && declTree?.sf === declsSF) declTree = null;
-    if (!dropped) {
+    // A tree whose statements lost names no longer matches its text: never reuse it. One that
+    // lost only whole statements gets them back and stays as it was parsed: a cell run again
+    // (it redeclares its function) finds its declarations as the same text, and the same tree.
+    if (trimmed) {
+      if (declTree?.sf === declsSF) declTree = null;
+    } else {
       asMutable(declsSF).statements = parsed;
-      printedDecls.set(declsSF, printed);
+      if (whole) printedDecls.set(declsSF, printed);
     }
     return printed + anyVarsDecls.join("");
   }

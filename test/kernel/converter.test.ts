@@ -39,7 +39,12 @@ const CELLS = [
   "bump('reused') + a",
   "3",
   "function bump(b: boolean): boolean { return !b; }\nbump(true)",
+  // The same cell again: it drops its own earlier bump, and its declarations' text comes back
+  // the same, so the next cell's tree is that one (its statements restored after the print).
+  "function bump(b: boolean): boolean { return !b; }\nbump(true)",
+  "function bump(b: boolean): boolean { return !b; }\nbump(true)",
   "bump(false)",
+  "bump(1)",
   "bump('a string, now a type error')",
   "const r = await Promise.resolve(42);\nr + 1",
   "async function f() { return 1; }\nconst g = () => { await f(); };",
