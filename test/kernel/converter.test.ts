@@ -56,6 +56,13 @@ const CELLS = [
   "const broken = ;\n",
   "for (var i = 0; i < 3; i++) {}\ni",
   "declare const ambient: number;\nexport const exported = 1;\nexported",
+  // Emitted as CommonJS by the program itself, or (enums, namespaces) transpiled again as tslab does.
+  "const m = await import('path');\nm.join('a', 'b')",
+  "namespace NS { export const v = 1; }\nNS.v",
+  "function* gen() { yield 1; }\nconst all = [...gen()];\nlabel: for (const v of all) { if (v) break label; }\nall",
+  "import fsDefault from 'fs';\nimport { sep as separator } from 'path';\ntypeof fsDefault.existsSync + separator",
+  "let counter = 0;\nconst inc = () => ++counter;\ninc(); counter",
+  "counter += 10;\n[counter, inc()]",
 ];
 
 function sequence(create: (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void }) {
