@@ -28,6 +28,12 @@ if (!manifestFile || !v8.startupSnapshot?.isBuildingSnapshot()) {
 /** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string }} */
 const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
 
+/** TypeScript's file (loaded by the converter): see latin1Comments. */
+const typescriptFile = Object.values(manifest.resolutions)
+  .flatMap((r) => Object.entries(r))
+  .find(([request]) => request === "@tslab/typescript-for-tslab")?.[1];
+if (!typescriptFile) throw new Error("snapshot: TypeScript was not among the recorded modules");
+
 /** Modules loaded here, by file, with the stamp their file had. @type {Map<string, { exports: any, filename: string, loaded: boolean, stamp: string }>} */
 const modules = new Map();
 /** Node's module system, once the kernel runs: from then on, require() is Node's own. @type {any} */
@@ -75,22 +81,55 @@ function load(file) {
   if (known) return known.exports;
   const module = { exports: {}, filename: file, loaded: false, stamp: stampOf(file) };
   modules.set(file, module);
-  const text = fs.readFileSync(file, "utf8");
+  let text = fs.readFileSync(file, "utf8");
   if (file.endsWith(".json")) {
     module.exports = JSON.parse(text);
   } else {
-    const body = text.startsWith("#!") ? `//${text.slice(2)}` : text;
-    const params = ["exports", "require", "module", "__filename", "__dirname"];
-    vm.compileFunction(body, params, { filename: file })(
-      module.exports,
-      requireFrom(file),
-      module,
-      file,
-      path.dirname(file),
-    );
+    if (file === typescriptFile) text = latin1Comments(text, run(file, text, { exports: {} }).exports);
+    run(file, text, module);
   }
   module.loaded = true;
   return module.exports;
+}
+
+/** Runs a CommonJS file's text as Node would, with the `require` above. @param {string} file @param {string} text @param {{ exports: any }} module */
+function run(file, text, module) {
+  const body = text.startsWith("#!") ? `//${text.slice(2)}` : text;
+  const params = ["exports", "require", "module", "__filename", "__dirname"];
+  vm.compileFunction(body, params, { filename: file })(
+    module.exports,
+    requireFrom(file),
+    module,
+    file,
+    path.dirname(file),
+  );
+  return module;
+}
+
+/**
+ * typescript.js's text with each character above U+00FF made "?" where it lies in a comment.
+ * V8 keeps a script's source in the heap (lazy compilation needs it), one byte a character
+ * unless any is above U+00FF, then two for all: the five such characters of TypeScript 5.0's
+ * 8.1 MB (’ and →, all in comments) cost 8 MB of heap, and of the blob every kernel reads. Each
+ * one is checked to lie in a comment with TypeScript's own parser (`tsCopy`, a first copy of the
+ * module, dropped after); if any does not, the text stays as it is.
+ * @param {string} text @param {any} tsCopy
+ */
+function latin1Comments(text, tsCopy) {
+  const wide = [...text.matchAll(/[^\x00-\xff]/g)].map((m) => /** @type {number} */ (m.index));
+  if (wide.length === 0) return text;
+  const sf = tsCopy.createSourceFile("typescript.js", text, tsCopy.ScriptTarget.Latest, true, tsCopy.ScriptKind.JS);
+  for (const at of wide) {
+    const token = tsCopy.getTokenAtPosition(sf, at);
+    const comments = [
+      ...(tsCopy.getTrailingCommentRanges(text, token.pos) ?? []),
+      ...(tsCopy.getLeadingCommentRanges(text, token.pos) ?? []),
+    ];
+    if (!comments.some((/** @type {{ pos: number, end: number }} */ c) => c.pos <= at && at < c.end)) return text;
+  }
+  const chars = text.split("");
+  for (const at of wide) chars[at] = "?";
+  return chars.join("");
 }
 
 // kernel/stamp.js first: load() records each file's stamp with it (its own too, once it is here).
@@ -107,11 +146,7 @@ let stampOf = () => "";
 // No process.chdir: Node caches the working folder in the heap, and the snapshot would keep it.
 const { installTypeResolution } = load(manifest.entries.resolve);
 const converterModule = load(manifest.entries.converter);
-const tsFile = Object.values(manifest.resolutions)
-  .flatMap((r) => Object.entries(r))
-  .find(([request]) => request === "@tslab/typescript-for-tslab")?.[1];
-if (!tsFile) throw new Error("snapshot: TypeScript was not among the recorded modules");
-const ts = load(tsFile);
+const ts = load(typescriptFile);
 const sysNames = [
   "fileExists",
   "directoryExists",
