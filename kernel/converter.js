@@ -9,15 +9,21 @@
 //   their module resolutions are reused, as the watch program reuses them);
 // - the cell's names come from binding its parse alone, so it is compiled once, with its
 //   `export { names }` already appended;
-// - the cell's .ts/.js dependencies are found by walking its resolved imports.
+// - the cell's .ts/.js dependencies are found by walking its resolved imports;
+// - the program's emit gives CommonJS itself, where tslab transpiles its ES output again in a
+//   second program (emitsCommonJS says when, and why not for enums and namespaces);
+// - a kernel from the start-up snapshot gets trees, module resolutions and its compiled prelude
+//   made by the snapshot's builder (seedTrees, seedResolutions, seedCompiledCell), each used only
+//   while the files it came from are unchanged.
 // Invariants (what makes a cell's result the same as tslab's):
 // - The program sees the same texts: `export {};` + the previous cells' declarations in
 //   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
 //   `//@module` cells as virtual files, and real files through the same `sys`.
 // - __tslab__.ts is parsed afresh for every program; __prev__.d.ts too, unless its text is the
-//   same and remainingDecls (which rewrites its tree in place) took no names out of its statements; other files are reused
-//   while they stay the same: files of the notebook's folder by their modification time and
-//   size before each program, others (packages, the library's .d.ts) by a watch on their folder.
+//   same and remainingDecls (which rewrites its tree in place) took no names out of its
+//   statements; other files are reused while they stay the same: files of the notebook's folder
+//   by their modification time and size before each program, others (packages, the library's
+//   .d.ts) by a watch on their folder.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
 //   dependencies, as tslab's do.
 

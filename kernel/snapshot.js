@@ -1,8 +1,9 @@
 // @ts-check
 // The kernel's start-up snapshot: a V8 heap (node --build-snapshot) that already holds
 // TypeScript, the cell compiler and the trees of every declaration file a cell is checked
-// against (TypeScript's lib, @types/node, the library's .d.ts), parsed and bound. A kernel started
-// from it skips loading the compiler and parsing ~2.8 MB of declarations, most of its start.
+// against (TypeScript's lib, @types/node, the library's .d.ts), parsed and bound, with their
+// module resolutions and the kernel's prelude compiled. A kernel started from it skips loading
+// the compiler, parsing ~2.8 MB of declarations and compiling its prelude, most of its start.
 //
 // Invariants:
 // - A snapshot is per user, per Node binary and per checkout: kernel/start.sh runs node with
@@ -10,9 +11,11 @@
 //   named after the Node binary (device, inode, mtime, size) and this kernel folder (device,
 //   inode). Node refuses a blob made by another Node and would end the kernel; the name keeps
 //   that from happening. A blob is code, so it is never taken from a folder someone else owns.
-// - It never changes what a cell sees. The snapshot's modules and trees are used only while
-//   every file they came from still has the stamp it had at build time (kernel/snapshot-entry.js
-//   checks at start); otherwise the kernel starts as without one and a new blob is built.
+// - It never changes what a cell sees. The snapshot's modules are used only while every file
+//   they came from still has the stamp it had at build time (kernel/snapshot-entry.js checks at
+//   start); otherwise the kernel starts as without one and a new blob is built. Its trees,
+//   resolutions and compiled prelude are each checked the same way when first used (in
+//   kernel/converter.js), and a kernel that finds its prelude's files changed builds a new blob.
 // - Building never delays a kernel: a kernel started without a fresh blob builds one after its
 //   start, in a detached process at the lowest priority, one build at a time per user (a lock
 //   file); the blob appears with an atomic rename.
