@@ -87,7 +87,7 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   const launching = options.noPng && noPdf ? null : launchOfflineBrowser().catch(() => null);
   // Chromium's start-up costs (a renderer process per page, ~1 s of CPU each; plotly.js's load)
   // are paid now, beside the first kernels' start, not in the middle of the notebooks' timed
-  // cells (01 gives a child 500 ms to open a FIFO, while 02's PDF prints).
+  // cells (01 gives a child 1 s to open a FIFO, while 02's PDF prints).
   const warming = launching?.then(async (b) => {
     if (!b) return;
     await Promise.all([noPdf ? null : openPrintPages(b), options.noPng ? null : openFigureRenderer(b)]);
