@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
+import net from "net";
 import os from "os";
 import path from "path";
 
@@ -190,4 +191,16 @@ export function privateJupyterEnv(dir: string, extra: NodeJS.ProcessEnv = {}): N
     PYDEVD_DISABLE_FILE_VALIDATION: "1",
     ...extra,
   };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's tests and the notebook server's). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }

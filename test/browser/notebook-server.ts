@@ -7,11 +7,10 @@
 import { spawn } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
-import net from "net";
 import type { Page } from "playwright-core";
 import { CHROMIUM_ARGS } from "../../src/figures/png";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
-import { chromiumPath } from "../helpers";
+import { chromiumPath, freePort } from "../helpers";
 
 export interface NotebookServer {
   /** http://127.0.0.1:<port> */
@@ -20,17 +19,6 @@ export interface NotebookServer {
   /** What the server printed so far (for failure messages). */
   log(): string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the server and waits (60 s at most) until its API answers; stops it again on failure. */

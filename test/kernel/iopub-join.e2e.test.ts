@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
-import net from "net";
 import os from "os";
 import path from "path";
+import { freePort } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -18,17 +18,6 @@ const { sign } = require("../../kernel/wire");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
 const DELIM = "<IDS|MSG>";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** The header and content of a message's frames (after any routing frames). */
 function parse(frames: Buffer[]): { header: { msg_type: string }; parent: { msg_id?: string }; content: any } {
