@@ -116,7 +116,7 @@ function run(file, text, module) {
  * @param {string} text @param {any} tsCopy
  */
 function latin1Comments(text, tsCopy) {
-  const wide = [...text.matchAll(/[^\x00-\xff]/g)].map((m) => /** @type {number} */ (m.index));
+  const wide = [...text.matchAll(/[\u0100-\uffff]/g)].map((m) => /** @type {number} */ (m.index));
   if (wide.length === 0) return text;
   const sf = tsCopy.createSourceFile("typescript.js", text, tsCopy.ScriptTarget.Latest, true, tsCopy.ScriptKind.JS);
   for (const at of wide) {
