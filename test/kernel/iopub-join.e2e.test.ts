@@ -86,8 +86,9 @@ test("the first kernel_info's busy status reaches a client whose iopub joins aft
     await shell.send([DELIM, sign(key, parts), ...parts]);
     await Promise.race([preludeDone, new Promise((r) => setTimeout(r, 60_000))]);
     expect(stderr).toContain("prelude done");
-    // The kernel is up and would answer now; the client's iopub joins 150 ms later.
-    await new Promise((r) => setTimeout(r, 150));
+    // The kernel is up and would answer now; the client's iopub joins 50 ms later (the kernel
+    // waits for it at most 500 ms).
+    await new Promise((r) => setTimeout(r, 50));
     iopub.subscribe();
     iopub.connect(`tcp://127.0.0.1:${conn.iopub_port}`);
 
