@@ -53,6 +53,9 @@ export {
   pngUnavailableReason,
 } from "./figures/png";
 export type { PngOptions, NotebookJson, AddPngsReport } from "./figures/png";
+// One Chromium for many renderings (PngOptions.browser): what npm start shares across notebooks.
+export { launchOfflineBrowser } from "./figures/chromium";
+export type { OfflineBrowser, OfflinePage } from "./figures/chromium";
 export { runTs, spawnTs, runningChildren, killChildren, ChildResult } from "./process/spawn";
 export type { RunOptions, ChildHandle } from "./process/spawn";
 export { ShmLock } from "./sync/lock";

@@ -33,21 +33,31 @@ export function chromiumUnavailableReason(executablePath = chromiumPath()): stri
   return null;
 }
 
-/** The part of a playwright Page that rendering and printing use. */
+/** The part of a playwright Page that rendering and printing use (playwright's own methods). */
 export interface OfflinePage {
+  /** Replaces the page's document with `html`. */
   setContent(html: string, o?: object): Promise<void>;
+  /** Loads a script file (plotly.js) into the page. */
   addScriptTag(o: { path: string }): Promise<unknown>;
+  /** Adds a style sheet (the print layout). */
   addStyleTag(o: { content: string }): Promise<unknown>;
+  /** Runs `f(a)` in the page and returns its result. */
   evaluate<R, A>(f: (a: A) => R | Promise<R>, a?: A): Promise<R>;
+  /** Sets the CSS media type (`{ media: "print" }`). */
   emulateMedia(o: object): Promise<void>;
+  /** Sets the page's viewport, in CSS pixels. */
   setViewportSize(o: { width: number; height: number }): Promise<void>;
+  /** Prints the page to PDF. */
   pdf(o: object): Promise<Buffer>;
+  /** Closes the page. */
   close(): Promise<void>;
 }
 
 /** One Chromium and one offline context in it: every network request of its pages is refused. */
 export interface OfflineBrowser {
+  /** A new page in the offline context. */
   newPage(): Promise<OfflinePage>;
+  /** Closes the browser and its pages. */
   close(): Promise<void>;
 }
 
