@@ -33,6 +33,8 @@ const NOT_CALLED: Record<string, string> = {
   IpcsWatcher: "what watchIpcs() returns; watchIpcs is fuzzed and stops it",
   FaultTimeline: "a result class (what recordFaultTimeline() returns)",
   Table: "a result class (what table() returns)",
+  launchOfflineBrowser:
+    "starts Chromium (seconds and ~100 MB a call); test/handouts/shared.test.ts checks it, and its reason without Chromium",
 };
 
 // A fixed seed keeps `npm test` repeatable; TSLAB_IPC_SEED overrides it, `npm run stress` draws a new one.
