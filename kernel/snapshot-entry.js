@@ -175,15 +175,14 @@ let trees = converter
 converter.close();
 Object.assign(ts.sys, savedSys);
 // What the blob was made from, for kernel/snapshot.js to tell a fresh blob from a stale one: the
-// modules (a changed one makes the whole blob unusable), and the files and folders its trees,
-// compiled prelude and resolutions depend on (a changed one makes that part unused, and the
-// kernel that finds it so builds a new blob: `npm run build` rewrites the library's .d.ts).
+// modules (a changed one makes the whole blob unusable), and the files and folders its trees and
+// resolutions depend on (a changed one makes that part unused, and the kernel that finds it so
+// builds a new blob: `npm run build` rewrites the library's .d.ts). The compiled prelude's files
+// are the trees' own, with the same stamps (TypeScript's lib files, "lib", never change).
 /** @type {Record<string, string>} */
 const madeFrom = {};
 for (const [fileName, { stamp }] of trees ?? []) if (stamp !== "lib") madeFrom[fileName] = stamp;
-for (const [file, stamp] of [...(compiledPrelude?.files ?? []), ...(resolutions?.stamps ?? [])]) {
-  if (stamp !== "lib") madeFrom[file] = stamp;
-}
+for (const [folder, stamp] of resolutions?.stamps ?? []) madeFrom[folder] = stamp;
 for (const m of modules.values()) madeFrom[m.filename] = m.stamp;
 fs.writeFileSync(path.join(manifest.cwd, "stamps.json"), JSON.stringify(madeFrom));
 
