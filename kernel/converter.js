@@ -423,14 +423,9 @@ function createConverter(options) {
     }
     const lookups = resolutionCache.getOrCreateCacheForDirectory(cwd);
     for (const libFileName of /** @type {Map<string, string>} */ (ts.libMap).values()) {
-      // The package name TypeScript's pathForLibFile looks up for this lib file.
-      const [, first, ...rest] = libFileName.split(".");
-      const parts = [first];
-      for (const part of rest) {
-        if (part === "d") break;
-        parts.push(part);
-      }
-      const name = `@typescript/lib-${parts.length > 1 ? `${parts[0]}/${parts.slice(1).join("-")}` : parts[0]}`;
+      // The package TypeScript's pathForLibFile looks up: lib.es2015.core.d.ts, @typescript/lib-es2015/core.
+      const [first, ...rest] = libFileName.replace(/^lib\.|\.d\.ts$/g, "").split(".");
+      const name = `@typescript/lib-${[first, rest.join("-")].filter(Boolean).join("/")}`;
       if (lookups.get(name, undefined) === undefined) lookups.set(name, undefined, { resolvedModule: undefined });
     }
   }
