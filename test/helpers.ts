@@ -6,6 +6,7 @@ import fs from "fs";
 import net from "net";
 import os from "os";
 import path from "path";
+import { chromiumPath as libraryChromiumPath } from "../src/figures/chromium";
 
 export const repoRoot = path.join(__dirname, "..");
 export const distIndex = path.join(repoRoot, "dist", "index.js");
@@ -38,8 +39,8 @@ function hidden(tool: OptionalTool): boolean {
   return list.includes(tool) || list.includes("all");
 }
 
-/** The Chromium binary the tests drive: $TSLAB_IPC_CHROMIUM or /usr/bin/chromium. */
-export const chromiumPath = process.env.TSLAB_IPC_CHROMIUM ?? "/usr/bin/chromium";
+/** The Chromium binary the tests drive: the library's ($TSLAB_IPC_CHROMIUM or /usr/bin/chromium). */
+export const chromiumPath = libraryChromiumPath();
 
 const toolChecks: Record<OptionalTool, () => boolean> = {
   cc: () => cCompiler() !== null,

@@ -9,8 +9,6 @@ import { launchOfflineBrowser, type OfflineBrowser, type OfflinePage } from "./c
 import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
 
-export { CHROMIUM_ARGS } from "./chromium";
-
 /** The size and scale of a rendered PNG. */
 export interface PngOptions {
   /** Pixel size; by default the figure's layout width/height, else 900 × 450. */

@@ -1,7 +1,7 @@
 // The handout HTML (nbconvert's exporter as npm start runs it) is self-contained: opened from
 // a file in Chromium with every network request refused, it asks the network for nothing and
 // draws its plotly figures (plotly.js travels inline in the first figure's output).
-import { CHROMIUM_ARGS } from "../../src/figures/png";
+import { CHROMIUM_ARGS } from "../../src/figures/chromium";
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";

@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
 import type { Page } from "playwright-core";
-import { CHROMIUM_ARGS } from "../../src/figures/png";
+import { CHROMIUM_ARGS } from "../../src/figures/chromium";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
 import { chromiumPath, freePort } from "../helpers";
 

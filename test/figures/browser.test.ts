@@ -1,6 +1,6 @@
 // Figures in a browser with no network: two figures' text/html outputs, one after the other
 // as nbconvert writes them, both drawn; and PNG rendering with plotly.js in Chromium.
-import { CHROMIUM_ARGS } from "../../src/figures/png";
+import { CHROMIUM_ARGS } from "../../src/figures/chromium";
 import { execFileSync } from "child_process";
 import fs from "fs";
 import os from "os";
