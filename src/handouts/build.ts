@@ -97,7 +97,7 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   // What is left of a notebook once it is executed and judged (its PNGs, the executed and
   // student notebooks, their pages and the PDF) runs beside the next notebooks' execution.
   const finishing: Promise<unknown>[] = [];
-  const finish = async (nb: Notebook, name: string, withStudent: boolean) => {
+  const finish = async (nb: Notebook, name: string, student: Notebook | null) => {
     const executedPath = path.join(options.outDir, `${name}.ipynb`);
     const shared = { exporter, browser: await browser() };
     if (!options.noPng) {
@@ -107,7 +107,6 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
     }
     writeNotebook(executedPath, nb);
     const pages: [string, string][] = [[executedPath, path.join(options.outDir, `${name}.html`)]];
-    const student = withStudent ? studentVersion(nb, name) : null;
     if (student) {
       const studentPath = path.join(studentDir, `${name}.ipynb`);
       writeNotebook(studentPath, student);
@@ -137,13 +136,14 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       const nb = asAssignment(readNotebook(executedPath), name);
       // A malformed exercise (an unclosed region, a duplicated grade_id) fails this notebook only.
       let releaseError: string | null = null;
+      let student: Notebook | null = null;
       try {
-        studentVersion(nb, name);
+        student = studentVersion(nb, name);
       } catch (e) {
         releaseError = (e as Error).message;
       }
       const judgement = judgeNotebook(nb);
-      const done = finish(nb, name, releaseError === null);
+      const done = finish(nb, name, student);
       done.catch(() => undefined); // awaited with the others below
       finishing.push(done);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
