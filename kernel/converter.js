@@ -57,8 +57,46 @@ const seededTrees = new Map();
  * @param {Iterable<[string, { sf: any, stamp: string, languageVersion: string }]>} entries
  */
 function seedTrees(entries) {
-  for (const [fileName, entry] of entries) seededTrees.set(fileName, entry);
+  for (const [fileName, entry] of entries) {
+    seededTrees.set(fileName, entry);
+    const bundled = libBundleTexts(fileName, entry.sf.text);
+    if (bundled) seededLibTexts = bundled;
+  }
 }
+
+/**
+ * TypeScript's lib as one file. A program's default lib is ~55 files (lib.es5.d.ts to
+ * lib.es2022.*.d.ts, each a script adding to the globals), and every type checker merges their
+ * globals again, cloning each symbol declared in several of them (Array, Promise, Symbol... are
+ * declared in up to ten): ~1 ms of each cell. Bundled, the same declarations in the same order
+ * are one file, whose symbols the binder merged once, when its tree was made; the checker only
+ * copies them into its globals. The bundle is served as the first file of the `lib` option (the
+ * one TypeScript reads first), the other files it holds as empty texts, so a `/// <reference
+ * lib>` to any of them adds nothing twice and one to a lib outside it (dom) reads that file as
+ * before. What a cell sees is the same: the same declarations, merged in the same order (the
+ * checker merges files in the program's order, the binder a file's declarations in text order),
+ * with the same options; errors inside the lib are not reported either way (`skipLibCheck`,
+ * and a cell's diagnostics name no file outside the notebook's folder).
+ *
+ * The bundle's first line names the files it holds, so a tree of it handed over by the start-up
+ * snapshot says which files to serve empty. Made by converters created with `bundleLib` (the
+ * snapshot's builder, tests); a kernel without a snapshot reads the lib files one by one.
+ */
+const LIB_BUNDLE_MARKER = "// tslab-ipc: TypeScript's lib files in one, in the program's order: ";
+
+/**
+ * The texts to serve for each file of a lib bundle, if `text` (of `fileName`) is one.
+ * @param {string} fileName @param {string} text @returns {Map<string, string> | null}
+ */
+function libBundleTexts(fileName, text) {
+  if (!text.startsWith(LIB_BUNDLE_MARKER)) return null;
+  const names = text.slice(LIB_BUNDLE_MARKER.length, text.indexOf("\n")).split(" ");
+  const dir = path.dirname(fileName);
+  return new Map(names.map((name) => [path.join(dir, name), path.join(dir, name) === fileName ? text : ""]));
+}
+
+/** The lib bundle among the snapshot's trees, if any (see LIB_BUNDLE_MARKER). @type {Map<string, string> | null} */
+let seededLibTexts = null;
 
 /**
  * A first cell compiled before this process started: the kernel's prelude, compiled while the
@@ -92,7 +130,7 @@ function seedCompiledCell(entry) {
 let seededResolutions = null;
 
 /** Which of the seeds above a converter of this process has taken (for the kernel's start-up timing). */
-const seedsTaken = { compiledCell: false, resolutions: false };
+const seedsTaken = { compiledCell: false, resolutions: false, libBundle: false };
 
 /** Hands this module resolutions made earlier (a converter's resolutionSeed()). @param {SeededResolutions | null} seed */
 function seedResolutions(seed) {
@@ -119,7 +157,9 @@ function getTranspileTargets() {
 
 /**
  * A converter with tslab's interface (convert, inspect, complete, addModule, close).
- * @param {{ isJS?: boolean, isBrowser?: boolean }} [options]
+ * `bundleLib`: serve TypeScript's lib files as one (see LIB_BUNDLE_MARKER); a converter seeded
+ * with such a bundle by the start-up snapshot serves it without being asked.
+ * @param {{ isJS?: boolean, isBrowser?: boolean, bundleLib?: boolean }} [options]
  */
 function createConverter(options) {
   const cwd = ts.sys.getCurrentDirectory();
@@ -149,12 +189,17 @@ function createConverter(options) {
   /** Modules of `//@module` cells, by path; `srcPrefix` is prepended to their values. */
   const virtualFiles = new Map();
 
+  /** TypeScript's lib files served as one (see LIB_BUNDLE_MARKER): their texts, by file name. */
+  const libTexts = new Map(seededLibTexts ?? []);
+  if (seededLibTexts) seedsTaken.libBundle = true;
+
   const sys = Object.create(ts.sys);
   sys.getCurrentDirectory = () => cwd;
   sys.readFile = (/** @type {string} */ p, /** @type {string | undefined} */ encoding) => {
     if (p === srcFilename) return srcPrefix + srcContent;
     if (p === declFilename) return srcPrefix + declContent;
     if (virtualFiles.has(p)) return virtualFiles.get(p);
+    if (libTexts.has(p)) return libTexts.get(p);
     return ts.sys.readFile(forwardTslabPath(cwd, p), encoding);
   };
   sys.directoryExists = (/** @type {string} */ p) => {
@@ -394,6 +439,24 @@ function createConverter(options) {
   /** How many cells this converter has compiled. */
   let compiled = 0;
   updateContent("", "");
+  if (options?.bundleLib && libTexts.size === 0) bundleLib();
+
+  /** Serves the lib files of the program as one (see LIB_BUNDLE_MARKER) from now on. */
+  function bundleLib() {
+    const home = path.join(libDir, compilerOptions.lib[0]);
+    const files = program
+      .getSourceFiles()
+      .filter((/** @type {any} */ f) => program.isSourceFileDefaultLibrary(f) && path.dirname(f.fileName) === libDir);
+    if (files.length < 2 || !files.some((/** @type {any} */ f) => f.fileName === home)) return;
+    const names = files.map((/** @type {any} */ f) => path.basename(f.fileName));
+    const text = `${LIB_BUNDLE_MARKER}${names.join(" ")}\n${files.map((/** @type {any} */ f) => f.text).join("\n")}`;
+    for (const [fileName, served] of /** @type {Map<string, string>} */ (libBundleTexts(home, text))) {
+      libTexts.set(fileName, served);
+      forget(fileName);
+    }
+    program = null;
+    updateContent("", "");
+  }
 
   return { close, convert, inspect, complete, addModule, trees, compileFirstCell, resolutionSeed };
 

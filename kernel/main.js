@@ -147,7 +147,7 @@ function main() {
     });
     if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
     lap(
-      `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell})`,
+      `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell}, lib bundle ${seedsTaken.libBundle})`,
     );
     // No snapshot for this Node and checkout, or one whose files changed (its modules, or the
     // library's .d.ts its prelude was compiled against): the next start has a fresh one.

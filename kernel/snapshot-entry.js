@@ -159,7 +159,8 @@ const sysNames = [
 const savedSys = Object.fromEntries(sysNames.map((n) => [n, ts.sys[n]]));
 ts.sys.getCurrentDirectory = () => manifest.cwd;
 installTypeResolution(ts, manifest.cwd);
-const converter = converterModule.createConverter({ isJS: false, isBrowser: false });
+// TypeScript's lib as one tree: each cell's type checker merges it faster (kernel/converter.js).
+const converter = converterModule.createConverter({ isJS: false, isBrowser: false, bundleLib: true });
 const warm = converter.compileFirstCell(manifest.prelude);
 if (warm.result.diagnostics.length > 0) {
   throw new Error(`snapshot: the prelude did not compile: ${JSON.stringify(warm.result.diagnostics).slice(0, 2000)}`);

@@ -63,10 +63,21 @@ const CELLS = [
   "import fsDefault from 'fs';\nimport { sep as separator } from 'path';\ntypeof fsDefault.existsSync + separator",
   "let counter = 0;\nconst inc = () => ++counter;\ninc(); counter",
   "counter += 10;\n[counter, inc()]",
+  // What the lib declares, in several of its files (the converter may serve them as one): merged
+  // interfaces, overloads in their order (an error lists them), a member of a later lib than the
+  // target (the message suggests the lib option), Node's own overloads on top of the lib's.
+  "const arr = Array.from(new Set([3, 1, 2])).sort();\nconst m = new Map(arr.map((v) => [v, String(v)] as const));\n[...m.entries()].flat().includes(1)",
+  "'abc'.replace(1, 2)",
+  "[1, 2].findLast((x) => x > 1)",
+  "Promise.all([1, Promise.resolve('a')]).then(([n, s]) => n.toFixed() + s.padStart(3)); Symbol.asyncIterator",
+  "setTimeout(() => {}, 'soon')",
+  "new Date().toLocaleString(1)\nObject.entries({ a: 1 }).at(-1)?.[1]",
 ];
 
-function sequence(create: (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void }) {
-  const conv = create({ isJS: false, isBrowser: false });
+type Create = (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void };
+
+function sequence(create: Create, extra: object = {}) {
+  const conv = create({ isJS: false, isBrowser: false, ...extra });
   const out: Array<Record<string, unknown>> = [];
   let prevDecl = "";
   try {
@@ -95,12 +106,15 @@ describe("the kernel's converter", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test("gives tslab's output, declarations and diagnostics for the same cells", () => {
+  test("gives tslab's output, declarations and diagnostics for the same cells, with the lib as one file or many", () => {
     const expected = sequence(tslabs.createConverter);
-    const actual = sequence(ours.createConverter);
-    expect(actual).toHaveLength(CELLS.length);
-    for (let i = 0; i < CELLS.length; i++) {
-      expect({ cell: CELLS[i], result: actual[i] }).toEqual({ cell: CELLS[i], result: expected[i] });
+    // bundleLib: how a kernel started from its snapshot reads TypeScript's lib.
+    for (const extra of [{}, { bundleLib: true }]) {
+      const actual = sequence(ours.createConverter, extra);
+      expect(actual).toHaveLength(CELLS.length);
+      for (let i = 0; i < CELLS.length; i++) {
+        expect({ cell: CELLS[i], extra, result: actual[i] }).toEqual({ cell: CELLS[i], extra, result: expected[i] });
+      }
     }
     // The corpus exercises what it claims to: errors with lines, a top-level await, carried names.
     expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
@@ -108,9 +122,9 @@ describe("the kernel's converter", () => {
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
   });
 
-  test("completes, inspects and adds //@module files as tslab does", () => {
-    const run = (create: typeof ours.createConverter) => {
-      const conv = create({ isJS: false, isBrowser: false });
+  test("completes, inspects and adds //@module files as tslab does, with the lib as one file or many", () => {
+    const run = (create: typeof ours.createConverter, extra: object = {}) => {
+      const conv = create({ isJS: false, isBrowser: false, ...extra });
       try {
         const decl = String(
           conv.convert("", 'import { shmget } from "tslab-ipc";\nconst seg = { attach: 1, detach: 2 };').declOutput,
@@ -119,6 +133,10 @@ describe("the kernel's converter", () => {
           names: conv.complete(decl, "sh", 2),
           members: conv.complete(decl, "seg.", 4),
           info: conv.inspect(decl, "shmget", 2),
+          // Globals of the lib: completed and documented from the lib's own trees.
+          globals: conv.complete(decl, "Prom", 4),
+          arrayMembers: conv.complete(decl, "[1].fi", 6),
+          libInfo: conv.inspect(decl, "[1].map", 6),
           module: conv.addModule("mymod", "export const q: number = 'x';", {}),
           afterModule: conv.convert(decl, 'import { q } from "./mymod";\nq'),
         };
@@ -129,7 +147,11 @@ describe("the kernel's converter", () => {
     const actual = run(ours.createConverter);
     expect(actual.members.candidates).toEqual(["attach", "detach"]);
     expect(actual.module).toEqual([expect.objectContaining({ fileName: "mymod.ts", code: 2322 })]);
-    expect(actual).toEqual(run(tslabs.createConverter));
+    expect(actual.arrayMembers.candidates).toEqual(expect.arrayContaining(["fill", "filter", "find", "findIndex"]));
+    expect(JSON.stringify(actual.libInfo)).toContain("Calls a defined callback function on each element");
+    const expected = run(tslabs.createConverter);
+    expect(actual).toEqual(expected);
+    expect(run(ours.createConverter, { bundleLib: true })).toEqual(expected);
   });
 
   test("a module outside the notebook's folder is compiled again once its folder reports a change", async () => {

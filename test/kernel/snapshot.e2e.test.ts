@@ -40,6 +40,8 @@ const CELLS = [
   "function twice(x: number) { return 2 * x; }\ntwice(21)",
   // A child process, after the interrupt watchdog (a worker thread) has started with the first cell.
   '(await runTs("console.log(6 * 7)")).stdout',
+  // The lib's overloads, in their order (from the snapshot, the lib is one tree: kernel/converter.js).
+  "new Date().toLocaleString(1)",
 ];
 
 /** What a cell said: values, streams, and errors without the kernel's own frames. */
@@ -222,10 +224,11 @@ suite("the kernel's start-up snapshot", () => {
       const converter = JSON.stringify(path.join(copy, "kernel", "converter.js"));
       const cells = [`JSON.stringify(require(${converter}).seedsTaken)`, ...CELLS.slice(1)];
       const taken = await run({}, cells);
-      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true}'`);
+      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true}'`);
       const plain = await run({ TSLAB_IPC_SNAPSHOT: "0" }, cells);
       expect(taken.slice(1)).toEqual(plain.slice(1));
       expect(plain[3]).toBe("'functionnumber'");
+      expect(plain[7]).toContain("Overload 1 of 3");
 
       // `npm run build` writes the .d.ts anew: same text, a new modification time.
       const dts = path.join(copy, "dist", "index.d.ts");
@@ -233,12 +236,12 @@ suite("the kernel's start-up snapshot", () => {
       fs.utimesSync(dts, later, later);
       expect(fresh()).toBe("false");
       const recompiled = await run({}, cells);
-      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true}'`);
+      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true,"libBundle":true}'`);
       expect(recompiled.slice(1)).toEqual(plain.slice(1));
       const deadline = Date.now() + 180_000;
       while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       expect(fresh()).toBe("true");
-      expect((await run({}, cells))[0]).toBe(`'{"compiledCell":true,"resolutions":true}'`);
+      expect((await run({}, cells))[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true}'`);
     },
     300_000,
   );
