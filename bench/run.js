@@ -131,8 +131,9 @@ async function measure(w, ctx, opts) {
   const notes = {};
   const order = [...w.systems];
   const cpu = w.pinToDiskOf ? pinnableCpu(w.pinToDiskOf) : null;
-  // A kernel start or a notebook suite is long enough once; some workloads ask for more turns.
-  const rounds = w.custom ? 1 : opts.roundsGiven ? opts.rounds : w.rounds || opts.rounds;
+  // A kernel start or a notebook suite is long enough once, unless the workload asks for more
+  // turns; so do some of the others.
+  const rounds = w.custom ? w.rounds || 1 : opts.roundsGiven ? opts.rounds : w.rounds || opts.rounds;
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < order.length; k++) {
       if (interrupted) return null;

@@ -257,6 +257,10 @@ function workloads(quick) {
         "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell, against ipykernel",
       custom: "kernel-cells",
       systems: ["tslab-ipc", "tslab-ipc-no-snapshot", "ipykernel"],
+      // Three kernels a system, one after another in rotation (30 rounds of the three cells each):
+      // a kernel's cells vary with its process (where its heap lands, when V8 collects and
+      // compiles), so three kernels, not one.
+      rounds: quick ? 1 : 3,
       outputs: [
         {
           name: "cell-trivial",
