@@ -158,6 +158,9 @@ async function api(base, token, method, route, body) {
 
 // --- one kernel over its websocket -------------------------------------------------------------
 
+/** How long a kernel's websocket is tried before the student counts as failed. */
+const CONNECT_MS = 60_000;
+
 class KernelSocket {
   /** @param {string} url */
   constructor(url) {
@@ -267,10 +270,13 @@ class KernelSocket {
 
   /**
    * A kernel connection that answers, reconnecting as a browser does: under load the notebook
-   * server can time out while opening the channels and close the websocket.
-   * @param {string} url
+   * server can time out while opening the channels and close the websocket. Tries for a minute
+   * (a browser keeps trying longer); a last failure says what the server's REST API says of the
+   * kernel (`describe`), since a refused websocket does not tell its HTTP status.
+   * @param {string} url @param {() => Promise<string>} [describe]
    */
-  static async connect(url) {
+  static async connect(url, describe) {
+    const deadline = performance.now() + CONNECT_MS;
     for (let attempt = 1; ; attempt++) {
       const kernel = new KernelSocket(url);
       try {
@@ -279,7 +285,10 @@ class KernelSocket {
         return kernel;
       } catch (e) {
         kernel.close();
-        if (attempt >= 10) throw e;
+        if (performance.now() > deadline) {
+          const state = describe ? await describe().catch((d) => `its state unknown: ${d}`) : "";
+          throw new Error(`${e instanceof Error ? e.message : e} (${attempt} attempts${state ? `; ${state}` : ""})`);
+        }
         await sleep(2_000);
       }
     }
@@ -299,6 +308,19 @@ class KernelSocket {
 
   close() {
     this.ws.close();
+  }
+}
+
+/**
+ * What the notebook server's REST API says of a kernel: its execution state, or why it cannot say.
+ * @param {string} server @param {string} token @param {string} id
+ */
+async function kernelState(server, token, id) {
+  try {
+    const k = await api(server, token, "GET", `/api/kernels/${id}`);
+    return `the server lists the kernel as ${k?.execution_state ?? "?"}, ${k?.connections ?? "?"} connection(s)`;
+  } catch (e) {
+    return `the server's API: ${e instanceof Error ? e.message : e}`;
   }
 }
 
@@ -502,6 +524,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
     });
     const kernel = await KernelSocket.connect(
       `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
+      () => kernelState(server, token, session.kernel.id),
     );
     for (const cell of /** @type {any[]} */ (cells)) {
       const t = performance.now();
@@ -548,6 +571,7 @@ async function troublemaker(hub, name) {
   });
   const kernel = await KernelSocket.connect(
     `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
+    () => kernelState(server, token, session.kernel.id),
   );
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
   // A fork bomb that keeps forking in the background after its shell returns.
