@@ -269,13 +269,14 @@ class KernelSocket {
   }
 
   /**
-   * A kernel connection that answers, reconnecting as a browser does: under load the notebook
-   * server can time out while opening the channels and close the websocket. Tries for a minute
-   * (a browser keeps trying longer); a last failure says what the server's REST API says of the
-   * kernel (`describe`), since a refused websocket does not tell its HTTP status.
-   * @param {string} url @param {() => Promise<string>} [describe]
+   * A connection to kernel `id` of the notebook server at `server` that answers, reconnecting as
+   * a browser does: under load the server can time out while opening the channels and close the
+   * websocket. Tries for a minute (a browser keeps trying longer); a last failure says what the
+   * server's REST API says of the kernel, since a refused websocket does not tell its HTTP status.
+   * @param {string} server @param {string} token @param {string} id
    */
-  static async connect(url, describe) {
+  static async connect(server, token, id) {
+    const url = `${server.replace(/^http/, "ws")}/api/kernels/${id}/channels?token=${token}`;
     const deadline = performance.now() + CONNECT_MS;
     for (let attempt = 1; ; attempt++) {
       const kernel = new KernelSocket(url);
@@ -286,8 +287,8 @@ class KernelSocket {
       } catch (e) {
         kernel.close();
         if (performance.now() > deadline) {
-          const state = describe ? await describe().catch((d) => `its state unknown: ${d}`) : "";
-          throw new Error(`${e instanceof Error ? e.message : e} (${attempt} attempts${state ? `; ${state}` : ""})`);
+          const state = await kernelState(server, token, id);
+          throw new Error(`${e instanceof Error ? e.message : e} (${attempt} attempts; ${state})`);
         }
         await sleep(2_000);
       }
@@ -522,10 +523,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
       name: String(notebook),
       kernel: { name: "tslab-ipc" },
     });
-    const kernel = await KernelSocket.connect(
-      `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
-      () => kernelState(server, token, session.kernel.id),
-    );
+    const kernel = await KernelSocket.connect(server, token, session.kernel.id);
     for (const cell of /** @type {any[]} */ (cells)) {
       const t = performance.now();
       const r = await kernel.execute(cell.source);
@@ -569,10 +567,7 @@ async function troublemaker(hub, name) {
     name: "bomb",
     kernel: { name: "tslab-ipc" },
   });
-  const kernel = await KernelSocket.connect(
-    `${server.replace(/^http/, "ws")}/api/kernels/${session.kernel.id}/channels?token=${token}`,
-    () => kernelState(server, token, session.kernel.id),
-  );
+  const kernel = await KernelSocket.connect(server, token, session.kernel.id);
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
   // A fork bomb that keeps forking in the background after its shell returns.
   const bomb = await kernel.execute(

@@ -14,7 +14,7 @@
 //   second program (emitsCommonJS says when, and why not for enums and namespaces);
 // - a kernel from the start-up snapshot gets trees, module resolutions and its compiled prelude
 //   made by the snapshot's builder (seedTrees, seedResolutions, seedCompiledCell), each used only
-//   while the files it came from are unchanged.
+//   while the files it came from are unchanged, and TypeScript's lib as one tree (bundleLib).
 // Invariants (what makes a cell's result the same as tslab's):
 // - The program sees the same texts: `export {};` + the previous cells' declarations in
 //   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
