@@ -230,7 +230,7 @@ suite("the kernel's start-up snapshot", () => {
       expect(plain[3]).toBe("'functionnumber'");
       expect(plain[7]).toContain("Overload 1 of 3");
 
-      // `npm run build` writes the .d.ts anew: same text, a new modification time.
+      // The .d.ts written anew (a checkout, an edit undone): same text, a new modification time.
       const dts = path.join(copy, "dist", "index.d.ts");
       const later = new Date(fs.statSync(dts).mtimeMs + 5_000);
       fs.utimesSync(dts, later, later);
