@@ -21,7 +21,10 @@
 //   file); the blob appears with an atomic rename.
 //   node kernel/snapshot.js build     builds the blob for this Node and checkout now
 //   node kernel/snapshot.js path      prints where it is (or would be)
+//   node kernel/snapshot.js fresh     prints where it is when it is there and fresh, else exits 1
 //   TSLAB_IPC_SNAPSHOT=0              kernels neither use nor build one
+//   TSLAB_IPC_SNAPSHOT=use            kernels start from one when it is there, and never build one
+//                                     (the grader's sandbox: src/assign/sandbox-snapshot.ts)
 
 const fs = require("fs");
 const os = require("os");
@@ -185,10 +188,10 @@ function build(env = process.env) {
 
 /**
  * Builds the blob in a detached process at the lowest priority, unless it is fresh, one is being
- * built (the lock) or snapshots are off. Never throws: a kernel starts either way.
+ * built (the lock), or snapshots are off or only used. Never throws: a kernel starts either way.
  */
 function buildInBackground(env = process.env) {
-  if (!enabled(env) || !Object.values(MODULES).every((file) => fs.existsSync(file))) return;
+  if (!enabled(env) || env.TSLAB_IPC_SNAPSHOT === "use" || !Object.values(MODULES).every((file) => fs.existsSync(file))) return;
   try {
     const blob = blobFile(process.execPath, env);
     if (!blob || isFresh(blob)) return;
@@ -223,8 +226,12 @@ if (require.main === module) {
   const command = process.argv[2];
   if (command === "build") console.log(build());
   else if (command === "path") console.log(blobFile() ?? "(no home folder)");
-  else {
-    console.error("usage: node kernel/snapshot.js build|path");
+  else if (command === "fresh") {
+    const blob = enabled() ? blobFile() : null;
+    if (blob && isFresh(blob)) console.log(blob);
+    else process.exitCode = 1;
+  } else {
+    console.error("usage: node kernel/snapshot.js build|path|fresh");
     process.exit(2);
   }
 }

@@ -1,19 +1,20 @@
 #!/usr/bin/env node
 // tslab-ipc release|grade (also `npm run release` / `npm run grade`):
 //   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout S]
-//   tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout S] [--jobs N]
+//   tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout S] [--jobs N] [--snapshot auto|always|never]
 // Exit 0 when the work completed (whatever the students scored), 1 on a usage or setup error.
 import path from "path";
 import { jupyterUnavailableReason } from "../handouts/jupyter";
 import { gradeSubmissions, gradeSummary } from "./grade";
 import { releaseAssignment } from "./release";
+import { SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { withCode } from "../codes";
 
 const USAGE = `usage:
   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout SECONDS]
-  tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout SECONDS] [--jobs N]`;
+  tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout SECONDS] [--jobs N] [--snapshot auto|always|never]`;
 
-const VALUED = new Set(["--out", "--timeout", "--jobs"]);
+const VALUED = new Set(["--out", "--timeout", "--jobs", "--snapshot"]);
 
 function parse(args: string[]): { positional: string[]; options: Map<string, string | true> } {
   const positional: string[] = [];
@@ -34,6 +35,13 @@ function positiveNumber(v: string | true | undefined, name: string): number | un
   const n = Number(v);
   if (!(n > 0)) throw withCode(new Error(`${name} must be a positive number, got ${v}`), "ERR_USAGE");
   return n;
+}
+
+function snapshotMode(v: string | true | undefined): SnapshotMode | undefined {
+  if (v === undefined) return undefined;
+  const mode = SNAPSHOT_MODES.find((m) => m === v);
+  if (!mode) throw withCode(new Error(`--snapshot must be one of ${SNAPSHOT_MODES.join(", ")}, got ${v}`), "ERR_USAGE");
+  return mode;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
     outDir: path.resolve(out),
     timeoutSeconds,
     jobs: positiveNumber(options.get("--jobs"), "--jobs"),
+    snapshot: snapshotMode(options.get("--snapshot")),
   });
   console.log("\n" + gradeSummary(report));
   console.log(`\ngrades in ${path.join(out, "grades.csv")}, feedback in ${path.join(out, "feedback")}/`);

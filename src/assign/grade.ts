@@ -23,7 +23,9 @@ import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox } from "./sandbox";
+import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { withCode } from "../codes";
+import { validateOneOf } from "../validators";
 
 export interface GradeOptions {
   /** The instructor's notebook (nbgrader format, or legacy tags). */
@@ -38,6 +40,12 @@ export interface GradeOptions {
   /** Wall time of one submission, seconds (default: 60 + timeout × code cells). */
   wallSeconds?: number;
   limits?: Partial<Limits>;
+  /**
+   * The kernel's start-up snapshot in the sandbox (src/assign/sandbox-snapshot.ts): "auto" (the
+   * default) uses the grader's own when it is fresh and builds one for a run of 10 or more
+   * submissions; "always" builds one when there is none; "never" starts every kernel without.
+   */
+  snapshot?: SnapshotMode;
   log?: (line: string) => void;
 }
 
@@ -313,6 +321,7 @@ export function gradeSummary(report: GradeReport): string {
 export async function gradeSubmissions(options: GradeOptions): Promise<GradeReport> {
   const log = options.log ?? ((line: string) => console.log(line));
   const started = performance.now();
+  const snapshotMode = validateOneOf(options.snapshot ?? "auto", "options.snapshot", SNAPSHOT_MODES);
   const name = path.basename(options.source, ".ipynb");
   const source = asAssignment(readNotebook(options.source), name);
   const problems = metadataProblems(source);
@@ -337,14 +346,18 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   fs.chmodSync(work, 0o711);
   let kernel: ReturnType<typeof projectKernel> | null = null;
   try {
-    const root =
-      sandbox.user && !readableBy(sandbox.user, packageRoot()) ? readableCopy(packageRoot(), work) : packageRoot();
-    kernel = projectKernel({ parent: work, packageDir: root });
+    const copy = sandbox.user !== null && !readableBy(sandbox.user, packageRoot());
+    const root = copy ? readableCopy(packageRoot(), work) : packageRoot();
+    // Before the kernelspec's install, which would otherwise start a build of its own.
+    const snapshot = prepareSandboxSnapshot(root, copy, work, entries.length, snapshotMode);
+    // No background build for a copy: its blob would outlive the copy in the grader's cache.
+    kernel = projectKernel({ parent: work, packageDir: root, buildSnapshot: !copy });
     spawnSync("chmod", ["-R", "a+rX", kernel.env.JUPYTER_DATA_DIR as string]);
     log(
       `Grading ${entries.length} submission(s) of ${name} (${gradeIds.length} graded cell(s), ${maxPoints} point(s)), ${jobs} at a time, timeout ${timeout} s per cell`,
     );
     log(`Sandbox: ${sandbox.description}${jobs < wanted ? " (so one at a time)" : ""}`);
+    log(`Kernel start-up snapshot: ${snapshot ? snapshot.description : "none (each kernel starts without one)"}`);
     let done = 0;
     const submissions = await inPool(entries, jobs, async (entry, k) => {
       const t0 = performance.now();
@@ -383,6 +396,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         const runDir = path.join(work, `run-${k}`);
         fs.mkdirSync(path.join(runDir, "tmp"), { recursive: true });
         fs.mkdirSync(path.join(runDir, "work"));
+        if (snapshot) placeSandboxSnapshot(snapshot, path.join(runDir, "work"));
         const input = path.join(runDir, "input.ipynb");
         fs.writeFileSync(input, JSON.stringify(assembled.notebook));
         fs.chmodSync(input, 0o644);
@@ -400,9 +414,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           PATH: "/usr/local/bin:/usr/bin:/bin",
           LANG: "C.UTF-8",
           HOME: path.join(runDir, "work"),
-          // A submission's home is new and thrown away: no start-up snapshot to start from, and
-          // none worth building (kernel/snapshot.js would spend seconds of the sandbox's CPU on it).
-          TSLAB_IPC_SNAPSHOT: "0",
+          // The grader's blob, copied into this home, or none; never one built in the sandbox.
+          TSLAB_IPC_SNAPSHOT: snapshot ? "use" : "0",
           TMPDIR: path.join(runDir, "tmp"),
           JUPYTER_DATA_DIR: kernel!.env.JUPYTER_DATA_DIR,
           JUPYTER_RUNTIME_DIR: path.join(runDir, "tmp", "jupyter-runtime"),

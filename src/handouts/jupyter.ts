@@ -54,9 +54,12 @@ export interface KernelEnvironment {
  * Installs this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR (kernel/install.js),
  * or, if the kernel's installer is missing, falls back to the kernel registered on the machine.
  * `parent` is where the data dir goes (default the temp folder); `packageDir` a copy of this
- * package whose kernel to install (default this checkout).
+ * package whose kernel to install (default this checkout); `buildSnapshot` false: no start-up
+ * snapshot built for it in the background (default true).
  */
-export function projectKernel(options: { parent?: string; packageDir?: string } = {}): KernelEnvironment {
+export function projectKernel(
+  options: { parent?: string; packageDir?: string; buildSnapshot?: boolean } = {},
+): KernelEnvironment {
   const installer = path.join(options.packageDir ?? packageRoot(), "kernel", "install.js");
   const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (!fs.existsSync(installer)) {
@@ -68,7 +71,10 @@ export function projectKernel(options: { parent?: string; packageDir?: string } 
   }
   const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
   const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
-  const r = spawnSync(process.execPath, [installer, "install", "--user"], { env, encoding: "utf8" });
+  // The install builds this user's start-up snapshot in the background (kernel/snapshot.js)
+  // unless told to use one only.
+  const installEnv = options.buildSnapshot === false ? { ...env, TSLAB_IPC_SNAPSHOT: "use" } : env;
+  const r = spawnSync(process.execPath, [installer, "install", "--user"], { env: installEnv, encoding: "utf8" });
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
   if (r.status !== 0 || !fs.existsSync(spec)) {
     fs.rmSync(dataDir, { recursive: true, force: true });

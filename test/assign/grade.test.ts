@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
-import { SOLUTION_STUB, studentVersion } from "../../src/assign";
+import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
 import { repoRoot, tempDir } from "../helpers";
 
@@ -202,6 +202,54 @@ describe("tslab-ipc grade", () => {
     else expect(ipcState()).toEqual(before);
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
+});
+
+describe("the grader's kernels and the start-up snapshot", () => {
+  const snapshot = require(path.join(repoRoot, "kernel", "snapshot.js")) as {
+    enabled(env: NodeJS.ProcessEnv): boolean;
+  };
+  const supported = snapshot.enabled({ ...process.env, TSLAB_IPC_SNAPSHOT: "1" });
+
+  maybe(
+    `a submission's kernel starts from the grader's snapshot and is graded the same (${supported ? "snapshot" : `Node ${process.version}: none`})`,
+    async () => {
+      const dir = tempDir("tslab-ipc-gradesnapshot-");
+      try {
+        const subs = path.join(dir, "submissions");
+        fs.mkdirSync(subs);
+        const probe = 'globalThis[Symbol.for("tslab-ipc.snapshot")] ?? "plain"';
+        fs.writeFileSync(
+          path.join(subs, "probe.ipynb"),
+          submission(SUM, ROUND_TRIP, (nb) =>
+            nb.cells.push({ cell_type: "code", source: probe, metadata: {}, outputs: [], execution_count: null }),
+          ),
+        );
+        const lines: string[] = [];
+        const report = await gradeSubmissions({
+          source: fixture,
+          submissions: subs,
+          outDir: path.join(dir, "graded"),
+          timeoutSeconds: 10,
+          jobs: 1,
+          snapshot: "always",
+          log: (line) => lines.push(line),
+        });
+        const graded = report.submissions[0];
+        expect({ total: graded.total, notes: graded.notes }).toEqual({ total: 3, notes: [] });
+        const ran = graded.executed!.cells.find((c) => sourceOf(c) === probe)!;
+        const said = ran.outputs!.map((o) =>
+          [(o.data as Record<string, unknown> | undefined)?.["text/plain"]].flat().join(""),
+        );
+        expect(said).toEqual([supported ? "'snapshot'" : "'plain'"]);
+        expect(lines.join("\n")).toMatch(
+          supported ? /Kernel start-up snapshot: (the grader's own|built for this run)/ : /snapshot: none/,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240000,
+  );
 });
 
 describe("tslab-ipc release", () => {
