@@ -191,7 +191,8 @@ function build(env = process.env) {
  * built (the lock), or snapshots are off or only used. Never throws: a kernel starts either way.
  */
 function buildInBackground(env = process.env) {
-  if (!enabled(env) || env.TSLAB_IPC_SNAPSHOT === "use" || !Object.values(MODULES).every((file) => fs.existsSync(file))) return;
+  if (!enabled(env) || env.TSLAB_IPC_SNAPSHOT === "use") return;
+  if (!Object.values(MODULES).every((file) => fs.existsSync(file))) return;
   try {
     const blob = blobFile(process.execPath, env);
     if (!blob || isFresh(blob)) return;
