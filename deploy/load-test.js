@@ -313,6 +313,21 @@ class KernelSocket {
 }
 
 /**
+ * What the hub's log (the single-user servers write to it) says about the kernels an error
+ * names: the lines with their ids, and the servers' lines about dying, restarting and errors
+ * (a kernel that vanished leaves only these). "" when the error names no kernel.
+ * @param {string} log @param {string} error
+ */
+function kernelLog(log, error) {
+  const ids = [...new Set(error.match(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g) ?? [])];
+  if (!ids.length) return "";
+  const lines = log
+    .split("\n")
+    .filter((l) => ids.some((id) => l.includes(id)) || /died|restart|EADDRINUSE|Traceback|Error|Killed/i.test(l));
+  return `\nthe hub's log on it (last ${Math.min(lines.length, 40)} of ${lines.length} lines):\n${lines.slice(-40).join("\n")}`;
+}
+
+/**
  * What the notebook server's REST API says of a kernel: its execution state, or why it cannot say.
  * @param {string} server @param {string} token @param {string} id
  */
@@ -766,6 +781,7 @@ async function run(opts) {
         .filter((l) => l.includes("tslab-ipc"))
         .join("\n");
       if (report.errors.length || report.failures?.length) report.hubLogTail = log.slice(-3000);
+      report.errors = report.errors.map((/** @type {string} */ e) => e + kernelLog(log, e));
       stopOwnHub = null;
       await own.stop();
     }
