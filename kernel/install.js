@@ -222,8 +222,9 @@ function install(tool, user) {
     console.log(
       `tslab-ipc: registered the "TypeScript (IPC)" kernel (${KERNEL_NAME})${where ? " in " + where[1] : ""}`,
     );
-    // The first kernel start of this user is then as quick as the others.
-    require("./snapshot").buildInBackground();
+    // The first kernel start of this user (of every user, for a system-wide kernel: the
+    // machine's blob) is then as quick as the others.
+    require("./snapshot").buildInBackground(process.env, !user);
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
   }

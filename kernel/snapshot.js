@@ -10,7 +10,11 @@
 //   `--snapshot-blob` only for a blob in this user's own cache folder (0700, owned by the user)
 //   named after the Node binary (device, inode, mtime, size) and this kernel folder (device,
 //   inode). Node refuses a blob made by another Node and would end the kernel; the name keeps
-//   that from happening. A blob is code, so it is never taken from a folder someone else owns.
+//   that from happening. A blob is code, so it is never taken from a folder someone else owns,
+//   with one exception: the machine's blob, which root builds when it registers the kernel for
+//   every user (kernel/install.js), in /var/cache/tslab-ipc/snapshot (TSLAB_IPC_SNAPSHOT_SYSTEM_DIR),
+//   a folder and a file that belong to root and that nobody else can write, like the kernel's
+//   own code then. A user without a blob, or whose blob is older, starts from the machine's.
 // - It never changes what a cell sees. The snapshot's modules are used only while every file
 //   they came from still has the stamp it had at build time (kernel/snapshot-entry.js checks at
 //   start); otherwise the kernel starts as without one and a new blob is built. Its trees,
@@ -22,6 +26,7 @@
 //   node kernel/snapshot.js build     builds the blob for this Node and checkout now
 //   node kernel/snapshot.js path      prints where it is (or would be)
 //   node kernel/snapshot.js fresh     prints where it is when it is there and fresh, else exits 1
+//   ... --system                      the same for the machine's blob (build: as root)
 //   TSLAB_IPC_SNAPSHOT=0              kernels neither use nor build one
 //   TSLAB_IPC_SNAPSHOT=use            kernels start from one when it is there, and never build one
 //                                     (the grader's sandbox: src/assign/sandbox-snapshot.ts)
@@ -67,9 +72,17 @@ function snapshotDir(env = process.env) {
   return cacheHome ? path.join(cacheHome, "tslab-ipc", "snapshot") : null;
 }
 
-/** The blob for `node` and this kernel folder (kernel/start.sh names it the same way). */
-function blobFile(node = process.execPath, env = process.env) {
-  const dir = snapshotDir(env);
+/** The machine's snapshot folder (the same rule as kernel/start.sh). */
+function systemSnapshotDir(env = process.env) {
+  return env.TSLAB_IPC_SNAPSHOT_SYSTEM_DIR || "/var/cache/tslab-ipc/snapshot";
+}
+
+/**
+ * The blob for `node` and this kernel folder (kernel/start.sh names it the same way): this
+ * user's, or the machine's (`system`).
+ */
+function blobFile(node = process.execPath, env = process.env, system = false) {
+  const dir = system ? systemSnapshotDir(env) : snapshotDir(env);
   if (!dir) return null;
   const n = fs.statSync(node);
   const k = fs.statSync(__dirname);
@@ -86,12 +99,19 @@ function isFresh(blob) {
   }
 }
 
-/** The folder for blobs, made 0700 and checked to be this user's own. @param {string} dir */
-function privateDir(dir) {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * The folder for blobs, made and checked: this user's own and private (0700), or for the
+ * machine's blob root's own and writable by root only (0755: every user reads it).
+ * @param {string} dir
+ */
+function privateDir(dir, system = false) {
+  fs.mkdirSync(dir, { recursive: true, mode: system ? 0o755 : 0o700 });
   const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || (process.getuid && st.uid !== process.getuid()) || (st.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a private folder of this user; no snapshot is built there`);
+  const owner = system ? 0 : process.getuid?.();
+  if (!st.isDirectory() || (owner !== undefined && st.uid !== owner) || (st.mode & (system ? 0o022 : 0o077)) !== 0) {
+    throw new Error(
+      `${dir} is not a folder ${system ? "of root that only root can write" : "private to this user"}; no snapshot is built there`,
+    );
   }
 }
 
@@ -132,14 +152,15 @@ function recordModules() {
  * Builds the blob for this Node and checkout (a few seconds), replacing the old one.
  * @returns {string} the blob's path
  */
-function build(env = process.env) {
+function build(env = process.env, system = false) {
   if (!enabled({ ...env, TSLAB_IPC_SNAPSHOT: "1" })) {
     throw new Error(`no start-up snapshot for Node ${process.version} (see SNAPSHOT_MAJORS in kernel/snapshot.js)`);
   }
-  const blob = blobFile(process.execPath, env);
+  if (system && process.getuid?.() !== 0) throw new Error("only root builds the machine's snapshot");
+  const blob = blobFile(process.execPath, env, system);
   if (!blob) throw new Error("no home folder: nowhere to keep a snapshot");
   const dir = path.dirname(blob);
-  privateDir(dir);
+  privateDir(dir, system);
   // The work folders of builds that were killed (a server stopped mid-build).
   for (const name of fs.readdirSync(dir)) {
     const old = path.join(dir, name);
@@ -166,7 +187,8 @@ function build(env = process.env) {
         `node --build-snapshot failed (${r.status ?? r.signal}): ${(r.stderr || "").trim().slice(-2000)}`,
       );
     }
-    fs.chmodSync(partial, 0o600);
+    fs.chmodSync(partial, system ? 0o644 : 0o600);
+    if (system) fs.chmodSync(path.join(work, "stamps.json"), 0o644);
     fs.renameSync(path.join(work, "stamps.json"), `${blob}.json`);
     fs.renameSync(partial, blob);
     // Blobs of this checkout not rebuilt for a month belong to a Node binary that is gone (an
@@ -187,16 +209,17 @@ function build(env = process.env) {
 }
 
 /**
- * Builds the blob in a detached process at the lowest priority, unless it is fresh, one is being
- * built (the lock), or snapshots are off or only used. Never throws: a kernel starts either way.
+ * Builds the blob (this user's, or the machine's: `system`, as root) in a detached process at the
+ * lowest priority, unless it is fresh, one is being built (the lock), or snapshots are off or
+ * only used. Never throws: a kernel starts either way.
  */
-function buildInBackground(env = process.env) {
+function buildInBackground(env = process.env, system = false) {
   if (!enabled(env) || env.TSLAB_IPC_SNAPSHOT === "use") return;
   if (!Object.values(MODULES).every((file) => fs.existsSync(file))) return;
   try {
-    const blob = blobFile(process.execPath, env);
+    const blob = blobFile(process.execPath, env, system);
     if (!blob || isFresh(blob)) return;
-    privateDir(path.dirname(blob));
+    privateDir(path.dirname(blob), system);
     const lock = `${blob}.lock`;
     try {
       if (Date.now() - fs.statSync(lock).mtimeMs < STALE_LOCK_MS) return;
@@ -205,7 +228,7 @@ function buildInBackground(env = process.env) {
       // No lock.
     }
     fs.writeFileSync(lock, String(process.pid), { flag: "wx", mode: 0o600 });
-    const script = `try { require(${JSON.stringify(__filename)}).build(); } finally { require("fs").rmSync(${JSON.stringify(lock)}, { force: true }); }`;
+    const script = `try { require(${JSON.stringify(__filename)}).build(process.env, ${system}); } finally { require("fs").rmSync(${JSON.stringify(lock)}, { force: true }); }`;
     const nice = fs.existsSync("/usr/bin/nice") ? ["/usr/bin/nice", "-n", "19"] : [];
     const command = [...nice, process.execPath, "-e", script];
     const child = spawn(command[0], command.slice(1), { detached: true, stdio: "ignore", env });
@@ -225,14 +248,15 @@ module.exports = { build, buildInBackground, enabled, isFresh, startedFrom, SNAP
 
 if (require.main === module) {
   const command = process.argv[2];
-  if (command === "build") console.log(build());
-  else if (command === "path") console.log(blobFile() ?? "(no home folder)");
+  const system = process.argv.includes("--system");
+  if (command === "build") console.log(build(process.env, system));
+  else if (command === "path") console.log(blobFile(process.execPath, process.env, system) ?? "(no home folder)");
   else if (command === "fresh") {
-    const blob = enabled() ? blobFile() : null;
+    const blob = enabled() ? blobFile(process.execPath, process.env, system) : null;
     if (blob && isFresh(blob)) console.log(blob);
     else process.exitCode = 1;
   } else {
-    console.error("usage: node kernel/snapshot.js build|path|fresh");
+    console.error("usage: node kernel/snapshot.js build|path|fresh [--system]");
     process.exit(2);
   }
 }

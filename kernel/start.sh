@@ -1,21 +1,35 @@
 #!/bin/sh
 # The kernel's command (kernel.json): start.sh NODE CONNECTION_FILE.
-# Runs kernel/main.js with NODE, from this user's start-up snapshot of the kernel when there is
-# one for this very Node binary and this checkout (see kernel/snapshot.js), else without. exec
-# keeps the process Jupyter started, so its interrupts and signals reach node itself.
+# Runs kernel/main.js with NODE, from a start-up snapshot of the kernel when there is one for
+# this very Node binary and this checkout (see kernel/snapshot.js), else without. exec keeps the
+# process Jupyter started, so its interrupts and signals reach node itself. The snapshot is
+# the user's own (their cache folder and the blob both theirs) or the machine's (folder and blob
+# root's, writable by root only), whichever is newer: a blob is code, and no other user can
+# have written either.
 node=$1
 shift
 here=${0%/*}
 cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+system=${TSLAB_IPC_SNAPSHOT_SYSTEM_DIR:-/var/cache/tslab-ipc/snapshot}
 # Node refuses a blob when its V8 flags differ from the build's, so NODE_OPTIONS means no snapshot.
-if [ "${TSLAB_IPC_SNAPSHOT:-1}" != 0 ] && [ -z "${NODE_OPTIONS:-}" ] && [ -n "$cache" ] &&
-  [ -O "$cache/tslab-ipc/snapshot" ]; then
+if [ "${TSLAB_IPC_SNAPSHOT:-1}" != 0 ] && [ -z "${NODE_OPTIONS:-}" ] &&
   # The blob's name: the Node binary (device, inode, mtime, size) + this folder (device, inode).
   # Node refuses, and ends on, a blob made by another build of Node.
   binary=$(stat -L -c '%d-%i-%Y-%s' -- "$node" 2>/dev/null) &&
-    checkout=$(stat -L -c '%d-%i' -- "$here" 2>/dev/null) &&
-    blob="$cache/tslab-ipc/snapshot/$binary+$checkout.blob" &&
-    [ -f "$blob" ] && [ -O "$blob" ] &&
-    exec "$node" --snapshot-blob "$blob" "$here/main.js" "$@"
+  checkout=$(stat -L -c '%d-%i' -- "$here" 2>/dev/null); then
+  name="$binary+$checkout.blob"
+  blob=
+  if [ -n "$cache" ] && [ -O "$cache/tslab-ipc/snapshot" ] && [ -f "$cache/tslab-ipc/snapshot/$name" ] &&
+    [ -O "$cache/tslab-ipc/snapshot/$name" ]; then
+    blob="$cache/tslab-ipc/snapshot/$name"
+  fi
+  # The machine's: both a folder and a regular file (no symbolic link) of root, not writable by
+  # its group or others; taken when newer than the user's own.
+  if [ -f "$system/$name" ] && { [ -z "$blob" ] || [ "$system/$name" -nt "$blob" ]; } &&
+    [ "$(find -P "$system" "$system/$name" -maxdepth 0 -user 0 ! -perm /022 \( -type d -o -type f \) 2>/dev/null |
+      wc -l)" = 2 ]; then
+    blob="$system/$name"
+  fi
+  [ -n "$blob" ] && exec "$node" --snapshot-blob "$blob" "$here/main.js" "$@"
 fi
 exec "$node" "$here/main.js" "$@"

@@ -3,8 +3,8 @@
 // about 1.2 s more per submission, 45% of a typical one.
 //
 // Invariants:
-// - A blob is code. The sandbox takes one only from the grader: the grader's own blob when it is
-//   fresh for the very kernel folder the sandbox runs, or one the grader builds: into its own
+// - A blob is code. The sandbox takes one only from the grader: the grader's own blob (or the
+//   machine's, root's: kernel/snapshot.js) when it is fresh for the very kernel folder the sandbox runs, or one the grader builds: into its own
 //   cache for its checkout (later runs and kernels take it too), into its private work folder
 //   for a readable copy of the checkout (thrown away with the copy). Nothing the sandbox writes reaches the grader's blob or another
 //   submission's: each submission gets its own copy, in its own new home, owned by the sandbox
@@ -41,7 +41,7 @@ export interface SandboxSnapshot {
 }
 
 function snapshotCli(root: string, command: string, env: NodeJS.ProcessEnv): string | null {
-  const r = spawnSync(process.execPath, [path.join(root, "kernel", "snapshot.js"), command], {
+  const r = spawnSync(process.execPath, [path.join(root, "kernel", "snapshot.js"), ...command.split(" ")], {
     env,
     encoding: "utf8",
   });
@@ -65,7 +65,7 @@ export function prepareSandboxSnapshot(
   const env: NodeJS.ProcessEnv = { ...process.env, TSLAB_IPC_SNAPSHOT: "1" };
   // Its name says which Node binary and kernel folder it is for; the copy keeps it.
   const inHome = (blob: string) => path.join(HOME_FOLDER, path.basename(blob));
-  const own = snapshotCli(root, "fresh", env);
+  const own = snapshotCli(root, "fresh", env) ?? snapshotCli(root, "fresh --system", env);
   if (own) return { blob: own, relative: inHome(own), description: `the grader's own (${own})` };
   if (mode === "auto" && submissions < BUILD_FROM) return null;
   const buildEnv: NodeJS.ProcessEnv = { ...env };

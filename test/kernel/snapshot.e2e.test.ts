@@ -180,6 +180,39 @@ suite("the kernel's start-up snapshot", () => {
     120_000,
   );
 
+  (supported && process.getuid?.() === 0 ? test : test.skip)(
+    `the machine's blob (root's, kernel/install.js builds it for a system-wide kernel) starts a user who has none, unless others could write its folder${supported ? (process.getuid?.() === 0 ? "" : " [skipped: builds as root]") : unsupportedNote}`,
+    async () => {
+      const system = path.join(dir, "system");
+      // A user without a blob of their own, who builds none in the background ("use").
+      const user = {
+        TSLAB_IPC_SNAPSHOT_SYSTEM_DIR: system,
+        XDG_CACHE_HOME: path.join(dir, "empty-cache"),
+        TSLAB_IPC_SNAPSHOT: "use",
+      };
+      const r = spawnSync(process.execPath, [snapshotJs(), "build", "--system"], {
+        env: { ...env, TSLAB_IPC_SNAPSHOT_SYSTEM_DIR: system },
+        encoding: "utf8",
+      });
+      expect(r.stderr).toBe("");
+      const file = r.stdout.trim();
+      expect(path.dirname(file)).toBe(system);
+      expect(path.basename(file)).toBe(path.basename(blob()));
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("644");
+      expect((fs.statSync(system).mode & 0o777).toString(8)).toBe("755");
+      const cells = await run(user);
+      expect(cells[0]).toBe("'snapshot'");
+      expect(cells[5]).toBe("42");
+      fs.chmodSync(system, 0o775);
+      try {
+        expect((await run(user))[0]).toBe("'plain'");
+      } finally {
+        fs.chmodSync(system, 0o755);
+      }
+    },
+    180_000,
+  );
+
   whereSupported(
     `NODE_OPTIONS, or a snapshot folder this user does not own, means a start without it${unsupportedNote}`,
     async () => {
