@@ -14,7 +14,8 @@ let snapshotBuilt = false;
 /**
  * Our kernel's start-up snapshot for this Node and checkout, built once per bench run (a user's
  * second kernel start on has one: kernel/snapshot.js). "tslab-ipc" starts from it,
- * "tslab-ipc-no-snapshot" without it (a user's very first start, or TSLAB_IPC_SNAPSHOT=0).
+ * "tslab-ipc-no-snapshot" without it (a user's very first start where the machine has no blob
+ * either, or TSLAB_IPC_SNAPSHOT=0).
  */
 function ensureSnapshot() {
   if (snapshotBuilt) return;

@@ -4,9 +4,10 @@
 //
 // Invariants:
 // - A blob is code. The sandbox takes one only from the grader: the grader's own blob (or the
-//   machine's, root's: kernel/snapshot.js) when it is fresh for the very kernel folder the sandbox runs, or one the grader builds: into its own
-//   cache for its checkout (later runs and kernels take it too), into its private work folder
-//   for a readable copy of the checkout (thrown away with the copy). Nothing the sandbox writes reaches the grader's blob or another
+//   machine's, root's: kernel/snapshot.js) when it is fresh for the very kernel folder the
+//   sandbox runs, or one the grader builds: into its own cache for its checkout (later runs and
+//   kernels take it too), into its private work folder for a readable copy of the checkout
+//   (thrown away with the copy). Nothing the sandbox writes reaches the grader's blob or another
 //   submission's: each submission gets its own copy, in its own new home, owned by the sandbox
 //   user as kernel/start.sh requires, and thrown away with that home. A copy changed by the
 //   submission's own code could only matter to a later start of the same submission's kernel,
