@@ -51,16 +51,20 @@ export interface KernelEnvironment {
 }
 
 /**
- * Installs this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR (kernel/install.js),
- * or, if the kernel's installer is missing, falls back to the kernel registered on the machine.
- * `parent` is where the data dir goes (default the temp folder); `packageDir` a copy of this
- * package whose kernel to install (default this checkout); `buildSnapshot` false: no start-up
- * snapshot built for it in the background (default true).
+ * Writes this checkout's kernelspec into a fresh private JUPYTER_DATA_DIR, or, if the kernel's
+ * installer is missing, falls back to the kernel registered on the machine. The spec is the
+ * installer's own (kernel/install.js: this checkout's start.sh, this Node), written where
+ * `jupyter kernelspec install --user` would put it: a kernelspec is a folder with a kernel.json,
+ * and for a private data dir Jupyter's own installer (a Python start, ~1 s, before the first
+ * notebook can start) adds nothing. `parent` is where the data dir goes (default the temp
+ * folder); `packageDir` a copy of this package whose kernel to use (default this checkout);
+ * `buildSnapshot` false: no start-up snapshot built for it in the background (default true).
  */
 export function projectKernel(
   options: { parent?: string; packageDir?: string; buildSnapshot?: boolean } = {},
 ): KernelEnvironment {
-  const installer = path.join(options.packageDir ?? packageRoot(), "kernel", "install.js");
+  const kernelDir = path.join(options.packageDir ?? packageRoot(), "kernel");
+  const installer = path.join(kernelDir, "install.js");
   const quiet = { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" };
   if (!fs.existsSync(installer)) {
     return {
@@ -70,19 +74,24 @@ export function projectKernel(
     };
   }
   const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
-  const env = { ...quiet, JUPYTER_DATA_DIR: dataDir, TSLAB_IPC_SKIP_KERNEL: undefined };
-  // The install builds this user's start-up snapshot in the background (kernel/snapshot.js)
-  // unless told to use one only.
-  const installEnv = options.buildSnapshot === false ? { ...env, TSLAB_IPC_SNAPSHOT: "use" } : env;
-  const r = spawnSync(process.execPath, [installer, "install", "--user"], { env: installEnv, encoding: "utf8" });
+  const env = { ...quiet, JUPYTER_DATA_DIR: dataDir };
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
-  if (r.status !== 0 || !fs.existsSync(spec)) {
+  try {
+    const { kernelSpec } = require(installer) as { kernelSpec(): object };
+    fs.mkdirSync(path.dirname(spec), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(spec, `${JSON.stringify(kernelSpec(), null, 2)}\n`, { mode: 0o644 });
+  } catch (e) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw withCode(
-      new Error(`could not install the ${KERNEL_NAME} kernelspec: ${(r.stderr || r.stdout).trim()}`),
+      new Error(`could not write the ${KERNEL_NAME} kernelspec: ${(e as Error).message}`),
       "ERR_JUPYTER_FAILED",
     );
   }
+  // The first kernels of a user without a start-up snapshot build one (kernel/snapshot.js).
+  if (options.buildSnapshot !== false)
+    (
+      require(path.join(kernelDir, "snapshot.js")) as { buildInBackground(env: NodeJS.ProcessEnv): void }
+    ).buildInBackground(env);
   return {
     env,
     description: `this checkout's kernel (${spec})`,
