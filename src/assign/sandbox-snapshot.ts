@@ -26,9 +26,6 @@ export type SnapshotMode = "auto" | "always" | "never";
 
 export const SNAPSHOT_MODES: readonly SnapshotMode[] = ["auto", "always", "never"];
 
-/** Where kernel/start.sh looks for blobs under a home without XDG_CACHE_HOME (the sandbox's). */
-const HOME_FOLDER = path.join(".cache", "tslab-ipc", "snapshot");
-
 /** Submissions from which "auto" builds a blob when the grader has none. */
 export const BUILD_FROM = 10;
 
@@ -41,13 +38,11 @@ export interface SandboxSnapshot {
   description: string;
 }
 
-function snapshotCli(root: string, command: string, env: NodeJS.ProcessEnv): string | null {
-  const r = spawnSync(process.execPath, [path.join(root, "kernel", "snapshot.js"), ...command.split(" ")], {
-    env,
-    encoding: "utf8",
-  });
+/** The blob path `node kernel/snapshot.js ARGS` prints, or null (an error, or no such file when `mustExist`). */
+function snapshotCli(root: string, args: string[], env: NodeJS.ProcessEnv, mustExist = true): string | null {
+  const r = spawnSync(process.execPath, [path.join(root, "kernel", "snapshot.js"), ...args], { env, encoding: "utf8" });
   const file = r.status === 0 ? r.stdout.trim().split("\n").pop() : undefined;
-  return file && path.isAbsolute(file) && fs.existsSync(file) ? file : null;
+  return file && path.isAbsolute(file) && (!mustExist || fs.existsSync(file)) ? file : null;
 }
 
 /**
@@ -64,18 +59,22 @@ export function prepareSandboxSnapshot(
 ): SandboxSnapshot | null {
   if (mode === "never") return null;
   const env: NodeJS.ProcessEnv = { ...process.env, TSLAB_IPC_SNAPSHOT: "1" };
-  // Its name says which Node binary and kernel folder it is for; the copy keeps it.
-  const inHome = (blob: string) => path.join(HOME_FOLDER, path.basename(blob));
-  const own = snapshotCli(root, "fresh", env) ?? snapshotCli(root, "fresh --system", env);
-  if (own) return { blob: own, relative: inHome(own), description: `the grader's own (${own})` };
+  // Where a kernel of the sandbox, whose home is new and has no XDG_CACHE_HOME, looks for its
+  // blob: kernel/snapshot.js's own rule (kernel/start.sh's), asked for a home of that kind.
+  const home = path.join(work, "home");
+  const inHomeFile = snapshotCli(root, ["path"], { ...env, HOME: home, XDG_CACHE_HOME: "" }, false);
+  if (!inHomeFile) return null;
+  const relative = path.relative(home, inHomeFile);
+  const own = snapshotCli(root, ["fresh"], env) ?? snapshotCli(root, ["fresh", "--system"], env);
+  if (own) return { blob: own, relative, description: `the grader's own (${own})` };
   if (mode === "auto" && submissions < BUILD_FROM) return null;
   const buildEnv: NodeJS.ProcessEnv = { ...env };
   if (copy) {
     buildEnv.XDG_CACHE_HOME = path.join(work, "snapshot-cache");
     fs.mkdirSync(buildEnv.XDG_CACHE_HOME, { mode: 0o700 });
   }
-  const built = snapshotCli(root, "build", buildEnv);
-  return built ? { blob: built, relative: inHome(built), description: `built for this run (${built})` } : null;
+  const built = snapshotCli(root, ["build"], buildEnv);
+  return built ? { blob: built, relative, description: `built for this run (${built})` } : null;
 }
 
 /** Copies the blob into a submission's new home (before the home is given to the sandbox user). */
