@@ -4,7 +4,8 @@
 //  - it writes no core file when it crashes on purpose (RLIMIT_CORE soft limit 0);
 //  - `import … from "tslab-ipc"` means this package's dist/index.js, from any cwd, and bare
 //    imports the cwd cannot resolve fall back to this package's own node_modules;
-//  - process.argv.slice(2) are the args the parent passed.
+//  - process.argv.slice(2) are the args the parent passed;
+//  - the script comes on fd 3, a pipe spawnTs writes and closes, so nothing of it is on disk.
 import fs from "fs";
 import Module from "module";
 import path from "path";
@@ -13,6 +14,18 @@ import { withCode } from "../codes";
 
 const PR_SET_PDEATHSIG = 1;
 const RLIMIT_CORE = 4;
+/** Where spawnTs passes the script: a pipe it writes and closes (src/process/spawn.ts). */
+const SCRIPT_FD = 3;
+
+/** Whether `fd` is open and a pipe or socket (what spawnTs gives; not a file or a terminal). */
+function isPipe(fd: number): boolean {
+  try {
+    const st = fs.fstatSync(fd);
+    return st.isFIFO() || st.isSocket();
+  } catch {
+    return false;
+  }
+}
 
 function dieWithParent(): void {
   fn.prctl(
@@ -62,19 +75,20 @@ function resolveOurPackage(root: string, cwd: string): void {
 function main(): void {
   dieWithParent();
   noCoreFiles();
-  const script = process.env.TSLAB_IPC_CHILD_SCRIPT;
   const root = process.env.TSLAB_IPC_ROOT;
   const fileName = process.env.TSLAB_IPC_CHILD_FILENAME || "child.ts";
-  if (!script || !root)
+  if (!root || !isPipe(SCRIPT_FD))
     throw withCode(
       new Error("tslab-ipc child bootstrap: started without a script (use runTs/spawnTs)"),
       "ERR_MISSING_ARGS",
     );
-  for (const name of ["TSLAB_IPC_CHILD_SCRIPT", "TSLAB_IPC_ROOT", "TSLAB_IPC_CHILD_FILENAME", "TSLAB_IPC_PARENT_PID"]) {
+  for (const name of ["TSLAB_IPC_ROOT", "TSLAB_IPC_CHILD_FILENAME", "TSLAB_IPC_PARENT_PID"]) {
     delete process.env[name];
   }
-  const code = fs.readFileSync(script, "utf8");
-  fs.rmSync(script, { force: true });
+  // To its end (the parent closes it after the script); then closed, so that processes this
+  // one starts do not inherit it.
+  const code = fs.readFileSync(SCRIPT_FD, "utf8");
+  fs.closeSync(SCRIPT_FD);
 
   const cwd = process.cwd();
   resolveOurPackage(root, cwd);

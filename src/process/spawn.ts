@@ -5,13 +5,13 @@
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
 // the cell). Children never outlive this process: they are killed when it ends (an exit hook of
 // src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
-// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed.
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed. The child's code reaches it
+// through a pipe (its fd 3), never a file: a parent or child killed at any moment leaves nothing
+// on disk.
 import { spawn, type ChildProcess } from "child_process";
-import crypto from "crypto";
 import fs from "fs";
-import os from "os";
-import path from "path";
 import { performance } from "perf_hooks";
+import type { Writable } from "stream";
 import { StringDecoder } from "string_decoder";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateCString, validateInteger, validateObject, validateOptions } from "../validators";
@@ -132,7 +132,7 @@ export interface ChildHandle {
 
 // ---- children never outlive us ---------------------------------------------------------------
 
-const running = new Map<number, { child: ChildProcess; script: string }>();
+const running = new Map<number, ChildProcess>();
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -151,10 +151,7 @@ export function runningChildren(): number[] {
 /** Sends `signal` (default SIGKILL) to every running child; returns how many were signalled. */
 export function killChildren(signal: NodeJS.Signals | number = "SIGKILL"): number {
   let n = 0;
-  for (const { child, script } of running.values()) {
-    if (child.kill(signal)) n++;
-    fs.rmSync(script, { force: true });
-  }
+  for (const child of running.values()) if (child.kill(signal)) n++;
   return n;
 }
 
@@ -231,29 +228,23 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   const js = transpileForChild(source, fileName);
   const bootstrap = childBootstrap();
 
-  const script = path.join(os.tmpdir(), `tslab-ipc-child-${process.pid}-${crypto.randomBytes(6).toString("hex")}.js`);
-  // "wx": a fresh file, never one planted at this name (or a symlink there) by someone else.
-  fs.writeFileSync(script, js, { mode: 0o600, flag: "wx" });
-
   const started = performance.now();
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, ["--enable-source-maps", bootstrap, ...(o.args ?? [])], {
-      cwd: o.cwd ?? process.cwd(),
-      env: {
-        ...process.env,
-        ...o.env,
-        TSLAB_IPC_CHILD_SCRIPT: script,
-        TSLAB_IPC_CHILD_FILENAME: fileName,
-        TSLAB_IPC_ROOT: packageRoot(),
-        TSLAB_IPC_PARENT_PID: String(process.pid),
-      },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-  } catch (e) {
-    fs.rmSync(script, { force: true });
-    throw e;
-  }
+  const child = spawn(process.execPath, ["--enable-source-maps", bootstrap, ...(o.args ?? [])], {
+    cwd: o.cwd ?? process.cwd(),
+    env: {
+      ...process.env,
+      ...o.env,
+      TSLAB_IPC_CHILD_FILENAME: fileName,
+      TSLAB_IPC_ROOT: packageRoot(),
+      TSLAB_IPC_PARENT_PID: String(process.pid),
+    },
+    // fd 3 carries the script (src/process/child.ts reads it to its end).
+    stdio: ["pipe", "pipe", "pipe", "pipe"],
+  });
+  const scriptPipe = child.stdio[3] as Writable;
+  // A child that dies before reading it all: not our error (its exit says what happened).
+  scriptPipe.on("error", () => {});
+  scriptPipe.end(js);
   const label = o.label;
   const prefix = label ? `[${label}] ` : "";
   const cap = o.maxCapture ?? DEFAULT_MAX_CAPTURE;
@@ -288,7 +279,6 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
       // spawn failed (no such cwd, too many processes): there is no child to wait for.
       if (child.pid === undefined) {
         clearTimeout(timer);
-        fs.rmSync(script, { force: true });
         reject(e);
       }
     });
@@ -296,7 +286,6 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
       clearTimeout(timer);
       clearTimeout(graceTimer);
       if (child.pid !== undefined) running.delete(child.pid);
-      fs.rmSync(script, { force: true });
       out.flush();
       err.flush();
       const result = new ChildResult({
@@ -317,7 +306,7 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
   });
 
   if (child.pid !== undefined) {
-    running.set(child.pid, { child, script });
+    running.set(child.pid, child);
     installExitHook();
   }
 

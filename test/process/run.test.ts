@@ -19,6 +19,7 @@ import {
 } from "../../src";
 
 const repoRoot = path.join(__dirname, "..", "..");
+const startedAt = Date.now() - 1000;
 
 /** Replaces process.stdout.write / process.stderr.write while `body` runs, as tslab does. */
 async function capture<T>(
@@ -60,8 +61,15 @@ function alive(pid: number): boolean {
   }
 }
 
-function leftoverScripts(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith(`tslab-ipc-child-${process.pid}-`));
+/** Files in the temp folder that a process of ours wrote since `since` (ms since the epoch). */
+function newTempFiles(since: number): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((n) => {
+    try {
+      return n.startsWith("tslab-ipc-child-") && fs.statSync(path.join(os.tmpdir(), n)).mtimeMs >= since;
+    } catch {
+      return false;
+    }
+  });
 }
 
 afterAll(() => {
@@ -357,9 +365,33 @@ describe("children never outlive their parent", () => {
   test("the parent is SIGKILLed (no 'exit' hook runs; PR_SET_PDEATHSIG): the child is gone", async () => {
     await orphanCheck("", "kill");
   });
+
+  test("the parent is SIGKILLed before its child has started: nothing of the script is left on disk", async () => {
+    const since = Date.now() - 1000;
+    // Killed as soon as spawnTs returns: the child has not read its script yet (a Node start
+    // takes tens of ms), which is when a script kept in a temp file was left behind.
+    const parent = spawnNode(
+      process.execPath,
+      [
+        "-e",
+        `const { spawnTs } = require(${JSON.stringify(path.join(repoRoot, "dist", "index.js"))});
+         const child = spawnTs("setInterval(() => {}, 1000);", { quiet: true });
+         console.log(child.pid);
+         process.kill(process.pid, "SIGKILL");`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    let out = "";
+    parent.stdout!.on("data", (d) => (out += d));
+    await new Promise((r) => parent.once("exit", r));
+    const childPid = Number(out.trim());
+    expect(childPid).toBeGreaterThan(0);
+    await until(`child ${childPid} is gone`, () => !alive(childPid), 5000);
+    expect(newTempFiles(since)).toEqual([]);
+  });
 });
 
 test("nothing is left: no running children, no script files", async () => {
   await until("all children are reaped", () => runningChildren().length === 0);
-  expect(leftoverScripts()).toEqual([]);
+  expect(newTempFiles(startedAt)).toEqual([]);
 });
