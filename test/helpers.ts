@@ -15,8 +15,15 @@ export function uniqueName(prefix = "tslab-test"): string {
   return `${prefix}-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
 }
 
+/**
+ * A new folder under the temp folder. It is listed in the run's temp list (test/setup/leaks.js),
+ * and the global teardown removes it with everything in it, after every test file has ended.
+ */
 export function tempDir(prefix = "tslab-ipc-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const list = process.env.TSLAB_IPC_TEST_TEMPS;
+  if (list) fs.appendFileSync(list, dir + "\n");
+  return dir;
 }
 
 // ---- Optional tools: a missing one is a skip that names its Debian package ------------------

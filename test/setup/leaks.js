@@ -18,10 +18,13 @@
 //   never blame another program. The namespace mode has no such gap.
 
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
 
 const resultsDir = process.env.TSLAB_IPC_TEST_RESULTS || path.join(__dirname, "..", "..", "test-results");
 const stateFile = () => path.join(resultsDir, "run-state.json");
+/** The temp folders the run's tests made (test/helpers.ts tempDir appends one per line). */
+const tempListFile = () => path.join(resultsDir, "temp-dirs.txt");
 
 /** "namespace" or "attributed" (see the header). */
 function isolationMode() {
@@ -168,9 +171,28 @@ function stopWatching() {
 /** @param {string} recordsDir */
 function saveState(recordsDir) {
   fs.mkdirSync(resultsDir, { recursive: true });
+  fs.writeFileSync(tempListFile(), "");
+  process.env.TSLAB_IPC_TEST_TEMPS = tempListFile();
   const mode = isolationMode();
   fs.writeFileSync(stateFile(), JSON.stringify({ mode, recordsDir, before: snapshot() }));
   if (mode === "attributed") watchProcesses(recordsDir);
+}
+
+/** Removes the temp folders listed by this run's tests, then the list. */
+function removeTempDirs() {
+  let listed = "";
+  try {
+    listed = fs.readFileSync(tempListFile(), "utf8");
+  } catch {
+    return;
+  }
+  const tmp = os.tmpdir() + path.sep;
+  for (const dir of new Set(listed.split("\n"))) {
+    // Only what tempDir makes: a folder directly under the temp folder.
+    if (dir.startsWith(tmp) && !dir.slice(tmp.length).includes(path.sep))
+      fs.rmSync(dir, { recursive: true, force: true });
+  }
+  fs.rmSync(tempListFile(), { force: true });
 }
 
 function readState() {
@@ -246,6 +268,7 @@ module.exports = {
   leaks,
   foreignNote,
   removeOwnLeftovers,
+  removeTempDirs,
   stopWatching,
   isolationMode,
   resultsDir,
