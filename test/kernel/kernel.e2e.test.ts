@@ -391,7 +391,7 @@ describeWithJupyter("a kernel whose client dies without a shutdown", () => {
         });
         client.on("close", () => reject(new Error(`orphan_kernel.py printed nothing: ${err}`)));
       });
-      const { pid, shmid, status } = JSON.parse(line);
+      const { pid, shmid, status, connectionFile } = JSON.parse(line);
       try {
         expect(status).toBe("ok");
         expect(segmentExists(shmid)).toBe(true);
@@ -400,8 +400,9 @@ describeWithJupyter("a kernel whose client dies without a shutdown", () => {
         expect(pidAlive(pid)).toBe(false);
         expect(segmentExists(shmid)).toBe(false);
       } finally {
-        // Whatever failed, no orphan is left spinning.
+        // Whatever failed, no orphan is left spinning, and no connection file (with its key) in /tmp.
         if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+        fs.rmSync(connectionFile, { force: true });
       }
     });
   }
