@@ -241,10 +241,11 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
     // fd 3 carries the script (src/process/child.ts reads it to its end).
     stdio: ["pipe", "pipe", "pipe", "pipe"],
   });
-  const scriptPipe = child.stdio[3] as Writable;
+  // Null when the spawn itself failed (its "error" event below says so).
+  const scriptPipe = child.stdio[3] as Writable | null;
   // A child that dies before reading it all: not our error (its exit says what happened).
-  scriptPipe.on("error", () => {});
-  scriptPipe.end(js);
+  scriptPipe?.on("error", () => {});
+  scriptPipe?.end(js);
   const label = o.label;
   const prefix = label ? `[${label}] ` : "";
   const cap = o.maxCapture ?? DEFAULT_MAX_CAPTURE;

@@ -131,6 +131,15 @@ describe("how a child ends", () => {
     expect(r.stderr).toMatch(/child\.ts:2:7/);
   });
 
+  test("a script larger than a pipe's buffer (64 KiB) arrives whole", async () => {
+    const source = `const xs: number[] = [${Array.from({ length: 40_000 }, (_, i) => i).join(",")}];
+console.log(xs.length, xs[39_999]);`;
+    expect(source.length).toBeGreaterThan(200_000);
+    const r = await runTs(source, { quiet: true });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("40000 39999\n");
+  });
+
   test("top-level await works", async () => {
     const r = await runTs(`const v = await Promise.resolve(41); console.log(v + 1);`, { quiet: true });
     expect(r.stdout).toBe("42\n");
