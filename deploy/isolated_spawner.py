@@ -36,6 +36,13 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
 IS_ROOT = os.geteuid() == 0
+# A student's server restarts a dead kernel on new ports with it (see fresh_ports.py).
+FRESH_PORTS_KERNEL_MANAGER = "fresh_ports.FreshPortsKernelManager"
+
+
+def server_args():
+    """What a student's server is started with beyond JupyterHub's own arguments."""
+    return [f"--MappingKernelManager.kernel_manager_class={FRESH_PORTS_KERNEL_MANAGER}"]
 
 
 def parse_bytes(text):
@@ -339,7 +346,12 @@ class IsolatedSpawner(LocalProcessSpawner):
         env["SHELL"] = "/bin/bash"  # for notebook terminals; the account itself has no login shell
         if self.kernel_path:
             env["JUPYTER_PATH"] = self.kernel_path
+        # The server's kernel manager (fresh_ports.py) lives beside this file.
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
         return env
+
+    def get_args(self):
+        return super().get_args() + server_args()
 
     def make_preexec_fn(self, name):
         leaves = self._leaves
