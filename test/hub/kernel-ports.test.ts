@@ -5,26 +5,21 @@
 // Notebook's kernel manager as the spawner configures the server (test/hub/fixtures/restart_ports.py).
 import { spawnSync } from "child_process";
 import path from "path";
+import { pythonWith } from "../helpers";
 
-const PY = "/usr/bin/python3";
+const PY = pythonWith("notebook", "jupyterhub", "ipykernel", "jupyter_client");
 const fixture = path.join(__dirname, "fixtures", "restart_ports.py");
 
-/** Why this cannot run here, or null. */
-function unavailable(): string | null {
-  const r = spawnSync(PY, ["-c", "import notebook, jupyterhub, ipykernel, jupyter_client"], { encoding: "utf8" });
-  return r.status === 0
-    ? null
-    : "needs Notebook, JupyterHub and ipykernel: apt-get install jupyterhub python3-ipykernel";
-}
-
-const why = unavailable();
-if (why) console.warn(`kernel port test skipped: ${why}`);
-const maybe = why ? test.skip : test;
+if (!PY)
+  console.warn(
+    "kernel port test skipped: needs Notebook, JupyterHub and ipykernel: apt-get install jupyterhub python3-ipykernel",
+  );
+const maybe = PY ? test : test.skip;
 
 maybe(
   "a student's server restarts a dead kernel on new ports (Notebook's default reuses the old ones)",
   () => {
-    const r = spawnSync(PY, [fixture], { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(PY!, [fixture], { encoding: "utf8", timeout: 120_000 });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
     expect(out.hub.class).toBe("FreshPortsKernelManager");

@@ -345,15 +345,16 @@ describe("two children at once", () => {
 });
 
 describe("children never outlive their parent", () => {
-  const parentProgram = (howToDie: string) => `
+  const parentProgram = (howToDie: string, delayMs: number) => `
     const { spawnTs } = require(${JSON.stringify(path.join(repoRoot, "dist", "index.js"))});
     const child = spawnTs("console.log('child up'); setInterval(() => {}, 1000);", { quiet: true });
     child.done.then(() => {});
-    setTimeout(() => { console.log(child.pid); ${howToDie} }, 400);
+    setTimeout(() => { console.log(child.pid); ${howToDie} }, ${delayMs});
     setInterval(() => {}, 1000);`;
 
-  async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill"): Promise<void> {
-    const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie)], {
+  /** The parent prints its child's pid `delayMs` after spawnTs, then ends `howToDie` (or is killed). */
+  async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill", delayMs = 400): Promise<void> {
+    const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie, delayMs)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     const exited = new Promise((r) => parent.once("exit", r)); // before it can happen
@@ -377,25 +378,9 @@ describe("children never outlive their parent", () => {
 
   test("the parent is SIGKILLed before its child has started: nothing of the script is left on disk", async () => {
     const since = Date.now() - 1000;
-    // Killed as soon as spawnTs returns: the child has not read its script yet (a Node start
-    // takes tens of ms), which is when a script kept in a temp file was left behind.
-    const parent = spawnNode(
-      process.execPath,
-      [
-        "-e",
-        `const { spawnTs } = require(${JSON.stringify(path.join(repoRoot, "dist", "index.js"))});
-         const child = spawnTs("setInterval(() => {}, 1000);", { quiet: true });
-         console.log(child.pid);
-         process.kill(process.pid, "SIGKILL");`,
-      ],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    parent.stdout!.on("data", (d) => (out += d));
-    await new Promise((r) => parent.once("exit", r));
-    const childPid = Number(out.trim());
-    expect(childPid).toBeGreaterThan(0);
-    await until(`child ${childPid} is gone`, () => !alive(childPid), 5000);
+    // Killed at once after spawnTs: the child has not read its script yet (a Node start takes
+    // tens of ms), which is when a script kept in a temp file was left behind.
+    await orphanCheck(`process.kill(process.pid, "SIGKILL");`, "exit", 0);
     expect(newTempFiles(since)).toEqual([]);
   });
 });
