@@ -104,7 +104,7 @@ function isFresh(blob) {
  * machine's blob root's own and writable by root only (0755: every user reads it).
  * @param {string} dir
  */
-function privateDir(dir, system = false) {
+function blobDir(dir, system = false) {
   fs.mkdirSync(dir, { recursive: true, mode: system ? 0o755 : 0o700 });
   const st = fs.lstatSync(dir);
   const owner = system ? 0 : process.getuid?.();
@@ -160,7 +160,7 @@ function build(env = process.env, system = false) {
   const blob = blobFile(process.execPath, env, system);
   if (!blob) throw new Error("no home folder: nowhere to keep a snapshot");
   const dir = path.dirname(blob);
-  privateDir(dir, system);
+  blobDir(dir, system);
   // The work folders of builds that were killed (a server stopped mid-build).
   for (const name of fs.readdirSync(dir)) {
     const old = path.join(dir, name);
@@ -219,7 +219,7 @@ function buildInBackground(env = process.env, system = false) {
   try {
     const blob = blobFile(process.execPath, env, system);
     if (!blob || isFresh(blob)) return;
-    privateDir(path.dirname(blob), system);
+    blobDir(path.dirname(blob), system);
     const lock = `${blob}.lock`;
     try {
       if (Date.now() - fs.statSync(lock).mtimeMs < STALE_LOCK_MS) return;
