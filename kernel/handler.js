@@ -443,7 +443,10 @@ function queuedSender(sock, name, log = logToTerminal) {
  * answers before the client's iopub has joined (zeromq connects it up to 0.1 s after the bind).
  * ipykernel's answer to the same race is the iopub welcome message (JEP 65); ours is to hold
  * each kernel_info reply until the first subscription has arrived (an XPUB socket reports it),
- * or this long after the first kernel_info_request: a client without iopub waits once.
+ * or this long after the kernel could first answer one: a client without iopub waits once.
+ * The wait starts when the prelude is done, not when the request arrives: the prelude's compile
+ * holds the event loop (0.1–0.5 s, more on a busy machine), and a wait that ran during it would
+ * be over before the kernel could see the subscription.
  */
 const IOPUB_JOIN_WAIT_MS = 500;
 
@@ -464,19 +467,36 @@ class IpcZmqServer extends ZmqServerHooks {
     this.pendingInput = new Map();
     /** The stdin socket itself (this.stdin becomes a sender stand-in). @type {any} */
     this.stdinSocket = null;
-    /** Settles iopubReady: a client has subscribed to iopub. @type {() => void} */
+    /**
+     * Settles iopubReady, the first call only: "subscribed" (a client has subscribed to iopub)
+     * or "wait over". @type {(how: "subscribed" | "wait over") => void}
+     */
     this.iopubJoined = () => {};
     /** @type {Promise<void>} */
     this.iopubReady = new Promise((resolve) => {
-      this.iopubJoined = resolve;
+      this.iopubJoined = (how) => {
+        if (this.iopubOutcome) return;
+        this.iopubOutcome = how;
+        this.onIopubJoin(how);
+        resolve();
+      };
     });
-    /** @type {NodeJS.Timeout | null} */
+    /** How iopubReady settled, once it has. @type {"subscribed" | "wait over" | null} */
+    this.iopubOutcome = null;
+    /** Told how iopubReady settled (the kernel's timing log). @type {(how: "subscribed" | "wait over") => void} */
+    this.onIopubJoin = () => {};
+    /** @type {Promise<void> | null} */
     this.iopubWait = null;
   }
 
-  /** Settles once a client has subscribed to iopub, or IOPUB_JOIN_WAIT_MS after the first call. */
+  /**
+   * Settles once a client has subscribed to iopub, or IOPUB_JOIN_WAIT_MS after the kernel could
+   * first answer (the prelude done).
+   */
   iopubJoin() {
-    this.iopubWait ??= setTimeout(() => this.iopubJoined(), IOPUB_JOIN_WAIT_MS).unref();
+    this.iopubWait ??= this.ipcHandler.ready.then(() => {
+      setTimeout(() => this.iopubJoined("wait over"), IOPUB_JOIN_WAIT_MS).unref();
+    });
     return this.iopubReady;
   }
 
@@ -530,7 +550,7 @@ class IpcZmqServer extends ZmqServerHooks {
     readLoop("control", sockets.control, (frames) => this.handleShellMessage(self.control, ...frames));
     // A subscription is a frame starting with 1 (0: an unsubscription).
     readLoop("iopub", sockets.iopub, (frames) => {
-      if (frames[0]?.[0] === 1) this.iopubJoined();
+      if (frames[0]?.[0] === 1) this.iopubJoined("subscribed");
     });
     // hb is only used by `jupyter console`.
     readLoop("hb", sockets.hb, (frames) => self.hb.send(frames));

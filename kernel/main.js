@@ -119,6 +119,7 @@ function main() {
     history?.close();
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
+  server.onIopubJoin = (how) => lap(`iopub ${how}`);
 
   installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
   const bound = server.init().then(

@@ -4,6 +4,9 @@
 // joined is lost, and the client waits 0.2 s, asks again, and waits 0.2 s more. Here a client
 // sends kernel_info at once and subscribes to iopub only after the kernel has finished its
 // prelude (so the kernel would answer at once): the busy status of the reply still reaches it.
+// The kernel's timing log says how its wait ended; a wait that ran out before the subscription
+// arrived (a machine too busy to connect within 0.5 s) proves nothing either way, and the test
+// tries again with a new kernel.
 import { type ChildProcess, spawn } from "child_process";
 import crypto from "crypto";
 import fs from "fs";
@@ -39,7 +42,10 @@ afterEach(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test("the first kernel_info's busy status reaches a client whose iopub joins after the kernel is up", async () => {
+/** One kernel: kernel_info at once, iopub 50 ms after the prelude. */
+async function attempt(): Promise<{ log: string; replyType: string | null; statuses: string[] }> {
+  kernel?.kill("SIGTERM");
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-iopub-"));
   const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
   const key = crypto.randomBytes(16).toString("hex");
@@ -87,14 +93,12 @@ test("the first kernel_info's busy status reaches a client whose iopub joins aft
     await Promise.race([preludeDone, new Promise((r) => setTimeout(r, 60_000))]);
     expect(stderr).toContain("prelude done");
     // The kernel is up and would answer now; the client's iopub joins 50 ms later (the kernel
-    // waits for it at most 500 ms).
+    // waits for it at most 500 ms from the prelude's end).
     await new Promise((r) => setTimeout(r, 50));
     iopub.subscribe();
     iopub.connect(`tcp://127.0.0.1:${conn.iopub_port}`);
 
     const reply = await receive(shell, 10_000);
-    expect(reply).not.toBeNull();
-    expect(parse(reply as Buffer[]).header.msg_type).toBe("kernel_info_reply");
     const statuses: string[] = [];
     for (;;) {
       const frames = await receive(iopub, 1_000);
@@ -102,9 +106,26 @@ test("the first kernel_info's busy status reaches a client whose iopub joins aft
       const msg = parse(frames);
       if (msg.header.msg_type === "status" && msg.parent.msg_id === msgId) statuses.push(msg.content.execution_state);
     }
-    expect(statuses).toEqual(["busy", "idle"]);
+    return { log: stderr, replyType: reply ? parse(reply).header.msg_type : null, statuses };
   } finally {
     shell.close();
     iopub.close();
   }
-}, 90_000);
+}
+
+test("the first kernel_info's busy status reaches a client whose iopub joins after the kernel is up", async () => {
+  const waitsOver: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const { log, replyType, statuses } = await attempt();
+    expect(replyType).toBe("kernel_info_reply");
+    if (log.includes("iopub wait over")) {
+      waitsOver.push(log);
+      continue;
+    }
+    // The kernel held its reply until the subscription arrived, after its prelude.
+    expect(log).toMatch(/prelude done[\s\S]*iopub subscribed/);
+    expect(statuses).toEqual(["busy", "idle"]);
+    return;
+  }
+  throw new Error(`three kernels' waits ran out before the client's iopub joined:\n${waitsOver.join("\n---\n")}`);
+}, 180_000);
