@@ -487,6 +487,13 @@ class IpcZmqServer extends ZmqServerHooks {
     this.onIopubJoin = () => {};
     /** @type {Promise<void> | null} */
     this.iopubWait = null;
+    /** Whether a kernel_info reply has been sent. */
+    this.kernelInfoSent = false;
+    /**
+     * Called once, when the first kernel_info reply and its idle status have been handed to
+     * zeromq (whose own thread sends them, whatever the main thread does next). @type {() => void}
+     */
+    this.afterFirstKernelInfo = () => {};
   }
 
   /**
@@ -634,6 +641,11 @@ class IpcZmqServer extends ZmqServerHooks {
       logToTerminal(`tslab-ipc: ${type} failed: ${e instanceof Error ? e.stack : e}\n`);
     } finally {
       this.publishStatus("idle", msgAsTslabs);
+    }
+    if (type === "kernel_info_request" && !this.kernelInfoSent) {
+      this.kernelInfoSent = true;
+      const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
+      Promise.all([sock.drained?.(), self.iopub.drained?.()]).then(() => this.afterFirstKernelInfo());
     }
     if (terminated) this.close();
   }

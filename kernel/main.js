@@ -120,6 +120,7 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
   server.onIopubJoin = (how) => lap(`iopub ${how}`);
+  server.afterFirstKernelInfo = () => handler.enqueue(() => warmUp(executor, target, handler));
 
   installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
   const bound = server.init().then(
@@ -154,6 +155,37 @@ function main() {
     // library's .d.ts its prelude was compiled against): the next start has a fresh one.
     if (snapshot.startedFrom() !== "snapshot" || !seedsTaken.compiledCell) snapshot.buildInBackground();
   });
+}
+
+/**
+ * A throwaway cell the kernel compiles and runs once, silently, right after its first
+ * kernel_info reply: a cell with no names, so it changes nothing a user's cell can see.
+ */
+const WARM_UP_CELL = "0";
+
+/**
+ * Compiles and runs WARM_UP_CELL through tslab's executor, outside the handler: no execution
+ * count, no history, no message to the client. Why: a kernel from the start-up snapshot starts
+ * with V8's code cold (no type feedback, functions compiled on first call), and its first cell
+ * took ~50 ms where the next took ~20. jupyter_client (so nbclient, the notebook server, the
+ * bench) listens 0.2 s for late iopub messages after the first kernel_info reply before it sends
+ * anything, and a person is slower still: the warm-up runs then, in the cell queue, so a request
+ * that does arrive meanwhile waits for it and finds the code warm.
+ * @param {{ execute(src: string): Promise<boolean> }} executor tslab's
+ * @param {ReturnType<typeof createExecutorConsole>["target"]} target where the executor's output goes
+ * @param {{ onCellEnd(): void }} handler told when the run is over (the interrupt watchdog)
+ */
+async function warmUp(executor, target, handler) {
+  target.error = (...args) => console.error("tslab-ipc warm-up:", ...args);
+  target.log = () => {};
+  try {
+    await executor.execute(WARM_UP_CELL);
+  } catch (e) {
+    console.error("tslab-ipc warm-up:", e);
+  } finally {
+    handler.onCellEnd();
+  }
+  lap("warm-up done");
 }
 
 /**

@@ -287,7 +287,10 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     exited_after_sigterm?: boolean;
     alive_after_idle_interrupt?: boolean;
     exited_after_shutdown_kernel?: boolean;
+    history_after_first_cell?: Array<[number, number, string]>;
   } = {};
+  /** drive_kernel.py's stderr, with the kernels' own (their start-up phases). */
+  let driveStderr = "";
 
   beforeAll(() => {
     const r = spawnSync(PY, [path.join(__dirname, "fixtures", "drive_kernel.py"), notebookDir], {
@@ -296,12 +299,19 @@ describeWithJupyter("the kernel under jupyter_client", () => {
       cwd: notebookDir,
     });
     if (r.status !== 0) throw new Error(`drive_kernel.py failed: ${r.stderr}`);
+    driveStderr = r.stderr;
     report = JSON.parse(r.stdout.trim().split("\n").pop()!);
   });
 
   // drive_kernel.py reports iopub messages as { type, ...content }.
   const value = (step: string) =>
     report[step].outputs.find((o) => (o as Output & { type?: string }).type === "execute_result")?.data?.["text/plain"];
+
+  test("the kernel's warm-up after its first kernel_info leaves no trace: the first cell is In[1], alone in the history", () => {
+    expect(driveStderr).toContain("tslab-ipc kernel: warm-up done");
+    expect(report.pid.reply.execution_count).toBe(1);
+    expect(report.history_after_first_cell?.map(([, n, input]) => [n, input])).toEqual([[1, "process.pid"]]);
+  });
 
   test("an interrupt while idle is harmless: the kernel lives, its state is kept", () => {
     expect(report.alive_after_idle_interrupt).toBe(true);
