@@ -173,9 +173,11 @@ const WARM_UP_CELL = "0";
  * that does arrive meanwhile waits for it and finds the code warm.
  * @param {{ execute(src: string): Promise<boolean> }} executor tslab's
  * @param {ReturnType<typeof createExecutorConsole>["target"]} target where the executor's output goes
- * @param {{ onCellEnd(): void }} handler told when the run is over (the interrupt watchdog)
+ * @param {{ count: number, onCellEnd(): void }} handler its cells run so far; told when the run is over (the interrupt watchdog)
  */
 async function warmUp(executor, target, handler) {
+  // A cell that arrived before the reply left has run already, cold: nothing left to warm.
+  if (handler.count > 0) return;
   target.error = (...args) => console.error("tslab-ipc warm-up:", ...args);
   target.log = () => {};
   try {
