@@ -9,7 +9,9 @@
 // - A kernel never fails to start or to run a cell because of its history (see the stores).
 // - At most keepEntries cells in memory; a cell's input is kept up to MAX_INPUT characters and
 //   its output up to MAX_OUTPUT, so one huge cell cannot evict the rest.
-// - Sessions are numbered from 1: a kernel's session is one past the highest in the store.
+// - Sessions are numbered from 1: a kernel's session is one past the highest in the store when
+//   the kernel first reads it (on first use, or by load()).
+// - Nothing is read from the store until then: opening a history costs its file's open only.
 // - The first time a Node with node:sqlite starts, the JSONL history of Node 20 is copied in.
 
 const os = require("os");
@@ -47,9 +49,33 @@ class History {
     this.store = sqlite
       ? new SqliteStore(file, limits, sqlite, options.importFrom ?? null)
       : new JsonlStore(file, limits);
-    /** @type {Entry[]} */
-    this.entries = this.store.load();
-    this.session = this.entries.reduce((max, e) => Math.max(max, e.s), 0) + 1;
+    /** The store's entries once read (see `entries`). @type {Entry[] | null} */
+    this.loaded = null;
+    /** @type {number | null} */
+    this.sessionNumber = null;
+  }
+
+  /**
+   * The newest entries, oldest first: read from the store on first use, or by `load()`. Reading
+   * a long history takes tens of milliseconds (25,000 JSONL cells: ~80 ms in a kernel that has
+   * just started), which is why the kernel reads it after its first kernel_info reply
+   * (kernel/main.js) and not on its way to binding its sockets.
+   * @returns {Entry[]}
+   */
+  get entries() {
+    this.loaded ??= this.store.load();
+    return this.loaded;
+  }
+
+  /** This kernel's session: one past the highest in the store when the store is first read. */
+  get session() {
+    this.sessionNumber ??= this.entries.reduce((max, e) => Math.max(max, e.s), 0) + 1;
+    return this.sessionNumber;
+  }
+
+  /** Reads the store now, if it has not been read. @returns {number} this kernel's session */
+  load() {
+    return this.session;
   }
 
   /**

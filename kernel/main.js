@@ -120,7 +120,11 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup);
   server.onIopubJoin = (how) => lap(`iopub ${how}`);
-  server.afterFirstKernelInfo = () => handler.enqueue(() => warmUp(executor, target, handler));
+  server.afterFirstKernelInfo = () => {
+    handler.enqueue(() => warmUp(executor, target, handler));
+    // Read off the start's path, before the first cell needs it (a history_request reads it at once).
+    handler.enqueue(async () => history?.load());
+  };
 
   installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
   const bound = server.init().then(

@@ -49,6 +49,17 @@ for (const { ext, skip } of STORES) {
   });
 
   d(`the input history in a ${ext} file`, () => {
+    test("a kernel reads its history when first used, not when it opens it: a kernel that ran a cell meanwhile has the session before it", () => {
+      const f = file();
+      // Two kernels start together; the second runs a cell before the first has read the store.
+      const first = open(f);
+      const second = open(f);
+      second.add(1, "1 + 1", "2");
+      expect(second.session).toBe(1);
+      expect(first.session).toBe(2);
+      expect(first.query({ hist_access_type: "tail", n: 1 })).toEqual([[1, 1, "1 + 1"]]);
+    });
+
     test("a new session numbers itself after the sessions in the file, and sees them", () => {
       const f = file();
       const first = open(f);
