@@ -145,12 +145,7 @@ function main() {
   const prelude = kernelPrelude(lib, repoRoot);
   handler.ready = handler.enqueue(async () => {
     await bound;
-    target.error = (...args) => console.error("tslab-ipc prelude:", ...args);
-    target.log = () => {};
-    const ok = await executor.execute(prelude).catch((/** @type {unknown} */ e) => {
-      console.error("tslab-ipc prelude:", e);
-      return false;
-    });
+    const ok = await runOwnCode(executor, target, prelude, "prelude");
     if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
     lap(
       `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell}, lib bundle ${seedsTaken.libBundle})`,
@@ -158,6 +153,24 @@ function main() {
     // No snapshot for this Node and checkout, or one whose files changed (its modules, or the
     // library's .d.ts its prelude was compiled against): the next start has a fresh one.
     if (snapshot.startedFrom() !== "snapshot" || !seedsTaken.compiledCell) snapshot.buildInBackground();
+  });
+}
+
+/**
+ * Runs the kernel's own code (the prelude, the warm-up cell) through tslab's executor as a cell
+ * runs, but silently: what it prints is dropped, and its errors go to the kernel's log, after
+ * `tslab-ipc <name>:`. Never rejects.
+ * @param {{ execute(src: string): Promise<boolean> }} executor tslab's
+ * @param {ReturnType<typeof createExecutorConsole>["target"]} target where the executor's output goes
+ * @param {string} src @param {string} name
+ * @returns {Promise<boolean>} whether it compiled and ran
+ */
+function runOwnCode(executor, target, src, name) {
+  target.error = (...args) => console.error(`tslab-ipc ${name}:`, ...args);
+  target.log = () => {};
+  return executor.execute(src).catch((/** @type {unknown} */ e) => {
+    console.error(`tslab-ipc ${name}:`, e);
+    return false;
   });
 }
 
@@ -182,15 +195,8 @@ const WARM_UP_CELL = "0";
 async function warmUp(executor, target, handler) {
   // A cell that arrived before the reply left has run already, cold: nothing left to warm.
   if (handler.count > 0) return;
-  target.error = (...args) => console.error("tslab-ipc warm-up:", ...args);
-  target.log = () => {};
-  try {
-    await executor.execute(WARM_UP_CELL);
-  } catch (e) {
-    console.error("tslab-ipc warm-up:", e);
-  } finally {
-    handler.onCellEnd();
-  }
+  await runOwnCode(executor, target, WARM_UP_CELL, "warm-up");
+  handler.onCellEnd();
   lap("warm-up done");
 }
 
