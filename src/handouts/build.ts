@@ -97,7 +97,7 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
   // What is left of a notebook once it is executed and judged (its PNGs, the executed and
   // student notebooks, their pages and the PDF) runs beside the next notebooks' execution.
   const finishing: Promise<unknown>[] = [];
-  const finish = async (nb: Notebook, name: string, student: Notebook | null) => {
+  const finish = async (nb: Notebook, name: string, withStudent: boolean) => {
     const executedPath = path.join(options.outDir, `${name}.ipynb`);
     const shared = { exporter, browser: await browser() };
     if (!options.noPng) {
@@ -107,6 +107,9 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
     }
     writeNotebook(executedPath, nb);
     const pages: [string, string][] = [[executedPath, path.join(options.outDir, `${name}.html`)]];
+    // Made from the notebook with its PNGs, so that the student's figures have them too and
+    // the PDF prints them as images (printableCopy), not by running plotly.js in the print.
+    const student = withStudent ? studentVersion(nb, name) : null;
     if (student) {
       const studentPath = path.join(studentDir, `${name}.ipynb`);
       writeNotebook(studentPath, student);
@@ -135,15 +138,15 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
       }
       const nb = asAssignment(readNotebook(executedPath), name);
       // A malformed exercise (an unclosed region, a duplicated grade_id) fails this notebook only.
+      // (Checked here, for the status; the student version itself is made after the PNGs.)
       let releaseError: string | null = null;
-      let student: Notebook | null = null;
       try {
-        student = studentVersion(nb, name);
+        studentVersion(nb, name);
       } catch (e) {
         releaseError = (e as Error).message;
       }
       const judgement = judgeNotebook(nb);
-      const done = finish(nb, name, student);
+      const done = finish(nb, name, releaseError === null);
       done.catch(() => undefined); // awaited with the others below
       finishing.push(done);
       let status = run.ok ? statusOf(judgement) : `FAILED: ${run.error}`;
