@@ -79,7 +79,9 @@ export function projectKernel(
   try {
     const { kernelSpec } = require(installer) as { kernelSpec(): object };
     fs.mkdirSync(path.dirname(spec), { recursive: true, mode: 0o755 });
-    fs.writeFileSync(spec, `${JSON.stringify(kernelSpec(), null, 2)}\n`, { mode: 0o644 });
+    // Every kernel of this spec runs a notebook once, top to bottom (kernel/main.js: batch).
+    const batch = { ...kernelSpec(), env: { TSLAB_IPC_BATCH: "1" } };
+    fs.writeFileSync(spec, `${JSON.stringify(batch, null, 2)}\n`, { mode: 0o644 });
   } catch (e) {
     fs.rmSync(dataDir, { recursive: true, force: true });
     throw withCode(

@@ -1,10 +1,17 @@
 // npm start end to end on one notebook with a figure (buildHandouts, as the command line runs
 // it): the executed and the student notebooks both carry the figure's PNG, and the student's
 // PDF prints it as that image, not by running plotly.js inside the print (pdf.ts's invariant).
+// And the kernels of npm start, release and grading are batch kernels (kernel/main.js).
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { buildHandouts, jupyterUnavailableReason, readNotebook, writeNotebook } from "../../src/handouts";
+import {
+  buildHandouts,
+  jupyterUnavailableReason,
+  projectKernel,
+  readNotebook,
+  writeNotebook,
+} from "../../src/handouts";
 import type { NotebookOutput } from "../../src/handouts";
 import { needsOr } from "../helpers";
 
@@ -49,3 +56,13 @@ maybe(
   },
   120000,
 );
+
+test("the private kernelspec of npm start, release and grading starts batch kernels", () => {
+  const kernel = projectKernel({ buildSnapshot: false });
+  try {
+    const spec = path.join(kernel.env.JUPYTER_DATA_DIR as string, "kernels", "tslab-ipc", "kernel.json");
+    expect(JSON.parse(fs.readFileSync(spec, "utf8")).env).toEqual({ TSLAB_IPC_BATCH: "1" });
+  } finally {
+    kernel.dispose();
+  }
+});
