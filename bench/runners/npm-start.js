@@ -1,4 +1,4 @@
-// `npm start` as a user runs it: every notebook executed (--jobs = cores, the default), PNGs of
+// `npm start` as a user runs it: every notebook executed (--jobs = cores + 1, the default), PNGs of
 // figures, HTML pages, student versions and PDF handouts, into a temporary folder.
 //   node bench/runners/npm-start.js
 // Prints one JSON line: samples (seconds, the whole command), and a note saying what it made.
@@ -23,7 +23,7 @@ function main() {
     }
     return {
       samples: [seconds],
-      note: `${summary[1]} notebooks, --jobs ${os.availableParallelism()} (the default), HTML, student versions and PDFs`,
+      note: `${summary[1]} notebooks, --jobs ${os.availableParallelism() + 1} (the default), HTML, student versions and PDFs`,
     };
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
