@@ -53,6 +53,38 @@ withJupyter(
   60000,
 );
 
+withJupyter(
+  `the exporter highlights a source once per lexer: the same code in another language's notebook is that language's${skipNote}`,
+  async () => {
+    const file = (name: string) => path.join(dir, name);
+    const code = (language: string): Notebook => ({
+      cells: [{ cell_type: "code", source: "const answer = 42", metadata: {}, execution_count: 1, outputs: [] }],
+      metadata: { language_info: { name: language, pygments_lexer: language } },
+      nbformat: 4,
+      nbformat_minor: 4,
+    });
+    writeNotebook(file("ts.ipynb"), code("typescript"));
+    writeNotebook(file("ts-again.ipynb"), code("typescript"));
+    writeNotebook(file("py.ipynb"), code("python"));
+    const exporter = openHtmlExporter({ ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: "1" });
+    try {
+      await exporter.export([
+        [file("ts.ipynb"), file("ts.html")],
+        [file("py.ipynb"), file("py.html")],
+        [file("ts-again.ipynb"), file("ts-again.html")],
+      ]);
+    } finally {
+      await exporter.close();
+    }
+    const page = (name: string) => fs.readFileSync(file(name), "utf8");
+    // TypeScript's lexer marks `const` as a declaration keyword; Python's lexer has no such keyword.
+    expect(page("ts.html")).toContain('<span class="kd">const</span>');
+    expect(page("py.html")).not.toContain('<span class="kd">const</span>');
+    expect(page("ts-again.html")).toBe(page("ts.html"));
+  },
+  60000,
+);
+
 needs("chromium").test(
   "printPdfs in a browser passed in prints in reused pages and leaves the browser open",
   async () => {
