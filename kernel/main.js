@@ -45,12 +45,12 @@ if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC
 }
 
 // TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
+// Taken now: once a cell has run, process.stderr.write is that cell's output (handler.js).
 const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
+const kernelLog = process.stderr.write.bind(process.stderr);
 const lap = (/** @type {string} */ phase) => {
   if (timing)
-    process.stderr.write(
-      `tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms (epoch ${Date.now()})\n`,
-    );
+    kernelLog(`tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms (epoch ${Date.now()})\n`);
 };
 
 // ts: the TypeScript the cells compile with (tslab's own copy), so our wrapping of ts.sys is the one it sees.
@@ -63,6 +63,7 @@ const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
 const { installCellApi } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
+const { compactWhenIdle } = require("./idle-gc");
 const snapshot = require("./snapshot");
 
 lap(`modules loaded (${snapshot.startedFrom()} start)`);
@@ -143,7 +144,17 @@ function main() {
     handler.enqueue(async () => history?.load());
   };
 
-  installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
+  const interrupts = installProcessHooks({ handler, cleanup, lifecycle: lib.lifecycle });
+  // Between cells, the memory the cells left fragmented goes back (kernel/idle-gc.js).
+  const mb = (/** @type {number} */ bytes) => (bytes / 2 ** 20).toFixed(0);
+  const idleGc = compactWhenIdle(handler, {
+    onCompact: (before, after, ms) =>
+      lap(`idle compaction: old space ${mb(before)} -> ${mb(after)} MB in ${ms.toFixed(0)} ms`),
+  });
+  handler.onCellEnd = () => {
+    interrupts.cellEnded();
+    idleGc.cellEnded();
+  };
   const bound = server.init().then(
     () => lap("sockets bound"),
     (e) => {
@@ -223,16 +234,17 @@ async function warmUp(executor, target, handler) {
  * happens); SIGTERM and SIGHUP (Jupyter's shutdown by signal) exit, and the exit hooks remove
  * what the kernel created.
  * @param {{ handler: InstanceType<typeof IpcJupyterHandler>, cleanup: () => void, lifecycle: typeof import("../src/process/lifecycle") }} kernel
+ * @returns {{ cellEnded(): void }} the interrupt handling, to be told when each cell has ended
  */
 function installProcessHooks({ handler, cleanup, lifecycle }) {
   const interrupts = installInterrupts(() => handler.interrupt(), lifecycle.onInterrupt);
-  handler.onCellEnd = () => interrupts.cellEnded();
   lifecycle.onExit(cleanup);
   lifecycle.onTerminate(() => process.exit(0));
   watchParent();
   // Not signals: a cell's stray error is logged, not fatal (tslab does the same).
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
+  return interrupts;
 }
 
 main();
