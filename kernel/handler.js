@@ -700,4 +700,11 @@ class IpcZmqServer extends ZmqServerHooks {
   }
 }
 
-module.exports = { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, queuedSender, MAX_QUEUED_MESSAGES };
+module.exports = {
+  IpcJupyterHandler,
+  IpcZmqServer,
+  createExecutorConsole,
+  queuedSender,
+  logToTerminal,
+  MAX_QUEUED_MESSAGES,
+};

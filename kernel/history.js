@@ -49,33 +49,36 @@ class History {
     this.store = sqlite
       ? new SqliteStore(file, limits, sqlite, options.importFrom ?? null)
       : new JsonlStore(file, limits);
-    /** The store's entries once read (see `entries`). @type {Entry[] | null} */
+    /** The store's entries once read (see `load`). @type {Entry[] | null} */
     this.loaded = null;
     /** @type {number | null} */
     this.sessionNumber = null;
   }
 
   /**
-   * The newest entries, oldest first: read from the store on first use, or by `load()`. Reading
-   * a long history takes tens of milliseconds (25,000 JSONL cells: ~80 ms in a kernel that has
-   * just started), which is why the kernel reads it after its first kernel_info reply
+   * Reads the store, once: its entries, and this kernel's session, one past the highest in them.
+   * Reading a long history takes tens of milliseconds (25,000 JSONL cells: ~80 ms in a kernel
+   * that has just started), which is why the kernel reads it after its first kernel_info reply
    * (kernel/main.js) and not on its way to binding its sockets.
-   * @returns {Entry[]}
+   * @returns {number} this kernel's session
    */
-  get entries() {
-    this.loaded ??= this.store.load();
-    return this.loaded;
-  }
-
-  /** This kernel's session: one past the highest in the store when the store is first read. */
-  get session() {
-    this.sessionNumber ??= this.entries.reduce((max, e) => Math.max(max, e.s), 0) + 1;
-    return this.sessionNumber;
-  }
-
-  /** Reads the store now, if it has not been read. @returns {number} this kernel's session */
   load() {
-    return this.session;
+    if (this.loaded === null) {
+      this.loaded = this.store.load();
+      this.sessionNumber = this.loaded.reduce((max, e) => Math.max(max, e.s), 0) + 1;
+    }
+    return /** @type {number} */ (this.sessionNumber);
+  }
+
+  /** The newest entries, oldest first (read from the store on first use). @returns {Entry[]} */
+  get entries() {
+    this.load();
+    return /** @type {Entry[]} */ (this.loaded);
+  }
+
+  /** This kernel's session (the store is read on first use). */
+  get session() {
+    return this.load();
   }
 
   /**

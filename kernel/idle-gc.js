@@ -90,4 +90,4 @@ function compactWhenIdle(cells, options = {}) {
   };
 }
 
-module.exports = { compactWhenIdle, IDLE_MS, MIN_GROWTH_BYTES };
+module.exports = { compactWhenIdle };

@@ -44,13 +44,15 @@ if (typeof nodeModule.enableCompileCache === "function" && process.env.TSLAB_IPC
   }
 }
 
-// TSLAB_IPC_KERNEL_TIMING=1: start-up phases on stderr (Jupyter's log), for the benchmarks.
-// Taken now: once a cell has run, process.stderr.write is that cell's output (handler.js).
+// TSLAB_IPC_KERNEL_TIMING=1: start-up phases on the kernel's own stderr (Jupyter's log), for the
+// benchmarks; handler.js's logToTerminal, since once a cell has run, process.stderr.write is
+// that cell's output.
 const timing = process.env.TSLAB_IPC_KERNEL_TIMING === "1";
-const kernelLog = process.stderr.write.bind(process.stderr);
 const lap = (/** @type {string} */ phase) => {
   if (timing)
-    kernelLog(`tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms (epoch ${Date.now()})\n`);
+    logToTerminal(
+      `tslab-ipc kernel: ${phase} at ${(performance.now() - started).toFixed(0)} ms (epoch ${Date.now()})\n`,
+    );
 };
 
 // ts: the TypeScript the cells compile with (tslab's own copy), so our wrapping of ts.sys is the one it sees.
@@ -58,7 +60,7 @@ const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { installCellNames } = require("./traceback");
-const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole } = require("./handler");
+const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, logToTerminal } = require("./handler");
 const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
 const { installCellApi } = require("./cell-api");
