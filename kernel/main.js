@@ -82,6 +82,9 @@ function main() {
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
+  // Children's TypeScript (runTs, spawnTs) is transpiled by the compiler the cells are checked
+  // with, not by a second TypeScript loaded at the first runTs (src/process/transpile.ts).
+  require(path.join(repoRoot, "dist", "process", "transpile")).useTypeScript(ts);
   // The kernel is the host: SIGINT interrupts a cell and never ends the kernel; SIGTERM and
   // SIGHUP end it when it says so (installProcessHooks), after the library's cleanup.
   lib.lifecycle.setHost({ handlesInterrupts: true, handlesTermination: true });

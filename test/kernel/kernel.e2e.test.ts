@@ -175,6 +175,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
         /* 11 */ 'import { display } from "tslab";\ndisplay.html("<i>tslab display</i>")',
         /* 12 */ "const later = 7;",
         /* 13 */ "const both = { later, PROT_READ };\nJSON.stringify(both) + ' ' + (await (async () => 3)()) + ' ' + (await (Promise.resolve(4)))",
+        /* 14 */ { source: "await runTs('const x: number = ;')", tags: ["raises-exception"] },
+        /* 15 */ "Object.keys(require.cache).filter((f) => f.endsWith('/lib/typescript.js')).map((f) => f.slice(f.indexOf('/node_modules/'))).join(' ')",
       ]),
     ));
   });
@@ -185,7 +187,7 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   test("the run succeeds (failing cells are tagged raises-exception)", () => {
     expect(run.stderr).not.toMatch(/CellExecutionError/);
     expect(run.status).toBe(0);
-    expect(cells).toHaveLength(14);
+    expect(cells).toHaveLength(16);
   });
 
   test("shorthand properties of earlier cells' and preloaded names, and await (expr), work (tslab alone fails both)", () => {
@@ -255,6 +257,15 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   test("a child killed by SIGSEGV is reported and the kernel survives", () => {
     expect(text(result(7)?.data?.["text/plain"])).toBe("'SIGSEGV'");
     expect(text(result(8)?.data?.["text/plain"])).toMatch(/alive after child \d+ was killed by SIGSEGV/);
+  });
+
+  test("a child's TypeScript is transpiled by the cells' own compiler: no second TypeScript is loaded", () => {
+    const e = errorOf(14)!;
+    expect(e.ename).toBe("SyntaxError");
+    expect(e.evalue).toMatch(/the child's TypeScript does not compile:\n\S+:1:19 - error TS1109: Expression expected/);
+    const loaded = text(result(15)?.data?.["text/plain"]);
+    expect(loaded).toMatch(/typescript-for-tslab/); // the cells' compiler, as tslab loads it
+    expect(loaded).not.toMatch(/node_modules\/typescript\/lib/); // this package's own, which runTs would load
   });
 
   test("after shutdown the kernel process is gone and its segment removed", () => {

@@ -17,6 +17,7 @@ import {
   shmget,
   spawnTs,
 } from "../../src";
+import { useTypeScript } from "../../src/process/transpile";
 
 const repoRoot = path.join(__dirname, "..", "..");
 const startedAt = Date.now() - 1000;
@@ -150,6 +151,36 @@ console.log(xs.length, xs[39_999]);`;
     await expect(runTs(`const x: number = ;`)).rejects.toThrow(SyntaxError);
     await expect(runTs(`const x: number = ;`)).rejects.toThrow(/child\.ts:1:19 - error TS1109: Expression expected/);
     expect(runningChildren().length).toBe(before);
+  });
+
+  test("useTypeScript: the TypeScript a host hands over transpiles the children; anything else is a TypeError and changes nothing", async () => {
+    const own = require("typescript") as typeof import("typescript");
+    let calls = 0;
+    const counting = {
+      ...own,
+      transpileModule: (...args: Parameters<typeof own.transpileModule>) => {
+        calls++;
+        return own.transpileModule(...args);
+      },
+    };
+    try {
+      useTypeScript(counting);
+      expect((await runTs("console.log(2 as number)", { quiet: true })).stdout).toBe("2\n");
+      expect(calls).toBe(1);
+      for (const bad of [
+        null,
+        42,
+        "typescript",
+        {},
+        { ...own, transpileModule: undefined },
+        { ...own, ScriptTarget: null },
+      ])
+        expect(() => useTypeScript(bad as never)).toThrow(TypeError);
+      await expect(runTs("const x: number = ;")).rejects.toThrow(/error TS1109: Expression expected/);
+      expect(calls).toBe(2); // still the one handed over
+    } finally {
+      useTypeScript(own);
+    }
   });
 
   test("type errors are not checked (transpile only): the program runs", async () => {
