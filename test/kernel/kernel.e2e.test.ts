@@ -329,6 +329,13 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     expect(value("after_idle")).toBe("'number'");
   });
 
+  test("a cell's execute_input reaches the client before the cell is compiled and run, as ipykernel's does", () => {
+    // The cell waits for the file the driver creates on its execute_input: false after 10 s if
+    // the message left only once the cell's synchronous part was over.
+    expect(report.execute_input_first.reply.status).toBe("ok");
+    expect(value("execute_input_first")).toBe("true");
+  });
+
   test("an interrupt stops a busy loop, a busy loop after an await and an endless await; the kernel runs the next cell", () => {
     for (const step of ["busy", "busy_after_await", "pending"]) {
       expect(report[step].reply.status).toBe("error");
