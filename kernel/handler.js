@@ -331,9 +331,9 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     };
     expectCell(`In[${count}]`, source);
     try {
-      // The compile holds the event loop (~3 ms for `1+1`, more for a longer cell): execute_input
-      // leaves first, so that the client reads it meanwhile, as ipykernel's clients do, and not
-      // after the cell, when it would add its reading to the cell's time.
+      // The compile holds the event loop (~3 ms for `1+1`, more for a longer cell), so
+      // execute_input leaves first: the client reads it during the compile, as it reads
+      // ipykernel's, instead of after the cell, where its reading would add to the cell's time.
       await req[PUBLISHED]?.();
       // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
       const ok = await this.cellExecutor.execute(rewriteCell(source));
