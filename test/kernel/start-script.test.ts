@@ -125,3 +125,27 @@ describe("kernel/start.sh picks the snapshot", () => {
     fs.rmSync(own());
   });
 });
+
+describe("kernel/start.sh sets the kernel's environment", () => {
+  let dir: string;
+  let fakeNode: string;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-start-env-"));
+    fakeNode = path.join(dir, "node");
+    fs.writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX-unset}"\n', { mode: 0o755 });
+  });
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const run = (env: NodeJS.ProcessEnv) =>
+    spawnSync("sh", [startSh, fakeNode, "conn.json"], {
+      env: { PATH: "/usr/bin:/bin", HOME: dir, TSLAB_IPC_SNAPSHOT: "0", ...env },
+      encoding: "utf8",
+    }).stdout.trim();
+
+  test("two malloc arenas unless the user chose a number", () => {
+    expect(run({})).toBe("MALLOC_ARENA_MAX=2");
+    expect(run({ MALLOC_ARENA_MAX: "4" })).toBe("MALLOC_ARENA_MAX=4");
+  });
+});
