@@ -133,7 +133,9 @@ describe("kernel/start.sh sets the kernel's environment", () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-start-env-"));
     fakeNode = path.join(dir, "node");
-    fs.writeFileSync(fakeNode, '#!/bin/sh\necho "MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX-unset}"\n', { mode: 0o755 });
+    fs.writeFileSync(fakeNode, '#!/bin/sh\necho "${MALLOC_ARENA_MAX-unset} ${MALLOC_MMAP_THRESHOLD_-unset}"\n', {
+      mode: 0o755,
+    });
   });
 
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -144,8 +146,8 @@ describe("kernel/start.sh sets the kernel's environment", () => {
       encoding: "utf8",
     }).stdout.trim();
 
-  test("two malloc arenas unless the user chose a number", () => {
-    expect(run({})).toBe("MALLOC_ARENA_MAX=2");
-    expect(run({ MALLOC_ARENA_MAX: "4" })).toBe("MALLOC_ARENA_MAX=4");
+  test("glibc's malloc: two arenas and a fixed 128 KiB mmap threshold, unless the user chose", () => {
+    expect(run({})).toBe("2 131072");
+    expect(run({ MALLOC_ARENA_MAX: "4", MALLOC_MMAP_THRESHOLD_: "65536" })).toBe("4 65536");
   });
 });
