@@ -15,7 +15,9 @@
 // --compact-on-every-full-gc, on for that GC only). It runs in the cell queue, so never during
 // a cell; a request that arrives meanwhile waits for it (~0.1 s). Measured after the 900 cells:
 // old space 175-183 -> 63-64 MB, and the kernel 380-383 -> 234-235 MiB 7 s after the last cell
-// (two kernels each way); the GC took 126 ms in a cell that ran it by hand.
+// (two kernels each way); the GC took 126 ms in a cell that ran it by hand. After 90 cells (the
+// old space 94 MB, 29 MB above its size after the first cell): 269-271 -> 229-231 MiB idle,
+// two kernels each way, and the GC 108 ms; hence a threshold that 90 cells pass.
 //
 // Invariants:
 // - At most one compaction per idle period, none while a cell runs, none before a cell (the
@@ -28,8 +30,8 @@ const vm = require("vm");
 
 /** No cell for this long: the kernel is idle. */
 const IDLE_MS = 5000;
-/** Compact when the old space has grown this much since the last baseline. */
-const MIN_GROWTH_BYTES = 48 * 1024 * 1024;
+/** Compact when the old space has grown this much since the last baseline (~50 cells). */
+const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 
 /** @returns {number} bytes of pages V8's old space holds now */
 function oldSpaceSize() {
