@@ -16,7 +16,7 @@
 // a cell; a request that arrives meanwhile waits for it (~0.1 s). Measured after the 900 cells:
 // old space 175-183 -> 63-64 MB, and the kernel 380-383 -> 234-235 MiB 7 s after the last cell
 // (two kernels each way); the GC took 126 ms in a cell that ran it by hand. After 90 cells (the
-// old space 94 MB, 29 MB above its size after the first cell): 269-271 -> 229-231 MiB idle,
+// old space 94 MB, 29 MB above its size after the first cell): 269-271 -> 229-234 MiB idle,
 // two kernels each way, and the GC 108 ms; hence a threshold that 90 cells pass.
 //
 // Invariants:
