@@ -29,6 +29,12 @@ if (process.env.TSLAB_IPC_BATCH === "1") {
 const path = require("path");
 const os = require("os");
 
+// kernel/start.sh tuned glibc's malloc for this process (read at its first allocation); the
+// settings it made are taken out of the environment, so children get the user's.
+for (const name of (process.env.TSLAB_IPC_MALLOC_DEFAULTS ?? "").split(" "))
+  if (name.startsWith("MALLOC_")) delete process.env[name];
+delete process.env.TSLAB_IPC_MALLOC_DEFAULTS;
+
 // Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts
 // (module.enableCompileCache). The cache lives in this user's own cache folder, never in a shared
 // /tmp (another user could plant code there). Node 20 has no such cache and starts without it.

@@ -9,8 +9,9 @@
 node=$1
 shift
 here=${0%/*}
-# glibc's malloc, tuned for memory unless the user chose (the kernel's children inherit both;
-# the labs' C programs use one thread and small blocks):
+# glibc's malloc of the kernel, tuned for memory unless the user chose (main.js takes the
+# settings made here out of its environment, so the kernel's children, the labs' programs whose
+# page faults and timings the notebooks measure, run with the user's):
 # - two arenas: glibc gives each thread that allocates its own (up to 8 per core), and the
 #   kernel's threads (V8's helpers, libuv's pool, zeromq's, the interrupt watchdog) left memory
 #   spread over them. Through jupyter_client, 4 kernels a way: 221 -> 218 MiB after the first
@@ -19,9 +20,11 @@ here=${0%/*}
 #   threshold to the size of each large block freed, after which such blocks stay in the heap
 #   once freed. With two arenas, 3 kernels a way: 223 -> 218 MiB after the first cell, 279 ->
 #   272 MiB after 90 more; trivial cell 8.41 / 7.97 ms, function 10.04 both, API 12.46 / 11.90.
-MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
-MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-131072}
-export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
+TSLAB_IPC_MALLOC_DEFAULTS=
+[ -n "${MALLOC_ARENA_MAX+set}" ] || { MALLOC_ARENA_MAX=2 && TSLAB_IPC_MALLOC_DEFAULTS="MALLOC_ARENA_MAX"; }
+[ -n "${MALLOC_MMAP_THRESHOLD_+set}" ] ||
+  { MALLOC_MMAP_THRESHOLD_=131072 && TSLAB_IPC_MALLOC_DEFAULTS="$TSLAB_IPC_MALLOC_DEFAULTS MALLOC_MMAP_THRESHOLD_"; }
+export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_ TSLAB_IPC_MALLOC_DEFAULTS
 cache=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
 system=${TSLAB_IPC_SNAPSHOT_SYSTEM_DIR:-/var/cache/tslab-ipc/snapshot}
 # Node refuses a blob when its V8 flags differ from the build's, so NODE_OPTIONS means no snapshot.

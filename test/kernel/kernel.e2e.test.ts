@@ -177,6 +177,11 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
         /* 13 */ "const both = { later, PROT_READ };\nJSON.stringify(both) + ' ' + (await (async () => 3)()) + ' ' + (await (Promise.resolve(4)))",
         /* 14 */ { source: "await runTs('const x: number = ;')", tags: ["raises-exception"] },
         /* 15 */ "Object.keys(require.cache).filter((f) => f.endsWith('/lib/typescript.js')).map((f) => f.slice(f.indexOf('/node_modules/'))).join(' ')",
+        /* 16 */ [
+          "const started = require('fs').readFileSync('/proc/self/environ', 'utf8').split(String.fromCharCode(0)).filter((v) => v.startsWith('MALLOC_')).sort();",
+          "const childEnv = await runTs('console.log(Object.keys(process.env).filter((k) => k.startsWith(`MALLOC_`)).join(`,`) || `none`)', { quiet: true });",
+          "started.join(' ') + ' | ' + childEnv.stdout.trim()",
+        ].join("\n"),
       ]),
     ));
   });
@@ -187,7 +192,7 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   test("the run succeeds (failing cells are tagged raises-exception)", () => {
     expect(run.stderr).not.toMatch(/CellExecutionError/);
     expect(run.status).toBe(0);
-    expect(cells).toHaveLength(16);
+    expect(cells).toHaveLength(17);
   });
 
   test("shorthand properties of earlier cells' and preloaded names, and await (expr), work (tslab alone fails both)", () => {
@@ -266,6 +271,10 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
     const loaded = text(result(15)?.data?.["text/plain"]);
     expect(loaded).toMatch(/typescript-for-tslab/); // the cells' compiler, as tslab loads it
     expect(loaded).not.toMatch(/node_modules\/typescript\/lib/); // this package's own, which runTs would load
+  });
+
+  test("the kernel runs with start.sh's malloc settings, and its children with the user's environment", () => {
+    expect(text(result(16)?.data?.["text/plain"])).toBe("'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 | none'");
   });
 
   test("after shutdown the kernel process is gone and its segment removed", () => {
