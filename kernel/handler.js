@@ -24,8 +24,6 @@ const PUBLISH = Symbol("publish");
 const FAILURE = Symbol("failure");
 /** Where the server leaves the request's input_request sender for the handler. */
 const INPUT = Symbol("input");
-/** Where the server leaves, for the handler, a wait until what it published has left for zeromq. */
-const PUBLISHED = Symbol("published");
 
 /**
  * The console tslab's executor reports to: `log(value)` is the last expression's value,
@@ -273,11 +271,12 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       // update_display_data must carry transient (its display_id); display_data may.
       return rawWriteDisplayData({ transient: {}, ...data }, update);
     };
-    /** @type {(msgType: string, content: object) => void} */
+    /** @type {(msgType: string, content: object) => unknown} */
     const rawPublish = req[PUBLISH] ?? (() => {});
+    /** Sends an iopub message; the result settles once it has been handed to zeromq. */
     const publish = (/** @type {string} */ msgType, /** @type {object} */ content) => {
       stream.flush();
-      rawPublish(msgType, content);
+      return rawPublish(msgType, content);
     };
     /** @type {unknown[]} */
     const thrown = [];
@@ -287,7 +286,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const source = String(req.code);
     /** @type {string | null} */
     let resultText = null;
-    if (!req.silent) publish("execute_input", { code: source, execution_count: count });
+    const inputSent = req.silent ? null : publish("execute_input", { code: source, execution_count: count });
 
     this.consoleTarget.log = (value) => {
       let out;
@@ -334,7 +333,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       // The compile holds the event loop (~3 ms for `1+1`, more for a longer cell), so
       // execute_input leaves first: the client reads it during the compile, as it reads
       // ipykernel's, instead of after the cell, where its reading would add to the cell's time.
-      await req[PUBLISHED]?.();
+      await inputSent;
       // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
       const ok = await this.cellExecutor.execute(rewriteCell(source));
       if (!ok) {
@@ -656,12 +655,15 @@ class IpcZmqServer extends ZmqServerHooks {
     if (terminated) this.close();
   }
 
-  /** Sends `msgType` with `content` in answer to `msg` on `sock`. @param {any} sock @param {WireMessage} msg @param {string} msgType @param {object} content */
+  /**
+   * Sends `msgType` with `content` in answer to `msg` on `sock`; returns what its send returns.
+   * @param {any} sock @param {WireMessage} msg @param {string} msgType @param {object} content
+   */
   reply(sock, msg, msgType, content) {
     const out = msg.createReply();
     out.header.msg_type = msgType;
     out.content = content;
-    out.signAndSend(this.connInfo.key, sock);
+    return out.signAndSend(this.connInfo.key, sock);
   }
 
   /** tslab's handleExecute, plus a publisher of any iopub message and input_request for this request. */
@@ -680,8 +682,6 @@ class IpcZmqServer extends ZmqServerHooks {
       });
     Object.defineProperty(msg.content, PUBLISH, { value: send });
     Object.defineProperty(msg.content, INPUT, { value: input });
-    const iopub = /** @type {{ drained(): Promise<unknown> }} */ (/** @type {unknown} */ (this.iopub));
-    Object.defineProperty(msg.content, PUBLISHED, { value: () => iopub.drained() });
     return super.handleExecute(sock, msg);
   }
 

@@ -90,11 +90,13 @@ class WireMessage {
   /**
    * Signs the message and hands it to the socket.
    * @param {string} key @param {{ send(frames: Array<string | Buffer>): unknown }} sock
+   * @returns {unknown} what the socket's send returns (the kernel's queued sockets: a promise
+   *   settled once the message has been handed to zeromq)
    */
   signAndSend(key, sock) {
     const bodies = [this.header, this.parent, this.metadata, this.content].map((p) => JSON.stringify(p));
     for (const e of this.extra) bodies.push(JSON.stringify(e));
-    sock.send([...this.identity, DELIM, key ? sign(key, bodies) : "", ...bodies]);
+    return sock.send([...this.identity, DELIM, key ? sign(key, bodies) : "", ...bodies]);
   }
 }
 
