@@ -5,46 +5,72 @@
 // - A cell's synchronous part runs: tslab runs it with vm's breakOnSigint, whose watchdog
 //   thread stops it. When that script ends, Node puts back a SIGINT handler that KILLS the
 //   process if a listener was added meanwhile (the library adds its own on first use), so after
-//   every such run we re-arm the listeners: `rearmSigintAfterVm`.
+//   every such run we re-arm the listeners: `rearmSigint`.
 // - A cell's code after an `await` spins (`while (true) {}`): no JavaScript of the main thread
 //   runs, and Node delivers signals through it. A watchdog thread (a Worker) then does what
 //   Node's own breakOnSigint does: it terminates the main thread's JavaScript, through the
-//   inspector (Runtime.terminateExecution). The worker learns of the SIGINT from a sentinel
-//   child in the kernel's process group (`cat`, which SIGINT kills), and acts only when the
-//   main thread neither answers a probe within PROBE_MS nor is between cells. The terminated
-//   loop unwinds, the pending SIGINT reaches the listener, and the cell ends "Interrupted".
+//   inspector (Runtime.terminateExecution). It learns of the SIGINT from a sentinel child in the
+//   kernel's process group (a bash loop, which SIGINT kills: a zombie until the main thread,
+//   stuck, reaps it), and acts only when the main thread neither answers a probe within
+//   PROBE_MS nor is between cells. The terminated loop unwinds, the pending SIGINT reaches the
+//   listener, and the cell ends "Interrupted"; the main thread then starts a new sentinel.
 // ipykernel gets this from Python's eval loop checking for signals; V8 has no such check.
-// The same thread ends a kernel whose client died (see watchParent): a stuck cell cannot keep
-// an orphan spinning.
+//
+// Why the watchdog thread comes and goes: under Node 20 a Worker's isolate deserializes the
+// process's start-up snapshot (TypeScript's code and names included), and a live one held 30-33
+// MiB of the kernel's ~205 (measured through jupyter_client, 2 December). So it runs only when
+// it can be needed: it starts when a cell's own code returns a promise (a cell with a top-level
+// `await`, the only cells whose code runs again after an await before they end), and it stops
+// once no cell has run for WATCHDOG_IDLE_MS. It comes up in ~0.2 s on another core; the
+// sentinel (~3 MiB) lives as long as the kernel, so a SIGINT sent meanwhile is not lost: the
+// worker finds the sentinel dead when it comes up.
+// Not covered (covered before, when the thread lived for the whole session): a cell without a
+// top-level await whose promise callbacks spin before it ends
+// (`Promise.resolve().then(() => { while (true) {} })`); a restart ends it.
+//
+// Orphans: the sentinel also ends a kernel whose client died (see watchParent) when a cell is
+// stuck: once the kernel's parent is no longer the client, it sends SIGINT to the kernel (a
+// synchronous loop stops) and dies by SIGINT itself (the watchdog, if running, stops a loop
+// after an await), so that the main thread can take the SIGTERM watchParent sends.
 
 const vm = require("vm");
+const fs = require("fs");
+const { spawn } = require("child_process");
 const { Worker } = require("worker_threads");
 
 /** How long the main thread has to answer before it counts as stuck in a cell. */
 const PROBE_MS = 300;
+/** How often the watchdog looks at the sentinel while a cell runs. */
+const POLL_MS = 50;
 /** How often a kernel started by Jupyter checks that its client lives (ipykernel: 1 s). */
 const PARENT_POLL_MS = 1000;
+/** No cell for this long: the watchdog thread stops (a cell after an await starts it again). */
+const WATCHDOG_IDLE_MS = 10_000;
 /** Indexes in the shared flags. */
 const RUNNING = 0;
 const PONG = 1;
+const SENTINEL = 2;
 
 /**
- * Wraps vm.runInThisContext (once): a run with breakOnSigint is a cell's own code starting
- * (tslab compiles first, then runs), so `onUserCode` is told; when it returns, the SIGINT
- * listeners are re-armed.
- * @param {() => void} onUserCode
+ * Wraps vm.runInThisContext (once). A run with breakOnSigint is a cell's own code (tslab
+ * compiles first, then runs): `started` is told before it, `returned` after, with what it
+ * returned (a promise for a cell with a top-level await); then the SIGINT listeners are re-armed.
+ * @param {{ started(): void, returned(value: unknown): void }} hooks
  */
-function watchCellRuns(onUserCode) {
+function watchCellRuns(hooks) {
   const original = vm.runInThisContext;
   if (/** @type {any} */ (original).__tslabIpcRearm) return;
   /** @this {unknown} @param {string} code @param {any} options */
   const wrapped = function (code, options) {
     const cell = Boolean(options && typeof options === "object" && options.breakOnSigint);
-    if (cell) onUserCode();
+    if (!cell) return original.call(this, code, options);
+    hooks.started();
     try {
-      return original.call(this, code, options);
+      const value = original.call(this, code, options);
+      hooks.returned(value);
+      return value;
     } finally {
-      if (cell) rearmSigint();
+      rearmSigint();
     }
   };
   /** @type {any} */ (wrapped).__tslabIpcRearm = true;
@@ -58,12 +84,58 @@ function rearmSigint() {
   for (const l of listeners) process.on("SIGINT", /** @type {(...args: any[]) => void} */ (l));
 }
 
+/**
+ * The sentinel: $1 the kernel's pid, $2 its client's (0: none). It waits on its stdin, a pipe
+ * from the kernel, a second at a time: end of file (the kernel is gone) ends it. SIGINT (to the
+ * process group) kills it. When the kernel's parent is no longer the client, it interrupts the
+ * kernel and itself (see the header).
+ */
+const SENTINEL_SCRIPT = `k=$1 c=$2
+while :; do
+  read -r -t 1
+  [ $? -gt 128 ] || exit 0
+  [ "$c" = 0 ] && continue
+  read -r _ _ _ p _ < "/proc/$k/stat" || exit 0
+  if [ "$p" != "$c" ]; then kill -INT "$k"; kill -INT $$; fi
+done`;
+
+/**
+ * Keeps a sentinel running for the life of the kernel, its pid in the shared flags: another
+ * after each one SIGINT killed, none once the client has died (watchParent ends the kernel).
+ * @param {Int32Array} flags
+ */
+function keepSentinel(flags) {
+  const client = jupyterParent();
+  const bash = fs.existsSync("/bin/bash") ? "/bin/bash" : "bash";
+  const start = () => {
+    const child = spawn(bash, ["-c", SENTINEL_SCRIPT, "tslab-ipc-interrupts", String(process.pid), String(client)], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    child.on("error", (e) => {
+      Atomics.store(flags, SENTINEL, 0);
+      console.error(`tslab-ipc: no interrupt sentinel (${e.message}): a loop after an await cannot be interrupted`);
+    });
+    child.on("exit", (code, signal) => {
+      Atomics.store(flags, SENTINEL, 0);
+      const interrupted = signal !== null || (code ?? 0) > 128;
+      if (interrupted && !(client && process.ppid !== client)) start();
+    });
+    child.unref();
+    child.stdin?.on("error", () => {});
+    /** @type {any} */ (child.stdin)?.unref?.();
+    Atomics.store(flags, SENTINEL, child.pid ?? 0);
+  };
+  start();
+}
+
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("worker_threads");
-const { spawn } = require("child_process");
+const { readFileSync } = require("fs");
 const inspector = require("inspector");
 const flags = new Int32Array(workerData.shared);
 let probe = 0;
+/** The last sentinel acted on: one SIGINT, one probe. */
+let handled = 0;
 /** Stops the JavaScript the main thread is running, as Node's own breakOnSigint does. */
 function terminateMainThread() {
   // Connected only for this: a session left open makes Node print "Waiting for the debugger
@@ -72,72 +144,89 @@ function terminateMainThread() {
   session.connectToMainThread();
   session.post("Runtime.terminateExecution", () => session.disconnect());
 }
-function sentinel() {
-  const child = spawn(workerData.cat, [], { stdio: ["pipe", "ignore", "ignore"] });
-  child.on("error", () => {});
-  child.on("exit", (code, signal) => {
-    if (signal !== "SIGINT") return;
-    sentinel();
-    const asked = ++probe;
-    parentPort.postMessage(asked);
-    const before = Atomics.load(flags, ${PONG});
-    if (before !== asked) Atomics.wait(flags, ${PONG}, before, ${PROBE_MS});
-    if (Atomics.load(flags, ${PONG}) !== asked && Atomics.load(flags, ${RUNNING}) === 1) terminateMainThread();
-  });
+/** Whether the sentinel died: a zombie while the main thread is stuck, gone once it reaped it. */
+function died(pid) {
+  try {
+    const stat = readFileSync("/proc/" + pid + "/stat", "latin1");
+    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
+  } catch {
+    return true;
+  }
 }
-sentinel();
-// The client died (see watchParent): stop a stuck cell, so the main thread can take the
-// SIGTERM watchParent sent and clean up.
-if (workerData.parentPid) {
-  setInterval(() => {
-    if (process.ppid !== workerData.parentPid && Atomics.load(flags, ${RUNNING}) === 1) terminateMainThread();
-  }, ${PARENT_POLL_MS}).unref();
-}
+setInterval(() => {
+  if (Atomics.load(flags, ${RUNNING}) !== 1) return;
+  const pid = Atomics.load(flags, ${SENTINEL});
+  if (pid === 0 || pid === handled || !died(pid)) return;
+  handled = pid;
+  const asked = ++probe;
+  parentPort.postMessage(asked);
+  const before = Atomics.load(flags, ${PONG});
+  if (before !== asked) Atomics.wait(flags, ${PONG}, before, ${PROBE_MS});
+  if (Atomics.load(flags, ${PONG}) !== asked && Atomics.load(flags, ${RUNNING}) === 1) terminateMainThread();
+}, ${POLL_MS});
 `;
 
 /**
- * Starts the watchdog of cells stuck after an await (see the header).
- * @returns {{ setRunning(running: boolean): void }} what the kernel tells it: whether a cell's
- *   own code may be running (from its first line to the end of the cell, not while compiling)
+ * Starts the watchdog thread of cells stuck after an await (see the header).
+ * @param {Int32Array} flags shared with it: whether a cell runs, its answers, the sentinel
+ * @returns {Worker}
  */
-function startInterruptWatchdog() {
-  const shared = new SharedArrayBuffer(8);
-  const flags = new Int32Array(shared);
-  const cat = require("fs").existsSync("/bin/cat") ? "/bin/cat" : "cat";
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared, cat, parentPid: jupyterParent() } });
+function startWatchdog(flags) {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared: flags.buffer } });
   worker.on("message", (/** @type {number} */ asked) => {
     Atomics.store(flags, PONG, asked);
     Atomics.notify(flags, PONG);
   });
   worker.on("error", () => {});
   worker.unref();
-  return {
-    setRunning(running) {
-      Atomics.store(flags, RUNNING, running ? 1 : 0);
-    },
-  };
+  return worker;
 }
 
 /**
  * The kernel's interrupt handling: SIGINT calls `interrupt` (idle: harmless), vm runs re-arm
- * it, and the watchdog (started with the first cell, off the start-up path) covers code spinning
- * after an await.
+ * it, and the sentinel (started with the first run, the prelude's) and the watchdog thread
+ * (started by a cell that awaits, stopped when idle) cover code spinning after an await.
  * @param {() => void} interrupt stops the running cell
  * @param {(hook: () => void) => unknown} onInterrupt registers a SIGINT hook (the library's lifecycle.onInterrupt)
- * @returns {{ cellEnded(): void }}
+ * @param {{ watchdogIdleMs?: number }} [options]
+ * @returns {{ cellEnded(): void, watchdogRunning(): boolean }} cellEnded: to be told when each
+ *   cell (the prelude and warm-up too) has ended; watchdogRunning: whether the thread lives
  */
-function installInterrupts(interrupt, onInterrupt) {
+function installInterrupts(interrupt, onInterrupt, options = {}) {
   onInterrupt(interrupt);
-  /** @type {ReturnType<typeof startInterruptWatchdog> | null} */
+  const idleMs = options.watchdogIdleMs ?? WATCHDOG_IDLE_MS;
+  const flags = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  let sentinel = false;
+  /** @type {Worker | null} */
   let watchdog = null;
-  watchCellRuns(() => {
-    watchdog ??= startInterruptWatchdog();
-    watchdog.setRunning(true);
+  /** @type {NodeJS.Timeout | null} */
+  let stopTimer = null;
+  watchCellRuns({
+    started() {
+      if (!sentinel) {
+        sentinel = true;
+        keepSentinel(flags);
+      }
+      if (stopTimer) clearTimeout(stopTimer);
+      stopTimer = null;
+      Atomics.store(flags, RUNNING, 1);
+    },
+    returned(value) {
+      if (watchdog === null && value instanceof Promise) watchdog = startWatchdog(flags);
+    },
   });
   return {
     cellEnded() {
-      watchdog?.setRunning(false);
+      Atomics.store(flags, RUNNING, 0);
+      if (watchdog === null || stopTimer) return;
+      stopTimer = setTimeout(() => {
+        stopTimer = null;
+        watchdog?.terminate();
+        watchdog = null;
+      }, idleMs);
+      stopTimer.unref();
     },
+    watchdogRunning: () => watchdog !== null,
   };
 }
 
@@ -154,7 +243,7 @@ function jupyterParent() {
  * with its terminal, a notebook server SIGKILLed): as ipykernel's parent poller does, but through
  * SIGTERM, so the library removes what the kernel created (ipykernel exits at once). The
  * process is reparented when its parent dies, so a changed ppid is the sign; a cell stuck in a
- * loop is stopped by the watchdog thread above, which checks the same.
+ * loop is stopped through the sentinel above, which checks the same.
  */
 function watchParent() {
   const parent = jupyterParent();
@@ -164,4 +253,4 @@ function watchParent() {
   }, PARENT_POLL_MS).unref();
 }
 
-module.exports = { installInterrupts, rearmSigint, startInterruptWatchdog, watchParent, PROBE_MS };
+module.exports = { installInterrupts, rearmSigint, watchParent, PROBE_MS, WATCHDOG_IDLE_MS };

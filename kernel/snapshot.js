@@ -55,7 +55,8 @@ const STATE = Symbol.for("tslab-ipc.snapshot");
  * The Node majors whose snapshots the kernel can run from. Under Node 22 and 24, a worker thread
  * of any process started from a user snapshot aborts when it loads child_process ("Assertion
  * failed: pipe_constructor_template_.IsEmpty()", shutdown_wrap on 24; seen with an empty
- * snapshot too), and the kernel's interrupt watchdog is such a thread.
+ * snapshot too). The kernel's interrupt watchdog was such a thread until it left its sentinel
+ * to the main thread (kernel/interrupt.js); a cell's own Worker still may be.
  */
 const SNAPSHOT_MAJORS = [20, 26];
 
