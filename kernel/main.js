@@ -9,22 +9,26 @@
 // left behind, and run the prelude that preloads the library's exports.
 
 const started = performance.now();
-// A kernel that runs a notebook once, top to bottom (npm start, release, grading: the private
-// kernelspec those write sets TSLAB_IPC_BATCH=1) ends before most of V8's optimizing compiles
-// pay back: V8 compiles TypeScript's scanner, checker and emitter on another thread as they warm
-// up, CPU that one run of a notebook does not win back. Such a kernel asks for ten times V8's
-// usual warmth before optimizing (Node 20: the interrupt budget, 67,584 by default; Node 22+:
-// the invocation counts of TurboFan and Maglev, 3,000 and 400). Measured per notebook, its
-// kernel's CPU: Node 20 -15% to -33%, Node 26 -13%, the same time alone; on two cores shared by
-// two notebooks, Chromium and nbconvert, CPU is time. A loop in a cell that runs long is still
-// optimized. An interactive kernel keeps V8's defaults: its cells get faster as it warms.
-if (process.env.TSLAB_IPC_BATCH === "1") {
+// V8 optimizes TypeScript's scanner, checker and emitter on another thread as they warm up, and
+// a kernel's cells rarely stay hot long enough to pay that back. A kernel that runs a notebook
+// once, top to bottom (npm start, release, grading: the private kernelspec those write sets
+// TSLAB_IPC_BATCH=1), asks for ten times V8's usual warmth before optimizing (Node 20: the
+// interrupt budget, 67,584 by default; Node 22+: the invocation counts of TurboFan and Maglev,
+// 3,000 and 400). Measured per notebook, its kernel's CPU: Node 20 -15% to -33%, Node 26 -13%,
+// the same time alone; on two cores shared by two notebooks, Chromium and nbconvert, CPU is time.
+// Under Node 20 an interactive kernel does the same. Measured through jupyter_client (2
+// December), the bench's three cells in turn, four kernels each way, medians of trivial /
+// function / API cells: the first 30 rounds 10.3 / 14.3 / 16.3 ms -> 8.6 / 12.0 / 11.8, rounds
+// 100-120 7.1 / 8.6 / 10.4 -> 6.0 / 7.4 / 8.9; notebooks 02, 05 and 08 run cell by cell, three
+// times each way: 10.4-11.8 s -> 8.9-10.8 s, kernel CPU 11.9-13.1 s -> 8.2-10.4. Under Node 26
+// the interactive kernel keeps V8's defaults: the same cells were no faster with the counts
+// (rounds 100-120: 5.7 / 7.2 / 7.8 ms against 7.0 / 9.2 / 10.3). A loop in a cell that runs long
+// is still optimized.
+{
   const nodeMajor = Number(process.versions.node.split(".")[0]);
-  require("v8").setFlagsFromString(
-    nodeMajor >= 22
-      ? "--invocation-count-for-turbofan=30000 --invocation-count-for-maglev=4000"
-      : "--interrupt-budget=675840",
-  );
+  if (nodeMajor < 22) require("v8").setFlagsFromString("--interrupt-budget=675840");
+  else if (process.env.TSLAB_IPC_BATCH === "1")
+    require("v8").setFlagsFromString("--invocation-count-for-turbofan=30000 --invocation-count-for-maglev=4000");
 }
 const path = require("path");
 const os = require("os");
