@@ -36,8 +36,11 @@ const os = require("os");
 const path = require("path");
 const { spawn, spawnSync } = require("child_process");
 const { stampOf } = require("./stamp");
+const { pagesFile } = require("./snapshot-pages");
 
 const ENTRY = path.join(__dirname, "snapshot-entry.js");
+/** Run from a new blob, it writes the blob's pages file (kernel/snapshot-pages.js). */
+const PAGES_WRITER = path.join(__dirname, "snapshot-pages.js");
 /** What the snapshot's builder loads (with everything they require). */
 const MODULES = {
   stamp: path.join(__dirname, "stamp.js"),
@@ -190,6 +193,15 @@ function build(env = process.env, system = false) {
     }
     fs.chmodSync(partial, system ? 0o644 : 0o600);
     if (system) fs.chmodSync(path.join(work, "stamps.json"), 0o644);
+    // The copy of the blob a kernel's memory holds, as a file it can map (kernel/snapshot-pages.js),
+    // written by a process started from the blob. Without it a kernel keeps that copy resident.
+    const pages = spawnSync(process.execPath, ["--snapshot-blob", partial, PAGES_WRITER, "write", partial], {
+      cwd: work,
+      env,
+      encoding: "utf8",
+    });
+    fs.rmSync(pagesFile(blob), { force: true });
+    if (pages.status === 0 && fs.existsSync(pagesFile(partial))) fs.renameSync(pagesFile(partial), pagesFile(blob));
     fs.renameSync(path.join(work, "stamps.json"), `${blob}.json`);
     fs.renameSync(partial, blob);
     // Blobs of this checkout not rebuilt for a month belong to a Node binary that is gone (an
@@ -201,6 +213,7 @@ function build(env = process.env, system = false) {
       if (Date.now() - fs.statSync(file).mtimeMs > OLD_BLOB_MS) {
         fs.rmSync(file, { force: true });
         fs.rmSync(`${file}.json`, { force: true });
+        fs.rmSync(pagesFile(file), { force: true });
       }
     }
     return blob;

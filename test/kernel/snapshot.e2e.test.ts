@@ -154,8 +154,29 @@ suite("the kernel's start-up snapshot", () => {
       expect((fs.statSync(file).mode & 0o777).toString(8)).toBe("600");
       expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe("700");
       expect(fresh()).toBe("true");
+      // Beside it, the copy of it a kernel holds, as a file to map (kernel/snapshot-pages.js).
+      const pages = fs.statSync(`${file}.pages`);
+      expect((pages.mode & 0o777).toString(8)).toBe("600");
+      expect(pages.size % 4096).toBe(0);
+      expect(pages.size).toBeGreaterThan(16 << 20);
     },
     60_000,
+  );
+
+  whereSupported(
+    `a kernel started from it maps the blob's pages over its copy, and still starts threads and contexts from it${unsupportedNote}`,
+    async () => {
+      ensureBuilt();
+      const cells = await run({}, [
+        'globalThis[Symbol.for("tslab-ipc.snapshot")] ?? "plain"',
+        'require("fs").readFileSync("/proc/self/maps", "utf8").split("\\n").some((l) => l.endsWith(".blob.pages"))',
+        // A cell that awaits starts the interrupt watchdog (a worker thread); then a cell's own worker and a new context.
+        'await new Promise((r) => setTimeout(r, 10)); require("vm").runInNewContext("6 * 7")',
+        'const { Worker } = require("worker_threads");\nawait new Promise((resolve) => new Worker("require(\'worker_threads\').parentPort.postMessage(6 * 7)", { eval: true }).once("message", resolve))',
+      ]);
+      expect(cells).toEqual(["'snapshot'", "true", "42", "42"]);
+    },
+    120_000,
   );
 
   whereSupported(

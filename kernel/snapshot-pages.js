@@ -1,0 +1,180 @@
+// @ts-check
+// A kernel started from the start-up snapshot gives the snapshot's copy in its memory back to the
+// page cache.
+//
+// Why: Node reads the V8 part of the blob into a heap block it keeps for the life of the process
+// (V8 reads it again only to start a Worker: the interrupt watchdog, a cell's own). Under Node 20
+// that block is 39 MiB of anonymous memory in every kernel, ~21% of one after its first cell,
+// resident though nothing reads it.
+//
+// What: the snapshot builder writes `<blob>.pages` beside the blob, from a process started from
+// it: a file whose byte o is the block's byte o, counted from the block's first page (that page
+// holds malloc's header, so it is not replaced). A kernel started from the blob finds the block,
+// checks that every page it will replace equals the file's, and maps the file over them
+// (MAP_PRIVATE | MAP_FIXED): the same bytes at the same addresses, now file-backed and clean. They
+// leave the kernel's resident memory until something reads them, and then come from the page
+// cache, shared by every kernel started from that blob.
+//
+// Invariants:
+// - Memory changes only where each replaced page equals the file's byte for byte, checked just
+//   before the mapping; anything unexpected (no such block, a differing page, a file that is not
+//   the blob's owner's or is writable by others) maps nothing, and the kernel runs as before.
+// - A pages file is never written in place: the builder renames a new one over it. Pages of a
+//   private file mapping not yet read would show such a write, so a mapped file never changes.
+// - MAP_PRIVATE: V8 never writes to its startup data; were it to, it would get a private copy,
+//   as before.
+
+const fs = require("fs");
+const path = require("path");
+
+const PAGE = 4096;
+/** Where the block's bytes begin in its first page: malloc's header on 64-bit glibc. */
+const HEADER = 16;
+/** The block is at least this large (the kernel's is ~39 MiB). */
+const MIN_BLOCK = 1 << 20;
+/** Bytes of the block's first page looked up in the blob to find where its copy starts. */
+const PROBE = 512;
+/** Of the blob, how far in Node's header can end. */
+const HEADER_SPAN = 1 << 20;
+/** Compared in chunks of this size: no large buffers. */
+const CHUNK = 1 << 20;
+
+/** The path of the pages file of `blob`. @param {string} blob */
+function pagesFile(blob) {
+  return `${blob}.pages`;
+}
+
+/** The blob this process started from (`--snapshot-blob`), or null. */
+function startedBlob() {
+  const i = process.execArgv.indexOf("--snapshot-blob");
+  return i >= 0 && process.execArgv[i + 1] ? path.resolve(process.execArgv[i + 1]) : null;
+}
+
+/**
+ * The anonymous mappings of this process large enough to be the block, as [start, size].
+ * @returns {Array<[number, number]>}
+ */
+function anonymousMappings() {
+  /** @type {Array<[number, number]>} */
+  const found = [];
+  for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
+    const [range, perms, offset, , inode, name] = line.split(/\s+/);
+    if (perms !== "rw-p" || offset !== "00000000" || inode !== "0" || name) continue;
+    const [start, end] = range.split("-").map((x) => Number.parseInt(x, 16));
+    if (Number.isSafeInteger(end) && end - start >= MIN_BLOCK) found.push([start, end - start]);
+  }
+  return found;
+}
+
+/**
+ * The mappings that may be the block holding the blob's V8 data: those whose first page's bytes
+ * after the header appear exactly once in the blob's first HEADER_SPAN bytes, largest first (a
+ * buffer that held the first part of the blob may match too; the block is the whole blob).
+ * @param {number} mem a descriptor of /proc/self/mem
+ * @param {Buffer} blobHead the blob's first bytes
+ * @returns {Array<{ start: number, size: number, dataAt: number }>} dataAt: the blob offset of the block's byte HEADER
+ */
+function findBlocks(mem, blobHead) {
+  const page = Buffer.alloc(PAGE);
+  const found = [];
+  for (const [start, size] of anonymousMappings()) {
+    fs.readSync(mem, page, 0, PAGE, start);
+    const probe = page.subarray(HEADER, HEADER + PROBE);
+    if (probe.every((b) => b === 0)) continue;
+    const at = blobHead.indexOf(probe);
+    if (at >= 0 && blobHead.indexOf(probe, at + 1) < 0) found.push({ start, size, dataAt: at });
+  }
+  return found.sort((a, b) => b.size - a.size);
+}
+
+/**
+ * Writes `<blob>.pages` (see the header), in a process started from `blob`: the builder's.
+ * @param {string} blob
+ * @returns {number} the bytes written
+ */
+function writePages(blob) {
+  const data = fs.readFileSync(blob);
+  const mem = fs.openSync("/proc/self/mem", "r");
+  try {
+    const [block] = findBlocks(mem, data.subarray(0, HEADER_SPAN));
+    if (!block) throw new Error("this process holds no copy of the blob's V8 data");
+    // The file's byte o is the block's byte o: HEADER bytes that are not the blob's, then its data.
+    const image = Buffer.alloc(Math.min(block.size, data.length - block.dataAt + HEADER));
+    data.copy(image, HEADER, block.dataAt);
+    // Whole pages from the second on, as long as the block holds the same bytes.
+    const page = Buffer.alloc(PAGE);
+    let pages = 1;
+    while ((pages + 1) * PAGE <= image.length) {
+      fs.readSync(mem, page, 0, PAGE, block.start + pages * PAGE);
+      if (!page.equals(image.subarray(pages * PAGE, (pages + 1) * PAGE))) break;
+      pages++;
+    }
+    if (pages < 2) throw new Error("the blob's V8 data is not where its first page says");
+    const out = pagesFile(blob);
+    const partial = `${out}.${process.pid}`;
+    fs.writeFileSync(partial, image.subarray(0, pages * PAGE), { mode: fs.statSync(blob).mode & 0o644 });
+    fs.renameSync(partial, out);
+    return pages * PAGE;
+  } finally {
+    fs.closeSync(mem);
+  }
+}
+
+/**
+ * Maps `<blob>.pages` over the block that holds the blob's V8 data (see the header).
+ * @param {string | null} [blob] the blob this process started from, by default
+ * @returns {{ bytes: number } | { skipped: string }} what was mapped, or why nothing was
+ */
+function mapPages(blob = startedBlob()) {
+  if (!blob) return { skipped: "not started from a snapshot" };
+  const file = pagesFile(blob);
+  /** @type {number | null} */
+  let fd = null;
+  let mem = null;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    const st = fs.fstatSync(fd);
+    const blobOwner = fs.statSync(blob).uid;
+    if (!st.isFile() || st.uid !== blobOwner || (st.mode & 0o022) !== 0)
+      return { skipped: `${file} is not the blob's owner's alone` };
+    if (st.size % PAGE !== 0 || st.size < 2 * PAGE) return { skipped: `${file} is not whole pages` };
+    mem = fs.openSync("/proc/self/mem", "r");
+    const head = Buffer.alloc(Math.min(HEADER_SPAN, fs.statSync(blob).size));
+    const blobFd = fs.openSync(blob, "r");
+    try {
+      fs.readSync(blobFd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(blobFd);
+    }
+    const block = findBlocks(mem, head).find((b) => b.size >= st.size);
+    if (!block) return { skipped: "no copy of the blob's V8 data as large as the file" };
+    const inMemory = Buffer.alloc(CHUNK);
+    const onDisk = Buffer.alloc(CHUNK);
+    for (let at = PAGE; at < st.size; at += CHUNK) {
+      const n = Math.min(CHUNK, st.size - at);
+      fs.readSync(mem, inMemory, 0, n, block.start + at);
+      if (fs.readSync(fd, onDisk, 0, n, at) !== n || !inMemory.subarray(0, n).equals(onDisk.subarray(0, n))) {
+        return { skipped: `${file} differs from the block at byte ${at}` };
+      }
+    }
+    const { repoRoot } = require("./resolve");
+    const { fn, isFailedPointer } = require(path.join(repoRoot, "dist", "ffi", "libc"));
+    const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_FIXED } = require(path.join(repoRoot, "dist", "sys", "constants"));
+    const at = BigInt(block.start + PAGE);
+    const got = fn.mmap(at, st.size - PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, PAGE);
+    if (isFailedPointer(got) || BigInt(got) !== at) return { skipped: "mmap refused" };
+    return { bytes: st.size - PAGE };
+  } catch (e) {
+    return { skipped: /** @type {Error} */ (e).message };
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    if (mem !== null) fs.closeSync(mem);
+  }
+}
+
+module.exports = { mapPages, writePages, pagesFile };
+
+// The builder runs this file in a process started from the new blob: write <blob>.pages.
+if (require.main === module && process.argv[2] === "write" && process.argv[3]) {
+  writePages(path.resolve(process.argv[3]));
+}

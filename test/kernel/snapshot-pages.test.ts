@@ -1,0 +1,134 @@
+// kernel/snapshot-pages.js: a process started from a start-up snapshot maps the blob's pages file
+// over the copy of the blob it holds, and its memory is what it was (a Worker and a new context,
+// which read that copy, still start); a file that differs by a byte, or that others may write,
+// maps nothing. On a small test snapshot, in Node processes of their own.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import os from "os";
+import path from "path";
+
+const pagesJs = path.resolve(__dirname, "..", "..", "kernel", "snapshot-pages.js");
+const snapshot = require(path.resolve(__dirname, "..", "..", "kernel", "snapshot.js")) as {
+  enabled(env: NodeJS.ProcessEnv): boolean;
+  SNAPSHOT_MAJORS: number[];
+};
+const supported = snapshot.enabled({ ...process.env, TSLAB_IPC_SNAPSHOT: "1" });
+const whereSupported = supported ? test : test.skip;
+const note = supported ? "" : ` [skipped: the kernel uses no snapshot under Node ${process.version}]`;
+
+let dir: string;
+let blob: string;
+
+/** What a process started from the blob printed (one JSON line) after running `body`. */
+function fromBlob(body: string, args: string[] = ["--snapshot-blob", blob]): Record<string, unknown> {
+  const script = path.join(dir, `use-${Math.random().toString(36).slice(2)}.js`);
+  fs.writeFileSync(
+    script,
+    `const fs = require("fs");
+     const { mapPages } = require(${JSON.stringify(pagesJs)});
+     /** Resident and anonymous kB of the pages file's mapping (/proc/self/smaps), or null. */
+     const residentOfPages = () => {
+       const entry = fs.readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.split("\\n")[0].endsWith(".pages"));
+       return entry ? { rss: Number(entry.match(/\\nRss:\\s+(\\d+)/)[1]), anonymous: Number(entry.match(/\\nAnonymous:\\s+(\\d+)/)[1]) } : null;
+     };
+     const mappedFile = () => fs.readFileSync("/proc/self/maps", "utf8").includes(".pages");
+     /** Reads what the process holds of the blob: a Worker's isolate and a new context start from it. */
+     const stillReads = () => new Promise((resolve) => {
+       const { Worker } = require("worker_threads");
+       new Worker("require('worker_threads').parentPort.postMessage(6 * 7)", { eval: true })
+         .once("message", (m) => resolve([m, require("vm").runInNewContext("fromSnapshot.length + 1", { fromSnapshot: globalThis.fromSnapshot ?? [] })]));
+     });
+     (async () => { ${body} })().then((r) => console.log(JSON.stringify(r)), (e) => { console.error(e); process.exit(1); });`,
+  );
+  const r = spawnSync(process.execPath, [...args, script], { encoding: "utf8", cwd: dir, timeout: 60_000 });
+  expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0, stderr: "" });
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "null");
+}
+
+/** Writes a new pages file (as the builder does: another file renamed over it). */
+function replacePages(content: Buffer, mode = 0o600): void {
+  const partial = `${blob}.pages.new`;
+  fs.writeFileSync(partial, content, { mode });
+  fs.chmodSync(partial, mode);
+  fs.renameSync(partial, `${blob}.pages`);
+}
+
+beforeAll(() => {
+  if (!supported) return;
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-pages-"));
+  blob = path.join(dir, "test.blob");
+  // A snapshot whose heap holds some data, whose main function runs the given script.
+  const entry = path.join(dir, "entry.js");
+  fs.writeFileSync(
+    entry,
+    `globalThis.fromSnapshot = Array.from({ length: 20000 }, (_, i) => ({ i, s: "item " + i }));
+     require("v8").startupSnapshot.setDeserializeMainFunction(() => {
+       process.argv[1] = require("path").resolve(process.argv[1]);
+       require("module").runMain();
+     });`,
+  );
+  const built = spawnSync(process.execPath, ["--snapshot-blob", blob, "--build-snapshot", entry], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  expect(built.status).toBe(0);
+  // What the builder does after it (kernel/snapshot.js): write the pages file from the new blob.
+  const wrote = spawnSync(process.execPath, ["--snapshot-blob", blob, pagesJs, "write", blob], {
+    cwd: dir,
+    encoding: "utf8",
+  });
+  expect({ status: wrote.status, stderr: wrote.stderr }).toMatchObject({ status: 0, stderr: "" });
+}, 60_000);
+
+afterAll(() => {
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+whereSupported(
+  `the pages file maps over the copy: its memory leaves the anonymous pages, and is still read${note}`,
+  () => {
+    const pages = fs.statSync(`${blob}.pages`);
+    expect(pages.size % 4096).toBe(0);
+    expect(pages.size).toBeGreaterThan(1 << 20);
+    // Readable by whom the blob is (the builder makes a user's 0600, the machine's 0644), no more.
+  expect(pages.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
+    const r = fromBlob(`
+    const result = mapPages();
+    return { result, resident: residentOfPages(), mapped: mappedFile(), reads: await stillReads() };
+  `);
+    expect(r.result).toEqual({ bytes: pages.size - 4096 });
+    // The replaced pages are the file's now, and none is in memory until read.
+  expect(r.resident).toEqual({ rss: 0, anonymous: 0 });
+    expect(r.mapped).toBe(true);
+    expect(r.reads).toEqual([42, 20001]);
+  },
+);
+
+whereSupported(`a pages file that differs from the copy by one byte maps nothing${note}`, () => {
+  const good = fs.readFileSync(`${blob}.pages`);
+  try {
+    const bad = Buffer.from(good);
+    bad[bad.length - 100] ^= 0xff;
+    replacePages(bad);
+    const r = fromBlob("return { result: mapPages(), mapped: mappedFile(), reads: await stillReads() };");
+    expect((r.result as { skipped: string }).skipped).toMatch(/differs from the block at byte \d+/);
+    expect(r.mapped).toBe(false);
+    expect(r.reads).toEqual([42, 20001]);
+  } finally {
+    replacePages(good);
+  }
+});
+
+whereSupported(`a pages file others may write maps nothing; nor does a process not started from a blob${note}`, () => {
+  const good = fs.readFileSync(`${blob}.pages`);
+  try {
+    replacePages(good, 0o622);
+    const r = fromBlob("return { result: mapPages(), mapped: mappedFile() };");
+    expect((r.result as { skipped: string }).skipped).toMatch(/not the blob's owner's alone/);
+    expect(r.mapped).toBe(false);
+  } finally {
+    replacePages(good);
+  }
+  const plain = fromBlob("return { result: mapPages(), mapped: mappedFile() };", []);
+  expect(plain).toEqual({ result: { skipped: "not started from a snapshot" }, mapped: false });
+});
