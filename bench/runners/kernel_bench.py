@@ -144,8 +144,12 @@ def execute_timed(kc, code, timeout=60):
     return dt
 
 
+IDLE_S = 10
+
+
 def cells(kernel_dir, repeats, system):
-    """Median-able samples of each cell kind, and the kernel's memory after its first cell."""
+    """Median-able samples of each cell kind, and the kernel's memory after its first cell and
+    idle after the last."""
     from jupyter_client.manager import start_new_kernel
 
     repo = os.path.dirname(os.path.abspath(kernel_dir))
@@ -160,12 +164,20 @@ def cells(kernel_dir, repeats, system):
         for _ in range(repeats):
             for kind in out:  # interleaved, so a slow moment of the machine hits every kind
                 out[kind].append(execute_timed(kc, code[kind]))
+        # What the kernel holds between a person's cells after those: idle for IDLE_S seconds
+        # (past V8's memory reducer, 8 s, and our idle compaction, 5 s).
+        time.sleep(IDLE_S)
+        rss_idle = tree_rss_mib(pid)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
     out["samples"] = out["trivial"]
     out["rss"] = [rss]
-    out["note"] = "%d rounds of the three cells in one kernel, interleaved; RSS of the kernel and its children after its first cell" % repeats
+    out["rss_idle"] = [rss_idle]
+    out["note"] = (
+        "%d rounds of the three cells in one kernel, interleaved; RSS of the kernel and its children after its first cell, and %d s after the last"
+        % (repeats, IDLE_S)
+    )
     emit(out)
 
 
