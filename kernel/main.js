@@ -36,7 +36,7 @@ const os = require("os");
 // kernel/start.sh tuned glibc's malloc for this process (read at its first allocation); the
 // settings it made are taken out of the environment, so children get the user's.
 for (const name of (process.env.TSLAB_IPC_MALLOC_DEFAULTS ?? "").split(" "))
-  if (name.startsWith("MALLOC_")) delete process.env[name];
+  if (name.startsWith("MALLOC_") || name === "GLIBC_TUNABLES") delete process.env[name];
 delete process.env.TSLAB_IPC_MALLOC_DEFAULTS;
 
 // Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts

@@ -68,21 +68,31 @@ function anonymousMappings() {
 
 /**
  * The mappings that may be the block holding the blob's V8 data: those whose first page's bytes
- * after the header appear exactly once in the blob's first HEADER_SPAN bytes, largest first (a
- * buffer that held the first part of the blob may match too; the block is the whole blob).
+ * after the header appear exactly once in the blob's first HEADER_SPAN bytes, right after the
+ * data's length (Node writes the V8 data as a 32-bit length and its bytes), largest first.
  * @param {number} mem a descriptor of /proc/self/mem
  * @param {Buffer} blobHead the blob's first bytes
- * @returns {Array<{ start: number, size: number, dataAt: number }>} dataAt: the blob offset of the block's byte HEADER
+ * @param {number} blobSize the blob's size
+ * @returns {Array<{ start: number, size: number, dataAt: number, dataBytes: number }>} dataAt:
+ *   the blob offset of the block's byte HEADER; dataBytes: the V8 data's length
  */
-function findBlocks(mem, blobHead) {
+function findBlocks(mem, blobHead, blobSize) {
   const page = Buffer.alloc(PAGE);
   const found = [];
   for (const [start, size] of anonymousMappings()) {
-    fs.readSync(mem, page, 0, PAGE, start);
+    try {
+      fs.readSync(mem, page, 0, PAGE, start);
+    } catch {
+      continue; // unmapped since /proc/self/maps was read (V8 frees pages on its own threads)
+    }
     const probe = page.subarray(HEADER, HEADER + PROBE);
     if (probe.every((b) => b === 0)) continue;
     const at = blobHead.indexOf(probe);
-    if (at >= 0 && blobHead.indexOf(probe, at + 1) < 0) found.push({ start, size, dataAt: at });
+    if (at < 4 || blobHead.indexOf(probe, at + 1) >= 0) continue;
+    const dataBytes = blobHead.readInt32LE(at - 4);
+    if (dataBytes >= MIN_BLOCK && at + dataBytes <= blobSize && HEADER + dataBytes <= size) {
+      found.push({ start, size, dataAt: at, dataBytes });
+    }
   }
   return found.sort((a, b) => b.size - a.size);
 }
@@ -96,11 +106,11 @@ function writePages(blob) {
   const data = fs.readFileSync(blob);
   const mem = fs.openSync("/proc/self/mem", "r");
   try {
-    const [block] = findBlocks(mem, data.subarray(0, HEADER_SPAN));
+    const [block] = findBlocks(mem, data.subarray(0, HEADER_SPAN), data.length);
     if (!block) throw new Error("this process holds no copy of the blob's V8 data");
     // The file's byte o is the block's byte o: HEADER bytes that are not the blob's, then its data.
-    const image = Buffer.alloc(Math.min(block.size, data.length - block.dataAt + HEADER));
-    data.copy(image, HEADER, block.dataAt);
+    const image = Buffer.alloc(HEADER + block.dataBytes);
+    data.copy(image, HEADER, block.dataAt, block.dataAt + block.dataBytes);
     // Whole pages from the second on, as long as the block holds the same bytes.
     const page = Buffer.alloc(PAGE);
     let pages = 1;
@@ -139,14 +149,15 @@ function mapPages(blob = startedBlob()) {
       return { skipped: `${file} is not the blob's owner's alone` };
     if (st.size % PAGE !== 0 || st.size < 2 * PAGE) return { skipped: `${file} is not whole pages` };
     mem = fs.openSync("/proc/self/mem", "r");
-    const head = Buffer.alloc(Math.min(HEADER_SPAN, fs.statSync(blob).size));
+    const blobSize = fs.statSync(blob).size;
+    const head = Buffer.alloc(Math.min(HEADER_SPAN, blobSize));
     const blobFd = fs.openSync(blob, "r");
     try {
       fs.readSync(blobFd, head, 0, head.length, 0);
     } finally {
       fs.closeSync(blobFd);
     }
-    const block = findBlocks(mem, head).find((b) => b.size >= st.size);
+    const block = findBlocks(mem, head, blobSize).find((b) => HEADER + b.dataBytes >= st.size);
     if (!block) return { skipped: "no copy of the blob's V8 data as large as the file" };
     const inMemory = Buffer.alloc(CHUNK);
     const onDisk = Buffer.alloc(CHUNK);

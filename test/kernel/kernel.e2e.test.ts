@@ -178,8 +178,8 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
         /* 14 */ { source: "await runTs('const x: number = ;')", tags: ["raises-exception"] },
         /* 15 */ "Object.keys(require.cache).filter((f) => f.endsWith('/lib/typescript.js')).map((f) => f.slice(f.indexOf('/node_modules/'))).join(' ')",
         /* 16 */ [
-          "const started = require('fs').readFileSync('/proc/self/environ', 'utf8').split(String.fromCharCode(0)).filter((v) => v.startsWith('MALLOC_')).sort();",
-          "const childEnv = await runTs('console.log(Object.keys(process.env).filter((k) => k.startsWith(`MALLOC_`)).join(`,`) || `none`)', { quiet: true });",
+          "const started = require('fs').readFileSync('/proc/self/environ', 'utf8').split(String.fromCharCode(0)).filter((v) => v.startsWith('MALLOC_') || v.startsWith('GLIBC_TUNABLES=')).sort();",
+          "const childEnv = await runTs('console.log(Object.keys(process.env).filter((k) => k.startsWith(`MALLOC_`) || k === `GLIBC_TUNABLES`).join(`,`) || `none`)', { quiet: true });",
           "started.join(' ') + ' | ' + childEnv.stdout.trim()",
         ].join("\n"),
       ]),
@@ -274,7 +274,9 @@ describeWithJupyter("a notebook executed by nbconvert with the kernel", () => {
   });
 
   test("the kernel runs with start.sh's malloc settings, and its children with the user's environment", () => {
-    expect(text(result(16)?.data?.["text/plain"])).toBe("'MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 | none'");
+    expect(text(result(16)?.data?.["text/plain"])).toBe(
+      "'GLIBC_TUNABLES=glibc.malloc.hugetlb=1 MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 | none'",
+    );
   });
 
   test("after shutdown the kernel process is gone and its segment removed", () => {

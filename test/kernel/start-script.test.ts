@@ -133,7 +133,8 @@ describe("kernel/start.sh sets the kernel's environment", () => {
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-start-env-"));
     fakeNode = path.join(dir, "node");
-    const line = 'echo "${MALLOC_ARENA_MAX-unset} ${MALLOC_MMAP_THRESHOLD_-unset} [$TSLAB_IPC_MALLOC_DEFAULTS]"';
+    const line =
+      'echo "${MALLOC_ARENA_MAX-unset} ${MALLOC_MMAP_THRESHOLD_-unset} ${GLIBC_TUNABLES-unset} [$TSLAB_IPC_MALLOC_DEFAULTS]"';
     fs.writeFileSync(fakeNode, `#!/bin/sh\n${line}\n`, { mode: 0o755 });
   });
 
@@ -145,9 +146,13 @@ describe("kernel/start.sh sets the kernel's environment", () => {
       encoding: "utf8",
     }).stdout.trim();
 
-  test("glibc's malloc: two arenas and a fixed 128 KiB mmap threshold unless the user chose; main.js is told which it set", () => {
-    expect(run({})).toBe("2 131072 [MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_]");
-    expect(run({ MALLOC_ARENA_MAX: "4" })).toBe("4 131072 [ MALLOC_MMAP_THRESHOLD_]");
-    expect(run({ MALLOC_ARENA_MAX: "4", MALLOC_MMAP_THRESHOLD_: "65536" })).toBe("4 65536 []");
+  test("glibc's malloc: two arenas, a fixed 128 KiB mmap threshold and huge pages on request unless the user chose; main.js is told which it set", () => {
+    expect(run({})).toBe("2 131072 glibc.malloc.hugetlb=1 [MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_ GLIBC_TUNABLES]");
+    expect(run({ MALLOC_ARENA_MAX: "4" })).toBe(
+      "4 131072 glibc.malloc.hugetlb=1 [ MALLOC_MMAP_THRESHOLD_ GLIBC_TUNABLES]",
+    );
+    expect(
+      run({ MALLOC_ARENA_MAX: "4", MALLOC_MMAP_THRESHOLD_: "65536", GLIBC_TUNABLES: "glibc.malloc.tcache_count=0" }),
+    ).toBe("4 65536 glibc.malloc.tcache_count=0 []");
   });
 });
