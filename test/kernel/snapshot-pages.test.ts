@@ -91,14 +91,14 @@ whereSupported(
     expect(pages.size % 4096).toBe(0);
     expect(pages.size).toBeGreaterThan(1 << 20);
     // Readable by whom the blob is (the builder makes a user's 0600, the machine's 0644), no more.
-  expect(pages.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
+    expect(pages.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
     const r = fromBlob(`
     const result = mapPages();
     return { result, resident: residentOfPages(), mapped: mappedFile(), reads: await stillReads() };
   `);
     expect(r.result).toEqual({ bytes: pages.size - 4096 });
     // The replaced pages are the file's now, and none is in memory until read.
-  expect(r.resident).toEqual({ rss: 0, anonymous: 0 });
+    expect(r.resident).toEqual({ rss: 0, anonymous: 0 });
     expect(r.mapped).toBe(true);
     expect(r.reads).toEqual([42, 20001]);
   },
