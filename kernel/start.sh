@@ -9,7 +9,7 @@
 node=$1
 shift
 here=${0%/*}
-# glibc's malloc of the kernel, tuned for memory unless the user chose (main.js takes the
+# glibc's malloc of the kernel, tuned for memory and start-up unless the user chose (main.js takes the
 # settings made here out of its environment, so the kernel's children, the labs' programs whose
 # page faults and timings the notebooks measure, run with the user's):
 # - two arenas: glibc gives each thread that allocates its own (up to 8 per core), and the
