@@ -25,7 +25,7 @@ here=${0%/*}
 #   Debian): Node reads the 43 MB snapshot into one block and copies its 39 MB of V8 data into
 #   another, a page fault every 4 KiB, and on a host whose faults cost ~12 us a start took 55,000
 #   of them. Measured through jupyter_client, 6 starts a way alternated (2 December): 1.49 ->
-#   1.00 s to the first result, 28,500 fewer faults, the same 153-156 MiB after the first cell.
+#   1.00 s to the first result, faults 55,200-55,600 -> 28,500-29,500, the same 153-156 MiB.
 TSLAB_IPC_MALLOC_DEFAULTS=
 [ -n "${MALLOC_ARENA_MAX+set}" ] || { MALLOC_ARENA_MAX=2 && TSLAB_IPC_MALLOC_DEFAULTS="MALLOC_ARENA_MAX"; }
 [ -n "${MALLOC_MMAP_THRESHOLD_+set}" ] ||
