@@ -584,9 +584,11 @@ async function troublemaker(hub, name) {
   });
   const kernel = await KernelSocket.connect(server, token, session.kernel.id);
   const big = await kernel.execute("shmget(IPC_PRIVATE, 20 * 2 ** 30, IPC_CREAT | 0o600)");
-  // A fork bomb that keeps forking in the background after its shell returns.
+  // A fork bomb that keeps forking in the background after its shell returns. Its stderr is read
+  // until the timeout (the bomb holds the pipe open): 20 s, since on a loaded two-core machine 10
+  // s once passed without its reaching the student's 512 tasks (CI, 2 December).
   const bomb = await kernel.execute(
-    `require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 10000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`,
+    `require("child_process").spawnSync("/bin/bash", ["-c", "b() { b | b & }; b; sleep 3"], { encoding: "utf8", timeout: 20000 }).stderr.split("\\n").find((l) => /fork/.test(l)) ?? "no fork error"`,
   );
   kernel.close();
   // The bomb keeps forking in the background: stopping the server is what ends it.
