@@ -11,9 +11,9 @@
 // it: a file whose byte o is the block's byte o, counted from the block's first page (that page
 // holds malloc's header, so it is not replaced). A kernel started from the blob finds the block,
 // checks that every page it will replace equals the file's, and maps the file over them
-// (MAP_PRIVATE | MAP_FIXED): the same bytes at the same addresses, now file-backed and clean. They
-// leave the kernel's resident memory until something reads them, and then come from the page
-// cache, shared by every kernel started from that blob.
+// (MAP_PRIVATE | MAP_FIXED, through src/sys/replace-pages.ts): the same bytes at the same
+// addresses, now file-backed and clean. They leave the kernel's resident memory until something
+// reads them, and then come from the page cache, shared by every kernel started from that blob.
 //
 // Invariants:
 // - Memory changes only where each replaced page equals the file's byte for byte, checked just
@@ -169,11 +169,8 @@ function mapPages(blob = startedBlob()) {
       }
     }
     const { repoRoot } = require("./resolve");
-    const { fn, isFailedPointer } = require(path.join(repoRoot, "dist", "ffi", "libc"));
-    const { PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_FIXED } = require(path.join(repoRoot, "dist", "sys", "constants"));
-    const at = BigInt(block.start + PAGE);
-    const got = fn.mmap(at, st.size - PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, PAGE);
-    if (isFailedPointer(got) || BigInt(got) !== at) return { skipped: "mmap refused" };
+    const { replacePagesWithFile } = require(path.join(repoRoot, "dist", "sys", "replace-pages"));
+    replacePagesWithFile(BigInt(block.start + PAGE), st.size - PAGE, fd, PAGE);
     return { bytes: st.size - PAGE };
   } catch (e) {
     return { skipped: /** @type {Error} */ (e).message };

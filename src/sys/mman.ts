@@ -256,7 +256,8 @@ function closeQuietly(holder: { fd: number }): void {
   }
 }
 
-function checkAddr(addr: unknown): Pointer | null {
+/** A mapping's address argument: null for "anywhere", else a page-aligned user-space address. */
+export function checkAddr(addr: unknown): Pointer | null {
   if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
   if (typeof addr !== "bigint") {
     throw new ERR_INVALID_ARG_TYPE("addr", "null or a bigint address", addr);
