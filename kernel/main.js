@@ -76,7 +76,7 @@ const { openUserHistory } = require("./history");
 const { installCellApi } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
 const { compactWhenIdle } = require("./idle-gc");
-const { mapPages: mapSnapshotPages } = require("./snapshot-pages");
+const { mapPages: mapSnapshotPages, mapSource: mapSnapshotSource } = require("./snapshot-pages");
 const snapshot = require("./snapshot");
 
 lap(`modules loaded (${snapshot.startedFrom()} start)`);
@@ -158,18 +158,23 @@ function main() {
     handler.enqueue(() => warmUp(executor, target, handler));
     // Read off the start's path, before the first cell needs it (a history_request reads it at once).
     handler.enqueue(async () => history?.load());
-    // The snapshot's copy in this process goes back to the page cache (kernel/snapshot-pages.js);
-    // not for a batch kernel, which ends with its notebook.
+    // The snapshot's copy in this process, and TypeScript's source in its heap, go back to the
+    // page cache (kernel/snapshot-pages.js); not for a batch kernel, which ends with its notebook.
     if (process.env.TSLAB_IPC_BATCH !== "1") {
       handler.enqueue(async () => {
-        const t0 = performance.now();
-        const r = mapSnapshotPages();
-        const ms = (performance.now() - t0).toFixed(0);
-        lap(
-          "bytes" in r
-            ? `snapshot pages mapped: ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${ms} ms`
-            : `snapshot pages not mapped: ${r.skipped}`,
-        );
+        for (const [what, map] of /** @type {const} */ ([
+          ["snapshot pages", mapSnapshotPages],
+          ["TypeScript's source", mapSnapshotSource],
+        ])) {
+          const t0 = performance.now();
+          const r = map();
+          const ms = (performance.now() - t0).toFixed(0);
+          lap(
+            "bytes" in r
+              ? `${what} mapped: ${(r.bytes / 2 ** 20).toFixed(1)} MiB in ${ms} ms`
+              : `${what} not mapped: ${r.skipped}`,
+          );
+        }
       });
     }
   };

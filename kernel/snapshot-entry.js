@@ -25,7 +25,7 @@ const manifestFile = process.env.TSLAB_IPC_SNAPSHOT_MANIFEST;
 if (!manifestFile || !v8.startupSnapshot?.isBuildingSnapshot()) {
   throw new Error("kernel/snapshot-entry.js is run by kernel/snapshot.js build, under node --build-snapshot");
 }
-/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string }} */
+/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string, sourceImage?: string }} */
 const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
 
 /** TypeScript's file (loaded by the converter): see latin1Comments. */
@@ -85,7 +85,12 @@ function load(file) {
   if (file.endsWith(".json")) {
     module.exports = JSON.parse(text);
   } else {
-    if (file === typescriptFile) text = latin1Comments(text, run(file, text, { exports: {} }).exports);
+    if (file === typescriptFile) {
+      text = latin1Comments(text, run(file, text, { exports: {} }).exports);
+      // The source as V8 will hold it, for the pages file of it (kernel/snapshot-pages.js): one
+      // byte a character, so only when every character fits in one.
+      if (manifest.sourceImage && /^[\0-\xff]*$/.test(text)) fs.writeFileSync(manifest.sourceImage, text, "latin1");
+    }
     run(file, text, module);
   }
   module.loaded = true;

@@ -15,6 +15,14 @@
 // addresses, now file-backed and clean. They leave the kernel's resident memory until something
 // reads them, and then come from the page cache, shared by every kernel started from that blob.
 //
+// The same for TypeScript's source (`<blob>.source`): V8 keeps a script's text in its heap for as
+// long as the script lives (lazy compilation reads it), one byte a character: 8.1 MB that every
+// kernel deserializes from the blob and holds as anonymous memory, though it reads little of it.
+// The builder writes the text as it compiled it (kernel/snapshot-entry.js), a process started
+// from the new blob finds where V8 holds it and writes its whole pages as `<blob>.source`, and a
+// kernel maps that file over the same pages. V8 never writes a string's characters and never
+// moves a large object, and the string lives as long as TypeScript's functions: the process.
+//
 // Invariants:
 // - Memory changes only where each replaced page equals the file's byte for byte, checked just
 //   before the mapping; anything unexpected (no such block, a differing page, a file that is not
@@ -42,6 +50,77 @@ const CHUNK = 1 << 20;
 /** The path of the pages file of `blob`. @param {string} blob */
 function pagesFile(blob) {
   return `${blob}.pages`;
+}
+
+/** The path of the file of TypeScript's source pages of `blob`. @param {string} blob */
+function sourceFile(blob) {
+  return `${blob}.source`;
+}
+
+/**
+ * Opens a file written for `blob` to be mapped: a regular file of the blob's owner, writable by
+ * no one else, of whole pages (at least `minPages`). The caller closes the descriptor.
+ * @param {string} file @param {string} blob @param {number} minPages
+ * @returns {{ fd: number, size: number } | { skipped: string }}
+ */
+function openForMapping(file, blob, minPages) {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const st = fs.fstatSync(fd);
+  /** @type {string | null} */
+  let refused = null;
+  if (!st.isFile() || st.uid !== fs.statSync(blob).uid || (st.mode & 0o022) !== 0)
+    refused = `${file} is not the blob's owner's alone`;
+  else if (st.size % PAGE !== 0 || st.size < minPages * PAGE) refused = `${file} is not whole pages`;
+  if (refused === null) return { fd, size: st.size };
+  fs.closeSync(fd);
+  return { skipped: refused };
+}
+
+/**
+ * Whether this process's `length` bytes at `address` equal the file's from `offset`.
+ * @param {number} mem a descriptor of /proc/self/mem @param {number} address
+ * @param {number} fd @param {number} offset @param {number} length
+ */
+function sameAsFile(mem, address, fd, offset, length) {
+  const inMemory = Buffer.alloc(CHUNK);
+  const onDisk = Buffer.alloc(CHUNK);
+  for (let at = 0; at < length; at += CHUNK) {
+    const n = Math.min(CHUNK, length - at);
+    if (fs.readSync(mem, inMemory, 0, n, address + at) !== n || fs.readSync(fd, onDisk, 0, n, offset + at) !== n)
+      return false;
+    if (!inMemory.subarray(0, n).equals(onDisk.subarray(0, n))) return false;
+  }
+  return true;
+}
+
+/**
+ * Where `bytes` first appear in this process's anonymous mappings of at least `minSize` bytes,
+ * outside `skip` ([start, size] of mappings not to search), at an address whose remainder by a
+ * page is `phase` (any when null), or -1.
+ * @param {number} mem @param {Buffer} bytes @param {number} minSize
+ * @param {Array<[number, number]>} skip @param {number | null} phase
+ */
+function findInMappings(mem, bytes, minSize, skip, phase) {
+  const chunk = Buffer.alloc(CHUNK + bytes.length);
+  for (const [start, size] of anonymousMappings()) {
+    if (size < minSize || skip.some(([s]) => s === start)) continue;
+    for (let at = start; at < start + size; at += CHUNK) {
+      let n;
+      try {
+        n = fs.readSync(mem, chunk, 0, Math.min(chunk.length, start + size - at), at);
+      } catch {
+        break; // unmapped since /proc/self/maps was read
+      }
+      for (
+        let i = chunk.subarray(0, n).indexOf(bytes);
+        i >= 0 && i < CHUNK;
+        i = chunk.subarray(0, n).indexOf(bytes, i + 1)
+      ) {
+        if (phase === null || (at + i) % PAGE === phase) return at + i;
+      }
+    }
+  }
+  return -1;
 }
 
 /** The blob this process started from (`--snapshot-blob`), or null. */
@@ -142,12 +221,10 @@ function mapPages(blob = startedBlob()) {
   let fd = null;
   let mem = null;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    const st = fs.fstatSync(fd);
-    const blobOwner = fs.statSync(blob).uid;
-    if (!st.isFile() || st.uid !== blobOwner || (st.mode & 0o022) !== 0)
-      return { skipped: `${file} is not the blob's owner's alone` };
-    if (st.size % PAGE !== 0 || st.size < 2 * PAGE) return { skipped: `${file} is not whole pages` };
+    const opened = openForMapping(file, blob, 2);
+    if ("skipped" in opened) return opened;
+    fd = opened.fd;
+    const size = opened.size;
     mem = fs.openSync("/proc/self/mem", "r");
     const blobSize = fs.statSync(blob).size;
     const head = Buffer.alloc(Math.min(HEADER_SPAN, blobSize));
@@ -157,21 +234,14 @@ function mapPages(blob = startedBlob()) {
     } finally {
       fs.closeSync(blobFd);
     }
-    const block = findBlocks(mem, head, blobSize).find((b) => HEADER + b.dataBytes >= st.size);
+    const block = findBlocks(mem, head, blobSize).find((b) => HEADER + b.dataBytes >= size);
     if (!block) return { skipped: "no copy of the blob's V8 data as large as the file" };
-    const inMemory = Buffer.alloc(CHUNK);
-    const onDisk = Buffer.alloc(CHUNK);
-    for (let at = PAGE; at < st.size; at += CHUNK) {
-      const n = Math.min(CHUNK, st.size - at);
-      fs.readSync(mem, inMemory, 0, n, block.start + at);
-      if (fs.readSync(fd, onDisk, 0, n, at) !== n || !inMemory.subarray(0, n).equals(onDisk.subarray(0, n))) {
-        return { skipped: `${file} differs from the block at byte ${at}` };
-      }
-    }
+    if (!sameAsFile(mem, block.start + PAGE, fd, PAGE, size - PAGE))
+      return { skipped: `${file} differs from the block` };
     const { repoRoot } = require("./resolve");
     const { replacePagesWithFile } = require(path.join(repoRoot, "dist", "sys", "replace-pages"));
-    replacePagesWithFile(BigInt(block.start + PAGE), st.size - PAGE, fd, PAGE);
-    return { bytes: st.size - PAGE };
+    replacePagesWithFile(BigInt(block.start + PAGE), size - PAGE, fd, PAGE);
+    return { bytes: size - PAGE };
   } catch (e) {
     return { skipped: /** @type {Error} */ (e).message };
   } finally {
@@ -180,9 +250,91 @@ function mapPages(blob = startedBlob()) {
   }
 }
 
-module.exports = { mapPages, writePages, pagesFile };
+/**
+ * Writes `<blob>.source` (see the header), in a process started from `blob`: the whole pages of
+ * TypeScript's source where V8 holds it. `image` is the source as the builder compiled it, one
+ * byte a character. Node's copy of the blob holds the same bytes, serialized: not searched.
+ * @param {string} blob @param {string} image
+ * @returns {number} the bytes written
+ */
+function writeSource(blob, image) {
+  const text = fs.readFileSync(image);
+  if (text.length < 3 * PAGE) throw new Error(`${image} is too short to have whole pages`);
+  const mem = fs.openSync("/proc/self/mem", "r");
+  try {
+    const data = fs.readFileSync(blob);
+    const copies = findBlocks(mem, data.subarray(0, HEADER_SPAN), data.length).map(
+      (b) => /** @type {[number, number]} */ ([b.start, b.size]),
+    );
+    const at = findInMappings(mem, text.subarray(0, PAGE), text.length, copies, null);
+    if (at < 0) throw new Error("this process holds no copy of TypeScript's source");
+    const fd = fs.openSync(image, "r");
+    try {
+      if (!sameAsFile(mem, at, fd, 0, text.length)) throw new Error("TypeScript's source differs from the image");
+    } finally {
+      fs.closeSync(fd);
+    }
+    const first = Math.ceil(at / PAGE) * PAGE;
+    const end = Math.floor((at + text.length) / PAGE) * PAGE;
+    const out = sourceFile(blob);
+    const partial = `${out}.${process.pid}`;
+    fs.writeFileSync(partial, text.subarray(first - at, end - at), { mode: fs.statSync(blob).mode & 0o644 });
+    fs.renameSync(partial, out);
+    return end - first;
+  } finally {
+    fs.closeSync(mem);
+  }
+}
 
-// The builder runs this file in a process started from the new blob: write <blob>.pages.
+/**
+ * Maps `<blob>.source` over the pages of TypeScript's source in V8's heap (see the header).
+ * @param {string | null} [blob] the blob this process started from, by default
+ * @returns {{ bytes: number } | { skipped: string }} what was mapped, or why nothing was
+ */
+function mapSource(blob = startedBlob()) {
+  if (!blob) return { skipped: "not started from a snapshot" };
+  /** @type {number | null} */
+  let fd = null;
+  let mem = null;
+  try {
+    const opened = openForMapping(sourceFile(blob), blob, 2);
+    if ("skipped" in opened) return opened;
+    fd = opened.fd;
+    const firstPage = Buffer.alloc(PAGE);
+    fs.readSync(fd, firstPage, 0, PAGE, 0);
+    mem = fs.openSync("/proc/self/mem", "r");
+    const at = findInMappings(mem, firstPage, opened.size, [], 0);
+    if (at < 0) return { skipped: "no copy of TypeScript's source at a page's start" };
+    if (!sameAsFile(mem, at, fd, 0, opened.size)) return { skipped: `${sourceFile(blob)} differs from the heap` };
+    const { repoRoot } = require("./resolve");
+    const { replacePagesWithFile } = require(path.join(repoRoot, "dist", "sys", "replace-pages"));
+    replacePagesWithFile(BigInt(at), opened.size, fd, 0);
+    return { bytes: opened.size };
+  } catch (e) {
+    return { skipped: /** @type {Error} */ (e).message };
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    if (mem !== null) fs.closeSync(mem);
+  }
+}
+
+module.exports = { mapPages, writePages, pagesFile, mapSource, writeSource, sourceFile };
+
+// The builder runs this file in a process started from the new blob: write <blob>.pages and,
+// given TypeScript's source as it compiled it, <blob>.source. Each is written whole or not at all.
 if (require.main === module && process.argv[2] === "write" && process.argv[3]) {
-  writePages(path.resolve(process.argv[3]));
+  const blob = path.resolve(process.argv[3]);
+  let failed = false;
+  for (const [what, write] of /** @type {Array<[string, () => number]>} */ ([
+    ["pages", () => writePages(blob)],
+    ["source", () => (process.argv[4] ? writeSource(blob, path.resolve(process.argv[4])) : 0)],
+  ])) {
+    try {
+      write();
+    } catch (e) {
+      failed = true;
+      process.stderr.write(`snapshot ${what}: ${/** @type {Error} */ (e).message}\n`);
+    }
+  }
+  process.exitCode = failed ? 1 : 0;
 }

@@ -1,8 +1,10 @@
 // kernel/snapshot-pages.js: a process started from a start-up snapshot maps the blob's pages file
 // over the copy of the blob it holds, and its memory is what it was (a Worker and a new context,
-// which read that copy, still start); a file that differs by a byte, or that others may write,
-// maps nothing. On a small test snapshot, in Node processes of their own.
+// which read that copy, still start); it maps the source file over a large string of its heap
+// (TypeScript's source, in a kernel), which still reads the same; a file that differs by a byte,
+// or that others may write, maps nothing. On a small test snapshot, in Node processes of their own.
 import { spawnSync } from "child_process";
+import { createHash } from "crypto";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -25,13 +27,16 @@ function fromBlob(body: string, args: string[] = ["--snapshot-blob", blob]): Rec
   fs.writeFileSync(
     script,
     `const fs = require("fs");
-     const { mapPages } = require(${JSON.stringify(pagesJs)});
-     /** Resident and anonymous kB of the pages file's mapping (/proc/self/smaps), or null. */
-     const residentOfPages = () => {
-       const entry = fs.readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.split("\\n")[0].endsWith(".pages"));
+     const { mapPages, mapSource } = require(${JSON.stringify(pagesJs)});
+     /** Resident and anonymous kB of the mapping of the file ending in suffix (/proc/self/smaps), or null. */
+     const residentOf = (suffix) => {
+       const entry = fs.readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.split("\\n")[0].endsWith(suffix));
        return entry ? { rss: Number(entry.match(/\\nRss:\\s+(\\d+)/)[1]), anonymous: Number(entry.match(/\\nAnonymous:\\s+(\\d+)/)[1]) } : null;
      };
-     const mappedFile = () => fs.readFileSync("/proc/self/maps", "utf8").includes(".pages");
+     const residentOfPages = () => residentOf(".pages");
+     const mappedFile = (suffix = ".pages") => fs.readFileSync("/proc/self/maps", "utf8").includes(suffix);
+     /** The snapshot's large string, read whole: its length and digest. */
+     const bigTextDigest = () => [globalThis.bigText.length, require("crypto").createHash("sha256").update(globalThis.bigText, "latin1").digest("hex")];
      /** Reads what the process holds of the blob: a Worker's isolate and a new context start from it. */
      const stillReads = () => new Promise((resolve) => {
        const { Worker } = require("worker_threads");
@@ -45,23 +50,32 @@ function fromBlob(body: string, args: string[] = ["--snapshot-blob", blob]): Rec
   return JSON.parse(r.stdout.trim().split("\n").pop() ?? "null");
 }
 
-/** Writes a new pages file (as the builder does: another file renamed over it). */
-function replacePages(content: Buffer, mode = 0o600): void {
-  const partial = `${blob}.pages.new`;
+/** Writes a new pages (or source) file, as the builder does: another file renamed over it. */
+function replacePages(content: Buffer, mode = 0o600, suffix = ".pages"): void {
+  const partial = `${blob}${suffix}.new`;
   fs.writeFileSync(partial, content, { mode });
   fs.chmodSync(partial, mode);
-  fs.renameSync(partial, `${blob}.pages`);
+  fs.renameSync(partial, `${blob}${suffix}`);
 }
+
+/** The test snapshot's large string (about 2 MB, one byte a character), as its builder made it. */
+const bigText = Array.from({ length: 80_000 }, (_, i) => `line ${i} of a long text in the heap\n`).join("");
+const bigTextDigest = [bigText.length, createHash("sha256").update(bigText, "latin1").digest("hex")];
 
 beforeAll(() => {
   if (!supported) return;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-pages-"));
   blob = path.join(dir, "test.blob");
-  // A snapshot whose heap holds some data, whose main function runs the given script.
+  // A snapshot whose heap holds some data and a large string (whose bytes the builder also writes
+  // to a file, as kernel/snapshot-entry.js does TypeScript's source), whose main function runs
+  // the given script.
   const entry = path.join(dir, "entry.js");
+  const image = path.join(dir, "source.image");
   fs.writeFileSync(
     entry,
     `globalThis.fromSnapshot = Array.from({ length: 20000 }, (_, i) => ({ i, s: "item " + i }));
+     globalThis.bigText = Array.from({ length: 80000 }, (_, i) => "line " + i + " of a long text in the heap\\n").join("");
+     require("fs").writeFileSync(${JSON.stringify(image)}, globalThis.bigText, "latin1");
      require("v8").startupSnapshot.setDeserializeMainFunction(() => {
        process.argv[1] = require("path").resolve(process.argv[1]);
        require("module").runMain();
@@ -72,8 +86,9 @@ beforeAll(() => {
     encoding: "utf8",
   });
   expect(built.status).toBe(0);
-  // What the builder does after it (kernel/snapshot.js): write the pages file from the new blob.
-  const wrote = spawnSync(process.execPath, ["--snapshot-blob", blob, pagesJs, "write", blob], {
+  // What the builder does after it (kernel/snapshot.js): write the pages and source files from
+  // the new blob.
+  const wrote = spawnSync(process.execPath, ["--snapshot-blob", blob, pagesJs, "write", blob, image], {
     cwd: dir,
     encoding: "utf8",
   });
@@ -111,7 +126,7 @@ whereSupported(`a pages file that differs from the copy by one byte maps nothing
     bad[bad.length - 100] ^= 0xff;
     replacePages(bad);
     const r = fromBlob("return { result: mapPages(), mapped: mappedFile(), reads: await stillReads() };");
-    expect((r.result as { skipped: string }).skipped).toMatch(/differs from the block at byte \d+/);
+    expect((r.result as { skipped: string }).skipped).toMatch(/differs from the block/);
     expect(r.mapped).toBe(false);
     expect(r.reads).toEqual([42, 20001]);
   } finally {
@@ -131,4 +146,46 @@ whereSupported(`a pages file others may write maps nothing; nor does a process n
   }
   const plain = fromBlob("return { result: mapPages(), mapped: mappedFile() };", []);
   expect(plain).toEqual({ result: { skipped: "not started from a snapshot" }, mapped: false });
+});
+
+whereSupported(
+  `the source file maps over the heap's large string: its pages leave memory, and it reads the same${note}`,
+  () => {
+    const source = fs.statSync(`${blob}.source`);
+    // The string's whole pages: all but its first and last partial ones.
+    expect(source.size % 4096).toBe(0);
+    expect(source.size).toBeGreaterThan(bigText.length - 2 * 4096);
+    expect(source.size).toBeLessThanOrEqual(bigText.length);
+    expect(source.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
+    const r = fromBlob(`
+    const result = mapSource();
+    const resident = residentOf(".source");
+    return { result, resident, digest: bigTextDigest(), after: residentOf(".source") };
+  `);
+    expect(r.result).toEqual({ bytes: source.size });
+    expect(r.resident).toEqual({ rss: 0, anonymous: 0 });
+    // Read whole, the string is what the builder made, from the file's pages (none copied).
+    expect(r.digest).toEqual(bigTextDigest);
+    expect(r.after).toEqual({ rss: source.size / 1024, anonymous: 0 });
+  },
+);
+
+whereSupported(`a source file that differs by one byte, or that others may write, maps nothing${note}`, () => {
+  const good = fs.readFileSync(`${blob}.source`);
+  try {
+    const bad = Buffer.from(good);
+    bad[bad.length - 100] ^= 0xff;
+    replacePages(bad, 0o600, ".source");
+    let r = fromBlob("return { result: mapSource(), mapped: mappedFile('.source'), digest: bigTextDigest() };");
+    expect(r).toEqual({
+      result: { skipped: expect.stringMatching(/differs from the heap/) },
+      mapped: false,
+      digest: bigTextDigest,
+    });
+    replacePages(good, 0o622, ".source");
+    r = fromBlob("return { result: mapSource(), mapped: mappedFile('.source') };");
+    expect(r).toEqual({ result: { skipped: expect.stringMatching(/not the blob's owner's alone/) }, mapped: false });
+  } finally {
+    replacePages(good, 0o600, ".source");
+  }
 });
