@@ -48,6 +48,8 @@ const { isBuiltin } = require("module");
  * Trees parsed and bound before this process started: the start-up snapshot's
  * (kernel/snapshot-entry.js), by file name. A converter takes one the first time it needs that
  * file, if the file's stamp is still the one it was parsed at (so a changed .d.ts is read anew).
+ * Never emptied: kernel/snapshot-pages.js maps the pages of these trees' large texts from a file,
+ * which is safe only while V8 never frees them.
  * @type {Map<string, { sf: any, stamp: string, languageVersion: string }>}
  */
 const seededTrees = new Map();

@@ -76,7 +76,7 @@ const { openUserHistory } = require("./history");
 const { installCellApi } = require("./cell-api");
 const { installInterrupts, watchParent } = require("./interrupt");
 const { compactWhenIdle } = require("./idle-gc");
-const { mapPages: mapSnapshotPages, mapSource: mapSnapshotSource } = require("./snapshot-pages");
+const { mapPages: mapSnapshotPages, mapStrings: mapSnapshotStrings } = require("./snapshot-pages");
 const snapshot = require("./snapshot");
 
 lap(`modules loaded (${snapshot.startedFrom()} start)`);
@@ -158,13 +158,14 @@ function main() {
     handler.enqueue(() => warmUp(executor, target, handler));
     // Read off the start's path, before the first cell needs it (a history_request reads it at once).
     handler.enqueue(async () => history?.load());
-    // The snapshot's copy in this process, and TypeScript's source in its heap, go back to the
-    // page cache (kernel/snapshot-pages.js); not for a batch kernel, which ends with its notebook.
+    // The snapshot's copy in this process, and the large strings in its heap (TypeScript's source,
+    // declaration texts), go back to the page cache (kernel/snapshot-pages.js); not for a batch
+    // kernel, which ends with its notebook.
     if (process.env.TSLAB_IPC_BATCH !== "1") {
       handler.enqueue(async () => {
         for (const [what, map] of /** @type {const} */ ([
           ["snapshot pages", mapSnapshotPages],
-          ["TypeScript's source", mapSnapshotSource],
+          ["the heap's large strings", mapSnapshotStrings],
         ])) {
           const t0 = performance.now();
           const r = map();

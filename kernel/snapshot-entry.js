@@ -25,8 +25,10 @@ const manifestFile = process.env.TSLAB_IPC_SNAPSHOT_MANIFEST;
 if (!manifestFile || !v8.startupSnapshot?.isBuildingSnapshot()) {
   throw new Error("kernel/snapshot-entry.js is run by kernel/snapshot.js build, under node --build-snapshot");
 }
-/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string, sourceImage?: string }} */
+/** @type {{ resolutions: Record<string, Record<string, string>>, entries: Record<string, string>, cwd: string, prelude: string, strings?: { image: string, index: string } }} */
 const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+/** V8 keeps strings of this many bytes or more each in a large-object chunk of its own (128 KiB). */
+const LARGE_STRING_BYTES = 128 * 1024;
 
 /** TypeScript's file (loaded by the converter): see latin1Comments. */
 const typescriptFile = Object.values(manifest.resolutions)
@@ -75,6 +77,9 @@ function resolveUnrecorded(from, request) {
   throw new Error(`snapshot: cannot resolve ${request} from ${from}`);
 }
 
+/** TypeScript's source as it was compiled (load() sets it). */
+let typescriptText = "";
+
 /** Loads a CommonJS or JSON file as Node would, with the `require` above. @param {string} file */
 function load(file) {
   const known = modules.get(file);
@@ -87,9 +92,7 @@ function load(file) {
   } else {
     if (file === typescriptFile) {
       text = latin1Comments(text, run(file, text, { exports: {} }).exports);
-      // The source as V8 will hold it, for the pages file of it (kernel/snapshot-pages.js): one
-      // byte a character, so only when every character fits in one.
-      if (manifest.sourceImage && /^[\0-\xff]*$/.test(text)) fs.writeFileSync(manifest.sourceImage, text, "latin1");
+      typescriptText = text;
     }
     run(file, text, module);
   }
@@ -191,6 +194,28 @@ for (const [fileName, { stamp }] of trees ?? []) if (stamp !== "lib") madeFrom[f
 for (const [folder, stamp] of resolutions?.stamps ?? []) madeFrom[folder] = stamp;
 for (const m of modules.values()) madeFrom[m.filename] = m.stamp;
 fs.writeFileSync(path.join(manifest.cwd, "stamps.json"), JSON.stringify(madeFrom));
+
+// The large strings the heap will hold for the kernel's life, as V8 stores them (one byte a
+// character when every one fits, else UTF-16): TypeScript's source and the declaration texts of
+// the trees kept (the lib, the largest of @types/node). The pages writer finds them in a process
+// started from the blob and writes their pages to a file a kernel maps (kernel/snapshot-pages.js).
+if (manifest.strings) {
+  /** @type {Array<{ name: string, offset: number, length: number }>} */
+  const index = [];
+  /** @type {Buffer[]} */
+  const parts = [];
+  let offset = 0;
+  const texts = [["typescript.js", typescriptText], ...(trees ?? []).map(([name, { sf }]) => [name, sf.text])];
+  for (const [name, text] of /** @type {Array<[string, string]>} */ (texts)) {
+    const bytes = Buffer.from(text, /^[\0-\xff]*$/.test(text) ? "latin1" : "utf16le");
+    if (bytes.length < LARGE_STRING_BYTES) continue;
+    index.push({ name, offset, length: bytes.length });
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  fs.writeFileSync(manifest.strings.image, Buffer.concat(parts));
+  fs.writeFileSync(manifest.strings.index, JSON.stringify(index));
+}
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   // Node takes Error.stackTraceLimit out of a snapshot and puts it back only after this function:

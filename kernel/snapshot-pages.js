@@ -15,13 +15,16 @@
 // addresses, now file-backed and clean. They leave the kernel's resident memory until something
 // reads them, and then come from the page cache, shared by every kernel started from that blob.
 //
-// The same for TypeScript's source (`<blob>.source`): V8 keeps a script's text in its heap for as
-// long as the script lives (lazy compilation reads it), one byte a character: 8.1 MB that every
-// kernel deserializes from the blob and holds as anonymous memory, though it reads little of it.
-// The builder writes the text as it compiled it (kernel/snapshot-entry.js), a process started
-// from the new blob finds where V8 holds it and writes its whole pages as `<blob>.source`, and a
-// kernel maps that file over the same pages. V8 never writes a string's characters and never
-// moves a large object, and the string lives as long as TypeScript's functions: the process.
+// The same for the heap's large strings (`<blob>.strings`): TypeScript's source, which V8 keeps as
+// long as the script lives (lazy compilation reads it), 8.1 MB one byte a character, and the
+// largest declaration texts the snapshot's trees keep (the lib, fs.d.ts, ...: 2.2 MB). Every
+// kernel deserializes them from the blob and holds them as anonymous memory, though it reads
+// little of them. The builder writes them as V8 stores them (kernel/snapshot-entry.js), a process
+// started from the new blob finds where V8 holds each and writes their whole pages, and a kernel
+// maps that file over the same pages. V8 never writes a string's characters and never moves a
+// large object, and these strings are never freed: TypeScript's source lives as long as its code,
+// and the trees' texts as long as the converter's seeded trees, which it keeps for the process's
+// life (seededTrees in kernel/converter.js). So V8 never reuses those pages for other objects.
 //
 // Invariants:
 // - Memory changes only where each replaced page equals the file's byte for byte, checked just
@@ -44,7 +47,7 @@ const MIN_BLOCK = 1 << 20;
 const PROBE = 512;
 /** Of the blob, how far in Node's header can end. */
 const HEADER_SPAN = 1 << 20;
-/** Compared in chunks of this size: no large buffers. */
+/** Memory is searched in reads of this size (the writer). */
 const CHUNK = 1 << 20;
 
 /** The path of the pages file of `blob`. @param {string} blob */
@@ -52,9 +55,9 @@ function pagesFile(blob) {
   return `${blob}.pages`;
 }
 
-/** The path of the file of TypeScript's source pages of `blob`. @param {string} blob */
-function sourceFile(blob) {
-  return `${blob}.source`;
+/** The path of the file of the large strings' pages of `blob`. @param {string} blob */
+function stringsFile(blob) {
+  return `${blob}.strings`;
 }
 
 /**
@@ -77,15 +80,23 @@ function openForMapping(file, blob, minPages) {
 }
 
 /**
+ * The two buffers sameAsFile compares through, made once: small, since they are memory this
+ * process holds until a GC, beside the pages being given back.
+ * @type {[Buffer, Buffer] | null}
+ */
+let compareBuffers = null;
+const COMPARE_BYTES = 64 * 1024;
+
+/**
  * Whether this process's `length` bytes at `address` equal the file's from `offset`.
  * @param {number} mem a descriptor of /proc/self/mem @param {number} address
  * @param {number} fd @param {number} offset @param {number} length
  */
 function sameAsFile(mem, address, fd, offset, length) {
-  const inMemory = Buffer.alloc(CHUNK);
-  const onDisk = Buffer.alloc(CHUNK);
-  for (let at = 0; at < length; at += CHUNK) {
-    const n = Math.min(CHUNK, length - at);
+  compareBuffers ??= [Buffer.allocUnsafeSlow(COMPARE_BYTES), Buffer.allocUnsafeSlow(COMPARE_BYTES)];
+  const [inMemory, onDisk] = compareBuffers;
+  for (let at = 0; at < length; at += COMPARE_BYTES) {
+    const n = Math.min(COMPARE_BYTES, length - at);
     if (fs.readSync(mem, inMemory, 0, n, address + at) !== n || fs.readSync(fd, onDisk, 0, n, offset + at) !== n)
       return false;
     if (!inMemory.subarray(0, n).equals(onDisk.subarray(0, n))) return false;
@@ -99,10 +110,11 @@ function sameAsFile(mem, address, fd, offset, length) {
  * page is `phase` (any when null), or -1.
  * @param {number} mem @param {Buffer} bytes @param {number} minSize
  * @param {Array<[number, number]>} skip @param {number | null} phase
+ * @param {number} [smallest] the smallest mapping looked at
  */
-function findInMappings(mem, bytes, minSize, skip, phase) {
+function findInMappings(mem, bytes, minSize, skip, phase, smallest = MIN_BLOCK) {
   const chunk = Buffer.alloc(CHUNK + bytes.length);
-  for (const [start, size] of anonymousMappings()) {
+  for (const [start, size] of anonymousMappings(smallest)) {
     if (size < minSize || skip.some(([s]) => s === start)) continue;
     for (let at = start; at < start + size; at += CHUNK) {
       let n;
@@ -130,17 +142,18 @@ function startedBlob() {
 }
 
 /**
- * The anonymous mappings of this process large enough to be the block, as [start, size].
+ * The anonymous mappings of this process of at least `minSize` bytes, as [start, size].
+ * @param {number} [minSize] by default, large enough to be the block
  * @returns {Array<[number, number]>}
  */
-function anonymousMappings() {
+function anonymousMappings(minSize = MIN_BLOCK) {
   /** @type {Array<[number, number]>} */
   const found = [];
   for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
     const [range, perms, offset, , inode, name] = line.split(/\s+/);
     if (perms !== "rw-p" || offset !== "00000000" || inode !== "0" || name) continue;
     const [start, end] = range.split("-").map((x) => Number.parseInt(x, 16));
-    if (Number.isSafeInteger(end) && end - start >= MIN_BLOCK) found.push([start, end - start]);
+    if (Number.isSafeInteger(end) && end - start >= minSize) found.push([start, end - start]);
   }
   return found;
 }
@@ -251,65 +264,163 @@ function mapPages(blob = startedBlob()) {
 }
 
 /**
- * Writes `<blob>.source` (see the header), in a process started from `blob`: the whole pages of
- * TypeScript's source where V8 holds it. `image` is the source as the builder compiled it, one
- * byte a character. Node's copy of the blob holds the same bytes, serialized: not searched.
- * @param {string} blob @param {string} image
- * @returns {number} the bytes written
+ * Where V8 puts a large object's chunk: at a multiple of this (its MemoryChunk alignment, 256 KiB)
+ * plus a header. The writer records each string's first whole page modulo this, and a kernel
+ * looks there only: one probe per 256 KiB of its heap.
  */
-function writeSource(blob, image) {
-  const text = fs.readFileSync(image);
-  if (text.length < 3 * PAGE) throw new Error(`${image} is too short to have whole pages`);
+const CHUNK_ALIGN = 256 * 1024;
+
+/**
+ * The strings file's header (its first page): each string's region of the file and the remainder
+ * of its first whole page by CHUNK_ALIGN. JSON, padded with spaces to a page.
+ * @typedef {{ regions: Array<{ name: string, offset: number, length: number, phase: number }> }} StringsHeader
+ */
+
+/**
+ * Writes `<blob>.strings` (see the header), in a process started from `blob`: the whole pages of
+ * each large string of the builder's list where V8 holds it. `image` holds the strings' bytes as
+ * V8 stores them (one byte a character, or UTF-16), `index` their places in it. A string found
+ * nowhere, or only in Node's copy of the blob (which holds them too, serialized), is left out.
+ * @param {string} blob @param {string} image @param {string} index
+ * @returns {number} the bytes of strings written
+ */
+function writeStrings(blob, image, index) {
+  /** @type {Array<{ name: string, offset: number, length: number }>} */
+  const entries = JSON.parse(fs.readFileSync(index, "utf8"));
+  const bytes = fs.readFileSync(image);
   const mem = fs.openSync("/proc/self/mem", "r");
+  const imageFd = fs.openSync(image, "r");
   try {
     const data = fs.readFileSync(blob);
     const copies = findBlocks(mem, data.subarray(0, HEADER_SPAN), data.length).map(
       (b) => /** @type {[number, number]} */ ([b.start, b.size]),
     );
-    const at = findInMappings(mem, text.subarray(0, PAGE), text.length, copies, null);
-    if (at < 0) throw new Error("this process holds no copy of TypeScript's source");
-    const fd = fs.openSync(image, "r");
-    try {
-      if (!sameAsFile(mem, at, fd, 0, text.length)) throw new Error("TypeScript's source differs from the image");
-    } finally {
-      fs.closeSync(fd);
+    /** @type {StringsHeader["regions"]} */
+    const regions = [];
+    /** @type {Buffer[]} */
+    const parts = [Buffer.alloc(PAGE, " ")];
+    let offset = PAGE;
+    for (const { name, offset: from, length } of entries) {
+      if (length < 3 * PAGE) continue;
+      const text = bytes.subarray(from, from + length);
+      const at = findInMappings(mem, text.subarray(0, PAGE), length, copies, null, PAGE);
+      if (at < 0 || !sameAsFile(mem, at, imageFd, from, length)) continue;
+      const first = Math.ceil(at / PAGE) * PAGE;
+      const end = Math.floor((at + length) / PAGE) * PAGE;
+      regions.push({ name, offset, length: end - first, phase: first % CHUNK_ALIGN });
+      parts.push(text.subarray(first - at, end - at));
+      offset += end - first;
     }
-    const first = Math.ceil(at / PAGE) * PAGE;
-    const end = Math.floor((at + text.length) / PAGE) * PAGE;
-    const out = sourceFile(blob);
+    if (regions.length === 0) throw new Error("this process holds none of the strings where V8 keeps them");
+    const header = Buffer.from(JSON.stringify({ regions }));
+    if (header.length > PAGE) throw new Error("too many strings for the header's page");
+    header.copy(parts[0]);
+    const out = stringsFile(blob);
     const partial = `${out}.${process.pid}`;
-    fs.writeFileSync(partial, text.subarray(first - at, end - at), { mode: fs.statSync(blob).mode & 0o644 });
+    fs.writeFileSync(partial, Buffer.concat(parts), { mode: fs.statSync(blob).mode & 0o644 });
     fs.renameSync(partial, out);
-    return end - first;
+    return offset - PAGE;
   } finally {
+    fs.closeSync(imageFd);
     fs.closeSync(mem);
   }
 }
 
 /**
- * Maps `<blob>.source` over the pages of TypeScript's source in V8's heap (see the header).
- * @param {string | null} [blob] the blob this process started from, by default
- * @returns {{ bytes: number } | { skipped: string }} what was mapped, or why nothing was
+ * The strings file's regions, if its header is well formed: within the file, whole pages each.
+ * @param {number} fd @param {number} size @returns {StringsHeader["regions"] | null}
  */
-function mapSource(blob = startedBlob()) {
+function readStringsHeader(fd, size) {
+  const page = Buffer.alloc(PAGE);
+  fs.readSync(fd, page, 0, PAGE, 0);
+  try {
+    /** @type {StringsHeader} */
+    const { regions } = JSON.parse(page.toString("latin1"));
+    const ok = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0;
+    const valid =
+      Array.isArray(regions) &&
+      regions.every(
+        (r) =>
+          ok(r.offset) &&
+          ok(r.length) &&
+          ok(r.phase) &&
+          r.offset >= PAGE &&
+          r.offset % PAGE === 0 &&
+          r.length >= PAGE &&
+          r.length % PAGE === 0 &&
+          r.offset + r.length <= size &&
+          r.phase % PAGE === 0 &&
+          r.phase < CHUNK_ALIGN,
+      );
+    return valid ? regions : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Maps `<blob>.strings` over the pages of the large strings in V8's heap (see the header): each
+ * region over the place in this process's anonymous memory, at its recorded remainder by
+ * CHUNK_ALIGN, whose bytes are the region's, every page compared.
+ * @param {string | null} [blob] the blob this process started from, by default
+ * @returns {{ bytes: number, strings: number } | { skipped: string }} what was mapped, or why nothing was
+ */
+function mapStrings(blob = startedBlob()) {
   if (!blob) return { skipped: "not started from a snapshot" };
   /** @type {number | null} */
   let fd = null;
   let mem = null;
   try {
-    const opened = openForMapping(sourceFile(blob), blob, 2);
+    const opened = openForMapping(stringsFile(blob), blob, 2);
     if ("skipped" in opened) return opened;
     fd = opened.fd;
-    const firstPage = Buffer.alloc(PAGE);
-    fs.readSync(fd, firstPage, 0, PAGE, 0);
+    const regions = readStringsHeader(fd, opened.size);
+    if (!regions) return { skipped: `${stringsFile(blob)} has no valid header` };
+    // Each region's first bytes, by phase: one 64-byte read per probe, then the whole compare.
+    const PROBE_BYTES = 64;
+    /** @type {Map<number, Map<string, number[]>>} */
+    const byPhase = new Map();
+    const head = Buffer.alloc(PROBE_BYTES);
+    regions.forEach((r, i) => {
+      fs.readSync(/** @type {number} */ (fd), head, 0, PROBE_BYTES, r.offset);
+      const byHead = byPhase.get(r.phase) ?? new Map();
+      byPhase.set(r.phase, byHead);
+      const key = head.toString("latin1");
+      byHead.set(key, [...(byHead.get(key) ?? []), i]);
+    });
     mem = fs.openSync("/proc/self/mem", "r");
-    const at = findInMappings(mem, firstPage, opened.size, [], 0);
-    if (at < 0) return { skipped: "no copy of TypeScript's source at a page's start" };
-    if (!sameAsFile(mem, at, fd, 0, opened.size)) return { skipped: `${sourceFile(blob)} differs from the heap` };
+    /** @type {Array<number | undefined>} where each region's pages are */
+    const found = [];
+    const probe = Buffer.alloc(PROBE_BYTES);
+    for (const [start, size] of anonymousMappings(2 * PAGE)) {
+      for (const [phase, byHead] of byPhase) {
+        const first = start + ((phase - (start % CHUNK_ALIGN) + CHUNK_ALIGN) % CHUNK_ALIGN);
+        for (let at = first; at + PAGE <= start + size; at += CHUNK_ALIGN) {
+          try {
+            if (fs.readSync(mem, probe, 0, PROBE_BYTES, at) !== PROBE_BYTES) break;
+          } catch {
+            break; // unmapped since /proc/self/maps was read
+          }
+          for (const i of byHead.get(probe.toString("latin1")) ?? []) {
+            const r = regions[i];
+            if (found[i] === undefined && at + r.length <= start + size && sameAsFile(mem, at, fd, r.offset, r.length))
+              found[i] = at;
+          }
+        }
+      }
+    }
     const { repoRoot } = require("./resolve");
     const { replacePagesWithFile } = require(path.join(repoRoot, "dist", "sys", "replace-pages"));
-    replacePagesWithFile(BigInt(at), opened.size, fd, 0);
-    return { bytes: opened.size };
+    let bytes = 0;
+    let strings = 0;
+    regions.forEach((r, i) => {
+      const at = found[i];
+      if (at === undefined) return;
+      replacePagesWithFile(BigInt(at), r.length, fd, r.offset);
+      bytes += r.length;
+      strings++;
+    });
+    return strings > 0 ? { bytes, strings } : { skipped: "none of the strings is where the file says" };
   } catch (e) {
     return { skipped: /** @type {Error} */ (e).message };
   } finally {
@@ -318,16 +429,17 @@ function mapSource(blob = startedBlob()) {
   }
 }
 
-module.exports = { mapPages, writePages, pagesFile, mapSource, writeSource, sourceFile };
+module.exports = { mapPages, writePages, pagesFile, mapStrings, writeStrings, stringsFile };
 
 // The builder runs this file in a process started from the new blob: write <blob>.pages and,
-// given TypeScript's source as it compiled it, <blob>.source. Each is written whole or not at all.
+// given the large strings' image and index, <blob>.strings. Each is written whole or not at all.
 if (require.main === module && process.argv[2] === "write" && process.argv[3]) {
   const blob = path.resolve(process.argv[3]);
+  const [image, index] = process.argv.slice(4, 6).map((p) => path.resolve(p));
   let failed = false;
   for (const [what, write] of /** @type {Array<[string, () => number]>} */ ([
     ["pages", () => writePages(blob)],
-    ["source", () => (process.argv[4] ? writeSource(blob, path.resolve(process.argv[4])) : 0)],
+    ["strings", () => (image && index ? writeStrings(blob, image, index) : 0)],
   ])) {
     try {
       write();

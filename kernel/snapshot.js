@@ -36,7 +36,7 @@ const os = require("os");
 const path = require("path");
 const { spawn, spawnSync } = require("child_process");
 const { stampOf } = require("./stamp");
-const { pagesFile, sourceFile } = require("./snapshot-pages");
+const { pagesFile, stringsFile } = require("./snapshot-pages");
 
 const ENTRY = path.join(__dirname, "snapshot-entry.js");
 /** Run from a new blob, it writes the blob's pages file (kernel/snapshot-pages.js). */
@@ -177,9 +177,10 @@ function build(env = process.env, system = false) {
     // The prelude, compiled by the builder: the library's names come from the library loaded here.
     const { repoRoot } = require("./resolve");
     const prelude = require("./prelude").kernelPrelude(require(repoRoot), repoRoot);
-    // TypeScript's source as the builder compiles it: the pages writer below needs its bytes.
-    const sourceImage = path.join(work, "typescript.source");
-    const manifest = { ...modules, cwd: work, prelude, sourceImage };
+    // The large strings of the heap the builder makes (TypeScript's source, the largest
+    // declaration texts) as bytes and where each is: the pages writer below looks for them.
+    const strings = { image: path.join(work, "strings.image"), index: path.join(work, "strings.json") };
+    const manifest = { ...modules, cwd: work, prelude, strings };
     const manifestFile = path.join(work, "manifest.json");
     fs.writeFileSync(manifestFile, JSON.stringify(manifest));
     const partial = path.join(work, "snapshot.blob");
@@ -195,12 +196,17 @@ function build(env = process.env, system = false) {
     }
     fs.chmodSync(partial, system ? 0o644 : 0o600);
     if (system) fs.chmodSync(path.join(work, "stamps.json"), 0o644);
-    // The copy of the blob a kernel's memory holds, and TypeScript's source in its heap, as files
+    // The copy of the blob a kernel's memory holds, and the large strings in its heap, as files
     // it can map (kernel/snapshot-pages.js), written by a process started from the blob. Without
     // them a kernel keeps both resident. Each file appears whole (renamed into place) or not at all.
-    const writer = [PAGES_WRITER, "write", partial, ...(fs.existsSync(sourceImage) ? [sourceImage] : [])];
+    const writer = [
+      PAGES_WRITER,
+      "write",
+      partial,
+      ...(fs.existsSync(strings.index) ? [strings.image, strings.index] : []),
+    ];
     spawnSync(process.execPath, ["--snapshot-blob", partial, ...writer], { cwd: work, env, encoding: "utf8" });
-    for (const name of [pagesFile, sourceFile]) {
+    for (const name of [pagesFile, stringsFile]) {
       fs.rmSync(name(blob), { force: true });
       if (fs.existsSync(name(partial))) fs.renameSync(name(partial), name(blob));
     }
@@ -216,7 +222,7 @@ function build(env = process.env, system = false) {
         fs.rmSync(file, { force: true });
         fs.rmSync(`${file}.json`, { force: true });
         fs.rmSync(pagesFile(file), { force: true });
-        fs.rmSync(sourceFile(file), { force: true });
+        fs.rmSync(stringsFile(file), { force: true });
       }
     }
     return blob;

@@ -1,8 +1,8 @@
 // kernel/snapshot-pages.js: a process started from a start-up snapshot maps the blob's pages file
 // over the copy of the blob it holds, and its memory is what it was (a Worker and a new context,
-// which read that copy, still start); it maps the source file over a large string of its heap
-// (TypeScript's source, in a kernel), which still reads the same; a file that differs by a byte,
-// or that others may write, maps nothing. On a small test snapshot, in Node processes of their own.
+// which read that copy, still start); it maps the strings file over the large strings of its heap
+// (TypeScript's source and declaration texts, in a kernel), which still read the same; a file
+// that differs by a byte, or that others may write, maps nothing (or nothing of that string). On a small test snapshot, in Node processes of their own.
 import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import fs from "fs";
@@ -27,7 +27,7 @@ function fromBlob(body: string, args: string[] = ["--snapshot-blob", blob]): Rec
   fs.writeFileSync(
     script,
     `const fs = require("fs");
-     const { mapPages, mapSource } = require(${JSON.stringify(pagesJs)});
+     const { mapPages, mapStrings } = require(${JSON.stringify(pagesJs)});
      /** Resident and anonymous kB of the mapping of the file ending in suffix (/proc/self/smaps), or null. */
      const residentOf = (suffix) => {
        const entry = fs.readFileSync("/proc/self/smaps", "utf8").split(/\\n(?=[0-9a-f]+-[0-9a-f]+ )/).find((e) => e.split("\\n")[0].endsWith(suffix));
@@ -35,8 +35,9 @@ function fromBlob(body: string, args: string[] = ["--snapshot-blob", blob]): Rec
      };
      const residentOfPages = () => residentOf(".pages");
      const mappedFile = (suffix = ".pages") => fs.readFileSync("/proc/self/maps", "utf8").includes(suffix);
-     /** The snapshot's large string, read whole: its length and digest. */
-     const bigTextDigest = () => [globalThis.bigText.length, require("crypto").createHash("sha256").update(globalThis.bigText, "latin1").digest("hex")];
+     /** The snapshot's large strings, read whole: their lengths and digests. */
+     const digest = (t) => [t.length, require("crypto").createHash("sha256").update(t, "utf8").digest("hex")];
+     const bigTextDigests = () => [digest(globalThis.bigText), digest(globalThis.wideText)];
      /** Reads what the process holds of the blob: a Worker's isolate and a new context start from it. */
      const stillReads = () => new Promise((resolve) => {
        const { Worker } = require("worker_threads");
@@ -58,9 +59,11 @@ function replacePages(content: Buffer, mode = 0o600, suffix = ".pages"): void {
   fs.renameSync(partial, `${blob}${suffix}`);
 }
 
-/** The test snapshot's large string (about 2 MB, one byte a character), as its builder made it. */
+/** The test snapshot's large strings, as its builder made them: ~2.8 MB one byte a character, and ~0.5 MB of UTF-16. */
 const bigText = Array.from({ length: 80_000 }, (_, i) => `line ${i} of a long text in the heap\n`).join("");
-const bigTextDigest = [bigText.length, createHash("sha256").update(bigText, "latin1").digest("hex")];
+const wideText = Array.from({ length: 20_000 }, (_, i) => `→ wide ${i}\n`).join("");
+const digest = (t: string) => [t.length, createHash("sha256").update(t, "utf8").digest("hex")];
+const bigTextDigests = [digest(bigText), digest(wideText)];
 
 beforeAll(() => {
   if (!supported) return;
@@ -70,12 +73,16 @@ beforeAll(() => {
   // to a file, as kernel/snapshot-entry.js does TypeScript's source), whose main function runs
   // the given script.
   const entry = path.join(dir, "entry.js");
-  const image = path.join(dir, "source.image");
+  const image = path.join(dir, "strings.image");
+  const index = path.join(dir, "strings.json");
   fs.writeFileSync(
     entry,
     `globalThis.fromSnapshot = Array.from({ length: 20000 }, (_, i) => ({ i, s: "item " + i }));
      globalThis.bigText = Array.from({ length: 80000 }, (_, i) => "line " + i + " of a long text in the heap\\n").join("");
-     require("fs").writeFileSync(${JSON.stringify(image)}, globalThis.bigText, "latin1");
+     globalThis.wideText = Array.from({ length: 20000 }, (_, i) => "\u2192 wide " + i + "\\n").join("");
+     const one = Buffer.from(globalThis.bigText, "latin1"), two = Buffer.from(globalThis.wideText, "utf16le");
+     require("fs").writeFileSync(${JSON.stringify(image)}, Buffer.concat([one, two]));
+     require("fs").writeFileSync(${JSON.stringify(index)}, JSON.stringify([{ name: "big", offset: 0, length: one.length }, { name: "wide", offset: one.length, length: two.length }]));
      require("v8").startupSnapshot.setDeserializeMainFunction(() => {
        process.argv[1] = require("path").resolve(process.argv[1]);
        require("module").runMain();
@@ -88,7 +95,7 @@ beforeAll(() => {
   expect(built.status).toBe(0);
   // What the builder does after it (kernel/snapshot.js): write the pages and source files from
   // the new blob.
-  const wrote = spawnSync(process.execPath, ["--snapshot-blob", blob, pagesJs, "write", blob, image], {
+  const wrote = spawnSync(process.execPath, ["--snapshot-blob", blob, pagesJs, "write", blob, image, index], {
     cwd: dir,
     encoding: "utf8",
   });
@@ -149,43 +156,45 @@ whereSupported(`a pages file others may write maps nothing; nor does a process n
 });
 
 whereSupported(
-  `the source file maps over the heap's large string: its pages leave memory, and it reads the same${note}`,
+  `the strings file maps over the heap's large strings: their pages leave memory, and they read the same${note}`,
   () => {
-    const source = fs.statSync(`${blob}.source`);
-    // The string's whole pages: all but its first and last partial ones.
-    expect(source.size % 4096).toBe(0);
-    expect(source.size).toBeGreaterThan(bigText.length - 2 * 4096);
-    expect(source.size).toBeLessThanOrEqual(bigText.length);
-    expect(source.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
+    const file = fs.statSync(`${blob}.strings`);
+    // A header page, then each string's whole pages: all but its first and last partial ones.
+    const wholePages = (bytes: number) => Math.floor(bytes / 4096) - 1;
+    const expected = (wholePages(bigText.length) + wholePages(wideText.length * 2)) * 4096;
+    expect(file.size % 4096).toBe(0);
+    expect(file.size - 4096).toBeGreaterThanOrEqual(expected);
+    expect(file.size - 4096).toBeLessThanOrEqual(expected + 2 * 4096);
+    expect(file.mode & 0o777).toBe(fs.statSync(blob).mode & 0o644);
     const r = fromBlob(`
-    const result = mapSource();
-    const resident = residentOf(".source");
-    return { result, resident, digest: bigTextDigest(), after: residentOf(".source") };
+    const result = mapStrings();
+    const resident = residentOf(".strings");
+    return { result, resident, digests: bigTextDigests(), after: residentOf(".strings") };
   `);
-    expect(r.result).toEqual({ bytes: source.size });
+    expect(r.result).toEqual({ bytes: file.size - 4096, strings: 2 });
     expect(r.resident).toEqual({ rss: 0, anonymous: 0 });
-    // Read whole, the string is what the builder made, from the file's pages (none copied).
-    expect(r.digest).toEqual(bigTextDigest);
-    expect(r.after).toEqual({ rss: source.size / 1024, anonymous: 0 });
+    // Read whole, the strings are what the builder made, from the file's pages (none copied).
+    expect(r.digests).toEqual(bigTextDigests);
+    expect((r.after as { rss: number }).rss).toBeGreaterThan(0);
+    expect((r.after as { anonymous: number }).anonymous).toBe(0);
   },
 );
 
-whereSupported(`a source file that differs by one byte, or that others may write, maps nothing${note}`, () => {
-  const good = fs.readFileSync(`${blob}.source`);
-  try {
-    const bad = Buffer.from(good);
-    bad[bad.length - 100] ^= 0xff;
-    replacePages(bad, 0o600, ".source");
-    let r = fromBlob("return { result: mapSource(), mapped: mappedFile('.source'), digest: bigTextDigest() };");
-    expect(r).toEqual({
-      result: { skipped: expect.stringMatching(/differs from the heap/) },
-      mapped: false,
-      digest: bigTextDigest,
-    });
-    replacePages(good, 0o622, ".source");
-    r = fromBlob("return { result: mapSource(), mapped: mappedFile('.source') };");
-    expect(r).toEqual({ result: { skipped: expect.stringMatching(/not the blob's owner's alone/) }, mapped: false });
-  } finally {
-    replacePages(good, 0o600, ".source");
-  }
-});
+whereSupported(
+  `a string whose pages differ by one byte maps not; a strings file others may write maps nothing${note}`,
+  () => {
+    const good = fs.readFileSync(`${blob}.strings`);
+    try {
+      const bad = Buffer.from(good);
+      bad[4096 + 100] ^= 0xff; // in the first string's region
+      replacePages(bad, 0o600, ".strings");
+      let r = fromBlob("return { result: mapStrings(), digests: bigTextDigests() };");
+      expect(r).toEqual({ result: { bytes: expect.any(Number), strings: 1 }, digests: bigTextDigests });
+      replacePages(good, 0o622, ".strings");
+      r = fromBlob("return { result: mapStrings(), mapped: mappedFile('.strings') };");
+      expect(r).toEqual({ result: { skipped: expect.stringMatching(/not the blob's owner's alone/) }, mapped: false });
+    } finally {
+      replacePages(good, 0o600, ".strings");
+    }
+  },
+);
