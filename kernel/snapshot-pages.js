@@ -45,8 +45,8 @@ const HEADER = 16;
 const MIN_BLOCK = 1 << 20;
 /** Bytes of the block's first page looked up in the blob to find where its copy starts. */
 const PROBE = 512;
-/** Of the blob, how far in Node's header can end. */
-const HEADER_SPAN = 1 << 20;
+/** Of the blob, how far in Node's header can end (it holds a few version strings and flags: ~100 bytes). */
+const HEADER_SPAN = 64 * 1024;
 /** Memory is searched in reads of this size (the writer). */
 const CHUNK = 1 << 20;
 
