@@ -216,6 +216,7 @@ if (manifest.strings) {
   fs.writeFileSync(manifest.strings.image, Buffer.concat(parts));
   fs.writeFileSync(manifest.strings.index, JSON.stringify(index));
 }
+typescriptText = "";
 
 v8.startupSnapshot.setDeserializeMainFunction(() => {
   // Node takes Error.stackTraceLimit out of a snapshot and puts it back only after this function:

@@ -39,7 +39,7 @@ const { stampOf } = require("./stamp");
 const { pagesFile, stringsFile } = require("./snapshot-pages");
 
 const ENTRY = path.join(__dirname, "snapshot-entry.js");
-/** Run from a new blob, it writes the blob's pages file (kernel/snapshot-pages.js). */
+/** Run from a new blob, it writes the blob's pages and strings files (kernel/snapshot-pages.js). */
 const PAGES_WRITER = path.join(__dirname, "snapshot-pages.js");
 /** What the snapshot's builder loads (with everything they require). */
 const MODULES = {
