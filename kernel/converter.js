@@ -649,8 +649,10 @@ function createConverter(options) {
     ts.bindSourceFile(sf, compilerOptions);
     /** @type {Set<string>} */
     const keys = new Set();
+    // The binder's keys are escaped names: `__x` is "___x" there. tslab exports the key as it
+    // is, so a cell declaring `__x` fails with "Cannot find name '___x'"; here it is the name.
     sf.locals?.forEach((/** @type {unknown} */ _, /** @type {string} */ key) => {
-      keys.add(key);
+      keys.add(ts.unescapeLeadingUnderscores(key));
     });
     return keys;
   }

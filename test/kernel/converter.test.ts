@@ -122,6 +122,30 @@ describe("the kernel's converter", () => {
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
   });
 
+  test("a top-level name that begins with two underscores is declared and carried over (tslab: Cannot find name '___x')", () => {
+    const conv = ours.createConverter({ isJS: false, isBrowser: false });
+    try {
+      const first = conv.convert("", "let __count = 1;\nfunction __bump(): number { return ++__count; }\n__bump()");
+      expect(first.diagnostics).toEqual([]);
+      expect(first.output).toMatch(/exports\.__count = __count;/);
+      expect(first.declOutput).toMatch(/declare let __count: number;/);
+      const next = conv.convert(first.declOutput, "__bump() + __count");
+      expect(next.diagnostics).toEqual([]);
+      expect(next.output).toMatch(/exports\.__bump\(\) \+ exports\.__count/);
+      // tslab itself exports the binder's escaped name, and the cell fails.
+      const theirs = tslabs.createConverter({ isJS: false, isBrowser: false });
+      try {
+        expect(
+          theirs.convert("", "let __count = 1;").diagnostics.map((d: { messageText: string }) => d.messageText),
+        ).toEqual([expect.stringMatching(/Cannot find name '___count'/)]);
+      } finally {
+        theirs.close();
+      }
+    } finally {
+      conv.close();
+    }
+  });
+
   test("completes, inspects and adds //@module files as tslab does, with the lib as one file or many", () => {
     const run = (create: typeof ours.createConverter, extra: object = {}) => {
       const conv = create({ isJS: false, isBrowser: false, ...extra });
