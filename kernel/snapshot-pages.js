@@ -30,10 +30,11 @@
 // - Memory changes only where each replaced page equals the file's byte for byte, checked just
 //   before the mapping; anything unexpected (no such block, a differing page, a file that is not
 //   the blob's owner's or is writable by others) maps nothing, and the kernel runs as before.
-// - A pages file is never written in place: the builder renames a new one over it. Pages of a
-//   private file mapping not yet read would show such a write, so a mapped file never changes.
-// - MAP_PRIVATE: V8 never writes to its startup data; were it to, it would get a private copy,
-//   as before.
+// - A pages or strings file is never written in place: the builder renames a new one over it.
+//   Pages of a private file mapping not yet read would show such a write, so a mapped file never
+//   changes.
+// - MAP_PRIVATE: V8 never writes to its startup data nor to a string's characters; were it to,
+//   it would get a private copy, as before.
 
 const fs = require("fs");
 const path = require("path");
