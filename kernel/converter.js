@@ -144,6 +144,75 @@ function asMutable(o) {
   return o;
 }
 
+/**
+ * The documentation comments of trees kept for the kernel's life (the snapshot's seeded trees):
+ * 2.5 MB of a kernel's heap, read only to show a declaration's documentation (inspect). What a
+ * cell is checked against does not use them in a declaration file, but for `@deprecated`, whose
+ * comments stay. stripJsDoc drops the others when the snapshot is built; restoreJsDoc puts them
+ * back from a fresh parse of the same text, node for node, before inspect reads a file's.
+ */
+const JSDOC_STRIPPED = Symbol("tslab-ipc: JSDoc stripped");
+
+/** @param {any} node */
+function isDeprecatedDoc(node) {
+  return node.jsDoc.some((/** @type {any} */ d) =>
+    d.tags?.some((/** @type {any} */ t) => t.tagName.escapedText === "deprecated"),
+  );
+}
+
+/** Drops the tree's documentation comments but those with `@deprecated`. @param {any} sf */
+function stripJsDoc(sf) {
+  const visit = (/** @type {any} */ node) => {
+    if (node.jsDoc && !isDeprecatedDoc(node)) delete node.jsDoc;
+    delete node.jsDocCache;
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  sf[JSDOC_STRIPPED] = true;
+}
+
+/**
+ * Puts back the documentation comments stripJsDoc dropped, from a parse of the same text (which
+ * gives the same nodes in the same order); if the two trees differ anywhere, it stops there.
+ * @param {any} sf
+ */
+function restoreJsDoc(sf) {
+  if (!sf[JSDOC_STRIPPED]) return;
+  delete sf[JSDOC_STRIPPED];
+  const fresh = ts.createSourceFile(
+    sf.fileName,
+    sf.text,
+    { languageVersion: sf.languageVersion, impliedNodeFormat: sf.impliedNodeFormat },
+    false,
+    sf.scriptKind,
+  );
+  /** @param {any} node @returns {any[]} */
+  const childrenOf = (node) => {
+    /** @type {any[]} */
+    const out = [];
+    ts.forEachChild(node, (/** @type {any} */ c) => {
+      out.push(c);
+    });
+    return out;
+  };
+  const walk = (/** @type {any} */ kept, /** @type {any} */ parsed) => {
+    if (kept.kind !== parsed.kind || kept.pos !== parsed.pos || kept.end !== parsed.end) return false;
+    if (parsed.jsDoc && !kept.jsDoc) {
+      kept.jsDoc = parsed.jsDoc;
+      for (const doc of parsed.jsDoc) {
+        doc.parent = kept;
+        ts.setParentRecursive(doc, true);
+      }
+    }
+    const a = childrenOf(kept);
+    const b = childrenOf(parsed);
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!walk(a[i], b[i])) return false;
+    return true;
+  };
+  walk(sf, fresh);
+}
+
 const cancellationToken = {
   isCancellationRequested: () => false,
   throwIfCancellationRequested: () => {},
@@ -801,9 +870,34 @@ function createConverter(options) {
     const declsFile = program.getSourceFile(declFilename);
     const srcFile = program.getSourceFile(srcFilename);
     asMutable(srcFile).parent = declsFile;
-    const info = ts.getQuickInfoAtPosition(srcFile, checker, cancellationToken, position + srcPrefix.length);
+    const pos = position + srcPrefix.length;
+    restoreDocsFor(checker, checker.getSymbolAtLocation(ts.getTouchingPropertyName(srcFile, pos)));
+    const info = ts.getQuickInfoAtPosition(srcFile, checker, cancellationToken, pos);
     if (info?.textSpan) info.textSpan.start -= srcPrefix.length;
     return info;
+  }
+
+  /**
+   * Before any documentation of `symbol` is read (TypeScript caches it on the symbol): puts back
+   * the documentation comments stripJsDoc took from the files declaring it, and from every kept
+   * tree when a declaration may take its documentation from a base type's (a class or interface
+   * member with none of its own, or with `@inheritDoc`), which can be in any file.
+   * @param {any} checker @param {any} symbol
+   */
+  function restoreDocsFor(checker, symbol) {
+    if (!symbol) return;
+    /** @type {any[]} */
+    const decls = [...(symbol.declarations ?? [])];
+    if (symbol.flags & ts.SymbolFlags.Alias) decls.push(...(checker.getAliasedSymbol(symbol).declarations ?? []));
+    for (const d of decls) restoreJsDoc(d.getSourceFile());
+    const inherits = decls.some(
+      (d) =>
+        d.parent &&
+        (ts.isClassLike(d.parent) || ts.isInterfaceDeclaration(d.parent)) &&
+        (!d.jsDoc?.length ||
+          ts.getJSDocTags(d).some((/** @type {any} */ t) => /^inheritdoc$/i.test(String(t.tagName.escapedText)))),
+    );
+    if (inherits) for (const { sf } of seededTrees.values()) restoreJsDoc(sf);
   }
 
   /** @param {string} prevDecl @param {string} src @param {number} position */
@@ -1240,4 +1334,4 @@ function forwardTslabPath(cwd, p) {
   return normalizeJoin(tslabDir, rel);
 }
 
-module.exports = { createConverter, seedTrees, seedCompiledCell, seedResolutions, seedsTaken, ts };
+module.exports = { createConverter, seedTrees, seedCompiledCell, seedResolutions, seedsTaken, stripJsDoc, ts };
