@@ -208,7 +208,11 @@ function writePages(blob) {
     const page = Buffer.alloc(PAGE);
     let pages = 1;
     while ((pages + 1) * PAGE <= image.length) {
-      fs.readSync(mem, page, 0, PAGE, block.start + pages * PAGE);
+      try {
+        fs.readSync(mem, page, 0, PAGE, block.start + pages * PAGE);
+      } catch {
+        break; // unmapped since /proc/self/maps was read
+      }
       if (!page.equals(image.subarray(pages * PAGE, (pages + 1) * PAGE))) break;
       pages++;
     }
