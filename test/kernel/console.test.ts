@@ -81,7 +81,9 @@ beforeAll(() => {
 afterAll(() => {
   if (!tmp) return;
   tmux("kill-server");
-  fs.rmSync(tmp, { recursive: true, force: true });
+  // A kernel of the test may still be building its snapshot in this HOME (in the background,
+  // at the lowest priority): its work folder goes away when the build ends.
+  fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
 });
 
 describeWithConsole("jupyter console", () => {
