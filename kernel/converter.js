@@ -63,6 +63,7 @@ function seedTrees(entries) {
     seededTrees.set(fileName, entry);
     const bundled = libBundleTexts(fileName, entry.sf.text);
     if (bundled) seededLibTexts = bundled;
+    seededNodeBundle = nodeBundleOf(fileName, entry.sf.text) ?? seededNodeBundle;
   }
 }
 
@@ -101,6 +102,51 @@ function libBundleTexts(fileName, text) {
 let seededLibTexts = null;
 
 /**
+ * @types/node's script files as one. Its index.d.ts references 62 files (`/// <reference
+ * path>`), 57 of them scripts declaring globals and `declare module "fs"`...; besides the path
+ * work each of them costs a program, every type checker walks those references again (the emit
+ * resolver's map of files to type packages) and merges each file's globals anew: with the lib
+ * bundled, ~0.5 ms of a warm cell and ~1 ms of a kernel's first ones (in-process, the bench's
+ * three cells, six processes each way). Bundled, index.d.ts is served as the scripts' texts in
+ * the program's order without their `/// <reference path>` lines, so TypeScript reads none of
+ * them; the modules among them (web-globals/*, which augment the globals) stay files of their
+ * own, referenced from the bundle in the same order. The declarations, their order and the
+ * options are the same, so a cell is checked and emitted the same; what differs is that the
+ * declarations a cell's output carries name @types/node once (`/// <reference types="node" />`)
+ * where TypeScript writes that line once for each file of it the cell's types come from.
+ *
+ * The first line names the files held and their stamps: a converter serves a bundle handed
+ * over by the start-up snapshot only while every one of them is unchanged, and stops when a
+ * watch on their folders sees one change. Made by converters created with `bundleLib`.
+ */
+const NODE_BUNDLE_MARKER = "// tslab-ipc: @types/node's script files in one, in the program's order: ";
+
+/**
+ * What a node bundle holds, if `text` (served as `fileName`) is one.
+ * @param {string} fileName @param {string} text @returns {{ home: string, text: string, files: Array<[string, string]> } | null}
+ */
+function nodeBundleOf(fileName, text) {
+  if (!text.startsWith(NODE_BUNDLE_MARKER)) return null;
+  /** @type {Array<[string, string]>} */
+  const files = JSON.parse(text.slice(NODE_BUNDLE_MARKER.length, text.indexOf("\n")));
+  const dir = path.dirname(fileName);
+  return { home: fileName, text, files: files.map(([name, stamp]) => [path.join(dir, name), stamp]) };
+}
+
+/** The node bundle among the snapshot's trees, if any (see NODE_BUNDLE_MARKER). @type {ReturnType<typeof nodeBundleOf>} */
+let seededNodeBundle = null;
+
+/**
+ * The real files a tree (one of a converter's `trees()`) was made from, with their stamps: the
+ * files a node bundle holds, or the tree's own file. For the start-up snapshot's record of what
+ * it was made from. @param {string} fileName @param {{ sf: any, stamp: string }} entry
+ * @returns {Array<[string, string]>}
+ */
+function treeSources(fileName, { sf, stamp }) {
+  return nodeBundleOf(fileName, sf.text)?.files ?? [[fileName, stamp]];
+}
+
+/**
  * A first cell compiled before this process started: the kernel's prelude, compiled while the
  * start-up snapshot was built (kernel/snapshot-entry.js), with what it was compiled against.
  * @typedef {{ src: string, options: string, baseFiles: string[], files: Array<[string, string]>, result: any }} CompiledCell
@@ -132,7 +178,7 @@ function seedCompiledCell(entry) {
 let seededResolutions = null;
 
 /** Which of the seeds above a converter of this process has taken (for the kernel's start-up timing). */
-const seedsTaken = { compiledCell: false, resolutions: false, libBundle: false };
+const seedsTaken = { compiledCell: false, resolutions: false, libBundle: false, nodeBundle: false };
 
 /** Hands this module resolutions made earlier (a converter's resolutionSeed()). @param {SeededResolutions | null} seed */
 function seedResolutions(seed) {
@@ -263,6 +309,8 @@ function createConverter(options) {
   /** TypeScript's lib files served as one (see LIB_BUNDLE_MARKER): their texts, by file name. */
   const libTexts = new Map(seededLibTexts ?? []);
   if (seededLibTexts) seedsTaken.libBundle = true;
+  /** @types/node's scripts served as one (see NODE_BUNDLE_MARKER), while none of them changes. @type {(NonNullable<ReturnType<typeof nodeBundleOf>> & { names: Set<string> }) | null} */
+  let nodeBundle = null;
 
   const sys = Object.create(ts.sys);
   sys.getCurrentDirectory = () => cwd;
@@ -271,6 +319,7 @@ function createConverter(options) {
     if (p === declFilename) return srcPrefix + declContent;
     if (virtualFiles.has(p)) return virtualFiles.get(p);
     if (libTexts.has(p)) return libTexts.get(p);
+    if (p === nodeBundle?.home) return nodeBundle.text;
     return ts.sys.readFile(forwardTslabPath(cwd, p), encoding);
   };
   sys.directoryExists = (/** @type {string} */ p) => {
@@ -326,9 +375,25 @@ function createConverter(options) {
     (fileName.startsWith(cwd + "/") && !fileName.includes("/node_modules/")) || !watchFolder(path.dirname(fileName));
   /** Drops a real file's tree (a dependency is emitted again). @param {string} fileName */
   const forget = (fileName) => {
+    uncache(fileName);
+    if (nodeBundle?.names.has(fileName)) dropNodeBundle();
+  };
+  /** @param {string} fileName */
+  const uncache = (fileName) => {
     fileCache.delete(fileName);
     checked.delete(fileName);
     sideInputsConverted.delete(fileName);
+  };
+  /** Drops the trees of what `dir` holds (a change there that names no file). @param {string} dir */
+  const forgetFolder = (dir) => {
+    for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+    if (nodeBundle?.files.some(([fileName]) => path.dirname(fileName) === dir)) dropNodeBundle();
+  };
+  /** Serves @types/node's files one by one again (one of them changed, or cannot be watched). */
+  const dropNodeBundle = () => {
+    uncache(/** @type {string} */ (nodeBundle?.home));
+    nodeBundle = null;
+    watchedChange = true;
   };
   /** Watches `dir` (once); false if it cannot be watched. @param {string} dir */
   function watchFolder(dir) {
@@ -338,13 +403,13 @@ function createConverter(options) {
       const watch = fs.watch(dir, { persistent: false }, (_event, name) => {
         watchedChange = true;
         if (name) forget(`${dir}/${name}`);
-        else for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+        else forgetFolder(dir);
       });
       watch.on("error", () => {
         watch.close();
         folderWatches.set(dir, null);
         // Back to stamps for what this folder holds.
-        for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
+        forgetFolder(dir);
       });
       folderWatches.set(dir, watch);
       return true;
@@ -353,8 +418,17 @@ function createConverter(options) {
       return false;
     }
   }
-  /** A real file's stamp ("lib" for TypeScript's own lib files). @param {string} fileName */
-  const stampFor = (fileName) => (fileName.startsWith(libDir + "/") ? "lib" : stampOf(fileName));
+  /**
+   * A real file's stamp ("lib" for TypeScript's own lib files; the node bundle's home, while it
+   * is served, has one of its own, so that its tree and a tree of the file itself are never
+   * taken for each other). @param {string} fileName
+   */
+  const stampFor = (fileName) =>
+    fileName.startsWith(libDir + "/")
+      ? "lib"
+      : fileName === nodeBundle?.home
+        ? `node-bundle:${stampOf(fileName)}`
+        : stampOf(fileName);
   /** Keeps a real file's tree, and how it is checked for changes. @param {string} fileName @param {{ sf: any, stamp: string, languageVersion: string }} entry */
   const remember = (fileName, entry) => {
     fileCache.set(fileName, entry);
@@ -504,6 +578,7 @@ function createConverter(options) {
   /** @type {any} */ (compilerOptions).types = ts.getAutomaticTypeDirectiveNames(compilerOptions, host);
   adoptSeededResolutions();
   presetLibReplacementLookups();
+  if (seededNodeBundle && serveNodeBundle(seededNodeBundle)) seedsTaken.nodeBundle = true;
 
   /** @type {any} */
   let program = null;
@@ -511,6 +586,7 @@ function createConverter(options) {
   let compiled = 0;
   updateContent("", "");
   if (options?.bundleLib && libTexts.size === 0) bundleLib();
+  if (options?.bundleLib && !nodeBundle) bundleNode();
 
   /** Serves the lib files of the program as one (see LIB_BUNDLE_MARKER) from now on. */
   function bundleLib() {
@@ -525,6 +601,64 @@ function createConverter(options) {
       libTexts.set(fileName, served);
       forget(fileName);
     }
+    program = null;
+    updateContent("", "");
+  }
+
+  /**
+   * Serves `bundle` from now on if every file it holds has the stamp it was bundled at and its
+   * folder can be watched (a change then drops it). @param {NonNullable<ReturnType<typeof nodeBundleOf>>} bundle
+   */
+  function serveNodeBundle(bundle) {
+    if (!bundle.files.every(([fileName, stamp]) => stampOf(fileName) === stamp && watchFolder(path.dirname(fileName))))
+      return false;
+    for (const [fileName] of bundle.files) uncache(fileName);
+    uncache(bundle.home);
+    nodeBundle = { ...bundle, names: new Set(bundle.files.map(([fileName]) => fileName)) };
+    return true;
+  }
+
+  /** Serves @types/node's scripts as one (see NODE_BUNDLE_MARKER) from now on. */
+  function bundleNode() {
+    /** @type {string | undefined} */
+    let home;
+    program.getResolvedTypeReferenceDirectives().forEach((/** @type {any} */ r, /** @type {string} */ name) => {
+      if (name === "node") home = r.resolvedTypeReferenceDirective?.resolvedFileName;
+    });
+    if (!home) return;
+    // The files @types/node's index reaches by `/// <reference path>`, in the program's order.
+    const reached = new Set();
+    const visit = (/** @type {any} */ sf) => {
+      if (!sf || reached.has(sf.fileName)) return;
+      reached.add(sf.fileName);
+      for (const ref of sf.referencedFiles)
+        visit(program.getSourceFile(ts.resolveTripleslashReference(ref.fileName, sf.fileName)));
+    };
+    visit(program.getSourceFile(home));
+    const files = program.getSourceFiles().filter((/** @type {any} */ f) => reached.has(f.fileName));
+    const scripts = files.filter((/** @type {any} */ f) => !ts.isExternalModule(f));
+    if (scripts.length < 2 || scripts.some((/** @type {any} */ f) => f.hasNoDefaultLib)) return;
+    const dir = path.dirname(home);
+    const directive = (/** @type {string} */ kind, /** @type {any} */ ref) =>
+      `/// <reference ${kind}="${ref.fileName}"${ref.resolutionMode ? ` resolution-mode="${ref.resolutionMode === ts.ModuleKind.ESNext ? "import" : "require"}"` : ""} />`;
+    const header = [
+      // The directives of every script but its `path` ones, which only a file's first lines may
+      // hold, and the modules it reached, as references from the bundle.
+      ...scripts.flatMap((/** @type {any} */ f) => [
+        ...f.libReferenceDirectives.map((/** @type {any} */ r) => directive("lib", r)),
+        ...f.typeReferenceDirectives.map((/** @type {any} */ r) => directive("types", r)),
+      ]),
+      ...files
+        .filter((/** @type {any} */ f) => ts.isExternalModule(f))
+        .map((/** @type {any} */ f) => `/// <reference path="${path.relative(dir, f.fileName)}" />`),
+    ];
+    const stamps = JSON.stringify(
+      scripts.map((/** @type {any} */ f) => [path.relative(dir, f.fileName), stampOf(f.fileName)]),
+    );
+    const bodies = scripts.map((/** @type {any} */ f) => f.text.replace(/^\/\/\/\s*<reference\s.*$/gm, ""));
+    const text = `${NODE_BUNDLE_MARKER}${stamps}\n${header.join("\n")}\n${bodies.join("\n")}`;
+    if (!serveNodeBundle(/** @type {NonNullable<ReturnType<typeof nodeBundleOf>>} */ (nodeBundleOf(home, text))))
+      return;
     program = null;
     updateContent("", "");
   }
@@ -1334,4 +1468,13 @@ function forwardTslabPath(cwd, p) {
   return normalizeJoin(tslabDir, rel);
 }
 
-module.exports = { createConverter, seedTrees, seedCompiledCell, seedResolutions, seedsTaken, stripJsDoc, ts };
+module.exports = {
+  createConverter,
+  seedTrees,
+  seedCompiledCell,
+  seedResolutions,
+  seedsTaken,
+  stripJsDoc,
+  treeSources,
+  ts,
+};

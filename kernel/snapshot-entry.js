@@ -190,10 +190,12 @@ for (const [, { sf }] of trees ?? []) converterModule.stripJsDoc(sf);
 // modules (a changed one makes the whole blob unusable), and the files and folders its trees and
 // resolutions depend on (a changed one makes that part unused, and the kernel that finds it so
 // builds a new blob: `npm run build` rewrites the library's .d.ts). The compiled prelude's files
-// are the trees' own, with the same stamps (TypeScript's lib files, "lib", never change).
+// are the trees' own, with the same stamps (TypeScript's lib files, "lib", never change); a tree
+// of @types/node's scripts as one was made from each of them.
 /** @type {Record<string, string>} */
 const madeFrom = {};
-for (const [fileName, { stamp }] of trees ?? []) if (stamp !== "lib") madeFrom[fileName] = stamp;
+for (const [fileName, entry] of trees ?? [])
+  for (const [file, stamp] of converterModule.treeSources(fileName, entry)) if (stamp !== "lib") madeFrom[file] = stamp;
 for (const [folder, stamp] of resolutions?.stamps ?? []) madeFrom[folder] = stamp;
 for (const m of modules.values()) madeFrom[m.filename] = m.stamp;
 fs.writeFileSync(path.join(manifest.cwd, "stamps.json"), JSON.stringify(madeFrom));

@@ -12,6 +12,8 @@ const ours = require(path.join(repo, "kernel", "converter.js"));
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const tslabs = require("tslab/dist/converter");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
+const { printQuickInfo } = require("tslab/dist/inspect");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -49,6 +51,11 @@ const CELLS = [
   "const r = await Promise.resolve(42);\nr + 1",
   "async function f() { return 1; }\nconst g = () => { await f(); };",
   "import * as fs from 'fs';\nimport { join } from 'path';\nfs.existsSync(join('/', 'tmp'))",
+  // Types from several of @types/node's files (the converter may serve its scripts as one) and
+  // from its modules (web-globals/*), carried over as declarations.
+  "const buf = Buffer.alloc(2);\nconst st = fs.statSync('.');\nconst t = setTimeout(() => {}, 1);\nconst ac = new AbortController();\nconst u = new URL('http://x');\nbuf",
+  "clearTimeout(t);\nst.isDirectory() && ac.signal.aborted === false && u.host.length + buf.length",
+  "process.hrtime.bigint() > 0n ? require('os').EOL : new TextEncoder().encode('x')",
   "const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);\nconst e: IpcsEntry | null = null;\nid",
   "type Id = boolean;\nconst x: Id = true;\nx",
   "class Color { static Red = 1 }\nColor.Red",
@@ -75,6 +82,23 @@ const CELLS = [
 ];
 
 type Create = (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void };
+
+/**
+ * A result with each `/// <reference ...>` line of its declarations kept once. TypeScript writes
+ * `/// <reference types="node" />` once for each of @types/node's files a cell's declared types
+ * come from; with its scripts served as one (bundleLib), fewer files, so fewer copies of the line.
+ */
+function referencesOnce(result: Record<string, unknown>) {
+  if (typeof result.declOutput !== "string") return result;
+  const seen = new Set<string>();
+  const lines = result.declOutput.split("\n").filter((line) => {
+    if (!line.startsWith("/// <reference ")) return true;
+    if (seen.has(line)) return false;
+    seen.add(line);
+    return true;
+  });
+  return { ...result, declOutput: lines.join("\n") };
+}
 
 function sequence(create: Create, extra: object = {}) {
   const conv = create({ isJS: false, isBrowser: false, ...extra });
@@ -113,7 +137,11 @@ describe("the kernel's converter", () => {
       const actual = sequence(ours.createConverter, extra);
       expect(actual).toHaveLength(CELLS.length);
       for (let i = 0; i < CELLS.length; i++) {
-        expect({ cell: CELLS[i], extra, result: actual[i] }).toEqual({ cell: CELLS[i], extra, result: expected[i] });
+        expect({ cell: CELLS[i], extra, result: referencesOnce(actual[i]) }).toEqual({
+          cell: CELLS[i],
+          extra,
+          result: referencesOnce(expected[i]),
+        });
       }
     }
     // The corpus exercises what it claims to: errors with lines, a top-level await, carried names.
@@ -161,6 +189,14 @@ describe("the kernel's converter", () => {
           globals: conv.complete(decl, "Prom", 4),
           arrayMembers: conv.complete(decl, "[1].fi", 6),
           libInfo: conv.inspect(decl, "[1].map", 6),
+          // @types/node's: from its files, or from its scripts as one (bundleLib).
+          nodeMembers: conv.complete(decl, "process.hr", 10),
+          nodeInfo: conv.inspect(decl, "Buffer.alloc", 10),
+          moduleInfo: conv.inspect(decl, 'import { readFileSync } from "fs";', 12),
+          nodeFiles: (conv.trees?.() ?? [])
+            .map(([fileName]: [string]) => fileName)
+            .filter((fileName: string) => fileName.includes("/@types/node/"))
+            .map((fileName: string) => fileName.replace(/.*\/@types\/node\//, "")),
           module: conv.addModule("mymod", "export const q: number = 'x';", {}),
           afterModule: conv.convert(decl, 'import { q } from "./mymod";\nq'),
         };
@@ -173,9 +209,33 @@ describe("the kernel's converter", () => {
     expect(actual.module).toEqual([expect.objectContaining({ fileName: "mymod.ts", code: 2322 })]);
     expect(actual.arrayMembers.candidates).toEqual(expect.arrayContaining(["fill", "filter", "find", "findIndex"]));
     expect(JSON.stringify(actual.libInfo)).toContain("Calls a defined callback function on each element");
-    const expected = run(tslabs.createConverter);
+    expect(JSON.stringify(actual.nodeInfo)).toContain("Allocates a new `Buffer` of `size` bytes");
+    expect(JSON.stringify(actual.moduleInfo)).toContain("Returns the contents of the `path`");
+    expect(actual.nodeMembers.candidates).toContain("hrtime");
+    // One file at a time, every script of @types/node is a tree (tslab has no trees to list).
+    expect(actual.nodeFiles).toEqual(expect.arrayContaining(["fs.d.ts", "buffer.d.ts", "globals.d.ts"]));
+    const expected = { ...run(tslabs.createConverter), nodeFiles: actual.nodeFiles };
     expect(actual).toEqual(expected);
-    expect(run(ours.createConverter, { bundleLib: true })).toEqual(expected);
+    // As one: the bundle and @types/node's modules, which stay files of their own.
+    const bundled = run(ours.createConverter, { bundleLib: true });
+    expect(bundled.nodeFiles.sort()).toEqual([
+      "ts5.6/globals.typedarray.d.ts",
+      "ts5.6/index.d.ts",
+      "web-globals/abortcontroller.d.ts",
+      "web-globals/domexception.d.ts",
+      "web-globals/events.d.ts",
+      "web-globals/fetch.d.ts",
+    ]);
+    // Its documentation's `{@link}` parts point into the bundle, not @types/node's own files;
+    // what a person is shown of them (tslab's printQuickInfo: the parts' text) is the same.
+    const shown = (r: typeof actual) => ({
+      ...r,
+      nodeFiles: actual.nodeFiles,
+      nodeInfo: printQuickInfo(r.nodeInfo),
+      moduleInfo: printQuickInfo(r.moduleInfo),
+    });
+    expect(JSON.stringify(bundled.nodeInfo)).toContain("ts5.6/index.d.ts");
+    expect(shown(bundled)).toEqual(shown(expected));
   });
 
   test("a module outside the notebook's folder is compiled again once its folder reports a change", async () => {

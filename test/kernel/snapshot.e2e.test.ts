@@ -284,7 +284,7 @@ suite("the kernel's start-up snapshot", () => {
       const converter = JSON.stringify(path.join(copy, "kernel", "converter.js"));
       const cells = [`JSON.stringify(require(${converter}).seedsTaken)`, ...CELLS.slice(1)];
       const taken = await run({}, cells);
-      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true}'`);
+      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true}'`);
       const plain = await run({ TSLAB_IPC_SNAPSHOT: "0" }, cells);
       expect(taken.slice(1)).toEqual(plain.slice(1));
       expect(plain[3]).toBe("'functionnumber'");
@@ -296,12 +296,14 @@ suite("the kernel's start-up snapshot", () => {
       fs.utimesSync(dts, later, later);
       expect(fresh()).toBe("false");
       const recompiled = await run({}, cells);
-      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true,"libBundle":true}'`);
+      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true,"libBundle":true,"nodeBundle":true}'`);
       expect(recompiled.slice(1)).toEqual(plain.slice(1));
       const deadline = Date.now() + 180_000;
       while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       expect(fresh()).toBe("true");
-      expect((await run({}, cells))[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true}'`);
+      expect((await run({}, cells))[0]).toBe(
+        `'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true}'`,
+      );
     },
     300_000,
   );
