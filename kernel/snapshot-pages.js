@@ -107,16 +107,13 @@ function sameAsFile(mem, address, fd, offset, length) {
 
 /**
  * Where `bytes` first appear in this process's anonymous mappings of at least `minSize` bytes,
- * outside `skip` ([start, size] of mappings not to search), at an address whose remainder by a
- * page is `phase` (any when null), or -1.
- * @param {number} mem @param {Buffer} bytes @param {number} minSize
- * @param {Array<[number, number]>} skip @param {number | null} phase
- * @param {number} [smallest] the smallest mapping looked at
+ * outside `skip` ([start, size] of mappings not to search), or -1.
+ * @param {number} mem @param {Buffer} bytes @param {number} minSize @param {Array<[number, number]>} skip
  */
-function findInMappings(mem, bytes, minSize, skip, phase, smallest = MIN_BLOCK) {
+function findInMappings(mem, bytes, minSize, skip) {
   const chunk = Buffer.alloc(CHUNK + bytes.length);
-  for (const [start, size] of anonymousMappings(smallest)) {
-    if (size < minSize || skip.some(([s]) => s === start)) continue;
+  for (const [start, size] of anonymousMappings(minSize)) {
+    if (skip.some(([s]) => s === start)) continue;
     for (let at = start; at < start + size; at += CHUNK) {
       let n;
       try {
@@ -124,13 +121,8 @@ function findInMappings(mem, bytes, minSize, skip, phase, smallest = MIN_BLOCK) 
       } catch {
         break; // unmapped since /proc/self/maps was read
       }
-      for (
-        let i = chunk.subarray(0, n).indexOf(bytes);
-        i >= 0 && i < CHUNK;
-        i = chunk.subarray(0, n).indexOf(bytes, i + 1)
-      ) {
-        if (phase === null || (at + i) % PAGE === phase) return at + i;
-      }
+      const i = chunk.subarray(0, n).indexOf(bytes);
+      if (i >= 0 && i < CHUNK) return at + i;
     }
   }
   return -1;
@@ -308,7 +300,7 @@ function writeStrings(blob, image, index) {
     for (const { name, offset: from, length } of entries) {
       if (length < 3 * PAGE) continue;
       const text = bytes.subarray(from, from + length);
-      const at = findInMappings(mem, text.subarray(0, PAGE), length, copies, null, PAGE);
+      const at = findInMappings(mem, text.subarray(0, PAGE), length, copies);
       if (at < 0 || !sameAsFile(mem, at, imageFd, from, length)) continue;
       const first = Math.ceil(at / PAGE) * PAGE;
       const end = Math.floor((at + length) / PAGE) * PAGE;
