@@ -187,6 +187,28 @@ export function bareTempBase(): string | null {
   return null;
 }
 
+/**
+ * For a test file of the kernel's cell compiler (kernel/converter.js): before its tests, a new
+ * folder under bareTempBase() becomes the working folder, as a notebook's would, with the
+ * kernel's type resolution installed in `ts` for it; after them, the working folder is the old one
+ * again and the folder is gone. Returns the folder's path, for the tests to read.
+ */
+export function converterFolder(prefix: string, ts: unknown): () => string {
+  const cwd = process.cwd();
+  let dir = "";
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), prefix));
+    process.chdir(dir);
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    require(path.join(repoRoot, "kernel", "resolve.js")).installTypeResolution(ts, dir);
+  });
+  afterAll(() => {
+    process.chdir(cwd);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
+}
+
 /** An environment whose Jupyter reads and writes only under `dir` (kernelspecs, runtime, config). */
 export function privateJupyterEnv(dir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const data = path.join(dir, "jupyter-data");

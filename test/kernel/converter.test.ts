@@ -4,7 +4,7 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { bareTempBase } from "../helpers";
+import { bareTempBase, converterFolder } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -13,8 +13,6 @@ const ours = require(path.join(repo, "kernel", "converter.js"));
 const tslabs = require("tslab/dist/converter");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { printQuickInfo } = require("tslab/dist/inspect");
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
@@ -118,17 +116,7 @@ function sequence(create: Create, extra: object = {}) {
 }
 
 describe("the kernel's converter", () => {
-  const cwd = process.cwd();
-  let dir = "";
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-converter-"));
-    process.chdir(dir);
-    installTypeResolution(ts, dir);
-  });
-  afterAll(() => {
-    process.chdir(cwd);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const folder = converterFolder("tslab-ipc-converter-", ts);
 
   test("gives tslab's output, declarations and diagnostics for the same cells, with the lib as one file or many", () => {
     const expected = sequence(tslabs.createConverter);
@@ -260,7 +248,7 @@ describe("the kernel's converter", () => {
   });
 
   test("a local module a cell imports is type-checked and emitted, and recompiled when it changes", () => {
-    const helper = path.join(dir, "helper.ts");
+    const helper = path.join(folder(), "helper.ts");
     fs.writeFileSync(helper, "export const twice = (n: number): number => n * 2;\n");
     const run = (create: typeof ours.createConverter) => {
       const conv = create({ isJS: false, isBrowser: false });

@@ -3,29 +3,15 @@
 // back before it reads them: what inspect shows is what a converter with every comment shows, for
 // the library's own documentation, the lib's, and a member that takes its base type's; the
 // comments with `@deprecated`, which the checker reads, are never dropped.
-import fs from "fs";
-import os from "os";
 import path from "path";
-import { bareTempBase } from "../helpers";
+import { converterFolder } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const converter = require(path.join(repo, "kernel", "converter.js"));
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
 const { ts } = converter;
 
-const cwd = process.cwd();
-let dir = "";
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-jsdoc-"));
-  process.chdir(dir);
-  installTypeResolution(ts, dir);
-});
-afterAll(() => {
-  process.chdir(cwd);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const folder = converterFolder("tslab-ipc-jsdoc-", ts);
 
 const PRELUDE = 'import { shmget } from "tslab-ipc";\nimport * as fs from "fs";';
 /** Each: a cell and the offset inspected in it. */
@@ -53,7 +39,7 @@ test("inspect shows every documentation comment after the kept trees lost theirs
   // Trees of another converter, never inspected (TypeScript caches a symbol's documentation).
   const maker = converter.createConverter({ isJS: false, isBrowser: false, bundleLib: true });
   maker.convert("", PRELUDE);
-  const kept = maker.trees().filter(([name]: [string]) => !name.startsWith(`${dir}/`));
+  const kept = maker.trees().filter(([name]: [string]) => !name.startsWith(`${folder()}/`));
   maker.close();
   // The documentation is there to lose: the base type's, the library's, the lib's, @types/node's.
   expect(expected.map((info) => ts.displayPartsToString(info?.documentation))).toEqual([

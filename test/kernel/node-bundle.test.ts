@@ -2,30 +2,16 @@
 // takes the start-up snapshot's bundle only while every file in it has the stamp it was bundled
 // at; with one changed it reads @types/node file by file, and either way a cell is checked and
 // compiled the same. The converter's own test compares the bundle's results with tslab's.
-import fs from "fs";
-import os from "os";
 import path from "path";
-import { bareTempBase } from "../helpers";
+import { converterFolder } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // This file's own module registry: the seeds below are module-wide state of the converter.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const converter = require(path.join(repo, "kernel", "converter.js"));
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const { installTypeResolution } = require(path.join(repo, "kernel", "resolve.js"));
 const { ts } = converter;
 
-const cwd = process.cwd();
-let dir = "";
-beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-node-bundle-"));
-  process.chdir(dir);
-  installTypeResolution(ts, dir);
-});
-afterAll(() => {
-  process.chdir(cwd);
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const folder = converterFolder("tslab-ipc-node-bundle-", ts);
 
 /** Cells whose types come from several of @types/node's scripts and modules, and an error. */
 const CELLS = [
@@ -69,7 +55,7 @@ test("a kernel takes the snapshot's bundle of @types/node only while none of its
   // What the snapshot's builder keeps: the bundle, served for @types/node's index.d.ts.
   const maker: Converter = converter.createConverter({ bundleLib: true });
   maker.convert("", CELLS[0]);
-  const kept = maker.trees().filter(([name]) => !name.startsWith(`${dir}/`));
+  const kept = maker.trees().filter(([name]) => !name.startsWith(`${folder()}/`));
   maker.close();
   const bundle = kept.find(([, { sf }]) => sf.text.startsWith("// tslab-ipc: @types/node's script files"));
   expect(bundle).toBeDefined();
