@@ -109,11 +109,12 @@ let seededLibTexts = null;
  * bundled, ~0.5 ms of a warm cell and ~1 ms of a kernel's first ones (in-process, the bench's
  * three cells, six processes each way). Bundled, index.d.ts is served as the scripts' texts in
  * the program's order without their `/// <reference path>` lines, so TypeScript reads none of
- * them; the modules among them (web-globals/*, which augment the globals) stay files of their
- * own, referenced from the bundle in the same order. The declarations, their order and the
- * options are the same, so a cell is checked and emitted the same; what differs is that the
- * declarations a cell's output carries name @types/node once (`/// <reference types="node" />`)
- * where TypeScript writes that line once for each file of it the cell's types come from.
+ * them; the modules among them (web-globals/* and globals.typedarray.d.ts, which augment the
+ * globals) stay files of their own, referenced from the bundle in the same order. The
+ * declarations, their order and the options are the same, so a cell is checked and emitted the
+ * same; what differs is how often the declarations a cell's output carries repeat `/// <reference
+ * types="node" />`: TypeScript writes it once for each file of @types/node the cell's types come
+ * from, and the scripts are now one file.
  *
  * The first line names the files held and their stamps: a converter serves a bundle handed
  * over by the start-up snapshot only while every one of them is unchanged, and stops when a
