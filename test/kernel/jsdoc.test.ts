@@ -22,6 +22,13 @@ const INSPECTS: Array<[string, number]> = [
   ["shmget", 2], // the library's TSDoc
   ["[1].map", 6], // the lib's
   ["fs.readFileSync", 8], // @types/node's
+  ["Buffer.alloc", 10], // @types/node's, with {@link} parts
+  ["process.cwd", 10], // a member of an interface of @types/node
+  // A class member without a comment, whose documentation is its base class's in @types/node.
+  [
+    'class R extends (require("stream") as typeof import("stream")).Readable { read(size?: number) { return super.read(size); } }\nnew R().read',
+    135,
+  ],
 ];
 
 /** What a converter shows for INSPECTS, and the trees it made. */
@@ -47,6 +54,9 @@ test("inspect shows every documentation comment after the kept trees lost theirs
     expect.stringMatching(/segment/i),
     expect.stringContaining("Calls a defined callback function on each element"),
     expect.stringMatching(/contents of the `path`/),
+    expect.stringContaining("Allocates a new `Buffer`"),
+    expect.stringContaining("returns the current working directory"),
+    expect.stringContaining("method reads data out of the internal buffer"),
   ]);
 
   // What the snapshot's builder does: the trees lose their comments, then a kernel is seeded with them.
