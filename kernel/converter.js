@@ -661,7 +661,6 @@ function createConverter(options) {
     if (!bundle.files.every(([fileName, stamp]) => stampOf(fileName) === stamp && watchFolder(path.dirname(fileName))))
       return false;
     for (const [fileName] of bundle.files) uncache(fileName);
-    uncache(bundle.home);
     nodeBundle = { ...bundle, names: new Set(bundle.files.map(([fileName]) => fileName)) };
     return true;
   }
@@ -685,7 +684,13 @@ function createConverter(options) {
     visit(program.getSourceFile(home));
     const files = program.getSourceFiles().filter((/** @type {any} */ f) => reached.has(f.fileName));
     const scripts = files.filter((/** @type {any} */ f) => !ts.isExternalModule(f));
-    if (scripts.length < 2 || scripts.some((/** @type {any} */ f) => f.hasNoDefaultLib)) return;
+    // The bundle is served as index.d.ts, so that file must be one of the scripts it holds.
+    if (
+      scripts.length < 2 ||
+      !scripts.some((/** @type {any} */ f) => f.fileName === home) ||
+      scripts.some((/** @type {any} */ f) => f.hasNoDefaultLib)
+    )
+      return;
     const dir = path.dirname(home);
     const directive = (/** @type {string} */ kind, /** @type {any} */ ref) =>
       `/// <reference ${kind}="${ref.fileName}"${ref.resolutionMode ? ` resolution-mode="${ref.resolutionMode === ts.ModuleKind.ESNext ? "import" : "require"}"` : ""} />`;
