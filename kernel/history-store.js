@@ -11,8 +11,12 @@
 //   read-only home never fails a cell).
 // - Private: the folder is created 0700 and the file 0600, and a symbolic link or anything but a
 //   regular file at the path is never opened (the store stays empty and writes nothing).
-// - Bounded: at most keepEntries rows and about maxBytes of cell text; past either, the newest
-//   keepEntries / 2 are kept.
+// - Bounded: about maxBytes of cell text (and in SQLite at most keepEntries rows); past it, the
+//   newest keepEntries / 2 are kept (in JSONL, in at most half the bytes).
+// - Read when asked, never kept: newest(k) and maxSession() read the store each time, and a
+//   JSONL read holds one chunk and one line at a time, so a kernel's memory does not grow with
+//   its user's history.
+// The interface: newest(k), maxSession(), append(e) (whether it was stored), close().
 
 const fs = require("fs");
 const path = require("path");
@@ -38,6 +42,39 @@ function isEntry(e) {
 /** Bytes an entry costs on disk, near enough for the bound. */
 const entryBytes = (/** @type {Entry} */ e) => e.i.length + (e.o?.length ?? 0) + 24;
 
+/** How much of a JSONL file is read at once: below V8's large-object size (128 KiB), so its text is young garbage. */
+const CHUNK = 64 * 1024;
+
+const SESSION_PREFIX = Buffer.from('{"s":');
+
+/**
+ * The session of a line that begins `{"s":<digits>,` (as JSON.stringify writes an entry), from
+ * its bytes; 0 for any other line.
+ * @param {Buffer} data @param {number} start @param {number} end
+ */
+function sessionPrefix(data, start, end) {
+  if (
+    end - start < SESSION_PREFIX.length + 2 ||
+    data.compare(SESSION_PREFIX, 0, SESSION_PREFIX.length, start, start + SESSION_PREFIX.length) !== 0
+  )
+    return 0;
+  let s = 0;
+  let i = start + SESSION_PREFIX.length;
+  for (; i < end && i - start < 21 && data[i] >= 0x30 && data[i] <= 0x39; i++) s = s * 10 + (data[i] - 0x30);
+  return i < end && data[i] === 0x2c && Number.isSafeInteger(s) ? s : 0;
+}
+
+/** Parses one JSONL line and passes it on when it is an entry; a torn or corrupt line is skipped. @param {string} line @param {(e: Entry) => void} visit */
+function visitLine(line, visit) {
+  if (!line) return;
+  try {
+    const e = JSON.parse(line);
+    if (isEntry(e)) visit({ s: e.s, n: e.n, i: e.i, o: e.o ?? null });
+  } catch {
+    // Skipped.
+  }
+}
+
 /**
  * Creates the file's folder (0700) and says whether the path may be opened: absent (then it is
  * created 0600 without following links) or a regular file. A link, a folder or a device: no.
@@ -61,44 +98,91 @@ class JsonlStore {
     this.limits = limits;
   }
 
-  /** @returns {Entry[]} the newest keepEntries entries, oldest first */
-  load() {
-    let text = "";
-    try {
-      const fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-      try {
-        const st = fs.fstatSync(fd);
-        if (!st.isFile()) return [];
-        // Only the tail of an oversized file (another kernel may be appending).
-        const size = Math.min(st.size, this.limits.maxBytes);
-        const buf = Buffer.alloc(size);
-        fs.readSync(fd, buf, 0, size, st.size - size);
-        text = buf.toString("utf8");
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch {
-      return [];
-    }
-    /** @type {Entry[]} */
-    const entries = [];
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      try {
-        const e = JSON.parse(line);
-        if (isEntry(e)) entries.push({ s: e.s, n: e.n, i: e.i, o: e.o ?? null });
-      } catch {
-        // A torn or corrupt line: skipped.
-      }
-    }
-    return entries.slice(-this.limits.keepEntries);
+  /**
+   * Calls `visit` with each entry of the file's last maxBytes, oldest first.
+   * @param {(e: Entry) => void} visit
+   */
+  scan(visit) {
+    this.scanLines((data, start, end) => visitLine(data.toString("utf8", start, end), visit));
   }
 
   /**
-   * @param {Entry} e
-   * @param {() => Entry[]} newest what to keep when the file outgrows its bound
+   * Calls `visit` with each line of the file's last maxBytes (its bytes: data[start, end)),
+   * oldest first, reading CHUNK bytes at a time: what a kernel holds while it reads is a chunk
+   * and a line, whatever the file's size (a whole 4 MiB history read at once cost a kernel
+   * ~18 MiB of RSS after its first cell). A line is split at its newline byte, which is never
+   * inside a UTF-8 character.
+   * @param {(data: Buffer, start: number, end: number) => void} visit
    */
-  append(e, newest) {
+  scanLines(visit) {
+    let fd;
+    try {
+      fd = fs.openSync(this.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile()) return;
+      // Only the tail of an oversized file (another kernel may be appending).
+      let pos = st.size - Math.min(st.size, this.limits.maxBytes);
+      const chunk = Buffer.allocUnsafe(CHUNK);
+      /** The start of a line that the last chunk ended inside. */
+      let carry = Buffer.alloc(0);
+      for (;;) {
+        const got = fs.readSync(fd, chunk, 0, CHUNK, pos);
+        pos += got;
+        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, got)]) : chunk.subarray(0, got);
+        let start = 0;
+        for (let nl = data.indexOf(0x0a); nl !== -1; nl = data.indexOf(0x0a, start)) {
+          if (nl > start) visit(data, start, nl);
+          start = nl + 1;
+        }
+        carry = Buffer.from(data.subarray(start));
+        if (got === 0) break;
+      }
+      if (carry.length) visit(carry, 0, carry.length);
+    } catch {
+      // Unreadable from here on: what was read stands (see the invariants).
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** @param {number} k @returns {Entry[]} the newest k entries, oldest first */
+  newest(k) {
+    /** @type {Entry[]} */
+    let kept = [];
+    this.scan((e) => {
+      kept.push(e);
+      if (kept.length >= 2 * k) kept = kept.slice(-k);
+    });
+    return kept.slice(-k);
+  }
+
+  /**
+   * @returns {number} the highest session in the file, 0 for none. A line as this store writes
+   * it begins `{"s":<digits>,`: its session is read from those bytes, without parsing the rest
+   * (a 4 MB history: ~5 ms instead of ~40). Any other line is parsed and checked whole.
+   */
+  maxSession() {
+    let max = 0;
+    this.scanLines((data, start, end) => {
+      const s = sessionPrefix(data, start, end);
+      if (s > 0) {
+        if (s > max) max = s;
+        return;
+      }
+      visitLine(data.toString("utf8", start, end), (e) => {
+        if (e.s > max) max = e.s;
+      });
+    });
+    return max;
+  }
+
+  /** @param {Entry} e @returns {boolean} whether the entry is in the file */
+  append(e) {
+    let stored = false;
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       const fd = fs.openSync(
@@ -108,19 +192,33 @@ class JsonlStore {
       );
       try {
         const st = fs.fstatSync(fd);
-        if (!st.isFile()) return;
+        if (!st.isFile()) return false;
         // After a torn last line, start a fresh one rather than extend the damage.
         const last = Buffer.alloc(1);
         const torn = st.size > 0 && fs.readSync(fd, last, 0, 1, st.size - 1) === 1 && last[0] !== 0x0a;
         fs.writeSync(fd, (torn ? "\n" : "") + JSON.stringify(e) + "\n");
-        if (fs.fstatSync(fd).size > this.limits.maxBytes) this.rewrite(newest());
+        stored = true;
+        if (fs.fstatSync(fd).size > this.limits.maxBytes) this.rewrite(this.newestHalf());
       } finally {
         fs.closeSync(fd);
       }
     } catch {
       // Dropped: see the invariants.
     }
+    return stored;
   }
+
+  /** What stays when the file outgrows its bound: the newest keepEntries / 2, in half the bytes. */
+  newestHalf() {
+    const keep = this.newest(Math.floor(this.limits.keepEntries / 2));
+    let bytes = keep.reduce((sum, e) => sum + entryBytes(e), 0);
+    let first = 0;
+    while (first < keep.length && bytes > this.limits.maxBytes / 2) bytes -= entryBytes(keep[first++]);
+    return keep.slice(first);
+  }
+
+  /** Nothing to let go of: the file is opened per read and per append. */
+  close() {}
 
   /** Replaces the file with `keep` at once (a temporary file and a rename: no half file is seen). */
   rewrite(/** @type {Entry[]} */ keep) {
@@ -180,7 +278,7 @@ class SqliteStore {
                  input TEXT NOT NULL, output TEXT);`);
       this.insert = db.prepare("INSERT INTO history (session, line, input, output) VALUES (?, ?, ?, ?)");
       if (isNew && importFrom) {
-        const old = new JsonlStore(importFrom, this.limits).load();
+        const old = new JsonlStore(importFrom, this.limits).newest(this.limits.keepEntries);
         db.exec("BEGIN");
         for (const e of old) this.insert.run(e.s, e.n, e.i, e.o);
         db.exec("COMMIT");
@@ -202,13 +300,13 @@ class SqliteStore {
     this.bytes = Number(r.bytes);
   }
 
-  /** @returns {Entry[]} */
-  load() {
+  /** @param {number} k @returns {Entry[]} the newest k rows, oldest first */
+  newest(k) {
     if (!this.db) return [];
     try {
       const rows = this.db
         .prepare("SELECT session AS s, line AS n, input AS i, output AS o FROM history ORDER BY id DESC LIMIT ?")
-        .all(this.limits.keepEntries);
+        .all(k);
       return rows
         .map((/** @type {any} */ r) => ({ s: r.s, n: r.n, i: r.i, o: r.o ?? null }))
         .filter(isEntry)
@@ -218,17 +316,33 @@ class SqliteStore {
     }
   }
 
-  /** @param {Entry} e */
+  /** @returns {number} the highest session in the table, 0 for none */
+  maxSession() {
+    if (!this.db) return 0;
+    try {
+      const max = Number(this.db.prepare("SELECT ifnull(max(session), 0) AS s FROM history").get().s);
+      return Number.isSafeInteger(max) && max > 0 ? max : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** @param {Entry} e @returns {boolean} whether the row is in the table */
   append(e) {
-    if (!this.db) return;
+    if (!this.db) return false;
     try {
       this.insert.run(e.s, e.n, e.i, e.o);
+    } catch {
+      return false; // Dropped: see the invariants (a busy or read-only database included).
+    }
+    try {
       this.rows += 1;
       this.bytes += entryBytes(e);
       if (this.rows > this.limits.keepEntries || this.bytes > this.limits.maxBytes) this.prune();
     } catch {
-      // Dropped: see the invariants (a busy or read-only database included).
+      // The row is in; pruning is tried again with the next one.
     }
+    return true;
   }
 
   /** Keeps the newest keepEntries / 2 rows when the table (counted exactly now) is past a bound. */

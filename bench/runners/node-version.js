@@ -43,7 +43,7 @@ function historyCosts(cells) {
     h.close();
     // A full history (10 000 cells) opened by the next kernel.
     const full = new History(h.file);
-    for (let i = full.entries.length; i < 10_000; i++) full.add(i + 1, source, null);
+    for (let i = full.query({ hist_access_type: "tail" }).length; i < 10_000; i++) full.add(i + 1, source, null);
     full.close();
     const open = [];
     for (let i = 0; i < 5; i++) {

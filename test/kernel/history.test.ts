@@ -125,6 +125,55 @@ for (const { ext, skip } of STORES) {
       expect(fs.readFileSync(target, "utf8")).toBe("");
     });
 
+    test("is read when asked: another kernel's cells are in the next reply, and a store that takes no cell still answers with this session's", () => {
+      const f = file();
+      const a = open(f);
+      const b = open(f);
+      a.add(1, "from a", null);
+      expect(b.query({ hist_access_type: "tail", n: 5 })).toEqual([[1, 1, "from a"]]);
+      b.add(1, "from b", null);
+      a.add(2, "a again", null);
+      expect(b.query({ hist_access_type: "tail", n: 5 }).map((e: unknown[]) => e[2])).toEqual([
+        "from a",
+        "from b",
+        "a again",
+      ]);
+      // A folder where the file should be: nothing is stored, the session's cells are still there.
+      const asDir = file("is-a-dir");
+      fs.mkdirSync(asDir, { recursive: true });
+      const c = open(asDir);
+      c.add(1, "kept in memory", "1");
+      expect(c.query({ hist_access_type: "range", session: 0, output: true })).toEqual([
+        [1, 1, ["kept in memory", "1"]],
+      ]);
+    });
+
+    test("holds none of its history in memory: a kernel that read a 4 MB history keeps under 1 MB of it", () => {
+      const f = file();
+      const h = open(f, { maxBytes: 8 * 1024 * 1024 });
+      const cell = "const seg = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600); // " + "x".repeat(300);
+      for (let i = 1; i <= 10_000; i++) h.add(i, `${i}: ${cell}`, String(i));
+      h.close();
+      expect(fs.statSync(f).size).toBeGreaterThan(3.5e6);
+      // In a fresh Node with gc(): the live heap before and after a kernel's first use of the
+      // history (its session) and a tail request, with the History still referenced.
+      const script = `
+        const { History } = require(${JSON.stringify(path.join(__dirname, "..", "..", "kernel", "history"))});
+        const used = () => { gc(); gc(); return process.memoryUsage().heapUsed; };
+        const h = new History(${JSON.stringify(f)});
+        const before = used();
+        const session = h.session;
+        const tail = h.query({ hist_access_type: "tail", n: 3 }).length;
+        const after = used();
+        console.log(JSON.stringify({ session, tail, grew: after - before, keep: typeof h }));
+        h.close();`;
+      const r = spawnSync(process.execPath, ["--expose-gc", "-e", script], { encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      const out = JSON.parse(r.stdout);
+      expect(out).toMatchObject({ session: 2, tail: 3 });
+      expect(out.grew).toBeLessThan(1024 * 1024);
+    });
+
     test("is bounded: past maxBytes the store keeps the newest half of the entries", () => {
       const f = file();
       const h = open(f, { maxBytes: 20_000, keepEntries: 100 });
@@ -158,6 +207,31 @@ unless(STORES[0].skip).test("a corrupt JSONL file (torn lines, binary, foreign o
   expect(h.query({ hist_access_type: "tail", n: 10 })).toEqual([[3, 1, "kept"]]);
   h.add(1, "next", null);
   expect(new History(f).query({ hist_access_type: "tail", n: 1 })).toEqual([[4, 1, "next"]]);
+});
+
+unless(STORES[0].skip).test(
+  "a JSONL line longer than a read, and characters split between reads, come back whole",
+  () => {
+    const f = path.join(dir, "history.jsonl");
+    const h = new History(f);
+    // Reads are 64 KiB: a 100,000-character cell of 3-byte characters spans several, and the
+    // smaller cells around it put their boundaries inside characters and inside lines.
+    const cells = ["π".repeat(10), "€".repeat(30_000), "x".repeat(65_000) + "é", "日本".repeat(21_000), "end"];
+    for (const [i, c] of cells.entries()) h.add(i + 1, c, null);
+    expect(new History(f).query({ hist_access_type: "tail" }).map((e: unknown[]) => e[2])).toEqual(
+      cells.map((c) => c.slice(0, 64 * 1024)),
+    );
+  },
+);
+
+unless(STORES[0].skip).test("a JSONL history of large cells stays within its bytes when it is halved", () => {
+  const f = path.join(dir, "history.jsonl");
+  const h = new History(f, { maxBytes: 100_000, keepEntries: 100 });
+  for (let i = 1; i <= 60; i++) h.add(i, `${i} ${"y".repeat(10_000)}`, null);
+  expect(fs.statSync(f).size).toBeLessThanOrEqual(100_000);
+  const tail = new History(f, { maxBytes: 100_000, keepEntries: 100 }).query({ hist_access_type: "tail" });
+  expect(tail[tail.length - 1][1]).toBe(60);
+  expect(tail.length).toBeGreaterThan(2);
 });
 
 const withSqlite = unless(STORES[1].skip);
