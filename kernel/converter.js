@@ -19,7 +19,9 @@
 // - The program sees the same texts: `export {};` + the previous cells' declarations in
 //   __prev__.d.ts, `export {};` + the cell (+ `export { names }`) in __tslab__.ts, modules of
 //   `//@module` cells as virtual files, and real files through the same `sys`.
-// - __tslab__.ts is parsed afresh for every program; __prev__.d.ts too, unless its text is the
+// - __tslab__.ts is parsed afresh for every program (a cell that declares nothing: once, since
+//   the program's text is then the one localNames parsed and bound, and it takes that tree
+//   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
 //   statements; other files are reused while they stay the same: files of the notebook's folder
 //   by their modification time and size before each program, others (packages, the library's
@@ -488,6 +490,12 @@ function createConverter(options) {
    * @type {{ text: string, sf: any, languageVersion: string } | null}
    */
   let declTree = null;
+  /**
+   * The cell's tree as localNames parsed and bound it, for the program to take when the cell
+   * declares nothing at its top level (its text is then the program's as it is): one parse and
+   * one bind a cell fewer. Taken once, then dropped. @type {{ text: string, sf: any } | null}
+   */
+  let cellTree = null;
   /** What remainingDecls printed for a declarations tree it left whole. @type {WeakMap<object, string>} */
   const printedDecls = new WeakMap();
   /**
@@ -529,6 +537,12 @@ function createConverter(options) {
           remember(fileName, seeded);
           return seeded.sf;
         }
+      }
+      if (fileName === srcFilename && cellTree) {
+        const taken = cellTree;
+        cellTree = null;
+        if (taken.text === srcPrefix + srcContent && sameParseOptions(taken.sf, languageVersionOrOptions))
+          return taken.sf;
       }
       if (
         fileName === declFilename &&
@@ -910,7 +924,27 @@ function createConverter(options) {
     sf.locals?.forEach((/** @type {unknown} */ _, /** @type {string} */ key) => {
       keys.add(ts.unescapeLeadingUnderscores(key));
     });
+    cellTree = keys.size === 0 ? { text: srcPrefix + src, sf } : null;
     return keys;
+  }
+
+  /**
+   * Whether a tree parsed with only a language version (localNames) is the one TypeScript would
+   * parse with a program's options: the same version, no implied module format, and the same
+   * module indicator (which the binder has used). The indicator is set as the program's parse
+   * would set it, and put back when it differs.
+   * @param {any} sf @param {any} parseOptions
+   */
+  function sameParseOptions(sf, parseOptions) {
+    const o =
+      parseOptions !== null && typeof parseOptions === "object" ? parseOptions : { languageVersion: parseOptions };
+    if (sf.languageVersion !== o.languageVersion || o.impliedNodeFormat !== undefined) return false;
+    if (!o.setExternalModuleIndicator) return true;
+    const before = sf.externalModuleIndicator;
+    o.setExternalModuleIndicator(sf);
+    if (sf.externalModuleIndicator === before) return true;
+    sf.externalModuleIndicator = before;
+    return false;
   }
 
   /** @param {string} prevDecl @param {string} src */
