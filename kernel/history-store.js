@@ -151,6 +151,7 @@ class JsonlStore {
 
   /** @param {number} k @returns {Entry[]} the newest k entries, oldest first */
   newest(k) {
+    if (!(k > 0)) return [];
     /** @type {Entry[]} */
     let kept = [];
     this.scan((e) => {
