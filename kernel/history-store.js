@@ -66,7 +66,6 @@ function sessionPrefix(data, start, end) {
 
 /** Parses one JSONL line and passes it on when it is an entry; a torn or corrupt line is skipped. @param {string} line @param {(e: Entry) => void} visit */
 function visitLine(line, visit) {
-  if (!line) return;
   try {
     const e = JSON.parse(line);
     if (isEntry(e)) visit({ s: e.s, n: e.n, i: e.i, o: e.o ?? null });
@@ -96,14 +95,6 @@ class JsonlStore {
   constructor(file, limits) {
     this.file = file;
     this.limits = limits;
-  }
-
-  /**
-   * Calls `visit` with each entry of the file's last maxBytes, oldest first.
-   * @param {(e: Entry) => void} visit
-   */
-  scan(visit) {
-    this.scanLines((data, start, end) => visitLine(data.toString("utf8", start, end), visit));
   }
 
   /**
@@ -154,17 +145,19 @@ class JsonlStore {
     if (!(k > 0)) return [];
     /** @type {Entry[]} */
     let kept = [];
-    this.scan((e) => {
-      kept.push(e);
-      if (kept.length >= 2 * k) kept = kept.slice(-k);
-    });
+    this.scanLines((data, start, end) =>
+      visitLine(data.toString("utf8", start, end), (e) => {
+        kept.push(e);
+        if (kept.length >= 2 * k) kept = kept.slice(-k);
+      }),
+    );
     return kept.slice(-k);
   }
 
   /**
    * @returns {number} the highest session in the file, 0 for none. A line as this store writes
    * it begins `{"s":<digits>,`: its session is read from those bytes, without parsing the rest
-   * (a 4 MB history: ~5 ms instead of ~40). Any other line is parsed and checked whole.
+   * (3.9 MB of history: ~12 ms warm, against ~40 to parse it all). Any other line is parsed and checked whole.
    */
   maxSession() {
     let max = 0;
