@@ -81,7 +81,9 @@ class WireMessage {
       session: this.header.session,
       username: this.header.username,
       msg_type: this.header.msg_type,
-      msg_id: crypto.randomBytes(16).toString("hex"),
+      // randomUUID draws from a cache of random bytes refilled once per 128 ids; randomBytes
+      // asks OpenSSL each time: ~26 us a message in a kernel's CPU profile (5 messages a cell).
+      msg_id: crypto.randomUUID(),
     };
     rep.parent = this.header;
     return rep;

@@ -60,6 +60,13 @@ describe("WireMessage", () => {
     expect(back.header.msg_type).toBe("kernel_info_reply");
     expect(back.parent.msg_id).toBe("1");
   });
+
+  test("each reply has an id of its own (clients route outputs by it)", () => {
+    const request = WireMessage.fromRaw(KEY, frames(KEY));
+    const ids = new Set(Array.from({ length: 1000 }, () => request.createReply().header.msg_id));
+    expect(ids.size).toBe(1000);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{32,}$/);
+  });
 });
 
 describe("the outgoing queue when no client reads", () => {
