@@ -27,7 +27,11 @@
 //   by their modification time and size before each program, others (packages, the library's
 //   .d.ts) by a watch on their folder.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
-//   dependencies, as tslab's do.
+//   dependencies, as tslab's do. A cell that declares nothing (no top-level names, and only
+//   statements that are not declarations: expressions, blocks, loops...) has an empty .d.ts, so
+//   it has no declaration diagnostics and nothing to emit as declarations: neither is computed
+//   for it (`declaresNothing`), and the earlier cells' declarations it keeps whole are printed
+//   once per tree.
 
 const fs = require("fs");
 const path = require("path");
@@ -45,6 +49,32 @@ const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
 const { stampOf: fileStamp } = require("./stamp");
 const { isBuiltin } = require("module");
+
+/**
+ * The statements that declare nothing at a file's top level (besides a `var` among them, which
+ * the cell's top-level names show): the kinds a cell's .d.ts leaves out whole.
+ */
+const NON_DECLARING_STATEMENTS = new Set([
+  ts.SyntaxKind.ExpressionStatement,
+  ts.SyntaxKind.Block,
+  ts.SyntaxKind.EmptyStatement,
+  ts.SyntaxKind.IfStatement,
+  ts.SyntaxKind.DoStatement,
+  ts.SyntaxKind.WhileStatement,
+  ts.SyntaxKind.ForStatement,
+  ts.SyntaxKind.ForInStatement,
+  ts.SyntaxKind.ForOfStatement,
+  ts.SyntaxKind.SwitchStatement,
+  ts.SyntaxKind.TryStatement,
+  ts.SyntaxKind.ThrowStatement,
+  ts.SyntaxKind.LabeledStatement,
+]);
+
+/**
+ * TypeScript's emit takes its internal EmitOnly in place of `emitOnlyDtsFiles`; EmitOnly.Js (0)
+ * emits the JavaScript alone (emitter.ts: emitDeclarationFileOrBundle returns at once).
+ */
+const EMIT_ONLY_JS = /** @type {any} */ (0);
 
 /**
  * Trees parsed and bound before this process started: the start-up snapshot's
@@ -499,6 +529,12 @@ function createConverter(options) {
   /** What remainingDecls printed for a declarations tree it left whole. @type {WeakMap<object, string>} */
   const printedDecls = new WeakMap();
   /**
+   * What remainingDecls returned for a declarations tree and a cell with no top-level names: it
+   * keeps every declaration a cell can keep, so its result depends on the tree alone.
+   * @type {WeakMap<object, string>}
+   */
+  const declsBesideNoNames = new WeakMap();
+  /**
    * Module resolutions, kept across programs while every lookup succeeds and no file changes
    * (a failed lookup may succeed once the file exists; the watch program watches for that).
    */
@@ -947,6 +983,39 @@ function createConverter(options) {
     return false;
   }
 
+  /**
+   * ts.getPreEmitDiagnosticsOfFiles(program, [srcFile, ...others]) but for srcFile's declaration
+   * diagnostics, for a cell that declares nothing (it has none): the same diagnostics, in the
+   * same order. @param {any} srcFile @param {any[]} others
+   */
+  function diagnosticsWithoutDeclarations(srcFile, others) {
+    const diagnostics = [
+      ...program.getConfigFileParsingDiagnostics(),
+      ...program.getOptionsDiagnostics(),
+      ...program.getGlobalDiagnostics(),
+      ...program.getSyntacticDiagnostics(srcFile),
+      ...program.getSemanticDiagnostics(srcFile),
+    ];
+    for (const sf of others)
+      diagnostics.push(
+        ...program.getSyntacticDiagnostics(sf),
+        ...program.getSemanticDiagnostics(sf),
+        ...program.getDeclarationDiagnostics(sf),
+      );
+    return ts.sortAndDeduplicateDiagnostics(diagnostics);
+  }
+
+  /**
+   * Whether a cell's tree declares nothing its .d.ts would hold: `export {};` and statements of
+   * NON_DECLARING_STATEMENTS only (its top-level names are checked apart). @param {any} sf
+   */
+  function declaresNothing(sf) {
+    return sf.statements.every(
+      (/** @type {any} */ stmt, /** @type {number} */ i) =>
+        (i === 0 && isEmptyExport(stmt)) || NON_DECLARING_STATEMENTS.has(stmt.kind),
+    );
+  }
+
   /** @param {string} prevDecl @param {string} src */
   function convert(prevDecl, src) {
     const seeded = seededResult(prevDecl, src);
@@ -959,11 +1028,13 @@ function createConverter(options) {
     const srcFile = program.getSourceFile(srcFilename);
     asMutable(srcFile).parent = declsFile;
     const deps = getAllSrcDependencies(srcFile);
+    const others = deps.filter((d) => d !== srcFile.fileName).map((d) => program.getSourceFile(d));
+    // No declarations to emit or check in a cell that declares nothing (see the header).
+    const onlyJs = keys.size === 0 && ts.getEmitDeclarations(compilerOptions) && declaresNothing(srcFile);
     const diag = convertDiagnostics(
-      ts.getPreEmitDiagnosticsOfFiles(program, [
-        srcFile,
-        ...deps.filter((d) => d !== srcFile.fileName).map((d) => program.getSourceFile(d)),
-      ]),
+      onlyJs
+        ? diagnosticsWithoutDeclarations(srcFile, others)
+        : ts.getPreEmitDiagnosticsOfFiles(program, [srcFile, ...others]),
     );
     if (diag.diagnostics.length > 0) {
       return { diagnostics: diag.diagnostics };
@@ -982,6 +1053,9 @@ function createConverter(options) {
       const file = program.getSourceFile(dep);
       const direct = emitsCommonJS(file);
       const toCommonJS = (/** @type {string} */ js) => (direct ? js : esModuleToCommonJSModule(js, transpileTarget));
+      // The cell's .d.ts, when it declares nothing, is empty: what its emit would write.
+      const jsAlone = onlyJs && dep === srcFilename;
+      if (jsAlone) declOutput = "";
       program.emit(
         file,
         (/** @type {string} */ fileName, /** @type {string} */ data) => {
@@ -1000,7 +1074,7 @@ function createConverter(options) {
           sideOutputs.push({ path: normalizeJoin(cwd, rel), data: toCommonJS(data) });
         },
         undefined,
-        undefined,
+        jsAlone ? EMIT_ONLY_JS : undefined,
         getCustomTransformers(
           program.getTypeChecker(),
           declsFile,
@@ -1198,6 +1272,17 @@ function createConverter(options) {
 
   /** The declarations of earlier cells that this cell does not redeclare, printed. @param {any} checker @param {any} srcSF @param {any} declsSF */
   function remainingDecls(checker, srcSF, declsSF) {
+    if (srcSF.locals?.size) return remainingDeclsOf(checker, srcSF, declsSF);
+    let printed = declsBesideNoNames.get(declsSF);
+    if (printed === undefined) {
+      printed = remainingDeclsOf(checker, srcSF, declsSF);
+      declsBesideNoNames.set(declsSF, printed);
+    }
+    return printed;
+  }
+
+  /** remainingDecls, worked out. @param {any} checker @param {any} srcSF @param {any} declsSF */
+  function remainingDeclsOf(checker, srcSF, declsSF) {
     const declLocals = declsSF.locals;
     const locals = srcSF.locals;
     /** @type {Map<any, Set<string>>} */
