@@ -359,7 +359,11 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         process.stderr.write(describeDiagnostics(diagnostics, source).traceback.join("\n") + "\n");
       }
       stream.flush();
-      if (this.history && req.store_history !== false && !req.silent) this.history.add(count, source, resultText);
+      // Recorded once the reply and the idle status are on their way (~0.15 ms of file calls off
+      // the cell's round trip), before any request that arrives after them is read.
+      const history = this.history;
+      if (history && req.store_history !== false && !req.silent)
+        setImmediate(() => history.add(count, source, resultText));
     }
   }
 
