@@ -30,8 +30,8 @@
 //   dependencies, as tslab's do. A cell that declares nothing (no top-level names, and only
 //   statements that are not declarations: expressions, blocks, loops...) has an empty .d.ts, so
 //   it has no declaration diagnostics and nothing to emit as declarations: neither is computed
-//   for it (`declaresNothing`), and the earlier cells' declarations it keeps whole are printed
-//   once per tree.
+//   for it (`declaresNothing`), and what it keeps of the earlier cells' declarations is worked
+//   out once per declarations tree.
 
 const fs = require("fs");
 const path = require("path");
@@ -985,24 +985,15 @@ function createConverter(options) {
 
   /**
    * ts.getPreEmitDiagnosticsOfFiles(program, [srcFile, ...others]) but for srcFile's declaration
-   * diagnostics, for a cell that declares nothing (it has none): the same diagnostics, in the
-   * same order. @param {any} srcFile @param {any[]} others
+   * diagnostics, for a cell that declares nothing (it has none): the same diagnostics in the same
+   * order, since both sort and deduplicate the whole set. @param {any} srcFile @param {any[]} others
    */
   function diagnosticsWithoutDeclarations(srcFile, others) {
-    const diagnostics = [
-      ...program.getConfigFileParsingDiagnostics(),
-      ...program.getOptionsDiagnostics(),
-      ...program.getGlobalDiagnostics(),
+    return ts.sortAndDeduplicateDiagnostics([
+      ...ts.getPreEmitDiagnosticsOfFiles(program, others),
       ...program.getSyntacticDiagnostics(srcFile),
       ...program.getSemanticDiagnostics(srcFile),
-    ];
-    for (const sf of others)
-      diagnostics.push(
-        ...program.getSyntacticDiagnostics(sf),
-        ...program.getSemanticDiagnostics(sf),
-        ...program.getDeclarationDiagnostics(sf),
-      );
-    return ts.sortAndDeduplicateDiagnostics(diagnostics);
+    ]);
   }
 
   /**
