@@ -49,6 +49,7 @@ const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
 const { stampOf: fileStamp } = require("./stamp");
 const { isBuiltin } = require("module");
+const { moduleBundle, restoreModulePaths, withoutBundleReferences } = require("./module-bundle");
 
 /**
  * The statements that declare nothing at a file's top level (besides a `var` among them, which
@@ -355,8 +356,11 @@ function getTranspileTargets() {
 /**
  * A converter with tslab's interface (convert, inspect, complete, addModule, close).
  * `bundleLib`: serve TypeScript's lib files as one (see LIB_BUNDLE_MARKER); a converter seeded
- * with such a bundle by the start-up snapshot serves it without being asked.
- * @param {{ isJS?: boolean, isBrowser?: boolean, bundleLib?: boolean }} [options]
+ * with such a bundle by the start-up snapshot serves it without being asked. `bundleModules`:
+ * serve each package of declaration modules a cell reached as one (kernel/module-bundle.js), from
+ * the next cell on; the kernel's converters do, the snapshot's builder does not (its trees and
+ * its compiled prelude are the files').
+ * @param {{ isJS?: boolean, isBrowser?: boolean, bundleLib?: boolean, bundleModules?: boolean }} [options]
  */
 function createConverter(options) {
   const cwd = ts.sys.getCurrentDirectory();
@@ -391,6 +395,21 @@ function createConverter(options) {
   if (seededLibTexts) seedsTaken.libBundle = true;
   /** @types/node's scripts served as one (see NODE_BUNDLE_MARKER), while none of them changes. @type {(NonNullable<ReturnType<typeof nodeBundleOf>> & { names: Set<string> }) | null} */
   let nodeBundle = null;
+  /**
+   * Packages whose declaration modules are served as one (kernel/module-bundle.js), by their
+   * types entry; made when created with `bundleModules`. @type {Map<string, import("./module-bundle").ModuleBundle>}
+   */
+  const moduleBundles = new Map();
+  /** The texts served for them: each entry's and each bundle's. @type {Map<string, string>} */
+  const moduleBundleTexts = new Map();
+  /** The names of their ambient modules, which resolve to no file. @type {Set<string>} */
+  const ambientModuleNames = new Set();
+  /** Bundles whose files a program reached by another way (a relative import): dropped after it. @type {Set<string>} */
+  const bypassedBundles = new Set();
+  /** Packages not to bundle again (bypassed once). @type {Set<string>} */
+  const unbundled = new Set();
+  /** How many files the program had when its packages were last looked at for bundling. */
+  let filesLookedAt = 0;
 
   const sys = Object.create(ts.sys);
   sys.getCurrentDirectory = () => cwd;
@@ -400,6 +419,8 @@ function createConverter(options) {
     if (virtualFiles.has(p)) return virtualFiles.get(p);
     if (libTexts.has(p)) return libTexts.get(p);
     if (p === nodeBundle?.home) return nodeBundle.text;
+    const bundled = moduleBundleTexts.get(p);
+    if (bundled !== undefined) return bundled;
     return ts.sys.readFile(forwardTslabPath(cwd, p), encoding);
   };
   sys.directoryExists = (/** @type {string} */ p) => {
@@ -457,6 +478,8 @@ function createConverter(options) {
   const forget = (fileName) => {
     uncache(fileName);
     if (nodeBundle?.names.has(fileName)) dropNodeBundle();
+    for (const bundle of moduleBundles.values())
+      if (bundle.files.some(([f]) => f === fileName)) dropModuleBundle(bundle.home);
   };
   /** @param {string} fileName */
   const uncache = (fileName) => {
@@ -468,6 +491,22 @@ function createConverter(options) {
   const forgetFolder = (dir) => {
     for (const fileName of [...fileCache.keys()]) if (path.dirname(fileName) === dir) forget(fileName);
     if (nodeBundle?.files.some(([fileName]) => path.dirname(fileName) === dir)) dropNodeBundle();
+    for (const bundle of moduleBundles.values())
+      if (bundle.files.some(([f]) => path.dirname(f) === dir)) dropModuleBundle(bundle.home);
+  };
+  /** Serves a package's module files one by one again. @param {string} home its types entry */
+  const dropModuleBundle = (home) => {
+    const bundle = moduleBundles.get(home);
+    if (!bundle) return;
+    moduleBundles.delete(home);
+    for (const f of [bundle.home, bundle.file]) {
+      moduleBundleTexts.delete(f);
+      uncache(f);
+    }
+    ambientModuleNames.clear();
+    for (const other of moduleBundles.values()) for (const name of other.paths.keys()) ambientModuleNames.add(name);
+    filesLookedAt = 0;
+    watchedChange = true;
   };
   /** Serves @types/node's files one by one again (one of them changed, or cannot be watched). */
   const dropNodeBundle = () => {
@@ -508,7 +547,9 @@ function createConverter(options) {
       ? "lib"
       : fileName === nodeBundle?.home
         ? `node-bundle:${stampOf(fileName)}`
-        : stampOf(fileName);
+        : moduleBundleTexts.has(fileName)
+          ? `module-bundle:${stampOf(fileName.replace(/\.tslab-ipc-modules\.d\.ts$/, ".d.ts"))}`
+          : stampOf(fileName);
   /** Keeps a real file's tree, and how it is checked for changes. @param {string} fileName @param {{ sf: any, stamp: string, languageVersion: string }} entry */
   const remember = (fileName, entry) => {
     fileCache.set(fileName, entry);
@@ -649,6 +690,8 @@ function createConverter(options) {
       /** @type {any} */ containingSourceFile,
     ) {
       return literals.map((literal) => {
+        // A module of a bundle is its ambient module (kernel/module-bundle.js).
+        if (ambientModuleNames.has(literal.text)) return { resolvedModule: undefined };
         const resolution = ts.resolveModuleName(
           literal.text,
           containingFile,
@@ -664,6 +707,14 @@ function createConverter(options) {
         // the prelude ~100 ms of re-resolving @types/node's ~250 imports).
         if (!resolution.resolvedModule && !isBuiltin(literal.text)) resolutionFailed = true;
         resolvedModules.add(resolution);
+        const target = resolution.resolvedModule?.resolvedFileName;
+        if (moduleBundles.size > 0 && target)
+          for (const bundle of moduleBundles.values())
+            if (
+              bundle.files.some(([f]) => f === target) &&
+              !(target === bundle.home && literal.text === bundle.pkgName)
+            )
+              bypassedBundles.add(bundle.home);
         return resolution;
       });
     },
@@ -884,6 +935,54 @@ function createConverter(options) {
     return { ...seeded.result, diagnostics: [] };
   }
 
+  /**
+   * Serves as one (kernel/module-bundle.js) each package of two or more declaration modules the
+   * last program read, whose name resolves from the notebook's folder to the package's types
+   * entry (so that a cell could reach its modules by their names before as well).
+   */
+  function bundleModules() {
+    const files = program.getSourceFiles();
+    filesLookedAt = files.length;
+    /** @type {Map<string, any[]>} */
+    const packages = new Map();
+    for (const f of files) {
+      if (!f.isDeclarationFile || !ts.isExternalModule(f) || moduleBundleTexts.has(f.fileName)) continue;
+      const pkgDir = packageFolder(path.dirname(f.fileName));
+      if (pkgDir) packages.set(pkgDir, [...(packages.get(pkgDir) ?? []), f]);
+    }
+    const resolve = (/** @type {string} */ specifier, /** @type {string} */ fromFile) =>
+      ts.resolveModuleName(specifier, fromFile, compilerOptions, host, resolutionCache).resolvedModule
+        ?.resolvedFileName;
+    for (const [pkgDir, group] of packages) {
+      if (group.length < 2) continue;
+      /** @type {{ name?: unknown, types?: unknown, typings?: unknown }} */
+      let manifest;
+      try {
+        manifest = JSON.parse(sys.readFile(path.join(pkgDir, "package.json")) ?? "");
+      } catch {
+        continue;
+      }
+      if (typeof manifest.name !== "string") continue;
+      const entry = resolve(manifest.name, srcFilename);
+      if (!entry || unbundled.has(entry) || moduleBundles.has(entry)) continue;
+      const bundle = moduleBundle(ts, { pkgDir, pkgName: manifest.name, entry, files: group }, resolve, stampOf);
+      if (!bundle?.files.every(([f]) => watchFolder(path.dirname(f)))) continue;
+      moduleBundles.set(entry, bundle);
+      moduleBundleTexts.set(bundle.home, bundle.homeText);
+      moduleBundleTexts.set(bundle.file, bundle.text);
+      for (const name of bundle.paths.keys()) ambientModuleNames.add(name);
+      uncache(entry);
+      watchedChange = true;
+    }
+  }
+
+  /** The folder of the package.json nearest above `dir`, if any. @param {string} dir */
+  function packageFolder(dir) {
+    for (let d = dir; path.dirname(d) !== d; d = path.dirname(d))
+      if (sys.fileExists(path.join(d, "package.json"))) return d;
+    return null;
+  }
+
   /** The real files' trees this converter holds (for the start-up snapshot: seedTrees). */
   function trees() {
     return [...fileCache.entries()];
@@ -937,6 +1036,22 @@ function createConverter(options) {
       host,
       oldProgram: program ?? undefined,
     });
+    if (bypassedBundles.size > 0) {
+      // A cell reached a bundled file by its path: that package is served as files from now on,
+      // and this program is made again without its bundle.
+      for (const home of bypassedBundles) {
+        unbundled.add(home);
+        dropModuleBundle(home);
+      }
+      bypassedBundles.clear();
+      refreshChangedFiles();
+      program = ts.createProgram({
+        rootNames: Array.from(rootFiles),
+        options: compilerOptions,
+        host,
+        oldProgram: program,
+      });
+    }
   }
 
   /**
@@ -1012,6 +1127,7 @@ function createConverter(options) {
     const seeded = seededResult(prevDecl, src);
     compiled++;
     if (seeded) return seeded;
+    if (options?.bundleModules && program.getSourceFiles().length !== filesLookedAt) bundleModules();
     const keys = localNames(src);
     // Export all local variables.
     updateContent(prevDecl, keys.size > 0 ? src + "\nexport {" + Array.from(keys).join(", ") + "}" : src);
@@ -1078,6 +1194,7 @@ function createConverter(options) {
       );
     }
     sideOutputs?.sort((a, b) => a.path.localeCompare(b.path));
+    if (moduleBundles.size > 0 && declOutput) declOutput = withoutBundleReferences(declOutput);
     declOutput += remainingDecls(program.getTypeChecker(), srcFile, declsFile);
     return {
       output,
@@ -1509,7 +1626,7 @@ function createConverter(options) {
         diagnostics.push({
           start,
           end,
-          messageText: d.messageText.toString(),
+          messageText: modulePaths(d.messageText.toString()),
           category: d.category,
           code: d.code,
           fileName,
@@ -1521,9 +1638,21 @@ function createConverter(options) {
     return { diagnostics, hasToplevelAwait };
   }
 
+  /** A message as TypeScript prints it with the bundled packages as files (restoreModulePaths). @param {string} message */
+  function modulePaths(message) {
+    return moduleBundles.size > 0 ? restoreModulePaths(message, moduleBundles.values()) : message;
+  }
+
   /** @param {any} start @param {any} end @param {any} msg @param {any[]} out @param {string | undefined} [fileName] */
   function traverseDiagnosticMessageChain(start, end, msg, out, fileName) {
-    out.push({ start, end, messageText: msg.messageText, category: msg.category, code: msg.code, fileName });
+    out.push({
+      start,
+      end,
+      messageText: modulePaths(msg.messageText),
+      category: msg.category,
+      code: msg.code,
+      fileName,
+    });
     if (!msg.next) return;
     // tslab passes no file name to the chain's children: kept, so the messages stay tslab's.
     for (const child of msg.next) traverseDiagnosticMessageChain(start, end, child, out);

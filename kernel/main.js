@@ -115,10 +115,10 @@ function main() {
   let browser;
   const convs = {
     get node() {
-      return (node ??= createConverter({ isJS: false, isBrowser: false }));
+      return (node ??= createConverter({ isJS: false, isBrowser: false, bundleModules: true }));
     },
     get browser() {
-      return (browser ??= createConverter({ isJS: false, isBrowser: true }));
+      return (browser ??= createConverter({ isJS: false, isBrowser: true, bundleModules: true }));
     },
     close() {
       node?.close();

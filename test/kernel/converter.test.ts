@@ -81,6 +81,11 @@ const CELLS = [
   "Promise.all([1, Promise.resolve('a')]).then(([n, s]) => n.toFixed() + s.padStart(3)); Symbol.asyncIterator",
   "setTimeout(() => {}, 'soon')",
   "new Date().toLocaleString(1)\nObject.entries({ a: 1 }).at(-1)?.[1]",
+  // Messages that name a module of the library (kernel/module-bundle.js serves them as ambient
+  // modules, and writes back the path TypeScript names a file module by).
+  'import { JUPYTER_DISPLAY, lifecycle } from "tslab-ipc";\nconst sym: { nope: 1 } = JUPYTER_DISPLAY;\nconst ns: { nope: 1 } = lifecycle;',
+  'import * as everything from "tslab-ipc";\nconst all: string = everything;',
+  'import { nothing } from "tslab-ipc";',
 ];
 
 type Create = (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void };
@@ -125,7 +130,8 @@ describe("the kernel's converter", () => {
   test("gives tslab's output, declarations and diagnostics for the same cells, with the lib as one file or many", () => {
     const expected = sequence(tslabs.createConverter);
     // bundleLib: how a kernel started from its snapshot reads TypeScript's lib.
-    for (const extra of [{}, { bundleLib: true }]) {
+    // bundleModules: how a kernel serves the library's declaration modules from its second cell on.
+    for (const extra of [{}, { bundleLib: true }, { bundleLib: true, bundleModules: true }]) {
       const actual = sequence(ours.createConverter, extra);
       expect(actual).toHaveLength(CELLS.length);
       for (let i = 0; i < CELLS.length; i++) {
@@ -228,6 +234,95 @@ describe("the kernel's converter", () => {
     });
     expect(JSON.stringify(bundled.nodeInfo)).toContain("ts5.6/index.d.ts");
     expect(shown(bundled)).toEqual(shown(expected));
+  });
+
+  test("a package of declaration modules is served as one from the second cell on, with tslab's results, until a cell reaches one of its files by path or one changes", async () => {
+    // A package as tsc writes them: an entry re-exporting modules in subfolders, a type it does not
+    // export, a unique symbol, a namespace re-export, a module without export declarations.
+    const pkg = path.join(folder(), "node_modules", "modpkg");
+    const write = (rel: string, text: string) => {
+      fs.mkdirSync(path.dirname(path.join(pkg, rel)), { recursive: true });
+      fs.writeFileSync(path.join(pkg, rel), text);
+    };
+    write("package.json", JSON.stringify({ name: "modpkg", types: "lib/index.d.ts" }));
+    write(
+      "lib/index.d.ts",
+      'export * from "./shapes";\nexport { area } from "./geometry/area";\nexport * as units from "./units";\nimport type { Hidden } from "./hidden";\nexport declare function hidden(): Hidden;\n',
+    );
+    write("lib/shapes.d.ts", "export interface Square { side: number }\nexport declare const TAG: unique symbol;\n");
+    write(
+      "lib/geometry/area.d.ts",
+      'import { Square } from "../shapes";\nexport declare function area(s: Square): number;\n',
+    );
+    write("lib/units.d.ts", "export declare const metre = 1;\nexport type Unit = typeof metre;\n");
+    write(
+      "lib/hidden.d.ts",
+      "declare const secret: number;\nexport interface Hidden { secret: typeof secret }\nexport {};\n",
+    );
+    const cells = [
+      'import { area, hidden, TAG, units, type Square } from "modpkg";',
+      "area({ side: 2 })",
+      "const h = hidden();\nconst n: string = h;",
+      "const t: { nope: 1 } = TAG;",
+      "const u: { nope: 1 } = units;",
+      "area({ side: 'x' })",
+      'import { area as a2 } from "modpkg/lib/geometry/area";\nconst s: Square = { side: 1 };\na2(s) + area(s)',
+      "const kept = hidden();\nkept.secret",
+      "kept.nope",
+      // By path, not by name: the package is read as files again from here on.
+      'import { area as a3 } from "./node_modules/modpkg/lib/geometry/area";\na3({ side: 3 })',
+      "area({ side: 4 }) + kept.secret",
+    ];
+    const run = (create: Create, extra: object) => {
+      const conv = create({ isJS: false, isBrowser: false, ...extra }) as ReturnType<Create> & {
+        trees?(): Array<[string, unknown]>;
+      };
+      const bundled: boolean[] = [];
+      const out: Array<Record<string, unknown>> = [];
+      let prevDecl = "";
+      try {
+        for (const cell of cells) {
+          const r = conv.convert(prevDecl, cell);
+          out.push(r);
+          bundled.push(Boolean(conv.trees?.().some(([f]) => f.endsWith(".tslab-ipc-modules.d.ts"))));
+          if ((r.diagnostics as unknown[]).length === 0) prevDecl = String(r.declOutput ?? "");
+        }
+      } finally {
+        conv.close();
+      }
+      return { out, bundled };
+    };
+    const expected = run(tslabs.createConverter, {});
+    const actual = run(ours.createConverter, { bundleModules: true });
+    for (let i = 0; i < cells.length; i++)
+      expect({ cell: cells[i], result: actual.out[i] }).toEqual({ cell: cells[i], result: expected.out[i] });
+    // Served as one from the second cell to the cell that imports a file by path, files after it.
+    expect(actual.bundled).toEqual(cells.map((_, i) => i >= 1 && i < 9));
+    // The corpus shows what it claims: module paths in messages, errors from inside the package.
+    const messages = JSON.stringify(expected.out.map((r) => r.diagnostics));
+    expect(messages).toContain(`typeof import(\\"${path.join(fs.realpathSync(pkg), "lib", "units")}\\")`);
+    expect(messages).toContain("not assignable to type 'number'");
+
+    // A change to one of its files is seen once its folder reports it (the bundle is dropped).
+    const conv = ours.createConverter({ isJS: false, isBrowser: false, bundleModules: true });
+    try {
+      const prev = String(conv.convert("", cells[0]).declOutput);
+      expect(conv.convert(prev, "area({ side: 1 })").diagnostics).toEqual([]);
+      expect(conv.trees().some(([f]: [string]) => f.endsWith(".tslab-ipc-modules.d.ts"))).toBe(true);
+      write(
+        "lib/geometry/area.d.ts",
+        'import { Square } from "../shapes";\nexport declare function area(s: Square): string;\n',
+      );
+      let diagnostics: Array<{ code: number }> = [];
+      for (let i = 0; i < 50 && diagnostics.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        diagnostics = conv.convert(prev, "const n: number = area({ side: 1 });").diagnostics;
+      }
+      expect(diagnostics).toEqual([expect.objectContaining({ code: 2322 })]);
+    } finally {
+      conv.close();
+      fs.rmSync(pkg, { recursive: true, force: true });
+    }
   });
 
   test("a module outside the notebook's folder is compiled again once its folder reports a change", async () => {
