@@ -49,7 +49,7 @@ const { normalizeJoin } = require("tslab/dist/tspath");
 const { isValidModuleName } = require("tslab/dist/util");
 const { stampOf: fileStamp } = require("./stamp");
 const { isBuiltin } = require("module");
-const { moduleBundle, restoreModulePaths, withoutBundleReferences } = require("./module-bundle");
+const { moduleBundle, moduleBundleSources, restoreModulePaths, withoutBundleReferences } = require("./module-bundle");
 
 /**
  * The statements that declare nothing at a file's top level (besides a `var` among them, which
@@ -177,7 +177,32 @@ let seededNodeBundle = null;
  * @returns {Array<[string, string]>}
  */
 function treeSources(fileName, { sf, stamp }) {
-  return nodeBundleOf(fileName, sf.text)?.files ?? [[fileName, stamp]];
+  return nodeBundleOf(fileName, sf.text)?.files ?? moduleBundleSources(sf.text) ?? [[fileName, realStamp(stamp)]];
+}
+
+/** A real file's stamp in the one its tree was kept under (a module bundle's entry: see stampFor). @param {string} stamp */
+function realStamp(stamp) {
+  return stamp.startsWith(MODULE_BUNDLE_STAMP) ? stamp.slice(stamp.lastIndexOf(" ") + 1) : stamp;
+}
+
+/** How the trees of a module bundle's entry and file are stamped: the prefix, then the stamps of every file it holds. */
+const MODULE_BUNDLE_STAMP = "module-bundle:";
+
+/**
+ * Module bundles (kernel/module-bundle.js) made before this process started: the start-up
+ * snapshot's builder serves the library's, and compiles the prelude against it. A converter
+ * created with `bundleModules` serves each while every file it holds has the stamp it was made
+ * at and its package's name still resolves to its entry from the notebook's folder; the trees of
+ * its entry and its file come with the snapshot's trees.
+ * @type {Array<import("./module-bundle").ModuleBundle>}
+ */
+let seededModuleBundles = [];
+
+/** Hands this module the bundles a converter served (its moduleBundles()). @param {Array<import("./module-bundle").ModuleBundle>} bundles */
+function seedModuleBundles(bundles) {
+  seededModuleBundles = bundles;
+  // The builder's converter served them too, in the heap the snapshot keeps.
+  seedsTaken.moduleBundles = false;
 }
 
 /**
@@ -212,7 +237,13 @@ function seedCompiledCell(entry) {
 let seededResolutions = null;
 
 /** Which of the seeds above a converter of this process has taken (for the kernel's start-up timing). */
-const seedsTaken = { compiledCell: false, resolutions: false, libBundle: false, nodeBundle: false };
+const seedsTaken = {
+  compiledCell: false,
+  resolutions: false,
+  libBundle: false,
+  nodeBundle: false,
+  moduleBundles: false,
+};
 
 /** Hands this module resolutions made earlier (a converter's resolutionSeed()). @param {SeededResolutions | null} seed */
 function seedResolutions(seed) {
@@ -400,7 +431,7 @@ function createConverter(options) {
    * types entry; made when created with `bundleModules`. @type {Map<string, import("./module-bundle").ModuleBundle>}
    */
   const moduleBundles = new Map();
-  /** The texts served for them: each entry's and each bundle's. @type {Map<string, string>} */
+  /** The texts served for them (each entry's and each bundle's), and whose. @type {Map<string, { text: string, bundle: import("./module-bundle").ModuleBundle }>} */
   const moduleBundleTexts = new Map();
   /** The names of their ambient modules, which resolve to no file. @type {Set<string>} */
   const ambientModuleNames = new Set();
@@ -420,7 +451,7 @@ function createConverter(options) {
     if (libTexts.has(p)) return libTexts.get(p);
     if (p === nodeBundle?.home) return nodeBundle.text;
     const bundled = moduleBundleTexts.get(p);
-    if (bundled !== undefined) return bundled;
+    if (bundled) return bundled.text;
     return ts.sys.readFile(forwardTslabPath(cwd, p), encoding);
   };
   sys.directoryExists = (/** @type {string} */ p) => {
@@ -548,8 +579,19 @@ function createConverter(options) {
       : fileName === nodeBundle?.home
         ? `node-bundle:${stampOf(fileName)}`
         : moduleBundleTexts.has(fileName)
-          ? `module-bundle:${stampOf(fileName.replace(/\.tslab-ipc-modules\.d\.ts$/, ".d.ts"))}`
+          ? moduleBundleStamp(fileName)
           : stampOf(fileName);
+  /**
+   * A served module bundle's entry or file: stamped by every file the bundle holds, so that a
+   * tree of it is never taken for another bundle's, and by the entry's own stamp last (realStamp).
+   * @param {string} fileName
+   */
+  const moduleBundleStamp = (fileName) => {
+    const { bundle } = /** @type {{ bundle: import("./module-bundle").ModuleBundle }} */ (
+      moduleBundleTexts.get(fileName)
+    );
+    return `${MODULE_BUNDLE_STAMP}${bundle.files.map(([, stamp]) => stamp).join(",")} ${stampOf(fileName === bundle.home ? fileName : bundle.home)}`;
+  };
   /** Keeps a real file's tree, and how it is checked for changes. @param {string} fileName @param {{ sf: any, stamp: string, languageVersion: string }} entry */
   const remember = (fileName, entry) => {
     fileCache.set(fileName, entry);
@@ -728,6 +770,8 @@ function createConverter(options) {
   adoptSeededResolutions();
   presetLibReplacementLookups();
   if (seededNodeBundle && serveNodeBundle(seededNodeBundle)) seedsTaken.nodeBundle = true;
+  if (options?.bundleModules)
+    for (const bundle of seededModuleBundles) if (serveModuleBundle(bundle)) seedsTaken.moduleBundles = true;
 
   /** @type {any} */
   let program = null;
@@ -817,7 +861,18 @@ function createConverter(options) {
     updateContent("", "");
   }
 
-  return { close, convert, inspect, complete, addModule, trees, compileFirstCell, resolutionSeed };
+  return {
+    close,
+    convert,
+    inspect,
+    complete,
+    addModule,
+    trees,
+    compileFirstCell,
+    resolutionSeed,
+    moduleBundles: () => [...moduleBundles.values()],
+    bundleModules: servedModuleBundles,
+  };
 
   /**
    * TypeScript first looks each lib file up as a package from the notebook's folder (a "lib
@@ -947,6 +1002,9 @@ function createConverter(options) {
     const packages = new Map();
     for (const f of files) {
       if (!f.isDeclarationFile || !ts.isExternalModule(f) || moduleBundleTexts.has(f.fileName)) continue;
+      // Not the cells' own files, nor the notebook folder's, which may change between any two cells.
+      if (f.fileName === declFilename || virtualFiles.has(f.fileName) || checked.has(f.fileName)) continue;
+      if (f.fileName.startsWith(cwd + "/") && !f.fileName.includes("/node_modules/")) continue;
       const pkgDir = packageFolder(path.dirname(f.fileName));
       if (pkgDir) packages.set(pkgDir, [...(packages.get(pkgDir) ?? []), f]);
     }
@@ -966,14 +1024,38 @@ function createConverter(options) {
       const entry = resolve(manifest.name, srcFilename);
       if (!entry || unbundled.has(entry) || moduleBundles.has(entry)) continue;
       const bundle = moduleBundle(ts, { pkgDir, pkgName: manifest.name, entry, files: group }, resolve, stampOf);
-      if (!bundle?.files.every(([f]) => watchFolder(path.dirname(f)))) continue;
-      moduleBundles.set(entry, bundle);
-      moduleBundleTexts.set(bundle.home, bundle.homeText);
-      moduleBundleTexts.set(bundle.file, bundle.text);
-      for (const name of bundle.paths.keys()) ambientModuleNames.add(name);
-      uncache(entry);
-      watchedChange = true;
+      if (bundle) serveModuleBundle(bundle);
     }
+  }
+
+  /**
+   * Serves `bundle` from now on if every file it holds has the stamp it was made at and its
+   * folder can be watched (a change then drops it), and its package's name resolves from the
+   * notebook's folder to its entry. @param {import("./module-bundle").ModuleBundle} bundle
+   */
+  function serveModuleBundle(bundle) {
+    if (unbundled.has(bundle.home) || moduleBundles.has(bundle.home)) return false;
+    if (!bundle.files.every(([f, stamp]) => stampOf(f) === stamp && watchFolder(path.dirname(f)))) return false;
+    const entry = ts.resolveModuleName(bundle.pkgName, srcFilename, compilerOptions, host, resolutionCache)
+      .resolvedModule?.resolvedFileName;
+    if (entry !== bundle.home) return false;
+    moduleBundles.set(bundle.home, bundle);
+    moduleBundleTexts.set(bundle.home, { text: bundle.homeText, bundle });
+    moduleBundleTexts.set(bundle.file, { text: bundle.text, bundle });
+    for (const name of bundle.paths.keys()) ambientModuleNames.add(name);
+    uncache(bundle.home);
+    uncache(bundle.file);
+    watchedChange = true;
+    return true;
+  }
+
+  /**
+   * Bundles what the last program read now, rather than before the next cell; returns the module
+   * bundles served (for the start-up snapshot's builder: seedModuleBundles).
+   */
+  function servedModuleBundles() {
+    if (options?.bundleModules) bundleModules();
+    return [...moduleBundles.values()];
   }
 
   /** The folder of the package.json nearest above `dir`, if any. @param {string} dir */
@@ -1768,6 +1850,7 @@ module.exports = {
   createConverter,
   seedTrees,
   seedCompiledCell,
+  seedModuleBundles,
   seedResolutions,
   seedsTaken,
   stripJsDoc,

@@ -212,7 +212,7 @@ function main() {
     const ok = await runOwnCode(executor, target, prelude, "prelude");
     if (!ok) console.error('tslab-ipc: the prelude failed; import from "tslab-ipc" explicitly');
     lap(
-      `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell}, lib bundle ${seedsTaken.libBundle}, node bundle ${seedsTaken.nodeBundle})`,
+      `prelude done (from the snapshot: resolutions ${seedsTaken.resolutions}, compiled prelude ${seedsTaken.compiledCell}, lib bundle ${seedsTaken.libBundle}, node bundle ${seedsTaken.nodeBundle}, module bundles ${seedsTaken.moduleBundles})`,
     );
     // No snapshot for this Node and checkout, or one whose files changed (its modules, or the
     // library's .d.ts its prelude was compiled against): the next start has a fresh one.

@@ -135,6 +135,15 @@ function withSpecifiersNamed(ts, f, nameOf) {
 }
 
 /**
+ * The real files a bundle's text (a tree's) stands for, with the stamps it was made at; null if
+ * the text is not a bundle's. @param {string} text @returns {Array<[string, string]> | null}
+ */
+function moduleBundleSources(text) {
+  if (!text.startsWith(MODULE_BUNDLE_MARKER)) return null;
+  return JSON.parse(text.slice(MODULE_BUNDLE_MARKER.length, text.indexOf("\n")));
+}
+
+/**
  * A message with each bundled module TypeScript printed by its name (`import("tslab-ipc/dist/x")`,
  * `'"tslab-ipc/dist/x"'`) printed by its path instead, as TypeScript prints the file module.
  * @param {string} message @param {Iterable<ModuleBundle>} bundles
@@ -164,4 +173,10 @@ function withoutBundleReferences(declarations) {
   return declarations.replace(BUNDLE_REFERENCE, "");
 }
 
-module.exports = { moduleBundle, restoreModulePaths, withoutBundleReferences, MODULE_BUNDLE_MARKER };
+module.exports = {
+  moduleBundle,
+  moduleBundleSources,
+  restoreModulePaths,
+  withoutBundleReferences,
+  MODULE_BUNDLE_MARKER,
+};

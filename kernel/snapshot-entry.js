@@ -167,8 +167,24 @@ const sysNames = [
 const savedSys = Object.fromEntries(sysNames.map((n) => [n, ts.sys[n]]));
 ts.sys.getCurrentDirectory = () => manifest.cwd;
 installTypeResolution(ts, manifest.cwd);
+// The library's declaration modules as one file (kernel/module-bundle.js): made by a first
+// converter from the files the prelude reads, then served by the converter whose trees and
+// compiled prelude the kernel gets, so that neither holds the files one by one. The library's
+// alone: its name resolves from every folder (kernel/resolve.js), so every kernel can serve it,
+// and take the prelude compiled against it; other packages are bundled by the kernel itself.
+const probe = converterModule.createConverter({ isJS: false, isBrowser: false, bundleLib: true, bundleModules: true });
+probe.convert("", manifest.prelude);
+converterModule.seedModuleBundles(
+  probe.bundleModules().filter((/** @type {{ pkgName: string }} */ b) => b.pkgName === "tslab-ipc"),
+);
+probe.close();
 // TypeScript's lib as one tree: each cell's type checker merges it faster (kernel/converter.js).
-const converter = converterModule.createConverter({ isJS: false, isBrowser: false, bundleLib: true });
+const converter = converterModule.createConverter({
+  isJS: false,
+  isBrowser: false,
+  bundleLib: true,
+  bundleModules: true,
+});
 const warm = converter.compileFirstCell(manifest.prelude);
 if (warm.result.diagnostics.length > 0) {
   throw new Error(`snapshot: the prelude did not compile: ${JSON.stringify(warm.result.diagnostics).slice(0, 2000)}`);
@@ -177,6 +193,8 @@ if (warm.result.diagnostics.length > 0) {
 let compiledPrelude = warm.entry;
 /** @type {any} */
 let resolutions = converter.resolutionSeed(manifest.cwd);
+/** @type {any[] | null} */
+let moduleBundles = converter.moduleBundles();
 /** @type {Array<[string, any]> | null} */
 let trees = converter
   .trees()
@@ -243,11 +261,13 @@ v8.startupSnapshot.setDeserializeMainFunction(() => {
     }
     converterModule.seedTrees(trees ?? []);
     converterModule.seedCompiledCell(compiledPrelude);
+    converterModule.seedModuleBundles(moduleBundles ?? []);
     converterModule.seedResolutions(resolutions);
   }
   trees = null;
   compiledPrelude = null;
   resolutions = null;
+  moduleBundles = null;
   modules.clear();
   // kernel/snapshot.js's STATE (the builder cannot load that file), read by startedFrom().
   /** @type {any} */ (globalThis)[Symbol.for("tslab-ipc.snapshot")] = fresh ? "snapshot" : "stale";

@@ -278,13 +278,15 @@ suite("the kernel's start-up snapshot", () => {
   );
 
   whereSupported(
-    `a kernel takes the prelude compiled at build time until the library's .d.ts changes, then compiles it itself and a fresh blob is built${unsupportedNote}`,
+    `a kernel takes the prelude compiled at build time, and the library's declarations as one file, until the library's .d.ts changes, then compiles it itself and a fresh blob is built${unsupportedNote}`,
     async () => {
       ensureBuilt();
       const converter = JSON.stringify(path.join(copy, "kernel", "converter.js"));
       const cells = [`JSON.stringify(require(${converter}).seedsTaken)`, ...CELLS.slice(1)];
       const taken = await run({}, cells);
-      expect(taken[0]).toBe(`'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true}'`);
+      expect(taken[0]).toBe(
+        `'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true,"moduleBundles":true}'`,
+      );
       const plain = await run({ TSLAB_IPC_SNAPSHOT: "0" }, cells);
       expect(taken.slice(1)).toEqual(plain.slice(1));
       expect(plain[3]).toBe("'functionnumber'");
@@ -296,13 +298,15 @@ suite("the kernel's start-up snapshot", () => {
       fs.utimesSync(dts, later, later);
       expect(fresh()).toBe("false");
       const recompiled = await run({}, cells);
-      expect(recompiled[0]).toBe(`'{"compiledCell":false,"resolutions":true,"libBundle":true,"nodeBundle":true}'`);
+      expect(recompiled[0]).toBe(
+        `'{"compiledCell":false,"resolutions":true,"libBundle":true,"nodeBundle":true,"moduleBundles":false}'`,
+      );
       expect(recompiled.slice(1)).toEqual(plain.slice(1));
       const deadline = Date.now() + 180_000;
       while (fresh() !== "true" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
       expect(fresh()).toBe("true");
       expect((await run({}, cells))[0]).toBe(
-        `'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true}'`,
+        `'{"compiledCell":true,"resolutions":true,"libBundle":true,"nodeBundle":true,"moduleBundles":true}'`,
       );
     },
     300_000,
