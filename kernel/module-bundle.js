@@ -3,7 +3,17 @@
 // (which @types/node reaches for its fetch types). Each file of a program costs every program and
 // every type checker of a cell its own path work, lookups and merges, whatever it declares: with
 // both packages bundled a cell's program has 16 files instead of 103, and a `1+1` cell compiles
-// in 1.21 ms instead of 1.44 in one process (through a kernel, 0.9 ms less a cell).
+// in 1.21 ms instead of 1.44 in one process.
+//
+// Who bundles what (kernel/converter.js, `bundleModules`): the start-up snapshot's builder bundles
+// the library, whose name resolves from every folder (kernel/resolve.js), and compiles the prelude
+// against the bundle, so a kernel holds the bundle's tree instead of the 53 files'; a kernel's
+// converter bundles any other package of two or more modules its last program read, before the
+// next cell, when the package's name resolves from the notebook's folder to its types entry (a
+// cell could reach its modules by name before as well). Never bundled: the notebook folder's own
+// files and the cells'. A cell that reaches a bundled file by its path (`./node_modules/x/a`)
+// gets that package's files back, from that cell on; a change to one of its files drops the
+// bundle until the next cell makes it anew.
 //
 // The package's types entry (dist/index.d.ts) stays a file module of its own, served with its
 // relative specifiers rewritten and a `/// <reference path>` to the bundle: a virtual file beside
@@ -25,13 +35,16 @@
 //   ambient one by its name: `restoreModulePaths` writes the path back, so a message reads as it
 //   did with the files. The entry stays a file, so `typeof import("<path>/dist/index")` is the
 //   entry's own.
+// - Where a cell's carried-over declarations name a bundled module (`import("tslab-ipc/dist/x")`),
+//   TypeScript also writes a `/// <reference types>` to the file that declares it, which the file
+//   module needs not: `withoutBundleReferences` takes it out, so they are the files' declarations.
 // - Packages where this would not hold stay files: a module augmentation (`declare module` or
 //   `declare global` in a module), `export as namespace`, a `/// <reference path>`, a relative
 //   specifier that does not resolve to a module file of the same package.
 
 const path = require("path");
 
-/** The bundle's first line: the files it stands for (the entry first) and their stamps, as JSON. */
+/** The bundle's first line: the files it stands for (its entry among them) and their stamps, as JSON. */
 const MODULE_BUNDLE_MARKER = "// tslab-ipc: a package's declaration modules in one, as ambient modules: ";
 
 /**
