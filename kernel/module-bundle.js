@@ -5,12 +5,12 @@
 // both packages bundled a cell's program has 16 files instead of 103, and a `1+1` cell compiles
 // in 1.21 ms instead of 1.44 in one process.
 //
-// Who bundles what (kernel/converter.js, `bundleModules`): the start-up snapshot's builder bundles
-// the library, whose name resolves from every folder (kernel/resolve.js), and compiles the prelude
-// against the bundle, so a kernel holds the bundle's tree instead of the 53 files'; a kernel's
-// converter bundles any other package of two or more modules its last program read, before the
-// next cell, when the package's name resolves from the notebook's folder to its types entry (a
-// cell could reach its modules by name before as well). Never bundled: the notebook folder's own
+// Who bundles what (kernel/converter.js, `bundleModules`): a converter bundles a package of two
+// or more modules its last program read, before the next cell, when the package's name resolves
+// from the notebook's folder to its types entry (so a cell could reach its modules by name before
+// as well). The start-up snapshot's builder does so for the library and undici-types, whose
+// names kernel/resolve.js makes resolve from every folder, and compiles the prelude against the
+// bundles, so a kernel holds the bundles' trees instead of the 89 files'. Never bundled: the notebook folder's own
 // files and the cells'. A cell that reaches a bundled file by its path (`./node_modules/x/a`)
 // gets that package's files back, from that cell on; a change to one of its files drops the
 // bundle until the next cell makes it anew.

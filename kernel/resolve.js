@@ -10,7 +10,12 @@
 //   <cwd>/node_modules/@types/node/**  -> the @types/node this repository uses, but only when
 //                                          no @types/node is reachable from the notebook's folder
 //                                          (tslab's fallback is its own nested copy, which a
-//                                          different npm layout may not have).
+//                                          different npm layout may not have);
+//   <cwd>/node_modules/undici-types/** -> with it, the undici-types that @types/node imports for
+//                                          its fetch types, so that the name resolves from every
+//                                          folder as it does from @types/node, and the start-up
+//                                          snapshot can hold its modules as one file for every
+//                                          kernel (kernel/module-bundle.js).
 // And for a notebook inside this repository (notebooks/), the repository's own node_modules/@types
 // lists only `node`: the test tooling's types (jest's global describe/test/expect, babel) would
 // otherwise be declared in every cell, although nothing defines them at run time, and would slow
@@ -35,6 +40,15 @@ function nodeTypesFrom(dir) {
   }
 }
 
+/** The folder of the package `name` that the package at `dir` would load, or null. @param {string} dir @param {string} name */
+function dependencyOf(dir, name) {
+  try {
+    return fs.realpathSync(path.dirname(require.resolve(`${name}/package.json`, { paths: [dir] })));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Wraps ts.sys so that the virtual packages resolve from `cwd`. Returns the list of
  * [virtual folder, real folder] pairs in effect (for logs and tests).
@@ -49,7 +63,13 @@ function installTypeResolution(ts, cwd) {
   const ownNodeTypes = nodeTypesFrom(cwd);
   if (!ownNodeTypes) {
     const ours = nodeTypesFrom(repoRoot);
-    if (ours) forwards.push([`${nodeModules}/@types/node`, norm(fs.realpathSync(ours))]);
+    if (ours) {
+      const nodeTypes = fs.realpathSync(ours);
+      forwards.push([`${nodeModules}/@types/node`, norm(nodeTypes)]);
+      const undici = dependencyOf(nodeTypes, "undici-types");
+      if (undici && !fs.existsSync(path.join(cwd, "node_modules", "undici-types")))
+        forwards.push([`${nodeModules}/undici-types`, norm(undici)]);
+    }
   }
   /** Virtual folders that must exist for the lookups to reach the forwarded ones. */
   const virtualDirs = new Set([nodeModules]);

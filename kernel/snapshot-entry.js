@@ -167,16 +167,15 @@ const sysNames = [
 const savedSys = Object.fromEntries(sysNames.map((n) => [n, ts.sys[n]]));
 ts.sys.getCurrentDirectory = () => manifest.cwd;
 installTypeResolution(ts, manifest.cwd);
-// The library's declaration modules as one file (kernel/module-bundle.js): made by a first
-// converter from the files the prelude reads, then served by the converter whose trees and
-// compiled prelude the kernel gets, so that neither holds the files one by one. The library's
-// alone: its name resolves from every folder (kernel/resolve.js), so every kernel can serve it,
-// and take the prelude compiled against it; other packages are bundled by the kernel itself.
+// The declaration modules of the library and of undici-types as one file each
+// (kernel/module-bundle.js): made by a first converter from the files the prelude reads, then
+// served by the converter whose trees and compiled prelude the kernel gets, so that neither
+// holds the files one by one. A converter bundles only packages whose name resolves from its
+// folder: from this one (the cache's), the two that kernel/resolve.js makes resolve from every
+// folder, so every kernel can serve them and take the prelude compiled against them.
 const probe = converterModule.createConverter({ isJS: false, isBrowser: false, bundleLib: true, bundleModules: true });
 probe.convert("", manifest.prelude);
-converterModule.seedModuleBundles(
-  probe.bundleModules().filter((/** @type {{ pkgName: string }} */ b) => b.pkgName === "tslab-ipc"),
-);
+converterModule.seedModuleBundles(probe.bundleModules());
 probe.close();
 // TypeScript's lib as one tree: each cell's type checker merges it faster (kernel/converter.js).
 const converter = converterModule.createConverter({

@@ -82,7 +82,7 @@ const base = bareTempBase();
 const describeBare = base ? describe : describe.skip;
 
 describeBare("type resolution from a folder without node_modules", () => {
-  test("tslab-ipc and @types/node appear under the folder's node_modules, read from the repository", () => {
+  test("tslab-ipc, @types/node and the undici-types it imports appear under the folder's node_modules, read from the repository", () => {
     const dir = fs.mkdtempSync(path.join(base!, "tslab-ipc-resolve-"));
     const real = {
       fileExists: (p: string) => fs.existsSync(p) && fs.statSync(p).isFile(),
@@ -100,6 +100,14 @@ describeBare("type resolution from a folder without node_modules", () => {
       expect(ts.sys.directoryExists(path.join(nm, "@types"))).toBe(true);
       expect(ts.sys.getDirectories(path.join(nm, "@types"))).toEqual(["node"]);
       expect(ts.sys.fileExists(path.join(nm, "@types", "node", "package.json"))).toBe(true);
+      // As @types/node finds it for its fetch types: a cell resolves it from every folder too.
+      expect(ts.sys.realpath(path.join(nm, "undici-types", "index.d.ts"))).toBe(
+        fs.realpathSync(
+          require.resolve("undici-types/index.d.ts", {
+            paths: [fs.realpathSync(path.join(repo, "node_modules", "@types", "node"))],
+          }),
+        ),
+      );
       expect(ts.sys.readFile(path.join(nm, "tslab-ipc", "package.json"))).toBe(
         fs.readFileSync(path.join(repo, "package.json"), "utf8"),
       );
