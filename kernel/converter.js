@@ -205,7 +205,7 @@ let seededModuleBundles = [];
 function seedModuleBundles(bundles) {
   seededModuleBundles = bundles;
   // The builder's converter served them too, in the heap the snapshot keeps.
-  seedsTaken.moduleBundles = false;
+  seedsTaken.moduleBundles = 0;
 }
 
 /**
@@ -245,7 +245,8 @@ const seedsTaken = {
   resolutions: false,
   libBundle: false,
   nodeBundle: false,
-  moduleBundles: false,
+  /** How many of the seeded module bundles a converter serves. */
+  moduleBundles: 0,
 };
 
 /** Hands this module resolutions made earlier (a converter's resolutionSeed()). @param {SeededResolutions | null} seed */
@@ -774,7 +775,7 @@ function createConverter(options) {
   presetLibReplacementLookups();
   if (seededNodeBundle && serveNodeBundle(seededNodeBundle)) seedsTaken.nodeBundle = true;
   if (options?.bundleModules)
-    for (const bundle of seededModuleBundles) if (serveModuleBundle(bundle)) seedsTaken.moduleBundles = true;
+    for (const bundle of seededModuleBundles) if (serveModuleBundle(bundle)) seedsTaken.moduleBundles++;
 
   /** @type {any} */
   let program = null;
@@ -1024,6 +1025,10 @@ function createConverter(options) {
         continue;
       }
       if (typeof manifest.name !== "string") continue;
+      // A package whose types entry is not one of these modules (@types/node's is a script) has
+      // no bundle: known without a lookup.
+      const declared = path.join(pkgDir, String(manifest.types ?? manifest.typings ?? "index.d.ts"));
+      if (!group.some((f) => f.fileName === declared)) continue;
       const entry = resolve(manifest.name, srcFilename);
       if (!entry || unbundled.has(entry) || moduleBundles.has(entry)) continue;
       const bundle = moduleBundle(ts, { pkgDir, pkgName: manifest.name, entry, files: group }, resolve, stampOf);

@@ -40,12 +40,16 @@ function nodeTypesFrom(dir) {
   }
 }
 
-/** The folder of the package `name` that the package at `dir` would load, or null. @param {string} dir @param {string} name */
+/**
+ * The folder of the package `name` that the package at `dir` would load (Node's lookup through
+ * each parent's node_modules), or null. By hand, not require.resolve: the start-up snapshot's
+ * builder loads this file with a require of its own. @param {string} dir @param {string} name
+ */
 function dependencyOf(dir, name) {
-  try {
-    return fs.realpathSync(path.dirname(require.resolve(`${name}/package.json`, { paths: [dir] })));
-  } catch {
-    return null;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const candidate = path.join(d, "node_modules", name);
+    if (fs.existsSync(path.join(candidate, "package.json"))) return fs.realpathSync(candidate);
+    if (path.dirname(d) === d) return null;
   }
 }
 
