@@ -193,7 +193,7 @@ const MODULE_BUNDLE_STAMP = "module-bundle:";
 
 /**
  * Module bundles (kernel/module-bundle.js) made before this process started: the start-up
- * snapshot's builder serves the library's, and compiles the prelude against it. A converter
+ * snapshot's builder serves the library's and undici-types', and compiles the prelude against them. A converter
  * created with `bundleModules` serves each while every file it holds has the stamp it was made
  * at and its package's name still resolves to its entry from the notebook's folder; the trees of
  * its entry and its file come with the snapshot's trees.
@@ -393,8 +393,8 @@ function getTranspileTargets() {
  * `bundleLib`: serve TypeScript's lib files as one (see LIB_BUNDLE_MARKER); a converter seeded
  * with such a bundle by the start-up snapshot serves it without being asked. `bundleModules`:
  * serve each package of declaration modules a cell reached as one (kernel/module-bundle.js), from
- * the next cell on; the kernel's converters do, the snapshot's builder does not (its trees and
- * its compiled prelude are the files').
+ * the next cell on, and those handed over by seedModuleBundles from the start; the kernel's
+ * converters and the snapshot's builder do.
  * @param {{ isJS?: boolean, isBrowser?: boolean, bundleLib?: boolean, bundleModules?: boolean }} [options]
  */
 function createConverter(options) {
