@@ -1,8 +1,8 @@
 // @ts-check
-// A package's declaration modules served as one file: the library's 53 .d.ts, undici-types' 36
+// A package's declaration modules served as one file: the library's 53 .d.ts, undici-types' 37
 // (which @types/node reaches for its fetch types). Each file of a program costs every program and
 // every type checker of a cell its own path work, lookups and merges, whatever it declares: with
-// both packages bundled a cell's program has 16 files instead of 103, and a `1+1` cell compiles
+// both packages bundled a cell's program has 17 files instead of 103, and a `1+1` cell compiles
 // in 1.21 ms instead of 1.44 in one process.
 //
 // Who bundles what (kernel/converter.js, `bundleModules`): a converter bundles a package of two
@@ -10,10 +10,10 @@
 // from the notebook's folder to its types entry (so a cell could reach its modules by name before
 // as well). The start-up snapshot's builder does so for the library and undici-types, whose
 // names kernel/resolve.js makes resolve from every folder, and compiles the prelude against the
-// bundles, so a kernel holds the bundles' trees instead of the 89 files'. Never bundled: the notebook folder's own
-// files and the cells'. A cell that reaches a bundled file by its path (`./node_modules/x/a`)
-// gets that package's files back, from that cell on; a change to one of its files drops the
-// bundle until the next cell makes it anew.
+// bundles, so a kernel holds the bundles' trees instead of the 90 files'. Never bundled: the
+// notebook folder's own files and the cells'. A cell that reaches a bundled file by its path
+// (`./node_modules/x/a`) gets that package's files back, from that cell on; a change to one of
+// its files drops the bundle until the next cell makes it anew.
 //
 // The package's types entry (dist/index.d.ts) stays a file module of its own, served with its
 // relative specifiers rewritten and a `/// <reference path>` to the bundle: a virtual file beside
