@@ -437,8 +437,6 @@ function createConverter(options) {
   const moduleBundles = new Map();
   /** The texts served for them (each entry's and each bundle's), and whose. @type {Map<string, { text: string, bundle: import("./module-bundle").ModuleBundle }>} */
   const moduleBundleTexts = new Map();
-  /** The names of their ambient modules, which resolve to no file. @type {Set<string>} */
-  const ambientModuleNames = new Set();
   /** Bundles whose files a program reached by another way (a relative import): dropped after it. @type {Set<string>} */
   const bypassedBundles = new Set();
   /** Packages not to bundle again (bypassed once). @type {Set<string>} */
@@ -538,8 +536,6 @@ function createConverter(options) {
       moduleBundleTexts.delete(f);
       uncache(f);
     }
-    ambientModuleNames.clear();
-    for (const other of moduleBundles.values()) for (const name of other.paths.keys()) ambientModuleNames.add(name);
     filesLookedAt = 0;
     watchedChange = true;
   };
@@ -736,8 +732,9 @@ function createConverter(options) {
       /** @type {any} */ containingSourceFile,
     ) {
       return literals.map((literal) => {
-        // A module of a bundle is its ambient module (kernel/module-bundle.js).
-        if (ambientModuleNames.has(literal.text)) return { resolvedModule: undefined };
+        // A module of a bundle is its ambient module (kernel/module-bundle.js): no file.
+        if (moduleBundles.size > 0 && [...moduleBundles.values()].some((b) => b.paths.has(literal.text)))
+          return { resolvedModule: undefined };
         const resolution = ts.resolveModuleName(
           literal.text,
           containingFile,
@@ -1012,9 +1009,6 @@ function createConverter(options) {
       const pkgDir = packageFolder(path.dirname(f.fileName));
       if (pkgDir) packages.set(pkgDir, [...(packages.get(pkgDir) ?? []), f]);
     }
-    const resolve = (/** @type {string} */ specifier, /** @type {string} */ fromFile) =>
-      ts.resolveModuleName(specifier, fromFile, compilerOptions, host, resolutionCache).resolvedModule
-        ?.resolvedFileName;
     for (const [pkgDir, group] of packages) {
       if (group.length < 2) continue;
       /** @type {{ name?: unknown, types?: unknown, typings?: unknown }} */
@@ -1029,9 +1023,9 @@ function createConverter(options) {
       // no bundle: known without a lookup.
       const declared = path.join(pkgDir, String(manifest.types ?? manifest.typings ?? "index.d.ts"));
       if (!group.some((f) => f.fileName === declared)) continue;
-      const entry = resolve(manifest.name, srcFilename);
+      const entry = resolvedFile(manifest.name, srcFilename);
       if (!entry || unbundled.has(entry) || moduleBundles.has(entry)) continue;
-      const bundle = moduleBundle(ts, { pkgDir, pkgName: manifest.name, entry, files: group }, resolve, stampOf);
+      const bundle = moduleBundle(ts, { pkgDir, pkgName: manifest.name, entry, files: group }, resolvedFile, stampOf);
       if (bundle) serveModuleBundle(bundle);
     }
   }
@@ -1044,13 +1038,10 @@ function createConverter(options) {
   function serveModuleBundle(bundle) {
     if (unbundled.has(bundle.home) || moduleBundles.has(bundle.home)) return false;
     if (!bundle.files.every(([f, stamp]) => stampOf(f) === stamp && watchFolder(path.dirname(f)))) return false;
-    const entry = ts.resolveModuleName(bundle.pkgName, srcFilename, compilerOptions, host, resolutionCache)
-      .resolvedModule?.resolvedFileName;
-    if (entry !== bundle.home) return false;
+    if (resolvedFile(bundle.pkgName, srcFilename) !== bundle.home) return false;
     moduleBundles.set(bundle.home, bundle);
     moduleBundleTexts.set(bundle.home, { text: bundle.homeText, bundle });
     moduleBundleTexts.set(bundle.file, { text: bundle.text, bundle });
-    for (const name of bundle.paths.keys()) ambientModuleNames.add(name);
     uncache(bundle.home);
     uncache(bundle.file);
     watchedChange = true;
@@ -1064,6 +1055,12 @@ function createConverter(options) {
   function servedModuleBundles() {
     if (options?.bundleModules) bundleModules();
     return [...moduleBundles.values()];
+  }
+
+  /** The file `specifier` resolves to from `fromFile`, with the converter's cache. @param {string} specifier @param {string} fromFile */
+  function resolvedFile(specifier, fromFile) {
+    return ts.resolveModuleName(specifier, fromFile, compilerOptions, host, resolutionCache).resolvedModule
+      ?.resolvedFileName;
   }
 
   /** The folder of the package.json nearest above `dir`, if any. @param {string} dir */
@@ -1119,13 +1116,16 @@ function createConverter(options) {
   function updateContent(decls, src) {
     declContent = decls;
     srcContent = src;
-    refreshChangedFiles();
-    program = ts.createProgram({
-      rootNames: Array.from(rootFiles),
-      options: compilerOptions,
-      host,
-      oldProgram: program ?? undefined,
-    });
+    const build = () => {
+      refreshChangedFiles();
+      program = ts.createProgram({
+        rootNames: Array.from(rootFiles),
+        options: compilerOptions,
+        host,
+        oldProgram: program ?? undefined,
+      });
+    };
+    build();
     if (bypassedBundles.size > 0) {
       // A cell reached a bundled file by its path: that package is served as files from now on,
       // and this program is made again without its bundle.
@@ -1134,13 +1134,7 @@ function createConverter(options) {
         dropModuleBundle(home);
       }
       bypassedBundles.clear();
-      refreshChangedFiles();
-      program = ts.createProgram({
-        rootNames: Array.from(rootFiles),
-        options: compilerOptions,
-        host,
-        oldProgram: program,
-      });
+      build();
     }
   }
 

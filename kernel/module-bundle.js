@@ -191,5 +191,4 @@ module.exports = {
   moduleBundleSources,
   restoreModulePaths,
   withoutBundleReferences,
-  MODULE_BUNDLE_MARKER,
 };

@@ -29,28 +29,22 @@ const path = require("path");
 
 const repoRoot = path.resolve(__dirname, "..");
 
-/** The folder of the @types/node reachable from `dir` (walking up), or null. */
-/** @param {string} dir @returns {string | null} */
-function nodeTypesFrom(dir) {
+/**
+ * The folder of the package `name` reachable from `dir` (Node's lookup through each parent's
+ * node_modules), or null. By hand, not require.resolve: the start-up snapshot's builder loads
+ * this file with a require of its own. @param {string} dir @param {string} name @returns {string | null}
+ */
+function packageFrom(dir, name) {
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, "node_modules", "@types", "node", "package.json"))) {
-      return path.join(d, "node_modules", "@types", "node");
-    }
+    const candidate = path.join(d, "node_modules", name);
+    if (fs.existsSync(path.join(candidate, "package.json"))) return candidate;
     if (path.dirname(d) === d) return null;
   }
 }
 
-/**
- * The folder of the package `name` that the package at `dir` would load (Node's lookup through
- * each parent's node_modules), or null. By hand, not require.resolve: the start-up snapshot's
- * builder loads this file with a require of its own. @param {string} dir @param {string} name
- */
-function dependencyOf(dir, name) {
-  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
-    const candidate = path.join(d, "node_modules", name);
-    if (fs.existsSync(path.join(candidate, "package.json"))) return fs.realpathSync(candidate);
-    if (path.dirname(d) === d) return null;
-  }
+/** The folder of the @types/node reachable from `dir` (walking up), or null. @param {string} dir */
+function nodeTypesFrom(dir) {
+  return packageFrom(dir, path.join("@types", "node"));
 }
 
 /**
@@ -70,9 +64,9 @@ function installTypeResolution(ts, cwd) {
     if (ours) {
       const nodeTypes = fs.realpathSync(ours);
       forwards.push([`${nodeModules}/@types/node`, norm(nodeTypes)]);
-      const undici = dependencyOf(nodeTypes, "undici-types");
+      const undici = packageFrom(nodeTypes, "undici-types");
       if (undici && !fs.existsSync(path.join(cwd, "node_modules", "undici-types")))
-        forwards.push([`${nodeModules}/undici-types`, norm(undici)]);
+        forwards.push([`${nodeModules}/undici-types`, norm(fs.realpathSync(undici))]);
     }
   }
   /** Virtual folders that must exist for the lookups to reach the forwarded ones. */
