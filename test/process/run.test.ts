@@ -62,11 +62,20 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Files in the temp folder that a process of ours wrote since `since` (ms since the epoch). */
+/**
+ * Files in the temp folder that a process of ours wrote since `since` (ms since the epoch): the
+ * temp folder is shared with the test files other jest workers run at the same time, so the
+ * folders countChildCalls keeps while its work runs (tslab-ipc-child-calls-*, from
+ * test/notebooks/child-calls.test.ts) are not counted; they are not scripts of spawnTs.
+ */
 function newTempFiles(since: number): string[] {
   return fs.readdirSync(os.tmpdir()).filter((n) => {
     try {
-      return n.startsWith("tslab-ipc-child-") && fs.statSync(path.join(os.tmpdir(), n)).mtimeMs >= since;
+      return (
+        n.startsWith("tslab-ipc-child-") &&
+        !n.startsWith("tslab-ipc-child-calls-") &&
+        fs.statSync(path.join(os.tmpdir(), n)).mtimeMs >= since
+      );
     } catch {
       return false;
     }
@@ -384,9 +393,15 @@ describe("children never outlive their parent", () => {
     setInterval(() => {}, 1000);`;
 
   /** The parent prints its child's pid `delayMs` after spawnTs, then ends `howToDie` (or is killed). */
-  async function orphanCheck(howToDie: string, parentEnds: "exit" | "kill", delayMs = 400): Promise<void> {
+  async function orphanCheck(
+    howToDie: string,
+    parentEnds: "exit" | "kill",
+    delayMs = 400,
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<void> {
     const parent = spawnNode(process.execPath, ["-e", parentProgram(howToDie, delayMs)], {
       stdio: ["ignore", "pipe", "inherit"],
+      env,
     });
     const exited = new Promise((r) => parent.once("exit", r)); // before it can happen
     let out = "";
@@ -408,11 +423,17 @@ describe("children never outlive their parent", () => {
   });
 
   test("the parent is SIGKILLed before its child has started: nothing of the script is left on disk", async () => {
-    const since = Date.now() - 1000;
     // Killed at once after spawnTs: the child has not read its script yet (a Node start takes
-    // tens of ms), which is when a script kept in a temp file was left behind.
-    await orphanCheck(`process.kill(process.pid, "SIGKILL");`, "exit", 0);
-    expect(newTempFiles(since)).toEqual([]);
+    // tens of ms), which is when a script kept in a temp file was left behind. The parent gets a
+    // temp folder of its own, so that anything it leaves there, under any name, is seen, and
+    // nothing another test file writes at the same time is.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-test-orphan-"));
+    try {
+      await orphanCheck(`process.kill(process.pid, "SIGKILL");`, "exit", 0, { ...process.env, TMPDIR: tmp });
+      expect(fs.readdirSync(tmp)).toEqual([]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
 
