@@ -16,11 +16,12 @@ function params(quick) {
         bulkReps: 2,
         bulkRounds: 3,
         touchReps: 1,
+        touchRounds: 3,
         segCycles: 200,
         seg: 3,
         mapCycles: 500,
         map: 3,
-        cycleRounds: 1,
+        cycleRounds: 3,
         msyncDisk: 300,
         msyncDiskRounds: 1,
         msyncShm: 100,
@@ -33,11 +34,12 @@ function params(quick) {
         bulkReps: 4,
         bulkRounds: 8,
         touchReps: 2,
+        touchRounds: 12,
         segCycles: 500,
         seg: 3,
         mapCycles: 2000,
         map: 3,
-        cycleRounds: 6,
+        cycleRounds: 12,
         msyncDisk: 80,
         msyncDiskRounds: 12,
         msyncShm: 200,
@@ -118,6 +120,11 @@ function workloads(quick) {
       name: "first-touch",
       title: "First touch: one write to each page of a fresh 256 MiB segment",
       args: ["touch", p.size, p.touchReps],
+      // The time is the kernel's page faults, and it varies more between processes than within one
+      // (six processes of ours with five touches each: medians 2,743–3,567 ns/page): two turns of
+      // two touches (four samples) put ours at 1.28x C and 1.09x shm-typed-array on 3 December,
+      // twenty alternated turns of three at 1.08x and 0.97x an hour later. So many short turns.
+      rounds: p.touchRounds,
       systems: all,
       // multiprocessing.shared_memory can only make POSIX objects: its faults are on another
       // kind of segment, shown for scale, not counted as a peer doing the same work.
@@ -137,7 +144,9 @@ function workloads(quick) {
       title: "shmget + shmat + shmdt + shmctl(IPC_RMID) of a 4 KiB segment",
       args: ["segcycle", p.segCycles, p.seg],
       // The kernel's side of these calls drifts by 2x over seconds on this VM: many short
-      // turns, side by side, so each system meets the same conditions.
+      // turns, side by side, so each system meets the same conditions. Six turns of three
+      // batches put ours at 1.25x C on 3 December (our batches 12.7–20.0 µs), twelve
+      // alternated turns at 1.18x an hour later: twelve turns, for this and the mmap cycles.
       rounds: p.cycleRounds,
       systems: all,
       outputs: [
