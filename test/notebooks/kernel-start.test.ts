@@ -7,7 +7,9 @@
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { spawnSync } from "child_process";
 import { executeNotebook, jupyterUnavailableReason, projectKernel, writeNotebook } from "../../src/handouts";
+import { jupyterPython } from "../../src/handouts/jupyter";
 
 const unavailable = jupyterUnavailableReason();
 const maybe = unavailable ? test.skip : test;
@@ -72,4 +74,40 @@ maybe(
     }
   },
   120_000,
+);
+
+// The runners' kernel manager looks for kernel specs in Jupyter's folders only: jupyter_client's
+// default also searches ~/.ipython/kernels, which it finds by importing IPython (0.2 s of CPU in
+// every notebook run and graded submission). Our kernel is still found where it is installed,
+// IPython is not imported, and kernel_dirs already set by the caller are kept.
+maybe(
+  `the runners find the kernel in Jupyter's folders without importing IPython, and keep folders set before${skipNote}`,
+  () => {
+    const kernel = projectKernel();
+    try {
+      const script = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, "..", "..", "src", "jupyter"))})
+import nbformat
+from nbclient import NotebookClient
+from kernel_start import search_jupyter_kernel_dirs_only
+km = NotebookClient(nbformat.v4.new_notebook(), kernel_name="tslab-ipc").create_kernel_manager()
+search_jupyter_kernel_dirs_only(km)
+found = km.kernel_spec.resource_dir
+kept = NotebookClient(nbformat.v4.new_notebook(), kernel_name="tslab-ipc").create_kernel_manager()
+kept.kernel_spec_manager.kernel_dirs = ["/nonexistent/kernels"]
+search_jupyter_kernel_dirs_only(kept)
+print(json.dumps({"found": found, "ipython": "IPython" in sys.modules, "kept": kept.kernel_spec_manager.kernel_dirs}))
+`;
+      const r = spawnSync(jupyterPython(), ["-c", script], { env: kernel.env, encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 }); // stderr shown when it is not
+      const seen = JSON.parse(r.stdout);
+      expect(seen.found).toBe(path.join(kernel.env.JUPYTER_DATA_DIR as string, "kernels", "tslab-ipc"));
+      expect(seen.ipython).toBe(false);
+      expect(seen.kept).toEqual(["/nonexistent/kernels"]);
+    } finally {
+      kernel.dispose();
+    }
+  },
+  60_000,
 );
