@@ -38,7 +38,7 @@ def search_jupyter_kernel_dirs_only(km):
     """Makes km look for kernel specs in Jupyter's own folders (jupyter_path("kernels"), which
     JUPYTER_PATH extends: where every kernel of ours is installed) and not also in IPython's
     legacy ~/.ipython/kernels. jupyter_client finds that last folder by importing IPython, whose
-    package import pulls in the terminal shell and prompt_toolkit: 0.19-0.23 s of CPU in every
+    package import pulls in the terminal shell and prompt_toolkit: 0.16-0.24 s of CPU in every
     process that starts a kernel, so in each notebook of `npm start` and each graded submission.
     kernel_dirs already set on km's spec manager are left as they are."""
     from jupyter_core.paths import jupyter_path
