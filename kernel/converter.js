@@ -590,7 +590,7 @@ function createConverter(options) {
     const { bundle } = /** @type {{ bundle: import("./module-bundle").ModuleBundle }} */ (
       moduleBundleTexts.get(fileName)
     );
-    return `${MODULE_BUNDLE_STAMP}${bundle.files.map(([, stamp]) => stamp).join(",")} ${stampOf(fileName === bundle.home ? fileName : bundle.home)}`;
+    return `${MODULE_BUNDLE_STAMP}${bundle.files.map(([, stamp]) => stamp).join(",")} ${stampOf(bundle.home)}`;
   };
   /** Keeps a real file's tree, and how it is checked for changes. @param {string} fileName @param {{ sf: any, stamp: string, languageVersion: string }} entry */
   const remember = (fileName, entry) => {
