@@ -116,6 +116,11 @@ function runRunner(spec, timeoutMs) {
 function pinnableCpu(dir) {
   const cpu = diskIrqCpu(dir);
   if (cpu === null) return null;
+  return pinnable(cpu);
+}
+
+/** `cpu` when taskset can pin a process to it here, else null. */
+function pinnable(cpu) {
   return spawnSync("taskset", ["-c", String(cpu), "true"]).status === 0 ? cpu : null;
 }
 
@@ -130,7 +135,8 @@ async function measure(w, ctx, opts) {
   const skipped = {};
   const notes = {};
   const order = [...w.systems];
-  const cpu = w.pinToDiskOf ? pinnableCpu(w.pinToDiskOf) : null;
+  // Every process of every turn on one CPU: the disk's (msync on disk), or a fixed one (w.pinToCpu).
+  const cpu = w.pinToDiskOf ? pinnableCpu(w.pinToDiskOf) : w.pinToCpu !== undefined ? pinnable(w.pinToCpu) : null;
   // A kernel start or a notebook suite is long enough once, unless the workload asks for more
   // turns; so do some of the others.
   const rounds = w.custom ? w.rounds || 1 : opts.roundsGiven ? opts.rounds : w.rounds || opts.rounds;
@@ -204,7 +210,12 @@ async function measure(w, ctx, opts) {
   return {
     workload: {
       name: w.name,
-      title: cpu === null ? w.title : `${w.title}; every turn on CPU ${cpu}, the one that takes the disk's interrupts`,
+      title:
+        cpu === null
+          ? w.title
+          : w.pinToDiskOf
+            ? `${w.title}; every turn on CPU ${cpu}, the one that takes the disk's interrupts`
+            : `${w.title}; every turn on CPU ${cpu}`,
       systems: w.systems,
       references: w.references || [],
       notes,

@@ -250,6 +250,28 @@ function workloads(quick) {
       ],
     },
     {
+      name: "ping-pong-one-cpu",
+      title:
+        "The same ping-pong with both processes on one CPU (taskset): each hand-over is a context switch, never the wake of an idle vCPU, so the rate is the protocol's own cost",
+      args: ["pingpong", p.pingSeconds],
+      // Unpinned, the rate depends on where the scheduler puts the two processes: on one CPU a
+      // round trip takes ~6-7 µs, across CPUs ~60-70 µs when the partner's vCPU has gone idle
+      // and must be woken (bench/analysis.md, ping-pong). Pinned, every turn of every system
+      // pays the same kind of hand-over.
+      pinToCpu: 0,
+      rounds: p.pingRounds,
+      systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
+      references: ["c-pipe", "node-pipe"],
+      outputs: [
+        {
+          name: "ping-pong-one-cpu",
+          unit: "round trips/s",
+          higherIsBetter: true,
+          target: { vsC: [">=", 0.5], peers: PEER_TOLERANCE },
+        },
+      ],
+    },
+    {
       name: "kernel-start",
       title:
         "Kernel start (jupyter_client) to the first result of `1+1`: from the user's start-up snapshot (every start but the first), without it, and ipykernel",
