@@ -34,7 +34,7 @@ function command(name, ctx, system = "tslab-ipc") {
   if (name === "kernel-start") {
     return {
       cmd: "/usr/bin/python3",
-      argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "2" : "5", system],
+      argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "2" : "7", system],
       env,
     };
   }
