@@ -98,6 +98,26 @@ function systemCommand(system, args, ctx) {
  */
 function workloads(quick) {
   const p = params(quick);
+  /** A ping-pong row: two processes handing a token back and forth, pipes shown for scale. */
+  const pingPong = (name, title, extra = {}) => ({
+    name,
+    title,
+    args: ["pingpong", p.pingSeconds],
+    ...extra,
+    // The wake-up of the other process comes in two modes on this VM (a few µs, or ~70 µs when
+    // its vCPU has gone idle): many short turns, so each system meets both.
+    rounds: p.pingRounds,
+    systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
+    references: ["c-pipe", "node-pipe"],
+    outputs: [
+      {
+        name,
+        unit: "round trips/s",
+        higherIsBetter: true,
+        target: { vsC: [">=", 0.5], peers: PEER_TOLERANCE },
+      },
+    ],
+  });
   const all = ["tslab-ipc", "c", ...PEERS];
   const bulk = (name, what, op, kind) => ({
     name,
@@ -231,46 +251,18 @@ function workloads(quick) {
         { name: "msync-shm-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
       ],
     },
-    {
-      name: "ping-pong",
-      title: "Cross-process ping-pong through shared memory (futex wait/notify word); pipes for scale",
-      args: ["pingpong", p.pingSeconds],
-      // The wake-up of the other process comes in two modes on this VM (a few µs, or ~70 µs when
-      // its vCPU has gone idle): many short turns, so each system meets both.
-      rounds: p.pingRounds,
-      systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
-      references: ["c-pipe", "node-pipe"],
-      outputs: [
-        {
-          name: "ping-pong",
-          unit: "round trips/s",
-          higherIsBetter: true,
-          target: { vsC: [">=", 0.5], peers: PEER_TOLERANCE },
-        },
-      ],
-    },
-    {
-      name: "ping-pong-one-cpu",
-      title:
-        "The same ping-pong with both processes on one CPU (taskset): each hand-over is a context switch, never the wake of an idle vCPU, so the rate is the protocol's own cost",
-      args: ["pingpong", p.pingSeconds],
-      // Unpinned, the rate depends on where the scheduler puts the two processes: on one CPU a
-      // round trip takes ~6-7 µs, across CPUs ~60-70 µs when the partner's vCPU has gone idle
-      // and must be woken (bench/analysis.md, ping-pong). Pinned, every turn of every system
-      // pays the same kind of hand-over.
-      pinToCpu: 0,
-      rounds: p.pingRounds,
-      systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
-      references: ["c-pipe", "node-pipe"],
-      outputs: [
-        {
-          name: "ping-pong-one-cpu",
-          unit: "round trips/s",
-          higherIsBetter: true,
-          target: { vsC: [">=", 0.5], peers: PEER_TOLERANCE },
-        },
-      ],
-    },
+    pingPong("ping-pong", "Cross-process ping-pong through shared memory (futex wait/notify word); pipes for scale"),
+    pingPong(
+      "ping-pong-one-cpu",
+      "The same ping-pong with both processes on one CPU (taskset): each hand-over is a context switch, never the wake of an idle vCPU, so the rate is the protocol's own cost",
+      {
+        // Unpinned, the rate depends on where the scheduler puts the two processes: on one CPU a
+        // round trip takes ~6-7 µs, across CPUs ~60-70 µs when the partner's vCPU has gone idle
+        // and must be woken (bench/analysis.md, ping-pong). Pinned, every turn of every system
+        // pays the same kind of hand-over.
+        pinToCpu: 0,
+      },
+    ),
     {
       name: "kernel-start",
       title:
