@@ -269,6 +269,11 @@ function workloads(quick) {
         "Kernel start (jupyter_client) to the first result of `1+1`: from the user's start-up snapshot (every start but the first), without it, and ipykernel",
       custom: "kernel-start",
       systems: ["tslab-ipc", "tslab-ipc-no-snapshot", "ipykernel"],
+      // One start a turn, the systems in rotation: how much the host charges for a page fault
+      // changes from minute to minute (3-6 µs in one, 12-18 µs in another), and a start from the
+      // snapshot takes twice ipykernel's faults, so a block of one system's starts in an
+      // expensive minute moved the ratio (bench/analysis.md, the run of 11:43).
+      rounds: quick ? 2 : 9,
       outputs: [
         { name: "kernel-start", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
         { name: "kernel-ready", field: "ready", unit: "s", higherIsBetter: false, target: null },

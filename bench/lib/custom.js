@@ -34,7 +34,8 @@ function command(name, ctx, system = "tslab-ipc") {
   if (name === "kernel-start") {
     return {
       cmd: "/usr/bin/python3",
-      argv: [SCRIPT, "start", kernelDir, process.execPath, ctx.quick ? "2" : "7", system],
+      // One start a process: the workload's turns alternate the systems (bench/workloads.js).
+      argv: [SCRIPT, "start", kernelDir, process.execPath, "1", system],
       env,
     };
   }
