@@ -11,8 +11,8 @@ const fs = require("fs");
 const path = require("path");
 const url = require("url");
 const tslabJupyter = require("tslab/dist/jupyter");
-const { JupyterHandlerImpl } = tslabJupyter;
-const { ZmqServerHooks } = require("./tslab-private");
+const { JupyterHandlerImpl, ZmqServer } = tslabJupyter;
+const { SOCKET_NAMES } = require("./sockets");
 const { WireMessage } = require("./wire");
 const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
@@ -381,13 +381,6 @@ const MAX_QUEUED_MESSAGES = 10_000;
 /** Bytes of outgoing messages waiting for zeromq, at most. */
 const MAX_QUEUED_BYTES = 64 * 1024 * 1024;
 /**
- * The iopub socket's own queue per subscriber (zeromq's send high-water mark). zeromq's default
- * (1000) drops a cell's output for a slow client; unbounded lets a client that never reads
- * grow the kernel without limit. Streams are coalesced into chunks of at most 64 KiB.
- */
-const IOPUB_HIGH_WATER_MARK = 10_000;
-
-/**
  * A stand-in for a zeromq socket whose send waits for the previous one. zeromq 6 refuses a send
  * while one is in progress ("Socket is busy writing", EBUSY), which happens after ~512
  * back-to-back sends: a cell printing thousands of lines would lose output and even the final
@@ -462,20 +455,21 @@ const IOPUB_JOIN_WAIT_MS = 500;
 /** Requests answered by tslab's own handlers (the message class is ours, the replies theirs). */
 const TSLAB_REPLIES = new Set(["kernel_info_request", "is_complete_request", "inspect_request", "complete_request"]);
 
-class IpcZmqServer extends ZmqServerHooks {
+class IpcZmqServer extends ZmqServer {
   /**
    * @param {IpcJupyterHandler} handler
    * @param {string} configPath the connection file
    * @param {() => void} onShutdown runs before the sockets close (cleanup)
+   * @param {import("./sockets").BoundSockets} early the sockets kernel/sockets.js made and began
+   *   binding, the kernel's first act (init serves them)
    */
-  constructor(handler, configPath, onShutdown) {
+  constructor(handler, configPath, onShutdown, early) {
     super(handler, configPath);
     this.ipcHandler = handler;
     this.onShutdown = onShutdown;
+    this.early = early;
     /** Pending input_request replies by the request's msg_id. @type {Map<string, { resolve: (v: string) => void, reject: (e: Error) => void }>} */
     this.pendingInput = new Map();
-    /** The stdin socket itself (this.stdin becomes a sender stand-in). @type {any} */
-    this.stdinSocket = null;
     /**
      * Settles iopubReady, the first call only: "subscribed" (a client has subscribed to iopub)
      * or "wait over". @type {(how: "subscribed" | "wait over") => void}
@@ -517,43 +511,20 @@ class IpcZmqServer extends ZmqServerHooks {
   }
 
   /**
-   * Called by tslab's init for each socket it made (its receive loops already hold the socket):
-   * from now on tslab's sends through this.iopub/shell/control/hb go one at a time.
-   * @param {any} sock @param {number} port
-   */
-  async bindSocket(sock, port) {
-    const self = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (this));
-    if (sock === this.stdin) this.stdinSocket = sock;
-    if (sock === this.iopub) sock.sendHighWaterMark = IOPUB_HIGH_WATER_MARK;
-    for (const name of ["iopub", "shell", "control", "stdin", "hb"]) {
-      if (self[name] === sock) self[name] = queuedSender(sock, name);
-    }
-    return super.bindSocket(sock, port);
-  }
-
-  /**
-   * tslab's init, with every socket bound before anything reads it. tslab starts its receive
-   * loops first: a request arriving while its socket's bind is still settling makes zeromq refuse
-   * the loop's next receive (EBUSY, "Socket is blocked by a bind or unbind operation"), which ends
-   * the loop, and the kernel never answers. Requests that arrive meanwhile wait in zeromq.
+   * tslab's init, on the sockets kernel/sockets.js made and began binding (the kernel's first
+   * act): from now on tslab's sends through this.iopub/shell/control/stdin/hb go one at a time
+   * (queuedSender), and each socket is read once every bind has settled. Rejects if a bind
+   * failed.
    */
   async init() {
+    const { connInfo, sockets, bound } = this.early;
     const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
-    self.connInfo = JSON.parse(fs.readFileSync(self.configPath, "utf-8"));
-    // tslab's own zeromq, loaded when needed, as tslab does.
-    const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
-    const sockets = {
-      // XPUB: a publisher that also reports its subscribers (see IOPUB_JOIN_WAIT_MS).
-      iopub: new zmq.XPublisher(),
-      shell: new zmq.Router(),
-      control: new zmq.Router(),
-      stdin: new zmq.Router(),
-      hb: new zmq.Reply(),
-    };
-    Object.assign(self, sockets);
-    await Promise.all(
-      Object.entries(sockets).map(([name, sock]) => this.bindSocket(sock, self.connInfo[`${name}_port`])),
-    );
+    self.connInfo = connInfo;
+    for (const name of SOCKET_NAMES) self[name] = queuedSender(sockets[name], name);
+    // tslab starts its receive loops before binding: a request arriving while its socket's bind
+    // is still settling makes zeromq refuse the loop's next receive (EBUSY), which ends the loop,
+    // and the kernel never answers. Requests that arrive meanwhile wait in zeromq.
+    await bound;
     /** Reads `sock` until it closes. @param {string} name @param {any} sock @param {(frames: Buffer[]) => unknown} onMessage */
     const readLoop = (name, sock, onMessage) =>
       (async () => {
@@ -561,7 +532,7 @@ class IpcZmqServer extends ZmqServerHooks {
       })().catch((/** @type {unknown} */ e) => {
         if (!sock.closed) logToTerminal(`tslab-ipc: the ${name} socket stopped reading: ${e}\n`);
       });
-    // Replies go through this.shell/control/hb: the senders bindSocket put in front of them.
+    // Replies go through this.shell/control/hb: the senders in front of the sockets.
     readLoop("shell", sockets.shell, (frames) => this.handleShellMessage(self.shell, ...frames));
     readLoop("control", sockets.control, (frames) => this.handleShellMessage(self.control, ...frames));
     // A subscription is a frame starting with 1 (0: an unsubscription).

@@ -39,6 +39,23 @@ for (const name of (process.env.TSLAB_IPC_MALLOC_DEFAULTS ?? "").split(" "))
   if (name.startsWith("MALLOC_") || name === "GLIBC_TUNABLES") delete process.env[name];
 delete process.env.TSLAB_IPC_MALLOC_DEFAULTS;
 
+// The sockets first, so they listen while the rest loads: jupyter_client connected its own as it
+// started the kernel, and zeromq retries a refused connection only every 100-200 ms
+// (kernel/sockets.js). Nothing reads them until the handler is ready.
+const configPath = process.argv[2];
+if (!configPath) {
+  process.stderr.write("usage: node kernel/main.js <connection_file>\n");
+  process.exit(2);
+}
+/** @type {import("./sockets").BoundSockets} */
+let sockets;
+try {
+  sockets = require("./sockets").bindKernelSockets(configPath);
+} catch (e) {
+  process.stderr.write(`tslab-ipc: cannot make the kernel's sockets from ${configPath}: ${e}\n`);
+  process.exit(1);
+}
+
 // Node 22.1+ caches the compiled code of tslab, TypeScript and the library between kernel starts
 // (module.enableCompileCache). The cache lives in this user's own cache folder, never in a shared
 // /tmp (another user could plant code there). Node 20 has no such cache and starts without it.
@@ -82,11 +99,6 @@ const snapshot = require("./snapshot");
 lap(`modules loaded (${snapshot.startedFrom()} start)`);
 
 function main() {
-  const configPath = process.argv[2];
-  if (!configPath) {
-    process.stderr.write("usage: node kernel/main.js <connection_file>\n");
-    process.exit(2);
-  }
   const cwd = process.cwd();
   installTypeResolution(ts, cwd);
   installCellNames();
@@ -152,7 +164,7 @@ function main() {
     // The database folds its write-ahead log back into the file and lets go of it.
     history?.close();
   };
-  const server = new IpcZmqServer(handler, configPath, cleanup);
+  const server = new IpcZmqServer(handler, configPath, cleanup, sockets);
   server.onIopubJoin = (how) => lap(`iopub ${how}`);
   server.afterFirstKernelInfo = () => {
     handler.enqueue(() => warmUp(executor, target, handler));
