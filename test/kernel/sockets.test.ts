@@ -6,22 +6,11 @@ import fs from "fs";
 import net from "net";
 import os from "os";
 import path from "path";
+import { freePort } from "../helpers";
 
 const repo = path.join(__dirname, "..", "..");
 const { bindKernelSockets, IOPUB_HIGH_WATER_MARK } = require(path.join(repo, "kernel", "sockets.js"));
 const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
-
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A connection file as jupyter_client writes one, with fresh ports (some given). */
 async function connectionFile(dir: string, ports: Record<string, number> = {}): Promise<string> {
