@@ -442,7 +442,8 @@ function queuedSender(sock, name, log = logToTerminal) {
  * as soon as it starts the kernel and takes the reply as "ready" only if the busy/idle status
  * around it reaches its iopub socket; a status published before that socket has joined is lost,
  * and the client waits 0.2 s, asks again and waits another 0.2 s. A kernel that starts fast
- * answers before the client's iopub has joined (zeromq connects it up to 0.1 s after the bind).
+ * answers before the client's iopub has joined (zeromq connects it up to 0.2 s after the bind,
+ * kernel/sockets.js).
  * ipykernel's answer to the same race is the iopub welcome message (JEP 65); ours is to hold
  * each kernel_info reply until the first subscription has arrived (an XPUB socket reports it),
  * or this long after the kernel could first answer one: a client without iopub waits once.
