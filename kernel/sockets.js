@@ -7,7 +7,7 @@
 // before the kernel listens, and zeromq retries a refused connection only after its reconnect
 // interval (100 ms) plus a random jitter of up to as much again (libzmq's
 // stream_connecter_base_t::get_new_reconnect_ivl): the first retry after the ports listen comes
-// 50-200 ms later, ~78 ms on average. zeromq 6 binds on libuv's thread pool, so ports bound
+// 0-200 ms later, ~78 ms on average. zeromq 6 binds on libuv's thread pool, so ports bound
 // here listen while the main thread loads the library and the converter (~70-110 ms of a start
 // from the snapshot), and the client's wait for a retry runs beside that work, not after it.
 //
