@@ -42,12 +42,25 @@ async function type(text: string): Promise<void> {
   await pause(100);
 }
 
+/**
+ * The console's and the kernel's processes (state, age, command) for a timeout's message: an empty
+ * screen alone does not say whether the kernel never answered or the client never asked.
+ */
+function clientAndKernel(): string {
+  const ps = spawnSync("ps", ["-eo", "pid,ppid,stat,etime,args"], { encoding: "utf8" }).stdout ?? "";
+  return ps
+    .split("\n")
+    .filter((line) => /console\.py|kernel\/main\.js|kernel\/start\.sh|build-snapshot|snapshot\.js/.test(line))
+    .join("\n");
+}
+
 async function waitFor(pattern: RegExp | (() => boolean), what: string, seconds = 60): Promise<string> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
     const text = screen();
     if (typeof pattern === "function" ? pattern() : pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; screen:\n${text}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}; screen:\n${text}\nprocesses:\n${clientAndKernel()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
