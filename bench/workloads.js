@@ -3,6 +3,7 @@
 // line: {samples:[...]} in the workload's unit, or {skipped: reason}.
 
 const path = require("path");
+const { CONTROL } = require("./lib/report");
 
 const MiB = 1024 * 1024;
 const RUNNERS = path.join(__dirname, "runners");
@@ -62,6 +63,7 @@ function systemCommand(system, args, ctx) {
   const [workload, ...rest] = args;
   switch (system) {
     case "tslab-ipc":
+    case CONTROL:
       return {
         cmd: process.execPath,
         argv: [path.join(RUNNERS, "ours.js"), ...args],
@@ -107,7 +109,7 @@ function workloads(quick) {
     // The wake-up of the other process comes in two modes on this VM (a few µs, or ~70 µs when
     // its vCPU has gone idle): many short turns, so each system meets both.
     rounds: p.pingRounds,
-    systems: ["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"],
+    systems: ["tslab-ipc", "c", ...PEERS, CONTROL, "c-pipe", "node-pipe"],
     references: ["c-pipe", "node-pipe"],
     outputs: [
       {
@@ -118,7 +120,8 @@ function workloads(quick) {
       },
     ],
   });
-  const all = ["tslab-ipc", "c", ...PEERS];
+  // The control last: as far from ours in the rotation as the furthest peer.
+  const all = ["tslab-ipc", "c", ...PEERS, CONTROL];
   const bulk = (name, what, op, kind) => ({
     name,
     title: `${what} of 256 MiB, ${kind === "sysv" ? "System V segment" : "shared mapping of a /dev/shm file"}`,

@@ -3,6 +3,13 @@
 
 const { quantile } = require("./stats");
 
+/**
+ * The control: tslab-ipc's runner a second time in the same rotation, as if it were a peer. Ours
+ * against it is how far apart the same code comes out in this run, the run's resolution for the
+ * peer rows, measured on each row rather than assumed.
+ */
+const CONTROL = "tslab-ipc-again";
+
 /** 3 significant digits, no exponent for the ranges we print. */
 function fmt(n) {
   if (n === null || n === undefined || Number.isNaN(n)) return "—";
@@ -45,10 +52,12 @@ function judge(out, peers) {
     else if (out.higherIsBetter ? out.values[p] > out.values[bestPeer] : out.values[p] < out.values[bestPeer])
       bestPeer = p;
   }
+  const again = out.values[CONTROL];
   const ratios = {
     vsC: typeof ours === "number" && typeof c === "number" && c !== 0 ? ours / c : null,
     bestPeer,
     vsBestPeer: typeof ours === "number" && bestPeer ? ours / out.values[bestPeer] : null,
+    vsControl: typeof ours === "number" && typeof again === "number" && again !== 0 ? ours / again : null,
   };
   const verdicts = [];
   const t = out.target;
@@ -56,6 +65,7 @@ function judge(out, peers) {
     if (t.vsC && ratios.vsC !== null) {
       const [op, limit] = t.vsC;
       verdicts.push({
+        kind: "vsC",
         what: `ours/C ${op} ${limit}`,
         holds: compare(ratios.vsC, op, limit),
         near: near(ratios.vsC, limit),
@@ -69,18 +79,20 @@ function judge(out, peers) {
       const tol = typeof t.peers === "number" ? t.peers : 0;
       const r = Number(ratios.vsBestPeer);
       verdicts.push({
+        kind: "peers",
         what: tol
           ? `no peer more than ${+(tol * 100).toFixed(1)}% ahead`
           : `at least as ${out.higherIsBetter ? "fast" : "quick"} as every peer`,
         holds: out.higherIsBetter ? r * (1 + tol) >= 1 : r <= 1 + tol,
         near: tol ? false : near(ratios.vsBestPeer, 1),
-        got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}`,
+        got: `${fmtRatio(ratios.vsBestPeer)} of ${bestPeer}${ratios.vsControl === null ? "" : `; ours against ours again ${fmtRatio(ratios.vsControl)}`}`,
       });
     }
     if (t.vsCPlus !== undefined && typeof c === "number") {
       // An absolute allowance over C, in the workload's unit (msync on tmpfs: C + 0.1 µs).
       const diff = ours - c;
       verdicts.push({
+        kind: "vsCPlus",
         what: `ours <= C + ${t.vsCPlus} ${out.unit}`,
         holds: diff <= t.vsCPlus,
         near: Math.abs(diff - t.vsCPlus) < 0.05 * Math.abs(c + t.vsCPlus),
@@ -94,6 +106,7 @@ function judge(out, peers) {
       if (typeof theirs === "number" && theirs !== 0) {
         const ratio = ours / theirs;
         verdicts.push({
+          kind: "vs",
           what: `ours/${other} ${op} ${limit}`,
           holds: compare(ratio, op, limit),
           near: near(ratio, limit),
@@ -104,6 +117,7 @@ function judge(out, peers) {
     if (t.abs) {
       const [op, limit] = t.abs;
       verdicts.push({
+        kind: "abs",
         what: `${op} ${limit} ${out.unit}`,
         holds: compare(ours, op, limit),
         near: near(ours, limit),
@@ -156,7 +170,8 @@ function outputRows(out, systems, references) {
     if (typeof out.values[s] === "number") {
       const samples = out.samples[s] || [];
       const spread = `${fmt(quantile(samples, 0.25))}–${fmt(quantile(samples, 0.75))} (${samples.length})`;
-      const name = (references || []).includes(s) ? `${s} (for scale)` : s;
+      const name =
+        s === CONTROL ? `${s} (control: ours a second time)` : (references || []).includes(s) ? `${s} (for scale)` : s;
       rows.push([
         name,
         fmt(out.values[s]),
@@ -181,7 +196,7 @@ function near(value, limit) {
 
 /** The one-line-per-number summary: ours, C, ours/C, best peer, ours/best peer, targets. */
 function summaryRows(outputs) {
-  const rows = [["workload", "unit", "tslab-ipc", "C", "ours/C", "best peer", "ours/peer", "targets"]];
+  const rows = [["workload", "unit", "tslab-ipc", "C", "ours/C", "best peer", "ours/peer", "ours/again", "targets"]];
   for (const o of outputs) {
     const r = o.ratios;
     rows.push([
@@ -194,12 +209,40 @@ function summaryRows(outputs) {
       fmtRatio(r.vsC),
       r.bestPeer ? `${r.bestPeer} ${fmt(o.values[r.bestPeer])}` : "—",
       fmtRatio(r.vsBestPeer),
+      fmtRatio(r.vsControl),
       o.verdicts.length
         ? o.verdicts.map((v) => (v.holds ? "holds" : v.near ? "misses by <5%" : "MISSES")).join(", ")
         : "—",
     ]);
   }
   return rows;
+}
+
+/**
+ * One sentence on the control: the range of ours / ours again over the rows it ran on, and which
+ * peer misses lie inside that range (a peer that far ahead is no further than our own code from
+ * itself in this run). Null when no row ran the control.
+ */
+function controlSpread(outputs) {
+  const rows = outputs.filter((o) => o.ratios.vsControl !== null && o.target?.peers);
+  if (!rows.length) return null;
+  const r = rows.map((o) => o.ratios.vsControl);
+  const dist = (x) => Math.abs(Math.log(x));
+  const widest = Math.max(...r.map(dist));
+  const inside = rows.filter(
+    (o) =>
+      o.ratios.vsBestPeer !== null &&
+      o.verdicts.some((v) => v.kind === "peers" && !v.holds) &&
+      dist(o.ratios.vsBestPeer) <= widest,
+  );
+  return (
+    `The control (${CONTROL}: our runner a second time in the same rotation) came out at ` +
+    `${fmtRatio(Math.min(...r))}–${fmtRatio(Math.max(...r))} of ours on the ${rows.length} peer rows: ` +
+    `the same code is that far from itself in this run. ` +
+    (inside.length
+      ? `Peer misses no further from 1.00x than that: ${inside.map((o) => `${o.name} (${fmtRatio(o.ratios.vsBestPeer)})`).join(", ")}.`
+      : "No peer miss lies inside that range.")
+  );
 }
 
 function markdown(results, analysis) {
@@ -233,6 +276,11 @@ function markdown(results, analysis) {
       `${missed.some((v) => v.near) ? `, ${missed.filter((v) => v.near).length} of them by less than 5% (inside this machine's run-to-run noise)` : ""}.`,
   );
   lines.push("");
+  const control = controlSpread(results.outputs);
+  if (control) {
+    lines.push(control);
+    lines.push("");
+  }
   for (const o of results.outputs) {
     for (const v of o.verdicts) lines.push(`- ${o.name}: ${verdictText(v)}`);
   }
@@ -262,4 +310,16 @@ function markdown(results, analysis) {
   return lines.join("\n");
 }
 
-module.exports = { fmt, fmtRatio, judge, textTable, mdTable, outputRows, summaryRows, verdictText, markdown };
+module.exports = {
+  CONTROL,
+  fmt,
+  fmtRatio,
+  judge,
+  controlSpread,
+  textTable,
+  mdTable,
+  outputRows,
+  summaryRows,
+  verdictText,
+  markdown,
+};

@@ -60,9 +60,46 @@ describe("report.judge", () => {
   test("no peer ran, no C: no ratio and only the absolute target", () => {
     const out = { ...base, higherIsBetter: false, values: { "tslab-ipc": 2 }, target: { abs: ["<", 3] } };
     const { ratios, verdicts } = report.judge(out, peers);
-    expect(ratios).toEqual({ vsC: null, bestPeer: null, vsBestPeer: null });
+    expect(ratios).toEqual({ vsC: null, bestPeer: null, vsBestPeer: null, vsControl: null });
     expect(verdicts).toHaveLength(1);
     expect(verdicts[0].holds).toBe(true);
+  });
+});
+
+describe("the control (ours a second time)", () => {
+  const peers = ["p1", "p2"];
+  const row = (name: string, values: Record<string, number>) => {
+    const out = {
+      name,
+      unit: "GB/s",
+      skipped: {},
+      samples: {},
+      higherIsBetter: true,
+      values,
+      target: { peers: 0.03 },
+    };
+    return { ...out, ...report.judge(out, peers) };
+  };
+
+  test("is not a peer: ours against it is its own ratio, named in the peer verdict", () => {
+    const r = row("w", { "tslab-ipc": 10, [report.CONTROL]: 11, p1: 9 });
+    expect(r.ratios.bestPeer).toBe("p1");
+    expect(r.ratios.vsControl).toBeCloseTo(10 / 11);
+    expect(r.verdicts[0].holds).toBe(true);
+    expect(r.verdicts[0].got).toBe("1.11x of p1; ours against ours again 0.91x");
+  });
+
+  test("the Targets sentence gives its range and the peer misses no further from 1.00x than it", () => {
+    const rows = [
+      row("a", { "tslab-ipc": 10, [report.CONTROL]: 9.3, p1: 10.6 }), // control 1.08x; p1 ahead 0.94x: inside
+      row("b", { "tslab-ipc": 10, [report.CONTROL]: 10.2, p1: 12 }), // p1 ahead 0.83x: outside
+      row("c", { "tslab-ipc": 10, p1: 9 }), // no control on this row
+    ];
+    const text = report.controlSpread(rows);
+    expect(text).toContain("came out at 0.98x–1.08x of ours on the 2 peer rows");
+    expect(text).toContain("Peer misses no further from 1.00x than that: a (0.94x).");
+    expect(text).not.toContain("b (");
+    expect(report.controlSpread([rows[2]])).toBeNull();
   });
 });
 
