@@ -219,29 +219,33 @@ function summaryRows(outputs) {
 }
 
 /**
- * One sentence on the control: the range of ours / ours again over the rows it ran on, and which
- * peer misses lie inside that range (a peer that far ahead is no further than our own code from
- * itself in this run). Null when no row ran the control.
+ * One sentence on the control: the range of ours / ours again over the rows it ran on, and the
+ * peer misses where the best peer is no further from ours than the control on the same row (a
+ * peer that far ahead is no further than our own code from itself there). Null when no row ran it.
  */
 function controlSpread(outputs) {
   const rows = outputs.filter((o) => o.ratios.vsControl !== null && o.target?.peers);
   if (!rows.length) return null;
   const r = rows.map((o) => o.ratios.vsControl);
   const dist = (x) => Math.abs(Math.log(x));
-  const widest = Math.max(...r.map(dist));
   const inside = rows.filter(
     (o) =>
       o.ratios.vsBestPeer !== null &&
       o.verdicts.some((v) => v.kind === "peers" && !v.holds) &&
-      dist(o.ratios.vsBestPeer) <= widest,
+      dist(o.ratios.vsBestPeer) <= dist(o.ratios.vsControl),
   );
   return (
     `The control (${CONTROL}: our runner a second time in the same rotation) came out at ` +
     `${fmtRatio(Math.min(...r))}–${fmtRatio(Math.max(...r))} of ours on the ${rows.length} peer rows: ` +
     `the same code is that far from itself in this run. ` +
     (inside.length
-      ? `Peer misses no further from 1.00x than that: ${inside.map((o) => `${o.name} (${fmtRatio(o.ratios.vsBestPeer)})`).join(", ")}.`
-      : "No peer miss lies inside that range.")
+      ? `Peer misses no further from 1.00x than the control on the same row: ${inside
+          .map(
+            (o) =>
+              `${o.name} (${fmtRatio(o.ratios.vsBestPeer)} of ${o.ratios.bestPeer}, ${fmtRatio(o.ratios.vsControl)} of ours)`,
+          )
+          .join(", ")}.`
+      : "On every row where a peer misses, the peer is further from ours than the control.")
   );
 }
 

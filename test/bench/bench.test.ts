@@ -89,17 +89,20 @@ describe("the control (ours a second time)", () => {
     expect(r.verdicts[0].got).toBe("1.11x of p1; ours against ours again 0.91x");
   });
 
-  test("the Targets sentence gives its range and the peer misses no further from 1.00x than it", () => {
+  test("the Targets sentence gives its range, and the peer misses no further from ours than the control on the same row", () => {
     const rows = [
       row("a", { "tslab-ipc": 10, [report.CONTROL]: 9.3, p1: 10.6 }), // control 1.08x; p1 ahead 0.94x: inside
-      row("b", { "tslab-ipc": 10, [report.CONTROL]: 10.2, p1: 12 }), // p1 ahead 0.83x: outside
-      row("c", { "tslab-ipc": 10, p1: 9 }), // no control on this row
+      row("b", { "tslab-ipc": 10, [report.CONTROL]: 10.2, p1: 12 }), // control 0.98x; p1 ahead 0.83x: outside
+      row("c", { "tslab-ipc": 10, [report.CONTROL]: 8, p1: 10.5 }), // control 1.25x, a noisy row
+      row("d", { "tslab-ipc": 10, p1: 9 }), // no control on this row
     ];
     const text = report.controlSpread(rows);
-    expect(text).toContain("came out at 0.98x–1.08x of ours on the 2 peer rows");
-    expect(text).toContain("Peer misses no further from 1.00x than that: a (0.94x).");
+    expect(text).toContain("came out at 0.98x–1.25x of ours on the 3 peer rows");
+    // c's wide control excuses no other row's miss: b's p1 is judged against b's own control.
+    expect(text).toContain("the same row: a (0.94x of p1, 1.08x of ours), c (0.95x of p1, 1.25x of ours).");
     expect(text).not.toContain("b (");
-    expect(report.controlSpread([rows[2]])).toBeNull();
+    expect(report.controlSpread([rows[1]])).toContain("the peer is further from ours than the control");
+    expect(report.controlSpread([rows[3]])).toBeNull();
   });
 });
 
