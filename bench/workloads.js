@@ -56,6 +56,16 @@ const PEER_TOLERANCE = 0.03;
 const PEERS = ["py-mmap", "py-shared_memory", "py-sysv_ipc", "shm-typed-array", "mmap-io"];
 
 /**
+ * `systems` with the control (ours a second time) in the middle. Turns rotate through the list as a
+ * cycle, so the middle is the place furthest from ours on both sides: the control shares no more
+ * of ours's moment of the host than a peer does.
+ */
+function withControl(systems) {
+  const middle = Math.ceil(systems.length / 2);
+  return [...systems.slice(0, middle), CONTROL, ...systems.slice(middle)];
+}
+
+/**
  * How each system runs a workload: [executable, argv]. `ctx` has the built C binary (cExe),
  * the compiled library (libDir) and the peers folder.
  */
@@ -109,7 +119,7 @@ function workloads(quick) {
     // The wake-up of the other process comes in two modes on this VM (a few µs, or ~70 µs when
     // its vCPU has gone idle): many short turns, so each system meets both.
     rounds: p.pingRounds,
-    systems: ["tslab-ipc", "c", ...PEERS, CONTROL, "c-pipe", "node-pipe"],
+    systems: withControl(["tslab-ipc", "c", ...PEERS, "c-pipe", "node-pipe"]),
     references: ["c-pipe", "node-pipe"],
     outputs: [
       {
@@ -120,8 +130,7 @@ function workloads(quick) {
       },
     ],
   });
-  // The control last: as far from ours in the rotation as the furthest peer.
-  const all = ["tslab-ipc", "c", ...PEERS, CONTROL];
+  const all = withControl(["tslab-ipc", "c", ...PEERS]);
   const bulk = (name, what, op, kind) => ({
     name,
     title: `${what} of 256 MiB, ${kind === "sysv" ? "System V segment" : "shared mapping of a /dev/shm file"}`,
