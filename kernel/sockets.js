@@ -37,8 +37,13 @@ const SOCKET_NAMES = /** @type {const} */ (["iopub", "shell", "control", "stdin"
  * @typedef {{ connInfo: ConnectionInfo, sockets: KernelSockets, bound: Promise<void> }} BoundSockets
  */
 
+/** tslab's own zeromq, loaded as tslab loads it: the one whose sockets tslab's server expects. */
+function tslabZeromq() {
+  return require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+}
+
 /**
- * Reads the connection file, makes the kernel's sockets (tslab's own zeromq, as tslab loads it)
+ * Reads the connection file, makes the kernel's sockets (tslabZeromq)
  * and starts binding each to its port.
  * @param {string} configPath the connection file Jupyter wrote
  * @returns {BoundSockets} `bound` settles when every bind has: rejected if any failed (a port
@@ -48,7 +53,7 @@ const SOCKET_NAMES = /** @type {const} */ (["iopub", "shell", "control", "stdin"
  */
 function bindKernelSockets(configPath) {
   const connInfo = /** @type {ConnectionInfo} */ (JSON.parse(fs.readFileSync(configPath, "utf-8")));
-  const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+  const zmq = tslabZeromq();
   /** @type {KernelSockets} */
   const sockets = {
     // XPUB: a publisher that also reports its subscribers (handler.js's IOPUB_JOIN_WAIT_MS).
@@ -67,4 +72,4 @@ function bindKernelSockets(configPath) {
   return { connInfo, sockets, bound };
 }
 
-module.exports = { bindKernelSockets, SOCKET_NAMES, IOPUB_HIGH_WATER_MARK };
+module.exports = { bindKernelSockets, tslabZeromq, SOCKET_NAMES, IOPUB_HIGH_WATER_MARK };

@@ -19,7 +19,7 @@ const repo = path.resolve(__dirname, "..", "..");
 const { sign } = require("../../kernel/wire");
 // tslab's own zeromq, the one the kernel uses.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+const zmq = require("../../kernel/sockets").tslabZeromq();
 const DELIM = "<IDS|MSG>";
 
 /** The header and content of a message's frames (after any routing frames). */

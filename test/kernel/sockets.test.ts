@@ -9,8 +9,8 @@ import path from "path";
 import { freePort } from "../helpers";
 
 const repo = path.join(__dirname, "..", "..");
-const { bindKernelSockets, IOPUB_HIGH_WATER_MARK } = require(path.join(repo, "kernel", "sockets.js"));
-const zmq = require(require.resolve("zeromq", { paths: [path.dirname(require.resolve("tslab/package.json"))] }));
+const { bindKernelSockets, tslabZeromq, IOPUB_HIGH_WATER_MARK } = require(path.join(repo, "kernel", "sockets.js"));
+const zmq = tslabZeromq();
 
 /** A connection file as jupyter_client writes one, with fresh ports (some given). */
 async function connectionFile(dir: string, ports: Record<string, number> = {}): Promise<string> {
