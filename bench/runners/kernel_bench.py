@@ -144,7 +144,12 @@ def execute_timed(kc, code, timeout=60):
     return dt
 
 
-IDLE_S = 10
+# Past both of the kernel's idle steps: its compaction of the old space 5 s after the last cell
+# (kernel/idle-gc.js), and V8's memory reducer, whose memory-reducing GC follows ~10 s later and
+# is what gives back the young generation (grown to 33.6 MB over 90 cells, ~1 MB of it live).
+# Measured on 3 December, two kernels a second apart after the bench's 90 cells: 178 MiB at 4 s,
+# 150 from 6 s to 15 s, 121-123 from 16 s on. The row used to read at 10 s, between the two.
+IDLE_S = 25
 
 
 def cells(kernel_dir, repeats, system):
@@ -164,8 +169,7 @@ def cells(kernel_dir, repeats, system):
         for _ in range(repeats):
             for kind in out:  # interleaved, so a slow moment of the machine hits every kind
                 out[kind].append(execute_timed(kc, code[kind]))
-        # What the kernel holds between a person's cells after those: idle for IDLE_S seconds
-        # (past V8's memory reducer, 8 s, and our idle compaction, 5 s).
+        # What the kernel holds between a person's cells after those: idle for IDLE_S seconds.
         time.sleep(IDLE_S)
         rss_idle = tree_rss_mib(pid)
     finally:
