@@ -147,7 +147,7 @@ def execute_timed(kc, code, timeout=60):
 # Past both of the kernel's idle steps: its compaction of the old space 5 s after the last cell
 # (kernel/idle-gc.js), and V8's memory reducer, whose memory-reducing GC follows ~10 s later and
 # is what gives back the young generation (grown to 33.6 MB over 90 cells, ~1 MB of it live).
-# Measured on 3 December, RSS once a second in two kernels after the bench's 90 cells:
+# Measured on 3 December, RSS every 1-5 s in three kernels after the bench's 90 cells:
 # 177-179 MiB at 4 s, 150 from 6 s to 15 s, 121-123 from 16 s on. The row used to read at 10 s,
 # between the two.
 IDLE_S = 25
