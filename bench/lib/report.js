@@ -52,12 +52,16 @@ function judge(out, peers) {
     else if (out.higherIsBetter ? out.values[p] > out.values[bestPeer] : out.values[p] < out.values[bestPeer])
       bestPeer = p;
   }
-  const again = out.values[CONTROL];
+  /** ours / `system`'s value, or null when either did not run (or the other is 0). */
+  const ratioTo = (system) => {
+    const theirs = system === null ? undefined : out.values[system];
+    return typeof ours === "number" && typeof theirs === "number" && theirs !== 0 ? ours / theirs : null;
+  };
   const ratios = {
-    vsC: typeof ours === "number" && typeof c === "number" && c !== 0 ? ours / c : null,
+    vsC: ratioTo("c"),
     bestPeer,
-    vsBestPeer: typeof ours === "number" && bestPeer ? ours / out.values[bestPeer] : null,
-    vsControl: typeof ours === "number" && typeof again === "number" && again !== 0 ? ours / again : null,
+    vsBestPeer: ratioTo(bestPeer),
+    vsControl: ratioTo(CONTROL),
   };
   const verdicts = [];
   const t = out.target;
@@ -102,9 +106,8 @@ function judge(out, peers) {
     if (t.vs) {
       // Against a named system of the same run (ipykernel for the kernel rows).
       const [other, op, limit] = t.vs;
-      const theirs = out.values[other];
-      if (typeof theirs === "number" && theirs !== 0) {
-        const ratio = ours / theirs;
+      const ratio = ratioTo(other);
+      if (ratio !== null) {
         verdicts.push({
           kind: "vs",
           what: `ours/${other} ${op} ${limit}`,
