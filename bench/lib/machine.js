@@ -68,6 +68,9 @@ function machineInfo() {
     pageSize: 4096,
     // A shared 2-core machine: how busy it was when the run started (1, 5, 15 min).
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
+    // Node reads this file as every process starts, the kernels included, and Python does not:
+    // on this machine 40-55 ms a start (bench/analysis.md, the kernel section).
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS || null,
   };
 }
 

@@ -261,7 +261,11 @@ function markdown(results, analysis) {
   lines.push("");
   lines.push(
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.kernel}; /tmp is ${m.fs["/tmp"]}, /dev/shm is ${m.fs["/dev/shm"]}; ` +
-      `Node ${m.node}; ${m.cc}; ${m.python}. Load average when the run started: ${(m.loadAverage || []).join(", ")}.`,
+      `Node ${m.node}; ${m.cc}; ${m.python}. Load average when the run started: ${(m.loadAverage || []).join(", ")}.` +
+      (m.nodeExtraCaCerts
+        ? ` \`NODE_EXTRA_CA_CERTS\` is set (${m.nodeExtraCaCerts}): every Node process of the run, each kernel of ours ` +
+          "included, reads that file as it starts, and Python's do not."
+        : ""),
   );
   lines.push("");
   lines.push(

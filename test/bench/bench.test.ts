@@ -106,6 +106,34 @@ describe("the control (ours a second time)", () => {
   });
 });
 
+describe("report.markdown's machine line", () => {
+  const results = (nodeExtraCaCerts: string | null) => ({
+    date: "2026-12-03T19:06:39.783Z",
+    command: "node bench/run.js",
+    durationSeconds: 798,
+    machine: {
+      cpu: "AMD EPYC",
+      cores: 2,
+      memoryGiB: 24,
+      kernel: "Linux 6.18",
+      fs: { "/tmp": "ext4", "/dev/shm": "tmpfs" },
+      node: "v20.20.2",
+      cc: "cc 12.2.0",
+      python: "Python 3.11.2",
+      loadAverage: [0.05, 0.59, 1.9],
+      nodeExtraCaCerts,
+    },
+    outputs: [],
+    workloads: [],
+  });
+
+  test("says when NODE_EXTRA_CA_CERTS is set, since every Node start of the run pays for it", () => {
+    const set = report.markdown(results("/etc/ssl/certs/ca-certificates.crt"), "");
+    expect(set).toContain("`NODE_EXTRA_CA_CERTS` is set (/etc/ssl/certs/ca-certificates.crt)");
+    expect(report.markdown(results(null), "")).not.toContain("NODE_EXTRA_CA_CERTS");
+  });
+});
+
 describe("Cleanup", () => {
   test("a runner killed mid-run: killAll stops it and what it started, the sweep removes its segment", async () => {
     const c = new Cleanup();
