@@ -44,6 +44,26 @@ function diskIrqCpu(dir) {
   }
 }
 
+/**
+ * Whether every system call empties the TLB: the kernel isolates its page tables (PTI) and the CPU
+ * has no PCID to tag the two sets of entries, so each entry into the kernel and each return
+ * switches page tables and drops the user's translations. `meltdown` is the text of
+ * /sys/devices/system/cpu/vulnerabilities/meltdown, `flags` the CPU's flags from /proc/cpuinfo.
+ */
+function syscallsEmptyTlb(meltdown, flags) {
+  return /\bPTI\b/.test(meltdown) && !flags.split(/\s+/).includes("pcid");
+}
+
+function readSyscallsEmptyTlb() {
+  try {
+    const meltdown = fs.readFileSync("/sys/devices/system/cpu/vulnerabilities/meltdown", "utf8");
+    const flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"));
+    return flags ? syscallsEmptyTlb(meltdown, flags[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 function version(cmd, args) {
   try {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
@@ -71,7 +91,10 @@ function machineInfo() {
     // Node reads this file as every process starts, the kernels included, and Python does not:
     // on this machine 40-55 ms a start (bench/analysis.md, the kernel section).
     nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS || null,
+    // Then a runtime pays for its larger footprint after every call into the kernel: on such a
+    // host ~0.35 µs a syscall over C, for Node's own bindings and CPython alike (bench/analysis.md).
+    syscallsEmptyTlb: readSyscallsEmptyTlb(),
   };
 }
 
-module.exports = { machineInfo, fsType, diskIrqCpu };
+module.exports = { machineInfo, fsType, diskIrqCpu, syscallsEmptyTlb };

@@ -265,6 +265,11 @@ function markdown(results, analysis) {
       (m.nodeExtraCaCerts
         ? ` \`NODE_EXTRA_CA_CERTS\` is set (${m.nodeExtraCaCerts}): every Node process of the run, each kernel of ours ` +
           "included, reads that file as it starts, and Python's do not."
+        : "") +
+      (m.syscallsEmptyTlb
+        ? " The kernel isolates its page tables (PTI) on a CPU without PCID: every system call empties the TLB, so " +
+          "after each call a process looks up again every page it touches, and a runtime touches more of them than C " +
+          "(see the host paragraph of the analysis)."
         : ""),
   );
   lines.push("");

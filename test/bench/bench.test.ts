@@ -10,6 +10,7 @@ import { cCompiler, distIndex, needs, repoRoot, segmentExists, tempDir } from ".
 const stats = require(path.join(repoRoot, "bench", "lib", "stats.js"));
 const report = require(path.join(repoRoot, "bench", "lib", "report.js"));
 const { Cleanup } = require(path.join(repoRoot, "bench", "lib", "cleanup.js"));
+const machine = require(path.join(repoRoot, "bench", "lib", "machine.js"));
 
 describe("stats", () => {
   test("quantile interpolates between closest ranks and ignores input order", () => {
@@ -107,7 +108,7 @@ describe("the control (ours a second time)", () => {
 });
 
 describe("report.markdown's machine line", () => {
-  const results = (nodeExtraCaCerts: string | null) => ({
+  const results = (nodeExtraCaCerts: string | null, syscallsEmptyTlb: boolean | null = false) => ({
     date: "2026-12-03T19:06:39.783Z",
     command: "node bench/run.js",
     durationSeconds: 798,
@@ -122,6 +123,7 @@ describe("report.markdown's machine line", () => {
       python: "Python 3.11.2",
       loadAverage: [0.05, 0.59, 1.9],
       nodeExtraCaCerts,
+      syscallsEmptyTlb,
     },
     outputs: [],
     workloads: [],
@@ -131,6 +133,21 @@ describe("report.markdown's machine line", () => {
     const set = report.markdown(results("/etc/ssl/certs/ca-certificates.crt"), "");
     expect(set).toContain("`NODE_EXTRA_CA_CERTS` is set (/etc/ssl/certs/ca-certificates.crt)");
     expect(report.markdown(results(null), "")).not.toContain("NODE_EXTRA_CA_CERTS");
+  });
+
+  test("says when every system call empties the TLB (PTI on a CPU without PCID), which each runtime pays for", () => {
+    expect(report.markdown(results(null, true), "")).toContain("every system call empties the TLB");
+    for (const unknownOrNo of [false, null]) {
+      expect(report.markdown(results(null, unknownOrNo), "")).not.toContain("TLB");
+    }
+  });
+
+  test("PTI without PCID is read from the kernel's meltdown line and the CPU's flags", () => {
+    const flags = "fpu vme de pse tsc msr pae mce cx8 apic sep pge";
+    expect(machine.syscallsEmptyTlb("Mitigation: PTI\n", flags)).toBe(true);
+    expect(machine.syscallsEmptyTlb("Mitigation: PTI\n", `${flags} pcid invpcid`)).toBe(false);
+    expect(machine.syscallsEmptyTlb("Not affected\n", flags)).toBe(false);
+    expect(machine.syscallsEmptyTlb("Vulnerable\n", flags)).toBe(false);
   });
 });
 
