@@ -24,6 +24,7 @@ import { performance } from "perf_hooks";
 import { IpcError, throwErrno } from "../errors";
 import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
+import { NewestFirstMap } from "./newest-first-map";
 import { currentUid, journalDir } from "./state-dir";
 
 /**
@@ -37,8 +38,9 @@ export type Created =
 const IPC_RMID = 0;
 const SHM_DIR = "/dev/shm";
 
-// Segments by id, POSIX objects by name: two maps, so tracking builds no key strings.
-const createdSegments = new Map<number, Created>();
+// Segments by id, POSIX objects by name: two maps, so tracking builds no key strings. The
+// segments' map keeps its newest entry out of the hash table (see newest-first-map.ts).
+const createdSegments = new NewestFirstMap<Created>();
 const createdPosix = new Map<string, Created>();
 let handlersInstalled = false;
 

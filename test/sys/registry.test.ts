@@ -44,6 +44,30 @@ test("normal exit removes what the process created", async () => {
   expect(fs.existsSync("/dev/shm" + c.posixName)).toBe(false);
 });
 
+test("normal exit removes every segment still tracked, whether it was the newest or not, and none that was removed", async () => {
+  // The registry keeps its newest segment apart from the rest (src/sys/newest-first-map.ts):
+  // removing an older one, and cycling new ones past a held one, must leave exactly the held ones.
+  const code = `
+    const ipc = require(${JSON.stringify(distIndex)});
+    const make = () => ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o600);
+    const a = make(), b = make(), c = make();
+    ipc.shmctl(b, ipc.IPC_RMID);
+    for (let i = 0; i < 50; i++) { const s = make(); const at = ipc.shmat(s, null, 0); at.detach(); ipc.shmctl(s, ipc.IPC_RMID); }
+    const d = make();
+    const at = ipc.shmat(a, null, 0);
+    console.log(JSON.stringify({ a, c, d, size: at.length }));
+    at.detach();
+  `;
+  const r = spawnSync(process.execPath, ["-e", code], {
+    env: { ...process.env, TSLAB_IPC_RECORDS: records },
+    encoding: "utf8",
+  });
+  expect(r.status).toBe(0);
+  const { a, c, d, size } = JSON.parse(r.stdout);
+  expect(size).toBe(4096);
+  for (const id of [a, c, d]) expect([id, segmentExists(id)]).toEqual([id, false]);
+});
+
 test.each(["SIGINT", "SIGTERM"] as const)(
   "%s removes what the process created, and the process still dies by it",
   async (sig) => {
