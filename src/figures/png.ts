@@ -48,10 +48,26 @@ interface Renderer {
   queue: Promise<unknown>;
 }
 
+// The address the renderer's page loads plotly.js from: a name under .invalid, which no resolver
+// answers (RFC 6761), served by the page's own route from the file in node_modules. A script the
+// page fetches is read by Chromium itself; addScriptTag sent its 4.8 MB of text through the
+// DevTools protocol instead, and the page took 3.1-3.3 s (3.3-3.5 s of Chromium's CPU) to load
+// plotly.js that way against 2.1-2.2 s (2.3-2.6 s) this way (4 December, 3 loads each).
+const PLOTLY_URL = "http://tslab-ipc.invalid/plotly.min.js";
+
 async function plotlyPage(browser: OfflineBrowser): Promise<Renderer> {
   const page = await browser.newPage();
-  await page.setContent("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body></body></html>");
-  await page.addScriptTag({ path: plotlyLibraryPath() });
+  await page.route(PLOTLY_URL, (r) =>
+    r
+      .fulfill({ path: plotlyLibraryPath(), contentType: "text/javascript" })
+      .catch(() => r.abort().catch(() => undefined)),
+  );
+  await page.setContent(
+    `<!DOCTYPE html><html><head><meta charset='utf-8'><script src='${PLOTLY_URL}'></script></head><body></body></html>`,
+  );
+  // A script that failed to load leaves no error on the page, only no Plotly.
+  if (!(await page.evaluate(() => typeof (globalThis as { Plotly?: unknown }).Plotly === "object")))
+    throw new Error("plotly.js did not load into the page");
   return { page, queue: Promise.resolve() };
 }
 
