@@ -4,7 +4,7 @@
 // once. Chromium is Debian's (/usr/bin/chromium), driven by playwright-core (chromium.ts);
 // nothing is downloaded, and the page runs offline. Where Chromium or playwright-core is
 // missing, rendering returns null and says why once; callers go on without PNGs.
-import { ERR_INVALID_ARG_TYPE } from "../codes";
+import { ERR_INVALID_ARG_TYPE, withCode } from "../codes";
 import { launchOfflineBrowser, type OfflineBrowser, type OfflinePage } from "./chromium";
 import { Figure, PLOTLY_MIME, type PlotlyFigure } from "./figure";
 import { PNG_SLOT, plotlyLibraryPath, pngImgTag } from "./html";
@@ -67,7 +67,7 @@ async function plotlyPage(browser: OfflineBrowser): Promise<Renderer> {
   );
   // A script that failed to load leaves no error on the page, only no Plotly.
   if (!(await page.evaluate(() => typeof (globalThis as { Plotly?: unknown }).Plotly === "object")))
-    throw new Error("plotly.js did not load into the page");
+    throw withCode(new Error("plotly.js did not load into the page"), "ERR_CHROMIUM_UNAVAILABLE");
   return { page, queue: Promise.resolve() };
 }
 
