@@ -37,8 +37,6 @@ export function chromiumUnavailableReason(executablePath = chromiumPath()): stri
 export interface OfflinePage {
   /** Replaces the page's document with `html`. */
   setContent(html: string, o?: object): Promise<void>;
-  /** Loads a script file into the page. */
-  addScriptTag(o: { path: string }): Promise<unknown>;
   /**
    * Answers the page's requests for `url` with `handler` (before the context's rule that refuses
    * them all): plotly.js is served to the renderer's page this way (src/figures/png.ts).

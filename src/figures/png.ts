@@ -52,7 +52,8 @@ interface Renderer {
 // answers (RFC 6761), served by the page's own route from the file in node_modules. A script the
 // page fetches is read by Chromium itself; addScriptTag sent its 4.8 MB of text through the
 // DevTools protocol instead, and the page took 3.1-3.3 s (3.3-3.5 s of Chromium's CPU) to load
-// plotly.js that way against 2.1-2.2 s (2.3-2.6 s) this way (4 December, 3 loads each).
+// plotly.js that way against 2.1-2.4 s (2.3-2.8 s) this way (4 December, 3 loads each; on an
+// earlier host, 1 December, the two measured the same: bench/analysis.md, npm start).
 const PLOTLY_URL = "http://tslab-ipc.invalid/plotly.min.js";
 
 async function plotlyPage(browser: OfflineBrowser): Promise<Renderer> {
