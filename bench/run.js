@@ -178,7 +178,7 @@ async function measure(w, ctx, opts) {
     const samples = {};
     for (const [system, bag] of Object.entries(collected)) {
       const s = bag[o.field || "samples"];
-      if (!s || !s.length) continue;
+      if (!s?.length) continue;
       values[system] = o.turn ? quietestTurn(s, o.turn) : quantile(s, o.stat ?? 0.5);
       samples[system] = s;
     }
@@ -326,7 +326,7 @@ process.on("SIGTERM", () => onSignal("SIGTERM"));
 
 main()
   .catch((e) => {
-    log(`bench: ${e && e.stack ? e.stack : e}`);
+    log(`bench: ${e?.stack ? e.stack : e}`);
     process.exitCode = 1;
   })
   .finally(() => {

@@ -56,7 +56,7 @@ const clearOutput: (wait?: boolean) => void = (globalThis as any)[Symbol.for("ts
 function installCellApi(kernel) {
   const input = (/** @type {unknown} */ prompt = "", /** @type {{ password?: boolean }} */ options = {}) => {
     if (!kernel.stdinAllowed()) return Promise.reject(new StdinNotImplementedError());
-    return kernel.input(String(prompt), Boolean(options && options.password));
+    return kernel.input(String(prompt), Boolean(options?.password));
   };
   Object.defineProperty(input, "allowed", { get: () => kernel.stdinAllowed(), enumerable: true });
   const clearOutput = (/** @type {unknown} */ wait = false) => kernel.clearOutput(Boolean(wait));

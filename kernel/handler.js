@@ -369,7 +369,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
 
   /** @param {any} req */
   handleShutdown(req) {
-    return { status: "ok", restart: Boolean(req && req.restart) };
+    return { status: "ok", restart: Boolean(req?.restart) };
   }
 }
 

@@ -79,6 +79,7 @@ function listedPackages(file = PACKAGE_LIST) {
  */
 function missingPackages(packages) {
   if (!fs.existsSync(DPKG_QUERY)) return null;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format fields, passed to it literally
   const r = run(DPKG_QUERY, ["-W", "-f=${Package} ${Status}\\n", ...packages]);
   const installed = new Set(
     r.stdout

@@ -37,7 +37,7 @@ function runMain(main) {
   Promise.resolve()
     .then(() => main(workload, args))
     .catch((err) => {
-      process.stderr.write(`${err && err.stack ? err.stack : err}\n`);
+      process.stderr.write(`${err?.stack ? err.stack : err}\n`);
       process.exitCode = 1;
     });
 }

@@ -239,7 +239,7 @@ export async function addPngsToNotebook(
     data["image/png"] = b64;
     const html = data["text/html"];
     const text = Array.isArray(html) ? html.join("") : typeof html === "string" ? html : null;
-    if (text && text.includes(PNG_SLOT)) {
+    if (text?.includes(PNG_SLOT)) {
       const plain = Array.isArray(data["text/plain"])
         ? (data["text/plain"] as string[]).join("")
         : String(data["text/plain"] ?? "Figure");

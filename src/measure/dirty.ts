@@ -254,7 +254,7 @@ export class PageStateSampler {
     const start = Date.now();
     for (;;) {
       const c = this.sample(options.label ?? `${((Date.now() - start) / 1000).toFixed(1)} s`);
-      if ((options.until && options.until(c)) || Date.now() - start >= timeout) return this.recording;
+      if (options.until?.(c) || Date.now() - start >= timeout) return this.recording;
       await new Promise((resolve) => setTimeout(resolve, interval));
     }
   }

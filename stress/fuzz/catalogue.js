@@ -126,7 +126,7 @@ class World {
         const fd = fs.openSync(this.rng.pick(this.files.slice(0, 4)), "r+");
         this.fds.push(fd);
       }
-    } catch (e) {
+    } catch {
       // A fuzzed call may have changed the world (removed a segment, shrunk a file): try again later.
     }
     this.trim();

@@ -81,7 +81,7 @@ function knownBugs(env = process.env) {
 /** The known entry a fuzz bug record matches, or undefined. */
 function matchKnown(bug, known = knownBugs()) {
   const text = `${bug.target} ${bug.outcome}`;
-  return known.find((k) => k.signature && k.signature.test(text));
+  return known.find((k) => k.signature?.test(text));
 }
 
 module.exports = { KNOWN, FIXED, knownBugs, matchKnown };

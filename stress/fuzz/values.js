@@ -92,7 +92,7 @@ function describeArg(v, names) {
   if (t === "symbol") return "Symbol()";
   if (t === "string") return v.length > 40 ? `"${v.slice(0, 12)}…"(${v.length} chars)` : JSON.stringify(v);
   if (t === "function") return v.fuzzName || `function ${v.name || "anonymous"}`;
-  const name = names && names.get(v);
+  const name = names?.get(v);
   if (name) return name;
   if (Buffer.isBuffer(v)) return `Buffer(${v.length})`;
   if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${/** @type {any} */ (v).length})`;

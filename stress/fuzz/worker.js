@@ -19,7 +19,7 @@ function thrownByLibrary(e) {
   const frame = String(e.stack || "")
     .split("\n")
     .find((line) => /^\s+at /.test(line));
-  return frame !== undefined && frame.includes(DIST + path.sep);
+  return frame?.includes(DIST + path.sep) ?? false;
 }
 
 // Errors the engine or an FFI layer raises when a bad value got past the argument checks: the
@@ -73,6 +73,7 @@ function classify(e, target) {
   // compileC documents "throws an Error with cc's diagnostics when the source does not compile".
   if (target === "compileC" && e instanceof Error && /^cc could not compile /.test(e.message))
     return "Error(documented)";
+  // biome-ignore lint/complexity/useOptionalChain: e is anything thrown; for a falsy primitive (0, "", false) `e && …` keeps typeof's "number", where e?.constructor?.name would give "Number"
   return `bug:${(e && e.constructor && e.constructor.name) || typeof e}${e && e.code ? ` ${e.code}` : ""}`;
 }
 
@@ -138,14 +139,16 @@ async function main() {
       outcome = "ok";
     } catch (caught) {
       const e = /** @type {any} */ (caught); // anything a call can throw, Error or not
-      outcome = e && e.fuzzTimeout ? "bug:async call never settled" : classify(e, target.name);
+      outcome = e?.fuzzTimeout ? "bug:async call never settled" : classify(e, target.name);
       if (outcome.startsWith("bug:") && bugs.length < 50) {
         bugs.push({
           call: i,
           target: target.name,
           text,
           outcome,
+          // biome-ignore lint/complexity/useOptionalChain: e is anything thrown; a thrown null or 0 prints as "null"/"0" here, e?.name would print "undefined"
           error: `${e && e.name}: ${e && e.message}`.slice(0, 300),
+          // biome-ignore lint/complexity/useOptionalChain: as above, String(null && …) is "null", String(null?.stack) "undefined"
           stack: String(e && e.stack)
             .split("\n")
             .slice(1, 4)
@@ -180,6 +183,7 @@ async function main() {
 }
 
 main().catch((e) => {
+  // biome-ignore lint/complexity/useOptionalChain: a rejection with null or 0 prints as "null"/"0"; e?.stack would print "undefined"
   process.stderr.write(`fuzz worker failed outside a fuzzed call: ${e && e.stack}\n`);
   process.exit(70);
 });

@@ -8,7 +8,6 @@ import {
   computeChecksum,
   convertLegacy,
   gradeIdOf,
-  isGrade,
   isSolution,
   metadataProblems,
   parseSubmission,

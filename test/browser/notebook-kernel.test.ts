@@ -86,6 +86,7 @@ maybe(
         null,
         { timeout: 30_000 },
       );
+      // biome-ignore lint/performance/useDomNodeTextContent: the test checks the text the tooltip shows (rendered), which textContent need not match
       expect(await tooltip.innerText()).toMatch(/IPC_CREAT/);
       await page.keyboard.press("Escape");
 
@@ -93,6 +94,7 @@ maybe(
       await page.evaluate(() => (window as any).Jupyter.notebook.execute_cells([3]));
       const box = page.locator("input.raw_input");
       await box.waitFor({ timeout: 60_000 });
+      // biome-ignore lint/performance/useDomNodeTextContent: the prompt as rendered on the page is what the test checks, not the DOM's raw text
       expect(await page.locator(".raw_input_container").innerText()).toContain("your name:");
       await box.fill("ada");
       await box.press("Enter");

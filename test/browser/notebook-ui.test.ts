@@ -9,8 +9,7 @@ import os from "os";
 import path from "path";
 import { jupyterPython, listNotebooks, readNotebook, tagsOf } from "../../src/handouts";
 
-import { chromiumPath, needsOr, toolMissing } from "../helpers";
-const CHROMIUM = chromiumPath;
+import { needsOr, toolMissing } from "../helpers";
 const notebook = listNotebooks(path.join(__dirname, "..", "..", "notebooks"), ["02-"])[0];
 
 function skipReason(): string | null {

@@ -123,6 +123,7 @@ describeWithConsole("jupyter console", () => {
     await type("}");
     await keys("Enter");
     await waitFor(/In \[2\]:\s*$/, "the function defined");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal typed into the console, evaluated by the kernel
     await type("`${twice(21)} ${process.pid}`");
     await keys("Enter");
     const result = await waitFor(/Out\[2\]: '42 (\d+)'/, "the function's result");
@@ -154,6 +155,7 @@ describeWithConsole("jupyter console", () => {
     await pause(1500);
     await keys("C-c");
     await waitFor(/In \[7\]:\s*$/, "the prompt after the second interrupt");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template literal typed into the console, evaluated by the kernel
     await type("`${twice(4)} ${spins > 0}`");
     await keys("Enter");
     await waitFor(/Out\[7\]: '8 true'/, "state kept after the interrupts");

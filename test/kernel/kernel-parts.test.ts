@@ -1,7 +1,6 @@
 // The kernel's own parts, without Jupyter: the prelude covers the library's exports, tracebacks
 // find the cell line, and type resolution makes tslab-ipc and @types/node visible anywhere.
 import fs from "fs";
-import os from "os";
 import path from "path";
 import { bareTempBase } from "../helpers";
 

@@ -134,6 +134,7 @@ describe("kernel/start.sh sets the kernel's environment", () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-start-env-"));
     fakeNode = path.join(dir, "node");
     const line =
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: sh parameter expansions in the fake node script, expanded by sh
       'echo "${MALLOC_ARENA_MAX-unset} ${MALLOC_MMAP_THRESHOLD_-unset} ${GLIBC_TUNABLES-unset} [$TSLAB_IPC_MALLOC_DEFAULTS]"';
     fs.writeFileSync(fakeNode, `#!/bin/sh\n${line}\n`, { mode: 0o755 });
   });

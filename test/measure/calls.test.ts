@@ -65,7 +65,14 @@ test("after stop() the table holds the original functions again, and later calls
 test("a stand-in runs instead of the call and ends with its counter", () => {
   const m = mapAnonymous(PAGE);
   const seen: unknown[] = [];
-  const spy = countCalls([], { standIns: { msync: (...args: never[]) => (seen.push(args), 0) } });
+  const spy = countCalls([], {
+    standIns: {
+      msync: (...args: never[]) => {
+        seen.push(args);
+        return 0;
+      },
+    },
+  });
   try {
     m.sync(MS_SYNC);
   } finally {

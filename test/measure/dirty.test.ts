@@ -129,7 +129,14 @@ test("bad input: anonymous memory, a System V attachment, an unmapped mapping, n
 });
 
 test("a kernel without cachestat (ENOSYS) is a clear IpcError, not a crash", () => {
-  const spy = countCalls([], { standIns: { cachestat: () => (setErrno(38), -1) } });
+  const spy = countCalls([], {
+    standIns: {
+      cachestat: () => {
+        setErrno(38);
+        return -1;
+      },
+    },
+  });
   let e: ReturnType<typeof caught>;
   try {
     e = caught(() => cachestat(0));

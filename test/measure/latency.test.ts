@@ -33,7 +33,15 @@ test("samples msync(MS_SYNC) on a dirty file page: real samples, consistent perc
         seen.push(i);
         msync(m, 4096, MS_SYNC);
       },
-      { n: 300, warmup: 20, label: "msync MS_SYNC", setup: (i) => ((m.buffer[0] = i & 0xff), setups++) },
+      {
+        n: 300,
+        warmup: 20,
+        label: "msync MS_SYNC",
+        setup: (i) => {
+          m.buffer[0] = i & 0xff;
+          setups++;
+        },
+      },
     );
     expect(r).toBeInstanceOf(LatencyResult);
     expect(r.samples).toHaveLength(300);

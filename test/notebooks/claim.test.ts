@@ -4,7 +4,10 @@ import { claim, ClaimError, say } from "../../src";
 test("claim shows a sentence that holds and throws ClaimError for one that does not", () => {
   const out: string[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string) => (out.push(String(s)), true)) as typeof process.stdout.write;
+  process.stdout.write = ((s: string) => {
+    out.push(String(s));
+    return true;
+  }) as typeof process.stdout.write;
   try {
     claim(2 > 1, "two is more than one");
     say("a sentence built from values");

@@ -77,7 +77,7 @@ function strictProblems(nb: Notebook): string[] {
       problems.push(`cell ${i}: "${jupyterKernel[0]}": say "this notebook's process" (or "the notebook kernel")`);
   });
   const last = nb.cells[nb.cells.length - 1];
-  if (!last || last.cell_type !== "markdown" || !/^#+\s*takeaways/im.test(sourceOf(last)))
+  if (last?.cell_type !== "markdown" || !/^#+\s*takeaways/im.test(sourceOf(last)))
     problems.push("the last cell is not a Takeaways markdown cell");
   if (!nb.cells.some((c) => tagsOf(c).includes("claim")))
     problems.push("no cell tagged claim (prose tied to its measurement)");
@@ -109,7 +109,7 @@ suite("notebooks follow CONVENTIONS.md", () => {
     const spec = nb.metadata.kernelspec as { name?: string } | undefined;
     if (spec?.name !== "tslab-ipc") problems.push(`kernelspec ${JSON.stringify(spec?.name)}, expected "tslab-ipc"`);
     const first = nb.cells[0];
-    if (!first || first.cell_type !== "markdown" || !/learning goals/i.test(sourceOf(first))) {
+    if (first?.cell_type !== "markdown" || !/learning goals/i.test(sourceOf(first))) {
       problems.push("the first cell is not a markdown cell with the Learning goals");
     }
     const strict = STRICT.test(name);

@@ -29,12 +29,14 @@ async function capture<T>(
   const seen = { stdout: "", stderr: "" };
   const out = process.stdout.write;
   const err = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => (
-    (seen.stdout += String(chunk)), true
-  )) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => (
-    (seen.stderr += String(chunk)), true
-  )) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    seen.stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    seen.stderr += String(chunk);
+    return true;
+  }) as typeof process.stderr.write;
   try {
     const result = await body(seen);
     return { result, ...seen };

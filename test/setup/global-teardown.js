@@ -11,7 +11,7 @@ module.exports = async () => {
   stopWatching();
   removeOwnLeftovers();
   const state = readState();
-  if (state && state.recordsDir) fs.rmSync(state.recordsDir, { recursive: true, force: true });
+  if (state?.recordsDir) fs.rmSync(state.recordsDir, { recursive: true, force: true });
   removeTempDirs();
   if (found) throw new Error(found);
 };

@@ -156,7 +156,14 @@ function watchProcesses(recordsDir, childrenEveryMs = 20, fullEveryMs = 1000) {
   const full = setInterval(sample, fullEveryMs);
   fast.unref();
   full.unref();
-  watcher = { sample, stop: () => (clearInterval(fast), clearInterval(full), inotify && inotify.close()) };
+  watcher = {
+    sample,
+    stop: () => {
+      clearInterval(fast);
+      clearInterval(full);
+      inotify?.close();
+    },
+  };
 }
 
 function stopWatching() {

@@ -2,7 +2,6 @@
 import fs from "fs";
 import path from "path";
 import {
-  IpcError,
   MADV_DONTNEED,
   MADV_SEQUENTIAL,
   MAP_ANONYMOUS,

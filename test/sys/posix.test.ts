@@ -1,7 +1,6 @@
 // POSIX shared memory: shm_open/shm_unlink, name validation, default mode, the PosixShm object.
 import fs from "fs";
 import {
-  IpcError,
   O_CREAT,
   O_EXCL,
   O_RDONLY,
