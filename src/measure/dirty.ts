@@ -14,7 +14,7 @@
 import { inspect } from "util";
 import { IpcError } from "../errors";
 import { ERR_OUT_OF_RANGE } from "../codes";
-import { validateOptions } from "../validators";
+import { validateFunction, validateOptions } from "../validators";
 import { JUPYTER_DISPLAY } from "../display/mime";
 import { cachestatFd, withMappedFile } from "../sys/cachestat";
 import { mincore } from "../sys/mman";
@@ -251,6 +251,7 @@ export class PageStateSampler {
     const timeout = options.timeoutMs ?? 5000;
     if (!(interval > 0)) throw new ERR_OUT_OF_RANGE("options.intervalMs", "> 0", interval);
     if (!(timeout >= 0)) throw new ERR_OUT_OF_RANGE("options.timeoutMs", ">= 0", timeout);
+    if (options.until !== undefined) validateFunction(options.until, "options.until");
     const start = Date.now();
     for (;;) {
       const c = this.sample(options.label ?? `${((Date.now() - start) / 1000).toFixed(1)} s`);

@@ -78,6 +78,34 @@ diskTest("pageStates: not cached, clean, dirty; a sampler records frames", () =>
   }
 });
 
+diskTest("watch: a bad option is a TypeError/RangeError before any sample; until() ends the wait", async () => {
+  const m = mapFile(path.join(dir, uniqueName("watch")), { create: 2 * PAGE });
+  try {
+    const s = new PageStateSampler(m, "watch");
+    for (const bad of [false, 0, "yes", {}]) {
+      const e = await s.watch({ until: bad as never }).catch((x) => x);
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.code).toBe("ERR_INVALID_ARG_TYPE");
+    }
+    expect((await s.watch({ intervalMs: 0 }).catch((x) => x)).code).toBe("ERR_OUT_OF_RANGE");
+    expect(s.recording.frames).toHaveLength(0);
+    m.buffer[0] = 1;
+    const seen: number[] = [];
+    const rec = await s.watch({
+      intervalMs: 10,
+      timeoutMs: 60000,
+      until: (c) => {
+        seen.push(c.dirty);
+        return true;
+      },
+    });
+    expect(rec.frames).toHaveLength(1);
+    expect(seen).toEqual([1]);
+  } finally {
+    m.unmap();
+  }
+});
+
 diskTest("cachestat on a descriptor: length 0 means to the end of the file, as in C", () => {
   const file = path.join(dir, uniqueName("fd"));
   fs.writeFileSync(file, Buffer.alloc(3 * PAGE, 1));
