@@ -315,7 +315,7 @@ export class IpcsWatcher {
     const html =
       recordsTable(caption, COLUMNS, rows) +
       (recent.length
-        ? `<div style="font-family:monospace;font-size:90%">${recent.map((_e, i) => escapeHtml(eventText[i])).join("<br>")}</div>`
+        ? `<div style="font-family:monospace;font-size:90%">${eventText.map((t) => escapeHtml(t)).join("<br>")}</div>`
         : "");
     return { "text/html": html, "text/plain": [recordsText(caption, COLUMNS, rows), ...eventText].join("\n") };
   }
