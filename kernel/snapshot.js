@@ -49,7 +49,7 @@ const MODULES = {
 };
 /** A build lock older than this is left by a build that died. */
 const STALE_LOCK_MS = 5 * 60 * 1000;
-/** A blob of this checkout that was not rebuilt for this long is removed by the next build. */
+/** A blob of a live checkout not rebuilt for this long is removed by the next build (removeDeadBlobs). */
 const OLD_BLOB_MS = 30 * 24 * 3600 * 1000;
 /** The key under which kernel/snapshot-entry.js tells main.js how this process started. */
 const STATE = Symbol.for("tslab-ipc.snapshot");
@@ -223,23 +223,62 @@ function build(env = process.env, system = false) {
     }
     fs.renameSync(path.join(work, "stamps.json"), `${blob}.json`);
     fs.renameSync(partial, blob);
-    // Blobs of this checkout not rebuilt for a month belong to a Node binary that is gone (an
-    // upgrade); those of other Nodes in use (20 and 26 side by side) are rebuilt more often.
-    const suffix = blob.slice(blob.lastIndexOf("+"));
-    for (const name of fs.readdirSync(dir)) {
-      const file = path.join(dir, name);
-      if (!name.endsWith(suffix) || file === blob) continue;
-      if (Date.now() - fs.statSync(file).mtimeMs > OLD_BLOB_MS) {
-        fs.rmSync(file, { force: true });
-        fs.rmSync(`${file}.json`, { force: true });
-        fs.rmSync(pagesFile(file), { force: true });
-        fs.rmSync(stringsFile(file), { force: true });
-      }
-    }
+    removeDeadBlobs(dir, blob);
     return blob;
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes the blobs in `dir` (besides `keep`) that no kernel will start from again, each with its
+ * stamps, pages and strings files (~100 MB a blob). Called after each build; never throws.
+ * - A blob whose kernel folder is gone or was replaced (a checkout deleted, a package
+ *   reinstalled or upgraded). Its name ends with the folder's device and inode, and its stamps
+ *   name that folder's files: when none of their folders has that device and inode any more,
+ *   start.sh will not pick the blob for the folder it was made for. (A folder elsewhere that
+ *   gets the same inode would start from it, find it stale and build its own.)
+ * - A blob of this checkout not rebuilt for a month: its Node binary is gone (an upgrade); blobs
+ *   of the Nodes in use (20 and 26 side by side) are rebuilt more often.
+ * A blob without readable stamps goes by the second rule only. A kernel running from a removed
+ * blob keeps the files it has open; Linux frees them when it exits.
+ * @param {string} dir
+ * @param {string} keep
+ */
+function removeDeadBlobs(dir, keep) {
+  let names;
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (!name.endsWith(".blob") || file === keep) continue;
+    try {
+      if (!isDead(file, keep)) continue;
+      for (const f of [file, `${file}.json`, pagesFile(file), stringsFile(file)]) fs.rmSync(f, { force: true });
+    } catch {
+      // Gone meanwhile, or not ours to read: the next build looks again.
+    }
+  }
+}
+
+/** Whether no kernel will start from `blob` again (see removeDeadBlobs). @param {string} blob @param {string} keep */
+function isDead(blob, keep) {
+  const folder = blob.slice(blob.lastIndexOf("+") + 1, -".blob".length);
+  if (keep.endsWith(`+${folder}.blob`) && Date.now() - fs.statSync(blob).mtimeMs > OLD_BLOB_MS) return true;
+  /** @type {string[]} */
+  let madeFrom;
+  try {
+    madeFrom = Object.keys(JSON.parse(fs.readFileSync(`${blob}.json`, "utf8")));
+  } catch {
+    return false;
+  }
+  return ![...new Set(madeFrom.map((f) => path.dirname(f)))].some((f) => {
+    const st = fs.statSync(f, { throwIfNoEntry: false });
+    return st?.isDirectory() && `${st.dev}-${st.ino}` === folder;
+  });
 }
 
 /**
@@ -278,7 +317,7 @@ function startedFrom() {
   return /** @type {any} */ (globalThis)[STATE] ?? "plain";
 }
 
-module.exports = { build, buildInBackground, enabled, isFresh, startedFrom, SNAPSHOT_MAJORS };
+module.exports = { build, buildInBackground, enabled, isFresh, removeDeadBlobs, startedFrom, SNAPSHOT_MAJORS };
 
 if (require.main === module) {
   const command = process.argv[2];
