@@ -11,8 +11,9 @@
 //                  Then it writes kernel.json with the absolute paths of node and kernel/start.sh
 //                  (which runs kernel/main.js) and registers it (replacing an older one): per
 //                  user, or system-wide as root (--user / --sys choose). JUPYTER_DATA_DIR is
-//                  honoured (Jupyter's own rule). The user's start-up snapshot of the kernel
-//                  (kernel/snapshot.js) is then built in the background.
+//                  honoured (Jupyter's own rule). The start-up snapshot of the kernel
+//                  (kernel/snapshot.js) is then built in the background: the machine's for a
+//                  system-wide kernel, else the user's unless the machine's serves them.
 // system-packages  what the list needs and the machine lacks; --apt installs it (root only).
 //                  .ci/setup-system runs this.
 // --soft           never fail (npm's "prepare" uses it: the library installs without Jupyter).
