@@ -16,6 +16,7 @@ import {
   type OfflinePage,
 } from "../figures/chromium";
 import { inPool } from "../process/pool";
+import { loadForPrint } from "./print-document";
 import type { Notebook } from "../handouts/notebook";
 import { withCode } from "../codes";
 
@@ -54,8 +55,8 @@ const A4_TEXT_WIDTH_PX = Math.floor(((210 - 2 * 12) / 25.4) * 96);
 
 // The pages of each browser that printed and are free to print again. A new page costs about a
 // second of CPU (a renderer process starts), the print itself about half that, and a page left
-// from the last print prints the same: setContent replaces its document, and the print CSS,
-// media and viewport are set again for each print.
+// from the last print prints the same: loadForPrint replaces its document (or, for a page with
+// the same <head>, its body) with the print CSS in it; its media and viewport stay set.
 const idlePages = new WeakMap<OfflineBrowser, OfflinePage[]>();
 
 function idlePagesOf(browser: OfflineBrowser): OfflinePage[] {
@@ -93,10 +94,7 @@ export async function printPdfs(
       const page = idle.pop() ?? (await browser.newPage());
       let printed = false;
       try {
-        await page.setContent(fs.readFileSync(html, "utf8"), { waitUntil: "load", timeout: 120000 });
-        await page.addStyleTag({ content: PRINT_CSS });
-        await page.emulateMedia({ media: "print" });
-        await page.setViewportSize({ width: A4_TEXT_WIDTH_PX, height: 1100 });
+        await loadForPrint(page, fs.readFileSync(html, "utf8"), PRINT_CSS, A4_TEXT_WIDTH_PX);
         // Runs in the page: written against a minimal shape, since the DOM types are not in scope here.
         type Block = { scrollWidth: number; clientWidth: number };
         const overflowing = await page.evaluate(() => {
