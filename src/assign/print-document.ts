@@ -2,9 +2,9 @@
 // document with the same shell, by replacing its body.
 //
 // Why: nbconvert's pages all carry the same ~540 KB of JupyterLab's CSS in the same <head>. A
-// fresh load parses it and builds its rule set again for every PDF, ~0.3 s of Chromium's CPU a
-// print here; replacing the body keeps the parsed style sheets, and a print costs ~0.4 s instead
-// of ~0.65 s (bench/analysis.md, npm start).
+// fresh load parses it and builds its rule set again for every PDF; replacing the body keeps the
+// parsed style sheets, and a print took ~0.5 s of Chromium's CPU instead of ~0.75-0.85 s here
+// (bench/analysis.md, npm start).
 //
 // Invariants:
 // - A swap gives the same PDF as a fresh load, byte for byte but for its dates: the shell (the
