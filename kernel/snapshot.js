@@ -89,18 +89,32 @@ function blobFile(node = process.execPath, env = process.env, system = false) {
   const dir = system ? systemSnapshotDir(env) : snapshotDir(env);
   if (!dir) return null;
   const n = fs.statSync(node);
-  const k = fs.statSync(__dirname);
-  return path.join(dir, `${n.dev}-${n.ino}-${Math.floor(n.mtimeMs / 1000)}-${n.size}+${k.dev}-${k.ino}.blob`);
+  return path.join(
+    dir,
+    `${n.dev}-${n.ino}-${Math.floor(n.mtimeMs / 1000)}-${n.size}+${folderKey(fs.statSync(__dirname))}.blob`,
+  );
+}
+
+/** The part of a blob's name after "+": its kernel folder's device and inode. @param {fs.Stats} st */
+function folderKey(st) {
+  return `${st.dev}-${st.ino}`;
+}
+
+/** The stamps a blob was made from (file → stamp), or null when they cannot be read. @param {string} blob */
+function stampsOf(blob) {
+  try {
+    return /** @type {Record<string, string>} */ (JSON.parse(fs.readFileSync(`${blob}.json`, "utf8")));
+  } catch {
+    return null;
+  }
 }
 
 /** Whether `blob` exists and every file it was made from is unchanged. @param {string} blob */
 function isFresh(blob) {
-  try {
-    const stamps = JSON.parse(fs.readFileSync(`${blob}.json`, "utf8"));
-    return fs.existsSync(blob) && Object.entries(stamps).every(([file, stamp]) => stampOf(file) === stamp);
-  } catch {
-    return false;
-  }
+  const stamps = stampsOf(blob);
+  return (
+    stamps !== null && fs.existsSync(blob) && Object.entries(stamps).every(([file, stamp]) => stampOf(file) === stamp)
+  );
 }
 
 /**
@@ -268,16 +282,11 @@ function removeDeadBlobs(dir, keep) {
 function isDead(blob, keep) {
   const folder = blob.slice(blob.lastIndexOf("+") + 1, -".blob".length);
   if (keep.endsWith(`+${folder}.blob`) && Date.now() - fs.statSync(blob).mtimeMs > OLD_BLOB_MS) return true;
-  /** @type {string[]} */
-  let madeFrom;
-  try {
-    madeFrom = Object.keys(JSON.parse(fs.readFileSync(`${blob}.json`, "utf8")));
-  } catch {
-    return false;
-  }
-  return ![...new Set(madeFrom.map((f) => path.dirname(f)))].some((f) => {
+  const stamps = stampsOf(blob);
+  if (stamps === null) return false;
+  return ![...new Set(Object.keys(stamps).map((f) => path.dirname(f)))].some((f) => {
     const st = fs.statSync(f, { throwIfNoEntry: false });
-    return st?.isDirectory() && `${st.dev}-${st.ino}` === folder;
+    return st?.isDirectory() && folderKey(st) === folder;
   });
 }
 

@@ -22,6 +22,8 @@ export type PrintLoad = "loaded" | "swapped";
 interface Shell {
   /** The <head> with its title's text left out, and the <body ...> tag: what a swap keeps. */
   key: string;
+  /** Where the head ends (its "</head>"): the print CSS goes there. */
+  headEnd: number;
   /** The title's source text (entities undecoded), or null when the head has no <title>. */
   title: string | null;
   body: string;
@@ -48,7 +50,7 @@ function shellOf(html: string): Shell | null {
   const untitled = title
     ? `${head.slice(0, title.index)}<title></title>${head.slice(title.index + title[0].length)}`
     : head;
-  return { key: untitled + bodyTag[0], title: title ? title[1] : null, body };
+  return { key: untitled + bodyTag[0], headEnd, title: title ? title[1] : null, body };
 }
 
 // The shell of the document each page holds (only documents loaded here; the rest load fresh).
@@ -108,8 +110,7 @@ export async function loadForPrint(
     return "loaded";
   }
   // The print CSS goes where addStyleTag would put it, last in the head, before the body is laid out.
-  const headEnd = html.indexOf("</head>");
-  const withCss = `${html.slice(0, headEnd)}<style>${printCss}</style>${html.slice(headEnd)}`;
+  const withCss = `${html.slice(0, shell.headEnd)}<style>${printCss}</style>${html.slice(shell.headEnd)}`;
   await page.setContent(withCss, { waitUntil: "load", timeout: 120000 });
   shells.set(page, shell.key);
   return "loaded";
