@@ -39,8 +39,8 @@ function shellOf(html: string): Shell | null {
   const headEnd = html.indexOf("</head>");
   if (headEnd < 0) return null;
   const bodyTag = /<body\b[^>]*>/i.exec(html.slice(headEnd));
-  const bodyEnd = html.lastIndexOf("</body>");
   if (!bodyTag) return null;
+  const bodyEnd = html.lastIndexOf("</body>");
   const bodyStart = headEnd + bodyTag.index + bodyTag[0].length;
   if (bodyEnd < bodyStart || !/^\s*<\/html>\s*$/i.test(html.slice(bodyEnd + "</body>".length))) return null;
   const body = html.slice(bodyStart, bodyEnd);
@@ -103,15 +103,12 @@ export async function loadForPrint(
     );
     return "swapped";
   }
+  // With a shell, the print CSS goes where addStyleTag would put it, last in the head, before the
+  // body is laid out; without one, addStyleTag adds it after the load.
+  const source = shell ? `${html.slice(0, shell.headEnd)}<style>${printCss}</style>${html.slice(shell.headEnd)}` : html;
   shells.delete(page);
-  if (!shell) {
-    await page.setContent(html, { waitUntil: "load", timeout: 120000 });
-    await page.addStyleTag({ content: printCss });
-    return "loaded";
-  }
-  // The print CSS goes where addStyleTag would put it, last in the head, before the body is laid out.
-  const withCss = `${html.slice(0, shell.headEnd)}<style>${printCss}</style>${html.slice(shell.headEnd)}`;
-  await page.setContent(withCss, { waitUntil: "load", timeout: 120000 });
-  shells.set(page, shell.key);
+  await page.setContent(source, { waitUntil: "load", timeout: 120000 });
+  if (shell) shells.set(page, shell.key);
+  else await page.addStyleTag({ content: printCss });
   return "loaded";
 }
