@@ -31,10 +31,14 @@ const preamble = `
 `;
 
 /** Starts `body` in a fresh Node, leader of its own process group; resolves with its JSON line. */
-function inNode(body: string, whileRunning?: (child: ReturnType<typeof spawn>) => Promise<void>) {
+function inNode(
+  body: string,
+  whileRunning?: (child: ReturnType<typeof spawn>) => Promise<void>,
+  env: NodeJS.ProcessEnv = process.env,
+) {
   const script = `${preamble}
     (async () => { ${body} })().then((r) => { console.log(JSON.stringify(r)); process.exit(0); }, (e) => { console.error(e); process.exit(1); });`;
-  const child = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["-e", script], { detached: true, stdio: ["ignore", "pipe", "pipe"], env });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
@@ -82,10 +86,11 @@ test("only a cell that awaits starts the watchdog thread, and it stops once no c
   expect(r.idle).toEqual({ running: false, threads: r.before });
 });
 
-test("a SIGINT to the process group stops a loop right after the first await, while the thread is still starting", async () => {
+/** A cell that spins right after its first await, in a Node started with `env`, and a SIGINT to its group. */
+async function spinThenInterrupt(env: NodeJS.ProcessEnv = process.env) {
   const marker = path.join(os.tmpdir(), `tslab-ipc-spin-${process.pid}-${Date.now()}`);
   try {
-    const r = await inNode(
+    return await inNode(
       `
       const t0 = Date.now();
       // The loop is terminated (its promise stays pending), and the SIGINT Node held meanwhile
@@ -105,9 +110,33 @@ test("a SIGINT to the process group stops a loop right after the first await, wh
         expect(fs.existsSync(marker)).toBe(true);
         process.kill(-child.pid!, "SIGINT");
       },
+      env,
     );
-    expect(r).toMatchObject({ outcome: "interrupted", interrupts: 1, after: 42 });
   } finally {
     fs.rmSync(marker, { force: true });
+  }
+}
+
+test("a SIGINT to the process group stops a loop right after the first await, while the thread is still starting", async () => {
+  expect(await spinThenInterrupt()).toMatchObject({ outcome: "interrupted", interrupts: 1, after: 42 });
+});
+
+// Node's "pipe" is a socket pair, which bash takes for rshd's: below SHLVL 2 (as under Jupyter) it
+// then sources ~/.bashrc; above, a bash -c sources BASH_ENV. A user's start-up files (on this
+// machine root's, running pyenv's rehash) must not run, or cost, in every kernel.
+test.each([
+  ["~/.bashrc", "0"],
+  ["BASH_ENV", "3"],
+])("the sentinel does not source %s (SHLVL=%s), and still stops a loop after an await", async (_, shlvl) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-rc-"));
+  try {
+    const ran = path.join(home, "ran");
+    fs.writeFileSync(path.join(home, ".bashrc"), `echo bashrc >> '${ran}'\n`);
+    fs.writeFileSync(path.join(home, "env.sh"), `echo BASH_ENV >> '${ran}'\n`);
+    const env = { ...process.env, HOME: home, BASH_ENV: path.join(home, "env.sh"), SHLVL: shlvl };
+    expect(await spinThenInterrupt(env)).toMatchObject({ outcome: "interrupted", interrupts: 1, after: 42 });
+    expect(fs.existsSync(ran) ? fs.readFileSync(ran, "utf8") : "").toBe("");
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
   }
 });
