@@ -109,16 +109,19 @@ function keepSentinel(flags) {
   const bash = fs.existsSync("/bin/bash") ? "/bin/bash" : "bash";
   const start = () => {
     // No start-up file, and of the kernel's environment only PATH (to find bash where /bin has
-    // none). Node's "pipe" is a socket pair, and bash takes a socket on its stdin for rshd's: at
-    // SHLVL < 2, as under Jupyter, it sources ~/.bashrc (BASH_ENV too, in any bash -c). On this
-    // machine root's .bashrc runs `pyenv init`, whose rehash waits 60 s for a lock when another
-    // rehash left one: 9.3 s of CPU per kernel started (4 December). The script needs neither:
-    // its commands are builtins.
-    const args = ["--norc", "--noprofile", "-c", SENTINEL_SCRIPT, "tslab-ipc-interrupts"];
-    const child = spawn(bash, [...args, String(process.pid), String(client)], {
-      stdio: ["pipe", "ignore", "ignore"],
-      env: process.env.PATH ? { PATH: process.env.PATH } : {},
-    });
+    // none). Node's "pipe" is a socket pair, and bash takes a socket on its stdin for rshd's: with
+    // SHLVL unset or 0 (Jupyter under systemd, JupyterHub or cron) it sources ~/.bashrc, and any
+    // bash -c sources BASH_ENV. On this machine root's .bashrc runs `pyenv init`: ~0.5 s of CPU
+    // a kernel, and 9.3 s when an earlier rehash, killed, left its lock (4 December). The script
+    // needs neither: its commands are builtins.
+    const child = spawn(
+      bash,
+      ["--norc", "--noprofile", "-c", SENTINEL_SCRIPT, "tslab-ipc-interrupts", String(process.pid), String(client)],
+      {
+        stdio: ["pipe", "ignore", "ignore"],
+        env: process.env.PATH ? { PATH: process.env.PATH } : {},
+      },
+    );
     child.on("error", (e) => {
       Atomics.store(flags, SENTINEL, 0);
       console.error(`tslab-ipc: no interrupt sentinel (${e.message}): a loop after an await cannot be interrupted`);
