@@ -284,7 +284,7 @@ function workloads(quick) {
       // One start a turn, the systems in rotation: how much the host charges for a page fault
       // changes from minute to minute (3-6 µs in one, 12-18 µs in another), and a start from the
       // snapshot takes twice ipykernel's faults, so a block of one system's starts in an
-      // expensive minute moved the ratio (bench/analysis.md, the run of 11:43).
+      // expensive minute moved the ratio (bench/history.md, the run that ended at 11:43 on 3 December).
       rounds: quick ? 2 : 9,
       outputs: [
         { name: "kernel-start", unit: "s", higherIsBetter: false, target: { vs: ["ipykernel", "<=", 1.0] } },
