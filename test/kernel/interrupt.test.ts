@@ -122,8 +122,9 @@ test("a SIGINT to the process group stops a loop right after the first await, wh
 });
 
 // Node's "pipe" is a socket pair, which bash takes for rshd's: with SHLVL unset or 0 (Jupyter
-// under systemd or JupyterHub) it then sources ~/.bashrc; at any level, a bash -c sources BASH_ENV. A user's start-up files (on this
-// machine root's, running pyenv's rehash) must not run, or cost, in every kernel.
+// under systemd or JupyterHub) it then sources ~/.bashrc; at any level, a bash -c sources
+// BASH_ENV. A user's start-up files (on this machine root's, running pyenv's rehash) must not
+// run, or cost, in every kernel.
 test.each([
   ["~/.bashrc", "0"],
   ["BASH_ENV", "3"],
