@@ -13,7 +13,7 @@ module.exports = async () => {
   if (process.env.TSLAB_IPC_TEST_NO_BUILD !== "1") {
     execFileSync(
       process.execPath,
-      [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "..", "tsconfig.json")],
+      [require.resolve("typescript/bin/tsc"), "-b", path.join(__dirname, "..", "..", "tsconfig.json")],
       {
         stdio: "inherit",
       },
