@@ -23,8 +23,12 @@ maybe(
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
     expect(out.hub.class).toBe("FreshPortsKernelManager");
-    // Every one of the five ports is new after the restart, and they are five distinct ports.
-    for (const port of out.hub.after) expect(out.hub.before).not.toContain(port);
+    // The five ports are chosen again at the restart, five distinct ones. One of them may be an
+    // old one by chance: the dead kernel's ports are free again, and the system hands out free
+    // ports at random from ~28,000 (5 against 5: ~0.1-0.2% of runs; a clean-clone CI run on
+    // 5 December drew one). The cached ports came back all five, in order.
+    const kept = out.hub.after.filter((p: number) => out.hub.before.includes(p));
+    expect(kept.length).toBeLessThanOrEqual(1);
     expect(new Set(out.hub.after).size).toBe(5);
     // Why the setting is needed, as measured on this machine's jupyter_client (not asserted: a
     // newer jupyter_client may fix it).
