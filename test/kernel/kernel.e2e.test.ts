@@ -6,7 +6,7 @@ import { spawn, spawnSync, type SpawnSyncReturns } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { bareTempBase, privateJupyterEnv } from "../helpers";
+import { bareTempBase, privateJupyterEnv, segmentExists } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 const PY = "/usr/bin/python3";
@@ -78,15 +78,6 @@ function nbconvert(name: string, nb: object): { run: SpawnSyncReturns<string>; c
   );
   const cells: Cell[] = fs.existsSync(output) ? JSON.parse(fs.readFileSync(output, "utf8")).cells : [];
   return { run, cells };
-}
-
-function segmentExists(shmid: number): boolean {
-  return fs
-    .readFileSync("/proc/sysvipc/shm", "utf8")
-    .trim()
-    .split("\n")
-    .slice(1)
-    .some((line) => Number(line.trim().split(/\s+/)[1]) === shmid);
 }
 
 function pidAlive(pid: number): boolean {
@@ -415,10 +406,12 @@ describeWithJupyter("a kernel whose client dies without a shutdown", () => {
     test(`ends within seconds and removes its segment (${mode})`, async () => {
       // Asynchronously: the kernel inherits the client's stdout, so the pipe closes only when
       // the kernel has ended too; the first line (printed before the client dies) is read as it comes.
+      // The client dies when its stdin ends: after the segment is seen to exist (a CI run on
+      // 5 December read the line after the kernel had already removed it).
       const client = spawn(PY, [path.join(__dirname, "fixtures", "orphan_kernel.py"), notebookDir, mode], {
         env,
         cwd: notebookDir,
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: ["pipe", "pipe", "pipe"],
       });
       let out = "";
       let err = "";
@@ -434,12 +427,14 @@ describeWithJupyter("a kernel whose client dies without a shutdown", () => {
       try {
         expect(status).toBe("ok");
         expect(segmentExists(shmid)).toBe(true);
+        client.stdin.end();
         const deadline = Date.now() + 15_000;
         while (pidAlive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
         expect(pidAlive(pid)).toBe(false);
         expect(segmentExists(shmid)).toBe(false);
       } finally {
         // Whatever failed, no orphan is left spinning, and no connection file (with its key) in /tmp.
+        client.stdin.end();
         if (pidAlive(pid)) process.kill(pid, "SIGKILL");
         fs.rmSync(connectionFile, { force: true });
       }
