@@ -107,17 +107,19 @@ function sameAsFile(mem, address, fd, offset, length) {
 
 /**
  * Where `bytes` first appear in this process's anonymous mappings of at least `minSize` bytes,
- * outside `skip` ([start, size] of mappings not to search), or -1.
+ * outside `skip` ([start, size] of blocks found by findBlocks, each running to the end of its
+ * mapping: a mapping is searched up to the block it holds), or -1.
  * @param {number} mem @param {Buffer} bytes @param {number} minSize @param {Array<[number, number]>} skip
  */
 function findInMappings(mem, bytes, minSize, skip) {
   const chunk = Buffer.alloc(CHUNK + bytes.length);
   for (const [start, size] of anonymousMappings(minSize)) {
-    if (skip.some(([s]) => s === start)) continue;
-    for (let at = start; at < start + size; at += CHUNK) {
+    const block = skip.find(([s]) => s >= start && s < start + size);
+    const end = block ? block[0] : start + size;
+    for (let at = start; at < end; at += CHUNK) {
       let n;
       try {
-        n = fs.readSync(mem, chunk, 0, Math.min(chunk.length, start + size - at), at);
+        n = fs.readSync(mem, chunk, 0, Math.min(chunk.length, end - at), at);
       } catch {
         break; // unmapped since /proc/self/maps was read
       }
@@ -152,9 +154,56 @@ function anonymousMappings(minSize = MIN_BLOCK) {
 }
 
 /**
- * The mappings that may be the block holding the blob's V8 data: those whose first page's bytes
- * after the header appear exactly once in the blob's first HEADER_SPAN bytes, right after the
- * data's length (Node writes the V8 data as a 32-bit length and its bytes), largest first.
+ * The block that starts at `at`, if its first page's bytes after the header appear exactly once
+ * in the blob's first HEADER_SPAN bytes, right after the data's length (Node writes the V8 data
+ * as a 32-bit length and its bytes), and the data fits both the blob and memory up to `end`.
+ * @param {number} mem a descriptor of /proc/self/mem
+ * @param {Buffer} page a buffer of PAGE bytes to read into
+ * @param {number} at @param {number} end
+ * @param {Buffer} blobHead the blob's first bytes
+ * @param {number} blobSize the blob's size
+ * @returns {{ start: number, size: number, dataAt: number, dataBytes: number } | null}
+ */
+function blockAt(mem, page, at, end, blobHead, blobSize) {
+  try {
+    fs.readSync(mem, page, 0, PAGE, at);
+  } catch {
+    return null; // unmapped since /proc/self/maps was read (V8 frees pages on its own threads)
+  }
+  const probe = page.subarray(HEADER, HEADER + PROBE);
+  if (probe.every((b) => b === 0)) return null;
+  const dataAt = blobHead.indexOf(probe);
+  if (dataAt < 4 || blobHead.indexOf(probe, dataAt + 1) >= 0) return null;
+  const dataBytes = blobHead.readInt32LE(dataAt - 4);
+  if (dataBytes < MIN_BLOCK || dataAt + dataBytes > blobSize || HEADER + dataBytes > end - at) return null;
+  return { start: at, size: end - at, dataAt, dataBytes };
+}
+
+/**
+ * Whether the 16 bytes at `o` of `buf` are malloc's header of a chunk it mapped on its own, of at
+ * least MIN_BLOCK bytes and ending by `room` bytes further: 0, then the chunk's size with
+ * IS_MMAPPED (2) and no other flag.
+ * @param {Buffer} buf @param {number} o @param {number} room
+ */
+function mallocChunkAt(buf, o, room) {
+  if (buf.readBigUInt64LE(o) !== 0n) return false;
+  const size = buf.readBigUInt64LE(o + 8);
+  if ((size & 0xfffn) !== 2n) return false;
+  const bytes = Number(size - 2n);
+  return bytes >= MIN_BLOCK && bytes <= room;
+}
+
+/**
+ * The blocks that may hold the blob's V8 data, largest first (see blockAt): [start, size) runs
+ * from the block to the end of its mapping.
+ *
+ * Node's block is a chunk malloc maps on its own, so it usually starts a line of /proc/self/maps,
+ * and only those first pages are looked at. But the kernel merges two anonymous mappings that
+ * touch and have the same permissions into one line: a mapping made right below the block later
+ * (the writer's own read of the blob, a thread's memory) then comes first in its line, which
+ * happened about once in 150 builds of the test's snapshot with two at a time. So when no line
+ * starts with the block, every page of every line is read, in CHUNK reads, and each page that
+ * starts a malloc chunk of its own is looked at.
  * @param {number} mem a descriptor of /proc/self/mem
  * @param {Buffer} blobHead the blob's first bytes
  * @param {number} blobSize the blob's size
@@ -163,20 +212,29 @@ function anonymousMappings(minSize = MIN_BLOCK) {
  */
 function findBlocks(mem, blobHead, blobSize) {
   const page = Buffer.alloc(PAGE);
+  const mappings = anonymousMappings();
   const found = [];
-  for (const [start, size] of anonymousMappings()) {
-    try {
-      fs.readSync(mem, page, 0, PAGE, start);
-    } catch {
-      continue; // unmapped since /proc/self/maps was read (V8 frees pages on its own threads)
-    }
-    const probe = page.subarray(HEADER, HEADER + PROBE);
-    if (probe.every((b) => b === 0)) continue;
-    const at = blobHead.indexOf(probe);
-    if (at < 4 || blobHead.indexOf(probe, at + 1) >= 0) continue;
-    const dataBytes = blobHead.readInt32LE(at - 4);
-    if (dataBytes >= MIN_BLOCK && at + dataBytes <= blobSize && HEADER + dataBytes <= size) {
-      found.push({ start, size, dataAt: at, dataBytes });
+  for (const [start, size] of mappings) {
+    const block = blockAt(mem, page, start, start + size, blobHead, blobSize);
+    if (block) found.push(block);
+  }
+  if (found.length === 0) {
+    const chunk = Buffer.alloc(CHUNK);
+    for (const [start, size] of mappings) {
+      const end = start + size;
+      for (let at = start + PAGE; at < end; at += CHUNK) {
+        let n;
+        try {
+          n = fs.readSync(mem, chunk, 0, Math.min(CHUNK, end - at), at);
+        } catch {
+          break; // unmapped since /proc/self/maps was read
+        }
+        for (let o = 0; o + HEADER <= n; o += PAGE) {
+          if (!mallocChunkAt(chunk, o, end - at - o)) continue;
+          const block = blockAt(mem, page, at + o, end, blobHead, blobSize);
+          if (block) found.push(block);
+        }
+      }
     }
   }
   return found.sort((a, b) => b.size - a.size);
