@@ -106,6 +106,26 @@ function sameAsFile(mem, address, fd, offset, length) {
 }
 
 /**
+ * Reads this process's memory from `from` to `end` into `buffer`, one read every CHUNK bytes (a
+ * buffer longer than CHUNK overlaps the next read by the difference), and yields each read's
+ * address and byte count; stops where the memory was unmapped since /proc/self/maps was read.
+ * @param {number} mem a descriptor of /proc/self/mem @param {Buffer} buffer
+ * @param {number} from @param {number} end
+ * @returns {Generator<[number, number]>}
+ */
+function* memoryChunks(mem, buffer, from, end) {
+  for (let at = from; at < end; at += CHUNK) {
+    let n;
+    try {
+      n = fs.readSync(mem, buffer, 0, Math.min(buffer.length, end - at), at);
+    } catch {
+      return;
+    }
+    yield [at, n];
+  }
+}
+
+/**
  * Where `bytes` first appear in this process's anonymous mappings of at least `minSize` bytes,
  * outside `skip` ([start, size] of blocks found by findBlocks, each running to the end of its
  * mapping: a mapping is searched up to the block it holds), or -1.
@@ -116,13 +136,7 @@ function findInMappings(mem, bytes, minSize, skip) {
   for (const [start, size] of anonymousMappings(minSize)) {
     const block = skip.find(([s]) => s >= start && s < start + size);
     const end = block ? block[0] : start + size;
-    for (let at = start; at < end; at += CHUNK) {
-      let n;
-      try {
-        n = fs.readSync(mem, chunk, 0, Math.min(chunk.length, end - at), at);
-      } catch {
-        break; // unmapped since /proc/self/maps was read
-      }
+    for (const [at, n] of memoryChunks(mem, chunk, start, end)) {
       const i = chunk.subarray(0, n).indexOf(bytes);
       if (i >= 0 && i < CHUNK) return at + i;
     }
@@ -222,13 +236,7 @@ function findBlocks(mem, blobHead, blobSize) {
     const chunk = Buffer.alloc(CHUNK);
     for (const [start, size] of mappings) {
       const end = start + size;
-      for (let at = start + PAGE; at < end; at += CHUNK) {
-        let n;
-        try {
-          n = fs.readSync(mem, chunk, 0, Math.min(CHUNK, end - at), at);
-        } catch {
-          break; // unmapped since /proc/self/maps was read
-        }
+      for (const [at, n] of memoryChunks(mem, chunk, start + PAGE, end)) {
         for (let o = 0; o + HEADER <= n; o += PAGE) {
           if (!mallocChunkAt(chunk, o, end - at - o)) continue;
           const block = blockAt(mem, page, at + o, end, blobHead, blobSize);
