@@ -26,8 +26,12 @@ export type Pointer = bigint;
  * -1n or as 2^64 - 1 (an unsigned pointer), so both spellings count.
  */
 export function isFailedPointer(address: Pointer): boolean {
-  return address === -1n || address === 0xffffffffffffffffn;
+  return address === MAP_FAILED_SIGNED || address === MAP_FAILED_UNSIGNED;
 }
+// Module constants, not literals in the comparison: V8 computes `-1n` anew (a BigInt negation
+// and an allocation) each time the expression runs, even in optimized code.
+const MAP_FAILED_SIGNED = -1n;
+const MAP_FAILED_UNSIGNED = 0xffffffffffffffffn;
 
 // sizeof(struct shmid_ds) and sizeof(struct rusage) on LP64 glibc; checkLayouts() holds koffi to them.
 const SHMID_DS_SIZE = 112;
