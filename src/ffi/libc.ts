@@ -21,6 +21,11 @@ function struct(name: string, members: Record<string, unknown>) {
 
 export type Pointer = bigint;
 
+// Module constants, not literals in the comparison below: V8 computes `-1n` anew (a BigInt
+// negation and an allocation) each time the expression runs, even in optimized code.
+const MAP_FAILED_SIGNED = -1n;
+const MAP_FAILED_UNSIGNED = 0xffffffffffffffffn;
+
 /**
  * `(void *) -1`: what mmap (MAP_FAILED) and shmat return on failure. koffi hands it back as
  * -1n or as 2^64 - 1 (an unsigned pointer), so both spellings count.
@@ -28,10 +33,6 @@ export type Pointer = bigint;
 export function isFailedPointer(address: Pointer): boolean {
   return address === MAP_FAILED_SIGNED || address === MAP_FAILED_UNSIGNED;
 }
-// Module constants, not literals in the comparison: V8 computes `-1n` anew (a BigInt negation
-// and an allocation) each time the expression runs, even in optimized code.
-const MAP_FAILED_SIGNED = -1n;
-const MAP_FAILED_UNSIGNED = 0xffffffffffffffffn;
 
 // sizeof(struct shmid_ds) and sizeof(struct rusage) on LP64 glibc; checkLayouts() holds koffi to them.
 const SHMID_DS_SIZE = 112;
