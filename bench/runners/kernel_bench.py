@@ -150,9 +150,9 @@ def execute_timed(kc, code, timeout=60):
 # GC speed it has measured) and is what gives back the young generation (grown to 33.6 MB over 90
 # cells, ~1 MB of it live). RSS every 1-5 s after the bench's 90 cells: on 3 December, 177-179
 # MiB at 4 s, 150 from 6 s to 15 s, 121-123 from 16 s on; on 5 December, 148-150 from 6 s to
-# 30 s and 120-123 from 32 s on (five kernels: three of this code, two of d626e96's, the code of the
-# run of 02:56 that had read 121 at 25 s). The row read at 10 s, then at 25 s: each was between
-# the two steps on some day.
+# 30 s and 120-123 from 32 s on (five kernels: three of 41bbc32's code, two of d626e96's, the
+# code of the run of 02:56 that had read 121 at 25 s). The row read at 10 s, then at 25 s: each
+# was between the two steps on some day.
 IDLE_S = 40
 
 
