@@ -294,7 +294,7 @@ function workloads(quick) {
     {
       name: "kernel-cells",
       title:
-        "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell and 40 s after the last, against ipykernel",
+        "Cell latency through jupyter_client (execute_request to reply, median), and memory after the first cell and idle after the last (the notes say how long), against ipykernel",
       custom: "kernel-cells",
       systems: ["tslab-ipc", "tslab-ipc-no-snapshot", "ipykernel"],
       // Three kernels a system, one after another in rotation (30 rounds of the three cells each):
