@@ -14,7 +14,7 @@
 import { inspect } from "util";
 import { IpcError } from "../errors";
 import { ERR_OUT_OF_RANGE } from "../codes";
-import { validateFunction, validateOptions } from "../validators";
+import { validateFunction, validateInt32, validateOptions } from "../validators";
 import { JUPYTER_DISPLAY } from "../display/mime";
 import { cachestatFd, withMappedFile } from "../sys/cachestat";
 import { mincore } from "../sys/mman";
@@ -202,8 +202,9 @@ export class PageStateRecording {
   }
 }
 
-/** The names of the states, by value (for legends). */
+/** The name of a page state value (for legends): "not cached", "clean", "dirty", "writeback". */
 export function pageStateName(state: number): string {
+  validateInt32(state, "state");
   return STATE_NAMES[state] ?? `state ${state}`;
 }
 

@@ -16,15 +16,13 @@ import {
   PROT_READ,
 } from "./constants";
 import { MADV_KNOWN, MAP_MASK, MS_MASK, PROT_MASK } from "./masks";
+import { USER_ADDRESS_MIN, checkUserAddress } from "./address";
 import { pageSize } from "./page";
 import { Region, regionToken, validateRegion } from "./region";
 
 // <fcntl.h>; Node's fs.constants has no F_* commands.
 const F_DUPFD_CLOEXEC = 1030;
 const { EFAULT, EINVAL, ENOMEM } = osConstants.errno;
-// User space on x86_64 and aarch64: mmap_min_addr (64 KiB) up to 2^48.
-const USER_ADDRESS_MIN = 0x10000n;
-const USER_ADDRESS_END = 1n << 48n;
 // How much of a file mapping readString probes at a time, at most (it starts with a page).
 const PROBE_CHUNK_MAX = 1024 * 1024;
 
@@ -257,16 +255,9 @@ function closeQuietly(holder: { fd: number }): void {
 }
 
 /** A mapping's address argument: null for "anywhere", else a page-aligned user-space address. */
-export function checkAddr(addr: unknown): Pointer | null {
-  if (addr === null || addr === undefined || addr === 0 || addr === 0n) return null;
-  if (typeof addr !== "bigint") {
-    throw new ERR_INVALID_ARG_TYPE("addr", "null or a bigint address", addr);
-  }
-  // User space only: below 64 KiB is mmap_min_addr's (page 0 must never be mapped), and no
-  // address reaches 2^48 (x86_64 and aarch64 user space); a bigint must not wrap.
-  if (addr < USER_ADDRESS_MIN || addr >= USER_ADDRESS_END) {
-    throw new ERR_OUT_OF_RANGE("addr", "a user-space address from 0x10000 to 0xffffffffffff", addr);
-  }
+export function checkAddr(value: unknown): Pointer | null {
+  const addr = checkUserAddress(value, "addr");
+  if (addr === null) return null;
   if (addr % BigInt(pageSize()) !== 0n) {
     throw new ERR_INVALID_ARG_VALUE_RANGE("addr", addr, `must be a multiple of the page size (${pageSize()})`);
   }

@@ -6,6 +6,7 @@ import { IpcError, formatKey, throwErrno } from "../errors";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, SHM_RDONLY } from "./constants";
+import { checkUserAddress } from "./address";
 import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { Region, regionToken } from "./region";
 import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
@@ -236,24 +237,24 @@ export class Attachment extends Region {
 
 /**
  * shmat(shmid, shmaddr, shmflg): attach the segment. shmaddr null (or 0) lets the kernel pick
- * the address, as on the slides. SHM_RDONLY attaches read-only. Returns the Attachment that
- * owns the memory: `.buffer` is a zero-copy Buffer over it.
+ * the address, as on the slides; a bigint must be a user-space address (0x10000 to 2^48),
+ * a multiple of SHMLBA (the page size) unless SHM_RND rounds it down. SHM_RDONLY attaches
+ * read-only. Returns the Attachment that owns the memory: `.buffer` is a zero-copy Buffer over
+ * it.
  *
  * @example
  * {@includeCode ../../docs/examples/shmat.ts}
  */
 export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg = 0): Attachment {
   validateInt32(shmid, "shmid", 0);
-  if (shmaddr !== null && shmaddr !== 0 && typeof shmaddr !== "bigint") {
-    throw new ERR_INVALID_ARG_TYPE("shmaddr", "null, 0 or a bigint address", shmaddr);
-  }
+  // User space only: SHM_RND would round an address below SHMLBA down to 0, which root may map.
+  const at = checkUserAddress(shmaddr, "shmaddr");
   const flags = validateFlags(shmflg, "shmflg", SHMAT_MASK, "SHM_RDONLY | SHM_RND");
-  // Size first: an attachment must know its length, and a bad id fails here just like shmat would.
-  // An attachment must know its length: from our own record of what we created, else IPC_STAT
-  // (a bad id fails there just as shmat would).
+  // Size first: an attachment must know its length, from our own record of what we created,
+  // else IPC_STAT (a bad id fails there just as shmat would).
   const size = createdSegmentSize(shmid) ?? shmSize(shmid);
   if (size < 0) throwErrno("shmat", { shmid });
-  const address = fn.shmat(shmid, shmaddr === 0 ? null : shmaddr, flags) as Pointer;
+  const address = fn.shmat(shmid, at, flags) as Pointer;
   if (isFailedPointer(address)) throwErrno("shmat", { shmid });
   return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }

@@ -403,7 +403,7 @@ function targets(lib) {
   add("shmat", 6, (w) => [
     L.shmat,
     w.shmid(),
-    w.rng.chance(0.8) ? null : w.or(0.3, () => w.rng.pick([0, 0x7f0000000000n, 4097n])),
+    w.rng.chance(0.8) ? null : w.or(0.3, () => w.rng.pick([0, 0x7f0000000000n, 4097n, 1n])),
     w.flags([L.SHM_RDONLY, L.SHM_RND, 0x100000]),
   ]);
   add("shmdt", 4, (w) => [L.shmdt, w.region()]);

@@ -67,6 +67,14 @@ const FIXED = [
       try { const m = ipc.mmap(2n ** 64n, 4096, ipc.PROT_READ, ipc.MAP_PRIVATE | ipc.MAP_ANONYMOUS | ipc.MAP_FIXED, -1, 0); m.readInt32(0); }
       catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
   },
+  {
+    id: "shmat-rounds-to-page-0",
+    what: "shmat(id, 1n, SHM_RND) as root: the kernel rounds the address down to 0 and maps page 0, shmat returns null and the Attachment's address is null; its first .buffer aborts Node (assertion in CreateTrackedArrayBuffer) (src/sys/address.ts)",
+    avoid: true,
+    reproducer: `const ipc = require(${DIST}); const id = ipc.shmget(ipc.IPC_PRIVATE, 4096, 0o600);
+      try { const a = ipc.shmat(id, 1n, ipc.SHM_RND); a.readInt32(0); }
+      catch (e) { if (!(e instanceof RangeError || e instanceof ipc.IpcError)) throw e; }`,
+  },
 ];
 
 // Bugs known and not yet fixed: none at the moment. Add entries of the same shape

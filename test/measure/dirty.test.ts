@@ -18,6 +18,7 @@ import {
   fsInfo,
   mapAnonymous,
   mapFile,
+  pageStateName,
   pageStates,
 } from "../../src";
 import { setErrno } from "../../src/ffi/libc";
@@ -154,6 +155,14 @@ test("bad input: anonymous memory, a System V attachment, an unmapped mapping, n
   expect(() => cachestat("3" as never)).toThrow(TypeError);
   expect(() => cachestat(-1)).toThrow(RangeError);
   expect(caught(() => cachestat(987654)).code).toBe("EBADF");
+  // A legend's name for a state: a number, or an argument error (a Symbol once reached a template).
+  expect(pageStateName(PAGE_DIRTY)).toBe("dirty");
+  expect(pageStateName(9)).toBe("state 9");
+  expect(caught(() => pageStateName(Symbol() as never))).toMatchObject({
+    name: "TypeError",
+    code: "ERR_INVALID_ARG_TYPE",
+  });
+  expect(caught(() => pageStateName(1.5))).toMatchObject({ name: "RangeError", code: "ERR_OUT_OF_RANGE" });
 });
 
 test("a kernel without cachestat (ENOSYS) is a clear IpcError, not a crash", () => {

@@ -11,6 +11,7 @@ import {
   IPC_STAT,
   IpcError,
   SHM_RDONLY,
+  SHM_RND,
   ftok,
   ipcs,
   shmat,
@@ -169,6 +170,35 @@ describe("shmat / shmdt", () => {
     expect(() => shmat(-1)).toThrow(RangeError);
     expect(() => shmat(mk(), null, 0o100)).toThrow(RangeError);
     expect(() => shmat(mk(), "0" as never)).toThrow(TypeError);
+  });
+
+  test("shmaddr: a user-space address or none; below 0x10000 or past 2^48 is refused before the call", () => {
+    const id = mk(4096);
+    // As root, SHM_RND rounded 1n down to 0 and the kernel mapped page 0: koffi returned null,
+    // and the Attachment's first view aborted Node (the fuzzer's crash of 5 December).
+    for (const addr of [1n, 0x1000n, 0xffffn, 1n << 48n, 2n ** 64n, -1n]) {
+      for (const flags of [0, SHM_RND, SHM_RND | SHM_RDONLY]) {
+        expect(catchError(() => shmat(id, addr, flags))).toMatchObject({
+          name: "RangeError",
+          code: "ERR_OUT_OF_RANGE",
+        });
+      }
+    }
+    expect(catchError(() => shmat(id, 4096 as never))).toMatchObject({
+      name: "TypeError",
+      code: "ERR_INVALID_ARG_TYPE",
+    });
+    expect(shmctl(id, IPC_STAT).nattch).toBe(0); // nothing was attached
+    // A free address in range still attaches there; SHM_RND rounds an unaligned one down.
+    const first = shmat(id);
+    const at = first.address;
+    first.detach();
+    const fixed = shmat(id, at + 123n, SHM_RND);
+    expect(fixed.address).toBe(at);
+    fixed.buffer[0] = 7;
+    expect(catchError(() => shmat(id, at + 123n))).toMatchObject({ code: "EINVAL", syscall: "shmat" }); // unaligned, no SHM_RND
+    fixed.detach();
+    expect(shmctl(id, IPC_STAT).nattch).toBe(0);
   });
 
   test("helpers check bounds and protection instead of faulting", () => {
