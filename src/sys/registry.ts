@@ -19,12 +19,14 @@
 //   {"kind":"posix","name":…,"ino":…}     POSIX object created
 //   {"forget":"posix","name":…,"ino":…}   POSIX object forgotten
 import fs from "fs";
+import { constants as osConstants } from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { IpcError, throwErrno } from "../errors";
-import { fn, isFailedPointer, shmStat, view } from "../ffi/libc";
+import { errno as lastErrno, fn, isFailedPointer, shmStat, view, type RawShmidDs } from "../ffi/libc";
 import { onExit } from "../process/lifecycle";
 import { NewestFirstMap } from "./newest-first-map";
+import { readShmTable } from "./proc-shm";
 import { currentUid, journalDir } from "./state-dir";
 
 /**
@@ -37,6 +39,7 @@ export type Created =
 
 const IPC_RMID = 0;
 const SHM_DIR = "/dev/shm";
+const { EACCES } = osConstants.errno;
 
 // Segments by id, POSIX objects by name: two maps, so tracking builds no key strings. The
 // segments' map keeps its newest entry out of the hash table (see newest-first-map.ts).
@@ -374,10 +377,32 @@ export function trackedObjects(): Created[] {
   return [...createdSegments.values(), ...createdPosix.values()];
 }
 
+/** The kernel's table of segments by id, read once per pass and only if a pass needs it. */
+interface ShmTableOnce {
+  byId?: Map<number, RawShmidDs>;
+}
+
+/**
+ * What the kernel says of segment `id`, for the checks before removing it: IPC_STAT, or, when
+ * the segment's own mode bars us from reading it (0o000, 0o200: IPC_STAT is EACCES even for
+ * its creator, while IPC_RMID is not), the kernel's table, which anyone may read. Root is never
+ * barred. Null when there is no such segment.
+ */
+function statForRemoval(id: number, table: ShmTableOnce): RawShmidDs | null {
+  const ds = shmStat(id);
+  if (ds !== null || lastErrno() !== EACCES) return ds;
+  try {
+    table.byId ??= new Map(readShmTable().map((row) => [row.shmid, row]));
+  } catch {
+    return null; // no /proc: the segment stays, as it did before
+  }
+  return table.byId.get(id) ?? null;
+}
+
 /** Removes one object this process created, if it is still the one we made. Never throws. */
-function removeOwn(c: Created): boolean {
+function removeOwn(c: Created, table: ShmTableOnce): boolean {
   if (c.kind === "sysv") {
-    const ds = shmStat(c.id);
+    const ds = statForRemoval(c.id, table);
     // The id may have been removed and reused by someone else: check key and creator.
     if (!ds || ds.cpid !== process.pid || (c.key !== 0 && ds.key !== c.key)) return false;
     return fn.shmctl_nobuf(c.id, IPC_RMID, null) === 0;
@@ -396,7 +421,8 @@ function removeOwn(c: Created): boolean {
 /** Removes everything this process created (not persisted). Returns how many were removed. */
 export function cleanupCreated(): number {
   let removed = 0;
-  for (const c of trackedObjects()) if (removeOwn(c)) removed++;
+  const table: ShmTableOnce = {};
+  for (const c of trackedObjects()) if (removeOwn(c, table)) removed++;
   createdSegments.clear();
   createdPosix.clear();
   closeJournal();
@@ -483,10 +509,10 @@ function liveEntries(text: string): Created[] {
 }
 
 /** Removes what a dead process (pid) journaled, only if it is provably that process's and ours. */
-function removeLeftover(c: Created, pid: number): boolean {
+function removeLeftover(c: Created, pid: number, table: ShmTableOnce): boolean {
   const uid = currentUid();
   if (c.kind === "sysv") {
-    const ds = shmStat(c.id);
+    const ds = statForRemoval(c.id, table);
     if (!ds || ds.uid !== uid || ds.cuid !== uid || ds.cpid !== pid) return false;
     if (c.key !== 0 && ds.key !== c.key) return false;
     if (c.ctime === undefined || Math.abs(ds.ctime - c.ctime) > CTIME_SLACK_S) return false;
@@ -521,6 +547,7 @@ function removeFile(file: string): void {
 export function reap(): ReapReport {
   const report: ReapReport = { removed: [], live: 0, skipped: 0 };
   const deadline = performance.now() + REAP_BUDGET_MS;
+  const table: ShmTableOnce = {};
   let dir: string;
   let names: string[];
   try {
@@ -554,7 +581,7 @@ export function reap(): ReapReport {
       report.skipped++;
       continue;
     }
-    for (const c of liveEntries(text)) if (removeLeftover(c, pid)) report.removed.push(c);
+    for (const c of liveEntries(text)) if (removeLeftover(c, pid, table)) report.removed.push(c);
     removeFile(file);
   }
   return report;

@@ -8,6 +8,7 @@ import { validateCString, validateFlags, validateInt32, validateInteger, validat
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, SHM_RDONLY } from "./constants";
 import { checkUserAddress } from "./address";
 import { SHMAT_MASK, SHMGET_MASK } from "./masks";
+import { readShmTable } from "./proc-shm";
 import { Region, regionToken } from "./region";
 import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
 
@@ -310,32 +311,22 @@ export class IpcsList extends Array<IpcsEntry> {}
  * {@includeCode ../../docs/examples/ipcs.ts}
  */
 export function readProcSysvShm(): IpcsList {
-  const text = fs.readFileSync("/proc/sysvipc/shm", "utf8");
-  const lines = text.trim().split("\n");
-  const header = lines[0].trim().split(/\s+/);
-  const col = (name: string) => header.indexOf(name);
   const users = userNames();
   const list = new IpcsList();
-  for (const line of lines.slice(1)) {
-    const f = line.trim().split(/\s+/);
-    const num = (name: string) => Number(f[col(name)]);
-    const perms = Number.parseInt(f[col("perms")], 8);
-    const cpid = num("cpid");
-    const uid = num("uid");
-    const key = num("key") | 0;
+  for (const row of readShmTable()) {
     list.push({
-      key,
-      keyHex: formatKey(key),
-      shmid: num("shmid"),
-      mode: perms & 0o777,
-      size: num("size"),
-      nattch: num("nattch"),
-      cpid,
-      lpid: num("lpid"),
-      uid,
-      owner: users.get(uid) ?? String(uid),
-      creatorAlive: isAlive(cpid),
-      dest: (perms & SHM_DEST) !== 0,
+      key: row.key,
+      keyHex: formatKey(row.key),
+      shmid: row.shmid,
+      mode: row.mode & 0o777,
+      size: row.segsz,
+      nattch: row.nattch,
+      cpid: row.cpid,
+      lpid: row.lpid,
+      uid: row.uid,
+      owner: users.get(row.uid) ?? String(row.uid),
+      creatorAlive: isAlive(row.cpid),
+      dest: (row.mode & SHM_DEST) !== 0,
     });
   }
   return list;

@@ -24,14 +24,26 @@ function segmentsBy(pids) {
     .map((f) => ({ shmid: Number(f[col("shmid")]), cpid: Number(f[col("cpid")]) }));
 }
 
-function runWorker(seed, calls, timeoutMs, recordsDir) {
+/**
+ * The command that runs a worker: Node itself, or, with `uid`, Node as that user and group
+ * through setpriv (util-linux), which execs it, so the child's pid is the worker's.
+ */
+function workerCommand(args, uid) {
+  if (uid === undefined) return [process.execPath, args];
+  return ["setpriv", [`--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", process.execPath, ...args]];
+}
+
+function runWorker(seed, calls, timeoutMs, recordsDir, uid) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-"));
   fs.chmodSync(dir, 0o755);
+  if (uid !== undefined) fs.chownSync(dir, uid, uid);
   const progressFile = path.join(dir, "progress.log");
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [WORKER, String(seed), String(calls), progressFile], {
+    const [command, args] = workerCommand([WORKER, String(seed), String(calls), progressFile], uid);
+    const child = spawn(command, args, {
       cwd: dir,
-      env: { ...process.env, TSLAB_IPC_RECORDS: recordsDir },
+      // Another user gets a home of their own (the worker's folder), as a login would.
+      env: { ...process.env, TSLAB_IPC_RECORDS: recordsDir, ...(uid === undefined ? {} : { HOME: dir }) },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -71,7 +83,9 @@ function runWorker(seed, calls, timeoutMs, recordsDir) {
 
 /**
  * Runs `workers` processes of `callsPerWorker` calls each (at most `parallel` at a time), with
- * seeds drawn from `seed`. Returns the totals and every problem found.
+ * seeds drawn from `seed`. Returns the totals and every problem found. With `uid` (the caller
+ * must be root) the workers run as that user, as a student on a shared server does: root may
+ * read and map what a user may not, so some failures show only there.
  */
 async function runFuzz({
   seed,
@@ -79,11 +93,13 @@ async function runFuzz({
   callsPerWorker = 2500,
   parallel = 2,
   timeoutMs = 120_000,
+  uid = /** @type {number | undefined} */ (undefined),
   log = /** @param {string} _line */ (_line) => {},
 }) {
   const rng = prng(seed);
   const seeds = Array.from({ length: workers }, () => rng.seed32());
   const recordsDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-fuzz-records-"));
+  if (uid !== undefined) fs.chownSync(recordsDir, uid, uid);
   const devshmBefore = new Set(fs.readdirSync("/dev/shm"));
   /** @type {any[]} what each worker reported (parsed JSON) */
   const results = [];
@@ -91,7 +107,7 @@ async function runFuzz({
   const lane = async () => {
     while (next < seeds.length) {
       const s = seeds[next++];
-      const r = await runWorker(s, callsPerWorker, timeoutMs, recordsDir);
+      const r = await runWorker(s, callsPerWorker, timeoutMs, recordsDir, uid);
       log(
         `worker seed ${s}: ${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`}, ${r.summary ? r.summary.counts.calls : 0} calls`,
       );
@@ -101,12 +117,13 @@ async function runFuzz({
   await Promise.all(Array.from({ length: Math.min(parallel, workers) }, () => lane()));
 
   /**
-   * @type {{ seed: number, workers: number, calls: number, ok: number, errors: Record<string, number>, bugs: any[],
+   * @type {{ seed: number, uid: number | undefined, workers: number, calls: number, ok: number, errors: Record<string, number>, bugs: any[],
    *   crashes: object[], leaks: string[], byTarget: Record<string, { calls: number, ok: number, ms: number }>,
    *   errorTotal: number, newBugs: any[], knownSeen: string[] }}
    */
   const report = {
     seed,
+    uid,
     workers,
     calls: 0,
     ok: 0,
@@ -177,7 +194,9 @@ function spawnSyncQuiet(cmd, args) {
 /** Lines for people: the totals, errors by class, and each problem with its reproducer. */
 function formatReport(r) {
   const lines = [];
-  lines.push(`fuzz: seed ${r.seed} (replay: TSLAB_IPC_SEED=${r.seed}), ${r.workers} worker processes`);
+  lines.push(
+    `fuzz: seed ${r.seed} (replay: TSLAB_IPC_SEED=${r.seed}), ${r.workers} worker processes${r.uid === undefined ? "" : ` as uid ${r.uid}`}`,
+  );
   lines.push(`  calls ${r.calls}, returned ${r.ok}, threw ${r.errorTotal}`);
   for (const [k, v] of Object.entries(r.errors).sort((a, b) => b[1] - a[1])) lines.push(`    ${k.padEnd(28)} ${v}`);
   lines.push(

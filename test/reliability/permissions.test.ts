@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { IPC_CREAT, IPC_RMID, IPC_PRIVATE, PosixShm, shmat, shmctl, shmget } from "../../src";
-import { distIndex, tempDir, uniqueName } from "../helpers";
+import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
 
 function canSwitchUser(): string | null {
   if (typeof process.getuid !== "function" || process.getuid() !== 0)
@@ -27,7 +27,7 @@ const maybe = skipReason ? test.skip : test;
 if (skipReason) console.log(`permissions tests skipped: ${skipReason}`);
 
 /** Runs `body` as nobody with `ipc` bound to the library; returns what it printed as JSON. */
-function asNobody(body: string): Record<string, string> {
+function asNobody(body: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const code = `const ipc = require(${JSON.stringify(distIndex)}); const out = {};
     const attempt = (name, f) => { try { const v = f(); out[name] = "ok" + (v === undefined ? "" : ":" + v); }
       catch (e) { out[name] = (e instanceof ipc.IpcError ? "IpcError " : e.constructor.name + " ") + e.code + " " + e.message; } };
@@ -39,6 +39,7 @@ function asNobody(body: string): Record<string, string> {
     {
       encoding: "utf8",
       cwd: "/tmp",
+      env,
     },
   );
   if (r.status !== 0) throw new Error(`child as nobody failed: ${r.stderr}`);
@@ -128,5 +129,56 @@ maybe("mapped files: 0600 cannot be mapped by another user; 0644 maps read-only 
     expect(fs.readFileSync(f644).subarray(0, 11).toString()).toBe("root's file");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// A mode without owner read (0o000, 0o200) makes IPC_STAT EACCES even for the segment's creator,
+// though IPC_RMID still works for them: the removal at exit and reap() used to check ownership
+// through IPC_STAT alone, so every such segment a student made outlived their kernel (found by
+// the fuzzer run as an unprivileged user, 5 December). Root is never barred, so only another
+// user shows it.
+maybe("System V: a segment whose mode bars its creator's reading is still removed at exit and by reap()", () => {
+  const records = tempDir();
+  fs.chownSync(records, 65534, 65534);
+  fs.chmodSync(records, 0o700);
+  const env = { ...process.env, TSLAB_IPC_RECORDS: records };
+  const made: number[] = [];
+  try {
+    const exited = asNobody(
+      `const a = ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o000);
+      const b = ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o200);
+      out.ids = a + " " + b;
+      attempt("stat", () => ipc.shmctl(a, ipc.IPC_STAT));`,
+      env,
+    );
+    made.push(...exited.ids.split(" ").map(Number));
+    expect(exited.stat).toEqual(expect.stringMatching(/^IpcError EACCES /));
+    for (const id of made) expect(segmentExists(id)).toBe(false);
+
+    // Killed before it could clean up: the journal names the segment, and reap() removes it.
+    const killed = spawnSync(
+      "setpriv",
+      [
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        process.execPath,
+        "-e",
+        `const ipc = require(${JSON.stringify(distIndex)});
+        console.log(ipc.shmget(ipc.IPC_PRIVATE, 4096, ipc.IPC_CREAT | 0o000));
+        process.kill(process.pid, "SIGKILL");`,
+      ],
+      { encoding: "utf8", cwd: "/tmp", env },
+    );
+    expect(killed.signal).toBe("SIGKILL");
+    const orphan = Number(killed.stdout.trim());
+    made.push(orphan);
+    expect(segmentExists(orphan)).toBe(true);
+    const reaped = asNobody(`attempt("reap", () => ipc.reap().removed.map((c) => c.id).join(" "));`, env);
+    expect(reaped.reap).toBe(`ok:${orphan}`);
+    expect(segmentExists(orphan)).toBe(false);
+  } finally {
+    for (const id of made) if (segmentExists(id)) shmctl(id, IPC_RMID);
+    fs.rmSync(records, { recursive: true, force: true });
   }
 });
