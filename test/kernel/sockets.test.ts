@@ -22,6 +22,25 @@ async function connectionFile(dir: string, ports: Record<string, number> = {}): 
   return file;
 }
 
+/**
+ * The kernel's sockets bound on fresh ports. freePort cannot hold a port: between its probe and
+ * the bind, another process of the run may take it (a client's outgoing connection draws from the
+ * same ephemeral range), which failed CI once with EADDRINUSE. Such a bind is tried again on new
+ * ports, twice at most; any other failure is the test's.
+ */
+async function bindOnFreshPorts(dir: string) {
+  for (let attempt = 1; ; attempt++) {
+    const kernel = bindKernelSockets(await connectionFile(dir));
+    try {
+      await kernel.bound;
+      return kernel;
+    } catch (e) {
+      for (const sock of Object.values(kernel.sockets) as Array<{ close(): void }>) sock.close();
+      if (attempt === 3 || !/address already in use/i.test(String(e))) throw e;
+    }
+  }
+}
+
 describe("the kernel's sockets, bound first", () => {
   let dir: string;
   beforeEach(() => {
@@ -30,11 +49,9 @@ describe("the kernel's sockets, bound first", () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test("a request sent before anything reads the shell socket waits for the first read", async () => {
-    const file = await connectionFile(dir);
-    const { connInfo, sockets, bound } = bindKernelSockets(file);
+    const { connInfo, sockets } = await bindOnFreshPorts(dir);
     const client = new zmq.Dealer();
     try {
-      await bound;
       expect(sockets.iopub.sendHighWaterMark).toBe(IOPUB_HIGH_WATER_MARK);
       client.connect(`tcp://127.0.0.1:${connInfo.shell_port}`);
       await client.send(["kernel_info_request"]);
