@@ -8,17 +8,13 @@ import path from "path";
 import { IPC_CREAT, IPC_RMID, IPC_PRIVATE, PosixShm, shmat, shmctl, shmget } from "../../src";
 import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
 
+/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
+const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
 function canSwitchUser(): string | null {
   if (typeof process.getuid !== "function" || process.getuid() !== 0)
     return "not running as root: cannot act as another user";
-  const r = spawnSync("setpriv", [
-    "--reuid=nobody",
-    "--regid=nogroup",
-    "--clear-groups",
-    process.execPath,
-    "-e",
-    `require(${JSON.stringify(distIndex)})`,
-  ]);
+  const r = spawnSync("setpriv", [...AS_NOBODY, process.execPath, "-e", `require(${JSON.stringify(distIndex)})`]);
   if (r.status !== 0) return `setpriv cannot run the library as nobody: ${String(r.stderr).trim().slice(0, 200)}`;
   return null;
 }
@@ -33,15 +29,11 @@ function asNobody(body: string, env: NodeJS.ProcessEnv = process.env): Record<st
       catch (e) { out[name] = (e instanceof ipc.IpcError ? "IpcError " : e.constructor.name + " ") + e.code + " " + e.message; } };
     ${body}
     console.log(JSON.stringify({ uid: process.getuid(), ...out }));`;
-  const r = spawnSync(
-    "setpriv",
-    ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, "-e", code],
-    {
-      encoding: "utf8",
-      cwd: "/tmp",
-      env,
-    },
-  );
+  const r = spawnSync("setpriv", [...AS_NOBODY, process.execPath, "-e", code], {
+    encoding: "utf8",
+    cwd: "/tmp",
+    env,
+  });
   if (r.status !== 0) throw new Error(`child as nobody failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
@@ -159,9 +151,7 @@ maybe("System V: a segment whose mode bars its creator's reading is still remove
     const killed = spawnSync(
       "setpriv",
       [
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
+        ...AS_NOBODY,
         process.execPath,
         "-e",
         `const ipc = require(${JSON.stringify(distIndex)});
