@@ -14,7 +14,7 @@ import { launchOfflineBrowser } from "../figures/chromium";
 import { addPngsToNotebook, openFigureRenderer } from "../figures/png";
 import { inPool } from "../process/pool";
 import { judgeNotebook, type Judgement } from "./judge";
-import { executeNotebook, openHtmlExporter, projectKernel } from "./jupyter";
+import { executeNotebook, ipcNamespaceAvailable, openHtmlExporter, projectKernel } from "./jupyter";
 import { readNotebook, writeNotebook, type Notebook } from "./notebook";
 import { studentVersion } from "./student";
 
@@ -122,8 +122,15 @@ export async function buildHandouts(options: HandoutOptions): Promise<HandoutRep
     await Promise.all([printed, exporter.export(pages)]);
   };
   try {
-    log(`Executing ${files.length} notebook(s) with ${kernel.description}`);
-    const reports = await inPool(files, options.jobs ?? 1, async (file, i) => {
+    // Without an IPC namespace per run, a segment that appears during a run may be another
+    // notebook's of this user: only a run alone can tell its own leaks (nbrun.py drops other
+    // users' segments).
+    const alone = !ipcNamespaceAvailable() && (options.jobs ?? 1) > 1;
+    log(
+      `Executing ${files.length} notebook(s) with ${kernel.description}` +
+        (alone ? "; one at a time (no IPC namespace of their own here to tell their leaks apart)" : ""),
+    );
+    const reports = await inPool(files, alone ? 1 : (options.jobs ?? 1), async (file, i) => {
       const name = path.basename(file, ".ipynb");
       const executedPath = path.join(options.outDir, `${name}.ipynb`);
       log(`[${i + 1}/${files.length}] ${name}: executing…`);

@@ -11,6 +11,7 @@ import os from "os";
 import path from "path";
 import { withCode } from "../codes";
 import { packageRoot } from "../process/paths";
+import { asCallerAgain, unshareArgv } from "../process/namespaces";
 
 export const KERNEL_NAME = "tslab-ipc";
 
@@ -114,8 +115,9 @@ let isolation: string[] | null | undefined;
  */
 export function isolationPrefix(): string[] | null {
   if (isolation !== undefined) return isolation;
-  const full = ["unshare", "--ipc", "--mount", "--", "sh", "-c", PRIVATE_DEV_SHM, "sh"];
-  const ipcOnly = ["unshare", "--ipc", "--"];
+  // As a normal user, through a user namespace whose root only mounts (see process/namespaces).
+  const full = [...unshareArgv(["--ipc", "--mount"]), "sh", "-c", PRIVATE_DEV_SHM, "sh", ...asCallerAgain()];
+  const ipcOnly = [...unshareArgv(["--ipc"]), ...asCallerAgain()];
   isolation = null;
   for (const prefix of [full, ipcOnly]) {
     const r = spawnSync(prefix[0], [...prefix.slice(1), "true"], { stdio: "ignore" });

@@ -8,8 +8,8 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
       line: {"ok": bool, "seconds": float, "error": str|null, "segments_left": [...],
       "dev_shm_left": [...]}. "ok"
       is false only when the run itself broke (kernel died, a cell timed out, the kernel could
-      not start). "segments_left" lists the System V segments that appeared during the run and
-      are still there after the kernel shut down (lines of /proc/sysvipc/shm), and
+      not start). "segments_left" lists this user's System V segments that appeared during the run
+      and are still there after the kernel shut down (lines of /proc/sysvipc/shm), and
       "dev_shm_left" the new names in /dev/shm; run in its own IPC namespace and /dev/shm
       (see src/handouts/jupyter.ts) it sees only what the notebook made.
   nbrun.py html IN.ipynb OUT.html [IN2.ipynb OUT2.html ...]
@@ -32,9 +32,16 @@ from kernel_start import start_kernel  # noqa: E402
 
 
 def sysv_segments():
+    """This user's segments (by creator uid, which IPC_SET cannot change), by shmid.
+
+    Outside an IPC namespace of its own a run also sees other users' segments, which it did
+    not make; in one, every segment is the run's and this user's.
+    """
     with open("/proc/sysvipc/shm") as f:
-        lines = f.read().strip().split("\n")[1:]
-    return {line.split()[1]: " ".join(line.split()[:8]) for line in lines if line.strip()}
+        header, *lines = f.read().strip().split("\n")
+    cuid = header.split().index("cuid")
+    rows = [line.split() for line in lines if line.strip()]
+    return {row[1]: " ".join(row[:8]) for row in rows if int(row[cuid]) == os.getuid()}
 
 
 def dev_shm():

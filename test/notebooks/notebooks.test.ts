@@ -7,7 +7,7 @@
 // each pass (target: one pass < 90 s).
 //
 // NOTEBOOK_JOBS (default 2) notebooks run at the same time, which also shows that two kernels
-// side by side do not collide.
+// side by side do not collide (one at a time where runs get no IPC namespace of their own).
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -34,7 +34,9 @@ const notebooksDir = path.join(root, "notebooks");
 const only = process.env.NOTEBOOKS?.split(",").filter(Boolean);
 const files = listNotebooks(notebooksDir, only);
 const unavailable = jupyterUnavailableReason();
-const jobs = Math.max(1, Number(process.env.NOTEBOOK_JOBS ?? 2));
+// Side by side only where each run has an IPC namespace of its own: otherwise one run's leak
+// check would see the other's live segments (npm start runs them one at a time then too).
+const jobs = ipcNamespaceAvailable() ? Math.max(1, Number(process.env.NOTEBOOK_JOBS ?? 2)) : 1;
 
 interface Run {
   result: ExecuteResult;
