@@ -39,24 +39,36 @@ def result_channel():
 
 
 def ipc_objects():
-    """{"shm 123": "key shmid ...", "sem ...", "msg ...", "/dev/shm/name": ...}."""
+    """{"shm 123": "key shmid ...", "sem ...", "msg ...", "/dev/shm/name": ...}: this user's.
+
+    Only objects this uid created (System V's cuid, which IPC_SET cannot change; a /dev/shm
+    name's owner): without namespaces of its own a submission's run also sees other users'
+    objects (the course server's other kernels), which it did not make.
+    """
     found = {}
+    uid = os.getuid()
     for kind in ("shm", "sem", "msg"):
         try:
             with open("/proc/sysvipc/" + kind) as f:
-                lines = f.read().strip().split("\n")[1:]
+                header, *lines = f.read().strip().split("\n")
         except OSError:
             continue
+        cuid = header.split().index("cuid")
         for line in lines:
             fields = line.split()
-            if len(fields) > 1:
+            if len(fields) > cuid and int(fields[cuid]) == uid:
                 found["%s %s" % (kind, fields[1])] = "System V %s key 0x%08x id %s" % (
                     {"shm": "segment", "sem": "semaphore set", "msg": "message queue"}[kind], int(fields[0]) & 0xFFFFFFFF, fields[1])
     try:
-        for name in os.listdir("/dev/shm"):
-            found["/dev/shm/" + name] = "/dev/shm/" + name
+        names = os.listdir("/dev/shm")
     except OSError:
-        pass
+        names = []
+    for name in names:
+        try:
+            if os.lstat("/dev/shm/" + name).st_uid == uid:
+                found["/dev/shm/" + name] = "/dev/shm/" + name
+        except OSError:
+            pass  # gone since the listing
     return found
 
 

@@ -3,7 +3,8 @@
 //
 // Invariants:
 // - "namespace": its own IPC namespace, /dev/shm, /tmp and PID namespace (unshare; as a
-//   normal user through a user namespace). What it creates vanishes with it, every process
+//   normal user through user namespaces that leave the submission the grader's own uid and no
+//   capability: process/namespaces). What it creates vanishes with it, every process
 //   it started dies with it (--kill-child on a PID namespace), and what it lists as leaked is
 //   exactly its own.
 // - "names" (no unshare here): a private TMPDIR, and grading runs one submission at a time so
@@ -15,6 +16,7 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { asCallerAgain, unshareArgv } from "../process/namespaces";
 
 export type SandboxKind = "namespace" | "names";
 
@@ -107,9 +109,11 @@ export function chooseSandbox(): Sandbox {
   if (chosen) return chosen;
   const root = process.getuid?.() === 0;
   const user = root ? nobody() : null;
-  const drop = user
+  const asNobody = user
     ? ["setpriv", `--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--no-new-privs", "--"]
     : [];
+  // In namespaces made by a normal user, the submission is the grader again once the mounts are.
+  const drop = user ? asNobody : asCallerAgain();
   const mountScript = (work: string, limits: Limits) => [
     "sh",
     "-c",
@@ -118,20 +122,22 @@ export function chooseSandbox(): Sandbox {
     keptFolders(work),
     String(limits.tmpfsBytes),
   ];
-  const candidates: string[][] = root
-    ? [["unshare", ...UNSHARE]]
-    : [["unshare", "--user", "--map-root-user", ...UNSHARE]];
+  const unshare = unshareArgv(UNSHARE);
   const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-sandbox-probe-"));
-  const allowed = candidates.find((unshare) =>
-    works([...unshare, "--", ...mountScript(probeDir, DEFAULT_LIMITS), ...limitArgs(DEFAULT_LIMITS), ...drop, "true"]),
-  );
+  const allowed = works([
+    ...unshare,
+    ...mountScript(probeDir, DEFAULT_LIMITS),
+    ...limitArgs(DEFAULT_LIMITS),
+    ...drop,
+    "true",
+  ]);
   fs.rmSync(probeDir, { recursive: true, force: true });
-  for (const unshare of allowed ? [allowed] : []) {
+  if (allowed) {
     chosen = {
       kind: "namespace",
       user,
       parallel: true,
-      prefix: (work, limits) => [...unshare, "--", ...mountScript(work, limits), ...limitArgs(limits), ...drop],
+      prefix: (work, limits) => [...unshare, ...mountScript(work, limits), ...limitArgs(limits), ...drop],
       description: `own IPC, mount and PID namespaces, private /dev/shm and /tmp (${unshare.includes("--user") ? "user namespace" : "unshare"})${user ? ", as nobody" : ""}, limits by prlimit`,
     };
     return chosen;
@@ -140,7 +146,7 @@ export function chooseSandbox(): Sandbox {
     kind: "names",
     user,
     parallel: false,
-    prefix: (_work, limits) => [...limitArgs(limits), ...drop],
+    prefix: (_work, limits) => [...limitArgs(limits), ...asNobody],
     description: `no namespaces here (unshare not allowed): private TMPDIR, one submission at a time, leaks found by a before/after diff${user ? ", as nobody" : ""}, limits by prlimit`,
   };
   return chosen;

@@ -1,0 +1,96 @@
+// The grading sandbox on a shared server. A grader who is not root (an instructor's account)
+// grades each submission in namespaces of its own, made through user namespaces, and the
+// submission runs there as the grader: its own uid, no capability, so the kernel checks modes
+// as it does for the student. Where no namespace is allowed, grade.py's before/after listing
+// counts only the objects this user created, never another user's that appeared meanwhile.
+import { spawnSync } from "child_process";
+import fs from "fs";
+import path from "path";
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, shmctl, shmget } from "../../src";
+import { repoRoot, segmentExists, tempDir } from "../helpers";
+
+/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
+const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+const PY = "/usr/bin/python3";
+
+function otherUserUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return "not running as root: cannot act as another user";
+  if (spawnSync("setpriv", [...AS_NOBODY, "true"]).status !== 0) return "setpriv cannot run a command as nobody";
+  if (!fs.existsSync(path.join(repoRoot, "dist", "assign", "sandbox.js"))) return "dist/ is not built (npm run build)";
+  return null;
+}
+const asUserSkip = otherUserUnavailable();
+const userNamespaceSkip =
+  asUserSkip ??
+  (spawnSync("setpriv", [...AS_NOBODY, "unshare", "--user", "--map-root-user", "--ipc", "true"]).status === 0
+    ? null
+    : "a normal user may not make user namespaces here (unshare --user is refused)");
+const nobodyUid = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim());
+
+(userNamespaceSkip ? test.skip : test)(
+  `a grader who is not root: the submission runs as the grader, with no capability, in an IPC namespace of its own${userNamespaceSkip ? ` [skipped: ${userNamespaceSkip}]` : ""}`,
+  () => {
+    const work = tempDir("tslab-ipc-sandbox-user-");
+    fs.chmodSync(work, 0o777);
+    // In the sandbox: who it is, its effective capabilities, and the segments it can see once
+    // it made one.
+    const inside =
+      'id -u; grep CapEff /proc/self/status | cut -f2; ipcmk -M 4096 -p 0600 | grep -o "[0-9]*$"; tail -n +2 /proc/sysvipc/shm | wc -l';
+    const code = `const m = require(${JSON.stringify(path.join(repoRoot, "dist", "assign", "sandbox.js"))});
+      const s = m.chooseSandbox();
+      const argv = [...s.prefix(${JSON.stringify(work)}, m.DEFAULT_LIMITS), "sh", "-c", ${JSON.stringify(inside)}];
+      const r = require("child_process").spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      console.log(JSON.stringify({ kind: s.kind, user: s.user, status: r.status, stderr: r.stderr, lines: r.stdout.trim().split("\\n") }));`;
+    // A segment in the machine's namespace, which the sandbox must not list.
+    const outside = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o644);
+    const r = spawnSync("setpriv", [...AS_NOBODY, process.execPath, "-e", code], {
+      encoding: "utf8",
+      cwd: work,
+      env: { ...process.env, HOME: work, TMPDIR: work },
+    });
+    shmctl(outside, IPC_RMID);
+    expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+    const got = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(got).toMatchObject({ kind: "namespace", user: null, status: 0, stderr: "" });
+    const [uid, capEff, shmid, count] = got.lines;
+    expect(Number(uid)).toBe(nobodyUid);
+    expect(capEff).toBe("0000000000000000");
+    expect(shmid).toMatch(/^\d+$/);
+    // Its own segment only, not the one outside.
+    expect(count).toBe("1");
+  },
+  60_000,
+);
+
+(asUserSkip ? test.skip : test)(
+  `grade.py's listing of what a submission made holds only this user's objects${asUserSkip ? ` [skipped: ${asUserSkip}]` : ""}`,
+  () => {
+    const mine = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+    const other = spawnSync("setpriv", [...AS_NOBODY, "ipcmk", "-M", "4096", "-p", "0600"], { encoding: "utf8" });
+    const theirs = Number(/(\d+)\s*$/.exec(other.stdout.trim())?.[1] ?? -1);
+    const theirName = path.join("/dev/shm", `tslab-ipc-theirs-${process.pid}`);
+    try {
+      expect(theirs).toBeGreaterThanOrEqual(0);
+      fs.writeFileSync(theirName, "");
+      fs.chownSync(theirName, nobodyUid, nobodyUid);
+      const r = spawnSync(
+        PY,
+        [
+          "-c",
+          `import json, sys; sys.path.insert(0, ${JSON.stringify(path.join(repoRoot, "src", "assign"))}); import grade; print(json.dumps(sorted(grade.ipc_objects())))`,
+        ],
+        { encoding: "utf8" },
+      );
+      expect({ status: r.status, stderr: r.status === 0 ? "" : r.stderr }).toEqual({ status: 0, stderr: "" });
+      const listed: string[] = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      expect(listed).toContain(`shm ${mine}`);
+      expect(listed).not.toContain(`shm ${theirs}`);
+      expect(listed).not.toContain(theirName);
+    } finally {
+      shmctl(mine, IPC_RMID);
+      if (theirs >= 0 && segmentExists(theirs)) shmctl(theirs, IPC_RMID);
+      fs.rmSync(theirName, { force: true });
+    }
+  },
+  60_000,
+);
