@@ -223,7 +223,12 @@ export function privateJupyterEnv(dir: string, extra: NodeJS.ProcessEnv = {}): N
   };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's tests and the notebook server's). */
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the kernel's tests and the notebook
+ * server's). It cannot be held: before whatever binds it, another process of the run may take
+ * it (an outgoing connection draws its local port from the same range). Start what binds it
+ * through onFreshPorts.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
@@ -233,4 +238,19 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `start()`, which binds ports from freePort, again when it fails because one was taken in
+ * between ("already in use" in its error), twice at most; any other failure is the caller's.
+ * `start` cleans up after its own failure.
+ */
+export async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt === 3 || !/already in use/i.test(String(e))) throw e;
+    }
+  }
 }

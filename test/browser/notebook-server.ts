@@ -10,7 +10,7 @@ import fs from "fs";
 import type { Page } from "playwright-core";
 import { CHROMIUM_ARGS } from "../../src/figures/chromium";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
-import { chromiumPath, freePort } from "../helpers";
+import { chromiumPath, freePort, onFreshPorts } from "../helpers";
 
 export interface NotebookServer {
   /** http://127.0.0.1:<port> */
@@ -21,10 +21,17 @@ export interface NotebookServer {
   stop(): Promise<void>;
 }
 
-/** Starts the server and waits (60 s at most) until its API answers; stops it again on failure. */
-export async function startNotebookServer(workDir: string, env: NodeJS.ProcessEnv): Promise<NotebookServer> {
+/**
+ * Starts the server and waits (60 s at most) until its API answers; stops it again on failure.
+ * On a fresh port when the one freePort found was taken before the server bound it (the server
+ * then exits saying so): onFreshPorts.
+ */
+export function startNotebookServer(workDir: string, env: NodeJS.ProcessEnv): Promise<NotebookServer> {
+  return onFreshPorts(async () => startOnPort(await freePort(), workDir, env));
+}
+
+async function startOnPort(port: number, workDir: string, env: NodeJS.ProcessEnv): Promise<NotebookServer> {
   const token = crypto.randomBytes(16).toString("hex");
-  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(
     jupyterPython(),
@@ -67,7 +74,8 @@ export async function startNotebookServer(workDir: string, env: NodeJS.ProcessEn
   try {
     for (const deadline = Date.now() + 60_000; ; ) {
       if (child.exitCode !== null) throw new Error(`jupyter notebook exited with ${child.exitCode}:\n${log}`);
-      const ok = await fetch(`${base}/api/status?token=${token}`).then(
+      // Bounded: whatever holds the port may accept a connection and never answer.
+      const ok = await fetch(`${base}/api/status?token=${token}`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.ok,
         () => false,
       );

@@ -12,7 +12,7 @@ import crypto from "crypto";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { freePort } from "../helpers";
+import { freePort, onFreshPorts } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -42,7 +42,10 @@ afterEach(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** One kernel: kernel_info at once, iopub 50 ms after the prelude. */
+/**
+ * One kernel: kernel_info at once, iopub 50 ms after the prelude. It throws the kernel's bind
+ * error when a port freePort found free was taken before the kernel bound it (onFreshPorts).
+ */
 async function attempt(): Promise<{ log: string; replyType: string | null; statuses: string[] }> {
   kernel?.kill("SIGTERM");
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -75,6 +78,7 @@ async function attempt(): Promise<{ log: string; replyType: string | null; statu
       if (stderr.includes("prelude done")) resolve();
     });
   });
+  const exited = new Promise<void>((resolve) => kernel?.once("exit", () => resolve()));
 
   // linger 0: nothing left to send keeps zeromq's threads (and jest) alive after close.
   const shell = new zmq.Dealer({ linger: 0 });
@@ -90,7 +94,9 @@ async function attempt(): Promise<{ log: string; replyType: string | null; statu
     ].map((p) => JSON.stringify(p));
     // Queued by zeromq until the kernel binds its shell socket.
     await shell.send([DELIM, sign(key, parts), ...parts]);
-    await Promise.race([preludeDone, new Promise((r) => setTimeout(r, 60_000))]);
+    await Promise.race([preludeDone, exited, new Promise((r) => setTimeout(r, 60_000))]);
+    if (!stderr.includes("prelude done") && stderr.includes("cannot bind the kernel's sockets"))
+      throw new Error(stderr);
     expect(stderr).toContain("prelude done");
     // The kernel is up and would answer now; the client's iopub joins 50 ms later (the kernel
     // waits for it at most 500 ms from the prelude's end).
@@ -116,7 +122,7 @@ async function attempt(): Promise<{ log: string; replyType: string | null; statu
 test("the first kernel_info's busy status reaches a client whose iopub joins after the kernel is up", async () => {
   const waitsOver: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const { log, replyType, statuses } = await attempt();
+    const { log, replyType, statuses } = await onFreshPorts(attempt);
     expect(replyType).toBe("kernel_info_reply");
     if (log.includes("iopub wait over")) {
       waitsOver.push(log);

@@ -6,7 +6,7 @@ import fs from "fs";
 import net from "net";
 import os from "os";
 import path from "path";
-import { freePort } from "../helpers";
+import { freePort, onFreshPorts } from "../helpers";
 
 const repo = path.join(__dirname, "..", "..");
 const { bindKernelSockets, tslabZeromq, IOPUB_HIGH_WATER_MARK } = require(path.join(repo, "kernel", "sockets.js"));
@@ -22,23 +22,18 @@ async function connectionFile(dir: string, ports: Record<string, number> = {}): 
   return file;
 }
 
-/**
- * The kernel's sockets bound on fresh ports. freePort cannot hold a port: between its probe and
- * the bind, another process of the run may take it (a client's outgoing connection draws from the
- * same ephemeral range), which failed CI once with EADDRINUSE. Such a bind is tried again on new
- * ports, twice at most; any other failure is the test's.
- */
-async function bindOnFreshPorts(dir: string) {
-  for (let attempt = 1; ; attempt++) {
+/** The kernel's sockets bound on fresh ports (onFreshPorts: a port may be taken meanwhile). */
+function bindOnFreshPorts(dir: string) {
+  return onFreshPorts(async () => {
     const kernel = bindKernelSockets(await connectionFile(dir));
     try {
       await kernel.bound;
       return kernel;
     } catch (e) {
       for (const sock of Object.values(kernel.sockets) as Array<{ close(): void }>) sock.close();
-      if (attempt === 3 || !/address already in use/i.test(String(e))) throw e;
+      throw e;
     }
-  }
+  });
 }
 
 describe("the kernel's sockets, bound first", () => {
