@@ -143,6 +143,15 @@ export function pythonWith(...modules: string[]): string | null {
   return r.status === 0 ? py : null;
 }
 
+/** This user's name as `ipcs` shows an owner: from passwd, else the number (an account with no entry). */
+export function ownerName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(process.getuid?.());
+  }
+}
+
 export function segmentExists(shmid: number): boolean {
   return fs
     .readFileSync("/proc/sysvipc/shm", "utf8")

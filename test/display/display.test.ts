@@ -21,6 +21,7 @@ import {
   shmget,
 } from "../../src";
 import type { DisplayData } from "../../src";
+import { ownerName } from "../helpers";
 
 function withSegment<T>(fn: (shmid: number) => T): T {
   const shmid = shmget(IPC_PRIVATE, 8192, IPC_CREAT | 0o600);
@@ -74,13 +75,7 @@ describe("our objects show themselves (Symbol.for('Jupyter.display'))", () => {
       const lines = String(shown.data["text/plain"]).split("\n");
       expect(lines).toHaveLength(list.length + 2);
       // Our row, column by column: key, shmid, owner, perms, bytes, nattch, (no status), cpid, lpid.
-      const owner = (() => {
-        try {
-          return os.userInfo().username;
-        } catch {
-          return String(process.getuid!());
-        }
-      })();
+      const owner = ownerName();
       const row = lines
         .find((l) => l.split(/\s+/)[1] === String(shmid))!
         .trim()

@@ -82,7 +82,9 @@ beforeAll(() => {
   if (!hasConsole) return;
   tmp = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-console-"));
   socket = path.join(tmp, "tmux.sock");
-  env = privateJupyterEnv(tmp, { TERM: "xterm-256color", HOME: tmp });
+  // tmux runs the console through $SHELL, else the account's login shell, which is nologin for
+  // accounts like nobody.
+  env = privateJupyterEnv(tmp, { TERM: "xterm-256color", HOME: tmp, SHELL: "/bin/sh" });
   fs.mkdirSync(path.join(tmp, "notebooks"));
   const install = spawnSync(process.execPath, [path.join(repo, "kernel", "install.js"), "install", "--user"], {
     env,

@@ -1,7 +1,6 @@
 // watchIpcs: one output, updated in place (same display_id, update=true) only when something
 // changed; segments appearing, attaching, marked, removed; it stops when the cell ends.
 import { spawnSync } from "child_process";
-import os from "os";
 import {
   IPC_CREAT,
   IPC_PRIVATE,
@@ -14,7 +13,7 @@ import {
   shmget,
   watchIpcs,
 } from "../../src";
-import { distIndex, uniqueName } from "../helpers";
+import { distIndex, ownerName, uniqueName } from "../helpers";
 
 interface Sent {
   text: string;
@@ -81,7 +80,7 @@ test("the cell's end stops it with a final update; later changes send nothing", 
     const last = sent[sent.length - 1];
     expect(last.update).toBe(true);
     expect(last.text).toMatch(/^ipcs \(stopped after \d+\.\d s\): 1 object/);
-    expect(last.text).toMatch(new RegExp(`^POSIX\\s+${name}\\s+—\\s+${os.userInfo().username}\\s+0600\\s+8192`, "m"));
+    expect(last.text).toMatch(new RegExp(`^POSIX\\s+${name}\\s+—\\s+${ownerName()}\\s+0600\\s+8192`, "m"));
     const count = sent.length;
     w.refresh();
     w.stop();
