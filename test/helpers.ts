@@ -143,6 +143,24 @@ export function pythonWith(...modules: string[]): string | null {
   return r.status === 0 ? py : null;
 }
 
+/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
+export const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+
+/** Why this run cannot act as nobody (another user on the machine), or null. */
+export function nobodyUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return "not running as root: cannot act as another user";
+  if (spawnSync("setpriv", [...AS_NOBODY, "true"]).status !== 0) return "setpriv cannot run a command as nobody";
+  return null;
+}
+
+/** Why nobody cannot make user namespaces here (Debian allows it; some distributions do not), or null. */
+export function nobodyUserNamespacesUnavailable(): string | null {
+  const reason = nobodyUnavailable();
+  if (reason) return reason;
+  const r = spawnSync("setpriv", [...AS_NOBODY, "unshare", "--user", "--map-root-user", "--ipc", "true"]);
+  return r.status === 0 ? null : "a normal user may not make user namespaces here (unshare --user is refused)";
+}
+
 /** This user's name as `ipcs` shows an owner: from passwd, else the number (an account with no entry). */
 export function ownerName(): string {
   try {

@@ -7,24 +7,19 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, shmctl, shmget } from "../../src";
-import { repoRoot, segmentExists, tempDir } from "../helpers";
+import {
+  AS_NOBODY,
+  nobodyUnavailable,
+  nobodyUserNamespacesUnavailable,
+  repoRoot,
+  segmentExists,
+  tempDir,
+} from "../helpers";
 
-/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
-const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
 const PY = "/usr/bin/python3";
-
-function otherUserUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return "not running as root: cannot act as another user";
-  if (spawnSync("setpriv", [...AS_NOBODY, "true"]).status !== 0) return "setpriv cannot run a command as nobody";
-  if (!fs.existsSync(path.join(repoRoot, "dist", "assign", "sandbox.js"))) return "dist/ is not built (npm run build)";
-  return null;
-}
-const asUserSkip = otherUserUnavailable();
-const userNamespaceSkip =
-  asUserSkip ??
-  (spawnSync("setpriv", [...AS_NOBODY, "unshare", "--user", "--map-root-user", "--ipc", "true"]).status === 0
-    ? null
-    : "a normal user may not make user namespaces here (unshare --user is refused)");
+const built = fs.existsSync(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+const asUserSkip = nobodyUnavailable() ?? (built ? null : "dist/ is not built (npm run build)");
+const userNamespaceSkip = asUserSkip ?? nobodyUserNamespacesUnavailable();
 const nobodyUid = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim());
 
 (userNamespaceSkip ? test.skip : test)(

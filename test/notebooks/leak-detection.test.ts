@@ -18,28 +18,21 @@ import {
   projectKernel,
   writeNotebook,
 } from "../../src/handouts";
-import { repoRoot, segmentExists, tempDir, uniqueName } from "../helpers";
+import {
+  AS_NOBODY,
+  nobodyUnavailable,
+  nobodyUserNamespacesUnavailable,
+  repoRoot,
+  segmentExists,
+  tempDir,
+  uniqueName,
+} from "../helpers";
 
 const unavailable = jupyterUnavailableReason();
 const maybe = unavailable ? test.skip : test;
 
-/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
-const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
-
-/** Why the tests that act as another user cannot run here, or null. */
-function otherUserUnavailable(): string | null {
-  if (unavailable) return unavailable;
-  if (process.getuid?.() !== 0) return "not running as root: cannot act as another user";
-  if (spawnSync("setpriv", [...AS_NOBODY, "true"]).status !== 0) return "setpriv cannot run a command as nobody";
-  return null;
-}
-const asUserSkip = otherUserUnavailable();
-// Whether a normal user may make user namespaces here (Debian allows it; some distributions do not).
-const userNamespaceSkip =
-  asUserSkip ??
-  (spawnSync("setpriv", [...AS_NOBODY, "unshare", "--user", "--map-root-user", "--ipc", "true"]).status === 0
-    ? null
-    : "a normal user may not make user namespaces here (unshare --user is refused)");
+const asUserSkip = unavailable ?? nobodyUnavailable();
+const userNamespaceSkip = asUserSkip ?? nobodyUserNamespacesUnavailable();
 
 /**
  * A notebook whose cell persists a segment (its id written to `made`) and a POSIX shm object;

@@ -6,14 +6,11 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { IPC_CREAT, IPC_RMID, IPC_PRIVATE, PosixShm, shmat, shmctl, shmget } from "../../src";
-import { distIndex, segmentExists, tempDir, uniqueName } from "../helpers";
-
-/** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
-const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
+import { AS_NOBODY, distIndex, nobodyUnavailable, segmentExists, tempDir, uniqueName } from "../helpers";
 
 function canSwitchUser(): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0)
-    return "not running as root: cannot act as another user";
+  const reason = nobodyUnavailable();
+  if (reason) return reason;
   const r = spawnSync("setpriv", [...AS_NOBODY, process.execPath, "-e", `require(${JSON.stringify(distIndex)})`]);
   if (r.status !== 0) return `setpriv cannot run the library as nobody: ${String(r.stderr).trim().slice(0, 200)}`;
   return null;
