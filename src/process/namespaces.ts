@@ -11,6 +11,7 @@
 //   kernel checks its IPC objects' and files' modes as for any user: a notebook or a submission
 //   behaves as it does for a student, not as for root.
 // - Nothing here decides whether a machine allows it: callers try the argv once with `true`.
+
 /** Whether the caller is root (unshare needs no user namespace then). */
 function isRoot(): boolean {
   return process.getuid?.() === 0;
