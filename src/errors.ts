@@ -1,7 +1,7 @@
 // One error class for failed system calls, shaped like Node's fs errors (code, errno, syscall,
 // path). Argument checks live in src/validators.ts, their coded errors in src/codes.ts.
 import { getSystemErrorName } from "util";
-import { errno as lastErrno, fn } from "./ffi/libc";
+import { fn } from "./ffi/libc";
 
 /** What an `IpcError` names besides the errno: the path, key or shmid involved. */
 export interface IpcErrorDetails {
@@ -86,9 +86,16 @@ export function fsCall<T>(syscall: string, details: IpcErrorDetails, call: () =>
   }
 }
 
-/** Throws the IpcError for the errno the last libc call left behind. */
-export function throwErrno(syscall: string, details: IpcErrorDetails = {}): never {
-  throw ipcErrorFromErrno(lastErrno(), syscall, details);
+/**
+ * Throws the IpcError of a failed libc call, from the `errno` the caller read right after it:
+ * `throwErrno(errno(), "shmget", { key })`, errno first, before anything else runs. JavaScript
+ * run in between (the details' object literal, a function's entry) may let V8 take a contended
+ * lock or collect garbage, and their own failed system calls (futex: EAGAIN) overwrite errno.
+ * Node 24 did so about once in 200,000 failed shmget calls when errno was read after the
+ * details were built.
+ */
+export function throwErrno(errno: number, syscall: string, details: IpcErrorDetails = {}): never {
+  throw ipcErrorFromErrno(errno, syscall, details);
 }
 
 /** The error for an object whose memory was detached or unmapped. */

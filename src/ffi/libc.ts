@@ -178,7 +178,10 @@ export const fn = {
   syscall_futex_wait: libc.func("long syscall(long number, void *uaddr, int op, int val, timespec *timeout)"),
 };
 
-/** errno of the last call made through koffi on this thread. */
+/**
+ * errno now, on this thread: koffi does not keep the value a call left. Read it first thing after
+ * a call failed (see throwErrno in src/errors.ts): JavaScript run in between can overwrite it.
+ */
 export function errno(): number {
   return koffi.errno();
 }
@@ -223,15 +226,15 @@ const SHMID_DS = {
   nattch: off(["shm_nattch"]),
 };
 
-/** shm_segsz of a segment, or -1 with errno set when IPC_STAT failed (shmat's one question, without decoding the rest). */
+/** shm_segsz of a segment, or minus errno when IPC_STAT failed (shmat's one question, without decoding the rest). */
 export function shmSize(shmid: number): number {
-  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return -1;
+  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return -errno();
   return Number(shmidDsBuf.readBigUInt64LE(SHMID_DS.segsz));
 }
 
-/** shmctl(IPC_STAT) decoded, or null with errno set when the call failed. */
-export function shmStat(shmid: number): RawShmidDs | null {
-  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return null;
+/** shmctl(IPC_STAT) decoded, or the errno (a number) when the call failed. */
+export function shmStat(shmid: number): RawShmidDs | number {
+  if (fn.shmctl_buf(shmid, IPC_STAT, shmidDsBuf) !== 0) return errno();
   const b = shmidDsBuf;
   const u64 = (at: number) => Number(b.readBigUInt64LE(at));
   return {

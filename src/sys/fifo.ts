@@ -2,7 +2,7 @@
 // (fs.openSync with O_NONBLOCK, fs.readSync, fs.writeSync) but has no call to make one.
 // Through libc rather than the mkfifo(1) command: one syscall instead of a process, the
 // lecture's C name and argument order, and failures as IpcError ('EEXIST', syscall 'mkfifo').
-import { fn } from "../ffi/libc";
+import { errno as lastErrno, fn } from "../ffi/libc";
 import { throwErrno } from "../errors";
 import { validateCString, validateInteger } from "../validators";
 
@@ -13,6 +13,6 @@ import { validateCString, validateInteger } from "../validators";
 export function mkfifo(path: string, mode = 0o600): 0 {
   const p = validateCString(path, "path");
   validateInteger(mode, "mode", 0, 0o7777);
-  if (fn.mkfifo(p, mode) !== 0) throwErrno("mkfifo", { path: p });
+  if (fn.mkfifo(p, mode) !== 0) throwErrno(lastErrno(), "mkfifo", { path: p });
   return 0;
 }

@@ -186,7 +186,7 @@ export class Mapping extends Region {
     // memory, VM_IO/VM_PFNMAP), which has no file end to pass either.
     if (e === EFAULT) return false;
     if (e === EINVAL) return true;
-    return throwErrno("madvise");
+    return throwErrno(e, "madvise");
   }
 
   /** The end of the last page with file behind it, from fstat of our dup (kernels before 5.14). */
@@ -302,7 +302,7 @@ export function mmap(
   }
   const sysFlags = f & MAP_FIXED ? (f & ~MAP_FIXED) | MAP_FIXED_NOREPLACE : f;
   const address = fn.mmap(hint, length, p, sysFlags, fd, offset) as Pointer;
-  if (isFailedPointer(address)) throwErrno("mmap");
+  if (isFailedPointer(address)) throwErrno(lastErrno(), "mmap");
   if (!address)
     throw new IpcError("EINVAL", "EINVAL: invalid argument, mmap returned no address", {
       errno: EINVAL,
@@ -371,7 +371,7 @@ function msyncRange(region: Region, flags: unknown, offset: unknown, length: unk
     // The kernel says EINVAL too; say why before the syscall.
     throw new ERR_INVALID_ARG_VALUE_RANGE("flags", f, "must not combine MS_ASYNC and MS_SYNC");
   }
-  if (fn.msync(start, bytes, f) !== 0) throwErrno("msync");
+  if (fn.msync(start, bytes, f) !== 0) throwErrno(lastErrno(), "msync");
   return 0;
 }
 
@@ -394,7 +394,7 @@ export function msync(mapping: Region, length: number, flags: number): 0 {
     length <= mapping.span &&
     mapping.attached
   ) {
-    if (fn.msync(mapping.address, length, flags) !== 0) throwErrno("msync");
+    if (fn.msync(mapping.address, length, flags) !== 0) throwErrno(lastErrno(), "msync");
     return 0;
   }
   return msyncRange(mapping, flags, 0, length);
@@ -410,7 +410,7 @@ export function mprotect(region: Region, length: number, prot: number): 0 {
   validateRegion(region, "addr");
   const p = validateFlags(prot, "prot", PROT_MASK, "PROT_READ | PROT_WRITE | PROT_EXEC | PROT_NONE");
   const { start, bytes } = checkRange(region, 0, length, "mprotect");
-  if (fn.mprotect(start, bytes, p) !== 0) throwErrno("mprotect");
+  if (fn.mprotect(start, bytes, p) !== 0) throwErrno(lastErrno(), "mprotect");
   // The object tracks one protection for the whole region: the new one when the whole is
   // covered, else the most restrictive of old and new, so the helpers never write into a page
   // that became read-only.
@@ -424,7 +424,7 @@ export function madvise(region: Region, length: number, advice: number): 0 {
   const a = validateInt32(advice, "advice", 0);
   if (!MADV_KNOWN.includes(a)) throw new ERR_INVALID_ARG_VALUE_RANGE("advice", a, "is not a known MADV_* constant");
   const { start, bytes } = checkRange(region, 0, length, "madvise");
-  if (fn.madvise(start, bytes, a) !== 0) throwErrno("madvise");
+  if (fn.madvise(start, bytes, a) !== 0) throwErrno(lastErrno(), "madvise");
   return 0;
 }
 
@@ -434,7 +434,7 @@ export function mincore(region: Region, length?: number): Uint8Array {
   const { start, bytes } = checkRange(region, 0, length, "mincore");
   const vec = new Uint8Array(Math.ceil(bytes / pageSize()));
   if (vec.length === 0) return vec;
-  if (fn.mincore(start, bytes, vec) !== 0) throwErrno("mincore");
+  if (fn.mincore(start, bytes, vec) !== 0) throwErrno(lastErrno(), "mincore");
   for (let i = 0; i < vec.length; i++) vec[i] &= 1;
   return vec;
 }

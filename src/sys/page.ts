@@ -15,7 +15,10 @@ export function sysconf(name: number): number {
   setErrno(0);
   const value = Number(fn.sysconf(name));
   // -1 with errno unchanged means "no limit"; -1 with errno set (EINVAL) is an error.
-  if (value === -1 && lastErrno() !== 0) throwErrno("sysconf");
+  if (value === -1) {
+    const e = lastErrno();
+    if (e !== 0) throwErrno(e, "sysconf");
+  }
   return value;
 }
 

@@ -1,6 +1,6 @@
 // POSIX shared memory, C-shaped: shm_open and shm_unlink. The descriptor is a real OS
 // descriptor: size it with fs.ftruncateSync, map it with mmap, close it with fs.closeSync.
-import { fn } from "../ffi/libc";
+import { errno as lastErrno, fn } from "../ffi/libc";
 import { throwErrno } from "../errors";
 import { ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInteger, validateOptions } from "../validators";
@@ -60,7 +60,7 @@ export function shm_open(name: string, oflag: number, mode = 0o600, options?: Sh
     fd = fn.shm_open(n, flags, mode);
     created = fd >= 0 && (flags & O_EXCL) !== 0;
   }
-  if (fd < 0) throwErrno("shm_open", { path: n });
+  if (fd < 0) throwErrno(lastErrno(), "shm_open", { path: n });
   if (created && !opts.persist) track({ kind: "posix", name: n });
   if (opts.persist) untrack({ kind: "posix", name: n });
   return fd;
@@ -69,7 +69,7 @@ export function shm_open(name: string, oflag: number, mode = 0o600, options?: Sh
 /** shm_unlink(name): remove the name; the memory lives on while mapped. */
 export function shm_unlink(name: string): 0 {
   const n = checkShmName(name);
-  if (fn.shm_unlink(n) !== 0) throwErrno("shm_unlink", { path: n });
+  if (fn.shm_unlink(n) !== 0) throwErrno(lastErrno(), "shm_unlink", { path: n });
   untrack({ kind: "posix", name: n });
   return 0;
 }

@@ -6,7 +6,7 @@
 // (MAP_FIXED, one atomic mmap) by an anonymous private placeholder: stale views then read
 // zeros and their writes go nowhere. The placeholder is unmapped when the last view is
 // garbage-collected. Memory whose owner and views are all unreachable is released the same way.
-import { fn, view, type Pointer } from "../ffi/libc";
+import { errno as lastErrno, fn, view, type Pointer } from "../ffi/libc";
 import { constants as bufferConstants } from "buffer";
 import { IpcError, detachedError, throwErrno } from "../errors";
 import { constants as osConstants } from "os";
@@ -206,7 +206,7 @@ export abstract class Region {
       -1,
       0,
     );
-    if (placeholder !== token.address) throwErrno("mmap");
+    if (placeholder !== token.address) throwErrno(lastErrno(), "mmap");
     token.memory = "placeholder";
     this.#prot = PROT_READ | PROT_WRITE;
     return true;

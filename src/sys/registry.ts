@@ -126,7 +126,7 @@ function createJournalFile(file: string): number {
 function mapJournal(fd: number, size: number): Journal {
   fs.ftruncateSync(fd, size);
   const address = fn.mmap(null, size, PROT_RW, MAP_SHARED, fd, 0) as bigint;
-  if (isFailedPointer(address)) throwErrno("mmap", { path: "the creation journal" });
+  if (isFailedPointer(address)) throwErrno(lastErrno(), "mmap", { path: "the creation journal" });
   return { fd, address, size, bytes: Buffer.from(view(address, size)), used: 0 };
 }
 
@@ -390,7 +390,8 @@ interface ShmTableOnce {
  */
 function statForRemoval(id: number, table: ShmTableOnce): RawShmidDs | null {
   const ds = shmStat(id);
-  if (ds !== null || lastErrno() !== EACCES) return ds;
+  if (typeof ds !== "number") return ds;
+  if (ds !== EACCES) return null;
   try {
     table.byId ??= new Map(readShmTable().map((row) => [row.shmid, row]));
   } catch {

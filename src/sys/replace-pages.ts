@@ -13,7 +13,7 @@
 //   before Linux touches the range, and throws an IpcError with the errno.
 import fs from "fs";
 import { constants as osConstants } from "os";
-import { fn, isFailedPointer } from "../ffi/libc";
+import { errno as lastErrno, fn, isFailedPointer } from "../ffi/libc";
 import { IpcError, throwErrno } from "../errors";
 import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateInt32, validateInteger } from "../validators";
@@ -70,7 +70,7 @@ export function replacePagesWithFile(address: bigint, length: number, fd: number
     });
   }
   const got = fn.mmap(at, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, offset);
-  if (isFailedPointer(got)) throwErrno("mmap");
+  if (isFailedPointer(got)) throwErrno(lastErrno(), "mmap");
   if (BigInt(got) !== at) {
     // MAP_FIXED maps at the address or fails; anything else is a broken libc. Say so loudly.
     throw new IpcError("EINVAL", `EINVAL: invalid argument, mmap mapped at ${got}, not at ${at}`, {

@@ -1,5 +1,5 @@
 // getrusage(2) and posix_fadvise(2), C-shaped: what the instruments read and ask of the kernel.
-import { fn, type RawRusage } from "../ffi/libc";
+import { errno as lastErrno, fn, type RawRusage } from "../ffi/libc";
 import { ipcErrorFromErrno, throwErrno } from "../errors";
 import { validateInt32, validateInteger } from "../validators";
 import { POSIX_FADV_NOREUSE, POSIX_FADV_NORMAL } from "./constants";
@@ -12,7 +12,7 @@ const out = {} as RawRusage;
 
 /** getrusage(who): this process's (RUSAGE_SELF) or this thread's (RUSAGE_THREAD) usage. The object is reused by the next call. */
 export function getrusage(who: number = RUSAGE_SELF): Readonly<RawRusage> {
-  if (fn.getrusage(who, out) !== 0) throwErrno("getrusage");
+  if (fn.getrusage(who, out) !== 0) throwErrno(lastErrno(), "getrusage");
   return out;
 }
 

@@ -1,7 +1,7 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
 import fs from "fs";
 import { constants as osConstants } from "os";
-import { fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
+import { errno as lastErrno, fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import { IpcError, formatKey, throwErrno } from "../errors";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
@@ -40,7 +40,7 @@ export function ftok(path: string, projId: number | string): number {
     throw new ERR_OUT_OF_RANGE("projId", "nonzero in its low 8 bits", id);
   }
   const key = fn.ftok(path, id);
-  if (key === -1) throwErrno("ftok", { path });
+  if (key === -1) throwErrno(lastErrno(), "ftok", { path });
   return key;
 }
 
@@ -95,7 +95,7 @@ export function getSegment(
     // IPC_PRIVATE always makes a new segment, with or without IPC_CREAT.
     created = id !== -1 && (k === IPC_PRIVATE || (flags & (IPC_CREAT | IPC_EXCL)) === (IPC_CREAT | IPC_EXCL));
   }
-  if (id === -1) throwErrno("shmget", { key: k });
+  if (id === -1) throwErrno(lastErrno(), "shmget", { key: k });
   if (created && !opts.persist) track({ kind: "sysv", id, key: k, size });
   // Persisting (now or later) is journaled as a "forget": reap() leaves the segment too.
   if (opts.persist) untrack({ kind: "sysv", id, key: k });
@@ -179,11 +179,11 @@ export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
   validateInt32(cmd, "cmd");
   if (cmd === IPC_STAT) {
     const raw = statRaw(shmid);
-    if (!raw) throwErrno("shmctl", { shmid });
+    if (typeof raw === "number") throwErrno(raw, "shmctl", { shmid });
     return decodeShmidDs(shmid, raw);
   }
   if (cmd === IPC_RMID) {
-    if (fn.shmctl_nobuf(shmid, IPC_RMID, null) !== 0) throwErrno("shmctl", { shmid });
+    if (fn.shmctl_nobuf(shmid, IPC_RMID, null) !== 0) throwErrno(lastErrno(), "shmctl", { shmid });
     // Removed on purpose: no longer ours to clean up.
     untrackSegment(shmid);
     return 0;
@@ -254,9 +254,9 @@ export function shmat(shmid: number, shmaddr: null | 0 | bigint = null, shmflg =
   // Size first: an attachment must know its length, from our own record of what we created,
   // else IPC_STAT (a bad id fails there just as shmat would).
   const size = createdSegmentSize(shmid) ?? shmSize(shmid);
-  if (size < 0) throwErrno("shmat", { shmid });
+  if (size < 0) throwErrno(-size, "shmat", { shmid });
   const address = fn.shmat(shmid, at, flags) as Pointer;
-  if (isFailedPointer(address)) throwErrno("shmat", { shmid });
+  if (isFailedPointer(address)) throwErrno(lastErrno(), "shmat", { shmid });
   return new Attachment(regionToken, shmid, address, size, (flags & SHM_RDONLY) !== 0);
 }
 
