@@ -11,11 +11,28 @@ const { recordKillExperiment } = require("./record-kill");
 const { counterExperiment } = require("./counter");
 const { lockRepairExperiment } = require("./lock-repair");
 const { cyclesExperiment } = require("./cycles");
+const { errnoExperiment, nodeBinaries } = require("./errno");
 
 const quick = process.argv.includes("--quick");
 const size = quick
-  ? { fuzzWorkers: 4, fuzzCalls: 2600, recordKills: 25, counter: [16, 5_000], repairs: 15, cycles: 10_000 }
-  : { fuzzWorkers: 16, fuzzCalls: 12_500, recordKills: 200, counter: [64, 10_000], repairs: 100, cycles: 100_000 };
+  ? {
+      fuzzWorkers: 4,
+      fuzzCalls: 2600,
+      recordKills: 25,
+      counter: [16, 5_000],
+      repairs: 15,
+      cycles: 10_000,
+      errno: 25_000,
+    }
+  : {
+      fuzzWorkers: 16,
+      fuzzCalls: 12_500,
+      recordKills: 200,
+      counter: [64, 10_000],
+      repairs: 100,
+      cycles: 100_000,
+      errno: 250_000,
+    };
 
 async function main() {
   const seed = seedFromEnv();
@@ -120,6 +137,20 @@ async function main() {
         "fuzz as uid 65534",
         r.crashes.length === 0 && r.leaks.length === 0 && r.newBugs.length === 0,
         `${r.calls} calls (seed ${r.seed}); crashes ${r.crashes.length}, leaks ${r.leaks.length}, new bugs ${r.newBugs.length}`,
+      );
+    });
+  }
+
+  // Failed calls' codes under allocation pressure, on every Node here (stress/errno.js). Last
+  // too, and drawing no seed.
+  for (const node of nodeBinaries()) {
+    await section(`errno under allocation (${node === process.execPath ? "this Node" : node})`, async () => {
+      const r = errnoExperiment({ node, calls: size.errno });
+      const wrong = Object.entries(r.wrong);
+      check(
+        `errno ${r.version}`,
+        wrong.length === 0,
+        `${r.calls} failing calls, ${wrong.length === 0 ? "every code right" : `wrong: ${wrong.map(([k, n]) => `${k} x${n}`).join(", ")}`}`,
       );
     });
   }
