@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
 from kernel_start import start_kernel  # noqa: E402
+from own_ipc import own_rows  # noqa: E402
 
 
 def result_channel():
@@ -41,24 +42,15 @@ def result_channel():
 def ipc_objects():
     """{"shm 123": "key shmid ...", "sem ...", "msg ...", "/dev/shm/name": ...}: this user's.
 
-    Only objects this uid created (System V's cuid, which IPC_SET cannot change; a /dev/shm
-    name's owner): without namespaces of its own a submission's run also sees other users'
-    objects (the course server's other kernels), which it did not make.
+    Only objects this uid created (src/jupyter/own_ipc.py; for /dev/shm, the name's owner):
+    without namespaces of its own a submission's run also sees other users' objects.
     """
     found = {}
     uid = os.getuid()
     for kind in ("shm", "sem", "msg"):
-        try:
-            with open("/proc/sysvipc/" + kind) as f:
-                header, *lines = f.read().strip().split("\n")
-        except OSError:
-            continue
-        cuid = header.split().index("cuid")
-        for line in lines:
-            fields = line.split()
-            if len(fields) > cuid and int(fields[cuid]) == uid:
-                found["%s %s" % (kind, fields[1])] = "System V %s key 0x%08x id %s" % (
-                    {"shm": "segment", "sem": "semaphore set", "msg": "message queue"}[kind], int(fields[0]) & 0xFFFFFFFF, fields[1])
+        for fields in own_rows(kind):
+            found["%s %s" % (kind, fields[1])] = "System V %s key 0x%08x id %s" % (
+                {"shm": "segment", "sem": "semaphore set", "msg": "message queue"}[kind], int(fields[0]) & 0xFFFFFFFF, fields[1])
     try:
         names = os.listdir("/dev/shm")
     except OSError:

@@ -29,19 +29,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
 from kernel_start import start_kernel  # noqa: E402
+from own_ipc import own_rows  # noqa: E402
 
 
 def sysv_segments():
-    """This user's segments (by creator uid, which IPC_SET cannot change), by shmid.
-
-    Outside an IPC namespace of its own a run also sees other users' segments, which it did
-    not make; in one, every segment is the run's and this user's.
-    """
-    with open("/proc/sysvipc/shm") as f:
-        header, *lines = f.read().strip().split("\n")
-    cuid = header.split().index("cuid")
-    rows = [line.split() for line in lines if line.strip()]
-    return {row[1]: " ".join(row[:8]) for row in rows if int(row[cuid]) == os.getuid()}
+    """This user's segments (src/jupyter/own_ipc.py), by shmid: the first 8 fields of each row."""
+    return {row[1]: " ".join(row[:8]) for row in own_rows("shm")}
 
 
 def dev_shm():
