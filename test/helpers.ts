@@ -146,6 +146,12 @@ export function pythonWith(...modules: string[]): string | null {
 /** setpriv's arguments that run what follows as nobody, with no supplementary groups. */
 export const AS_NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"];
 
+/** nobody's uid and primary group (nogroup): the owner AS_NOBODY runs as. */
+export function nobodyIds(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(spawnSync("id", [flag, "nobody"], { encoding: "utf8" }).stdout.trim());
+  return { uid: id("-u"), gid: id("-g") };
+}
+
 /** Why this run cannot act as nobody (another user on the machine), or null. */
 export function nobodyUnavailable(): string | null {
   if (process.getuid?.() !== 0) return "not running as root: cannot act as another user";

@@ -9,6 +9,7 @@ import path from "path";
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, shmctl, shmget } from "../../src";
 import {
   AS_NOBODY,
+  nobodyIds,
   nobodyUnavailable,
   nobodyUserNamespacesUnavailable,
   repoRoot,
@@ -20,7 +21,7 @@ const PY = "/usr/bin/python3";
 const built = fs.existsSync(path.join(repoRoot, "dist", "assign", "sandbox.js"));
 const asUserSkip = nobodyUnavailable() ?? (built ? null : "dist/ is not built (npm run build)");
 const userNamespaceSkip = asUserSkip ?? nobodyUserNamespacesUnavailable();
-const nobodyUid = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim());
+const nobody = nobodyIds();
 
 (userNamespaceSkip ? test.skip : test)(
   `a grader who is not root: the submission runs as the grader, with no capability, in an IPC namespace of its own${userNamespaceSkip ? ` [skipped: ${userNamespaceSkip}]` : ""}`,
@@ -48,7 +49,7 @@ const nobodyUid = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" })
     const got = JSON.parse(r.stdout.trim().split("\n").pop()!);
     expect(got).toMatchObject({ kind: "namespace", user: null, status: 0, stderr: "" });
     const [uid, capEff, shmid, count] = got.lines;
-    expect(Number(uid)).toBe(nobodyUid);
+    expect(Number(uid)).toBe(nobody.uid);
     expect(capEff).toBe("0000000000000000");
     expect(shmid).toMatch(/^\d+$/);
     // Its own segment only, not the one outside.
@@ -67,7 +68,7 @@ const nobodyUid = Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" })
     try {
       expect(theirs).toBeGreaterThanOrEqual(0);
       fs.writeFileSync(theirName, "");
-      fs.chownSync(theirName, nobodyUid, nobodyUid);
+      fs.chownSync(theirName, nobody.uid, nobody.gid);
       const r = spawnSync(
         PY,
         [

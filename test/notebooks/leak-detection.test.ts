@@ -20,6 +20,7 @@ import {
 } from "../../src/handouts";
 import {
   AS_NOBODY,
+  nobodyIds,
   nobodyUnavailable,
   nobodyUserNamespacesUnavailable,
   repoRoot,
@@ -163,9 +164,8 @@ maybe(
   async () => {
     // Everything the user touches is theirs: the folder, the notebook, HOME and the kernelspec.
     const dir = tempDir("tslab-ipc-leaky-user-");
-    const nobody = spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim();
-    const nogroup = spawnSync("id", ["-g", "nobody"], { encoding: "utf8" }).stdout.trim();
-    fs.chownSync(dir, Number(nobody), Number(nogroup));
+    const nobody = nobodyIds();
+    fs.chownSync(dir, nobody.uid, nobody.gid);
     const made = path.join(dir, "made.txt");
     const name = "/" + uniqueName("leaky");
     const script = path.join(dir, "run.js");
@@ -195,7 +195,7 @@ maybe(
         });`,
     );
     writeLeakyNotebook(path.join(dir, "leaky.ipynb"), made, name, 1500);
-    for (const f of [script, path.join(dir, "leaky.ipynb")]) fs.chownSync(f, Number(nobody), Number(nogroup));
+    for (const f of [script, path.join(dir, "leaky.ipynb")]) fs.chownSync(f, nobody.uid, nobody.gid);
     let shared = { ipc: true, devShm: true };
     try {
       const child = spawn("setpriv", [...AS_NOBODY, process.execPath, script], {
@@ -211,7 +211,7 @@ maybe(
       expect({ code, stderr: code === 0 ? "" : stderr.slice(-2000) }).toEqual({ code: 0, stderr: "" });
       const got = JSON.parse(stdout.trim().split("\n").pop()!);
       shared = { ipc: !got.isolated, devShm: !got.privateDevShm };
-      expect(got).toMatchObject({ uid: Number(nobody), ok: true, isolated: true, privateDevShm: true });
+      expect(got).toMatchObject({ uid: nobody.uid, ok: true, isolated: true, privateDevShm: true });
       expect(got.sibling).toBeGreaterThanOrEqual(0);
       // Exactly the notebook's own segment (in its namespace, where ids start again, it may even
       // have the sibling's number) and its /dev/shm name, both gone with the run.
