@@ -35,12 +35,25 @@ const SUBSET = [
 const SUBSET_NOTEBOOK = "02-system-v-shared-memory";
 
 /**
+ * Where the cache keeps the Node binary of `major`.
+ * @param {number} major
+ */
+function cachedPath(major) {
+  return path.join(cacheRoot, String(major), "package", "bin", "node");
+}
+
+/** The binaries of the tested majors that are in the cache already (nothing is fetched). */
+function cachedNodeBinaries() {
+  return TESTED_MAJORS.map(cachedPath).filter((bin) => fs.existsSync(bin));
+}
+
+/**
  * The path of a Node binary of the given major, fetched into the cache on first use.
  * @param {number} major
  */
 function nodeBinary(major) {
   const dir = path.join(cacheRoot, String(major));
-  const bin = path.join(dir, "package", "bin", "node");
+  const bin = cachedPath(major);
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(cacheRoot, { recursive: true });
   const staging = fs.mkdtempSync(path.join(cacheRoot, `.fetch-${major}-`));
@@ -116,4 +129,4 @@ function main() {
 }
 
 if (require.main === module) main();
-module.exports = { nodeBinary, SUBSET };
+module.exports = { nodeBinary, cachedNodeBinaries, SUBSET };

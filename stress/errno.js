@@ -6,9 +6,9 @@
 // `npm run stress` (with each Node in .cache/node, which `npm run test:node` fetches).
 
 const { spawnSync } = require("child_process");
-const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { cachedNodeBinaries } = require("../.ci/node-versions");
 
 const DIST = path.join(__dirname, "..", "dist", "index.js");
 
@@ -51,17 +51,9 @@ try {
 console.log(JSON.stringify({ version: process.version, kinds: Object.keys(kinds).length, wrong }));
 `;
 
-/** The Node binaries to try: this one, and those `npm run test:node` cached. */
+/** The Node binaries to try: this one, and those `npm run test:node` cached (.ci/node-versions.js). */
 function nodeBinaries() {
-  const cache = path.join(__dirname, "..", ".cache", "node");
-  const cached = fs.existsSync(cache)
-    ? fs
-        .readdirSync(cache)
-        .filter((d) => /^\d+$/.test(d))
-        .map((d) => path.join(cache, d, "package", "bin", "node"))
-        .filter((p) => fs.existsSync(p))
-    : [];
-  return [process.execPath, ...cached];
+  return [process.execPath, ...cachedNodeBinaries()];
 }
 
 /**
