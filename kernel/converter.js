@@ -45,6 +45,8 @@ const tslabDir = path.dirname(require.resolve("tslab/package.json"));
  * @type {any}
  */
 const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+/** The double quote (CharacterCodes.doubleQuote) that delimits an import type's specifier in a message. */
+const QUOTE = 34;
 /** @type {any} */
 const tslabConverter = require("tslab/dist/converter");
 const { esModuleToCommonJSModule, keepNamesInImport } = tslabConverter;
@@ -1731,7 +1733,9 @@ function createConverter(options) {
 
   /** A message as TypeScript prints it with the bundled packages as files (restoreModulePaths). @param {string} message */
   function modulePaths(message) {
-    return moduleBundles.size > 0 ? restoreModulePaths(message, moduleBundles.values()) : message;
+    return moduleBundles.size > 0
+      ? restoreModulePaths(message, moduleBundles.values(), (text) => ts.escapeNonAsciiString(text, QUOTE))
+      : message;
   }
 
   /** @param {any} start @param {any} end @param {any} msg @param {any[]} out @param {string | undefined} [fileName] */

@@ -158,15 +158,20 @@ function moduleBundleSources(text) {
 
 /**
  * A message with each bundled module TypeScript printed by its name (`import("tslab-ipc/dist/x")`,
- * `'"tslab-ipc/dist/x"'`) printed by its path instead, as TypeScript prints the file module.
+ * `'"tslab-ipc/dist/x"'`) printed by its path instead, as TypeScript prints the file module: in
+ * an import type the path is a string literal, which TypeScript escapes (`escapeLiteral`, its
+ * `escapeNonAsciiString`: a checkout under `/home/josé` reads `jos\u00E9`); a module's own name
+ * it prints as it is.
  * @param {string} message @param {Iterable<ModuleBundle>} bundles
+ * @param {(text: string) => string} escapeLiteral
  */
-function restoreModulePaths(message, bundles) {
+function restoreModulePaths(message, bundles, escapeLiteral) {
   for (const bundle of bundles) {
     if (!message.includes(`"${bundle.pkgName}/`)) continue;
-    message = message.replace(/"([^"\s]+)"/g, (quoted, name) => {
+    message = message.replace(/(import\()?"([^"\s]+)"/g, (quoted, importType, name) => {
       const file = bundle.paths.get(name);
-      return file === undefined ? quoted : `"${file}"`;
+      if (file === undefined) return quoted;
+      return importType ? `import("${escapeLiteral(file)}"` : `"${file}"`;
     });
   }
   return message;

@@ -1,6 +1,7 @@
 // The kernel's cell compiler (kernel/converter.js) against tslab's own (node_modules/tslab): the
 // same sequence of cells gives the same JavaScript, the same carried-over declarations and the
 // same diagnostics, line for line, in both. A difference here is a difference a student sees.
+import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
@@ -146,6 +147,49 @@ describe("the kernel's converter", () => {
     expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
     expect(expected.some((r) => r.hasToplevelAwait === true)).toBe(true);
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
+  });
+
+  test("from a checkout whose path is not ASCII (/home/josé), a message naming a library module reads as tslab's", () => {
+    // A copy of what the converter reads, under a name TypeScript escapes in an import type.
+    const base = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-josé "));
+    try {
+      const copy = path.join(base, "checkout");
+      const notebook = path.join(base, "notebook");
+      fs.mkdirSync(notebook);
+      fs.mkdirSync(copy);
+      for (const part of ["package.json", "kernel", "dist"])
+        fs.cpSync(path.join(repo, part), path.join(copy, part), { recursive: true });
+      fs.symlinkSync(path.join(repo, "node_modules"), path.join(copy, "node_modules"));
+      const cells = [
+        'import { JUPYTER_DISPLAY } from "tslab-ipc";\n1',
+        'import { JUPYTER_DISPLAY } from "tslab-ipc";\nconst sym: { nope: 1 } = JUPYTER_DISPLAY;',
+      ];
+      const script = `
+        const path = require("path");
+        const copy = ${JSON.stringify(copy)};
+        const ours = require(path.join(copy, "kernel", "converter.js"));
+        const tslabs = require(require.resolve("tslab/dist/converter", { paths: [copy] }));
+        const tslabDir = path.dirname(require.resolve("tslab/package.json", { paths: [copy] }));
+        const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+        process.chdir(${JSON.stringify(notebook)});
+        require(path.join(copy, "kernel", "resolve.js")).installTypeResolution(ts, process.cwd());
+        const messages = (create) => {
+          const conv = create({ isJS: false, isBrowser: false, bundleLib: true, bundleModules: true });
+          try { return ${JSON.stringify(cells)}.map((cell) => conv.convert("", cell).diagnostics.map((d) => d.messageText)); }
+          finally { conv.close(); }
+        };
+        console.log(JSON.stringify({ tslab: messages(tslabs.createConverter), ours: messages(ours.createConverter) }));`;
+      const r = spawnSync(process.execPath, ["-e", script], { encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      const { tslab, ours: mine } = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      // TypeScript's own: the path as a string literal, its non-ASCII letter escaped.
+      expect(tslab[1].join("\n")).toContain(
+        `typeof import("${base.replace("é", "\\u00E9")}/checkout/dist/display/mime")`,
+      );
+      expect(mine).toEqual(tslab);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
   });
 
   test("a top-level name that begins with two underscores is declared and carried over (tslab: Cannot find name '___x')", () => {
