@@ -3,10 +3,13 @@
 Called by src/assign/grade.ts, always with /usr/bin/python3, already inside the sandbox
 (own IPC namespace, /dev/shm and /tmp where allowed, limits, an unprivileged user):
 
-  grade.py NOTEBOOK.ipynb --kernel tslab-ipc --timeout SECONDS --cwd DIR [--grace SECONDS]
+  grade.py NOTEBOOK.ipynb|- --kernel tslab-ipc --timeout SECONDS --cwd DIR [--grace SECONDS]
 
-The result is ONE JSON object written to file descriptor 3, never to stdout: the kernel
-inherits stdout and stderr, so student code can write there but cannot forge the result.
+With "-", the notebook comes on stdin (the grader's way: the hidden tests are then on no disk
+the kernel can read). The result is ONE JSON object written to file descriptor 3, never to
+stdout: the kernel inherits stdout and stderr, so student code can write there but cannot forge
+the result. This process is not dumpable, so the kernel, though it may run as the same user,
+can neither open this process's descriptors through /proc nor trace it.
 
   {"kernel_seconds": float, "seconds": float, "cells": [{"index", "status", "ename",
    "evalue"}], "death": {"signal": "SIGSEGV", "code": -11, "cell": i} | null,
@@ -30,6 +33,27 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
 from kernel_start import start_kernel  # noqa: E402
 from own_ipc import own_rows  # noqa: E402
+
+
+def not_dumpable():
+    """PR_SET_DUMPABLE 0: /proc/<this pid>/fd, /mem and ptrace become root's alone, so a kernel
+    of the same uid cannot write a forged result into fd 3 or rewrite this process."""
+    import ctypes
+    PR_SET_DUMPABLE = 4
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0)")
+
+
+def read_notebook(name):
+    """The notebook from a file, or from stdin for "-" (then stdin is /dev/null for the kernel)."""
+    import nbformat
+    if name != "-":
+        return nbformat.read(name, as_version=4)
+    nb = nbformat.read(sys.stdin, as_version=4)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return nb
 
 
 def result_channel():
@@ -98,13 +122,14 @@ def main(argv):
     p.add_argument("--grace", type=float, default=10)
     p.add_argument("--cwd", default=None)
     a = p.parse_args(argv)
+    not_dumpable()
     out = result_channel()
 
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    nb = nbformat.read(a.notebook, as_version=4)
+    nb = read_notebook(a.notebook)
     timeout = max(1, int(round(a.timeout)))
     message = "the cell ran longer than %d s and was interrupted" % timeout
     client = NotebookClient(

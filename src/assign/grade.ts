@@ -22,7 +22,7 @@ import { packageRoot } from "../process/paths";
 import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
-import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox } from "./sandbox";
+import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { withCode } from "../codes";
 import { validateOneOf } from "../validators";
@@ -151,24 +151,33 @@ function readableBy(user: { uid: number; gid: number }, root: string): boolean {
   return r.status === 0;
 }
 
+/** What of a checkout the kernel and grade.py read: all a sandbox sees of it. */
+const KERNEL_PARTS = [
+  "package.json",
+  "kernel",
+  "dist",
+  "node_modules",
+  path.join("src", "assign"),
+  path.join("src", "jupyter"),
+];
+
 /** A world-readable copy of what the kernel and grade.py need (hard links where possible). */
 function readableCopy(root: string, into: string): string {
   const dest = path.join(into, "package");
   fs.mkdirSync(path.join(dest, "src"), { recursive: true });
-  for (const part of [
-    "package.json",
-    "kernel",
-    "dist",
-    "node_modules",
-    path.join("src", "assign"),
-    path.join("src", "jupyter"),
-  ]) {
+  for (const part of KERNEL_PARTS) {
     const from = path.join(root, part);
     const to = path.join(dest, part);
     if (spawnSync("cp", ["-al", from, to]).status !== 0) spawnSync("cp", ["-a", from, to]);
   }
   spawnSync("chmod", ["-R", "a+rX", dest]);
   return dest;
+}
+
+/** The folder of the Node that runs the kernel, where it is not the system's (nvm, a tarball). */
+function nodePrefix(): string[] {
+  const prefix = path.dirname(path.dirname(process.execPath));
+  return prefix === "/usr" || prefix === "/" ? [] : [prefix];
 }
 
 function reasonOf(cell: DriverCell | undefined, death: DriverResult["death"], stuck: string | null): string {
@@ -215,6 +224,7 @@ function scoreCells(source: Notebook, graded: Notebook | null, result: DriverRes
 function runDriver(
   argv: string[],
   env: NodeJS.ProcessEnv,
+  notebook: string,
   wallSeconds: number,
   detached: boolean,
 ): Promise<{
@@ -225,7 +235,10 @@ function runDriver(
   wallExceeded: boolean;
 }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe", "pipe"], detached });
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached });
+    // A sandbox that fails to start closes its stdin unread: its exit says why, not EPIPE.
+    child.stdin!.on("error", () => undefined);
+    child.stdin!.end(notebook);
     let stderr = "";
     let json = "";
     let wallExceeded = false;
@@ -397,9 +410,6 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         fs.mkdirSync(path.join(runDir, "tmp"), { recursive: true });
         fs.mkdirSync(path.join(runDir, "work"));
         if (snapshot) placeSandboxSnapshot(snapshot, path.join(runDir, "work"));
-        const input = path.join(runDir, "input.ipynb");
-        fs.writeFileSync(input, JSON.stringify(assembled.notebook));
-        fs.chmodSync(input, 0o644);
         if (sandbox.user)
           spawnSync("chown", [
             "-R",
@@ -424,11 +434,24 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           PYDEVD_DISABLE_FILE_VALIDATION: "1",
           PYTHONDONTWRITEBYTECODE: "1",
         };
+        // The submission sees its run folder and what the kernel reads; the rest of the work
+        // folder (other runs), the checkout (its notebooks and tests), the source, the
+        // submissions and the grades are hidden. The notebook, hidden tests included, reaches
+        // grade.py on its stdin only: no copy of it is on any disk the kernel can read.
+        const view: SandboxView = {
+          writable: [runDir],
+          readable: [
+            ...KERNEL_PARTS.map((p) => path.join(root, p)),
+            kernel!.env.JUPYTER_DATA_DIR as string,
+            ...nodePrefix(),
+          ],
+          hidden: [work, root, packageRoot(), options.source, options.submissions, options.outDir],
+        };
         const argv = [
-          ...sandbox.prefix(work, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),
+          ...sandbox.prefix(view, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),
           jupyterPython(),
           gradeScript(root),
-          input,
+          "-",
           "--kernel",
           KERNEL_NAME,
           "--timeout",
@@ -438,7 +461,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           "--cwd",
           path.join(runDir, "work"),
         ];
-        const run = await runDriver(argv, env, wall, sandbox.kind === "names");
+        const run = await runDriver(argv, env, JSON.stringify(assembled.notebook), wall, sandbox.kind === "names");
         const r = run.result;
         const notes = [...assembled.notes];
         if (run.wallExceeded) notes.push(`the submission ran longer than ${wall} s in all and was stopped`);

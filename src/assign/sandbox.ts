@@ -2,14 +2,19 @@
 // kernel it starts), chosen once per grading run from what this machine allows.
 //
 // Invariants:
-// - "namespace": its own IPC namespace, /dev/shm, /tmp and PID namespace (unshare; as a
-//   normal user through user namespaces that leave the submission the grader's own uid and no
-//   capability: process/namespaces). What it creates vanishes with it, every process
-//   it started dies with it (--kill-child on a PID namespace), and what it lists as leaked is
-//   exactly its own.
+// - "namespace": its own IPC, mount, PID and network namespaces (unshare; as a normal user
+//   through user namespaces that leave the submission the grader's own uid and no capability:
+//   process/namespaces). What it creates vanishes with it, every process it started dies with
+//   it (--kill-child on a PID namespace), and what it lists as leaked is exactly its own.
+//   Of the grader's files it sees only its view (SandboxView): its own run folder, writable;
+//   the parts of the checkout and the kernelspec the kernel needs, read-only; the work folder,
+//   the checkout, the source, the submissions and the grades empty. Everything else of the
+//   machine is read-only, and its network is a loopback of its own: no submission reads
+//   another's work, the solutions or the hidden tests, reaches another's kernel, or changes a
+//   file a later submission or the grader reads, even where it runs as the grader's own uid.
 // - "names" (no unshare here): a private TMPDIR, and grading runs one submission at a time so
 //   that a before/after diff of the IPC objects is exactly that submission's; grade.py removes
-//   them.
+//   them. It hides nothing: the grader's files are protected by their modes alone.
 // - Always: limits (data memory, processes, CPU time, file size, no core files) and, when the
 //   grader runs as root, an unprivileged user (nobody) that can read only what it needs.
 import { spawnSync } from "child_process";
@@ -41,43 +46,111 @@ export const DEFAULT_LIMITS: Limits = {
   tmpfsBytes: 256 * 1024 ** 2,
 };
 
+/** What one submission's sandbox shows of the grader's files ("namespace" only). */
+export interface SandboxView {
+  /** Folders it writes (its run folder: home, TMPDIR, runtime files), kept at their paths. */
+  writable: string[];
+  /** Files and folders it reads (what the kernel needs), kept at their paths, read-only. */
+  readable: string[];
+  /** Files and folders shown empty (a folder) or as /dev/null (a file), unless kept above. */
+  hidden: string[];
+}
+
 export interface Sandbox {
   kind: SandboxKind;
   /** The user the submission runs as ("nobody"), or null (the grader's own). */
   user: { name: string; uid: number; gid: number } | null;
   /** Whether submissions may run side by side (their leaks are told apart). */
   parallel: boolean;
-  /** argv prefix for one submission; `workDir` must be visible inside (it is kept at its path). */
-  prefix(workDir: string, limits: Limits): string[];
+  /** argv prefix for one submission. */
+  prefix(view: SandboxView, limits: Limits): string[];
   /** For people: what the sandbox is. */
   description: string;
 }
 
-// Inside the new mount namespace: a private /dev/shm, then a private /tmp with the folders the
-// grading needs ($1, colon-separated: the work folder, and this checkout when it lives in /tmp)
-// bound back at their old paths (parked on /dev/shm while /tmp is replaced; a bind, not a move,
-// since a user namespace may not move mounts it inherited).
+// Inside the new namespaces, as their root ($1: tmpfs size; then newline-separated lists: $2
+// the folders and files kept, $3 those of them kept writable, $4 what to hide before the kept
+// are back, $5 what to hide after, being inside something kept):
+// 1. every mount but /proc, /sys and /dev read-only (as few mounts as possible: those inherited);
+// 2. a private /dev/shm; the kept parked there (bind mounts, read-only as their sources now);
+// 3. the hidden covered (an empty tmpfs on a folder, /dev/null on a file), a private /tmp, the
+//    kept moved back to their paths (made in the empty tmpfs where need be) and the writable
+//    made so again, the rest hidden;
+// 4. the network namespace's loopback up, for the kernel's sockets.
+// Each step is one process per mount at most; `mount -n`: the mount table in /run is read-only
+// by then, and a throwaway namespace has nothing to record there.
 const MOUNTS = `set -e
-keep="$1"; size="$2"; shift 2
-mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /dev/shm
-IFS=:
+size="$1"; keep="$2"; writable="$3"; hide_first="$4"; hide_then="$5"; shift 5
+IFS='
+'
+for m in $(awk '{ print $5 }' /proc/self/mountinfo); do
+  case "$m" in *'\\'*) m=$(printf '%b' "$m") ;; esac
+  case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
+  mount -n -o remount,bind,ro "$m" || [ "$m" != / ]
+done
+mount -n -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /dev/shm
+i=0; dirs=; files=; parks=
+for d in $keep; do
+  if [ -d "$d" ]; then dirs="$dirs$IFS/dev/shm/.grading-$i"; else files="$files$IFS/dev/shm/.grading-$i"; fi
+  parks="$parks$IFS/dev/shm/.grading-$i"; i=$((i+1))
+done
+[ -z "$dirs" ] || mkdir $dirs
+[ -z "$files" ] || touch $files
+i=0; for d in $keep; do mount -n --bind "$d" /dev/shm/.grading-$i; i=$((i+1)); done
+hide() {
+  for h in $1; do
+    if [ -d "$h" ]; then mount -n -t tmpfs -o mode=755,nosuid,nodev,size=1m tmpfs "$h"
+    elif [ -e "$h" ]; then mount -n --bind /dev/null "$h"; fi
+  done
+}
+hide "$hide_first"
+mount -n -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /tmp
 i=0
-for d in $keep; do mkdir /dev/shm/.grading-$i; mount --bind "$d" /dev/shm/.grading-$i; i=$((i+1)); done
-mount -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /tmp
-i=0
-for d in $keep; do mkdir -p "$d"; mount --bind /dev/shm/.grading-$i "$d"; umount /dev/shm/.grading-$i; rmdir /dev/shm/.grading-$i; i=$((i+1)); done
+for d in $keep; do
+  if [ -d /dev/shm/.grading-$i ]; then [ -d "$d" ] || mkdir -p "$d"; else [ -e "$d" ] || { mkdir -p "\${d%/*}"; : > "$d"; }; fi
+  mount -n --move /dev/shm/.grading-$i "$d"; i=$((i+1))
+done
+[ -z "$parks" ] || rm -d $parks
+for d in $writable; do mount -n -o remount,bind,rw "$d"; done
+hide "$hide_then"
+ip link set lo up
 unset IFS
 exec "$@"`;
 
-/** Folders the sandbox keeps visible at their paths: the work folder, and the checkout (its grader script, kernel and modules) where a private /tmp would hide it. */
-function keptFolders(work: string): string {
-  const checkout = path.resolve(__dirname, "..", "..");
-  const tmp = path.resolve(os.tmpdir());
-  const underTmp = (d: string) => d === tmp || d.startsWith(tmp + path.sep) || d.startsWith("/tmp/");
-  return [work, ...(underTmp(checkout) ? [checkout] : [])].join(":");
+/** Whether `inner` is `outer` or lies inside it. */
+function within(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
 }
 
-const UNSHARE = ["--ipc", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation", "private"];
+/** MOUNTS' arguments for a view: the kept, the writable, and the hidden before and after. */
+function mountArgs(view: SandboxView, limits: Limits): string[] {
+  const abs = (list: string[]) => [...new Set(list.map((p) => path.resolve(p)))];
+  const writable = abs(view.writable);
+  const keep = abs([...view.readable, ...writable]);
+  // Never "/" or a folder the system lives in: hiding those would hide the kernel's Node and Python.
+  const hidden = abs(view.hidden).filter((h) => !["/usr", "/etc", "/bin", "/lib"].some((s) => within(s, h)));
+  const inKept = (h: string) => keep.some((k) => k !== h && within(h, k));
+  const lines = (list: string[]) => list.join("\n");
+  return [
+    String(limits.tmpfsBytes),
+    lines(keep),
+    lines(writable),
+    lines(hidden.filter((h) => !inKept(h) && !keep.includes(h))),
+    lines(hidden.filter(inKept)),
+  ];
+}
+
+const UNSHARE = [
+  "--ipc",
+  "--mount",
+  "--pid",
+  "--net",
+  "--fork",
+  "--kill-child",
+  "--mount-proc",
+  "--propagation",
+  "private",
+];
 
 function works(argv: string[]): boolean {
   const r = spawnSync(argv[0], argv.slice(1), { stdio: "ignore", timeout: 20000 });
@@ -114,19 +187,12 @@ export function chooseSandbox(): Sandbox {
     : [];
   // In namespaces made by a normal user, the submission is the grader again once the mounts are.
   const drop = user ? asNobody : asCallerAgain();
-  const mountScript = (work: string, limits: Limits) => [
-    "sh",
-    "-c",
-    MOUNTS,
-    "sh",
-    keptFolders(work),
-    String(limits.tmpfsBytes),
-  ];
+  const mountScript = (view: SandboxView, limits: Limits) => ["sh", "-c", MOUNTS, "sh", ...mountArgs(view, limits)];
   const unshare = unshareArgv(UNSHARE);
   const probeDir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-sandbox-probe-"));
   const allowed = works([
     ...unshare,
-    ...mountScript(probeDir, DEFAULT_LIMITS),
+    ...mountScript({ writable: [probeDir], readable: [], hidden: [] }, DEFAULT_LIMITS),
     ...limitArgs(DEFAULT_LIMITS),
     ...drop,
     "true",
@@ -137,8 +203,8 @@ export function chooseSandbox(): Sandbox {
       kind: "namespace",
       user,
       parallel: true,
-      prefix: (work, limits) => [...unshare, ...mountScript(work, limits), ...limitArgs(limits), ...drop],
-      description: `own IPC, mount and PID namespaces, private /dev/shm and /tmp (${unshare.includes("--user") ? "user namespace" : "unshare"})${user ? ", as nobody" : ""}, limits by prlimit`,
+      prefix: (view, limits) => [...unshare, ...mountScript(view, limits), ...limitArgs(limits), ...drop],
+      description: `own IPC, mount, PID and network namespaces, private /dev/shm and /tmp, the grader's files hidden or read-only (${unshare.includes("--user") ? "user namespace" : "unshare"})${user ? ", as nobody" : ""}, limits by prlimit`,
     };
     return chosen;
   }
@@ -146,7 +212,7 @@ export function chooseSandbox(): Sandbox {
     kind: "names",
     user,
     parallel: false,
-    prefix: (_work, limits) => [...limitArgs(limits), ...asNobody],
+    prefix: (_view, limits) => [...limitArgs(limits), ...asNobody],
     description: `no namespaces here (unshare not allowed): private TMPDIR, one submission at a time, leaks found by a before/after diff${user ? ", as nobody" : ""}, limits by prlimit`,
   };
   return chosen;

@@ -3,6 +3,7 @@
 // .ipynb, its HTML and a PDF whose code wraps and whose figure is an image.
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
+import net from "net";
 import path from "path";
 import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
@@ -76,7 +77,46 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
   ],
   invalid: ['{ "cells": [ {"cell_type": "code", ', { "ex1-check": 0, "ex2-check": 0 }],
   "visible-only": [submission("  return n === 3 ? 6 : 0;", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
+  // Written in beforeAll (snoop()): it needs the run's folders.
+  snoop: ["", { "ex1-check": 2, "ex2-check": 1 }],
 };
+const COUNT = Object.keys(CASES).length;
+
+/**
+ * A submission that looks, at grading time, for what a student could copy or use: the
+ * source (the solutions), the other submissions and their feedback, any file holding the hidden
+ * tests (its own assembled notebook, another run's), the driver's descriptors (fd 3 takes the
+ * result), a port listening outside its sandbox, and a file outside its run folder to write.
+ * sumTo is right only when it found none of them; else it throws what it found.
+ */
+function snoop(at: { submissions: string; out: string; tmp: string; port: number; scratch: string }): string {
+  const body = `  const fs = require("fs"), path = require("path");
+  const at = ${JSON.stringify({ ...at, source: fixture, port: at.port.toString(16).toUpperCase().padStart(4, "0") })};
+  const marker = "sumTo(" + 10 * 10 + ")";   // the hidden test, not spelled out here
+  const found: string[] = [];
+  const attempt = (what: string, seen: () => boolean) => { try { if (seen()) found.push(what); } catch {} };
+  attempt("the source notebook", () => fs.readFileSync(at.source, "utf8").includes("BEGIN SOLUTION"));
+  attempt("the submissions", () => fs.readdirSync(at.submissions).length > 0);
+  attempt("the feedback and grades", () => fs.readdirSync(at.out).length > 0);
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory() && e.name !== "node_modules") attempt("", () => (walk(f), false));
+      else if (e.isFile()) attempt("the hidden tests in " + f, () => fs.statSync(f).size < 1e6 && fs.readFileSync(f, "utf8").includes(marker));
+    }
+  };
+  attempt("", () => (walk(at.tmp), false));
+  // The same by name where a folder is not listable: a run's notebook beside its home (the cwd).
+  const notebooks = [path.resolve("..", "input.ipynb")];
+  for (let k = 0; k < 12; k++) notebooks.push(path.resolve("..", "..", "run-" + k, "input.ipynb"));
+  for (const f of notebooks) attempt("the hidden tests in " + f, () => fs.readFileSync(f, "utf8").includes(marker));
+  attempt("the driver's descriptors", () => fs.readdirSync("/proc/1/fd").length > 0);
+  attempt("a port listening outside", () => fs.readFileSync("/proc/net/tcp", "utf8").includes(":" + at.port + " 00000000:0000 0A"));
+  attempt("a file written outside its run folder", () => (fs.writeFileSync(at.scratch, "x"), true));
+  if (found.length > 0) throw new Error("the sandbox showed it " + found.join("; "));
+  return (n * (n + 1)) / 2;`;
+  return submission(body, ROUND_TRIP);
+}
 
 function ipcState(): string[] {
   const sysv = ["shm", "sem", "msg"].flatMap((k) =>
@@ -105,12 +145,31 @@ describe("tslab-ipc grade", () => {
   let left: string[] = [];
   // The grader's TMPDIR: its work folder, kernelspec and per-submission folders go there.
   let tmp: string;
+  // A port listening outside the sandboxes, and a file no submission may write (snoop()).
+  let outside: net.Server | undefined;
+  const scratch = path.join("/var/tmp", `tslab-ipc-snoop-${process.pid}`);
+  /**
+   * Whether this machine lets the grader make namespaces (as root, or through a user namespace):
+   * then its sandbox must hide its files and network from each submission. Without, it hides
+   * nothing ("names").
+   */
+  const hides = () => {
+    const user = process.getuid?.() === 0 ? [] : ["--user", "--map-root-user"];
+    return spawnSync("unshare", [...user, "--ipc", "--mount", "--pid", "--net", "--fork", "true"]).status === 0;
+  };
 
   beforeAll(async () => {
     if (unavailable) return;
     dir = tempDir("tslab-ipc-gradetest-");
     const subs = path.join(dir, "submissions");
     fs.mkdirSync(subs);
+    out = path.join(dir, "graded");
+    tmp = path.join(dir, "tmp");
+    fs.mkdirSync(tmp);
+    outside = net.createServer();
+    await new Promise<void>((resolve) => outside!.listen(0, "127.0.0.1", resolve));
+    const port = (outside.address() as net.AddressInfo).port;
+    CASES.snoop[0] = snoop({ submissions: subs, out, tmp, port, scratch });
     for (const [student, [content]] of Object.entries(CASES)) {
       // One student hands in a folder, as nbgrader's submitted/<student>/ has it.
       if (student === "correct") {
@@ -118,10 +177,7 @@ describe("tslab-ipc grade", () => {
         fs.writeFileSync(path.join(subs, student, "assignment.ipynb"), content);
       } else fs.writeFileSync(path.join(subs, `${student}.ipynb`), content);
     }
-    out = path.join(dir, "graded");
     before = ipcState();
-    tmp = path.join(dir, "tmp");
-    fs.mkdirSync(tmp);
     const grade = [process.execPath, cli, "grade", fixture, subs, "--out", out, "--timeout", "10", "--jobs", "2"];
     const command = ownNamespace ? [...OWN_NAMESPACE, "sh", "-c", LIST_LEFT, "sh", ...grade] : grade;
     result = await new Promise((resolve) => {
@@ -150,15 +206,17 @@ describe("tslab-ipc grade", () => {
   }, 300000);
 
   afterAll(() => {
+    outside?.close();
+    fs.rmSync(scratch, { force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   maybe("exits 0, prints a progress line per submission and a summary", () => {
     expect({ code: result.code, stderr: result.stderr.slice(-2000) }).toMatchObject({ code: 0 });
     for (const student of Object.keys(CASES))
-      expect(result.stdout).toMatch(new RegExp(`^\\[\\d/9\\] ${student}: \\d/3`, "m"));
+      expect(result.stdout).toMatch(new RegExp(`^\\[\\d+/${COUNT}\\] ${student}: \\d/3`, "m"));
     expect(result.stdout).toMatch(/^student\s+points\s+seconds\s+remarks$/m);
-    expect(result.stdout).toMatch(/9 submission\(s\), mean/);
+    expect(result.stdout).toMatch(new RegExp(`${COUNT} submission\\(s\\), mean`));
   });
 
   maybe("grades.csv: the points of each case", () => {
@@ -176,6 +234,8 @@ describe("tslab-ipc grade", () => {
         [p["ex1-check"], p["ex2-check"], p["ex1-check"] + p["ex2-check"], 3],
       ]),
     );
+    // Without namespaces the grader hides nothing, and the snoop throws what it saw.
+    if (!hides()) expected.snoop = [0, 1, 1, 3];
     expect(rows).toEqual(expected);
   });
 
@@ -196,6 +256,20 @@ describe("tslab-ipc grade", () => {
     // Hidden tests stay hidden in the feedback.
     expect(feedback("correct")).not.toMatch(/sumTo\(100\)/);
   });
+
+  maybe(
+    "a submission sees no solution, other submission, hidden test, grader's descriptor or outside port, and writes nothing outside its run",
+    () => {
+      if (!hides()) {
+        console.warn("not checked: this machine allows no namespaces, and the grader's sandbox hides nothing");
+        return;
+      }
+      const page = feedback("snoop");
+      expect(/the sandbox showed it [^<]*/.exec(page)?.[0] ?? "nothing shown").toBe("nothing shown");
+      expect(page).toMatch(/3 \/ 3 points/);
+      expect(fs.existsSync(scratch)).toBe(false);
+    },
+  );
 
   maybe("leaves nothing behind: no IPC object, no work folder", () => {
     if (ownNamespace) expect(left).toEqual([]);

@@ -34,7 +34,7 @@ const nobody = nobodyIds();
       'id -u; grep CapEff /proc/self/status | cut -f2; ipcmk -M 4096 -p 0600 | grep -o "[0-9]*$"; tail -n +2 /proc/sysvipc/shm | wc -l';
     const code = `const m = require(${JSON.stringify(path.join(repoRoot, "dist", "assign", "sandbox.js"))});
       const s = m.chooseSandbox();
-      const argv = [...s.prefix(${JSON.stringify(work)}, m.DEFAULT_LIMITS), "sh", "-c", ${JSON.stringify(inside)}];
+      const argv = [...s.prefix({ writable: [${JSON.stringify(work)}], readable: [], hidden: [] }, m.DEFAULT_LIMITS), "sh", "-c", ${JSON.stringify(inside)}];
       const r = require("child_process").spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
       console.log(JSON.stringify({ kind: s.kind, user: s.user, status: r.status, stderr: r.stderr, lines: r.stdout.trim().split("\\n") }));`;
     // A segment in the machine's namespace, which the sandbox must not list.
