@@ -56,6 +56,42 @@ def read_notebook(name):
     return nb
 
 
+# What the grader keeps of one cell's outputs, in bytes of their JSON: the result on fd 3 is
+# then at most this per cell, whatever a submission prints. Without it a submission printing
+# for as long as its cells may run (each up to --timeout) could send grade.py's memory past its
+# limit, and the grader a result too large for one string.
+OUTPUT_BYTES_PER_CELL = 1 << 20
+
+
+def capped_client_class():
+    """NotebookClient that keeps the first OUTPUT_BYTES_PER_CELL of each cell's outputs, then
+    one stream line saying what was not kept. Error outputs are always kept (they are small,
+    and the grade reads them)."""
+    from nbclient import NotebookClient
+
+    class CappedNotebookClient(NotebookClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.kept_bytes = {}  # cell index -> bytes of output kept
+            self.cut = set()  # cells whose output was cut (the note is there)
+
+        def output(self, outs, msg, display_id, cell_index):
+            size = len(json.dumps(msg.get("content", {})))
+            used = self.kept_bytes.get(cell_index, 0)
+            if msg["msg_type"] != "error" and used + size > OUTPUT_BYTES_PER_CELL:
+                if cell_index not in self.cut:
+                    import nbformat
+                    self.cut.add(cell_index)
+                    outs.append(nbformat.v4.new_output(
+                        "stream", name="stderr",
+                        text="[the grader kept the first %d KiB of this cell's output]\n" % (OUTPUT_BYTES_PER_CELL >> 10)))
+                return None
+            self.kept_bytes[cell_index] = used + size
+            return super().output(outs, msg, display_id, cell_index)
+
+    return CappedNotebookClient
+
+
 def result_channel():
     # Taken from fd 3 and made non-inheritable, so the kernel never holds it.
     fd = os.dup(3)
@@ -126,13 +162,12 @@ def main(argv):
     out = result_channel()
 
     import nbformat
-    from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
     nb = read_notebook(a.notebook)
     timeout = max(1, int(round(a.timeout)))
     message = "the cell ran longer than %d s and was interrupted" % timeout
-    client = NotebookClient(
+    client = capped_client_class()(
         nb,
         kernel_name=a.kernel,
         timeout=timeout,

@@ -77,6 +77,11 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
   ],
   invalid: ['{ "cells": [ {"cell_type": "code", ', { "ex1-check": 0, "ex2-check": 0 }],
   "visible-only": [submission("  return n === 3 ? 6 : 0;", ROUND_TRIP), { "ex1-check": 0, "ex2-check": 1 }],
+  // 3 MiB of output at each call, in the check cells too: the grader keeps 1 MiB of a cell's.
+  flood: [
+    submission('  console.log("y".repeat(3 << 20));\n  return (n * (n + 1)) / 2;', ROUND_TRIP),
+    { "ex1-check": 2, "ex2-check": 1 },
+  ],
   // Written in beforeAll (snoop()): it needs the run's folders.
   snoop: ["", { "ex1-check": 2, "ex2-check": 1 }],
 };
@@ -253,6 +258,8 @@ describe("tslab-ipc grade", () => {
     expect(feedback("deleted")).toMatch(/deleted solution cell &quot;ex1-solution&quot;/);
     expect(feedback("invalid")).toMatch(/Not a valid notebook.*not valid JSON/s);
     expect(feedback("visible-only")).toMatch(/sumTo\(100\) = 0, expected 5050/);
+    // A flood of output is cut at 1 MiB a cell (grade.py), and says so.
+    expect(feedback("flood")).toMatch(/the grader kept the first 1024 KiB of this cell(&#39;|')s output/);
     // Hidden tests stay hidden in the feedback.
     expect(feedback("correct")).not.toMatch(/sumTo\(100\)/);
   });
