@@ -43,6 +43,20 @@ function tslabZeromq() {
 }
 
 /**
+ * The address of one socket, as jupyter_client makes it (`_make_url`): `tcp://IP:PORT`, or for
+ * any other transport `ipc://PATH-PORT`. With "ipc" the sockets are Unix sockets beside the
+ * connection file, in the user's runtime folder (mode 0700): unlike a port of 127.0.0.1, no
+ * other user of the machine can connect to them and read iopub (every cell's code and output).
+ * @param {ConnectionInfo} connInfo @param {typeof SOCKET_NAMES[number]} name
+ */
+function socketAddress(connInfo, name) {
+  const port = connInfo[`${name}_port`];
+  return connInfo.transport === "tcp"
+    ? `tcp://${connInfo.ip}:${port}`
+    : `${connInfo.transport}://${connInfo.ip}-${port}`;
+}
+
+/**
  * Reads the connection file, makes the kernel's sockets (tslabZeromq)
  * and starts binding each to its port.
  * @param {string} configPath the connection file Jupyter wrote
@@ -63,13 +77,11 @@ function bindKernelSockets(configPath) {
     stdin: new zmq.Router(),
     hb: new zmq.Reply(),
   };
-  const bound = Promise.all(
-    SOCKET_NAMES.map((name) =>
-      sockets[name].bind(`${connInfo.transport}://${connInfo.ip}:${connInfo[`${name}_port`]}`),
-    ),
-  ).then(() => {});
+  const bound = Promise.all(SOCKET_NAMES.map((name) => sockets[name].bind(socketAddress(connInfo, name)))).then(
+    () => {},
+  );
   bound.catch(() => {});
   return { connInfo, sockets, bound };
 }
 
-module.exports = { bindKernelSockets, tslabZeromq, SOCKET_NAMES, IOPUB_HIGH_WATER_MARK };
+module.exports = { bindKernelSockets, socketAddress, tslabZeromq, SOCKET_NAMES, IOPUB_HIGH_WATER_MARK };
