@@ -36,13 +36,13 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUP_CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
 IS_ROOT = os.geteuid() == 0
-# A student's server restarts a dead kernel on new ports with it (see fresh_ports.py).
-FRESH_PORTS_KERNEL_MANAGER = "fresh_ports.FreshPortsKernelManager"
+# A student's kernels: sockets no other user can reach, new ports at a restart (student_kernels.py).
+STUDENT_KERNEL_MANAGER = "student_kernels.StudentKernelManager"
 
 
 def server_args():
     """What a student's server is started with beyond JupyterHub's own arguments."""
-    return [f"--MappingKernelManager.kernel_manager_class={FRESH_PORTS_KERNEL_MANAGER}"]
+    return [f"--MappingKernelManager.kernel_manager_class={STUDENT_KERNEL_MANAGER}"]
 
 
 def parse_bytes(text):
@@ -346,7 +346,7 @@ class IsolatedSpawner(LocalProcessSpawner):
         env["SHELL"] = "/bin/bash"  # for notebook terminals; the account itself has no login shell
         if self.kernel_path:
             env["JUPYTER_PATH"] = self.kernel_path
-        # The server's kernel manager (fresh_ports.py) lives beside this file.
+        # The server's kernel manager (student_kernels.py) lives beside this file.
         env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
         return env
 

@@ -1,8 +1,11 @@
-// A student's server restarts a kernel that died before it answered (a port taken between the
-// server choosing it and the kernel binding it) on new ports. jupyter_client 7.4's cached ports
-// made that restart reuse the taken ones, six times, until the notebook lost its kernel (the hub
-// test saw it: EADDRINUSE six times, then 404). deploy/fresh_ports.py is the fix; this drives
-// Notebook's kernel manager as the spawner configures the server (test/hub/fixtures/restart_ports.py).
+// A student's kernels (deploy/student_kernels.py), driven through Notebook's kernel manager as
+// the spawner configures the server (test/hub/fixtures/restart_ports.py):
+// - their sockets are Unix sockets in the student's runtime folder (0700): over tcp any other
+//   account could read a kernel's iopub, every cell's code and output (test/kernel/ipc-transport);
+// - where a course sets tcp, a kernel that died before it answered (a port taken between the
+//   server choosing it and the kernel binding it) restarts on new ports. jupyter_client 7.4's
+//   cached ports made that restart reuse the taken ones, six times, until the notebook lost its
+//   kernel (the hub test saw it: EADDRINUSE six times, then 404).
 import { spawnSync } from "child_process";
 import path from "path";
 import { pythonWith } from "../helpers";
@@ -17,12 +20,17 @@ if (!PY)
 const maybe = PY ? test : test.skip;
 
 maybe(
-  "a student's server restarts a dead kernel on new ports (Notebook's default reuses the old ones)",
+  "a student's kernels listen on Unix sockets only they can reach, and over tcp restart on new ports (Notebook's default reuses the old ones)",
   () => {
     const r = spawnSync(PY!, [fixture], { encoding: "utf8", timeout: 120_000 });
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
-    expect(out.hub.class).toBe("FreshPortsKernelManager");
+    // The kernel answered over Unix sockets named after its connection file, in a folder of the
+    // student's own that no one else may enter (not the notebook's folder, not relative).
+    expect(out.sockets).toMatchObject({ transport: "ipc", folderMode: "0o700", answered: true });
+    expect(path.isAbsolute(out.sockets.ip)).toBe(true);
+    expect(out.sockets.sockets).toHaveLength(5);
+    expect(out.hub.class).toBe("StudentKernelManager");
     // The five ports are chosen again at the restart, five distinct ones. One of them may be an
     // old one by chance: the dead kernel's ports are free again, and the system hands out free
     // ports at random from ~28,000 (5 against 5: ~0.1-0.2% of runs; a clean-clone CI run on
