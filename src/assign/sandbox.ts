@@ -78,8 +78,9 @@ export interface Sandbox {
 //    made so again, the rest hidden;
 // 4. the network namespace's loopback up, for the kernel's sockets.
 // Each step is one process per mount at most; `mount -n`: the mount table in /run is read-only
-// by then, and a throwaway namespace has nothing to record there.
-const MOUNTS = `set -e
+// by then, and a throwaway namespace has nothing to record there. `set -f`: the lists are split
+// on newlines only and never globbed (a course folder named "os [2026]" is a path, not a pattern).
+const MOUNTS = `set -ef
 size="$1"; keep="$2"; writable="$3"; hide_first="$4"; hide_then="$5"; shift 5
 IFS='
 '
