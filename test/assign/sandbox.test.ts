@@ -90,3 +90,55 @@ const nobody = nobodyIds();
   },
   60_000,
 );
+
+const namespaceSkip =
+  (built ? null : "dist/ is not built (npm run build)") ??
+  (() => {
+    const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+    return m.chooseSandbox().kind === "namespace"
+      ? null
+      : "this machine allows no namespaces (the names sandbox hides nothing)";
+  })();
+
+(namespaceSkip ? test.skip : test)(
+  `the sandbox hides exactly the paths it is given, whatever characters they hold${namespaceSkip ? ` [skipped: ${namespaceSkip}]` : ""}`,
+  () => {
+    // Outside /tmp (a private tmpfs in the sandbox): a folder whose name is a glob pattern, and
+    // one that the pattern matches. Only the first may be hidden.
+    const base = fs.mkdtempSync(path.join("/var/tmp", "tslab-ipc-view-"));
+    try {
+      fs.chmodSync(base, 0o755);
+      const hidden = path.join(base, "os [2026]");
+      const decoy = path.join(base, "os 2");
+      const run = path.join(base, "run");
+      for (const [dir, file] of [
+        [hidden, "alice.ipynb"],
+        [decoy, "bob.ipynb"],
+      ]) {
+        fs.mkdirSync(dir, { mode: 0o755 });
+        fs.writeFileSync(path.join(dir, file), "{}");
+        fs.chmodSync(path.join(dir, file), 0o644);
+      }
+      fs.mkdirSync(run, { mode: 0o777 });
+      fs.chmodSync(run, 0o777);
+      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+      const view = { writable: [run], readable: [], hidden: [hidden] };
+      const argv = [
+        ...m.chooseSandbox().prefix(view, m.DEFAULT_LIMITS),
+        "sh",
+        "-c",
+        'ls -A "$1"; echo --; ls -A "$2"; echo --; touch "$3/mine" && echo wrote',
+        "sh",
+        hidden,
+        decoy,
+        run,
+      ];
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(r.stdout.split("--\n").map((part) => part.trim())).toEqual(["", "bob.ipynb", "wrote"]);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
