@@ -3,10 +3,9 @@
 Called by src/assign/grade.ts, always with /usr/bin/python3, already inside the sandbox
 (own IPC namespace, /dev/shm and /tmp where allowed, limits, an unprivileged user):
 
-  grade.py NOTEBOOK.ipynb|- --kernel tslab-ipc --timeout SECONDS --cwd DIR [--grace SECONDS]
+  grade.py --kernel tslab-ipc --timeout SECONDS --cwd DIR [--grace SECONDS] < NOTEBOOK.ipynb
 
-With "-", the notebook comes on stdin (the grader's way: the hidden tests are then on no disk
-the kernel can read). The result is ONE JSON object written to file descriptor 3, never to
+The notebook comes on stdin: the hidden tests are then on no disk the kernel can read. The result is ONE JSON object written to file descriptor 3, never to
 stdout: the kernel inherits stdout and stderr, so student code can write there but cannot forge
 the result. This process is not dumpable, so the kernel, though it may run as the same user,
 can neither open this process's descriptors through /proc nor trace it.
@@ -44,11 +43,9 @@ def not_dumpable():
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0)")
 
 
-def read_notebook(name):
-    """The notebook from a file, or from stdin for "-" (then stdin is /dev/null for the kernel)."""
+def read_notebook():
+    """The notebook from stdin; then stdin is /dev/null, for the kernel."""
     import nbformat
-    if name != "-":
-        return nbformat.read(name, as_version=4)
     nb = nbformat.read(sys.stdin, as_version=4)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -152,7 +149,6 @@ def signal_name(code):
 
 def main(argv):
     p = argparse.ArgumentParser()
-    p.add_argument("notebook")
     p.add_argument("--kernel", default="tslab-ipc")
     p.add_argument("--timeout", type=float, default=30)
     p.add_argument("--grace", type=float, default=10)
@@ -164,7 +160,7 @@ def main(argv):
     import nbformat
     from nbclient.exceptions import DeadKernelError
 
-    nb = read_notebook(a.notebook)
+    nb = read_notebook()
     timeout = max(1, int(round(a.timeout)))
     message = "the cell ran longer than %d s and was interrupted" % timeout
     client = capped_client_class()(

@@ -451,7 +451,6 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           ...sandbox.prefix(view, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),
           jupyterPython(),
           gradeScript(root),
-          "-",
           "--kernel",
           KERNEL_NAME,
           "--timeout",
