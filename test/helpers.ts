@@ -159,6 +159,17 @@ export function nobodyUnavailable(): string | null {
   return null;
 }
 
+/**
+ * Why the grader could not make its sandbox's namespaces here (IPC, mount, PID, network; as root,
+ * or through a user namespace), or null. Then its sandbox must hide the grader's files and
+ * network from each submission; without them it hides nothing (the "names" sandbox).
+ */
+export function graderNamespacesUnavailable(): string | null {
+  const user = process.getuid?.() === 0 ? [] : ["--user", "--map-root-user"];
+  const r = spawnSync("unshare", [...user, "--ipc", "--mount", "--pid", "--net", "--fork", "true"]);
+  return r.status === 0 ? null : "this machine allows no namespaces (the names sandbox hides nothing)";
+}
+
 /** Why nobody cannot make user namespaces here (Debian allows it; some distributions do not), or null. */
 export function nobodyUserNamespacesUnavailable(): string | null {
   const reason = nobodyUnavailable();

@@ -7,7 +7,7 @@ import net from "net";
 import path from "path";
 import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
-import { repoRoot, tempDir } from "../helpers";
+import { graderNamespacesUnavailable, repoRoot, tempDir } from "../helpers";
 
 const fixture = path.join(__dirname, "fixtures", "assignment.ipynb");
 const cli = path.join(repoRoot, "dist", "assign", "cli.js");
@@ -153,15 +153,8 @@ describe("tslab-ipc grade", () => {
   // A port listening outside the sandboxes, and a file no submission may write (snoop()).
   let outside: net.Server | undefined;
   const scratch = path.join("/var/tmp", `tslab-ipc-snoop-${process.pid}`);
-  /**
-   * Whether this machine lets the grader make namespaces (as root, or through a user namespace):
-   * then its sandbox must hide its files and network from each submission. Without, it hides
-   * nothing ("names").
-   */
-  const hides = () => {
-    const user = process.getuid?.() === 0 ? [] : ["--user", "--map-root-user"];
-    return spawnSync("unshare", [...user, "--ipc", "--mount", "--pid", "--net", "--fork", "true"]).status === 0;
-  };
+  /** The grader's sandbox hides its files and network from each submission (where namespaces are allowed). */
+  const hides = () => graderNamespacesUnavailable() === null;
 
   beforeAll(async () => {
     if (unavailable) return;

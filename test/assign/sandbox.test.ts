@@ -9,6 +9,7 @@ import path from "path";
 import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, shmctl, shmget } from "../../src";
 import {
   AS_NOBODY,
+  graderNamespacesUnavailable,
   nobodyIds,
   nobodyUnavailable,
   nobodyUserNamespacesUnavailable,
@@ -91,14 +92,7 @@ const nobody = nobodyIds();
   60_000,
 );
 
-const namespaceSkip =
-  (built ? null : "dist/ is not built (npm run build)") ??
-  (() => {
-    const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
-    return m.chooseSandbox().kind === "namespace"
-      ? null
-      : "this machine allows no namespaces (the names sandbox hides nothing)";
-  })();
+const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? graderNamespacesUnavailable();
 
 (namespaceSkip ? test.skip : test)(
   `the sandbox hides exactly the paths it is given, whatever characters they hold${namespaceSkip ? ` [skipped: ${namespaceSkip}]` : ""}`,
