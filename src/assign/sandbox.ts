@@ -6,7 +6,8 @@
 //   through user namespaces that leave the submission the grader's own uid and no capability:
 //   process/namespaces). What it creates vanishes with it, every process it started dies with
 //   it (--kill-child on a PID namespace), and what it lists as leaked is exactly its own.
-//   Of the grader's files it sees only its view (SandboxView): its own run folder, writable;
+//   Of the grader's files it sees only its view (SandboxView): its own run folder, writable
+//   (a copy in memory, with room for limits.tmpfsBytes more, thrown away with the sandbox);
 //   the parts of the checkout and the kernelspec the kernel needs, read-only; the work folder,
 //   the checkout, the source, the submissions and the grades empty. Everything else of the
 //   machine is read-only, and its network is a loopback of its own: no submission reads
@@ -34,7 +35,7 @@ export interface Limits {
   cpuSeconds: number;
   /** RLIMIT_FSIZE: the largest file it may write, bytes. */
   fileBytes: number;
-  /** Size of its private /tmp and /dev/shm (tmpfs), bytes. */
+  /** Size of its private /tmp and /dev/shm (tmpfs), and what it may add to its run folder, bytes. */
   tmpfsBytes: number;
 }
 
@@ -48,7 +49,10 @@ export const DEFAULT_LIMITS: Limits = {
 
 /** What one submission's sandbox shows of the grader's files ("namespace" only). */
 export interface SandboxView {
-  /** Folders it writes (its run folder: home, TMPDIR, runtime files), kept at their paths. */
+  /**
+   * Folders it writes (its run folder: home, TMPDIR, runtime files), at their paths: each a copy
+   * in a tmpfs of its own, so what the submission writes there never reaches the folder itself.
+   */
   writable: string[];
   /** Files and folders it reads (what the kernel needs), kept at their paths, read-only. */
   readable: string[];
@@ -74,8 +78,9 @@ export interface Sandbox {
 // 1. every mount but /proc, /sys and /dev read-only (as few mounts as possible: those inherited);
 // 2. a private /dev/shm; the kept parked there (bind mounts, read-only as their sources now);
 // 3. the hidden covered (an empty tmpfs on a folder, /dev/null on a file), a private /tmp, the
-//    kept moved back to their paths (made in the empty tmpfs where need be) and the writable
-//    made so again, the rest hidden;
+//    kept moved back to their paths (made in the empty tmpfs where need be), except a writable
+//    folder: a tmpfs of its own at its path, holding a copy of it and room for $1 bytes more,
+//    so a submission writes none of the grader's disk and fills none of it; the rest hidden;
 // 4. the network namespace's loopback up, for the kernel's sockets.
 // Each step is one process per mount at most; `mount -n`: the mount table in /run is read-only
 // by then, and a throwaway namespace has nothing to record there. `set -f`: the lists are split
@@ -106,13 +111,28 @@ hide() {
 }
 hide "$hide_first"
 mount -n -t tmpfs -o mode=1777,nosuid,nodev,size="$size" tmpfs /tmp
+# Owners are kept where this is the machine's root; in a user namespace every file copied is the
+# grader's, the one user mapped (and a file of another user could not be given to its owner).
+own=; awk '$2 == 0 { r = 1 } END { exit !r }' /proc/self/uid_map && own=,ownership
 i=0
 for d in $keep; do
-  if [ -d /dev/shm/.grading-$i ]; then [ -d "$d" ] || mkdir -p "$d"; else [ -e "$d" ] || { mkdir -p "\${d%/*}"; : > "$d"; }; fi
-  mount -n --move /dev/shm/.grading-$i "$d"; i=$((i+1))
+  p=/dev/shm/.grading-$i; i=$((i+1))
+  if [ -d $p ]; then [ -d "$d" ] || mkdir -p "$d"; else [ -e "$d" ] || { mkdir -p "\${d%/*}"; : > "$d"; }; fi
+  case "$IFS$writable$IFS" in
+    *"$IFS$d$IFS"*) w=1 ;;
+    *) w= ;;
+  esac
+  if [ -n "$w" ] && [ -d $p ]; then
+    used=$(du -sk $p | cut -f1)
+    mount -n -t tmpfs -o nosuid,nodev,size=$((used * 1024 + size)) tmpfs "$d"
+    cp -R --preserve=mode,timestamps,links$own $p/. "$d"/
+    umount -n $p
+  else
+    mount -n --move $p "$d"
+    [ -z "$w" ] || mount -n -o remount,bind,rw "$d"
+  fi
 done
 [ -z "$parks" ] || rm -d $parks
-for d in $writable; do mount -n -o remount,bind,rw "$d"; done
 hide "$hide_then"
 ip link set lo up
 unset IFS

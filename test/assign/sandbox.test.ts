@@ -136,3 +136,37 @@ const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? g
   },
   60_000,
 );
+
+(namespaceSkip ? test.skip : test)(
+  `what a submission writes in its run folder stays in the sandbox's memory, within the limit, and never reaches the grader's disk${namespaceSkip ? ` [skipped: ${namespaceSkip}]` : ""}`,
+  () => {
+    // Outside /tmp, on the disk as a grader's work folder is. RLIMIT_FSIZE caps one file; without
+    // a cap on the folder, a loop over file names filled the grader's disk (1.2 GB in 6 files).
+    const run = fs.mkdtempSync(path.join("/var/tmp", "tslab-ipc-run-"));
+    try {
+      fs.chmodSync(run, 0o777);
+      fs.writeFileSync(path.join(run, "given"), "x".repeat(1 << 20));
+      fs.chmodSync(path.join(run, "given"), 0o644);
+      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+      const limits = { ...m.DEFAULT_LIMITS, tmpfsBytes: 4 << 20 };
+      const argv = [
+        ...m.chooseSandbox().prefix({ writable: [run], readable: [], hidden: [] }, limits),
+        "sh",
+        "-c",
+        // What the grader put there, then two files of 3 MiB: room for one.
+        'wc -c < "$1/given"; for f in a b; do head -c 3145728 /dev/zero > "$1/$f" && echo "$f written" || echo "$f refused"; done',
+        "sh",
+        run,
+      ];
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim().split("\n")).toEqual(["1048576", "a written", "b refused"]);
+      expect(r.stderr).toMatch(/No space left on device/);
+      expect(fs.readdirSync(run)).toEqual(["given"]);
+      expect(fs.statSync(path.join(run, "given")).size).toBe(1 << 20);
+    } finally {
+      fs.rmSync(run, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
