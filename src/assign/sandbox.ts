@@ -16,8 +16,9 @@
 // - "names" (no unshare here): a private TMPDIR, and grading runs one submission at a time so
 //   that a before/after diff of the IPC objects is exactly that submission's; grade.py removes
 //   them. It hides nothing: the grader's files are protected by their modes alone.
-// - Always: limits (data memory, processes, CPU time, file size, no core files) and, when the
-//   grader runs as root, an unprivileged user (nobody) that can read only what it needs.
+// - Always: limits (data memory, processes, CPU time, file size, no core files), the first to
+//   go when the machine runs out of memory (oom_score_adj 1000) and, when the grader runs as
+//   root, an unprivileged user (nobody) that can read only what it needs.
 import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
@@ -37,6 +38,11 @@ export interface Limits {
   fileBytes: number;
   /** Size of its private /tmp and /dev/shm (tmpfs), and what it may add to its run folder, bytes. */
   tmpfsBytes: number;
+  /**
+   * System V shared memory of its IPC namespace in all, bytes (kernel.shmall and shmmax there):
+   * segments are in no process's RLIMIT_DATA, and one nobody attaches is in no process's memory.
+   */
+  sharedMemoryBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -45,6 +51,7 @@ export const DEFAULT_LIMITS: Limits = {
   cpuSeconds: 600,
   fileBytes: 256 * 1024 ** 2,
   tmpfsBytes: 256 * 1024 ** 2,
+  sharedMemoryBytes: 256 * 1024 ** 2,
 };
 
 /** What one submission's sandbox shows of the grader's files ("namespace" only). */
@@ -72,9 +79,10 @@ export interface Sandbox {
   description: string;
 }
 
-// Inside the new namespaces, as their root ($1: tmpfs size; then newline-separated lists: $2
-// the folders and files kept, $3 those of them kept writable, $4 what to hide before the kept
-// are back, $5 what to hide after, being inside something kept):
+// Inside the new namespaces, as their root ($1: tmpfs size; $2: System V shared memory in all;
+// then newline-separated lists: $3 the folders and files kept, $4 those of them kept writable,
+// $5 what to hide before the kept are back, $6 what to hide after, being inside something kept):
+// 0. the IPC namespace's limits on System V shared memory (its own sysctls, its root's to set);
 // 1. every mount but /proc, /sys and /dev read-only (as few mounts as possible: those inherited);
 // 2. a private /dev/shm; the kept parked there (bind mounts, read-only as their sources now);
 // 3. the hidden covered (an empty tmpfs on a folder, /dev/null on a file), a private /tmp, the
@@ -86,7 +94,9 @@ export interface Sandbox {
 // by then, and a throwaway namespace has nothing to record there. `set -f`: the lists are split
 // on newlines only and never globbed (a course folder named "os [2026]" is a path, not a pattern).
 const MOUNTS = `set -ef
-size="$1"; keep="$2"; writable="$3"; hide_first="$4"; hide_then="$5"; shift 5
+size="$1"; shm="$2"; keep="$3"; writable="$4"; hide_first="$5"; hide_then="$6"; shift 6
+echo "$shm" > /proc/sys/kernel/shmmax
+echo $((shm / $(getconf PAGESIZE))) > /proc/sys/kernel/shmall
 IFS='
 '
 for m in $(awk '{ print $5 }' /proc/self/mountinfo); do
@@ -154,6 +164,7 @@ function mountArgs(view: SandboxView, limits: Limits): string[] {
   const lines = (list: string[]) => list.join("\n");
   return [
     String(limits.tmpfsBytes),
+    String(limits.sharedMemoryBytes),
     lines(keep),
     lines(writable),
     lines(hidden.filter((h) => !inKept(h) && !keep.includes(h))),
@@ -186,6 +197,12 @@ function limitArgs(limits: Limits): string[] {
     `--cpu=${limits.cpuSeconds}`,
     `--fsize=${limits.fileBytes}`,
     "--core=0",
+    "--",
+    // The first processes the kernel's OOM killer takes, before the grader or another user's:
+    // memory shared between processes (MAP_SHARED, memfd) is in no rlimit.
+    "choom",
+    "-n",
+    "1000",
     "--",
   ];
 }
@@ -225,7 +242,7 @@ export function chooseSandbox(): Sandbox {
       user,
       parallel: true,
       prefix: (view, limits) => [...unshare, ...mountScript(view, limits), ...limitArgs(limits), ...drop],
-      description: `own IPC, mount, PID and network namespaces, private /dev/shm and /tmp, the grader's files hidden or read-only (${unshare.includes("--user") ? "user namespace" : "unshare"})${user ? ", as nobody" : ""}, limits by prlimit`,
+      description: `own IPC, mount, PID and network namespaces, private /dev/shm, /tmp and run folder in memory, the grader's files hidden or read-only (${unshare.includes("--user") ? "user namespace" : "unshare"})${user ? ", as nobody" : ""}, limits by prlimit and on System V shared memory, first to go out of memory`,
     };
     return chosen;
   }
@@ -234,7 +251,7 @@ export function chooseSandbox(): Sandbox {
     user,
     parallel: false,
     prefix: (_view, limits) => [...limitArgs(limits), ...asNobody],
-    description: `no namespaces here (unshare not allowed): private TMPDIR, one submission at a time, leaks found by a before/after diff${user ? ", as nobody" : ""}, limits by prlimit`,
+    description: `no namespaces here (unshare not allowed): private TMPDIR, one submission at a time, leaks found by a before/after diff${user ? ", as nobody" : ""}, limits by prlimit, first to go out of memory`,
   };
   return chosen;
 }

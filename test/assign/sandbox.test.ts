@@ -170,3 +170,31 @@ const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? g
   },
   60_000,
 );
+
+(namespaceSkip ? test.skip : test)(
+  `memory no rlimit holds: System V segments capped in all, and the sandbox's processes the first an out-of-memory kill takes${namespaceSkip ? ` [skipped: ${namespaceSkip}]` : ""}`,
+  () => {
+    // A segment is in no process's RLIMIT_DATA (4 GiB of them were made and touched under a
+    // limit of 2 GiB); shared memory is in no rlimit at all, so in a machine out of memory the
+    // kernel must take the submission's processes, not the grader holding more than any of them.
+    const run = tempDir("tslab-ipc-shm-");
+    try {
+      fs.chmodSync(run, 0o777);
+      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+      const limits = { ...m.DEFAULT_LIMITS, sharedMemoryBytes: 8 << 20 };
+      const argv = [
+        ...m.chooseSandbox().prefix({ writable: [run], readable: [], hidden: [] }, limits),
+        "sh",
+        "-c",
+        // 6 MiB (fits), 6 MiB more (over 8 in all), 9 MiB (over 8 in one).
+        "cat /proc/self/oom_score_adj; for s in 6291456 6291456 9437184; do ipcmk -M $s >/dev/null 2>&1 && echo made || echo refused; done",
+      ];
+      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(r.stdout.trim().split("\n")).toEqual(["1000", "made", "refused", "refused"]);
+    } finally {
+      fs.rmSync(run, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
