@@ -111,15 +111,22 @@ export function gradeScript(root = packageRoot()): string {
   return path.join(root, "src", "assign", "grade.py");
 }
 
-/** <student>.ipynb, or <student>/<source name>.ipynb (else the folder's first notebook). */
+/**
+ * <student>.ipynb, or <student>/<source name>.ipynb (else the folder's first notebook), each
+ * possibly a symbolic link (a folder of links to where the notebooks were collected). A link
+ * that leads nowhere is listed too, and graded as invalid with why: no student is left out of
+ * the grades without a word.
+ */
 export function listSubmissions(dir: string, sourceName: string): { student: string; file: string }[] {
   const found: { student: string; file: string }[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isFile() && entry.name.endsWith(".ipynb"))
-      found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
-    else if (entry.isDirectory()) {
+    const target = entry.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : entry;
+    const notebook = entry.name.endsWith(".ipynb");
+    if (!target) found.push({ student: notebook ? entry.name.slice(0, -".ipynb".length) : entry.name, file: full });
+    else if (target.isFile() && notebook) found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
+    else if (target.isDirectory()) {
       const books = fs
         .readdirSync(full)
         .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
@@ -178,6 +185,37 @@ function readableCopy(root: string, into: string): string {
 function nodePrefix(): string[] {
   const prefix = path.dirname(path.dirname(process.execPath));
   return prefix === "/usr" || prefix === "/" ? [] : [prefix];
+}
+
+/**
+ * The folders that really hold the submissions reached through links, which the sandbox hides
+ * as it hides the submissions folder: their common folder when it is not "/" (one mount), else
+ * each (a mount each, ~4 ms).
+ */
+function linkedFolders(entries: { file: string }[], submissions: string): string[] {
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return null;
+    }
+  };
+  const inside = real(submissions) ?? path.resolve(submissions);
+  const folders = [
+    ...new Set(
+      entries
+        .map((e) => real(e.file))
+        .filter((f): f is string => {
+          const rel = f === null ? "" : path.relative(inside, f);
+          return rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel);
+        })
+        .map((f) => path.dirname(f)),
+    ),
+  ];
+  if (folders.length < 2) return folders;
+  let common = folders[0];
+  while (!folders.every((f) => f === common || f.startsWith(common + path.sep))) common = path.dirname(common);
+  return common === path.parse(common).root ? folders : [common];
 }
 
 function reasonOf(cell: DriverCell | undefined, death: DriverResult["death"], stuck: string | null): string {
@@ -351,6 +389,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const wanted = Math.max(1, options.jobs ?? os.cpus().length);
   const jobs = sandbox.parallel ? wanted : 1;
   const entries = listSubmissions(options.submissions, name);
+  const linked = linkedFolders(entries, options.submissions);
   const feedbackDir = path.join(options.outDir, "feedback");
   fs.mkdirSync(feedbackDir, { recursive: true });
 
@@ -395,8 +434,13 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         // A student version released before the notebook moved to nbgrader's format still has tags.
         submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
       } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
         const reason =
-          (e as NodeJS.ErrnoException).code === "EISDIR" ? "no notebook in the folder" : (e as Error).message;
+          code === "EISDIR"
+            ? "no notebook in the folder"
+            : code === "ENOENT" && fs.lstatSync(entry.file, { throwIfNoEntry: false })?.isSymbolicLink()
+              ? `${entry.file} is a link to ${fs.readlinkSync(entry.file)}, which does not exist`
+              : (e as Error).message;
         grade = {
           ...base,
           status: "invalid",
@@ -436,7 +480,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         };
         // The submission sees its run folder and what the kernel reads; the rest of the work
         // folder (other runs), the checkout (its notebooks and tests), the source, the
-        // submissions and the grades are hidden. The notebook, hidden tests included, reaches
+        // submissions (and where links among them lead) and the grades are hidden. The notebook, hidden tests included, reaches
         // grade.py on its stdin only: no copy of it is on any disk the kernel can read.
         const view: SandboxView = {
           writable: [runDir],
@@ -445,7 +489,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
             kernel!.env.JUPYTER_DATA_DIR as string,
             ...nodePrefix(),
           ],
-          hidden: [work, root, packageRoot(), options.source, options.submissions, options.outDir],
+          hidden: [work, root, packageRoot(), options.source, options.submissions, options.outDir, ...linked],
         };
         const argv = [
           ...sandbox.prefix(view, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),

@@ -84,7 +84,12 @@ const CASES: Record<string, [string, { "ex1-check": number; "ex2-check": number 
   ],
   // Written in beforeAll (snoop()): it needs the run's folders.
   snoop: ["", { "ex1-check": 2, "ex2-check": 1 }],
+  // Links in the submissions folder to where the notebooks were collected (beforeAll): one to a
+  // notebook, one to a file that is gone.
+  linked: [submission(SUM, ROUND_TRIP), { "ex1-check": 2, "ex2-check": 1 }],
+  gone: ["", { "ex1-check": 0, "ex2-check": 0 }],
 };
+const LINKED = ["linked", "gone"];
 const COUNT = Object.keys(CASES).length;
 
 /**
@@ -94,7 +99,14 @@ const COUNT = Object.keys(CASES).length;
  * result), a port listening outside its sandbox, and a file outside its run folder to write.
  * sumTo is right only when it found none of them; else it throws what it found.
  */
-function snoop(at: { submissions: string; out: string; tmp: string; port: number; scratch: string }): string {
+function snoop(at: {
+  submissions: string;
+  collected: string;
+  out: string;
+  tmp: string;
+  port: number;
+  scratch: string;
+}): string {
   const body = `  const fs = require("fs"), path = require("path");
   const at = ${JSON.stringify({ ...at, source: fixture, port: at.port.toString(16).toUpperCase().padStart(4, "0") })};
   const marker = "sumTo(" + 10 * 10 + ")";   // the hidden test, not spelled out here
@@ -102,6 +114,7 @@ function snoop(at: { submissions: string; out: string; tmp: string; port: number
   const attempt = (what: string, seen: () => boolean) => { try { if (seen()) found.push(what); } catch {} };
   attempt("the source notebook", () => fs.readFileSync(at.source, "utf8").includes("BEGIN SOLUTION"));
   attempt("the submissions", () => fs.readdirSync(at.submissions).length > 0);
+  attempt("the submissions where links lead", () => fs.readdirSync(at.collected).length > 0);
   attempt("the feedback and grades", () => fs.readdirSync(at.out).length > 0);
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -153,6 +166,7 @@ describe("tslab-ipc grade", () => {
   // A port listening outside the sandboxes, and a file no submission may write (snoop()).
   let outside: net.Server | undefined;
   const scratch = path.join("/var/tmp", `tslab-ipc-snoop-${process.pid}`);
+  let collected = "";
   /** The grader's sandbox hides its files and network from each submission (where namespaces are allowed). */
   const hides = () => graderNamespacesUnavailable() === null;
 
@@ -161,16 +175,25 @@ describe("tslab-ipc grade", () => {
     dir = tempDir("tslab-ipc-gradetest-");
     const subs = path.join(dir, "submissions");
     fs.mkdirSync(subs);
+    // Where the linked notebooks were collected: outside /tmp (private in the sandbox) and
+    // readable by others, as an instructor's course folder may be. The sandbox hides it anyway.
+    collected = fs.mkdtempSync(path.join("/var/tmp", "tslab-ipc-collected-"));
+    fs.chmodSync(collected, 0o755);
     out = path.join(dir, "graded");
     tmp = path.join(dir, "tmp");
     fs.mkdirSync(tmp);
     outside = net.createServer();
     await new Promise<void>((resolve) => outside!.listen(0, "127.0.0.1", resolve));
     const port = (outside.address() as net.AddressInfo).port;
-    CASES.snoop[0] = snoop({ submissions: subs, out, tmp, port, scratch });
+    CASES.snoop[0] = snoop({ submissions: subs, collected, out, tmp, port, scratch });
     for (const [student, [content]] of Object.entries(CASES)) {
+      if (LINKED.includes(student)) {
+        const target = path.join(collected, `${student}.ipynb`);
+        if (content) fs.writeFileSync(target, content, { mode: 0o644 });
+        fs.symlinkSync(target, path.join(subs, `${student}.ipynb`));
+      }
       // One student hands in a folder, as nbgrader's submitted/<student>/ has it.
-      if (student === "correct") {
+      else if (student === "correct") {
         fs.mkdirSync(path.join(subs, student));
         fs.writeFileSync(path.join(subs, student, "assignment.ipynb"), content);
       } else fs.writeFileSync(path.join(subs, `${student}.ipynb`), content);
@@ -206,6 +229,7 @@ describe("tslab-ipc grade", () => {
   afterAll(() => {
     outside?.close();
     fs.rmSync(scratch, { force: true });
+    if (collected) fs.rmSync(collected, { recursive: true, force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -250,6 +274,8 @@ describe("tslab-ipc grade", () => {
     expect(feedback("deleted")).toMatch(/deleted locked cell &quot;ex2-check&quot; was put back/);
     expect(feedback("deleted")).toMatch(/deleted solution cell &quot;ex1-solution&quot;/);
     expect(feedback("invalid")).toMatch(/Not a valid notebook.*not valid JSON/s);
+    expect(feedback("linked")).toMatch(/3 \/ 3 points/);
+    expect(feedback("gone")).toMatch(/gone\.ipynb is a link to .*gone\.ipynb, which does not exist/);
     expect(feedback("visible-only")).toMatch(/sumTo\(100\) = 0, expected 5050/);
     // A flood of output is cut at 1 MiB a cell (grade.py), and says so.
     expect(feedback("flood")).toMatch(/the grader kept the first 1024 KiB of this cell(&#39;|')s output/);
