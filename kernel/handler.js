@@ -116,6 +116,31 @@ function wordAt(code, pos) {
   return before + after;
 }
 
+/**
+ * Jupyter counts a cursor in Unicode code points (protocol 5.2, as Python's str and the
+ * frontends do); TypeScript and tslab in UTF-16 code units. They differ after each character
+ * outside the BMP (an emoji in a string): there tslab's completion range landed past the word,
+ * and the frontend replaced the wrong text. These convert at the boundary.
+ * @param {string} text @param {number} codePoints
+ */
+function utf16Offset(text, codePoints) {
+  let offset = 0;
+  for (let n = 0; n < codePoints && offset < text.length; n++)
+    offset += (text.codePointAt(offset) ?? 0) > 0xffff ? 2 : 1;
+  return offset;
+}
+
+/** @param {string} text @param {number} offset UTF-16 code units */
+function codePointOffset(text, offset) {
+  return [...text.slice(0, offset)].length;
+}
+
+/** A request whose cursor_pos counts UTF-16 code units, as tslab's executor does. @param {any} req */
+function inUtf16(req) {
+  const code = String(req.code);
+  return { ...req, code, cursor_pos: utf16Offset(code, Number(req.cursor_pos)) };
+}
+
 class IpcJupyterHandler extends JupyterHandlerImpl {
   /**
    * @param {import("tslab/dist/executor").Executor} executor tslab's executor
@@ -176,15 +201,27 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
 
   /** tslab's quick info (signature and TSDoc), plus the Linux manual page of a C-named call. @param {any} req */
   handleInspect(req) {
-    const reply = super.handleInspect(req);
+    const at = inUtf16(req);
+    const reply = super.handleInspect(at);
     const text = reply.data["text/plain"];
-    const name = wordAt(String(req.code), Number(req.cursor_pos));
+    const name = wordAt(at.code, at.cursor_pos);
     const section = MAN_SECTIONS.get(name);
     if (reply.found && typeof text === "string" && section !== undefined) {
       reply.data["text/plain"] =
         `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
     }
     return reply;
+  }
+
+  /** tslab's completions, with the cursor and the range replaced counted in code points. @param {any} req */
+  handleComplete(req) {
+    const at = inUtf16(req);
+    const reply = super.handleComplete(at);
+    return {
+      ...reply,
+      cursor_start: codePointOffset(at.code, reply.cursor_start),
+      cursor_end: codePointOffset(at.code, reply.cursor_end),
+    };
   }
 
   /**

@@ -133,6 +133,17 @@ describeWithSuite("what the suite cannot express", () => {
     expect([all.cursor_start, all.cursor_end]).toEqual(["const n = 1;\nseg.".length, "const n = 1;\nseg.".length]);
   });
 
+  test("after an emoji, completion and inspect count the cursor in code points, as the protocol and frontends do", () => {
+    // 🎉 is two UTF-16 units and one code point: tslab's offsets landed two units off per emoji.
+    const prefix = 'const banner = "🎉🎉 done";\n';
+    const points = (s: string) => [...s].length;
+    const member = shell("complete_astral").content;
+    expect(member.matches).toContain("stat");
+    expect([member.cursor_start, member.cursor_end]).toEqual([points(`${prefix}seg.`), points(`${prefix}seg.st`)]);
+    // The cursor on `n` in Math.max(n): two units short of it was inside `max`.
+    expect(String(shell("inspect_astral").content.data["text/plain"])).toMatch(/^const n: 1/);
+  });
+
   test("inspect shows the signature, its TSDoc and the man page section", () => {
     const text = String(shell("inspect").content.data["text/plain"]);
     expect(shell("inspect").content.found).toBe(true);
