@@ -94,6 +94,26 @@ const nobody = nobodyIds();
 
 const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? graderNamespacesUnavailable();
 
+/** Runs `sh -c script "sh" ...args` in the grader's sandbox for `view`, with `limits` over the defaults. */
+function inSandbox(
+  view: { writable: string[]; readable?: string[]; hidden?: string[] },
+  limits: Record<string, number>,
+  script: string,
+  ...args: string[]
+) {
+  const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
+  const full = { readable: [], hidden: [], ...view };
+  const argv = [
+    ...m.chooseSandbox().prefix(full, { ...m.DEFAULT_LIMITS, ...limits }),
+    "sh",
+    "-c",
+    script,
+    "sh",
+    ...args,
+  ];
+  return spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+}
+
 (namespaceSkip ? test.skip : test)(
   `the sandbox hides exactly the paths it is given, whatever characters they hold${namespaceSkip ? ` [skipped: ${namespaceSkip}]` : ""}`,
   () => {
@@ -115,19 +135,14 @@ const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? g
       }
       fs.mkdirSync(run, { mode: 0o777 });
       fs.chmodSync(run, 0o777);
-      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
-      const view = { writable: [run], readable: [], hidden: [hidden] };
-      const argv = [
-        ...m.chooseSandbox().prefix(view, m.DEFAULT_LIMITS),
-        "sh",
-        "-c",
+      const r = inSandbox(
+        { writable: [run], hidden: [hidden] },
+        {},
         'ls -A "$1"; echo --; ls -A "$2"; echo --; touch "$3/mine" && echo wrote',
-        "sh",
         hidden,
         decoy,
         run,
-      ];
-      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      );
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(r.stdout.split("--\n").map((part) => part.trim())).toEqual(["", "bob.ipynb", "wrote"]);
     } finally {
@@ -147,18 +162,13 @@ const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? g
       fs.chmodSync(run, 0o777);
       fs.writeFileSync(path.join(run, "given"), "x".repeat(1 << 20));
       fs.chmodSync(path.join(run, "given"), 0o644);
-      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
-      const limits = { ...m.DEFAULT_LIMITS, tmpfsBytes: 4 << 20 };
-      const argv = [
-        ...m.chooseSandbox().prefix({ writable: [run], readable: [], hidden: [] }, limits),
-        "sh",
-        "-c",
-        // What the grader put there, then two files of 3 MiB: room for one.
+      // What the grader put there, then two files of 3 MiB: room for one.
+      const r = inSandbox(
+        { writable: [run] },
+        { tmpfsBytes: 4 << 20 },
         'wc -c < "$1/given"; for f in a b; do head -c 3145728 /dev/zero > "$1/$f" && echo "$f written" || echo "$f refused"; done',
-        "sh",
         run,
-      ];
-      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      );
       expect(r.status).toBe(0);
       expect(r.stdout.trim().split("\n")).toEqual(["1048576", "a written", "b refused"]);
       expect(r.stderr).toMatch(/No space left on device/);
@@ -180,16 +190,12 @@ const namespaceSkip = (built ? null : "dist/ is not built (npm run build)") ?? g
     const run = tempDir("tslab-ipc-shm-");
     try {
       fs.chmodSync(run, 0o777);
-      const m = require(path.join(repoRoot, "dist", "assign", "sandbox.js"));
-      const limits = { ...m.DEFAULT_LIMITS, sharedMemoryBytes: 8 << 20 };
-      const argv = [
-        ...m.chooseSandbox().prefix({ writable: [run], readable: [], hidden: [] }, limits),
-        "sh",
-        "-c",
-        // 6 MiB (fits), 6 MiB more (over 8 in all), 9 MiB (over 8 in one).
+      // 6 MiB (fits), 6 MiB more (over 8 in all), 9 MiB (over 8 in one).
+      const r = inSandbox(
+        { writable: [run] },
+        { sharedMemoryBytes: 8 << 20 },
         "cat /proc/self/oom_score_adj; for s in 6291456 6291456 9437184; do ipcmk -M $s >/dev/null 2>&1 && echo made || echo refused; done",
-      ];
-      const r = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+      );
       expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: "" });
       expect(r.stdout.trim().split("\n")).toEqual(["1000", "made", "refused", "refused"]);
     } finally {
