@@ -22,7 +22,7 @@ import { packageRoot } from "../process/paths";
 import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
-import { chooseSandbox, DEFAULT_LIMITS, type Limits, type Sandbox, type SandboxView } from "./sandbox";
+import { chooseSandbox, DEFAULT_LIMITS, machineFolders, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { withCode } from "../codes";
 import { validateOneOf } from "../validators";
@@ -187,35 +187,15 @@ function nodePrefix(): string[] {
   return prefix === "/usr" || prefix === "/" ? [] : [prefix];
 }
 
-/**
- * The folders that really hold the submissions reached through links, which the sandbox hides
- * as it hides the submissions folder: their common folder when it is not "/" (one mount), else
- * each (a mount each, ~4 ms).
- */
-function linkedFolders(entries: { file: string }[], submissions: string): string[] {
-  const real = (p: string) => {
-    try {
-      return fs.realpathSync(p);
-    } catch {
-      return null;
-    }
-  };
-  const inside = real(submissions) ?? path.resolve(submissions);
-  const folders = [
-    ...new Set(
-      entries
-        .map((e) => real(e.file))
-        .filter((f): f is string => {
-          const rel = f === null ? "" : path.relative(inside, f);
-          return rel === ".." || rel.startsWith(".." + path.sep) || path.isAbsolute(rel);
-        })
-        .map((f) => path.dirname(f)),
-    ),
-  ];
-  if (folders.length < 2) return folders;
-  let common = folders[0];
-  while (!folders.every((f) => f === common || f.startsWith(common + path.sep))) common = path.dirname(common);
-  return common === path.parse(common).root ? folders : [common];
+/** The folders of the Python that runs grade.py, where not the system's (a venv, conda in /opt). */
+function pythonPrefixes(env: NodeJS.ProcessEnv): string[] {
+  const r = spawnSync(
+    jupyterPython(),
+    ["-c", "import sys; print('\\n'.join({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}))"],
+    { env, encoding: "utf8" },
+  );
+  const prefixes = r.status === 0 ? r.stdout.trim().split("\n") : [];
+  return prefixes.filter((p) => path.isAbsolute(p) && p !== "/" && p !== "/usr" && !p.startsWith("/usr/"));
 }
 
 function reasonOf(cell: DriverCell | undefined, death: DriverResult["death"], stuck: string | null): string {
@@ -389,7 +369,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const wanted = Math.max(1, options.jobs ?? os.cpus().length);
   const jobs = sandbox.parallel ? wanted : 1;
   const entries = listSubmissions(options.submissions, name);
-  const linked = linkedFolders(entries, options.submissions);
+  // Outside the system's folders a submission sees only these, read-only, and its run folder.
+  const runtimes = [...nodePrefix(), ...pythonPrefixes({ PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8" })];
+  const outside = machineFolders();
   const feedbackDir = path.join(options.outDir, "feedback");
   fs.mkdirSync(feedbackDir, { recursive: true });
 
@@ -478,18 +460,20 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           PYDEVD_DISABLE_FILE_VALIDATION: "1",
           PYTHONDONTWRITEBYTECODE: "1",
         };
-        // The submission sees its run folder and what the kernel reads; the rest of the work
-        // folder (other runs), the checkout (its notebooks and tests), the source, the
-        // submissions (and where links among them lead) and the grades are hidden. The notebook, hidden tests included, reaches
-        // grade.py on its stdin only: no copy of it is on any disk the kernel can read.
+        // The submission sees the system's folders, its run folder and what the kernel reads;
+        // the rest of the machine (homes, /run's sockets, /var, /srv, /opt...: where links among
+        // the submissions lead too), the rest of the work folder (other runs), the checkout (its
+        // notebooks and tests), the source, the submissions and the grades are hidden. The
+        // notebook, hidden tests included, reaches grade.py on its stdin only: no copy of it is
+        // on any disk the kernel can read.
         const view: SandboxView = {
           writable: [runDir],
           readable: [
             ...KERNEL_PARTS.map((p) => path.join(root, p)),
             kernel!.env.JUPYTER_DATA_DIR as string,
-            ...nodePrefix(),
+            ...runtimes,
           ],
-          hidden: [work, root, packageRoot(), options.source, options.submissions, options.outDir, ...linked],
+          hidden: [...outside, work, root, packageRoot(), options.source, options.submissions, options.outDir],
         };
         const argv = [
           ...sandbox.prefix(view, { ...limits, cpuSeconds: Math.min(limits.cpuSeconds, Math.ceil(wall)) }),

@@ -8,11 +8,13 @@
 //   it (--kill-child on a PID namespace), and what it lists as leaked is exactly its own.
 //   Of the grader's files it sees only its view (SandboxView): its own run folder, writable
 //   (a copy in memory, with room for limits.tmpfsBytes more, thrown away with the sandbox);
-//   the parts of the checkout and the kernelspec the kernel needs, read-only; the work folder,
+//   the parts of the checkout and the kernelspec the kernel needs, read-only; every top-level
+//   folder but the system's (machineFolders: homes, /run's sockets, /var...), the work folder,
 //   the checkout, the source, the submissions and the grades empty. Everything else of the
 //   machine is read-only, and its network is a loopback of its own: no submission reads
-//   another's work, the solutions or the hidden tests, reaches another's kernel, or changes a
-//   file a later submission or the grader reads, even where it runs as the grader's own uid.
+//   another's work, the solutions, the hidden tests or the grader's files, reaches another's
+//   kernel or a socket of the grader's, or changes a file a later submission or the grader
+//   reads, even where it runs as the grader's own uid.
 // - "names" (no unshare here): a private TMPDIR, and grading runs one submission at a time so
 //   that a before/after diff of the IPC objects is exactly that submission's; grade.py removes
 //   them. It hides nothing: the grader's files are protected by their modes alone.
@@ -148,6 +150,37 @@ ip link set lo up
 unset IFS
 exec "$@"`;
 
+/** The top-level folders that hold the system a kernel runs on (and /tmp, private in the sandbox). */
+const SYSTEM_FOLDERS = new Set([
+  "bin",
+  "dev",
+  "etc",
+  "lib",
+  "lib32",
+  "lib64",
+  "libx32",
+  "nix",
+  "proc",
+  "sbin",
+  "sys",
+  "tmp",
+  "usr",
+]);
+
+/**
+ * The machine's other top-level folders, for a view to hide: homes, /root, /run (users' D-Bus,
+ * ssh-agent and Jupyter sockets), /var, /srv, /opt, /mnt... A read-only mount keeps no one
+ * from a file they may read, or from connecting to a Unix socket: as the grader's own uid a
+ * submission read the grader's private files and asked a socket of theirs outside to run a
+ * command. What the kernel needs from there, a view lists as readable.
+ */
+export function machineFolders(): string[] {
+  return fs
+    .readdirSync("/", { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !SYSTEM_FOLDERS.has(e.name))
+    .map((e) => path.join("/", e.name));
+}
+
 /** Whether `inner` is `outer` or lies inside it. */
 function within(inner: string, outer: string): boolean {
   return inner === outer || inner.startsWith(outer.endsWith(path.sep) ? outer : outer + path.sep);
@@ -157,7 +190,16 @@ function within(inner: string, outer: string): boolean {
 function mountArgs(view: SandboxView, limits: Limits): string[] {
   const abs = (list: string[]) => [...new Set(list.map((p) => path.resolve(p)))];
   const writable = abs(view.writable);
-  const keep = abs([...view.readable, ...writable]);
+  // A readable path that is a link (node_modules linked elsewhere) is kept at its target too:
+  // the kernel and its stamps name files by their real paths, which may lie in hidden folders.
+  const real = (p: string) => {
+    try {
+      return [p, fs.realpathSync(p)];
+    } catch {
+      return [p];
+    }
+  };
+  const keep = abs([...view.readable.flatMap(real), ...writable]);
   // Never "/" or a folder the system lives in: hiding those would hide the kernel's Node and Python.
   const hidden = abs(view.hidden).filter((h) => !["/usr", "/etc", "/bin", "/lib"].some((s) => within(s, h)));
   const inKept = (h: string) => keep.some((k) => k !== h && within(h, k));

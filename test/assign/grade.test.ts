@@ -102,6 +102,7 @@ const COUNT = Object.keys(CASES).length;
 function snoop(at: {
   submissions: string;
   collected: string;
+  private: string;
   out: string;
   tmp: string;
   port: number;
@@ -115,6 +116,10 @@ function snoop(at: {
   attempt("the source notebook", () => fs.readFileSync(at.source, "utf8").includes("BEGIN SOLUTION"));
   attempt("the submissions", () => fs.readdirSync(at.submissions).length > 0);
   attempt("the submissions where links lead", () => fs.readdirSync(at.collected).length > 0);
+  attempt("the grader's files", () => fs.readFileSync(path.join(at.private, "secret"), "utf8").length > 0);
+  // A read-only mount does not keep anyone from connecting to a socket (D-Bus, ssh-agent, a kernel's).
+  const connect = 'require("net").connect(process.argv[1]).on("connect", () => process.exit(0)).on("error", () => process.exit(1))';
+  attempt("a Unix socket outside", () => require("child_process").spawnSync(process.execPath, ["-e", connect, path.join(at.private, "bus")]).status === 0);
   attempt("the feedback and grades", () => fs.readdirSync(at.out).length > 0);
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
@@ -167,6 +172,9 @@ describe("tslab-ipc grade", () => {
   let outside: net.Server | undefined;
   const scratch = path.join("/var/tmp", `tslab-ipc-snoop-${process.pid}`);
   let collected = "";
+  // A folder of the grader's outside the checkout, with a file and a socket anyone may use.
+  let privateDir = "";
+  let bus: net.Server | undefined;
   /** The grader's sandbox hides its files and network from each submission (where namespaces are allowed). */
   const hides = () => graderNamespacesUnavailable() === null;
 
@@ -185,7 +193,13 @@ describe("tslab-ipc grade", () => {
     outside = net.createServer();
     await new Promise<void>((resolve) => outside!.listen(0, "127.0.0.1", resolve));
     const port = (outside.address() as net.AddressInfo).port;
-    CASES.snoop[0] = snoop({ submissions: subs, collected, out, tmp, port, scratch });
+    privateDir = fs.mkdtempSync(path.join("/var/tmp", "tslab-ipc-private-"));
+    fs.chmodSync(privateDir, 0o755);
+    fs.writeFileSync(path.join(privateDir, "secret"), "the grader's", { mode: 0o644 });
+    bus = net.createServer((c) => c.end());
+    await new Promise<void>((resolve) => bus!.listen(path.join(privateDir, "bus"), resolve));
+    fs.chmodSync(path.join(privateDir, "bus"), 0o777);
+    CASES.snoop[0] = snoop({ submissions: subs, collected, private: privateDir, out, tmp, port, scratch });
     for (const [student, [content]] of Object.entries(CASES)) {
       if (LINKED.includes(student)) {
         const target = path.join(collected, `${student}.ipynb`);
@@ -230,6 +244,8 @@ describe("tslab-ipc grade", () => {
     outside?.close();
     fs.rmSync(scratch, { force: true });
     if (collected) fs.rmSync(collected, { recursive: true, force: true });
+    bus?.close();
+    if (privateDir) fs.rmSync(privateDir, { recursive: true, force: true });
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
