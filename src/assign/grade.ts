@@ -16,6 +16,7 @@ import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
 import { jupyterPython, KERNEL_NAME, projectKernel } from "../handouts/jupyter";
+import { onExit } from "../process/lifecycle";
 import { inPool } from "../process/pool";
 import { readNotebook, type Notebook } from "../handouts/notebook";
 import { packageRoot } from "../process/paths";
@@ -244,7 +245,7 @@ function runDriver(
   env: NodeJS.ProcessEnv,
   notebook: string,
   wallSeconds: number,
-  detached: boolean,
+  running: Set<() => void>,
 ): Promise<{
   result: DriverResult | null;
   stderr: string;
@@ -253,7 +254,11 @@ function runDriver(
   wallExceeded: boolean;
 }> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached });
+    // A process group of its own, stopped as one: unshare, and grade.py after it (whose death
+    // ends the PID namespace and the kernel in it; or, without namespaces, makes the kernel's
+    // parent watch end it). Killing unshare alone left grade.py running: setpriv's change of
+    // user clears the parent-death signal --kill-child sets.
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true });
     // A sandbox that fails to start closes its stdin unread: its exit says why, not EPIPE.
     child.stdin!.on("error", () => undefined);
     child.stdin!.end(notebook);
@@ -269,22 +274,25 @@ function runDriver(
     (child.stdio[3] as NodeJS.ReadableStream).on("data", (d: Buffer) => (json += d.toString()));
     const kill = (sig: NodeJS.Signals) => {
       try {
-        if (detached && child.pid) process.kill(-child.pid, sig);
-        else child.kill(sig);
+        if (child.pid) process.kill(-child.pid, sig);
       } catch {
         /* gone */
       }
     };
+    const stop = () => kill("SIGKILL");
+    running.add(stop);
     const timer = setTimeout(() => {
       wallExceeded = true;
       kill("SIGTERM");
       setTimeout(() => kill("SIGKILL"), 5000).unref();
     }, wallSeconds * 1000);
     child.on("error", (e) => {
+      running.delete(stop);
       clearTimeout(timer);
       resolve({ result: null, stderr: e.message, code: null, signal: null, wallExceeded });
     });
     child.on("close", (code, signal) => {
+      running.delete(stop);
       clearTimeout(timer);
       let result: DriverResult | null = null;
       try {
@@ -379,6 +387,16 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-grade-"));
   fs.chmodSync(work, 0o711);
   let kernel: ReturnType<typeof projectKernel> | null = null;
+  // The sandboxes running now, each stopped by its function.
+  const running = new Set<() => void>();
+  const cleanUp = () => {
+    for (const stop of running) stop();
+    kernel?.dispose();
+    fs.rmSync(work, { recursive: true, force: true });
+  };
+  // Ctrl-C, or a closed terminal: the sandboxes go (a "names" one is in a process group of its
+  // own, out of the terminal's reach) and so does the work folder, ~40 MB a run folder.
+  const unregister = onExit(cleanUp);
   try {
     const copy = sandbox.user !== null && !readableBy(sandbox.user, packageRoot());
     const root = copy ? readableCopy(packageRoot(), work) : packageRoot();
@@ -488,7 +506,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           "--cwd",
           path.join(runDir, "work"),
         ];
-        const run = await runDriver(argv, env, JSON.stringify(assembled.notebook), wall, sandbox.kind === "names");
+        const run = await runDriver(argv, env, JSON.stringify(assembled.notebook), wall, running);
         const r = run.result;
         const notes = [...assembled.notes];
         if (run.wallExceeded) notes.push(`the submission ran longer than ${wall} s in all and was stopped`);
@@ -536,7 +554,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     fs.writeFileSync(path.join(options.outDir, "grades.csv"), gradesCsv(report));
     return report;
   } finally {
-    kernel?.dispose();
-    fs.rmSync(work, { recursive: true, force: true });
+    unregister();
+    cleanUp();
   }
 }

@@ -368,6 +368,62 @@ describe("the grader's kernels and the start-up snapshot", () => {
   );
 });
 
+describe("a grader stopped while it grades", () => {
+  // Ctrl-C, kill, or the instructor's terminal closing: before, the work folder stayed behind
+  // (83 MB with two submissions running: their homes and the snapshot's copies).
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    maybe(
+      `${signal}: the grader dies of it, its sandboxes with it, and its work folder goes`,
+      async () => {
+        const dir = tempDir("tslab-ipc-gradestop-");
+        try {
+          const subs = path.join(dir, "submissions");
+          const tmp = path.join(dir, "tmp");
+          fs.mkdirSync(subs);
+          fs.mkdirSync(tmp);
+          for (const student of ["a", "b", "c"])
+            fs.writeFileSync(path.join(subs, `${student}.ipynb`), CASES.endless[0]);
+          const child = spawn(
+            process.execPath,
+            [cli, "grade", fixture, subs, "--out", path.join(dir, "out"), "--jobs", "2"],
+            {
+              stdio: "ignore",
+              env: { ...process.env, TMPDIR: tmp },
+            },
+          );
+          const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+            child.on("exit", (_code, sig) => resolve(sig)),
+          );
+          // Until both sandboxes run: two grade.py processes working in this run's folder.
+          const ours = () =>
+            fs
+              .readdirSync("/proc")
+              .filter((p) => /^\d+$/.test(p))
+              .filter((p) => {
+                try {
+                  return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(tmp);
+                } catch {
+                  return false;
+                }
+              });
+          const deadline = Date.now() + 60_000;
+          while (ours().filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("grade.py")).length < 2) {
+            if (Date.now() > deadline) throw new Error("the sandboxes did not start in 60 s");
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          child.kill(signal);
+          expect(await exited).toBe(signal);
+          await new Promise((r) => setTimeout(r, 1000));
+          expect({ processes: ours().length, left: fs.readdirSync(tmp) }).toEqual({ processes: 0, left: [] });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      120_000,
+    );
+  }
+});
+
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe(
