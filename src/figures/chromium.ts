@@ -90,7 +90,19 @@ export async function launchOfflineBrowser(executablePath?: string): Promise<Off
   const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<Browser> } };
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: exe, args: CHROMIUM_ARGS, headless: true });
+    // Signals are process/lifecycle's: playwright's own SIGINT handler closes the browser and
+    // exits the process (a kernel holding a browser died when a cell was interrupted), and its
+    // SIGTERM and SIGHUP handlers close the browser and leave the process running without it.
+    // Without them the browser still goes with this process: playwright kills it at exit, and
+    // it ends when the pipe it is driven through closes.
+    browser = await chromium.launch({
+      executablePath: exe,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+    });
   } catch (e) {
     throw withCode(
       new Error(`Chromium at ${exe} did not start (${(e as Error).message.split("\n")[0]})`),
