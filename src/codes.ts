@@ -24,6 +24,7 @@
 //   ERR_PDF_UNAVAILABLE      Error       no Chromium to print a PDF with
 //   ERR_CHROMIUM_UNAVAILABLE Error       launchOfflineBrowser: no Chromium or playwright-core, or it did not start
 //   ERR_USAGE                Error       a command line the assign CLI does not take
+//   ERR_GRADER_SETUP         Error       the grader cannot run submissions where it is set up (TMPDIR)
 import { inspect } from "util";
 
 // typeof names are written in lower case; capitalised names are classes.

@@ -139,24 +139,23 @@ export function listSubmissions(dir: string, sourceName: string): { student: str
   return found;
 }
 
-/** Whether `user` can read and run what the kernel needs in `root`. */
-function readableBy(user: { uid: number; gid: number }, root: string): boolean {
+/** Whether the shell test `script` ("$1" is `target`) holds for `user`. */
+function holdsFor(user: { uid: number; gid: number }, script: string, target: string): boolean {
   const r = spawnSync(
     "setpriv",
-    [
-      `--reuid=${user.uid}`,
-      `--regid=${user.gid}`,
-      "--clear-groups",
-      "--",
-      "sh",
-      "-c",
-      'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -r "$1/src/jupyter/kernel_start.py" && test -x "$1/node_modules"',
-      "sh",
-      root,
-    ],
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "--", "sh", "-c", script, "sh", target],
     { stdio: "ignore" },
   );
   return r.status === 0;
+}
+
+/** Whether `user` can read and run what the kernel needs in `root`. */
+function readableBy(user: { uid: number; gid: number }, root: string): boolean {
+  return holdsFor(
+    user,
+    'test -r "$1/kernel/main.js" && test -r "$1/dist/index.js" && test -r "$1/src/assign/grade.py" && test -r "$1/src/jupyter/kernel_start.py" && test -x "$1/node_modules"',
+    root,
+  );
 }
 
 /** What of a checkout the kernel and grade.py read: all a sandbox sees of it. */
@@ -398,6 +397,15 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   // own, out of the terminal's reach) and so does the work folder, ~40 MB a run folder.
   const unregister = onExit(cleanUp);
   try {
+    // Without namespaces the submission runs in the work folder itself, as the sandbox user:
+    // where it could not get there, every submission scored 0 with a PermissionError.
+    if (sandbox.kind === "names" && sandbox.user && !holdsFor(sandbox.user, 'test -x "$1"', work))
+      throw withCode(
+        new Error(
+          `${sandbox.user.name} cannot reach ${work}, where each submission runs (no namespaces here): a folder above it is closed to others. Set TMPDIR to a folder it can pass through, such as /tmp.`,
+        ),
+        "ERR_GRADER_SETUP",
+      );
     const copy = sandbox.user !== null && !readableBy(sandbox.user, packageRoot());
     const root = copy ? readableCopy(packageRoot(), work) : packageRoot();
     // Before the kernelspec's install, which would otherwise start a build of its own.
@@ -476,6 +484,10 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           JUPYTER_CONFIG_DIR: path.join(runDir, "tmp", "jupyter-config"),
           JUPYTER_PLATFORM_DIRS: "1",
           PYDEVD_DISABLE_FILE_VALIDATION: "1",
+          // No input history (a device is never written: kernel/history-store.js). A graded
+          // kernel's cells are no one's history, and a kernel that outlived its grader without
+          // namespaces made the removed work folder again in /tmp to write them.
+          TSLAB_IPC_HISTORY_FILE: "/dev/null",
           PYTHONDONTWRITEBYTECODE: "1",
         };
         // The submission sees the system's folders, its run folder and what the kernel reads;

@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import net from "net";
+import os from "os";
 import path from "path";
 import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
@@ -371,9 +372,22 @@ describe("the grader's kernels and the start-up snapshot", () => {
 describe("a grader stopped while it grades", () => {
   // Ctrl-C, kill, or the instructor's terminal closing: before, the work folder stayed behind
   // (83 MB with two submissions running: their homes and the snapshot's copies).
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  // Without namespaces (the "names" sandbox, where unshare is refused: here an unshare that
+  // fails) the kernel is no PID namespace's and ends by watching its parent.
+  const refusing = path.join(os.tmpdir(), `tslab-ipc-no-unshare-${process.pid}`);
+  afterAll(() => fs.rmSync(refusing, { recursive: true, force: true }));
+  const refuseUnshare = (env: NodeJS.ProcessEnv) => {
+    fs.mkdirSync(refusing, { recursive: true, mode: 0o755 });
+    fs.writeFileSync(path.join(refusing, "unshare"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
+    env.PATH = `${refusing}:${process.env.PATH}`;
+  };
+  for (const [signal, namespaces] of [
+    ["SIGINT", true],
+    ["SIGTERM", true],
+    ["SIGTERM", false],
+  ] as const) {
     maybe(
-      `${signal}: the grader dies of it, its sandboxes with it, and its work folder goes`,
+      `${signal}${namespaces ? "" : " without namespaces"}: the grader dies of it, its sandboxes with it, and its work folder goes`,
       async () => {
         const dir = tempDir("tslab-ipc-gradestop-");
         try {
@@ -383,37 +397,45 @@ describe("a grader stopped while it grades", () => {
           fs.mkdirSync(tmp);
           for (const student of ["a", "b", "c"])
             fs.writeFileSync(path.join(subs, `${student}.ipynb`), CASES.endless[0]);
-          const child = spawn(
-            process.execPath,
-            [cli, "grade", fixture, subs, "--out", path.join(dir, "out"), "--jobs", "2"],
-            {
-              stdio: "ignore",
-              env: { ...process.env, TMPDIR: tmp },
-            },
-          );
+          const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
+          if (!namespaces) {
+            refuseUnshare(env);
+            // Without namespaces a submission runs in the work folder itself: nobody must get
+            // there. And a TMPDIR anyone may write in, as /tmp is.
+            fs.chmodSync(dir, 0o711);
+            fs.chmodSync(tmp, 0o1777);
+          }
+          const grade = [cli, "grade", fixture, subs, "--out", path.join(dir, "out"), "--jobs", "2"];
+          const child = spawn(process.execPath, grade, { stdio: "ignore", env });
           const exited = new Promise<NodeJS.Signals | null>((resolve) =>
             child.on("exit", (_code, sig) => resolve(sig)),
           );
-          // Until both sandboxes run: two grade.py processes working in this run's folder.
+          /** The command lines of the processes working in this run's folders. */
           const ours = () =>
             fs
               .readdirSync("/proc")
               .filter((p) => /^\d+$/.test(p))
-              .filter((p) => {
+              .map((p) => {
                 try {
-                  return fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes(tmp);
+                  return fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
                 } catch {
-                  return false;
+                  return "";
                 }
-              });
+              })
+              .filter((cmdline) => cmdline.includes(tmp));
+          // Until the sandboxes' kernels run (one at a time without namespaces).
           const deadline = Date.now() + 60_000;
-          while (ours().filter((p) => fs.readFileSync(`/proc/${p}/cmdline`, "utf8").includes("grade.py")).length < 2) {
+          while (ours().filter((c) => c.includes(path.join("kernel", "main.js"))).length < (namespaces ? 2 : 1)) {
             if (Date.now() > deadline) throw new Error("the sandboxes did not start in 60 s");
             await new Promise((r) => setTimeout(r, 100));
           }
+          // And a while, for the kernels to run cells: the first cells, then the endless one.
+          await new Promise((r) => setTimeout(r, 3000));
           child.kill(signal);
           expect(await exited).toBe(signal);
-          await new Promise((r) => setTimeout(r, 1000));
+          // Then whatever of the sandboxes is left ends (a kernel watching its parent: ~1 s).
+          const gone = Date.now() + 15_000;
+          while (ours().length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
           expect({ processes: ours().length, left: fs.readdirSync(tmp) }).toEqual({ processes: 0, left: [] });
         } finally {
           fs.rmSync(dir, { recursive: true, force: true });
@@ -422,6 +444,37 @@ describe("a grader stopped while it grades", () => {
       120_000,
     );
   }
+
+  const asRoot = process.getuid?.() === 0;
+  (asRoot ? maybe : test.skip)(
+    `without namespaces, a work folder nobody can reach stops the grader before any grade, saying so${asRoot ? "" : " [skipped: as root only, where submissions run as nobody]"}`,
+    () => {
+      // Before, every submission scored 0 with "PermissionError: … run-0/work" in its feedback.
+      const dir = tempDir("tslab-ipc-gradeclosed-");
+      try {
+        const subs = path.join(dir, "submissions");
+        const tmp = path.join(dir, "tmp");
+        fs.mkdirSync(subs);
+        fs.mkdirSync(tmp);
+        fs.writeFileSync(path.join(subs, "a.ipynb"), CASES.correct[0]);
+        const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
+        refuseUnshare(env);
+        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", path.join(dir, "out")], {
+          encoding: "utf8",
+          env,
+        });
+        expect({ status: r.status, grades: fs.existsSync(path.join(dir, "out", "grades.csv")) }).toEqual({
+          status: 1,
+          grades: false,
+        });
+        expect(r.stderr).toMatch(/nobody cannot reach .*tslab-ipc-grade-.*Set TMPDIR/);
+        expect(fs.readdirSync(tmp)).toEqual([]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });
 
 describe("tslab-ipc release", () => {
