@@ -376,6 +376,18 @@ describe("a grader stopped while it grades", () => {
   // fails) the kernel is no PID namespace's and ends by watching its parent.
   const refusing = path.join(os.tmpdir(), `tslab-ipc-no-unshare-${process.pid}`);
   afterAll(() => fs.rmSync(refusing, { recursive: true, force: true }));
+  /** A run's folders: submissions written from `notebooks` (student → content), and a TMPDIR. */
+  const runFolders = (prefix: string, notebooks: Record<string, string>) => {
+    const dir = tempDir(prefix);
+    const subs = path.join(dir, "submissions");
+    const tmp = path.join(dir, "tmp");
+    fs.mkdirSync(subs);
+    fs.mkdirSync(tmp);
+    for (const [student, content] of Object.entries(notebooks))
+      fs.writeFileSync(path.join(subs, `${student}.ipynb`), content);
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
+    return { dir, subs, tmp, env };
+  };
   const refuseUnshare = (env: NodeJS.ProcessEnv) => {
     fs.mkdirSync(refusing, { recursive: true, mode: 0o755 });
     fs.writeFileSync(path.join(refusing, "unshare"), "#!/bin/sh\nexit 1\n", { mode: 0o755 });
@@ -389,15 +401,9 @@ describe("a grader stopped while it grades", () => {
     maybe(
       `${signal}${namespaces ? "" : " without namespaces"}: the grader dies of it, its sandboxes with it, and its work folder goes`,
       async () => {
-        const dir = tempDir("tslab-ipc-gradestop-");
+        const endless = CASES.endless[0];
+        const { dir, subs, tmp, env } = runFolders("tslab-ipc-gradestop-", { a: endless, b: endless, c: endless });
         try {
-          const subs = path.join(dir, "submissions");
-          const tmp = path.join(dir, "tmp");
-          fs.mkdirSync(subs);
-          fs.mkdirSync(tmp);
-          for (const student of ["a", "b", "c"])
-            fs.writeFileSync(path.join(subs, `${student}.ipynb`), CASES.endless[0]);
-          const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
           if (!namespaces) {
             refuseUnshare(env);
             // Without namespaces a submission runs in the work folder itself: nobody must get
@@ -450,14 +456,8 @@ describe("a grader stopped while it grades", () => {
     `without namespaces, a work folder nobody can reach stops the grader before any grade, saying so${asRoot ? "" : " [skipped: as root only, where submissions run as nobody]"}`,
     () => {
       // Before, every submission scored 0 with "PermissionError: … run-0/work" in its feedback.
-      const dir = tempDir("tslab-ipc-gradeclosed-");
+      const { dir, subs, tmp, env } = runFolders("tslab-ipc-gradeclosed-", { a: CASES.correct[0] });
       try {
-        const subs = path.join(dir, "submissions");
-        const tmp = path.join(dir, "tmp");
-        fs.mkdirSync(subs);
-        fs.mkdirSync(tmp);
-        fs.writeFileSync(path.join(subs, "a.ipynb"), CASES.correct[0]);
-        const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
         refuseUnshare(env);
         const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", path.join(dir, "out")], {
           encoding: "utf8",
