@@ -7,6 +7,7 @@
 // (`browser` in PngOptions and in printPdfs); a call without one launches its own.
 import fs from "fs";
 import { withCode } from "../codes";
+import { hostPolicy } from "../process/lifecycle";
 
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -90,18 +91,19 @@ export async function launchOfflineBrowser(executablePath?: string): Promise<Off
   const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<Browser> } };
   let browser: Browser;
   try {
-    // Signals are process/lifecycle's: playwright's own SIGINT handler closes the browser and
-    // exits the process (a kernel holding a browser died when a cell was interrupted), and its
-    // SIGTERM and SIGHUP handlers close the browser and leave the process running without it.
-    // Without them the browser still goes with this process: playwright kills it at exit, and
-    // it ends when the pipe it is driven through closes.
+    // A signal the host keeps (process/lifecycle) is not playwright's to handle: its SIGINT
+    // handler closes the browser and exits the process (a kernel holding a browser died when a
+    // cell was interrupted), and its SIGTERM and SIGHUP handlers close the browser under a
+    // process that goes on. Where the host keeps none (a command-line run), playwright handles
+    // them as before: it closes the browser and removes its temporary folders.
+    const host = hostPolicy();
     browser = await chromium.launch({
       executablePath: exe,
       args: CHROMIUM_ARGS,
       headless: true,
-      handleSIGINT: false,
-      handleSIGTERM: false,
-      handleSIGHUP: false,
+      handleSIGINT: !host.handlesInterrupts,
+      handleSIGTERM: !host.handlesTermination,
+      handleSIGHUP: !host.handlesTermination,
     });
   } catch (e) {
     throw withCode(
