@@ -5,9 +5,9 @@ Called by src/assign/grade.ts, always with /usr/bin/python3, already inside the 
 
   grade.py --kernel tslab-ipc --timeout SECONDS --cwd DIR [--grace SECONDS] < NOTEBOOK.ipynb
 
-The notebook comes on stdin: the hidden tests are then on no disk the kernel can read. The result is ONE JSON object written to file descriptor 3, never to
-stdout: the kernel inherits stdout and stderr, so student code can write there but cannot forge
-the result. This process is not dumpable, so the kernel, though it may run as the same user,
+The notebook comes on stdin: the hidden tests are then on no disk the kernel can read. The
+result is ONE JSON object written to file descriptor 3, never to stdout: the kernel inherits
+stdout and stderr, so student code can write there but cannot forge the result. This process is not dumpable, so the kernel, though it may run as the same user,
 can neither open this process's descriptors through /proc nor trace it.
 
   {"kernel_seconds": float, "seconds": float, "cells": [{"index", "status", "ename",

@@ -125,8 +125,8 @@ export function listSubmissions(dir: string, sourceName: string): { student: str
     const full = path.join(dir, entry.name);
     const target = entry.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : entry;
     const notebook = entry.name.endsWith(".ipynb");
-    if (!target) found.push({ student: notebook ? entry.name.slice(0, -".ipynb".length) : entry.name, file: full });
-    else if (target.isFile() && notebook) found.push({ student: entry.name.slice(0, -".ipynb".length), file: full });
+    const student = notebook ? entry.name.slice(0, -".ipynb".length) : entry.name;
+    if (!target || (target.isFile() && notebook)) found.push({ student, file: full });
     else if (target.isDirectory()) {
       const books = fs
         .readdirSync(full)

@@ -201,7 +201,7 @@ function mountArgs(view: SandboxView, limits: Limits): string[] {
   };
   const keep = abs([...view.readable.flatMap(real), ...writable]);
   // Never "/" or a folder the system lives in: hiding those would hide the kernel's Node and Python.
-  const hidden = abs(view.hidden).filter((h) => !["/usr", "/etc", "/bin", "/lib"].some((s) => within(s, h)));
+  const hidden = abs(view.hidden).filter((h) => ![...SYSTEM_FOLDERS].some((s) => within(path.join("/", s), h)));
   const inKept = (h: string) => keep.some((k) => k !== h && within(h, k));
   const lines = (list: string[]) => list.join("\n");
   return [
