@@ -85,18 +85,21 @@ function rearmSigint() {
 }
 
 /**
- * The sentinel: $1 the kernel's pid, $2 its client's (0: none). It waits on its stdin, a pipe
- * from the kernel, a second at a time: end of file (the kernel is gone) ends it. SIGINT (to the
- * process group) kills it. When the kernel's parent is no longer the client, it interrupts the
- * kernel and itself (see the header).
+ * The sentinel: $1 the kernel's pid, then its client watch (see clientWatch): $2 the parent it
+ * started under (0: no client to watch), $3 the client's pid when that is another process (else
+ * 0). It waits on its stdin, a pipe from the kernel, a second at a time: end of file (the
+ * kernel is gone) ends it. SIGINT (to the process group) kills it. When the client is gone
+ * (clientGone's test), it interrupts the kernel and itself (see the header).
  */
-const SENTINEL_SCRIPT = `k=$1 c=$2
+const SENTINEL_SCRIPT = `k=$1 s=$2 c=$3
 while :; do
   read -r -t 1
   [ $? -gt 128 ] || exit 0
-  [ "$c" = 0 ] && continue
+  [ "$s" = 0 ] && continue
   read -r _ _ _ p _ < "/proc/$k/stat" || exit 0
-  if [ "$p" != "$c" ]; then kill -INT "$k"; kill -INT $$; fi
+  if [ "$p" != "$s" ] || [ "$p" = 1 ] || { [ "$c" != 0 ] && [ ! -d "/proc/$c" ]; }; then
+    kill -INT "$k"; kill -INT $$
+  fi
 done`;
 
 /**
@@ -105,7 +108,7 @@ done`;
  * @param {Int32Array} flags
  */
 function keepSentinel(flags) {
-  const client = jupyterParent();
+  const watch = clientWatch();
   const bash = fs.existsSync("/bin/bash") ? "/bin/bash" : "bash";
   const start = () => {
     // No start-up file, and of the kernel's environment only PATH (to find bash where /bin has
@@ -116,7 +119,16 @@ function keepSentinel(flags) {
     // needs neither: its commands are builtins.
     const child = spawn(
       bash,
-      ["--norc", "--noprofile", "-c", SENTINEL_SCRIPT, "tslab-ipc-interrupts", String(process.pid), String(client)],
+      [
+        "--norc",
+        "--noprofile",
+        "-c",
+        SENTINEL_SCRIPT,
+        "tslab-ipc-interrupts",
+        String(process.pid),
+        String(watch?.parent ?? 0),
+        String(watch?.client ?? 0),
+      ],
       {
         stdio: ["pipe", "ignore", "ignore"],
         env: process.env.PATH ? { PATH: process.env.PATH } : {},
@@ -129,7 +141,7 @@ function keepSentinel(flags) {
     child.on("exit", (code, signal) => {
       Atomics.store(flags, SENTINEL, 0);
       const interrupted = signal !== null || (code ?? 0) > 128;
-      if (interrupted && !(client && process.ppid !== client)) start();
+      if (interrupted && !(watch && clientGone(watch))) start();
     });
     child.unref();
     child.stdin?.on("error", () => {});
@@ -242,25 +254,48 @@ function installInterrupts(interrupt, onInterrupt, options = {}) {
 }
 
 /**
- * The parent a kernel started by Jupyter began with (jupyter_client sets JPY_PARENT_PID for
- * its kernels, as ipykernel reads it), else 0: a kernel started by hand has no client to outlive.
+ * What tells this kernel that the client which started it is gone, read once at start, or null
+ * for a kernel with no client to outlive: started by hand (no JPY_PARENT_PID, which
+ * jupyter_client sets to its own pid for the kernels it starts), or by a client that is init
+ * (pid 1 never goes away; ipykernel does not watch it either).
+ * - `parent`: the kernel's parent then. Reparented, the kernel has lost it. Already 1, that
+ *   parent died before the kernel looked: a client killed while its kernel started (a Ctrl-C
+ *   of `npm start`) left kernels that waited, 165 MB each, for a client long gone. ipykernel's
+ *   poller ends a kernel whose parent is 1 too. (Adopted at start by a subreaper other than
+ *   init, such a kernel is not seen to be orphaned.)
+ * - `client`: JPY_PARENT_PID when that is not the parent (a wrapper that forks between them)
+ *   and exists at start (in this pid namespace, among the processes this user sees): gone
+ *   later, the client died. Else 0.
+ * @returns {{ parent: number, client: number } | null}
  */
-function jupyterParent() {
-  return process.env.JPY_PARENT_PID ? process.ppid : 0;
+function clientWatch() {
+  const jpy = Number(process.env.JPY_PARENT_PID);
+  if (!Number.isInteger(jpy) || jpy <= 1) return null;
+  const parent = process.ppid;
+  return { parent, client: parent !== jpy && fs.existsSync(`/proc/${jpy}`) ? jpy : 0 };
+}
+
+/**
+ * Whether the client of `watch` (clientWatch) is gone; the sentinel's script makes the same test.
+ * @param {{ parent: number, client: number }} watch
+ */
+function clientGone(watch) {
+  const ppid = process.ppid;
+  return ppid !== watch.parent || ppid === 1 || (watch.client !== 0 && !fs.existsSync(`/proc/${watch.client}`));
 }
 
 /**
  * Ends the kernel when the client that started it dies without a shutdown (a console killed
- * with its terminal, a notebook server SIGKILLed): as ipykernel's parent poller does, but through
- * SIGTERM, so the library removes what the kernel created (ipykernel exits at once). The
- * process is reparented when its parent dies, so a changed ppid is the sign; a cell stuck in a
- * loop is stopped through the sentinel above, which checks the same.
+ * with its terminal, a notebook server SIGKILLed, a Ctrl-C of `npm start` while the kernel
+ * started): as ipykernel's parent poller does, but through SIGTERM, so the library removes what
+ * the kernel created (ipykernel exits at once). A cell stuck in a loop is stopped through the
+ * sentinel above, which makes the same test.
  */
 function watchParent() {
-  const parent = jupyterParent();
-  if (!parent) return;
+  const watch = clientWatch();
+  if (!watch) return;
   setInterval(() => {
-    if (process.ppid !== parent) process.kill(process.pid, "SIGTERM");
+    if (clientGone(watch)) process.kill(process.pid, "SIGTERM");
   }, PARENT_POLL_MS).unref();
 }
 

@@ -442,6 +442,31 @@ describeWithJupyter("a kernel whose client dies without a shutdown", () => {
   }
 });
 
+describeWithJupyter("a kernel whose client dies while it starts", () => {
+  // The kernel looked for its client's death as a change of its parent, from the parent it
+  // found at start: a client killed before then (a Ctrl-C of \`npm start\` while a notebook's
+  // kernel started) left it waiting forever, its parent already init.
+  test("ends within seconds", async () => {
+    const r = spawnSync(PY, [path.join(__dirname, "fixtures", "orphan_kernel.py"), notebookDir, "starting"], {
+      env,
+      cwd: notebookDir,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: 30_000,
+    });
+    const { pid, connectionFile } = JSON.parse(r.stdout.split("\n")[0] || "{}");
+    expect(typeof pid).toBe("number");
+    try {
+      const deadline = Date.now() + 15_000;
+      while (pidAlive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+      expect(pidAlive(pid)).toBe(false);
+    } finally {
+      if (pidAlive(pid)) process.kill(pid, "SIGKILL");
+      fs.rmSync(connectionFile, { force: true });
+    }
+  });
+});
+
 describeWithJupyter("kernelspec removal", () => {
   test("kernel:uninstall removes the registration", () => {
     const ours = path.join(env.JUPYTER_DATA_DIR!, "kernels", "tslab-ipc");
