@@ -298,3 +298,25 @@ export async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/**
+ * The pids of this user's processes whose TMPDIR is `dir` or inside it: what a run started with
+ * that TMPDIR left running (its kernels, nbconvert, Chromium).
+ */
+export function processesIn(dir: string): number[] {
+  const found: number[] = [];
+  for (const pid of fs.readdirSync("/proc").filter((n) => /^\d+$/.test(n))) {
+    let environ = "";
+    try {
+      environ = fs.readFileSync(`/proc/${pid}/environ`, "latin1");
+    } catch {
+      continue; // gone, or another user's
+    }
+    const tmpdir = environ
+      .split("\0")
+      .find((v) => v.startsWith("TMPDIR="))
+      ?.slice("TMPDIR=".length);
+    if (tmpdir === dir || tmpdir?.startsWith(`${dir}/`)) found.push(Number(pid));
+  }
+  return found;
+}

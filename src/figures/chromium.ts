@@ -6,8 +6,9 @@
 // that renders and prints many notebooks opens one OfflineBrowser and passes it to each call
 // (`browser` in PngOptions and in printPdfs); a call without one launches its own.
 import fs from "fs";
+import path from "path";
 import { withCode } from "../codes";
-import { hostPolicy } from "../process/lifecycle";
+import { tempFolder } from "../process/temp-folder";
 
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -71,52 +72,111 @@ export interface OfflineBrowser {
   close(): Promise<void>;
 }
 
-type Browser = {
-  newContext(o: object): Promise<{
-    newPage(): Promise<OfflinePage>;
-    route(url: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
-  }>;
+type PersistentContext = {
+  newPage(): Promise<OfflinePage>;
+  route(url: string, h: (r: { abort(): Promise<void> }) => unknown): Promise<void>;
   close(): Promise<void>;
 };
 
 /**
+ * This process's children whose command line holds `arg`. Playwright starts Chromium as one,
+ * the leader of a process group of its own; `--user-data-dir=<our profile>` names ours.
+ */
+function childrenWith(arg: string): number[] {
+  const found: number[] = [];
+  const read = (file: string) => {
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch {
+      return ""; // gone, or no /proc
+    }
+  };
+  let tasks: string[] = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return found;
+  }
+  for (const task of tasks)
+    for (const pid of read(`/proc/${process.pid}/task/${task}/children`).split(" ").filter(Boolean))
+      if (read(`/proc/${pid}/cmdline`).split("\0").includes(arg)) found.push(Number(pid));
+  return found;
+}
+
+/**
+ * Stops the Chromium whose profile is `profile` (its process group: the browser and its
+ * renderers), and removes the folder it made in the temp directory for its singleton socket,
+ * which the profile's SingletonSocket link names: Chromium removes that folder when it exits,
+ * not when it is killed.
+ */
+function killChromium(profile: string): void {
+  for (const pid of childrenWith(`--user-data-dir=${profile}`)) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  let socket: string;
+  try {
+    socket = fs.readlinkSync(path.join(profile, "SingletonSocket"));
+  } catch {
+    return; // no link: Chromium did not get that far, or removed it as it exited
+  }
+  const dir = path.dirname(socket);
+  if (/^org\.chromium\.Chromium\.\w+$/.test(path.basename(dir))) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
  * Launches Chromium with an offline context. Throws (code ERR_CHROMIUM_UNAVAILABLE) with the
  * reason when there is no Chromium or playwright-core, or when it does not start.
+ *
+ * What Chromium and playwright write (the profile, playwright's artifacts) is in one temporary
+ * folder of ours, which goes with the browser's close or with this process, Chromium killed
+ * first (killChromium). Chromium's own TMPDIR stays the temp directory: its singleton socket is
+ * made there, and under a folder of ours the socket's path was too long for Chromium (a FATAL).
+ * Playwright installs no signal handlers: process/lifecycle owns them (a kernel keeps SIGINT to
+ * interrupt a cell, and playwright's handler exited the process; a command-line run dies of
+ * Ctrl-C at once, its browser and folders gone).
  */
 export async function launchOfflineBrowser(executablePath?: string): Promise<OfflineBrowser> {
   const exe = chromiumPath(executablePath);
   const reason = chromiumUnavailableReason(exe);
   if (reason) throw withCode(new Error(reason), "ERR_CHROMIUM_UNAVAILABLE");
   // Required lazily: only rendering and printing need it, and a kernel without it still plots.
-  const { chromium } = require("playwright-core") as { chromium: { launch(o: object): Promise<Browser> } };
-  let browser: Browser;
+  const { chromium } = require("playwright-core") as {
+    chromium: { launchPersistentContext(userDataDir: string, o: object): Promise<PersistentContext> };
+  };
+  const folder = tempFolder("tslab-ipc-chromium-", { before: () => killChromium(profile) });
+  const profile = path.join(folder.path, "profile");
+  let context: PersistentContext;
   try {
-    // A signal the host keeps (process/lifecycle) is not playwright's to handle: its SIGINT
-    // handler closes the browser and exits the process (a kernel holding a browser died when a
-    // cell was interrupted), and its SIGTERM and SIGHUP handlers close the browser under a
-    // process that goes on. Where the host keeps none (a command-line run), playwright handles
-    // them as before: it closes the browser and removes its temporary folders.
-    const host = hostPolicy();
-    browser = await chromium.launch({
+    context = await chromium.launchPersistentContext(profile, {
       executablePath: exe,
       args: CHROMIUM_ARGS,
       headless: true,
-      handleSIGINT: !host.handlesInterrupts,
-      handleSIGTERM: !host.handlesTermination,
-      handleSIGHUP: !host.handlesTermination,
+      offline: true,
+      artifactsDir: path.join(folder.path, "artifacts"),
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
     });
   } catch (e) {
+    folder.remove();
     throw withCode(
       new Error(`Chromium at ${exe} did not start (${(e as Error).message.split("\n")[0]})`),
       "ERR_CHROMIUM_UNAVAILABLE",
     );
   }
+  const close = async () => {
+    await context.close().catch(() => undefined);
+    folder.remove();
+  };
   try {
-    const context = await browser.newContext({ offline: true });
     await context.route("**/*", (route) => route.abort());
-    return { newPage: () => context.newPage(), close: () => browser.close() };
+    return { newPage: () => context.newPage(), close };
   } catch (e) {
-    await browser.close().catch(() => undefined);
+    await close();
     throw e;
   }
 }

@@ -1,11 +1,15 @@
 // An OfflineBrowser held across signals, as a kernel holds one for many renderings: the signals
 // are process/lifecycle's. playwright-core's own SIGINT handler closed the browser and exited
 // the process (a kernel died when a cell was interrupted), and its SIGTERM handler closed the
-// browser under a process that went on. Each case runs in a Node process of its own, from dist/.
+// browser under a process that went on. A command-line run (no host) dies of Ctrl-C at once, and
+// nothing of its browser is left: no Chromium, no profile, no artifacts, no Chromium temporary
+// folder (a Ctrl-C of \`release\` left them in /tmp). Each case runs in a Node process of its own,
+// from dist/.
 import { spawn } from "child_process";
 import fs from "fs";
+import os from "os";
 import path from "path";
-import { needsOr, repoRoot } from "../helpers";
+import { needsOr, processesIn, repoRoot } from "../helpers";
 
 const dist = path.join(repoRoot, "dist");
 const built = fs.existsSync(path.join(dist, "figures", "chromium.js")) ? null : "dist/ is not built (npm run build)";
@@ -54,4 +58,70 @@ needsOr(["chromium"], built).describe("an open browser and the signals a host ke
     },
     60_000,
   );
+});
+
+/** A command-line run (no host) in its own temp folder holding an open browser, then `signal`. */
+async function commandLineRun(signal: "SIGINT" | "SIGTERM" | null) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-browsertest-"));
+  const script = `
+    const { launchOfflineBrowser } = require(${JSON.stringify(path.join(dist, "figures", "chromium.js"))});
+    (async () => {
+      const browser = await launchOfflineBrowser();
+      const page = await browser.newPage();
+      await page.setContent("<p>x</p>");
+      console.log("ready");
+      if (${signal === null}) await browser.close();
+      else setTimeout(() => {}, 60000);
+    })();`;
+  const child = spawn(process.execPath, ["-e", script], {
+    env: { ...process.env, TMPDIR: tmp },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  let sentAt = 0;
+  child.stdout!.on("data", (d) => {
+    out += d;
+    if (signal && out.includes("ready\n") && !sentAt) {
+      sentAt = Date.now();
+      child.kill(signal);
+    }
+  });
+  const [code, died] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.on("close", (c, s) => resolve([c, s])),
+  );
+  const seconds = sentAt ? (Date.now() - sentAt) / 1000 : 0;
+  // Chromium's processes, if any were left, are killed when they are found: a second look.
+  await new Promise((r) => setTimeout(r, 500));
+  const left = { processes: processesIn(tmp), files: fs.readdirSync(tmp) };
+  for (const pid of left.processes) process.kill(pid, "SIGKILL");
+  fs.rmSync(tmp, { recursive: true, force: true });
+  return { code, died, seconds, out: out + err, left };
+}
+
+needsOr(["chromium"], built).describe("an open browser in a command-line run", () => {
+  test.each(["SIGINT", "SIGTERM"] as const)(
+    "%s: the run dies of it within seconds and leaves no Chromium and no folder",
+    async (signal) => {
+      const r = await commandLineRun(signal);
+      expect(r.out).toBe("ready\n");
+      expect({ code: r.code, died: r.died, left: r.left }).toEqual({
+        code: null,
+        died: signal,
+        left: { processes: [], files: [] },
+      });
+      expect(r.seconds).toBeLessThan(5);
+    },
+    60_000,
+  );
+
+  test("close() leaves no Chromium and no folder", async () => {
+    const r = await commandLineRun(null);
+    expect({ out: r.out, code: r.code, left: r.left }).toEqual({
+      out: "ready\n",
+      code: 0,
+      left: { processes: [], files: [] },
+    });
+  }, 60_000);
 });
