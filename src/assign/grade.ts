@@ -484,10 +484,6 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           JUPYTER_CONFIG_DIR: path.join(runDir, "tmp", "jupyter-config"),
           JUPYTER_PLATFORM_DIRS: "1",
           PYDEVD_DISABLE_FILE_VALIDATION: "1",
-          // No input history (a device is never written: kernel/history-store.js). A graded
-          // kernel's cells are no one's history, and a kernel that outlived its grader without
-          // namespaces made the removed work folder again in /tmp to write them.
-          TSLAB_IPC_HISTORY_FILE: "/dev/null",
           PYTHONDONTWRITEBYTECODE: "1",
         };
         // The submission sees the system's folders, its run folder and what the kernel reads;

@@ -6,7 +6,6 @@
 // By default the source is executed first (project kernel, private IPC namespace), so the
 // handout carries the figures and outputs of its ordinary cells; --no-execute skips that.
 import fs from "fs";
-import os from "os";
 import path from "path";
 import type { OfflineBrowser } from "../figures/chromium";
 import { addPngsToNotebook } from "../figures/png";
@@ -18,6 +17,7 @@ import {
   type KernelEnvironment,
 } from "../handouts/jupyter";
 import { readNotebook, writeNotebook, type Notebook } from "../handouts/notebook";
+import { tempFolder } from "../process/temp-folder";
 import { asAssignment, studentVersion } from "./nbgrader";
 import { pdfUnavailableReason, printableCopy, printPdfs } from "./pdf";
 
@@ -51,20 +51,20 @@ export async function writePdfs(
   shared: { exporter?: HtmlExporter; browser?: OfflineBrowser } = {},
 ): Promise<{ pdf: string; overflowing: number }[]> {
   if (items.length === 0) return [];
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-print-"));
+  const tmp = tempFolder("tslab-ipc-print-");
   try {
     const htmlPairs: [string, string][] = [];
     const pdfPairs: [string, string][] = [];
     items.forEach((item, i) => {
-      const ipynb = path.join(tmp, `${i}.ipynb`);
+      const ipynb = path.join(tmp.path, `${i}.ipynb`);
       writeNotebook(ipynb, printableCopy(item.notebook));
-      htmlPairs.push([ipynb, path.join(tmp, `${i}.html`)]);
-      pdfPairs.push([path.join(tmp, `${i}.html`), item.pdf]);
+      htmlPairs.push([ipynb, path.join(tmp.path, `${i}.html`)]);
+      pdfPairs.push([path.join(tmp.path, `${i}.html`), item.pdf]);
     });
     await (shared.exporter ? shared.exporter.export(htmlPairs) : exportHtml(htmlPairs, env));
     return await printPdfs(pdfPairs, { browser: shared.browser });
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    tmp.remove();
   }
 }
 
@@ -76,11 +76,11 @@ export async function releaseAssignment(options: ReleaseOptions): Promise<Releas
   studentVersion(nb, name); // a malformed assignment fails here, before any kernel starts
   fs.mkdirSync(options.outDir, { recursive: true });
   const kernel = options.kernel ?? (options.execute === false ? null : projectKernel());
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-release-"));
+  const tmp = tempFolder("tslab-ipc-release-");
   try {
     if (options.execute !== false && kernel) {
-      const input = path.join(tmp, `${name}.ipynb`);
-      const executed = path.join(tmp, `${name}.executed.ipynb`);
+      const input = path.join(tmp.path, `${name}.ipynb`);
+      const executed = path.join(tmp.path, `${name}.executed.ipynb`);
       writeNotebook(input, nb);
       const run = await executeNotebook(input, executed, {
         env: kernel.env,
@@ -110,7 +110,7 @@ export async function releaseAssignment(options: ReleaseOptions): Promise<Releas
     }
     return { files, warnings, overflowing };
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    tmp.remove();
     if (!options.kernel) kernel?.dispose();
   }
 }

@@ -7,11 +7,12 @@
 // private copy wins over a system-wide "tslab-ipc".
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
-import os from "os";
 import path from "path";
 import { withCode } from "../codes";
 import { packageRoot } from "../process/paths";
+import { onExit } from "../process/lifecycle";
 import { asCallerAgain, unshareArgv } from "../process/namespaces";
+import { tempFolder } from "../process/temp-folder";
 
 export const KERNEL_NAME = "tslab-ipc";
 
@@ -74,17 +75,21 @@ export function projectKernel(
       dispose() {},
     };
   }
-  const dataDir = fs.mkdtempSync(path.join(options.parent ?? os.tmpdir(), "tslab-ipc-jupyter-"));
+  const data = tempFolder("tslab-ipc-jupyter-", { parent: options.parent });
+  const dataDir = data.path;
   const env = { ...quiet, JUPYTER_DATA_DIR: dataDir };
   const spec = path.join(dataDir, "kernels", KERNEL_NAME, "kernel.json");
   try {
     const { kernelSpec } = require(installer) as { kernelSpec(): object };
     fs.mkdirSync(path.dirname(spec), { recursive: true, mode: 0o755 });
-    // Every kernel of this spec runs a notebook once, top to bottom (kernel/main.js: batch).
-    const batch = { ...kernelSpec(), env: { TSLAB_IPC_BATCH: "1" } };
+    // Every kernel of this spec runs a notebook once, top to bottom (kernel/main.js: batch), and
+    // keeps no input history (a device is never written: kernel/history-store.js): its cells
+    // are no one's history, and a kernel that outlived this process by the second it takes to
+    // see its client gone (a Ctrl-C of npm start) made the removed data dir again to write them.
+    const batch = { ...kernelSpec(), env: { TSLAB_IPC_BATCH: "1", TSLAB_IPC_HISTORY_FILE: "/dev/null" } };
     fs.writeFileSync(spec, `${JSON.stringify(batch, null, 2)}\n`, { mode: 0o644 });
   } catch (e) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    data.remove();
     throw withCode(
       new Error(`could not write the ${KERNEL_NAME} kernelspec: ${(e as Error).message}`),
       "ERR_JUPYTER_FAILED",
@@ -98,7 +103,7 @@ export function projectKernel(
   return {
     env,
     description: `this checkout's kernel (${spec})`,
-    dispose: () => fs.rmSync(dataDir, { recursive: true, force: true }),
+    dispose: data.remove,
   };
 }
 
@@ -149,12 +154,20 @@ function runNbrun(
     const prefix = isolate ? isolationPrefix() : null;
     if (prefix) command.unshift(...prefix);
     const child = spawn(command[0], command.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
+    // This process ending first (Ctrl-C, or a SIGTERM to it alone): the run stops as on Ctrl-C,
+    // its kernel and connection file gone with it (nbrun.py), rather than run on to its end.
+    // The prefix's commands exec, so the child is nbrun.py itself.
+    const unregister = onExit(() => child.kill("SIGINT"));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
+    child.on("error", (e) => {
+      unregister();
+      reject(e);
+    });
     child.on("close", (code) => {
+      unregister();
       const last = stdout.trim().split("\n").pop() ?? "";
       let json: Record<string, unknown> | null = null;
       try {

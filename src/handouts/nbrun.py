@@ -88,6 +88,12 @@ def execute(argv):
                         nbformat.write(nb, "%s.run%d.ipynb" % (a.output[: -len(".ipynb")] if a.output.endswith(".ipynb") else a.output, run))
     except Exception as e:  # a dead kernel, a timeout, a kernel that does not start
         error = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip() else "")
+    except BaseException:
+        # Stopped (Ctrl-C of npm start: KeyboardInterrupt): nbclient leaves its connection file,
+        # with the kernel's key, in the temp folder. The kernel ends by itself (its parent is gone).
+        if client.km is not None:
+            client.km.cleanup_connection_file()
+        raise
     seconds = time.time() - started
     nbformat.write(nb, a.output)
     left = [line for shmid, line in sysv_segments().items() if shmid not in before]

@@ -8,7 +8,7 @@ import os from "os";
 import path from "path";
 import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
-import { graderNamespacesUnavailable, repoRoot, tempDir } from "../helpers";
+import { graderNamespacesUnavailable, processesIn, repoRoot, tempDir } from "../helpers";
 
 const fixture = path.join(__dirname, "fixtures", "assignment.ipynb");
 const cli = path.join(repoRoot, "dist", "assign", "cli.js");
@@ -522,4 +522,57 @@ describe("tslab-ipc release", () => {
     },
     240000,
   );
+
+  // A try/finally runs no cleanup in a process that dies of a signal: release's folders (its work
+  // folder, the kernelspec, the print folder, Chromium's profile and socket folder) were left in
+  // the temp directory, and the notebook's kernel, its client killed while it started, ran on.
+  describe.each([
+    ["its kernel starts", (tmp: string) => processesIn(tmp).some((pid) => commandOf(pid).includes("kernel/main.js"))],
+    ["its browser is open", (tmp: string) => fs.readdirSync(tmp).some((n) => n.startsWith("tslab-ipc-chromium-"))],
+  ])("Ctrl-C while %s", (_, reached) => {
+    maybe(
+      "leaves no process and no folder",
+      async () => {
+        const dir = tempDir("tslab-ipc-releasetest-");
+        const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-releasetmp-"));
+        try {
+          const child = spawn(process.execPath, [cli, "release", fixture, "--out", path.join(dir, "out")], {
+            env: { ...process.env, TMPDIR: tmp },
+            stdio: "ignore",
+            detached: true, // a process group, as a terminal's job is: Ctrl-C reaches all of it
+          });
+          const closed = new Promise((resolve) => child.on("close", resolve));
+          const deadline = Date.now() + 120_000;
+          while (!reached(tmp) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          expect(reached(tmp)).toBe(true);
+          process.kill(-child.pid!, "SIGINT");
+          await closed;
+          // The kernel sees its client gone within a second or two. A build of the kernel's
+          // start-up snapshot (kernel/snapshot.js) may go on: it is the user's cache, started
+          // detached on purpose for the next kernels, and ends by itself.
+          const building = /kernel\/snapshot\.js|--build-snapshot/;
+          const running = () => processesIn(tmp).filter((pid) => !building.test(commandOf(pid)));
+          const until = Date.now() + 10_000;
+          while (running().length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+          const left = running().map(commandOf);
+          for (const pid of running()) process.kill(pid, "SIGKILL");
+          // The user's private state folder (src/sys/state-dir.ts) is meant to stay.
+          const files = fs.readdirSync(tmp).filter((n) => !/^tslab-ipc-\d+$/.test(n));
+          expect({ left, files }).toEqual({ left: [], files: [] });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+          fs.rmSync(tmp, { recursive: true, force: true });
+        }
+      },
+      180_000,
+    );
+  });
 });
+
+function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}

@@ -57,11 +57,16 @@ maybe(
   120000,
 );
 
-test("the private kernelspec of npm start, release and grading starts batch kernels", () => {
+// No history: a batch kernel's cells are no one's, and a kernel outliving a stopped npm start by
+// a second wrote them into the data dir it had just removed (making it again).
+test("the private kernelspec of npm start, release and grading starts batch kernels that keep no input history", () => {
   const kernel = projectKernel({ buildSnapshot: false });
   try {
     const spec = path.join(kernel.env.JUPYTER_DATA_DIR as string, "kernels", "tslab-ipc", "kernel.json");
-    expect(JSON.parse(fs.readFileSync(spec, "utf8")).env).toEqual({ TSLAB_IPC_BATCH: "1" });
+    expect(JSON.parse(fs.readFileSync(spec, "utf8")).env).toEqual({
+      TSLAB_IPC_BATCH: "1",
+      TSLAB_IPC_HISTORY_FILE: "/dev/null",
+    });
   } finally {
     kernel.dispose();
   }
