@@ -9,11 +9,12 @@
 // other kinds (C programs) are not seen. NODE_OPTIONS is restored when `work` settles.
 import fs from "fs";
 import { validateFunction, validateStringArray } from "../validators";
-import os from "os";
 import path from "path";
 import type { RecordedCall } from "../sys/calls";
 import { countableCalls } from "../sys/calls";
 import { distIndex } from "../process/paths";
+import { tempFolder } from "../process/temp-folder";
+import { labDir } from "./labdir";
 import { ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 
 /** What each Node child started during the work called, in the order the children exited. */
@@ -41,7 +42,10 @@ export async function countChildCalls<T>(names: string[], work: () => Promise<T>
         "is not a call the library makes (see countableCalls())",
       );
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-child-calls-"));
+  // In the lab folder, and removed at exit too: a kernel ended mid-work (its client gone, a
+  // SIGTERM) runs no finally block, and left the folder in the temp directory.
+  const folder = tempFolder("tslab-ipc-child-calls-", { parent: labDir() });
+  const dir = folder.path;
   const spy = path.join(dir, "spy.js");
   const library = distIndex(); // the built library, also when this file runs from src/ (tests)
   const table = path.join(path.dirname(library), "ffi", "libc.js");
@@ -79,6 +83,6 @@ require(${JSON.stringify(library)}).countCalls(Object.keys(standIns), { standIns
   } finally {
     if (before === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = before;
-    fs.rmSync(dir, { recursive: true, force: true });
+    folder.remove();
   }
 }
