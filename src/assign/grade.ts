@@ -116,10 +116,15 @@ export function gradeScript(root = packageRoot()): string {
  * <student>.ipynb, or <student>/<source name>.ipynb (else the folder's first notebook), each
  * possibly a symbolic link (a folder of links to where the notebooks were collected). A link
  * that leads nowhere is listed too, and graded as invalid with why: no student is left out of
- * the grades without a word.
+ * the grades without a word. A student with both a notebook and a folder is listed twice, each
+ * with `problem` saying so (graded as invalid): which one counts is the instructor's call, and
+ * one feedback page each would have replaced the other.
  */
-export function listSubmissions(dir: string, sourceName: string): { student: string; file: string }[] {
-  const found: { student: string; file: string }[] = [];
+export function listSubmissions(
+  dir: string,
+  sourceName: string,
+): { student: string; file: string; problem?: string }[] {
+  const found: { student: string; file: string; problem?: string }[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
@@ -135,6 +140,11 @@ export function listSubmissions(dir: string, sourceName: string): { student: str
       const pick = books.includes(`${sourceName}.ipynb`) ? `${sourceName}.ipynb` : books[0];
       found.push({ student: entry.name, file: pick ? path.join(full, pick) : full });
     }
+  }
+  for (const entry of found) {
+    const same = found.filter((other) => other.student === entry.student);
+    if (same.length > 1)
+      entry.problem = `${same.length} submissions for ${entry.student} (${same.map((e) => path.relative(dir, e.file)).join(", ")}): keep one and grade again`;
   }
   return found;
 }
@@ -439,6 +449,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       let grade: SubmissionGrade;
       let submission: Notebook | null = null;
       try {
+        if (entry.problem) throw new Error(entry.problem);
         // A student version released before the notebook moved to nbgrader's format still has tags.
         submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
       } catch (e) {

@@ -477,6 +477,35 @@ describe("a grader stopped while it grades", () => {
   );
 });
 
+describe("a student with two submissions", () => {
+  // alice.ipynb beside a folder alice/: two rows for alice in grades.csv, and the second
+  // feedback page replaced the first, silently. Neither counts until the instructor keeps one.
+  maybe(
+    "both are invalid, say why, and the others are graded",
+    () => {
+      const dir = tempDir("tslab-ipc-gradetwice-");
+      try {
+        const subs = path.join(dir, "submissions");
+        fs.mkdirSync(path.join(subs, "alice"), { recursive: true });
+        fs.writeFileSync(path.join(subs, "alice.ipynb"), CASES.correct[0]);
+        fs.writeFileSync(path.join(subs, "alice", "assignment.ipynb"), CASES.correct[0]);
+        fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
+        const out = path.join(dir, "out");
+        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], { encoding: "utf8" });
+        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        expect(rows).toEqual(["alice,0,0,0,3", "alice,0,0,0,3", "bob,2,1,3,3"]);
+        expect(fs.readFileSync(path.join(out, "feedback", "alice.html"), "utf8")).toMatch(
+          /2 submissions for alice \(alice\/assignment\.ipynb, alice\.ipynb\): keep one and grade again/,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe(
