@@ -15,8 +15,8 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { performance } from "perf_hooks";
-import { jupyterPython, KERNEL_NAME, projectKernel } from "../handouts/jupyter";
-import { onExit } from "../process/lifecycle";
+import { jupyterPython, KERNEL_NAME, projectKernel, type KernelEnvironment } from "../handouts/jupyter";
+import { tempFolder } from "../process/temp-folder";
 import { inPool } from "../process/pool";
 import { readNotebook, type Notebook } from "../handouts/notebook";
 import { packageRoot } from "../process/paths";
@@ -392,20 +392,20 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const feedbackDir = path.join(options.outDir, "feedback");
   fs.mkdirSync(feedbackDir, { recursive: true });
 
-  // The work folder: traversable by the sandbox user, and kept at its path inside the sandbox.
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-grade-"));
-  fs.chmodSync(work, 0o711);
-  let kernel: ReturnType<typeof projectKernel> | null = null;
   // The sandboxes running now, each stopped by its function.
   const running = new Set<() => void>();
-  const cleanUp = () => {
-    for (const stop of running) stop();
-    kernel?.dispose();
-    fs.rmSync(work, { recursive: true, force: true });
-  };
-  // Ctrl-C, or a closed terminal: the sandboxes go (a "names" one is in a process group of its
-  // own, out of the terminal's reach) and so does the work folder, ~40 MB a run folder.
-  const unregister = onExit(cleanUp);
+  // The work folder (the kernelspec, a copy of the checkout, the run folders: ~40 MB each):
+  // traversable by the sandbox user, and kept at its path inside the sandbox. It goes when the
+  // grading ends, or on Ctrl-C or a closed terminal, the sandboxes stopped first (a "names" one
+  // is in a process group of its own, out of the terminal's reach).
+  const workFolder = tempFolder("tslab-ipc-grade-", {
+    before: () => {
+      for (const stop of running) stop();
+    },
+  });
+  const work = workFolder.path;
+  fs.chmodSync(work, 0o711);
+  let kernel: KernelEnvironment | null = null;
   try {
     // Without namespaces the submission runs in the work folder itself, as the sandbox user:
     // where it could not get there, every submission scored 0 with a PermissionError.
@@ -573,7 +573,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     fs.writeFileSync(path.join(options.outDir, "grades.csv"), gradesCsv(report));
     return report;
   } finally {
-    unregister();
-    cleanUp();
+    kernel?.dispose();
+    workFolder.remove();
   }
 }
