@@ -657,6 +657,16 @@ class IpcZmqServer extends ZmqServer {
       }
     } catch (e) {
       logToTerminal(`tslab-ipc: ${type} failed: ${e instanceof Error ? e.stack : e}\n`);
+      // A reply is each of these handlers' last act, so none was sent: an error reply lets the
+      // client stop waiting (a request without its code made is_complete throw, and jupyter
+      // console waits on that reply at every Enter). tslab answers execute_request's own errors.
+      if (type !== "execute_request" && type !== "shutdown_request" && type.endsWith("_request"))
+        this.reply(sock, msg, type.replace(/_request$/, "_reply"), {
+          status: "error",
+          ename: e instanceof Error ? e.name : "Error",
+          evalue: e instanceof Error ? e.message : String(e),
+          traceback: [],
+        });
     } finally {
       this.publishStatus("idle", msgAsTslabs);
     }

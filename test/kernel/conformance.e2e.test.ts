@@ -124,6 +124,12 @@ describeWithSuite("what the suite cannot express", () => {
     expect(probe.stderr).not.toMatch(/frobnicate|unknown msg_type/i);
   });
 
+  test("a request its handler fails on (is_complete_request without code) gets an error reply", () => {
+    // Before, no reply at all: a client waited for it to its timeout.
+    expect(shell("is_complete_without_code").msg_type).toBe("is_complete_reply");
+    expect(shell("is_complete_without_code").content).toMatchObject({ status: "error", ename: "TypeError" });
+  });
+
   test("completion offers the members of an object from an earlier cell, with cursor_start/end", () => {
     const member = shell("complete_member").content;
     expect(member.matches).toContain("stat");
