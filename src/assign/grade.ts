@@ -314,8 +314,14 @@ function runDriver(
   });
 }
 
+/**
+ * One field of grades.csv. A text that starts like a formula (=, +, -, @, a tab or CR) gets a
+ * leading ' so that a spreadsheet shows it as text: a student's name is the name of the file
+ * they handed in, and `=HYPERLINK(…).ipynb` would otherwise run in the instructor's spreadsheet
+ * (OWASP's CSV injection). Numbers are written as they are.
+ */
 function csvField(v: string | number): string {
-  const s = String(v);
+  const s = typeof v === "string" && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -8,6 +8,7 @@ import {
   computeChecksum,
   convertLegacy,
   gradeIdOf,
+  gradesCsv,
   isSolution,
   metadataProblems,
   parseSubmission,
@@ -218,5 +219,33 @@ describe("the notebook a submission is graded as", () => {
     expect(() => parseSubmission("{ not json")).toThrow(/not valid JSON/);
     expect(() => parseSubmission('{"cells": 3}')).toThrow(/no cells list/);
     expect(() => parseSubmission('{"cells": [{"cell_type": "code"}], "nbformat": 4}')).toThrow(/cell 0 has no source/);
+  });
+});
+
+describe("grades.csv", () => {
+  const report = (student: string, points: number) => ({
+    gradeIds: ["ex1-check"],
+    maxPoints: 2,
+    seconds: 1,
+    sandbox: "",
+    jobs: 1,
+    submissions: [
+      {
+        student,
+        cells: [{ gradeId: "ex1-check", points }],
+        total: points,
+        maxPoints: 2,
+      },
+    ],
+  });
+  test("a student's name that starts like a formula is text to a spreadsheet; commas and quotes are quoted", () => {
+    // The name is the handed-in file's: a student chooses it.
+    const csv = (student: string) => gradesCsv(report(student, 1.5) as never).split("\n")[1];
+    expect(csv('=HYPERLINK("http://x","y")')).toBe(`"'=HYPERLINK(""http://x"",""y"")",1.5,1.5,2`);
+    expect(csv("+1")).toBe("'+1,1.5,1.5,2");
+    expect(csv("-x")).toBe("'-x,1.5,1.5,2");
+    expect(csv("@SUM(A1)")).toBe("'@SUM(A1),1.5,1.5,2");
+    expect(csv("smith, john")).toBe('"smith, john",1.5,1.5,2');
+    expect(csv("alice")).toBe("alice,1.5,1.5,2");
   });
 });
