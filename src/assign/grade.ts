@@ -454,23 +454,27 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       };
       let grade: SubmissionGrade;
       let submission: Notebook | null = null;
-      try {
-        if (entry.problem) throw new Error(entry.problem);
-        // A student version released before the notebook moved to nbgrader's format still has tags.
-        submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        const reason =
-          code === "EISDIR"
-            ? "no notebook in the folder"
-            : code === "ENOENT" && fs.lstatSync(entry.file, { throwIfNoEntry: false })?.isSymbolicLink()
-              ? `${entry.file} is a link to ${fs.readlinkSync(entry.file)}, which does not exist`
-              : (e as Error).message;
+      let reason = entry.problem ?? null;
+      if (reason === null)
+        try {
+          // A student version released before the notebook moved to nbgrader's format still has tags.
+          submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          reason =
+            code === "EISDIR"
+              ? "no notebook in the folder"
+              : code === "ENOENT" && fs.lstatSync(entry.file, { throwIfNoEntry: false })?.isSymbolicLink()
+                ? `${entry.file} is a link to ${fs.readlinkSync(entry.file)}, which does not exist`
+                : (e as Error).message;
+        }
+      if (reason !== null) {
+        const why = reason;
         grade = {
           ...base,
           status: "invalid",
-          reason,
-          cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })),
+          reason: why,
+          cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: why })),
         };
       }
       if (submission) {
