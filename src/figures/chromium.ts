@@ -6,6 +6,7 @@
 // that renders and prints many notebooks opens one OfflineBrowser and passes it to each call
 // (`browser` in PngOptions and in printPdfs); a call without one launches its own.
 import fs from "fs";
+import os from "os";
 import path from "path";
 import { withCode } from "../codes";
 import { tempFolder } from "../process/temp-folder";
@@ -104,11 +105,16 @@ function childrenWith(arg: string): number[] {
   return found;
 }
 
+/** Where Chromium makes its singleton socket, under its TMPDIR (process_singleton_posix.cc). */
+const SINGLETON_SOCKET_TAIL = "/org.chromium.Chromium.XXXXXX/SingletonSocket";
+/** sun_path's size in a Unix socket address (Linux), its final NUL included. */
+const SOCKET_PATH_BYTES = 108;
+
 /**
  * Stops the Chromium whose profile is `profile` (its process group: the browser and its
- * renderers), and removes the folder it made in the temp directory for its singleton socket,
- * which the profile's SingletonSocket link names: Chromium removes that folder when it exits,
- * not when it is killed.
+ * renderers), and removes the folder it made for its singleton socket, which the profile's
+ * SingletonSocket link names: Chromium removes that folder when it exits, not when it is
+ * killed (it is outside our folder when Chromium keeps the temp directory as its TMPDIR).
  */
 function killChromium(profile: string): void {
   for (const pid of childrenWith(`--user-data-dir=${profile}`)) {
@@ -134,8 +140,8 @@ function killChromium(profile: string): void {
  *
  * What Chromium and playwright write (the profile, playwright's artifacts) is in one temporary
  * folder of ours, which goes with the browser's close or with this process, Chromium killed
- * first (killChromium). Chromium's own TMPDIR stays the temp directory: its singleton socket is
- * made there, and under a folder of ours the socket's path was too long for Chromium (a FATAL).
+ * first (killChromium), and, where the path is short enough, Chromium's own temporary files.
+ * Chromium starts in any TMPDIR (it died in one of 63 characters or more).
  * Playwright installs no signal handlers: process/lifecycle owns them (a kernel keeps SIGINT to
  * interrupt a cell, and playwright's handler exited the process; a command-line run dies of
  * Ctrl-C at once, its browser and folders gone).
@@ -150,6 +156,12 @@ export async function launchOfflineBrowser(executablePath?: string): Promise<Off
   };
   const folder = tempFolder("tslab-ipc-chromium-", { before: () => killChromium(profile) });
   const profile = path.join(folder.path, "profile");
+  // Chromium's TMPDIR is the folder too (the files it makes there, such as its shared memory's
+  // `.org.chromium.Chromium.*`, go with it even when it is killed mid-way), where its singleton
+  // socket's path fits in a socket address; else the temp directory, else /tmp. Chromium died
+  // at start (a FATAL) in any TMPDIR of 63 characters or more, and left its socket's folder.
+  const fits = (dir: string) => Buffer.byteLength(dir) + SINGLETON_SOCKET_TAIL.length < SOCKET_PATH_BYTES;
+  const chromiumTmp = [folder.path, os.tmpdir(), "/tmp"].find(fits) ?? "/tmp";
   let context: PersistentContext;
   try {
     context = await chromium.launchPersistentContext(profile, {
@@ -158,6 +170,7 @@ export async function launchOfflineBrowser(executablePath?: string): Promise<Off
       headless: true,
       offline: true,
       artifactsDir: path.join(folder.path, "artifacts"),
+      env: { ...process.env, TMPDIR: chromiumTmp },
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,
