@@ -67,7 +67,11 @@ async function startOnPort(port: number, workDir: string, env: NodeJS.ProcessEnv
       }
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      // The timer is cleared: pending, it held the test's worker 10 s past its last test, and
+      // jest force-exited the worker ("A worker process has failed to exit gracefully").
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };

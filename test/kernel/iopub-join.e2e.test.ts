@@ -30,8 +30,13 @@ function parse(frames: Buffer[]): { header: { msg_type: string }; parent: { msg_
 }
 
 async function receive(sock: any, ms: number): Promise<Buffer[] | null> {
-  const timeout = new Promise<null>((resolve) => setTimeout(() => resolve(null), ms));
-  return Promise.race([sock.receive(), timeout]);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([sock.receive(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 let tmp = "";
@@ -94,7 +99,10 @@ async function attempt(): Promise<{ log: string; replyType: string | null; statu
     ].map((p) => JSON.stringify(p));
     // Queued by zeromq until the kernel binds its shell socket.
     await shell.send([DELIM, sign(key, parts), ...parts]);
-    await Promise.race([preludeDone, exited, new Promise((r) => setTimeout(r, 60_000))]);
+    // A timer left pending holds the test's worker past its last test (jest then force-exits it).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([preludeDone, exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+    clearTimeout(timer);
     if (!stderr.includes("prelude done") && stderr.includes("cannot bind the kernel's sockets"))
       throw new Error(stderr);
     expect(stderr).toContain("prelude done");
