@@ -648,12 +648,7 @@ class IpcZmqServer extends ZmqServer {
         terminated = true;
       } else if (type.endsWith("_request")) {
         // ipykernel logs and stays silent; a reply lets the client stop waiting.
-        this.reply(sock, msg, type.replace(/_request$/, "_reply"), {
-          status: "error",
-          ename: "UnknownMessageType",
-          evalue: `the kernel does not implement ${type}`,
-          traceback: [],
-        });
+        this.replyError(sock, msg, "UnknownMessageType", `the kernel does not implement ${type}`);
       }
     } catch (e) {
       logToTerminal(`tslab-ipc: ${type} failed: ${e instanceof Error ? e.stack : e}\n`);
@@ -661,12 +656,7 @@ class IpcZmqServer extends ZmqServer {
       // client stop waiting (a request without its code made is_complete throw, and jupyter
       // console waits on that reply at every Enter). tslab answers execute_request's own errors.
       if (type !== "execute_request" && type !== "shutdown_request" && type.endsWith("_request"))
-        this.reply(sock, msg, type.replace(/_request$/, "_reply"), {
-          status: "error",
-          ename: e instanceof Error ? e.name : "Error",
-          evalue: e instanceof Error ? e.message : String(e),
-          traceback: [],
-        });
+        this.replyError(sock, msg, e instanceof Error ? e.name : "Error", e instanceof Error ? e.message : String(e));
     } finally {
       this.publishStatus("idle", msgAsTslabs);
     }
@@ -687,6 +677,15 @@ class IpcZmqServer extends ZmqServer {
     out.header.msg_type = msgType;
     out.content = content;
     return out.signAndSend(this.connInfo.key, sock);
+  }
+
+  /**
+   * Answers the request `msg` (some `<type>_request`) with `<type>_reply`, status error.
+   * @param {any} sock @param {WireMessage} msg @param {string} ename @param {string} evalue
+   */
+  replyError(sock, msg, ename, evalue) {
+    const type = msg.header.msg_type.replace(/_request$/, "_reply");
+    return this.reply(sock, msg, type, { status: "error", ename, evalue, traceback: [] });
   }
 
   /** tslab's handleExecute, plus a publisher of any iopub message and input_request for this request. */
