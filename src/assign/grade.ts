@@ -149,6 +149,27 @@ export function listSubmissions(
   return found;
 }
 
+/** A submission's notebook, or why it cannot be graded (then `submission` is null). */
+function readSubmission(
+  entry: { file: string; problem?: string },
+  name: string,
+): { submission: Notebook; reason: null } | { submission: null; reason: string } {
+  if (entry.problem) return { submission: null, reason: entry.problem };
+  try {
+    // A student version released before the notebook moved to nbgrader's format still has tags.
+    return { submission: asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name), reason: null };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const reason =
+      code === "EISDIR"
+        ? "no notebook in the folder"
+        : code === "ENOENT" && fs.lstatSync(entry.file, { throwIfNoEntry: false })?.isSymbolicLink()
+          ? `${entry.file} is a link to ${fs.readlinkSync(entry.file)}, which does not exist`
+          : (e as Error).message;
+    return { submission: null, reason };
+  }
+}
+
 /** Whether the shell test `script` ("$1" is `target`) holds for `user`. */
 function holdsFor(user: { uid: number; gid: number }, script: string, target: string): boolean {
   const r = spawnSync(
@@ -453,30 +474,14 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         executed: null,
       };
       let grade: SubmissionGrade;
-      let submission: Notebook | null = null;
-      let reason = entry.problem ?? null;
-      if (reason === null)
-        try {
-          // A student version released before the notebook moved to nbgrader's format still has tags.
-          submission = asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name);
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          reason =
-            code === "EISDIR"
-              ? "no notebook in the folder"
-              : code === "ENOENT" && fs.lstatSync(entry.file, { throwIfNoEntry: false })?.isSymbolicLink()
-                ? `${entry.file} is a link to ${fs.readlinkSync(entry.file)}, which does not exist`
-                : (e as Error).message;
-        }
-      if (reason !== null) {
-        const why = reason;
+      const { submission, reason } = readSubmission(entry, name);
+      if (reason !== null)
         grade = {
           ...base,
           status: "invalid",
-          reason: why,
-          cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: why })),
+          reason,
+          cells: scoreCells(source, null, null).map((c) => ({ ...c, status: "not-run", error: reason })),
         };
-      }
       if (submission) {
         const assembled = assembleForGrading(source, submission);
         const runDir = path.join(work, `run-${k}`);
