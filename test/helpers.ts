@@ -299,6 +299,15 @@ export async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The command line of process `pid`, its arguments joined by spaces ("" when it is gone or not ours to read). */
+export function commandOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
 /**
  * The pids of this user's processes whose TMPDIR is `dir` or inside it: what a run started with
  * that TMPDIR left running (its kernels, nbconvert, Chromium).

@@ -8,7 +8,7 @@ import os from "os";
 import path from "path";
 import { gradeSubmissions, SOLUTION_STUB, studentVersion } from "../../src/assign";
 import { jupyterUnavailableReason, readNotebook, sourceOf, type Notebook } from "../../src/handouts";
-import { graderNamespacesUnavailable, processesIn, repoRoot, tempDir } from "../helpers";
+import { commandOf, graderNamespacesUnavailable, processesIn, repoRoot, tempDir } from "../helpers";
 
 const fixture = path.join(__dirname, "fixtures", "assignment.ipynb");
 const cli = path.join(repoRoot, "dist", "assign", "cli.js");
@@ -421,13 +421,7 @@ describe("a grader stopped while it grades", () => {
             fs
               .readdirSync("/proc")
               .filter((p) => /^\d+$/.test(p))
-              .map((p) => {
-                try {
-                  return fs.readFileSync(`/proc/${p}/cmdline`, "utf8");
-                } catch {
-                  return "";
-                }
-              })
+              .map((p) => commandOf(Number(p)))
               .filter((cmdline) => cmdline.includes(tmp));
           // Until the sandboxes' kernels run (one at a time without namespaces).
           const deadline = Date.now() + 60_000;
@@ -597,11 +591,3 @@ describe("tslab-ipc release", () => {
     );
   });
 });
-
-function commandOf(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-}
