@@ -40,16 +40,32 @@ os.chmod(state, 0o711)
 auth = env("TSLAB_IPC_HUB_AUTH") or "pam"
 
 
-def free_port():
-    """A port for the hub's internal API and the proxy's: two hubs on one machine never clash."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count, avoid):
+    """`count` distinct free ports on 127.0.0.1, none of them in `avoid`: the hub's internal API
+    and the proxy's, so two hubs on one machine never clash. All are held until all are chosen,
+    and a port in `avoid` is skipped: the system hands a port out again once it is free, and the
+    public port is free until the proxy binds it. A hub whose own port was the public one made
+    the proxy send every unrouted request to itself, in a loop, and failed to start (CI,
+    6 December)."""
+    held, ports = [], []
+    try:
+        while len(ports) < count:
+            s = socket.socket()
+            held.append(s)
+            s.bind(("127.0.0.1", 0))
+            if s.getsockname()[1] not in avoid:
+                ports.append(s.getsockname()[1])
+        return ports
+    finally:
+        for s in held:
+            s.close()
 
 
 # Where it listens, and what it keeps.
-c.JupyterHub.bind_url = f"http://{env('TSLAB_IPC_HUB_IP') or '127.0.0.1'}:{int(env('TSLAB_IPC_HUB_PORT') or 8000)}"
-c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{free_port()}"
+public_port = int(env("TSLAB_IPC_HUB_PORT") or 8000)
+hub_port, proxy_api_port = free_ports(2, avoid={public_port})
+c.JupyterHub.bind_url = f"http://{env('TSLAB_IPC_HUB_IP') or '127.0.0.1'}:{public_port}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub_port}"
 c.JupyterHub.db_url = "sqlite:///" + os.path.join(state, "jupyterhub.sqlite")
 c.JupyterHub.cookie_secret_file = os.path.join(state, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(state, "jupyterhub.pid")
@@ -57,7 +73,7 @@ c.JupyterHub.pid_file = os.path.join(state, "jupyterhub.pid")
 # The proxy: npm's configurable-http-proxy (Debian's fails on this Node without NODE_PATH).
 proxy = os.path.join(REPO, "node_modules", ".bin", "configurable-http-proxy")
 c.ConfigurableHTTPProxy.command = [proxy if os.path.exists(proxy) else "configurable-http-proxy"]
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{free_port()}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{proxy_api_port}"
 c.ConfigurableHTTPProxy.pid_file = os.path.join(state, "jupyterhub-proxy.pid")
 
 # Who may log in.
