@@ -612,8 +612,13 @@ function freePort() {
   });
 }
 
-/** Starts a private hub; returns it with a stop() that removes everything it made. @param {boolean} namespaces */
-async function startHub(namespaces) {
+/**
+ * Starts a private hub; returns it with a stop() that removes everything it made.
+ * A port the hub's config chose can be taken by another process before the hub binds it: the hub
+ * then exits with EADDRINUSE, and is started again on new ports (three tries in all).
+ * @param {boolean} namespaces @param {number} [tries]
+ */
+async function startHub(namespaces, tries = 3) {
   const state = fs.mkdtempSync(path.join("/var/tmp", "tslab-ipc-hub-"));
   const tag = crypto.randomBytes(3).toString("hex");
   const admin = crypto.randomBytes(16).toString("hex");
@@ -646,6 +651,9 @@ async function startHub(namespaces) {
         process.kill(-(proc.pid ?? 0), "SIGKILL");
       } catch {}
     }
+    // JupyterHub starts the proxy in a session of its own and stops it only when it stops
+    // cleanly: a hub that failed to start left it running.
+    killProxy(path.join(state, "jupyterhub-proxy.pid"));
     const accounts = names.map((n) => `jupyter-${n}`);
     spawnSync("/usr/bin/python3", [path.join(REPO, "deploy", "isolated_spawner.py"), "cleanup", state, ...accounts], {
       stdio: "inherit",
@@ -660,12 +668,28 @@ async function startHub(namespaces) {
       if (proc.exitCode !== null || i > 300) {
         const text = fs.readFileSync(path.join(state, "hub.log"), "utf8");
         await stop();
+        if (proc.exitCode !== null && tries > 1 && /Address already in use/.test(text)) {
+          say(`the hub's port was taken before it could bind it: starting it again`);
+          return startHub(namespaces, tries - 1);
+        }
         throw new Error(`the hub did not start: ${String(e)}\n${text.slice(-2000)}`);
       }
       await sleep(100);
     }
   }
   return { base, admin, password, state, tag, names, stop, logFile: path.join(state, "hub.log") };
+}
+
+/** Kills the proxy whose pid JupyterHub wrote to `pidFile`, if it still runs. @param {string} pidFile */
+function killProxy(pidFile) {
+  try {
+    const pid = Number(fs.readFileSync(pidFile, "utf8").trim());
+    // The pid is the proxy's only while that process runs the proxy (pids are reused).
+    if (pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("configurable-http-proxy"))
+      process.kill(pid, "SIGKILL");
+  } catch {
+    // no pid file (no proxy started) or no such process (it ended with the hub)
+  }
 }
 
 /** Stops the private hub and removes what it made (set while one runs; signals call it). @type {null | (() => Promise<void>)} */

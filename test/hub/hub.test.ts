@@ -3,11 +3,13 @@
 // the fallback without namespaces, where the hub reaps what a student's account owns. The
 // driver is deploy/load-test.js (the bench runs it with 20 students); it starts a private hub
 // (dummy auth, a state dir under /var/tmp, a free port on 127.0.0.1) and removes it, the test
-// accounts and their cgroups included, whatever happens.
+// accounts and their cgroups included, whatever happens; a hub that fails to bind its port is
+// started again, and the proxy it left is stopped.
 import { spawn, spawnSync } from "child_process";
 import fs from "fs";
+import os from "os";
 import path from "path";
-import { repoRoot } from "../helpers";
+import { commandOf, processesIn, repoRoot } from "../helpers";
 
 const driver = path.join(repoRoot, "deploy", "load-test.js");
 
@@ -108,4 +110,36 @@ maybe(
     expect(r.ok).toBe(true);
   },
   180_000,
+);
+
+(process.getuid?.() === 0 ? test : test.skip)(
+  "a hub that cannot bind its port is started again on new ports, and its proxy does not outlive it",
+  () => {
+    // A stand-in for JupyterHub that fails as JupyterHub 3.0 does when a port its config chose
+    // was taken before it bound it: its proxy, in a session of its own, is left running.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-failing-hub-"));
+    const starts = path.join(tmp, "starts");
+    try {
+      const r = spawnSync(process.execPath, [driver, "--quiet", "--students", "1", "--no-notebooks"], {
+        cwd: repoRoot,
+        encoding: "utf8",
+        timeout: 120_000,
+        env: {
+          ...process.env,
+          PATH: `${path.join(__dirname, "fixtures", "failing-hub")}:${process.env.PATH}`,
+          TMPDIR: tmp,
+          TSLAB_IPC_TEST_HUB_STARTS: starts,
+        },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/the hub did not start[\s\S]*Address already in use/);
+      expect(fs.readFileSync(starts, "utf8").trim().split("\n")).toHaveLength(3);
+      // None of the three proxies is left.
+      expect(processesIn(tmp).map((pid) => commandOf(pid))).toEqual([]);
+    } finally {
+      for (const pid of processesIn(tmp)) process.kill(pid, "SIGKILL");
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+  150_000,
 );
