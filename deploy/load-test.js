@@ -614,8 +614,9 @@ function freePort() {
 
 /**
  * Starts a private hub; returns it with a stop() that removes everything it made.
- * A port the hub's config chose can be taken by another process before the hub binds it: the hub
- * then exits with EADDRINUSE, and is started again on new ports (three tries in all).
+ * A port chosen for it (the public one here, its own and its proxy's API in its config) can be
+ * taken by another process before the hub or its proxy binds it: the hub is then started again on
+ * new ports (three tries in all).
  * @param {boolean} namespaces @param {number} [tries]
  */
 async function startHub(namespaces, tries = 3) {
@@ -665,11 +666,13 @@ async function startHub(namespaces, tries = 3) {
       await api(base, admin, "GET", "/hub/api/");
       break;
     } catch (e) {
-      if (proc.exitCode !== null || i > 300) {
-        const text = fs.readFileSync(path.join(state, "hub.log"), "utf8");
+      const text = fs.readFileSync(path.join(state, "hub.log"), "utf8");
+      // The hub exits when its own port is taken; the proxy logs that the public one is, and runs on.
+      const portTaken = /address already in use/i.test(text);
+      if (proc.exitCode !== null || i > 300 || portTaken) {
         await stop();
-        if (proc.exitCode !== null && tries > 1 && /Address already in use/.test(text)) {
-          say(`the hub's port was taken before it could bind it: starting it again`);
+        if (portTaken && tries > 1) {
+          say("a port chosen for the hub was taken before the hub bound it: starting it again");
           return startHub(namespaces, tries - 1);
         }
         throw new Error(`the hub did not start: ${String(e)}\n${text.slice(-2000)}`);
