@@ -661,6 +661,7 @@ async function startHub(namespaces, tries = 3) {
     });
     if (!process.env.TSLAB_IPC_HUB_KEEP) fs.rmSync(state, { recursive: true, force: true });
   };
+  stopOwnHub = stop; // a Ctrl-C while it starts stops it too
   for (let i = 0; ; i++) {
     try {
       await api(base, admin, "GET", "/hub/api/");
@@ -670,6 +671,7 @@ async function startHub(namespaces, tries = 3) {
       // The hub exits when its own port is taken; the proxy logs that the public one is, and runs on.
       const portTaken = /address already in use/i.test(text);
       if (proc.exitCode !== null || i > 300 || portTaken) {
+        stopOwnHub = null;
         await stop();
         if (portTaken && tries > 1) {
           say("a port chosen for the hub was taken before the hub bound it: starting it again");

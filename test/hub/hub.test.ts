@@ -112,36 +112,72 @@ maybe(
   180_000,
 );
 
-(process.getuid?.() === 0 ? test.each(["hub", "public"]) : test.skip.each(["hub", "public"]))(
-  "a hub whose %s port was taken is started again, and its proxy does not outlive it",
-  (taken) => {
-    // A stand-in for JupyterHub 3.0 when a port chosen for it was taken before it was bound: its
-    // proxy, in a session of its own, is left running when the hub exits (its own port), or runs
-    // on unreachable, and the hub with it (the public port).
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-failing-hub-"));
-    const starts = path.join(tmp, "starts");
-    try {
-      const r = spawnSync(process.execPath, [driver, "--quiet", "--students", "1", "--no-notebooks"], {
-        cwd: repoRoot,
-        encoding: "utf8",
-        timeout: 120_000,
-        env: {
-          ...process.env,
-          PATH: `${path.join(__dirname, "fixtures", "failing-hub")}:${process.env.PATH}`,
-          TMPDIR: tmp,
-          TSLAB_IPC_TEST_HUB_STARTS: starts,
-          TSLAB_IPC_TEST_HUB_TAKEN: taken,
-        },
-      });
-      expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/the hub did not start[\s\S]*address already in use/i);
-      expect(fs.readFileSync(starts, "utf8").trim().split("\n")).toHaveLength(3);
-      // None of the three proxies is left.
-      expect(processesIn(tmp).map((pid) => commandOf(pid))).toEqual([]);
-    } finally {
-      for (const pid of processesIn(tmp)) process.kill(pid, "SIGKILL");
-      fs.rmSync(tmp, { recursive: true, force: true });
+/**
+ * Runs the load test against a stand-in for JupyterHub (fixtures/failing-hub; `taken` says which
+ * of its ports was taken, "none" for a hub that never answers) with TMPDIR a fresh folder, and
+ * sends Ctrl-C (SIGINT to its process group, as a terminal does) `interruptMs` after the first
+ * hub started, if given. What it printed, the state folders of the hubs it started, and the
+ * commands of the processes left with its TMPDIR (killed after).
+ */
+async function withStandInHub(taken: "hub" | "public" | "none", interruptMs?: number) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-failing-hub-"));
+  const starts = path.join(tmp, "starts");
+  const states = () => (fs.existsSync(starts) ? fs.readFileSync(starts, "utf8").trim().split("\n") : []);
+  try {
+    const child = spawn(process.execPath, [driver, "--quiet", "--students", "1", "--no-notebooks"], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+      env: {
+        ...process.env,
+        PATH: `${path.join(__dirname, "fixtures", "failing-hub")}:${process.env.PATH}`,
+        TMPDIR: tmp,
+        TSLAB_IPC_TEST_HUB_STARTS: starts,
+        TSLAB_IPC_TEST_HUB_TAKEN: taken,
+      },
+    });
+    let stderr = "";
+    child.stderr!.on("data", (d) => (stderr += d));
+    const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+    if (interruptMs !== undefined) {
+      while (states().length === 0) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, interruptMs));
+      process.kill(-child.pid!, "SIGINT");
     }
+    await closed;
+    const left = processesIn(tmp).map((pid) => commandOf(pid));
+    return { status: child.exitCode, stderr, states: states(), left };
+  } finally {
+    for (const pid of processesIn(tmp)) process.kill(pid, "SIGKILL");
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const asRoot = process.getuid?.() === 0 ? test : test.skip;
+
+asRoot.each(["hub", "public"] as const)(
+  "a hub whose %s port was taken is started again, and its proxy does not outlive it",
+  async (taken) => {
+    // When a port chosen for JupyterHub 3.0 was taken before it was bound, its proxy (in a
+    // session of its own) is left running when the hub exits (its own port), or runs on
+    // unreachable, and the hub with it (the public port).
+    const r = await withStandInHub(taken);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the hub did not start[\s\S]*address already in use/i);
+    expect(r.states).toHaveLength(3);
+    expect(r.left).toEqual([]);
+    for (const state of r.states) expect(fs.existsSync(state)).toBe(false);
+  },
+  150_000,
+);
+
+asRoot(
+  "Ctrl-C while the hub starts stops it and its proxy, and removes its state",
+  async () => {
+    const r = await withStandInHub("none", 1000);
+    expect(r.states).toHaveLength(1);
+    expect(r.left).toEqual([]);
+    expect(fs.existsSync(r.states[0])).toBe(false);
   },
   150_000,
 );
