@@ -756,7 +756,7 @@ async function run(opts) {
         name: n,
         uid,
         pids,
-        namespaces: [...new Set(pids.map(ipcNamespace).filter(Boolean))],
+        namespaces: [...new Set(pids.map(ipcNamespace).filter((ns) => ns !== null))],
         memory: memoryOf(pids),
         limits: pids.length ? limitsOf(pids[0]) : null,
       };
