@@ -251,7 +251,7 @@ class IsolatedSpawner(LocalProcessSpawner):
 
     state_dir = Unicode(config=True, help="The hub's state: per-student /tmp and cgroup names derive from it.")
     homes_dir = Unicode("/home", config=True, help="Where new accounts' homes go.")
-    notebooks_dir = Unicode(config=True, help="The course notebooks copied into ~/notebooks at first login.")
+    notebooks_dir = Unicode(config=True, help="The notebooks copied into ~/notebooks at first login (the config gives the student versions).")
     kernel_path = Unicode(config=True, help="A Jupyter data dir holding the tslab-ipc kernelspec (JUPYTER_PATH).")
     create_accounts = Bool(IS_ROOT, config=True, help="Run each student as their own account, created at first login if missing.")
     account_prefix = Unicode(ACCOUNT_PREFIX, config=True, help="'jupyter-' as TLJH; '' where students log in with their Unix account (PAM).")

@@ -121,7 +121,17 @@ c.IsolatedSpawner.state_dir = state
 # authenticators know names only: the server runs as jupyter-<name>, created at first login (TLJH).
 c.IsolatedSpawner.account_prefix = "" if auth == "pam" else "jupyter-"
 c.IsolatedSpawner.homes_dir = env("TSLAB_IPC_HUB_HOMES") or (os.path.join(state, "homes") if auth == "dummy" else "/home")
-c.IsolatedSpawner.notebooks_dir = os.path.join(REPO, "notebooks")
+# A student's ~/notebooks, at first login: the student versions of the course notebooks
+# (solutions stubbed, hidden tests removed), made anew at each start. The sources hold every
+# solution and hidden test; they were what students got until 6 December.
+released = os.path.join(state, "notebooks")
+made = subprocess.run(
+    ["node", os.path.join(HERE, "student-notebooks.js"), os.path.join(REPO, "notebooks"), released],
+    capture_output=True, text=True,
+)
+if made.returncode != 0:
+    raise SystemExit(f"tslab-ipc: no notebooks for the students: {made.stderr.strip()}")
+c.IsolatedSpawner.notebooks_dir = released
 c.IsolatedSpawner.kernel_path = kernels
 c.IsolatedSpawner.namespaces = env("TSLAB_IPC_HUB_NAMESPACES") != "0"
 c.IsolatedSpawner.mem_limit_bytes = parse_bytes(env("TSLAB_IPC_HUB_MEM_LIMIT") or "2G")

@@ -526,6 +526,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
     failures: /** @type {string[]} */ ([]),
     view: /** @type {any} */ (null),
     locked: /** @type {{count: number, expected: number} | null} */ (null),
+    handout: handoutOf((await api(server, token, "GET", `/api/contents/notebooks/${NOTEBOOK_02}?content=1`)).content),
   };
   for (const [notebook, cells] of [
     [NOTEBOOK_02, notebooks ? walkThrough02(core) : []],
@@ -560,6 +561,21 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
     kernel.close();
   }
   return results;
+}
+
+/**
+ * What a student's copy of a notebook gives away: its cells that still mark a solution or hidden
+ * tests (the source's), and those with the released stub instead.
+ * @param {{cells: {source: string | string[]}[]}} nb
+ */
+function handoutOf(nb) {
+  const texts = nb.cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source));
+  const count = (/** @type {string} */ mark) => texts.filter((t) => t.includes(mark)).length;
+  return {
+    solutions: count("### BEGIN SOLUTION"),
+    hiddenTests: count("### BEGIN HIDDEN TESTS"),
+    stubs: count("// YOUR CODE HERE"),
+  };
 }
 
 /**
@@ -748,6 +764,7 @@ async function run(opts) {
     report.failures = results.flatMap((r) => r.failures.map((/** @type {string} */ f) => `${r.name}: ${f}`));
     report.locked = results.map((r) => r.locked);
     report.views = results.map((r) => r.view);
+    report.handouts = results.map((r) => r.handout);
     // Before stopping: each world's namespace and memory.
     const worlds = hub.names.map((n) => {
       const uid = Number(execFileSync("id", ["-u", `jupyter-${n}`], { encoding: "utf8" }).trim());

@@ -73,6 +73,8 @@ withNamespaces(
     expect(r.locked).toEqual(Array(4).fill({ count: 8000, expected: 8000 }));
     // Every student made the same key and the same POSIX name, and sees exactly their own.
     expect(r.separateNamespaces).toBe(true);
+    // Each student's notebook 02 is the student version: no solution, no hidden test, the stubs.
+    expect(r.handouts).toEqual(Array(4).fill({ solutions: 0, hiddenTests: 0, stubs: 3 }));
     for (const view of r.views) {
       expect(view.keys).toEqual(["0x7e57c0de"]);
       expect(view.owners).toEqual([view.user]);
@@ -103,6 +105,7 @@ maybe(
     const r = await loadTest(["--students", "1", "--no-notebooks", "--no-namespaces"]);
     expect({ errors: r.errors, failures: r.failures }).toEqual({ errors: [], failures: [] });
     expect(r.separateNamespaces).toBe(false);
+    expect(r.handouts).toEqual([{ solutions: 0, hiddenTests: 0, stubs: 3 }]);
     expect(r.hubLog).toMatch(/NO IPC namespace per student: disabled by configuration/);
     // The kernel made a segment and a /dev/shm file with persist: only the hub's reaping removes them.
     expect(r.views[0].keys).toContain("0x7e57c0de");
