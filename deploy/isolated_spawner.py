@@ -28,6 +28,9 @@ from jupyterhub.spawner import LocalProcessSpawner, set_user_setuid
 from traitlets import Bool, Integer, Unicode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The checkout's folders that hold the course's solutions: enter-world.sh hides them in a
+# student's world; without one, only their modes keep students out.
+SOLUTION_FOLDERS = ("notebooks", "out", "test", ".git")
 ENTER_WORLD = os.path.join(HERE, "enter-world.sh")
 ACCOUNT_PREFIX = "jupyter-"
 FIRST_STUDENT_UID = 1000  # Debian's UID_MIN: below it are system accounts, never a student's
@@ -278,6 +281,13 @@ class IsolatedSpawner(LocalProcessSpawner):
                     "tslab-ipc: NO IPC namespace per student: %s. Students see each other's segments in "
                     "ipcs and share ftok keys and /dev/shm names; what a student's account owns is "
                     "removed when their server stops.", why)
+                repo = os.path.dirname(HERE)
+                open_to_all = [d for d in SOLUTION_FOLDERS if os.path.isdir(os.path.join(repo, d))
+                               and os.stat(os.path.join(repo, d)).st_mode & 0o005]
+                if open_to_all:
+                    log.warning(
+                        "tslab-ipc: students can read the checkout's %s, which hold the solutions and "
+                        "hidden tests: close them to other users (chmod o-rwx).", ", ".join(open_to_all))
             if cgroups and cgroups.bases:
                 log.info("tslab-ipc: limits through cgroup v%d (%s)", cgroups.version, ", ".join(sorted(cgroups.bases)))
             else:

@@ -39,6 +39,8 @@ const NOTEBOOK_02 = "02-system-v-shared-memory.ipynb";
 const NOTEBOOK_08 = "08-mutual-exclusion.ipynb";
 const SAME_KEY = 0x7e57c0de; // every student creates this key: one segment per world
 const SAME_NAME = "/tslab-ipc-hub-same";
+/** The checkout's folders that hold the course's solutions (isolated_spawner.py SOLUTION_FOLDERS). */
+const SOLUTION_FOLDERS = ["notebooks", "out", "test", ".git"];
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
@@ -138,7 +140,11 @@ const ISOLATION_CELL = `
   const view = { keys: ipcs().map((e) => e.keyHex), owners: [...new Set(ipcs().map((e) => e.owner))],
                  devShm: require("fs").readdirSync("/dev/shm"), user: process.env.USER, pid: process.pid,
                  shmmax: require("fs").readFileSync("/proc/sys/kernel/shmmax", "utf8").trim(),
-                 devShmBytes: (({ bsize, blocks }) => bsize * blocks)(require("fs").statfsSync("/dev/shm")) };
+                 devShmBytes: (({ bsize, blocks }) => bsize * blocks)(require("fs").statfsSync("/dev/shm")),
+                 // What the student sees of the checkout's folders that hold the solutions.
+                 checkout: Object.fromEntries(${JSON.stringify(SOLUTION_FOLDERS)}.map((d) => {
+                   try { return [d, require("fs").readdirSync(${JSON.stringify(REPO)} + "/" + d).length]; }
+                   catch (e) { return [d, e.code]; } })) };
   console.log(JSON.stringify(view));
 }`;
 

@@ -76,6 +76,10 @@ withNamespaces(
     // Each student's notebook 02 is the student version: no solution, no hidden test, the stubs.
     expect(r.handouts).toEqual(Array(4).fill({ solutions: 0, hiddenTests: 0, stubs: 3 }));
     for (const view of r.views) {
+      // The checkout's folders that hold the solutions are empty where a student looks (ENOENT:
+      // this checkout has none).
+      expect(view.checkout.notebooks).toBe(0);
+      expect(Object.entries(view.checkout).filter(([, seen]) => seen !== 0 && seen !== "ENOENT")).toEqual([]);
       expect(view.keys).toEqual(["0x7e57c0de"]);
       expect(view.owners).toEqual([view.user]);
       expect(view.devShm).toEqual(["tslab-ipc-hub-same"]);
@@ -107,6 +111,12 @@ maybe(
     expect(r.separateNamespaces).toBe(false);
     expect(r.handouts).toEqual([{ solutions: 0, hiddenTests: 0, stubs: 3 }]);
     expect(r.hubLog).toMatch(/NO IPC namespace per student: disabled by configuration/);
+    // Without a world of their own, only modes keep students out of the checkout's solutions: the
+    // hub says so when they do not.
+    if (fs.statSync(path.join(repoRoot, "notebooks")).mode & 0o005) {
+      expect(r.views[0].checkout.notebooks).toBeGreaterThan(0);
+      expect(r.hubLog).toMatch(/students can read the checkout's notebooks.*chmod o-rwx/);
+    }
     // The kernel made a segment and a /dev/shm file with persist: only the hub's reaping removes them.
     expect(r.views[0].keys).toContain("0x7e57c0de");
     expect(r.leftAfterStop).toEqual([]);
