@@ -66,7 +66,13 @@ public_port = int(env("TSLAB_IPC_HUB_PORT") or 8000)
 hub_port, proxy_api_port = free_ports(2, avoid={public_port})
 c.JupyterHub.bind_url = f"http://{env('TSLAB_IPC_HUB_IP') or '127.0.0.1'}:{public_port}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{hub_port}"
-c.JupyterHub.db_url = "sqlite:///" + os.path.join(state, "jupyterhub.sqlite")
+# The database (users, servers, OAuth clients) is the hub's alone: SQLite makes it, and its
+# journals take its mode, with the umask's 0644, where the state folder is 0711 and its path
+# known. An empty file is an empty database; an existing one is closed again too.
+database = os.path.join(state, "jupyterhub.sqlite")
+os.close(os.open(database, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600))
+os.chmod(database, 0o600)
+c.JupyterHub.db_url = "sqlite:///" + database
 c.JupyterHub.cookie_secret_file = os.path.join(state, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(state, "jupyterhub.pid")
 

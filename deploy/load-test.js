@@ -130,7 +130,8 @@ const COUNTER_CELL = {
 };
 
 /** What each student runs after the notebooks: their view of the IPC world. */
-const ISOLATION_CELL = `
+/** The cell that reports what a student sees of their world; `hubDb` is the hub's database, if known. @param {string | null} hubDb */
+const isolationCell = (hubDb) => `
 {
   // persist: nothing in the kernel removes these; only the end of the world (or the hub's reaping) does.
   const id = shmget(${SAME_KEY}, 4096, IPC_CREAT | IPC_EXCL | 0o600, { persist: true });
@@ -144,7 +145,10 @@ const ISOLATION_CELL = `
                  // What the student sees of the checkout's folders that hold the solutions.
                  checkout: Object.fromEntries(${JSON.stringify(SOLUTION_FOLDERS)}.map((d) => {
                    try { return [d, require("fs").readdirSync(${JSON.stringify(REPO)} + "/" + d).length]; }
-                   catch (e) { return [d, e.code]; } })) };
+                   catch (e) { return [d, e.code]; } })),
+                 // The hub's database (users, servers, OAuth clients): the hub's alone.
+                 hubDb: ${JSON.stringify(hubDb)} && (() => { try { require("fs").readFileSync(${JSON.stringify(hubDb)}); return "read"; }
+                                               catch (e) { return e.code; } })() };
   console.log(JSON.stringify(view));
 }`;
 
@@ -507,7 +511,7 @@ function leftovers(uid) {
 
 /**
  * One student: log in, start the server, run the notebooks' cells, then their isolation cell.
- * @param {{base: string, admin: string, password: string}} hub @param {string} name @param {number} rounds @param {number[]} latencies @param {boolean} [notebooks] @param {boolean} [core]
+ * @param {{base: string, admin: string, password: string, state?: string}} hub @param {string} name @param {number} rounds @param {number[]} latencies @param {boolean} [notebooks] @param {boolean} [core]
  */
 async function student(hub, name, rounds, latencies, notebooks = true, core = false) {
   const t0 = performance.now();
@@ -560,7 +564,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
       if (cell.source === COUNTER_CELL.source && r.reply.status === "ok") results.locked = JSON.parse(textOf(r));
     }
     if (notebook === NOTEBOOK_08) {
-      const r = await kernel.execute(ISOLATION_CELL);
+      const r = await kernel.execute(isolationCell(hub.state ? path.join(hub.state, "jupyterhub.sqlite") : null));
       if (r.reply.status !== "ok") results.failures.push(`isolation cell: ${textOf(r).slice(0, 300)}`);
       else results.view = JSON.parse(textOf(r));
     }

@@ -80,6 +80,7 @@ withNamespaces(
       // this checkout has none).
       expect(view.checkout.notebooks).toBe(0);
       expect(Object.entries(view.checkout).filter(([, seen]) => seen !== 0 && seen !== "ENOENT")).toEqual([]);
+      expect(view.hubDb).toBe("EACCES");
       expect(view.keys).toEqual(["0x7e57c0de"]);
       expect(view.owners).toEqual([view.user]);
       expect(view.devShm).toEqual(["tslab-ipc-hub-same"]);
@@ -119,6 +120,7 @@ maybe(
     }
     // The kernel made a segment and a /dev/shm file with persist: only the hub's reaping removes them.
     expect(r.views[0].keys).toContain("0x7e57c0de");
+    expect(r.views[0].hubDb).toBe("EACCES");
     expect(r.leftAfterStop).toEqual([]);
     expect(r.ok).toBe(true);
   },
