@@ -25,6 +25,7 @@ import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, machineFolders, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
+import { readSubmissionText, trustedLinkMakers } from "./submission-links";
 import { withCode } from "../codes";
 import { validateOneOf } from "../validators";
 
@@ -153,11 +154,12 @@ export function listSubmissions(
 function readSubmission(
   entry: { file: string; problem?: string },
   name: string,
+  trusted: number[],
 ): { submission: Notebook; reason: null } | { submission: null; reason: string } {
   if (entry.problem) return { submission: null, reason: entry.problem };
   try {
     // A student version released before the notebook moved to nbgrader's format still has tags.
-    return { submission: asAssignment(parseSubmission(fs.readFileSync(entry.file, "utf8")), name), reason: null };
+    return { submission: asAssignment(parseSubmission(readSubmissionText(entry.file, trusted)), name), reason: null };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
@@ -413,6 +415,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const wanted = Math.max(1, options.jobs ?? os.cpus().length);
   const jobs = sandbox.parallel ? wanted : 1;
   const entries = listSubmissions(options.submissions, name);
+  const trusted = trustedLinkMakers(options.submissions);
   // Outside the system's folders a submission sees only these, read-only, and its run folder.
   const runtimes = [...nodePrefix(), ...pythonPrefixes({ PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8" })];
   const outside = machineFolders();
@@ -474,7 +477,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         executed: null,
       };
       let grade: SubmissionGrade;
-      const { submission, reason } = readSubmission(entry, name);
+      const { submission, reason } = readSubmission(entry, name, trusted);
       if (reason !== null)
         grade = {
           ...base,

@@ -500,6 +500,41 @@ describe("a student with two submissions", () => {
   );
 });
 
+describe("a student's link to the source", () => {
+  // The submissions folder links to each student's folder (alice is nobody here); alice's
+  // notebook is a link of hers to the source notebook, which root's grader can read: it was
+  // graded as her work, full marks, and the solutions shown in her feedback.
+  (process.getuid?.() === 0 ? maybe : test.skip)(
+    "is not graded, and says whose link leads to whose file",
+    () => {
+      const dir = tempDir("tslab-ipc-gradelink-");
+      try {
+        fs.chmodSync(dir, 0o755);
+        const subs = path.join(dir, "submissions");
+        const home = path.join(dir, "home-alice");
+        fs.mkdirSync(subs);
+        fs.mkdirSync(home);
+        fs.chownSync(home, 65534, 65534);
+        fs.symlinkSync(fixture, path.join(home, "assignment.ipynb"));
+        fs.lchownSync(path.join(home, "assignment.ipynb"), 65534, 65534);
+        fs.symlinkSync(home, path.join(subs, "alice"));
+        fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
+        const out = path.join(dir, "out");
+        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], { encoding: "utf8" });
+        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        expect(rows).toEqual(["alice,0,0,0,3", "bob,2,1,3,3"]);
+        expect(fs.readFileSync(path.join(out, "feedback", "alice.html"), "utf8")).toMatch(
+          /a link of nobody's, to .*assignment\.ipynb, a file of root's: a link a student made may lead only to their own files/,
+        );
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe(

@@ -1,0 +1,109 @@
+// Reading a submission through links (src/assign/submission-links.ts): a link a student made may
+// lead only to their own files; the links of root, the grader and the submissions folder's owner
+// may lead anywhere. Students are
+// nobody (65534) and 65533 here; the files are made as root and given to them.
+import fs from "fs";
+import path from "path";
+import { readSubmissionText, trustedLinkMakers } from "../../src/assign/submission-links";
+import { userNames } from "../../src/sys/sysv";
+import { tempDir } from "../helpers";
+
+const ALICE = 65534;
+const BOB = 65533;
+/** As the grader reads `file` of a submissions folder made by root (this test's). */
+const read = (file: string) => readSubmissionText(file, trustedLinkMakers(dir));
+const nameOf = (uid: number) => userNames().get(uid) ?? `uid ${uid}`;
+const asRoot = process.getuid?.() === 0 ? test : test.skip;
+if (process.getuid?.() !== 0)
+  console.warn("submission link tests skipped: they need root to make files of other users");
+
+let dir = "";
+beforeEach(() => {
+  dir = tempDir("tslab-ipc-links-");
+  fs.chmodSync(dir, 0o755);
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Makes `file` with `text`, owned by `uid`. */
+function file(rel: string, text: string, uid: number): string {
+  const p = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, text);
+  fs.lchownSync(p, uid, uid);
+  return p;
+}
+/** Makes the link `rel` to `target`, made by `uid`. */
+function link(rel: string, target: string, uid: number): string {
+  const p = path.join(dir, rel);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.symlinkSync(target, p);
+  fs.lchownSync(p, uid, uid);
+  return p;
+}
+const code = (f: () => unknown) => {
+  try {
+    f();
+    return null;
+  } catch (e) {
+    return [(e as NodeJS.ErrnoException).code, (e as Error).message];
+  }
+};
+
+asRoot("a file, a student's link to their own file, and the grader's links to anyone's are read", () => {
+  file("alice/mine.ipynb", "alice's work", ALICE);
+  expect(read(path.join(dir, "alice", "mine.ipynb"))).toBe("alice's work");
+  link("alice/assignment.ipynb", "mine.ipynb", ALICE);
+  expect(read(path.join(dir, "alice", "assignment.ipynb"))).toBe("alice's work");
+  // The instructor's folder of links to the students' folders.
+  link("subs/alice", path.join(dir, "alice"), 0);
+  expect(read(path.join(dir, "subs", "alice", "assignment.ipynb"))).toBe("alice's work");
+});
+
+asRoot("a student's link to another student's notebook or to the source is refused, and says whose", () => {
+  file("bob/assignment.ipynb", "bob's work", BOB);
+  file("course/source.ipynb", "the solutions", 0);
+  link("subs/alice", path.join(dir, "alice"), 0);
+  link("alice/assignment.ipynb", path.join(dir, "bob", "assignment.ipynb"), ALICE);
+  const [errorCode, message] = code(() => read(path.join(dir, "subs", "alice", "assignment.ipynb")))!;
+  expect(errorCode).toBe("ERR_FOREIGN_LINK");
+  expect(message).toBe(
+    `${dir}/subs/alice/assignment.ipynb leads through ${dir}/alice/assignment.ipynb, a link of nobody's, to ` +
+      `${dir}/bob/assignment.ipynb, a file of ${nameOf(BOB)}'s: a link a student made may lead only to their own files`,
+  );
+  fs.unlinkSync(path.join(dir, "alice", "assignment.ipynb"));
+  link("alice/assignment.ipynb", "../course/source.ipynb", ALICE);
+  expect(code(() => read(path.join(dir, "subs", "alice", "assignment.ipynb")))?.[0]).toBe("ERR_FOREIGN_LINK");
+});
+
+asRoot("the links of the submissions folder's owner lead anywhere: an instructor who grades with sudo", () => {
+  const INSTRUCTOR = 65532;
+  file("alice/assignment.ipynb", "alice's work", ALICE);
+  file("bob/assignment.ipynb", "bob's work", BOB);
+  fs.mkdirSync(path.join(dir, "subs"));
+  fs.chownSync(path.join(dir, "subs"), INSTRUCTOR, INSTRUCTOR);
+  link("subs/alice", path.join(dir, "alice"), INSTRUCTOR);
+  link("subs/carol.ipynb", path.join(dir, "bob", "assignment.ipynb"), ALICE);
+  const trusted = trustedLinkMakers(path.join(dir, "subs"));
+  expect(readSubmissionText(path.join(dir, "subs", "alice", "assignment.ipynb"), trusted)).toBe("alice's work");
+  // (A link of a student's in the instructor's folder still leads only to their own files.)
+  expect(code(() => readSubmissionText(path.join(dir, "subs", "carol.ipynb"), trusted))?.[0]).toBe("ERR_FOREIGN_LINK");
+});
+
+asRoot("'..' after a link is resolved from where the link leads, as the kernel does", () => {
+  // alice/deep leads three folders down: deep/../../../bob is bob's folder for the kernel, and
+  // another path (here, nothing) for a resolution by the text alone.
+  fs.mkdirSync(path.join(dir, "x", "y", "z"), { recursive: true });
+  file("bob/assignment.ipynb", "bob's work", BOB);
+  link("alice/deep", path.join(dir, "x", "y", "z"), ALICE);
+  link("alice/assignment.ipynb", "deep/../../../bob/assignment.ipynb", ALICE);
+  expect(fs.readFileSync(path.join(dir, "alice", "assignment.ipynb"), "utf8")).toBe("bob's work");
+  expect(code(() => read(path.join(dir, "alice", "assignment.ipynb")))?.[0]).toBe("ERR_FOREIGN_LINK");
+});
+
+test("what cannot be read fails as reading it does", () => {
+  const missing = path.join(dir, "nothing.ipynb");
+  expect(code(() => read(missing))?.[0]).toBe("ENOENT");
+  fs.symlinkSync(path.join(dir, "gone.ipynb"), missing);
+  expect(code(() => read(missing))?.[0]).toBe("ENOENT");
+  expect(code(() => read(dir))?.[0]).toBe("EISDIR");
+});
