@@ -13,7 +13,7 @@
 import fs from "fs";
 import path from "path";
 import { withCode } from "../codes";
-import { userNames } from "../sys/sysv";
+import { userNames } from "../sys/user-names";
 
 /** Links resolved on one path before it counts as a loop (Linux's MAXSYMLINKS). */
 const MAX_LINKS = 40;

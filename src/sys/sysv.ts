@@ -1,5 +1,4 @@
 // System V shared memory, C-shaped: ftok, shmget, shmat, shmdt, shmctl.
-import fs from "fs";
 import { constants as osConstants } from "os";
 import { errno as lastErrno, fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import { IpcError, formatKey, throwErrno } from "../errors";
@@ -9,6 +8,7 @@ import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, PROT_READ, PROT_W
 import { checkUserAddress } from "./address";
 import { SHMAT_MASK, SHMGET_MASK } from "./masks";
 import { readShmTable } from "./proc-shm";
+import { userNames } from "./user-names";
 import { Region, regionToken } from "./region";
 import { createdSegmentSize, isAlive, track, untrack, untrackSegment } from "./registry";
 
@@ -330,18 +330,4 @@ export function readProcSysvShm(): IpcsList {
     });
   }
   return list;
-}
-
-/** uid -> user name, from /etc/passwd (numeric when unknown). */
-export function userNames(): Map<number, string> {
-  const map = new Map<number, string>();
-  try {
-    for (const line of fs.readFileSync("/etc/passwd", "utf8").split("\n")) {
-      const [name, , uid] = line.split(":");
-      if (name && uid) map.set(Number(uid), name);
-    }
-  } catch {
-    /* no passwd: numeric owners */
-  }
-  return map;
 }

@@ -5,7 +5,7 @@
 import fs from "fs";
 import path from "path";
 import { readSubmissionText, trustedLinkMakers } from "../../src/assign/submission-links";
-import { userNames } from "../../src/sys/sysv";
+import { userNames } from "../../src/sys/user-names";
 import { tempDir } from "../helpers";
 
 const ALICE = 65534;
