@@ -27,6 +27,7 @@
 //   ERR_GRADER_SETUP         Error       the grader cannot run submissions where it is set up (TMPDIR)
 //   ERR_FOREIGN_LINK         Error       a submission reached through a student's link to a file not theirs
 //   ERR_SUBMISSION_CHANGED   Error       a submission's way (its links) changed while it was read
+//   ERR_SUBMISSION_TOO_LARGE Error       a submission larger than the grader reads (limits.notebookBytes)
 import { inspect } from "util";
 
 // typeof names are written in lower case; capitalised names are classes.

@@ -25,7 +25,7 @@ import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, machineFolders, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
-import { readSubmissionText, trustedLinkMakers } from "./submission-links";
+import { readSubmissionText, trustedLinkMakers } from "./submission-file";
 import { withCode } from "../codes";
 import { validateOneOf } from "../validators";
 
@@ -132,7 +132,8 @@ export function listSubmissions(
     const target = entry.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : entry;
     const notebook = entry.name.endsWith(".ipynb");
     const student = notebook ? entry.name.slice(0, -".ipynb".length) : entry.name;
-    if (!target || (target.isFile() && notebook)) found.push({ student, file: full });
+    // (A FIFO or socket named like a notebook is listed too, and refused with why when read.)
+    if (!target || (!target.isDirectory() && notebook)) found.push({ student, file: full });
     else if (target.isDirectory()) {
       const books = fs
         .readdirSync(full)
@@ -155,11 +156,15 @@ function readSubmission(
   entry: { file: string; problem?: string },
   name: string,
   trusted: number[],
+  maxBytes: number,
 ): { submission: Notebook; reason: null } | { submission: null; reason: string } {
   if (entry.problem) return { submission: null, reason: entry.problem };
   try {
     // A student version released before the notebook moved to nbgrader's format still has tags.
-    return { submission: asAssignment(parseSubmission(readSubmissionText(entry.file, trusted)), name), reason: null };
+    return {
+      submission: asAssignment(parseSubmission(readSubmissionText(entry.file, trusted, maxBytes)), name),
+      reason: null,
+    };
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const reason =
@@ -477,7 +482,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         executed: null,
       };
       let grade: SubmissionGrade;
-      const { submission, reason } = readSubmission(entry, name, trusted);
+      const { submission, reason } = readSubmission(entry, name, trusted, limits.notebookBytes);
       if (reason !== null)
         grade = {
           ...base,

@@ -45,6 +45,12 @@ export interface Limits {
    * segments are in no process's RLIMIT_DATA, and one nobody attaches is in no process's memory.
    */
   sharedMemoryBytes: number;
+  /**
+   * The largest submission notebook the grader reads, bytes: it parses a notebook in its own
+   * memory (a 300 MB one of empty objects took it out of its heap). Executed course notebooks
+   * with their figures are up to ~6 MB.
+   */
+  notebookBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -54,6 +60,7 @@ export const DEFAULT_LIMITS: Limits = {
   fileBytes: 256 * 1024 ** 2,
   tmpfsBytes: 256 * 1024 ** 2,
   sharedMemoryBytes: 256 * 1024 ** 2,
+  notebookBytes: 32 * 1024 ** 2,
 };
 
 /** What one submission's sandbox shows of the grader's files ("namespace" only). */

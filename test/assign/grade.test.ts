@@ -535,6 +535,42 @@ describe("a student's link to the source", () => {
   );
 });
 
+describe("a submission that is a FIFO or too large", () => {
+  // A student's FIFO held the grader until someone wrote to it (forever), and a notebook of 300 MB
+  // took the grader's heap to 6.6 GB and out of memory: no grade for anyone.
+  maybe(
+    "is invalid, says why, and the others are graded",
+    () => {
+      const dir = tempDir("tslab-ipc-gradebig-");
+      try {
+        const subs = path.join(dir, "submissions");
+        fs.mkdirSync(path.join(subs, "alice"), { recursive: true });
+        expect(spawnSync("mkfifo", [path.join(subs, "alice", "assignment.ipynb")]).status).toBe(0);
+        expect(spawnSync("mkfifo", [path.join(subs, "dave.ipynb")]).status).toBe(0);
+        const nb = JSON.parse(CASES.correct[0]);
+        nb.metadata.junk = "x".repeat(40 * 2 ** 20);
+        fs.writeFileSync(path.join(subs, "carol.ipynb"), JSON.stringify(nb));
+        fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
+        const out = path.join(dir, "out");
+        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], {
+          encoding: "utf8",
+          timeout: 100_000,
+        });
+        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        expect(rows).toEqual(["alice,0,0,0,3", "bob,2,1,3,3", "carol,0,0,0,3", "dave,0,0,0,3"]);
+        const feedback = (who: string) => fs.readFileSync(path.join(out, "feedback", `${who}.html`), "utf8");
+        expect(feedback("alice")).toMatch(/is not a file but a FIFO, socket or device/);
+        expect(feedback("dave")).toMatch(/is not a file but a FIFO, socket or device/);
+        expect(feedback("carol")).toMatch(/is 41\.9 MB: larger than the 32 MiB a submission may be/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe("tslab-ipc release", () => {
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe(

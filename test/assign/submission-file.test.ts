@@ -1,17 +1,19 @@
-// Reading a submission through links (src/assign/submission-links.ts): a link a student made may
-// lead only to their own files; the links of root, the grader and the submissions folder's owner
-// may lead anywhere. Students are
+// Reading a submission's file (src/assign/submission-file.ts): a link a student made may lead
+// only to their own files (the links of root, the grader and the submissions folder's owner may
+// lead anywhere), and no file larger than the limit is read. Students are
 // nobody (65534) and 65533 here; the files are made as root and given to them.
+import { spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
-import { readSubmissionText, trustedLinkMakers } from "../../src/assign/submission-links";
+import { DEFAULT_LIMITS } from "../../src/assign/sandbox";
+import { readSubmissionText, trustedLinkMakers } from "../../src/assign/submission-file";
 import { userNames } from "../../src/sys/user-names";
 import { tempDir } from "../helpers";
 
 const ALICE = 65534;
 const BOB = 65533;
 /** As the grader reads `file` of a submissions folder made by root (this test's). */
-const read = (file: string) => readSubmissionText(file, trustedLinkMakers(dir));
+const read = (file: string) => readSubmissionText(file, trustedLinkMakers(dir), DEFAULT_LIMITS.notebookBytes);
 const nameOf = (uid: number) => userNames().get(uid) ?? `uid ${uid}`;
 const asRoot = process.getuid?.() === 0 ? test : test.skip;
 if (process.getuid?.() !== 0)
@@ -84,9 +86,11 @@ asRoot("the links of the submissions folder's owner lead anywhere: an instructor
   link("subs/alice", path.join(dir, "alice"), INSTRUCTOR);
   link("subs/carol.ipynb", path.join(dir, "bob", "assignment.ipynb"), ALICE);
   const trusted = trustedLinkMakers(path.join(dir, "subs"));
-  expect(readSubmissionText(path.join(dir, "subs", "alice", "assignment.ipynb"), trusted)).toBe("alice's work");
+  expect(readSubmissionText(path.join(dir, "subs", "alice", "assignment.ipynb"), trusted, 1000)).toBe("alice's work");
   // (A link of a student's in the instructor's folder still leads only to their own files.)
-  expect(code(() => readSubmissionText(path.join(dir, "subs", "carol.ipynb"), trusted))?.[0]).toBe("ERR_FOREIGN_LINK");
+  expect(code(() => readSubmissionText(path.join(dir, "subs", "carol.ipynb"), trusted, 1000))?.[0]).toBe(
+    "ERR_FOREIGN_LINK",
+  );
 });
 
 asRoot("'..' after a link is resolved from where the link leads, as the kernel does", () => {
@@ -106,4 +110,26 @@ test("what cannot be read fails as reading it does", () => {
   fs.symlinkSync(path.join(dir, "gone.ipynb"), missing);
   expect(code(() => read(missing))?.[0]).toBe("ENOENT");
   expect(code(() => read(dir))?.[0]).toBe("EISDIR");
+});
+
+test("a file larger than the limit is refused before it is read, and says how large", () => {
+  const big = path.join(dir, "big.ipynb");
+  fs.writeFileSync(big, "x".repeat(3 * 2 ** 20 + 1));
+  expect(code(() => readSubmissionText(big, [0, process.getuid?.() ?? 0], 2 ** 20))).toEqual([
+    "ERR_SUBMISSION_TOO_LARGE",
+    `${big} is 3.1 MB: larger than the 1 MiB a submission may be (limits.notebookBytes)`,
+  ]);
+  expect(readSubmissionText(big, [0, process.getuid?.() ?? 0], 4 * 2 ** 20)).toHaveLength(3 * 2 ** 20 + 1);
+  // What is read is the file's bytes as text, exactly, at the limit too.
+  fs.writeFileSync(big, "é".repeat(2 ** 19));
+  expect(readSubmissionText(big, [0, process.getuid?.() ?? 0], 2 ** 20)).toBe("é".repeat(2 ** 19));
+});
+
+test("a FIFO is refused at once, where reading it held the grader until someone wrote to it", () => {
+  const fifo = path.join(dir, "fifo.ipynb");
+  expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+  expect(code(() => readSubmissionText(fifo, [0], 1000))).toEqual([
+    "ERR_INVALID_NOTEBOOK",
+    `${fifo} is not a file but a FIFO, socket or device: a submission is a notebook file`,
+  ]);
 });
