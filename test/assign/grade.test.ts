@@ -471,6 +471,22 @@ describe("a grader stopped while it grades", () => {
   );
 });
 
+/**
+ * Grades the folder `subs` with the command line into `out` (it must exit 0): the rows of
+ * grades.csv and a student's feedback page.
+ */
+function gradeWithCli(subs: string, out: string) {
+  const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], {
+    encoding: "utf8",
+    timeout: 100_000,
+  });
+  expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+  return {
+    rows: fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1),
+    feedback: (student: string) => fs.readFileSync(path.join(out, "feedback", `${student}.html`), "utf8"),
+  };
+}
+
 describe("a student with two submissions", () => {
   // alice.ipynb beside a folder alice/: two rows for alice in grades.csv, and the second
   // feedback page replaced the first, silently. Neither counts until the instructor keeps one.
@@ -484,12 +500,9 @@ describe("a student with two submissions", () => {
         fs.writeFileSync(path.join(subs, "alice.ipynb"), CASES.correct[0]);
         fs.writeFileSync(path.join(subs, "alice", "assignment.ipynb"), CASES.correct[0]);
         fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
-        const out = path.join(dir, "out");
-        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], { encoding: "utf8" });
-        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
-        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        const { rows, feedback } = gradeWithCli(subs, path.join(dir, "out"));
         expect(rows).toEqual(["alice,0,0,0,3", "alice,0,0,0,3", "bob,2,1,3,3"]);
-        expect(fs.readFileSync(path.join(out, "feedback", "alice.html"), "utf8")).toMatch(
+        expect(feedback("alice")).toMatch(
           /2 submissions for alice \(alice\/assignment\.ipynb, alice\.ipynb\): keep one and grade again/,
         );
       } finally {
@@ -520,12 +533,9 @@ describe("a student's link to the source", () => {
         fs.lchownSync(path.join(home, "assignment.ipynb"), 65534, 65534);
         fs.symlinkSync(home, path.join(subs, "alice"));
         fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
-        const out = path.join(dir, "out");
-        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], { encoding: "utf8" });
-        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
-        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        const { rows, feedback } = gradeWithCli(subs, path.join(dir, "out"));
         expect(rows).toEqual(["alice,0,0,0,3", "bob,2,1,3,3"]);
-        expect(fs.readFileSync(path.join(out, "feedback", "alice.html"), "utf8")).toMatch(
+        expect(feedback("alice")).toMatch(
           /a link of nobody's, to .*assignment\.ipynb, a file of root's: a link a student made may lead only to their own files/,
         );
       } finally {
@@ -552,15 +562,8 @@ describe("a submission that is a FIFO or too large", () => {
         nb.metadata.junk = "x".repeat(40 * 2 ** 20);
         fs.writeFileSync(path.join(subs, "carol.ipynb"), JSON.stringify(nb));
         fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
-        const out = path.join(dir, "out");
-        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", out], {
-          encoding: "utf8",
-          timeout: 100_000,
-        });
-        expect({ status: r.status, stderr: r.stderr.slice(-2000) }).toMatchObject({ status: 0 });
-        const rows = fs.readFileSync(path.join(out, "grades.csv"), "utf8").trim().split("\n").slice(1);
+        const { rows, feedback } = gradeWithCli(subs, path.join(dir, "out"));
         expect(rows).toEqual(["alice,0,0,0,3", "bob,2,1,3,3", "carol,0,0,0,3", "dave,0,0,0,3"]);
-        const feedback = (who: string) => fs.readFileSync(path.join(out, "feedback", `${who}.html`), "utf8");
         expect(feedback("alice")).toMatch(/is not a file but a FIFO, socket or device/);
         expect(feedback("dave")).toMatch(/is not a file but a FIFO, socket or device/);
         expect(feedback("carol")).toMatch(/is 41\.9 MB: larger than the 32 MiB a submission may be/);

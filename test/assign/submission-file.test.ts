@@ -26,22 +26,16 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Makes `file` with `text`, owned by `uid`. */
-function file(rel: string, text: string, uid: number): string {
+/** Makes `rel` in the test folder with `make`, owned by `uid` (a link: made by `uid`). */
+function made(rel: string, uid: number, make: (p: string) => void): string {
   const p = path.join(dir, rel);
   fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.writeFileSync(p, text);
+  make(p);
   fs.lchownSync(p, uid, uid);
   return p;
 }
-/** Makes the link `rel` to `target`, made by `uid`. */
-function link(rel: string, target: string, uid: number): string {
-  const p = path.join(dir, rel);
-  fs.mkdirSync(path.dirname(p), { recursive: true });
-  fs.symlinkSync(target, p);
-  fs.lchownSync(p, uid, uid);
-  return p;
-}
+const file = (rel: string, text: string, uid: number) => made(rel, uid, (p) => fs.writeFileSync(p, text));
+const link = (rel: string, target: string, uid: number) => made(rel, uid, (p) => fs.symlinkSync(target, p));
 const code = (f: () => unknown) => {
   try {
     f();
