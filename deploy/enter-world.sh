@@ -8,9 +8,10 @@
 # same figure: a segment or POSIX object larger than the student's share fails in their world
 # (shmget: EINVAL or ENOSPC; /dev/shm: ENOSPC) instead of eating the machine's memory. TMP_DIR
 # ("-": none) becomes /tmp, as systemd's PrivateTmp does, so fixed /tmp paths in notebooks never collide
-# between students. The checkout's folders with the course's solutions are hidden. Mounts are private: nothing here is seen outside, and all of it goes when
-# the namespace's last process exits. Then setpriv drops to the student for good
-# (no_new_privs: no setuid program gets root back) and execs the server.
+# between students. The checkout's folders that hold the course's solutions are hidden. Mounts
+# are private: nothing here is seen outside, and all of it goes when the namespace's last process
+# exits. Then setpriv drops to the student for good (no_new_privs: no setuid program gets root
+# back) and execs the server.
 set -eu
 uid=$1 gid=$2 shm_bytes=$3 tmp_dir=$4
 shift 4

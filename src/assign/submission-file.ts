@@ -1,13 +1,12 @@
 // Reading a submission's file: through whose links, and how much of it.
 //
-// Links. A submissions folder is often a folder of
-// links to where the students' work is (their homes), and the grader, often root, followed every
-// link on the way, the students' own included: a student's notebook that was a link to another
-// student's notebook, or to the source with its solutions, was graded as theirs, and its cells
-// were shown back to them in their feedback. The rule: a link counts only if one of the trusted
-// made it (root, the grader, the owner of the submissions folder: the instructor who made the
-// folder of links and grades with sudo), or it leads to a file of its own maker's (a student may
-// link to their own work only).
+// Links. A submissions folder is often a folder of links to where the students' work is (their
+// homes), and the grader, often root, followed every link on the way, the students' own
+// included: a student's notebook that was a link to another student's notebook, or to the source
+// with its solutions, was graded as theirs, and its cells were shown back to them in their
+// feedback. The rule: a link counts only if one of the trusted made it (root, the grader, the
+// owner of the submissions folder: the instructor who made the folder of links and grades with
+// sudo), or it leads to a file of its own maker's (a student may link to their own work only).
 //
 // The links are checked against the file actually read (its device and inode, from the open
 // descriptor): a student swapping a link between the check and the read makes the two differ,
