@@ -299,6 +299,23 @@ export async function onFreshPorts<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The first of `events` to settle, or undefined after `ms`. The timer is cleared either way: left
+ * pending, it holds the test's jest worker past its last test, and jest force-exits the worker
+ * ("A worker process has failed to exit gracefully").
+ */
+export async function raceTimeout<T>(events: Promise<T>[], ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      ...events,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The command line of process `pid`, its arguments joined by spaces ("" when it is gone or not ours to read). */
 export function commandOf(pid: number): string {
   try {

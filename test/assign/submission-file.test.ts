@@ -8,7 +8,7 @@ import path from "path";
 import { DEFAULT_LIMITS } from "../../src/assign/sandbox";
 import { readSubmissionText, trustedLinkMakers } from "../../src/assign/submission-file";
 import { userNames } from "../../src/sys/user-names";
-import { tempDir } from "../helpers";
+import { caught, tempDir } from "../helpers";
 
 const ALICE = 65534;
 const BOB = 65533;
@@ -36,14 +36,6 @@ function made(rel: string, uid: number, make: (p: string) => void): string {
 }
 const file = (rel: string, text: string, uid: number) => made(rel, uid, (p) => fs.writeFileSync(p, text));
 const link = (rel: string, target: string, uid: number) => made(rel, uid, (p) => fs.symlinkSync(target, p));
-const code = (f: () => unknown) => {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    return [(e as NodeJS.ErrnoException).code, (e as Error).message];
-  }
-};
 
 asRoot("a file, a student's link to their own file, and the grader's links to anyone's are read", () => {
   file("alice/mine.ipynb", "alice's work", ALICE);
@@ -60,15 +52,15 @@ asRoot("a student's link to another student's notebook or to the source is refus
   file("course/source.ipynb", "the solutions", 0);
   link("subs/alice", path.join(dir, "alice"), 0);
   link("alice/assignment.ipynb", path.join(dir, "bob", "assignment.ipynb"), ALICE);
-  const [errorCode, message] = code(() => read(path.join(dir, "subs", "alice", "assignment.ipynb")))!;
-  expect(errorCode).toBe("ERR_FOREIGN_LINK");
+  const { code, message } = caught(() => read(path.join(dir, "subs", "alice", "assignment.ipynb")));
+  expect(code).toBe("ERR_FOREIGN_LINK");
   expect(message).toBe(
     `${dir}/subs/alice/assignment.ipynb leads through ${dir}/alice/assignment.ipynb, a link of nobody's, to ` +
       `${dir}/bob/assignment.ipynb, a file of ${nameOf(BOB)}'s: a link a student made may lead only to their own files`,
   );
   fs.unlinkSync(path.join(dir, "alice", "assignment.ipynb"));
   link("alice/assignment.ipynb", "../course/source.ipynb", ALICE);
-  expect(code(() => read(path.join(dir, "subs", "alice", "assignment.ipynb")))?.[0]).toBe("ERR_FOREIGN_LINK");
+  expect(caught(() => read(path.join(dir, "subs", "alice", "assignment.ipynb"))).code).toBe("ERR_FOREIGN_LINK");
 });
 
 asRoot("the links of the submissions folder's owner lead anywhere: an instructor who grades with sudo", () => {
@@ -82,7 +74,7 @@ asRoot("the links of the submissions folder's owner lead anywhere: an instructor
   const trusted = trustedLinkMakers(path.join(dir, "subs"));
   expect(readSubmissionText(path.join(dir, "subs", "alice", "assignment.ipynb"), trusted, 1000)).toBe("alice's work");
   // (A link of a student's in the instructor's folder still leads only to their own files.)
-  expect(code(() => readSubmissionText(path.join(dir, "subs", "carol.ipynb"), trusted, 1000))?.[0]).toBe(
+  expect(caught(() => readSubmissionText(path.join(dir, "subs", "carol.ipynb"), trusted, 1000)).code).toBe(
     "ERR_FOREIGN_LINK",
   );
 });
@@ -95,24 +87,24 @@ asRoot("'..' after a link is resolved from where the link leads, as the kernel d
   link("alice/deep", path.join(dir, "x", "y", "z"), ALICE);
   link("alice/assignment.ipynb", "deep/../../../bob/assignment.ipynb", ALICE);
   expect(fs.readFileSync(path.join(dir, "alice", "assignment.ipynb"), "utf8")).toBe("bob's work");
-  expect(code(() => read(path.join(dir, "alice", "assignment.ipynb")))?.[0]).toBe("ERR_FOREIGN_LINK");
+  expect(caught(() => read(path.join(dir, "alice", "assignment.ipynb"))).code).toBe("ERR_FOREIGN_LINK");
 });
 
 test("what cannot be read fails as reading it does", () => {
   const missing = path.join(dir, "nothing.ipynb");
-  expect(code(() => read(missing))?.[0]).toBe("ENOENT");
+  expect(caught(() => read(missing)).code).toBe("ENOENT");
   fs.symlinkSync(path.join(dir, "gone.ipynb"), missing);
-  expect(code(() => read(missing))?.[0]).toBe("ENOENT");
-  expect(code(() => read(dir))?.[0]).toBe("EISDIR");
+  expect(caught(() => read(missing)).code).toBe("ENOENT");
+  expect(caught(() => read(dir)).code).toBe("EISDIR");
 });
 
 test("a file larger than the limit is refused before it is read, and says how large", () => {
   const big = path.join(dir, "big.ipynb");
   fs.writeFileSync(big, "x".repeat(3 * 2 ** 20 + 1));
-  expect(code(() => readSubmissionText(big, [0, process.getuid?.() ?? 0], 2 ** 20))).toEqual([
-    "ERR_SUBMISSION_TOO_LARGE",
-    `${big} is 3.1 MB: larger than the 1 MiB a submission may be (limits.notebookBytes)`,
-  ]);
+  expect(caught(() => readSubmissionText(big, [0, process.getuid?.() ?? 0], 2 ** 20))).toMatchObject({
+    code: "ERR_SUBMISSION_TOO_LARGE",
+    message: `${big} is 3.1 MB: larger than the 1 MiB a submission may be (limits.notebookBytes)`,
+  });
   expect(readSubmissionText(big, [0, process.getuid?.() ?? 0], 4 * 2 ** 20)).toHaveLength(3 * 2 ** 20 + 1);
   // What is read is the file's bytes as text, exactly, at the limit too.
   fs.writeFileSync(big, "é".repeat(2 ** 19));
@@ -122,8 +114,8 @@ test("a file larger than the limit is refused before it is read, and says how la
 test("a FIFO is refused at once, where reading it held the grader until someone wrote to it", () => {
   const fifo = path.join(dir, "fifo.ipynb");
   expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
-  expect(code(() => readSubmissionText(fifo, [0], 1000))).toEqual([
-    "ERR_INVALID_NOTEBOOK",
-    `${fifo} is not a file but a FIFO, socket or device: a submission is a notebook file`,
-  ]);
+  expect(caught(() => readSubmissionText(fifo, [0], 1000))).toMatchObject({
+    code: "ERR_INVALID_NOTEBOOK",
+    message: `${fifo} is not a file but a FIFO, socket or device: a submission is a notebook file`,
+  });
 });

@@ -10,7 +10,7 @@ import fs from "fs";
 import type { Page } from "playwright-core";
 import { CHROMIUM_ARGS } from "../../src/figures/chromium";
 import { jupyterPython, projectKernel, type KernelEnvironment } from "../../src/handouts";
-import { chromiumPath, freePort, onFreshPorts } from "../helpers";
+import { chromiumPath, freePort, onFreshPorts, raceTimeout } from "../helpers";
 
 export interface NotebookServer {
   /** http://127.0.0.1:<port> */
@@ -67,11 +67,7 @@ async function startOnPort(port: number, workDir: string, env: NodeJS.ProcessEnv
       }
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
-      // The timer is cleared: pending, it held the test's worker 10 s past its last test, and
-      // jest force-exited the worker ("A worker process has failed to exit gracefully").
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
-      clearTimeout(timer);
+      await raceTimeout([exited], 10_000);
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };

@@ -5,15 +5,13 @@ import { spawnSync } from "child_process";
 import fs from "fs";
 import os from "os";
 import path from "path";
+import { readNotebook, sourceOf } from "../../src/handouts";
 import { repoRoot } from "../helpers";
 
 const script = path.join(repoRoot, "deploy", "student-notebooks.js");
 const sourceDir = path.join(repoRoot, "notebooks");
 
-function cellTexts(file: string): string[] {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8"));
-  return nb.cells.map((c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join("") : c.source));
-}
+const cellTexts = (file: string) => readNotebook(file).cells.map(sourceOf);
 
 let tmp = "";
 beforeEach(() => {

@@ -12,7 +12,7 @@ import crypto from "crypto";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { freePort, onFreshPorts } from "../helpers";
+import { freePort, onFreshPorts, raceTimeout } from "../helpers";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -30,13 +30,7 @@ function parse(frames: Buffer[]): { header: { msg_type: string }; parent: { msg_
 }
 
 async function receive(sock: any, ms: number): Promise<Buffer[] | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
-  try {
-    return await Promise.race([sock.receive(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return (await raceTimeout<Buffer[]>([sock.receive()], ms)) ?? null;
 }
 
 let tmp = "";
@@ -99,10 +93,7 @@ async function attempt(): Promise<{ log: string; replyType: string | null; statu
     ].map((p) => JSON.stringify(p));
     // Queued by zeromq until the kernel binds its shell socket.
     await shell.send([DELIM, sign(key, parts), ...parts]);
-    // A timer left pending holds the test's worker past its last test (jest then force-exits it).
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([preludeDone, exited, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
-    clearTimeout(timer);
+    await raceTimeout<unknown>([preludeDone, exited], 60_000);
     if (!stderr.includes("prelude done") && stderr.includes("cannot bind the kernel's sockets"))
       throw new Error(stderr);
     expect(stderr).toContain("prelude done");
