@@ -76,13 +76,16 @@ const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms)
 let quiet = false;
 const say = (/** @type {string} */ text) => quiet || process.stderr.write(`[hub-load] ${text}\n`);
 
+/** A cell's source as one text (nbformat allows a list of lines). @param {{source: string | string[]}} cell */
+const sourceText = (cell) => [cell.source].flat().join("");
+
 /** The code cells of a notebook: source and tags. @param {string} name */
 function codeCells(name) {
   const nb = JSON.parse(fs.readFileSync(path.join(REPO, "notebooks", name), "utf8"));
   return nb.cells
     .map((/** @type {any} */ c, /** @type {number} */ index) => ({
       index,
-      source: [].concat(c.source).join(""),
+      source: sourceText(c),
       tags: c.metadata?.tags ?? [],
       type: c.cell_type,
     }))
@@ -129,8 +132,11 @@ const COUNTER_CELL = {
   source: "console.log(JSON.stringify({ count: locked.count, expected: locked.expected }))",
 };
 
-/** What each student runs after the notebooks: their view of the IPC world. */
-/** The cell that reports what a student sees of their world; `hubDb` is the hub's database, if known. @param {string | null} hubDb */
+/**
+ * What each student runs after the notebooks: their view of the IPC world, of the checkout's
+ * folders with the solutions, and of the hub's database `hubDb` (null: not known here).
+ * @param {string | null} hubDb
+ */
 const isolationCell = (hubDb) => `
 {
   // persist: nothing in the kernel removes these; only the end of the world (or the hub's reaping) does.
@@ -579,7 +585,7 @@ async function student(hub, name, rounds, latencies, notebooks = true, core = fa
  * @param {{cells: {source: string | string[]}[]}} nb
  */
 function handoutOf(nb) {
-  const texts = nb.cells.map((c) => (Array.isArray(c.source) ? c.source.join("") : c.source));
+  const texts = nb.cells.map(sourceText);
   const count = (/** @type {string} */ mark) => texts.filter((t) => t.includes(mark)).length;
   return {
     solutions: count("### BEGIN SOLUTION"),
