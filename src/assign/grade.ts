@@ -26,7 +26,7 @@ import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./
 import { chooseSandbox, DEFAULT_LIMITS, machineFolders, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { readSubmissionText, trustedLinkMakers } from "./submission-file";
-import { withCode } from "../codes";
+import { ERR_INVALID_ARG_VALUE, withCode } from "../codes";
 import { validateOneOf } from "../validators";
 
 export interface GradeOptions {
@@ -119,15 +119,18 @@ export function gradeScript(root = packageRoot()): string {
  * that leads nowhere is listed too, and graded as invalid with why: no student is left out of
  * the grades without a word. A student with both a notebook and a folder is listed twice, each
  * with `problem` saying so (graded as invalid): which one counts is the instructor's call, and
- * one feedback page each would have replaced the other.
+ * one feedback page each would have replaced the other. The grader's own output in the folder
+ * (`outDir`, and an earlier run's; outputEntries) is no student's.
  */
 export function listSubmissions(
   dir: string,
   sourceName: string,
+  outDir?: string,
 ): { student: string; file: string; problem?: string }[] {
   const found: { student: string; file: string; problem?: string }[] = [];
+  const outputs = outDir === undefined ? new Set<string>() : outputEntries(dir, outDir);
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-    if (entry.name.startsWith(".")) continue;
+    if (entry.name.startsWith(".") || outputs.has(entry.name)) continue;
     const full = path.join(dir, entry.name);
     const target = entry.isSymbolicLink() ? fs.statSync(full, { throwIfNoEntry: false }) : entry;
     const notebook = entry.name.endsWith(".ipynb");
@@ -149,6 +152,44 @@ export function listSubmissions(
       entry.problem = `${same.length} submissions for ${entry.student} (${same.map((e) => path.relative(dir, e.file)).join(", ")}): keep one and grade again`;
   }
   return found;
+}
+
+/**
+ * The entries of the submissions folder `dir` that hold the grader's output, not a student's
+ * work: the one `outDir` is in (its feedback/ when `outDir` is `dir` itself), and the feedback/
+ * beside a grades.csv that an earlier run with `--out DIR` left. Listed as a student, the last
+ * run's feedback scored 0 in the next run's grades. A folder holding a notebook is a student's:
+ * the output must not go into it (ERR_INVALID_ARG_VALUE), and it is never skipped.
+ */
+function outputEntries(dir: string, outDir: string): Set<string> {
+  const outputs = new Set<string>();
+  const notebookIn = (entry: string) => {
+    const full = path.join(dir, entry);
+    return fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()
+      ? fs.readdirSync(full).some((f) => f.endsWith(".ipynb"))
+      : false;
+  };
+  const rel = path.relative(realPath(dir), realPath(outDir));
+  if (!rel.startsWith("..") && !path.isAbsolute(rel)) {
+    const entry = rel === "" ? "feedback" : rel.split(path.sep)[0];
+    if (notebookIn(entry))
+      throw new ERR_INVALID_ARG_VALUE(
+        "options.outDir",
+        outDir,
+        `would put the grades in ${path.join(dir, entry)}, which holds a student's notebook: choose a folder that is no submission`,
+      );
+    outputs.add(entry);
+  }
+  if (fs.existsSync(path.join(dir, "grades.csv")) && !notebookIn("feedback")) outputs.add("feedback");
+  return outputs;
+}
+
+/** `p` with its links resolved, as far as it exists (an output folder may not yet). */
+function realPath(p: string): string {
+  const absolute = path.resolve(p);
+  if (fs.existsSync(absolute)) return fs.realpathSync(absolute);
+  const parent = path.dirname(absolute);
+  return parent === absolute ? absolute : path.join(realPath(parent), path.basename(absolute));
 }
 
 /** A submission's notebook, or why it cannot be graded (then `submission` is null). */
@@ -419,7 +460,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const sandbox: Sandbox = chooseSandbox();
   const wanted = Math.max(1, options.jobs ?? os.cpus().length);
   const jobs = sandbox.parallel ? wanted : 1;
-  const entries = listSubmissions(options.submissions, name);
+  const entries = listSubmissions(options.submissions, name, options.outDir);
   const trusted = trustedLinkMakers(options.submissions);
   // Outside the system's folders a submission sees only these, read-only, and its run folder.
   const runtimes = [...nodePrefix(), ...pythonPrefixes({ PATH: "/usr/local/bin:/usr/bin:/bin", LANG: "C.UTF-8" })];

@@ -513,6 +513,41 @@ describe("a student with two submissions", () => {
   );
 });
 
+describe("grades written into the submissions folder", () => {
+  // `--out SUBMISSIONS` put feedback/ beside the students, and the next run graded it as a
+  // student called "feedback" (0 points, a row and a page of its own); `--out SUBMISSIONS/alice`
+  // wrote the grades into alice's own folder.
+  maybe(
+    "are not graded as a student's, and never go into a student's folder",
+    () => {
+      const dir = tempDir("tslab-ipc-gradeinside-");
+      try {
+        const subs = path.join(dir, "submissions");
+        fs.mkdirSync(path.join(subs, "alice"), { recursive: true });
+        fs.writeFileSync(path.join(subs, "alice", "assignment.ipynb"), CASES.correct[0]);
+        fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.wrong[0]);
+        for (const out of [subs, subs, path.join(subs, "graded"), path.join(subs, "graded")])
+          expect(gradeWithCli(subs, out).rows).toEqual(["alice,2,1,3,3", "bob,0,1,1,3"]);
+        const before = fs.readdirSync(path.join(subs, "alice"));
+        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", path.join(subs, "alice", "out")], {
+          encoding: "utf8",
+          timeout: 100_000,
+        });
+        expect({ status: r.status, stderr: r.stderr }).toEqual({
+          status: 1,
+          stderr: expect.stringMatching(
+            /alice, which holds a student's notebook: choose a folder that is no submission/,
+          ),
+        });
+        expect(fs.readdirSync(path.join(subs, "alice"))).toEqual(before);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240_000,
+  );
+});
+
 describe("a student's link to the source", () => {
   // The submissions folder links to each student's folder (alice is nobody here); alice's
   // notebook is a link of hers to the source notebook, which root's grader can read: it was
