@@ -30,7 +30,14 @@ export interface Notebook {
 }
 
 export function readNotebook(file: string): Notebook {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;
+  const text = fs.readFileSync(file, "utf8");
+  let nb: Notebook;
+  try {
+    nb = JSON.parse(text) as Notebook;
+  } catch (e) {
+    // JSON.parse names no file: of eleven notebooks (or a merge left in one), which is it?
+    throw withCode(new Error(`${file} is not a notebook: ${(e as Error).message}`), "ERR_INVALID_NOTEBOOK");
+  }
   if (!nb || !Array.isArray(nb.cells))
     throw withCode(new Error(`${file} is not an nbformat 4 notebook (no cells)`), "ERR_INVALID_NOTEBOOK");
   return nb;

@@ -4,7 +4,8 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { judgeNotebook, SOLUTION_STUB, studentVersion, type Notebook, type NotebookCell } from "../../src/handouts";
-import { copyJson } from "../../src/handouts/notebook";
+import { copyJson, readNotebook } from "../../src/handouts/notebook";
+import { caught, tempDir } from "../helpers";
 
 function cell(
   source: string,
@@ -80,6 +81,26 @@ describe("studentVersion", () => {
       execution_count: null,
       metadata: { nbgrader: { grade: true, points: 1 } },
     });
+  });
+});
+
+describe("readNotebook", () => {
+  // JSON.parse's own message named no file: "Unexpected token '<', "<<<<<<< HEAD"... is not valid
+  // JSON", from npm start's eleven notebooks or the grader's source.
+  test.each([
+    ["a merge left in it", '<<<<<<< HEAD\n{"cells": []}', /conflict\.ipynb is not a notebook: Unexpected token '<'/],
+    ["no cells", '{"nbformat": 4}', /conflict\.ipynb is not an nbformat 4 notebook \(no cells\)/],
+  ])("names the file that is not a notebook (%s)", (_, text, message) => {
+    const dir = tempDir("tslab-ipc-readnb-");
+    try {
+      fs.writeFileSync(path.join(dir, "conflict.ipynb"), text);
+      expect(caught(() => readNotebook(path.join(dir, "conflict.ipynb")))).toMatchObject({
+        code: "ERR_INVALID_NOTEBOOK",
+        message: expect.stringMatching(message),
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
