@@ -65,6 +65,7 @@ function dieBy(signal: NodeJS.Signals): void {
   dying = true;
   process.removeListener("SIGINT", onSigint);
   for (const s of TERMINATION_SIGNALS) process.removeListener(s, onTermination);
+  listening.clear();
   process.kill(process.pid, signal);
 }
 
@@ -83,11 +84,24 @@ function onProcessExit(): void {
   runExitHooks();
 }
 
+// The events we listen to, as we left them. Not read back from process.listeners(): Node takes
+// every SIGINT listener away while a script runs with breakOnSigint (how tslab runs a cell) and
+// gives them back after. Read back, a hook registered meanwhile (a session's first segment)
+// put ours back at once, and libuv's handler then took SIGINT from the script's watchdog: that
+// cell could no longer be interrupted, and the interrupt was lost.
+const listening = new Set<NodeJS.Signals | "exit">();
+
 function setListening(event: NodeJS.Signals | "exit", listener: (...args: never[]) => void, wanted: boolean): void {
-  const has = process.listeners(event as NodeJS.Signals).includes(listener as NodeJS.SignalsListener);
-  if (wanted && !has) process.on(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
-  else if (!wanted && has) process.removeListener(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
+  if (wanted === listening.has(event)) return;
+  if (wanted) {
+    process.on(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
+    listening.add(event);
+  } else {
+    process.removeListener(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
+    listening.delete(event);
+  }
 }
+
 
 /** Adds or removes the process listeners so that they match the hooks and the policy. */
 function sync(): void {

@@ -111,6 +111,28 @@ test("no hooks, no listeners: unregistering restores Node's own behaviour", asyn
   expect(r).toEqual({ code: null, signal: "SIGINT", lines: ["with hooks 1,1,1,1", "without 0,0,0,0", "ready"] });
 });
 
+test("a hook registered while a cell runs (its first segment) leaves SIGINT to the cell's watchdog", async () => {
+  // tslab runs a cell with vm's breakOnSigint, and Node takes the SIGINT listeners away for that
+  // run. The lifecycle read that as "not listening" and added its own back: libuv's handler then
+  // took SIGINT from the watchdog, the cell ran on to its end and the interrupt was lost.
+  const r = await runChild(
+    `lc.setHost({ handlesInterrupts: true });
+     lc.onInterrupt(() => {});
+     Object.assign(globalThis, { lc, say });
+     try {
+       require("vm").runInThisContext(
+         'lc.onExit(() => {}); say("ready"); const end = Date.now() + 10000; while (Date.now() < end) {} say("ran to its end")',
+         { breakOnSigint: true },
+       );
+     } catch (e) {
+       say(e.message);
+     }
+     process.exit(0);`,
+    "SIGINT",
+  );
+  expect(r).toEqual({ code: 0, signal: null, lines: ["ready", "Script execution was interrupted by `SIGINT`"] });
+});
+
 test("a failing hook does not keep the others from running", async () => {
   const r = await runChild(`lc.onExit(() => say("ran")); lc.onExit(() => { throw new Error("boom"); });`, "SIGTERM");
   expect(r).toEqual({ code: null, signal: "SIGTERM", lines: ["ready", "ran"] });
