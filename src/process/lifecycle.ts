@@ -37,6 +37,8 @@ const interruptHooks = new Set<() => void>();
 const terminateHooks = new Set<(signal: TerminationSignal) => void>();
 let host: Required<HostPolicy> = { handlesInterrupts: false, handlesTermination: false };
 let exitHooksRan = false;
+// Above 0 while a call blocks the JavaScript thread with the signals at their default (withDefaultSignals).
+let defaultSignals = 0;
 // Set while the process re-raises a signal to die of it: no listener may come back.
 let dying = false;
 
@@ -102,14 +104,15 @@ function setListening(event: NodeJS.Signals | "exit", listener: (...args: never[
   }
 }
 
-
 /** Adds or removes the process listeners so that they match the hooks and the policy. */
 function sync(): void {
   if (dying) return;
   const cleanup = exitHooks.size > 0 && !exitHooksRan;
   setListening("exit", onProcessExit, cleanup);
-  setListening("SIGINT", onSigint, interruptHooks.size > 0 || (cleanup && !host.handlesInterrupts));
-  const terminate = terminateHooks.size > 0 || (cleanup && !host.handlesTermination);
+  const listen = defaultSignals === 0;
+  const interrupt = listen && (interruptHooks.size > 0 || (cleanup && !host.handlesInterrupts));
+  setListening("SIGINT", onSigint, interrupt);
+  const terminate = listen && (terminateHooks.size > 0 || (cleanup && !host.handlesTermination));
   for (const s of TERMINATION_SIGNALS) setListening(s, onTermination, terminate);
 }
 
@@ -159,6 +162,35 @@ export function setHost(policy: HostPolicy): Unregister {
     host = previous;
     sync();
   };
+}
+
+/** Whether the host handles SIGINT (the kernel): cheaper than hostPolicy() on a hot path. */
+export function hostHandlesInterrupts(): boolean {
+  return host.handlesInterrupts;
+}
+
+/** Whether a listener of ours holds SIGINT, SIGTERM or SIGHUP (then it runs only on the event loop). */
+export function listensToSignals(): boolean {
+  return listening.has("SIGINT") || listening.has("SIGTERM");
+}
+
+/**
+ * Runs `blocking`, a call that holds the JavaScript thread in the kernel for long, with SIGINT,
+ * SIGTERM and SIGHUP at what they do with nobody listening: our listeners could run only once
+ * the call returned, so a process blocked for good was deaf to all three (src/sync/blocking.ts).
+ * A signal then ends the process as it ends a C program blocked in the same call, without the
+ * exit hooks: what it created is left to reap(), as after SIGKILL. Other listeners (the
+ * program's own) stay, and keep their signal from Node as they always do.
+ */
+export function withDefaultSignals<T>(blocking: () => T): T {
+  defaultSignals++;
+  sync();
+  try {
+    return blocking();
+  } finally {
+    defaultSignals--;
+    sync();
+  }
 }
 
 /** The policy in force. */

@@ -15,6 +15,7 @@ import { IpcError, ipcErrorFromErrno } from "../errors";
 import { validateFunction, validateOptions } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, assertReadWritable } from "./placement";
+import { blockUntil } from "./blocking";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
 const { EBUSY, EDEADLK, EINVAL, EPERM, ETIMEDOUT } = osConstants.errno;
@@ -125,10 +126,24 @@ export class ShmLock {
     return new ShmLock(region, at, opts);
   }
 
-  /** Blocks until the lock is ours (for child processes and benchmarks; in a notebook cell use `acquire`). */
+  /**
+   * Blocks until the lock is ours (for child processes and benchmarks; in a notebook cell use
+   * `acquire`, though an interrupt stops this one too, within 0.1 s: src/sync/blocking.ts).
+   */
   lock(): LockStatus {
     assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
-    return this.locked(fn.pthread_mutex_lock(this.address), "pthread_mutex_lock");
+    // Free (or its holder died, or it is ours: EDEADLK), as pthread_mutex_lock would say at once.
+    const rc = fn.pthread_mutex_trylock(this.address);
+    if (rc !== EBUSY) return this.locked(rc, "pthread_mutex_lock");
+    const abstime = { tv_sec: 0, tv_nsec: 0 };
+    return blockUntil((ms) => {
+      if (ms === null) return this.locked(fn.pthread_mutex_lock(this.address), "pthread_mutex_lock");
+      const until = Date.now() + ms; // timedlock's deadline is on CLOCK_REALTIME
+      abstime.tv_sec = Math.floor(until / 1000);
+      abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
+      const timed = fn.pthread_mutex_timedlock(this.address, abstime);
+      return timed === ETIMEDOUT ? undefined : this.locked(timed, "pthread_mutex_lock");
+    }, Infinity)!;
   }
 
   /** Takes the lock if it is free: its status, or null when someone holds it. */

@@ -5,12 +5,12 @@
 // The Atomics work on the region's Buffer although it is not a SharedArrayBuffer: V8 emits the
 // same locked instructions for both (the multi-process tests check that no increment is lost).
 import { constants as osConstants } from "os";
-import { performance } from "perf_hooks";
 import { errno as lastErrno, fn, type Pointer } from "../ffi/libc";
 import { ipcErrorFromErrno } from "../errors";
 import { validateInt32 } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, assertReadWritable } from "./placement";
+import { blockUntil } from "./blocking";
 import { checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
 const SYS_futex = process.arch === "arm64" ? 98 : 202;
@@ -100,27 +100,32 @@ export class SharedWord {
 
   /**
    * Sleeps while the word holds `expected`, until notify() or `timeoutMs` (default: forever).
-   * Blocks the thread: for child processes and benchmarks; in a notebook cell use waitAsync.
-   * As with every futex, "ok" may come without a change of value: wait in a loop that checks it.
+   * Blocks the thread: for child processes and benchmarks; in a notebook cell use waitAsync
+   * (there an interrupt still stops it, within 0.1 s; src/sync/blocking.ts). As with every futex,
+   * "ok" may come without a change of value: wait in a loop that checks it.
    */
   wait(expected: number, timeoutMs = Infinity): WaitResult {
     validateInt32(expected, "expected");
     if (timeoutMs !== Infinity) validateInt32(timeoutMs, "timeoutMs", 0);
     assertReadWritable(this.region, "shared word", this.offset, 4);
-    const deadline = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     let first = true;
-    for (;;) {
-      const ts = deadline === Infinity ? null : setTimeoutMs(Math.max(0, deadline - performance.now()));
-      const rc = fn.syscall_futex_wait(SYS_futex, this.address, FUTEX_WAIT, expected, ts);
+    const woken = blockUntil((ms): WaitResult | undefined => {
+      const rc = fn.syscall_futex_wait(
+        SYS_futex,
+        this.address,
+        FUTEX_WAIT,
+        expected,
+        ms === null ? null : setTimeoutMs(ms),
+      );
       if (rc === 0) return "ok";
       const e = lastErrno();
       if (e === EAGAIN) return first ? "not-equal" : "ok";
-      if (e === ETIMEDOUT) return "timed-out";
-      if (e !== EINTR) throw ipcErrorFromErrno(e, "futex");
-      // A signal handler ran: go back to sleep for the time left, unless the value moved.
-      if (Atomics.load(this.#cell, 0) !== expected) return "ok";
+      if (e !== ETIMEDOUT && e !== EINTR) throw ipcErrorFromErrno(e, "futex");
+      // Its time ran out, or a signal handler ran: woken if the value moved, else sleep on.
       first = false;
-    }
+      return Atomics.load(this.#cell, 0) !== expected ? "ok" : undefined;
+    }, timeoutMs);
+    return woken ?? "timed-out";
   }
 
   /**

@@ -338,14 +338,15 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     expect(value("execute_input_first")).toBe("true");
   });
 
-  test("an interrupt stops a busy loop, a busy loop after an await and an endless await; the kernel runs the next cell", () => {
-    for (const step of ["busy", "busy_after_await", "pending"]) {
+  test("an interrupt stops a busy loop, a busy loop after an await, an endless await and a blocking wait; the kernel runs the next cell", () => {
+    for (const step of ["busy", "busy_after_await", "pending", "blocked"]) {
       expect(report[step].reply.status).toBe("error");
       expect(report[step].reply.ename).toBe("Interrupted");
     }
     expect(value("after_busy")).toBe("42");
     expect(value("after_busy_after_await")).toBe("'next cell runs'");
     expect(value("after_pending")).toBe("'still alive'");
+    expect(value("after_blocked")).toBe("'awake'");
   });
 
   test("input() sends input_request (with password) and returns the line; an interrupt cancels it", () => {

@@ -16,6 +16,7 @@ import {
   ShmLock,
   killChildren,
   mmap,
+  reap,
   runTs,
   shmat,
   shmctl,
@@ -24,6 +25,7 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
+import { signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
@@ -339,6 +341,48 @@ describe("interrupts (SIGINT, what Jupyter sends)", () => {
     const r = await runTs(program(false), { quiet: true, timeoutMs: 20000 });
     expect(r.signal).toBe("SIGINT");
     expect(r.stdout).toBe("");
+  });
+});
+
+describe("signals while lock() blocks", () => {
+  // As SharedWord.wait (word.test.ts): blocked in pthread_mutex_lock, a program that had created
+  // an object was deaf to Ctrl-C, SIGTERM and SIGHUP, and a cell to the interrupt button.
+  const locker = (kernelLike: boolean) => `
+    import vm from "vm";
+    import { SharedSegment, ShmLock, shmat, lifecycle } from "tslab-ipc";
+    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => {});` : ""}
+    SharedSegment.create({ size: 4096 }); // its cleanup: the library listens to the signals
+    (globalThis as any).held = ShmLock.open(shmat(Number(process.argv[2]), null, 0), 0);
+    console.log("waiting");
+    try {
+      console.log(vm.runInThisContext("held.lock()", { breakOnSigint: ${kernelLike} }));
+    } catch (e: any) {
+      console.log(e.message);
+    }`;
+
+  test.each([
+    [
+      "a plain program dies of SIGTERM, as a C program does",
+      false,
+      "SIGTERM",
+      { signal: "SIGTERM", stdout: "waiting\n" },
+    ],
+    [
+      "in a kernel, an interrupt ends the cell's lock() and the kernel lives",
+      true,
+      "SIGINT",
+      { code: 0, stdout: "waiting\nScript execution was interrupted by `SIGINT`\n" },
+    ],
+  ] as const)("%s", async (_, kernelLike, signal, expected) => {
+    const lock = ShmLock.init(seg, 0);
+    lock.lock(); // held here: the child's lock() blocks
+    try {
+      const child = spawnTs(locker(kernelLike), { args: [String(id)], quiet: true });
+      expect(await signalWhenBlocked(child, signal, !kernelLike)).toMatchObject(expected);
+    } finally {
+      lock.unlock();
+      reap();
+    }
   });
 });
 

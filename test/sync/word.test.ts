@@ -11,6 +11,7 @@ import {
   SharedWord,
   killChildren,
   mmap,
+  reap,
   runTs,
   shmat,
   shmctl,
@@ -19,6 +20,7 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
+import { signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
@@ -227,5 +229,41 @@ describe("across processes", () => {
     await expect(w.waitAsync(0, { timeoutMs: 20000 })).resolves.toBe("ok");
     expect((await child).stdout).toBe("woke 1\n");
     expect(w.load()).toBe(42);
+  });
+});
+
+describe("signals while wait() blocks", () => {
+  // Blocked in a futex, the thread ran no listener of ours (they run on the event loop), and the
+  // futex restarted after libuv's handler: a program that had created an object was deaf to
+  // Ctrl-C, SIGTERM and a closed terminal, and a cell to the interrupt button, until SIGKILL.
+  const waiter = (kernelLike: boolean) => `
+    import vm from "vm";
+    import { SharedSegment, SharedWord, lifecycle } from "tslab-ipc";
+    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => {});` : ""}
+    const seg = SharedSegment.create({ size: 4096 }); // its cleanup: the library listens to the signals
+    (globalThis as any).word = new SharedWord(seg.attach(), 0);
+    console.log("waiting");
+    try {
+      console.log(vm.runInThisContext("word.wait(0)", { breakOnSigint: ${kernelLike} }));
+    } catch (e: any) {
+      console.log(e.message);
+    }`;
+
+  test.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)(
+    "a plain program dies of %s, as a C program does",
+    async (signal) => {
+      const child = spawnTs(waiter(false), { quiet: true });
+      expect(await signalWhenBlocked(child, signal)).toMatchObject({ signal, stdout: "waiting\n" });
+      // Its exit hooks could not run: what it created is reap()'s, as after a SIGKILL.
+      expect(reap().removed.length).toBeGreaterThanOrEqual(1);
+    },
+  );
+
+  test("in a kernel, an interrupt ends the cell's wait and the kernel lives", async () => {
+    const child = spawnTs(waiter(true), { quiet: true });
+    expect(await signalWhenBlocked(child, "SIGINT", false)).toMatchObject({
+      code: 0,
+      stdout: "waiting\nScript execution was interrupted by `SIGINT`\n",
+    });
   });
 });

@@ -1,0 +1,30 @@
+// For the tests of blocking calls and signals (word.test.ts, lock.test.ts).
+import fs from "fs";
+import type { ChildHandle, ChildResult } from "../../src";
+import { raceTimeout } from "../helpers";
+
+/** Whether process `pid` catches signal number `signo` now (/proc/<pid>/status, SigCgt). */
+function catches(pid: number, signo: number): boolean {
+  const mask = /SigCgt:\s*([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+  return ((BigInt(`0x${mask}`) >> BigInt(signo - 1)) & 1n) === 1n;
+}
+
+/**
+ * Once `child` has printed "waiting" and blocks (in a plain program: past the first slice, when
+ * it no longer catches SIGINT; src/sync/blocking.ts), sends it `signal`. Its result, or null if
+ * it did not end within 10 s (then it is killed).
+ */
+export async function signalWhenBlocked(
+  child: ChildHandle,
+  signal: NodeJS.Signals,
+  plain = true,
+): Promise<ChildResult | null> {
+  const SIGINT = 2;
+  const until = Date.now() + 10_000;
+  while (Date.now() < until && !(child.stdout.includes("waiting") && !(plain && catches(child.pid, SIGINT))))
+    await new Promise((r) => setTimeout(r, 20));
+  child.kill(signal);
+  const ended = await raceTimeout([child.done], 10_000);
+  if (!ended) child.kill("SIGKILL");
+  return ended ?? null;
+}
