@@ -153,6 +153,9 @@ export const fn = {
   pthread_mutex_init: libc.func("int pthread_mutex_init(void *mutex, void *attr)"),
   pthread_mutex_lock: libc.func("int pthread_mutex_lock(void *mutex)"),
   pthread_mutex_trylock: libc.func("int pthread_mutex_trylock(void *mutex)"),
+  // ShmLock.lock()'s first attempt (src/sync/lock.ts): a lock() is C's pthread_mutex_lock, and a
+  // spy counts it so (src/sys/calls.ts), though it starts with a try and waits in timed locks.
+  pthread_mutex_lock_first: libc.func("int pthread_mutex_trylock(void *mutex)"),
   pthread_mutex_timedlock: libc.func("int pthread_mutex_timedlock(void *mutex, timespec *abstime)"),
   pthread_mutex_unlock: libc.func("int pthread_mutex_unlock(void *mutex)"),
   pthread_mutex_consistent: libc.func("int pthread_mutex_consistent(void *mutex)"),

@@ -15,7 +15,7 @@ import { IpcError, ipcErrorFromErrno } from "../errors";
 import { validateFunction, validateOptions } from "../validators";
 import type { Region } from "../sys/region";
 import { checkPlacement, assertReadWritable } from "./placement";
-import { blockUntil } from "./blocking";
+import { BLOCKING_SLICE_MS, blockUntil } from "./blocking";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
 const { EBUSY, EDEADLK, EINVAL, EPERM, ETIMEDOUT } = osConstants.errno;
@@ -132,13 +132,14 @@ export class ShmLock {
    */
   lock(): LockStatus {
     assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
-    // Free (or its holder died, or it is ours: EDEADLK), as pthread_mutex_lock would say at once.
-    const rc = fn.pthread_mutex_trylock(this.address);
+    // Free (or its holder died, or it is ours: EDEADLK): what pthread_mutex_lock would say at once.
+    const rc = fn.pthread_mutex_lock_first(this.address);
     if (rc !== EBUSY) return this.locked(rc, "pthread_mutex_lock");
+    // Held: wait in timed locks, each of a slice at most (no limit: a slice too, the signals then
+    // at their default; src/sync/blocking.ts).
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     return blockUntil((ms) => {
-      if (ms === null) return this.locked(fn.pthread_mutex_lock(this.address), "pthread_mutex_lock");
-      const until = Date.now() + ms; // timedlock's deadline is on CLOCK_REALTIME
+      const until = Date.now() + (ms ?? BLOCKING_SLICE_MS); // timedlock's deadline is on CLOCK_REALTIME
       abstime.tv_sec = Math.floor(until / 1000);
       abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
       const timed = fn.pthread_mutex_timedlock(this.address, abstime);

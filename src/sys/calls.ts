@@ -35,6 +35,9 @@ const ALIASES: Record<string, TableKey[]> = {
   // those mmap calls count as the munmap or shmdt they stand for, never as mmap.
   munmap: ["munmap", "mmap"],
   shmdt: ["shmdt", "mmap"],
+  // ShmLock.lock() is one pthread_mutex_lock, as in C: its first attempt is a try that counts as
+  // the lock, and its waiting (timed locks of a slice, src/sync/blocking.ts) as timed locks.
+  pthread_mutex_lock: ["pthread_mutex_lock", "pthread_mutex_lock_first"],
 };
 
 /** The table entries a C name is counted at. */
@@ -51,6 +54,7 @@ function cNameOf(key: TableKey): string {
   if (key.startsWith("shmctl_")) return "shmctl";
   if (key.startsWith("syscall_futex")) return "futex";
   if (key.startsWith("syscall_")) return key.slice("syscall_".length);
+  if (key === "pthread_mutex_lock_first") return "pthread_mutex_lock";
   return key;
 }
 

@@ -9,10 +9,17 @@ function catches(pid: number, signo: number): boolean {
   return ((BigInt(`0x${mask}`) >> BigInt(signo - 1)) & 1n) === 1n;
 }
 
+/** Whether process `pid`'s main thread is in futex(2) now (/proc/<pid>/syscall). */
+function inFutex(pid: number): boolean {
+  const SYS_futex = process.arch === "arm64" ? 98 : 202;
+  return fs.readFileSync(`/proc/${pid}/syscall`, "utf8").split(" ")[0] === String(SYS_futex);
+}
+
 /**
- * Once `child` has printed "waiting" and blocks (in a plain program: past the first slice, when
- * it no longer catches SIGINT; src/sync/blocking.ts), sends it `signal`. Its result, or null if
- * it did not end within 10 s (then it is killed).
+ * Once `child` has printed "waiting" and sleeps in futex(2) (in a plain program also past the
+ * first slice, when it no longer catches SIGINT; src/sync/blocking.ts), sends it `signal`: sent
+ * earlier, it may come before the wait (a kernel's listener takes it, and the wait never hears
+ * of it). Its result, or null if it did not end within 10 s (then it is killed).
  */
 export async function signalWhenBlocked(
   child: ChildHandle,
@@ -21,8 +28,9 @@ export async function signalWhenBlocked(
 ): Promise<ChildResult | null> {
   const SIGINT = 2;
   const until = Date.now() + 10_000;
-  while (Date.now() < until && !(child.stdout.includes("waiting") && !(plain && catches(child.pid, SIGINT))))
-    await new Promise((r) => setTimeout(r, 20));
+  const blocked = () =>
+    child.stdout.includes("waiting") && inFutex(child.pid) && !(plain && catches(child.pid, SIGINT));
+  while (Date.now() < until && !blocked()) await new Promise((r) => setTimeout(r, 20));
   child.kill(signal);
   const ended = await raceTimeout([child.done], 10_000);
   if (!ended) child.kill("SIGKILL");

@@ -14,6 +14,7 @@ import {
   SHM_RDONLY,
   SharedWord,
   ShmLock,
+  countCalls,
   killChildren,
   mmap,
   reap,
@@ -215,6 +216,23 @@ describe("across processes", () => {
     // The control without the lock (updates lost) is test/reliability/load.test.ts.
     ShmLock.init(seg, 0);
     expect(await count(8, 5000, true)).toBe(40000);
+  });
+
+  test("a lock() is one pthread_mutex_lock to a spy, free or held (its waiting counts as timed locks)", async () => {
+    // Notebook 08's check counts pthread_mutex_lock in its workers: one per batch, as in C.
+    const lock = ShmLock.init(seg, 0);
+    const free = countCalls(["pthread_mutex_lock", "pthread_mutex_timedlock"]);
+    lock.lock();
+    lock.unlock();
+    expect(free.stop()).toEqual({ pthread_mutex_lock: 1, pthread_mutex_timedlock: 0 });
+    const { child } = await holder(id, 400);
+    const held = countCalls(["pthread_mutex_lock", "pthread_mutex_timedlock"]);
+    expect(lock.lock()).toEqual({ ownerDied: false });
+    lock.unlock();
+    const counts = held.stop();
+    expect(counts.pthread_mutex_lock).toBe(1);
+    expect(counts.pthread_mutex_timedlock).toBeGreaterThanOrEqual(1);
+    await child.done;
   });
 
   test("a holder killed with SIGKILL: the next lock() reports ownerDied and gets the lock", async () => {
