@@ -22,7 +22,7 @@ import { readNotebook, type Notebook } from "../handouts/notebook";
 import { packageRoot } from "../process/paths";
 import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
-import { asAssignment, gradeIdOf, isGrade, metadataProblems, pointsOf } from "./nbgrader";
+import { asAssignment, gradeIdOf, isGrade, isStudentVersion, metadataProblems, pointsOf } from "./nbgrader";
 import { chooseSandbox, DEFAULT_LIMITS, machineFolders, type Limits, type Sandbox, type SandboxView } from "./sandbox";
 import { placeSandboxSnapshot, prepareSandboxSnapshot, SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
 import { readSubmissionText, trustedLinkMakers } from "./submission-file";
@@ -451,6 +451,15 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   if (problems.length)
     throw withCode(
       new Error(`${options.source} is not a valid assignment: ${problems.join("; ")}`),
+      "ERR_INVALID_ASSIGNMENT",
+    );
+  // A released notebook given as the source: its stubs would be "the solution", and the hidden
+  // tests it no longer holds would never run, so every submission scored on the visible ones.
+  if (isStudentVersion(source))
+    throw withCode(
+      new Error(
+        `${options.source} is a student version (each solution cell holds only the stub, and hidden tests are gone): grade against the instructor's notebook it was released from`,
+      ),
       "ERR_INVALID_ASSIGNMENT",
     );
   const gradeIds = source.cells.filter(isGrade).map((c) => gradeIdOf(c)!);

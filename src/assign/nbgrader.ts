@@ -244,6 +244,21 @@ const cleared = (cell: NotebookCell): NotebookCell =>
   cell.cell_type === "code" ? { ...cell, outputs: [], execution_count: null } : { ...cell };
 
 /**
+ * Whether `nb` is a student version rather than its source: it has solution cells, and each
+ * already holds only the stub (graded against it, no hidden test would run).
+ */
+export function isStudentVersion(nb: Notebook): boolean {
+  const solutions = nb.cells.filter(isSolution);
+  const stubbed = (cell: NotebookCell) => {
+    const text = sourceOf(cell);
+    const stub = cell.cell_type === "markdown" ? [MARKDOWN_STUB] : SOLUTION_STUB;
+    const lines = text.split("\n").map((l) => l.trim());
+    return !text.includes(BEGIN_SOLUTION) && lines.some((_, i) => stub.every((s, k) => lines[i + k] === s));
+  };
+  return solutions.length > 0 && solutions.every(stubbed);
+}
+
+/**
  * The student version (nbgrader's generate_assignment): solution regions stubbed, hidden tests
  * removed, outputs of nbgrader cells cleared (other cells keep theirs: figures stay in the
  * handout), locked cells marked not editable/deletable, and every nbgrader cell checksummed.

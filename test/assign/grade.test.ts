@@ -548,6 +548,34 @@ describe("grades written into the submissions folder", () => {
   );
 });
 
+describe("a student version given as the source", () => {
+  // `grade release/assignment.ipynb ...`: the stubs stood for the solutions and the hidden tests,
+  // gone from the release, never ran: every submission was scored on the visible tests alone.
+  maybe("is refused before any submission is graded, saying which notebook to use", () => {
+    const dir = tempDir("tslab-ipc-gradereleased-");
+    try {
+      const subs = path.join(dir, "submissions");
+      fs.mkdirSync(subs);
+      fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
+      const released = path.join(dir, "assignment.ipynb");
+      fs.writeFileSync(released, JSON.stringify(studentVersion(readNotebook(fixture))));
+      const r = spawnSync(process.execPath, [cli, "grade", released, subs, "--out", path.join(dir, "out")], {
+        encoding: "utf8",
+        timeout: 100_000,
+      });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({
+        status: 1,
+        stderr: expect.stringMatching(
+          /is a student version .*: grade against the instructor's notebook it was released from/,
+        ),
+      });
+      expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("a student's link to the source", () => {
   // The submissions folder links to each student's folder (alice is nobody here); alice's
   // notebook is a link of hers to the source notebook, which root's grader can read: it was

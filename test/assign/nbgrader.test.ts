@@ -10,6 +10,7 @@ import {
   gradeIdOf,
   gradesCsv,
   isSolution,
+  isStudentVersion,
   metadataProblems,
   parseSubmission,
   printableCopy,
@@ -70,6 +71,15 @@ describe("the student version", () => {
       metadata: { ...cell.metadata, nbgrader: { ...(cell.metadata.nbgrader as object), points: 3 } },
     };
     expect(computeChecksum(richer)).not.toBe(computeChecksum(cell));
+  });
+
+  test("is told from its source: every solution cell already the stub", () => {
+    expect(isStudentVersion(studentVersion(source()))).toBe(true);
+    expect(isStudentVersion(source())).toBe(false);
+    // One solution written out is a source (or a submission), not a student version.
+    const answered = studentVersion(source());
+    byId(answered, "ex1-solution").source = "function sumTo(n: number): number {\n  return (n * (n + 1)) / 2;\n}";
+    expect(isStudentVersion(answered)).toBe(false);
   });
 
   test("an unclosed region or a duplicated grade_id is refused", () => {
