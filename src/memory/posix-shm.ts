@@ -1,6 +1,7 @@
 // A POSIX shared memory object as an everyday object: create/open by name, size, map, unlink.
 import fs from "fs";
-import { fsCall } from "../errors";
+import { constants as osConstants } from "os";
+import { IpcError, fsCall } from "../errors";
 import { validateInteger, validateOptions } from "../validators";
 import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
@@ -12,6 +13,31 @@ export interface PosixShmCreateOptions {
   mode?: number;
   /** Keep the object after this process exits (default: unlinked at exit). */
   persist?: boolean;
+}
+
+const { ENOSPC } = osConstants.errno;
+// Where glibc's shm_open keeps the objects (a tmpfs), as src/sys/registry.ts reads them.
+const SHM_DIR = "/dev/shm";
+
+/**
+ * Throws ENOSPC, as ftruncate itself does not, unless /dev/shm has room for `bytes` more. tmpfs
+ * takes an object of any size and finds no page for it only when the page is first touched,
+ * which is a SIGBUS: a kernel that made a 2 GiB object in a student's 1 GiB /dev/shm (the hub's
+ * share) died once the pages it had written outgrew the share, checked writes included. The
+ * room may still go to others later, as in C; this refuses what cannot fit now, and changes
+ * nothing.
+ */
+function assertRoom(name: string, bytes: number): void {
+  if (bytes <= 0) return;
+  const fsInfo = fs.statfsSync(SHM_DIR);
+  const free = fsInfo.bavail * fsInfo.bsize;
+  if (free >= bytes) return;
+  const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+  throw new IpcError(
+    "ENOSPC",
+    `ENOSPC: no space left on device, ftruncate '${name}' (${mib(bytes)} more wanted, ${mib(free)} free in ${SHM_DIR}: its pages could not all be touched)`,
+    { errno: ENOSPC, syscall: "ftruncate", path: name },
+  );
 }
 
 /**
@@ -42,6 +68,7 @@ export class PosixShm {
     checkShmName(name);
     validateInteger(size, "size", 1);
     const opts = validateOptions<PosixShmCreateOptions>(options, "options");
+    assertRoom(name, size);
     const fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, opts.mode ?? 0o600, { persist: opts.persist });
     try {
       fs.ftruncateSync(fd, size);
@@ -73,6 +100,7 @@ export class PosixShm {
   /** ftruncate: grow (zero-filled) or shrink. Shrinking under a live mapping makes the tail raise SIGBUS in C. */
   resize(size: number): void {
     validateInteger(size, "size", 0);
+    assertRoom(this.name, size - this.size);
     fsCall("ftruncate", { path: this.name }, () => fs.ftruncateSync(this.#fd, size));
   }
 

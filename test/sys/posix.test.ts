@@ -98,3 +98,26 @@ test("PosixShm: create, map, resize, open read-only, dispose unlinks what it cre
   expect(() => PosixShm.create(n, 0)).toThrow(RangeError);
   expect(() => PosixShm.create("bad", 10)).toThrow(TypeError);
 });
+
+test("PosixShm: an object /dev/shm has no room for is ENOSPC at create and resize, and changes nothing", () => {
+  // tmpfs takes ftruncate to any size and finds no page only at the first touch: a SIGBUS that
+  // took the kernel (a 2 GiB object in a student's 1 GiB /dev/shm died once its written pages outgrew 1 GiB).
+  const room = () => {
+    const s = fs.statfsSync("/dev/shm");
+    return s.bavail * s.bsize;
+  };
+  const n = name();
+  expect(err(() => PosixShm.create(n, room() + 2 ** 30))).toMatchObject({
+    code: "ENOSPC",
+    syscall: "ftruncate",
+    path: n,
+    message: expect.stringMatching(/MiB more wanted, .* MiB free in \/dev\/shm/),
+  });
+  expect(fs.existsSync("/dev/shm" + n)).toBe(false);
+  const shm = PosixShm.create(n, 4096);
+  expect(err(() => shm.resize(room() + 2 ** 30))).toMatchObject({ code: "ENOSPC" });
+  expect(shm.size).toBe(4096);
+  shm.resize(0); // shrinking needs no room
+  expect(shm.size).toBe(0);
+  shm[Symbol.dispose]();
+});
