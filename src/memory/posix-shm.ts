@@ -21,11 +21,11 @@ const SHM_DIR = "/dev/shm";
 
 /**
  * Throws ENOSPC, as ftruncate itself does not, unless /dev/shm has room for `bytes` more. tmpfs
- * takes an object of any size and finds no page for it only when the page is first touched,
- * which is a SIGBUS: a kernel that made a 2 GiB object in a student's 1 GiB /dev/shm (the hub's
- * share) died once the pages it had written outgrew the share, checked writes included. The
- * room may still go to others later, as in C; this refuses what cannot fit now, and changes
- * nothing.
+ * takes an object of any size and finds no page for it only when the page is first touched: a
+ * SIGBUS for a write through the buffer (in a kernel that made a 2 GiB object in a student's
+ * 1 GiB /dev/shm, the hub's share, once its pages outgrew the share), ENOSPC for a checked one
+ * (src/sys/mman.ts). The room may still go to others later, as in C; this refuses what cannot
+ * fit now, and changes nothing.
  */
 function assertRoom(name: string, bytes: number): void {
   if (bytes <= 0) return;

@@ -22,7 +22,7 @@ import { Region, regionToken, validateRegion } from "./region";
 
 // <fcntl.h>; Node's fs.constants has no F_* commands.
 const F_DUPFD_CLOEXEC = 1030;
-const { EFAULT, EINVAL, ENOMEM } = osConstants.errno;
+const { EFAULT, EINVAL, ENOMEM, ENOSPC } = osConstants.errno;
 // How much of a file mapping readString probes at a time, at most (it starts with a page).
 const PROBE_CHUNK_MAX = 1024 * 1024;
 
@@ -210,10 +210,20 @@ export class Mapping extends Region {
     return end > pageEnd && this.#backed(from, pageEnd, false) ? pageEnd : from;
   }
 
-  /** A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. */
+  /**
+   * A touch past the end of the file raises SIGBUS in C; the helpers refuse it instead. So does a
+   * touch of a page the file system has no room for (a full tmpfs: /dev/shm), inside the file.
+   */
   protected checkAccess(offset: unknown, size: number, write: boolean, action: string): number {
     const at = super.checkAccess(offset, size, write, action);
     if (this.#file && size > 0 && !this.#backed(at, at + size, write)) {
+      const fileSize = this.#fileSize();
+      if (fileSize !== null && this.offset + at < fileSize)
+        throw new IpcError(
+          "ENOSPC",
+          `ENOSPC: no space left on device, ${action} at ${at} of ${this.#describeFile()}: its file system has no page for it (in C this access raises SIGBUS)`,
+          { errno: ENOSPC, ...(this.path === null ? {} : { path: this.path }) },
+        );
       throw new IpcError(
         "ERR_PAST_EOF",
         `ERR_PAST_EOF: ${action} at ${at} is past the end of ${this.#describeFile()}: in C this access raises SIGBUS`,
@@ -222,19 +232,27 @@ export class Mapping extends Region {
     return at;
   }
 
+  /** The mapped file's size, or null when the name no longer names it. */
+  #fileSize(): number | null {
+    const where = this.path;
+    try {
+      if (this.#fileFd) return fs.fstatSync(this.#fileFd.fd).size;
+      if (where === null) return null;
+      const entry = mapsEntry(this.address);
+      const st = fs.statSync(where);
+      if (entry && st.ino === entry.inode) return st.size;
+    } catch {
+      /* the name is gone or replaced: no size to tell */
+    }
+    return null;
+  }
+
   /** 'path' (N bytes), for messages; the size only when the name still names the mapped file. */
   #describeFile(): string {
     const where = this.path;
     if (where === null) return "the mapped file";
-    try {
-      if (this.#fileFd) return `'${where}' (${fs.fstatSync(this.#fileFd.fd).size} bytes)`;
-      const entry = mapsEntry(this.address);
-      const st = fs.statSync(where);
-      if (entry && st.ino === entry.inode) return `'${where}' (${st.size} bytes)`;
-    } catch {
-      /* the name is gone or replaced: no size to tell */
-    }
-    return `'${where}'`;
+    const size = this.#fileSize();
+    return size === null ? `'${where}'` : `'${where}' (${size} bytes)`;
   }
 
   toString(): string {

@@ -1,5 +1,7 @@
 // The mmap family: the slides' examples, each errno, bad arguments, stale views.
+import { spawnSync } from "child_process";
 import fs from "fs";
+import os from "os";
 import path from "path";
 import {
   MADV_DONTNEED,
@@ -29,7 +31,7 @@ import {
   sysconf,
 } from "../../src";
 import { _checkFileEndWithDescriptor } from "../../src/sys/mman";
-import { caught, runNode, tempDir } from "../helpers";
+import { caught, distIndex, runNode, tempDir } from "../helpers";
 
 const dir = tempDir();
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -399,4 +401,63 @@ test("more unreachable mappings than one registration batch, made in one synchro
   const { before, after } = JSON.parse(r.stdout);
   expect(before).toBe(700);
   expect(after).toBe(0);
+});
+
+describe("a full file system under a file mapping", () => {
+  // A 1 MiB tmpfs holding a 4 MiB file: its pages past the first MiB have no room. Touched, they
+  // raise SIGBUS in C; the helpers refused them, but as ERR_PAST_EOF "past the end of '…'
+  // (4194304 bytes)" at 1 MiB, a file end that is not there.
+  const as = process.getuid?.() === 0 ? [] : ["--map-root-user"];
+  const refused =
+    spawnSync("unshare", [...as, "--mount", "--propagation", "private", "true"]).status === 0
+      ? null
+      : "unshare --mount is refused here";
+  (refused ? test.skip : test)(
+    `is ENOSPC where a page finds no room, inside the file${refused ? ` [skipped: ${refused}]` : ""}`,
+    () => {
+      const script = `
+        const t = require(${JSON.stringify(distIndex)});
+        const fs = require("fs");
+        const file = process.argv[1] + "/full";
+        fs.writeFileSync(file, "");
+        fs.truncateSync(file, 4 << 20);
+        const m = t.mapFile(file);
+        try {
+          for (let page = 0; page < 1024; page++) m.writeString("x", page * 4096);
+          console.log("no error");
+        } catch (e) {
+          console.log(JSON.stringify({ code: e.code, errno: e.errno, message: e.message }));
+        }`;
+      const dir = tempDir("tslab-ipc-fulltmpfs-");
+      try {
+        const r = spawnSync(
+          "unshare",
+          [
+            ...as,
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount -t tmpfs -o size=1m t "$1" && exec "$2" -e "$3" "$1"',
+            "sh",
+            dir,
+            process.execPath,
+            script,
+          ],
+          { encoding: "utf8", timeout: 30_000 },
+        );
+        expect({ status: r.status, signal: r.signal, stderr: r.stderr }).toMatchObject({ status: 0, signal: null });
+        expect(JSON.parse(r.stdout)).toMatchObject({
+          code: "ENOSPC",
+          errno: os.constants.errno.ENOSPC,
+          message: expect.stringMatching(
+            /^ENOSPC: no space left on device, writeString at \d+ of '.*\/full' \(4194304 bytes\): its file system has no page for it/,
+          ),
+        });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

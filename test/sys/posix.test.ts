@@ -100,8 +100,8 @@ test("PosixShm: create, map, resize, open read-only, dispose unlinks what it cre
 });
 
 test("PosixShm: an object /dev/shm has no room for is ENOSPC at create and resize, and changes nothing", () => {
-  // tmpfs takes ftruncate to any size and finds no page only at the first touch: a SIGBUS that
-  // took the kernel (a 2 GiB object in a student's 1 GiB /dev/shm died once its written pages outgrew 1 GiB).
+  // tmpfs takes ftruncate to any size and finds no page only at the first touch: a write through
+  // the buffer then raises SIGBUS (a 2 GiB object in a student's 1 GiB /dev/shm, past 1 GiB).
   const room = () => {
     const s = fs.statfsSync("/dev/shm");
     return s.bavail * s.bsize;
