@@ -7,6 +7,7 @@
 // handout carries the figures and outputs of its ordinary cells; --no-execute skips that.
 import fs from "fs";
 import path from "path";
+import { ERR_INVALID_ARG_VALUE } from "../codes";
 import type { OfflineBrowser } from "../figures/chromium";
 import { addPngsToNotebook } from "../figures/png";
 import {
@@ -74,6 +75,16 @@ export async function releaseAssignment(options: ReleaseOptions): Promise<Releas
   let overflowing = 0;
   let nb = asAssignment(readNotebook(options.source), name);
   studentVersion(nb, name); // a malformed assignment fails here, before any kernel starts
+  // `--out` the source's own folder: the student version took the source's name and place, and
+  // the instructor's solutions and hidden tests were gone.
+  const target = path.join(options.outDir, `${name}.ipynb`);
+  const [from, to] = [options.source, target].map((f) => fs.statSync(f, { throwIfNoEntry: false }));
+  if (to && from && to.dev === from.dev && to.ino === from.ino)
+    throw new ERR_INVALID_ARG_VALUE(
+      "options.outDir",
+      options.outDir,
+      `would put the student version in place of its source ${options.source}: choose another folder`,
+    );
   fs.mkdirSync(options.outDir, { recursive: true });
   const kernel = options.kernel ?? (options.execute === false ? null : projectKernel());
   const tmp = tempFolder("tslab-ipc-release-");

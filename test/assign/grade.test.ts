@@ -639,6 +639,28 @@ describe("a submission that is a FIFO or too large", () => {
 });
 
 describe("tslab-ipc release", () => {
+  // `release notebooks/02.ipynb --out notebooks` wrote the student version over its source: the
+  // instructor's solutions and hidden tests were gone.
+  maybe("into the source's own folder is refused, and the source is left as it was", () => {
+    const dir = tempDir("tslab-ipc-releaseover-");
+    try {
+      const source = path.join(dir, "assignment.ipynb");
+      fs.copyFileSync(fixture, source);
+      const r = spawnSync(process.execPath, [cli, "release", source, "--out", dir, "--no-execute", "--no-pdf"], {
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      expect({ status: r.status, stderr: r.stderr }).toEqual({
+        status: 1,
+        stderr: expect.stringMatching(/would put the student version in place of its source .*assignment\.ipynb/),
+      });
+      expect(fs.readFileSync(source, "utf8")).toBe(fs.readFileSync(fixture, "utf8"));
+      expect(fs.readdirSync(dir)).toEqual(["assignment.ipynb"]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // (the figure's HTML carries plotly.js inline, so only cell sources are searched for solutions)
   maybe(
     "writes the student notebook, its HTML and a PDF with the figure as an image and wrapped code",
