@@ -12,7 +12,7 @@
 // - Elsewhere, with a listener of ours, a wait that outlasts its first slice goes on with our
 //   listeners off (lifecycle's withDefaultSignals): a signal then ends the process as it ends a
 //   C program blocked in the same call, and what it created is left to reap(), as after SIGKILL.
-//   A signal that came during the first slice waits for the call to return.
+//   A signal that came during the first slice is lost with our listeners (a second one ends it).
 // - With no listener of ours, the wait is one call without a limit, as before: a slice arms a
 //   timer in the kernel, ~3% of a ping-pong's round trips on one CPU.
 import { performance } from "perf_hooks";
