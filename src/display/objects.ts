@@ -1,5 +1,6 @@
 // Rich display of the sys-level objects. The symbol methods are defined here, on the classes'
 // prototypes, so src/sys stays free of display code (data flows sys <- display).
+import { inspect } from "util";
 import { formatKey } from "../errors";
 import { Mapping } from "../sys/mman";
 import { Attachment, IpcsList, ShmidDs, type IpcsEntry } from "../sys/sysv";
@@ -63,7 +64,14 @@ function ipcsRow(e: IpcsEntry): unknown[] {
   return [e.keyHex, e.shmid, e.owner, octal(e.mode), e.size, e.nattch, status, e.cpid, e.lpid];
 }
 
+function isEntry(e: unknown): e is IpcsEntry {
+  return typeof e === "object" && e !== null && typeof (e as IpcsEntry).keyHex === "string";
+}
+
 define(IpcsList.prototype, function (this: IpcsList): MimeBundle {
+  // ipcs().map(...) is an IpcsList too (an Array's species), of whatever map returned: the
+  // table read fields of numbers and failed; it is shown as the array it is.
+  if (!Array.prototype.every.call(this, isEntry)) return { "text/plain": inspect(Array.from(this)) };
   const caption = `------ Shared Memory Segments (${this.length}) ------`;
   const rows = Array.from(this, ipcsRow);
   return {

@@ -1,5 +1,6 @@
 // Rich display of our objects and display(): in-process, no Jupyter needed.
 import fs from "fs";
+import { inspect } from "util";
 import os from "os";
 import path from "path";
 import {
@@ -81,6 +82,16 @@ describe("our objects show themselves (Symbol.for('Jupyter.display'))", () => {
         .trim()
         .split(/\s+/);
       expect(row).toEqual(["0x00000000", String(shmid), owner, "0600", "8192", "0", String(process.pid), "0"]);
+    }));
+
+  test("ipcs().filter(...) is still the table; ipcs().map(...) is the array it made", () =>
+    withSegment((shmid) => {
+      // Both are IpcsLists (an Array's species); the table of a map's numbers threw
+      // "Cannot read properties of undefined (reading 'toString')" in the cell.
+      const mine = ipcs().filter((e) => e.shmid === shmid);
+      expect(String(displayDataOf(mine, {}, false).data["text/plain"])).toContain(String(shmid));
+      const ids = ipcs().map((e) => e.shmid);
+      expect(displayDataOf(ids, {}, false).data).toEqual({ "text/plain": inspect(Array.from(ids)) });
     }));
 
   test("a Mapping shows the file it maps, escaped", () => {
