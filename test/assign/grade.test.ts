@@ -487,6 +487,12 @@ function gradeWithCli(subs: string, out: string) {
   };
 }
 
+/** Runs the command line with `args`: it must refuse them (exit 1), saying `message` on stderr. */
+function expectRefused(args: string[], message: RegExp): void {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 100_000 });
+  expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(message) });
+}
+
 describe("a student with two submissions", () => {
   // alice.ipynb beside a folder alice/: two rows for alice in grades.csv, and the second
   // feedback page replaced the first, silently. Neither counts until the instructor keeps one.
@@ -529,16 +535,10 @@ describe("grades written into the submissions folder", () => {
         for (const out of [subs, subs, path.join(subs, "graded"), path.join(subs, "graded")])
           expect(gradeWithCli(subs, out).rows).toEqual(["alice,2,1,3,3", "bob,0,1,1,3"]);
         const before = fs.readdirSync(path.join(subs, "alice"));
-        const r = spawnSync(process.execPath, [cli, "grade", fixture, subs, "--out", path.join(subs, "alice", "out")], {
-          encoding: "utf8",
-          timeout: 100_000,
-        });
-        expect({ status: r.status, stderr: r.stderr }).toEqual({
-          status: 1,
-          stderr: expect.stringMatching(
-            /alice, which holds a student's notebook: choose a folder that is no submission/,
-          ),
-        });
+        expectRefused(
+          ["grade", fixture, subs, "--out", path.join(subs, "alice", "out")],
+          /alice, which holds a student's notebook: choose a folder that is no submission/,
+        );
         expect(fs.readdirSync(path.join(subs, "alice"))).toEqual(before);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -559,16 +559,10 @@ describe("a student version given as the source", () => {
       fs.writeFileSync(path.join(subs, "bob.ipynb"), CASES.correct[0]);
       const released = path.join(dir, "assignment.ipynb");
       fs.writeFileSync(released, JSON.stringify(studentVersion(readNotebook(fixture))));
-      const r = spawnSync(process.execPath, [cli, "grade", released, subs, "--out", path.join(dir, "out")], {
-        encoding: "utf8",
-        timeout: 100_000,
-      });
-      expect({ status: r.status, stderr: r.stderr }).toEqual({
-        status: 1,
-        stderr: expect.stringMatching(
-          /is a student version .*: grade against the instructor's notebook it was released from/,
-        ),
-      });
+      expectRefused(
+        ["grade", released, subs, "--out", path.join(dir, "out")],
+        /is a student version .*: grade against the instructor's notebook it was released from/,
+      );
       expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -646,14 +640,10 @@ describe("tslab-ipc release", () => {
     try {
       const source = path.join(dir, "assignment.ipynb");
       fs.copyFileSync(fixture, source);
-      const r = spawnSync(process.execPath, [cli, "release", source, "--out", dir, "--no-execute", "--no-pdf"], {
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-      expect({ status: r.status, stderr: r.stderr }).toEqual({
-        status: 1,
-        stderr: expect.stringMatching(/would put the student version in place of its source .*assignment\.ipynb/),
-      });
+      expectRefused(
+        ["release", source, "--out", dir, "--no-execute", "--no-pdf"],
+        /would put the student version in place of its source .*assignment\.ipynb/,
+      );
       expect(fs.readFileSync(source, "utf8")).toBe(fs.readFileSync(fixture, "utf8"));
       expect(fs.readdirSync(dir)).toEqual(["assignment.ipynb"]);
     } finally {
