@@ -14,7 +14,9 @@
 //     a host that handles termination: SIGTERM/SIGHUP run the terminate hooks only; the host
 //       exits when it is ready, and the exit hooks run then.
 // - A process listener exists only while something needs it. Listening to SIGINT cancels Node's
-//   default (death), so with no hooks there is no listener and no changed behaviour.
+//   default (death), so with no hooks there is no listener and no changed behaviour. Nor while a
+//   call blocks the thread for long in a program that is no host (withDefaultSignals): a listener
+//   could not run until it returned, and the process would be deaf to the signal.
 
 import { validateFunction, validateObject } from "../validators";
 
