@@ -19,7 +19,7 @@ import { jupyterPython, KERNEL_NAME, projectKernel, type KernelEnvironment } fro
 import { tempFolder } from "../process/temp-folder";
 import { inPool } from "../process/pool";
 import { readNotebook, type Notebook } from "../handouts/notebook";
-import { packageRoot } from "../process/paths";
+import { packageRoot, realPathSoFar } from "../process/paths";
 import { feedbackHtml } from "./feedback";
 import { assembleForGrading, parseSubmission } from "./merge";
 import { asAssignment, gradeIdOf, isGrade, isStudentVersion, metadataProblems, pointsOf } from "./nbgrader";
@@ -169,7 +169,7 @@ function outputEntries(dir: string, outDir: string): Set<string> {
       ? fs.readdirSync(full).some((f) => f.endsWith(".ipynb"))
       : false;
   };
-  const rel = path.relative(realPath(dir), realPath(outDir));
+  const rel = path.relative(realPathSoFar(dir), realPathSoFar(outDir));
   if (!rel.startsWith("..") && !path.isAbsolute(rel)) {
     const entry = rel === "" ? "feedback" : rel.split(path.sep)[0];
     if (notebookIn(entry))
@@ -182,14 +182,6 @@ function outputEntries(dir: string, outDir: string): Set<string> {
   }
   if (fs.existsSync(path.join(dir, "grades.csv")) && !notebookIn("feedback")) outputs.add("feedback");
   return outputs;
-}
-
-/** `p` with its links resolved, as far as it exists (an output folder may not yet). */
-function realPath(p: string): string {
-  const absolute = path.resolve(p);
-  if (fs.existsSync(absolute)) return fs.realpathSync(absolute);
-  const parent = path.dirname(absolute);
-  return parent === absolute ? absolute : path.join(realPath(parent), path.basename(absolute));
 }
 
 /** A submission's notebook, or why it cannot be graded (then `submission` is null). */

@@ -2,9 +2,9 @@
 // files live ("/tmp is ext4 here", "survives a reboot"). Read from /proc/self/mountinfo, so the
 // answer is this process's view (its mount namespace), not a guess from the path.
 import fs from "fs";
-import path from "path";
 import { fsCall } from "../errors";
 import { withCode } from "../codes";
+import { realPathSoFar } from "../process/paths";
 import { validateCString } from "../validators";
 
 /** File systems whose files live only in memory: gone at reboot, no disk to write back to. */
@@ -27,20 +27,6 @@ function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 }
 
-/** The nearest existing ancestor of `p`, resolved (symlinks followed): where a new file would go. */
-function existingRealPath(p: string): string {
-  let at = path.resolve(p);
-  for (;;) {
-    try {
-      return fs.realpathSync(at);
-    } catch {
-      const up = path.dirname(at);
-      if (up === at) return at;
-      at = up;
-    }
-  }
-}
-
 function contains(mountPoint: string, p: string): boolean {
   return p === mountPoint || mountPoint === "/" || p.startsWith(mountPoint + "/");
 }
@@ -54,7 +40,7 @@ function contains(mountPoint: string, p: string): boolean {
  * ```
  */
 export function fsInfo(p: string): FsInfo {
-  const real = existingRealPath(validateCString(p, "path"));
+  const real = realPathSoFar(validateCString(p, "path"));
   const text = fsCall("open", { path: "/proc/self/mountinfo" }, () => fs.readFileSync("/proc/self/mountinfo", "utf8"));
   let best: FsInfo | null = null;
   for (const line of text.split("\n")) {

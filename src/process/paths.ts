@@ -42,3 +42,14 @@ export function childBootstrap(): string {
   }
   return file;
 }
+
+/**
+ * `p` absolute with its links resolved as far as it exists, the rest as written: where a file or
+ * folder not made yet would be (an output folder, a file whose file system is asked for).
+ */
+export function realPathSoFar(p: string): string {
+  const absolute = path.resolve(p);
+  if (fs.existsSync(absolute)) return fs.realpathSync(absolute);
+  const parent = path.dirname(absolute);
+  return parent === absolute ? absolute : path.join(realPathSoFar(parent), path.basename(absolute));
+}
