@@ -6,6 +6,7 @@ import { validateInteger, validateOptions } from "../validators";
 import { MAP_SHARED, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, PROT_READ, PROT_WRITE } from "../sys/constants";
 import { mmap, type Mapping } from "../sys/mman";
 import { checkShmName, shm_open, shm_unlink } from "../sys/posix";
+import { SHM_DIR } from "../sys/registry";
 
 /** How `PosixShm.create` makes an object: mode (0600 by default) and whether it outlives this process. */
 export interface PosixShmCreateOptions {
@@ -16,8 +17,6 @@ export interface PosixShmCreateOptions {
 }
 
 const { ENOSPC } = osConstants.errno;
-// Where glibc's shm_open keeps the objects (a tmpfs), as src/sys/registry.ts reads them.
-const SHM_DIR = "/dev/shm";
 
 /**
  * Throws ENOSPC, as ftruncate itself does not, unless /dev/shm has room for `bytes` more. tmpfs

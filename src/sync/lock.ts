@@ -33,6 +33,14 @@ const KIND_PSHARED = 128;
 // The robust-futex word (offset 0) holds the owner's thread id in its low 30 bits (kernel ABI).
 const FUTEX_TID_MASK = 0x3fffffff;
 
+/** `abstime` set `ms` from now on CLOCK_REALTIME, the clock of pthread_mutex_timedlock's deadline. */
+function deadlineIn(abstime: { tv_sec: number; tv_nsec: number }, ms: number): { tv_sec: number; tv_nsec: number } {
+  const until = Date.now() + ms;
+  abstime.tv_sec = Math.floor(until / 1000);
+  abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
+  return abstime;
+}
+
 /** What a successful lock tells the caller. */
 export interface LockStatus {
   /** The previous holder died holding the lock; what it protects may be half-updated. */
@@ -139,10 +147,7 @@ export class ShmLock {
     // at their default; src/sync/blocking.ts).
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     return blockUntil((ms) => {
-      const until = Date.now() + (ms ?? BLOCKING_SLICE_MS); // timedlock's deadline is on CLOCK_REALTIME
-      abstime.tv_sec = Math.floor(until / 1000);
-      abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
-      const timed = fn.pthread_mutex_timedlock(this.address, abstime);
+      const timed = fn.pthread_mutex_timedlock(this.address, deadlineIn(abstime, ms ?? BLOCKING_SLICE_MS));
       return timed === ETIMEDOUT ? undefined : this.locked(timed, "pthread_mutex_lock");
     }, Infinity)!;
   }
@@ -174,10 +179,7 @@ export class ShmLock {
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     const attempt = (sliceMs: number): LockStatus | undefined | typeof LATER => {
       assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
-      const until = Date.now() + sliceMs; // timedlock's deadline is on CLOCK_REALTIME
-      abstime.tv_sec = Math.floor(until / 1000);
-      abstime.tv_nsec = Math.floor((until % 1000) * 1e6);
-      const rc = fn.pthread_mutex_timedlock(this.address, abstime);
+      const rc = fn.pthread_mutex_timedlock(this.address, deadlineIn(abstime, sliceMs));
       if (rc === ETIMEDOUT) return undefined;
       if (rc === EDEADLK) return LATER; // held by this process: its holder runs between our turns
       return this.locked(rc, "pthread_mutex_timedlock");

@@ -38,7 +38,8 @@ export type Created =
   | { kind: "posix"; name: string; ino?: number };
 
 const IPC_RMID = 0;
-const SHM_DIR = "/dev/shm";
+/** Where glibc's shm_open keeps POSIX objects (a tmpfs). */
+export const SHM_DIR = "/dev/shm";
 const { EACCES } = osConstants.errno;
 
 // Segments by id, POSIX objects by name: two maps, so tracking builds no key strings. The
