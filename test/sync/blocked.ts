@@ -36,3 +36,24 @@ export async function signalWhenBlocked(
   if (!ended) child.kill("SIGKILL");
   return ended ?? null;
 }
+
+/**
+ * A child program that makes a segment (its cleanup: the library then listens to the signals),
+ * runs `setup`, prints "waiting", then runs `call`: as a cell runs (vm's breakOnSigint, in a
+ * host that handles interrupts, as the kernel) when `kernelLike`. It prints what `call` returned
+ * or the message of what it threw.
+ */
+export function blockingProgram(kernelLike: boolean, setup: string, call: string): string {
+  return `
+    import vm from "vm";
+    import { SharedSegment, SharedWord, ShmLock, shmat, lifecycle } from "tslab-ipc";
+    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => {});` : ""}
+    const seg = SharedSegment.create({ size: 4096 });
+    ${setup}
+    console.log("waiting");
+    try {
+      console.log(vm.runInThisContext(${JSON.stringify(call)}, { breakOnSigint: ${kernelLike} }));
+    } catch (e: any) {
+      console.log(e.message);
+    }`;
+}

@@ -26,7 +26,7 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
-import { signalWhenBlocked } from "./blocked";
+import { blockingProgram, signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
@@ -365,18 +365,12 @@ describe("interrupts (SIGINT, what Jupyter sends)", () => {
 describe("signals while lock() blocks", () => {
   // As SharedWord.wait (word.test.ts): blocked in pthread_mutex_lock, a program that had created
   // an object was deaf to Ctrl-C, SIGTERM and SIGHUP, and a cell to the interrupt button.
-  const locker = (kernelLike: boolean) => `
-    import vm from "vm";
-    import { SharedSegment, ShmLock, shmat, lifecycle } from "tslab-ipc";
-    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => {});` : ""}
-    SharedSegment.create({ size: 4096 }); // its cleanup: the library listens to the signals
-    (globalThis as any).held = ShmLock.open(shmat(Number(process.argv[2]), null, 0), 0);
-    console.log("waiting");
-    try {
-      console.log(vm.runInThisContext("held.lock()", { breakOnSigint: ${kernelLike} }));
-    } catch (e: any) {
-      console.log(e.message);
-    }`;
+  const locker = (kernelLike: boolean) =>
+    blockingProgram(
+      kernelLike,
+      "(globalThis as any).held = ShmLock.open(shmat(Number(process.argv[2]), null, 0), 0);",
+      "held.lock()",
+    );
 
   test.each([
     [

@@ -20,7 +20,7 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
-import { signalWhenBlocked } from "./blocked";
+import { blockingProgram, signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
@@ -236,18 +236,8 @@ describe("signals while wait() blocks", () => {
   // Blocked in a futex, the thread ran no listener of ours (they run on the event loop), and the
   // futex restarted after libuv's handler: a program that had created an object was deaf to
   // Ctrl-C, SIGTERM and a closed terminal, and a cell to the interrupt button, until SIGKILL.
-  const waiter = (kernelLike: boolean) => `
-    import vm from "vm";
-    import { SharedSegment, SharedWord, lifecycle } from "tslab-ipc";
-    ${kernelLike ? `lifecycle.setHost({ handlesInterrupts: true }); process.on("SIGINT", () => {});` : ""}
-    const seg = SharedSegment.create({ size: 4096 }); // its cleanup: the library listens to the signals
-    (globalThis as any).word = new SharedWord(seg.attach(), 0);
-    console.log("waiting");
-    try {
-      console.log(vm.runInThisContext("word.wait(0)", { breakOnSigint: ${kernelLike} }));
-    } catch (e: any) {
-      console.log(e.message);
-    }`;
+  const waiter = (kernelLike: boolean) =>
+    blockingProgram(kernelLike, "(globalThis as any).word = new SharedWord(seg.attach(), 0);", "word.wait(0)");
 
   test.each(["SIGINT", "SIGTERM", "SIGHUP"] as const)(
     "a plain program dies of %s, as a C program does",
