@@ -131,6 +131,20 @@ export function validateStringArray(value: unknown, name: string): string[] {
   return list as string[];
 }
 
+/**
+ * Numbers to compute on or plot: an array or typed array (any array-like) of numbers, NaN
+ * excluded. NaN has no order: sorted with the rest it would shift every percentile without a word.
+ * Returns a copy as a plain array.
+ */
+export function validateNumberArray(value: unknown, name: string): number[] {
+  if (value === null || typeof value !== "object" || typeof (value as ArrayLike<unknown>).length !== "number") {
+    throw new ERR_INVALID_ARG_TYPE(name, "an array of numbers", value);
+  }
+  const list = Array.from(value as ArrayLike<unknown>);
+  for (const [i, item] of list.entries()) validateNumber(item, `${name}[${i}]`);
+  return list as number[];
+}
+
 /** Bytes: a Buffer or any Uint8Array. */
 export function validateBuffer(value: unknown, name: string): Uint8Array {
   if (!(value instanceof Uint8Array)) throw new ERR_INVALID_ARG_TYPE(name, ["Buffer", "Uint8Array"], value);

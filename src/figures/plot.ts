@@ -2,8 +2,8 @@
 // arguments: the helpers check and copy what they are given and never add data of their own.
 import { LatencyResult } from "../measure/latency";
 import { ResidencyRecording } from "../measure/residency";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
-import { validateOptions } from "../validators";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateNumberArray, validateOptions } from "../validators";
 import { Figure } from "./figure";
 import type { PageStateRecording } from "../measure/dirty";
 import type { FaultTimeline } from "../measure/timeline";
@@ -37,15 +37,7 @@ const UNIT_TEXT: Record<string, string> = { ns: "ns", us: "µs", ms: "ms" };
 
 function numbers(values: unknown, name: string): number[] {
   if (values instanceof LatencyResult) return values.samples.slice();
-  if (values === null || typeof values !== "object" || typeof (values as ArrayLike<number>).length !== "number") {
-    throw new ERR_INVALID_ARG_TYPE(name, "an array of numbers", values);
-  }
-  const arr = Array.from(values as ArrayLike<unknown>);
-  arr.forEach((v, i) => {
-    if (typeof v !== "number") throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "number", v);
-    if (Number.isNaN(v)) throw new ERR_INVALID_ARG_VALUE(`${name}[${i}]`, v, "must be a number");
-  });
-  return arr as number[];
+  return validateNumberArray(values, name);
 }
 
 /** `name` is the argument's name in messages ("series"); a named series is `series.<name>`. */

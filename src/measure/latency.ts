@@ -6,8 +6,8 @@
 // empty function through the same loop and reports it beside the results, unsubtracted, so
 // a reader can see how it compares with what was measured.
 import { inspect } from "util";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
-import { validateFunction, validateInteger, validateOptions, validateString } from "../validators";
+import { ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { validateFunction, validateInteger, validateNumberArray, validateOptions, validateString } from "../validators";
 import { escapeHtml } from "../display/html";
 import { JUPYTER_DISPLAY } from "../display/mime";
 
@@ -57,12 +57,10 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 
 /** min, p50, p90, p99, max and mean of `samples` (any order). */
 export function latencyStats(samples: ArrayLike<number>): LatencyStats {
-  if (samples === null || typeof samples !== "object" || typeof samples.length !== "number") {
-    throw new ERR_INVALID_ARG_TYPE("samples", "an array of numbers", samples);
-  }
-  const n = samples.length;
+  const values = validateNumberArray(samples, "samples");
+  const n = values.length;
   if (n === 0) throw new ERR_INVALID_ARG_VALUE_RANGE("samples", samples, "must hold at least one sample");
-  const sorted = Float64Array.from(samples).sort();
+  const sorted = Float64Array.from(values).sort();
   let sum = 0;
   for (let i = 0; i < n; i++) sum += sorted[i];
   return {

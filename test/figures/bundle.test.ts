@@ -114,6 +114,7 @@ test("bad input is refused", () => {
   expect(() => plot.lines([1, 2], { a: [1] })).toThrow(RangeError);
   expect(() => plot.histogram({ a: ["x"] as never })).toThrow(TypeError);
   expect(() => plot.histogram({})).toThrow(RangeError);
+  expect(() => plot.ecdf({ a: [1, Number.NaN] })).toThrow(expect.objectContaining({ code: "ERR_OUT_OF_RANGE" }));
   expect(() => plot.residency({} as never)).toThrow(TypeError);
   expect(() => plot.heatmap([[1, 2], [3]])).toThrow(RangeError);
 });

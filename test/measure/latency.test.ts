@@ -95,6 +95,14 @@ test("units convert the same nanosecond samples", () => {
 test("latencyStats and bad arguments", () => {
   expect(latencyStats([5, 1, 3, 2, 4])).toEqual({ n: 5, min: 1, p50: 3, p90: 5, p99: 5, max: 5, mean: 3 });
   expect(() => latencyStats([])).toThrow(RangeError);
+  // A NaN (say, a division by zero in the student's own timing) has no order: sorted with the
+  // rest it would shift every percentile (p50 3 of [1, NaN, 3], max NaN) without a word.
+  expect(() => latencyStats([1, Number.NaN, 3])).toThrow(RangeError);
+  expect(() => latencyStats([1, Number.NaN, 3])).toThrow(
+    expect.objectContaining({ code: "ERR_OUT_OF_RANGE", message: expect.stringContaining('"samples[1]"') }),
+  );
+  expect(() => latencyStats(["5", "1"] as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+  expect(latencyStats(Float64Array.of(2, 1, 3))).toMatchObject({ n: 3, min: 1, p50: 2, max: 3 });
   expect(() => sampleLatency(null as never)).toThrow(TypeError);
   expect(() => sampleLatency(() => 0, { n: 0 })).toThrow(RangeError);
   expect(() => sampleLatency(() => 0, { unit: "s" as never })).toThrow(RangeError);
