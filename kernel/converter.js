@@ -1366,11 +1366,41 @@ function createConverter(options) {
     const declsFile = program.getSourceFile(declFilename);
     const srcFile = program.getSourceFile(srcFilename);
     asMutable(srcFile).parent = declsFile;
+    const quickInfoAt = (/** @type {number} */ pos) => {
+      restoreDocsFor(checker, checker.getSymbolAtLocation(ts.getTouchingPropertyName(srcFile, pos)));
+      return ts.getQuickInfoAtPosition(srcFile, checker, cancellationToken, pos);
+    };
     const pos = position + srcPrefix.length;
-    restoreDocsFor(checker, checker.getSymbolAtLocation(ts.getTouchingPropertyName(srcFile, pos)));
-    const info = ts.getQuickInfoAtPosition(srcFile, checker, cancellationToken, pos);
+    let info = quickInfoAt(pos);
+    if (!info) {
+      const callee = calleeAround(srcFile, pos);
+      if (callee) info = quickInfoAt(callee.getStart(srcFile));
+    }
     if (info?.textSpan) info.textSpan.start -= srcPrefix.length;
     return info;
+  }
+
+  /**
+   * With nothing to describe at the cursor (just after "(", a comma, a space, a number), the
+   * function whose parentheses hold it, as IPython's inspect does: `shmat(|` and
+   * `shmget(IPC_PRIVATE, 4096, |` describe shmat and shmget. The innermost call wins; its name
+   * (`f`, or `b` of `a.b`), or undefined outside any call's parentheses.
+   * @param {any} srcFile @param {number} pos
+   */
+  function calleeAround(srcFile, pos) {
+    // The token before the cursor: at `shmat(|` the one at it is the end of the file.
+    const start = ts.findPrecedingToken(pos, srcFile) ?? ts.getTokenAtPosition(srcFile, pos);
+    for (let node = start; node; node = node.parent) {
+      if (!ts.isCallOrNewExpression(node) || !node.arguments) continue;
+      // Still unclosed (the student is typing its arguments), the parentheses run to the cursor.
+      const closed = srcFile.text[node.end - 1] === ")";
+      if (pos < node.arguments.pos || (closed && pos > node.arguments.end)) continue;
+      const callee = node.expression;
+      if (ts.isIdentifier(callee)) return callee;
+      if (ts.isPropertyAccessExpression(callee)) return callee.name;
+      return undefined;
+    }
+    return undefined;
   }
 
   /**

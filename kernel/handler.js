@@ -17,6 +17,7 @@ const { WireMessage } = require("./wire");
 const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
 const { rewriteCell } = require("./rewrite");
+const { printQuickInfo } = require("tslab/dist/inspect");
 
 /** Where the server leaves the iopub publisher on a request's content for the handler. */
 const PUBLISH = Symbol("publish");
@@ -109,11 +110,22 @@ const MAN_SECTIONS = new Map([
   ...["ftok", "sysconf", "shm_open", "shm_unlink"].map((n) => /** @type {[string, number]} */ ([n, 3])),
 ]);
 
-/** The identifier around `pos` in `code`. @param {string} code @param {number} pos */
-function wordAt(code, pos) {
-  const before = /[A-Za-z_$][\w$]*$/.exec(code.slice(0, pos))?.[0] ?? "";
-  const after = /^[\w$]*/.exec(code.slice(pos))?.[0] ?? "";
-  return before + after;
+/**
+ * The reference's examples (typedoc's `{@includeCode ../../docs/examples/shmget.ts}` in the
+ * TSDoc) written out in place, indented, where a tooltip showed the tag itself. A file that
+ * cannot be read leaves its name.
+ * @param {string} text @param {string} repoRoot
+ */
+function withExamples(text, repoRoot) {
+  return text.replace(/\{@includeCode\s+(?:\.\.\/)*(docs\/examples\/[\w.-]+)\s*\}/g, (_tag, file) => {
+    let code;
+    try {
+      code = fs.readFileSync(path.join(repoRoot, file), "utf8").trimEnd();
+    } catch {
+      return `Example: ${file}`;
+    }
+    return `\nExample (${file}):\n${code.replace(/^/gm, "    ")}`;
+  });
 }
 
 /**
@@ -199,18 +211,23 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       : res;
   }
 
-  /** tslab's quick info (signature and TSDoc), plus the Linux manual page of a C-named call. @param {any} req */
+  /**
+   * tslab's quick info (signature and TSDoc) of what is at the cursor, or of the call whose
+   * parentheses hold it (kernel/converter.js), with the examples the TSDoc includes written out
+   * and the Linux manual page of a C-named call.
+   * @param {any} req @returns {{ status: "ok", found: boolean, data: Record<string, string>, metadata: {} }}
+   */
   handleInspect(req) {
     const at = inUtf16(req);
-    const reply = super.handleInspect(at);
-    const text = reply.data["text/plain"];
-    const name = wordAt(at.code, at.cursor_pos);
+    const info = this.cellExecutor.inspect(at.code, at.cursor_pos);
+    if (!info) return { status: "ok", found: false, data: {}, metadata: {} };
+    let text = withExamples(printQuickInfo(info), this.repoRoot);
+    const name = info.textSpan ? at.code.slice(info.textSpan.start, info.textSpan.start + info.textSpan.length) : "";
     const section = MAN_SECTIONS.get(name);
-    if (reply.found && typeof text === "string" && section !== undefined) {
-      reply.data["text/plain"] =
-        `${text}\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
+    if (section !== undefined) {
+      text += `\n\nLinux manual: ${name}(${section}) (man ${section} ${name}; https://man7.org/linux/man-pages/man${section}/${name}.${section}.html)`;
     }
-    return reply;
+    return { status: "ok", found: true, data: { "text/plain": text }, metadata: {} };
   }
 
   /** tslab's completions, with the cursor and the range replaced counted in code points. @param {any} req */

@@ -156,6 +156,23 @@ describeWithSuite("what the suite cannot express", () => {
     expect(text).toMatch(/shmget\(key: number, size: number, shmflg: number/);
     expect(text).toMatch(/IPC_CREAT/);
     expect(text).toContain("Linux manual: shmget(2) (man 2 shmget;");
+    // The reference's example, written out where the tooltip showed typedoc's tag.
+    expect(text).not.toContain("@includeCode");
+    const example = fs.readFileSync(path.join(__dirname, "../../docs/examples/shmget.ts"), "utf8").trimEnd();
+    expect(text).toContain(`Example (docs/examples/shmget.ts):\n${example.replace(/^/gm, "    ")}`);
+  });
+
+  test("inside a call's parentheses, inspect describes the function called, as IPython's does", () => {
+    const described = (name: string) => {
+      const reply = shell(name).content;
+      return reply.found ? String(reply.data["text/plain"]).split("\n")[0] : "(not found)";
+    };
+    expect(described("inspect_open_call")).toMatch(/^\(alias\) shmat\(shmid: number/);
+    expect(String(shell("inspect_open_call").content.data["text/plain"])).toContain("Linux manual: shmat(2)");
+    expect(described("inspect_after_comma")).toMatch(/^\(alias\) shmget\(key: number/);
+    expect(described("inspect_nested")).toMatch(/^\(alias\) msync\(mapping: Region/);
+    expect(described("inspect_inner")).toMatch(/^\(alias\) mmap\(addr:/);
+    expect(described("inspect_after_call")).toBe("(not found)");
   });
 
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
