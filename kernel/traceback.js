@@ -157,6 +157,21 @@ function describeThrown(thrown) {
 }
 
 /**
+ * What a student who writes the lecture's C in a cell is told beside TypeScript's own words:
+ * the C habit TypeScript rejected, and what is said here instead. Each is the diagnostic's
+ * message, matched; the diagnostics themselves are never changed.
+ * @type {Array<[RegExp, string]>}
+ */
+const C_HABITS = [
+  [
+    /^This comparison appears to be unintentional because the types '(0' and '-1|-1' and '0)' have no overlap\.$/,
+    "tslab-ipc's calls return 0 or throw: a failure is an IpcError whose code is C's errno name " +
+      "(err.code === 'EINVAL'), not -1 and perror. Call it without the check, or catch the error.",
+  ],
+  [/^Cannot find name 'NULL'\.$/, "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
+];
+
+/**
  * Jupyter's error fields for TypeScript diagnostics (tslab's, already in cell coordinates).
  * @param {Array<{ fileName: string, line: number, character: number, message: string }>} diags
  * @param {string} source the cell
@@ -173,6 +188,7 @@ function describeDiagnostics(diags, source) {
       traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
       traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
     }
+    for (const [habit, note] of C_HABITS) if (habit.test(d.message)) traceback.push(`    note: ${note}`);
   }
   return { ename: "TSError", evalue, traceback };
 }

@@ -175,6 +175,21 @@ describeWithSuite("what the suite cannot express", () => {
     expect(described("inspect_after_call")).toBe("(not found)");
   });
 
+  test("the lecture's C habits (shmdt(d) == -1, NULL) fail with TypeScript's words and a note of ours", () => {
+    const check = run("c_check").reply;
+    expect(check.status).toBe("error");
+    // TypeScript's diagnostic, unchanged, then what to write instead.
+    expect(check.evalue).toBe(
+      "2:5 - This comparison appears to be unintentional because the types '0' and '-1' have no overlap.",
+    );
+    expect(check.traceback).toContain(
+      "    note: tslab-ipc's calls return 0 or throw: a failure is an IpcError whose code is C's errno name (err.code === 'EINVAL'), not -1 and perror. Call it without the check, or catch the error.",
+    );
+    const nul = run("c_null").reply;
+    expect(nul.evalue).toBe("1:22 - Cannot find name 'NULL'.");
+    expect(nul.traceback).toContain("    note: C's NULL is null here (mmap(null, ...), shmat(id, null, 0)).");
+  });
+
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
     const r = run("no_stdin");
     expect(r.reply.status).toBe("error");

@@ -73,6 +73,8 @@ describe("traceback", () => {
     expect(d.evalue).toBe("2:7 - Type 'string' is not assignable to type 'number'.");
     expect(d.traceback).toContain("    2 | const n: number = 'x'");
     expect(d.traceback).toContain("      |       ^");
+    // No note where no C habit is recognised.
+    expect(d.traceback.filter((l: string) => l.includes("note:"))).toEqual([]);
   });
 });
 
