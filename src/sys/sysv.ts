@@ -2,7 +2,7 @@
 import { constants as osConstants } from "os";
 import { errno as lastErrno, fn, isFailedPointer, shmSize, shmStat, type Pointer, type RawShmidDs } from "../ffi/libc";
 import { IpcError, formatKey, throwErrno } from "../errors";
-import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_INVALID_ARG_VALUE_RANGE, ERR_OUT_OF_RANGE } from "../codes";
 import { validateCString, validateFlags, validateInt32, validateInteger, validateOptions } from "../validators";
 import { IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPC_RMID, IPC_STAT, PROT_READ, PROT_WRITE, SHM_RDONLY } from "./constants";
 import { checkUserAddress } from "./address";
@@ -166,17 +166,22 @@ export function decodeShmidDs(shmid: number, raw: RawShmidDs): ShmidDs {
 
 /**
  * shmctl(shmid, cmd): IPC_STAT returns the decoded shmid_ds; IPC_RMID marks the segment for
- * removal (gone at the last detach) and returns 0.
+ * removal (gone at the last detach) and returns 0. C's third argument is taken as `null` with
+ * IPC_RMID, so `shmctl(id, IPC_RMID, null)` reads as every C program's `shmctl(id, IPC_RMID, NULL)`.
  *
  * @example
  * {@includeCode ../../docs/examples/shmctl.ts}
  */
 export function shmctl(shmid: number, cmd: typeof IPC_STAT): ShmidDs;
-export function shmctl(shmid: number, cmd: typeof IPC_RMID): 0;
+export function shmctl(shmid: number, cmd: typeof IPC_RMID, buf?: null): 0;
 export function shmctl(shmid: number, cmd: number): ShmidDs | 0;
-export function shmctl(shmid: number, cmd: number): ShmidDs | 0 {
+export function shmctl(shmid: number, cmd: number, buf?: null): ShmidDs | 0 {
   validateInt32(shmid, "shmid", 0);
   validateInt32(cmd, "cmd");
+  if (buf !== undefined && buf !== null) throw new ERR_INVALID_ARG_TYPE("buf", "null", buf);
+  if (buf === null && cmd !== IPC_RMID) {
+    throw new ERR_INVALID_ARG_VALUE("buf", buf, "is taken only with IPC_RMID (IPC_STAT returns the shmid_ds)");
+  }
   if (cmd === IPC_STAT) {
     const raw = statRaw(shmid);
     if (typeof raw === "number") throwErrno(raw, "shmctl", { shmid });

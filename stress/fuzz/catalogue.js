@@ -411,6 +411,8 @@ function targets(lib) {
     L.shmctl,
     w.shmid(),
     w.or(0.8, () => w.rng.pick([L.IPC_STAT, L.IPC_STAT, L.IPC_RMID, 1, 3, 15])),
+    // C's buf: NULL is taken with IPC_RMID only.
+    w.rng.chance(0.2) ? w.or(0.5, () => null) : undefined,
   ]);
   add("ipcs", 1, () => [L.ipcs]);
   add("sysconf", 2, (w) => [L.sysconf, w.or(0.6, () => w.rng.pick([L._SC_PAGESIZE, L._SC_OPEN_MAX, 9999, 84]))]);

@@ -246,6 +246,16 @@ describe("shmctl", () => {
     expect(catchError(() => shmctl(id, IPC_STAT))).toMatchObject({ code: "EINVAL", syscall: "shmctl", shmid: id });
   });
 
+  test("C's third argument: NULL with IPC_RMID is taken; anything else is refused and changes nothing", () => {
+    const id = mk();
+    expect(catchError(() => shmctl(id, IPC_RMID, {} as never))).toMatchObject({ code: "ERR_INVALID_ARG_TYPE" });
+    const untyped = shmctl as (...args: unknown[]) => unknown;
+    expect(catchError(() => untyped(id, IPC_STAT, null))).toMatchObject({ code: "ERR_INVALID_ARG_VALUE" });
+    expect(shmctl(id, IPC_STAT).dest).toBe(false);
+    expect(shmctl(id, IPC_RMID, null)).toBe(0); // as every C program writes shmctl(id, IPC_RMID, NULL)
+    expect(segmentExists(id)).toBe(false);
+  });
+
   test("unsupported commands and bad ids are refused", () => {
     expect(() => shmctl(mk(), 99)).toThrow(RangeError);
     expect(() => shmctl(-3, IPC_STAT)).toThrow(RangeError);
