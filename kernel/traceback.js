@@ -168,6 +168,11 @@ const C_HABITS = [
     "tslab-ipc's calls return 0 or throw: a failure is an IpcError whose code is C's errno name " +
       "(err.code === 'EINVAL'), not -1 and perror. Call it without the check, or catch the error.",
   ],
+  [
+    /^This comparison appears to be unintentional because the types '((Attachment|Mapping)' and '(number|bigint|-1|-1n)|(number|bigint|-1|-1n)' and '(Attachment|Mapping))' have no overlap\.$/,
+    "shmat and mmap return the Attachment or Mapping, or throw: a failure is an IpcError whose code is " +
+      "C's errno name (err.code === 'EINVAL'), never (void *) -1 or MAP_FAILED. Use it without the check, or catch the error.",
+  ],
   [/^Cannot find name 'NULL'\.$/, "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
 ];
 

@@ -175,7 +175,7 @@ describeWithSuite("what the suite cannot express", () => {
     expect(described("inspect_after_call")).toBe("(not found)");
   });
 
-  test("the lecture's C habits (shmdt(d) == -1, NULL) fail with TypeScript's words and a note of ours", () => {
+  test("the lecture's C habits (shmdt(d) == -1, address == MAP_FAILED, NULL) fail with TypeScript's words and a note of ours", () => {
     const check = run("c_check").reply;
     expect(check.status).toBe("error");
     // TypeScript's diagnostic, unchanged, then what to write instead.
@@ -185,6 +185,18 @@ describeWithSuite("what the suite cannot express", () => {
     expect(check.traceback).toContain(
       "    note: tslab-ipc's calls return 0 or throw: a failure is an IpcError whose code is C's errno name (err.code === 'EINVAL'), not -1 and perror. Call it without the check, or catch the error.",
     );
+    for (const [name, types] of [
+      ["c_map_failed", "'Mapping' and 'bigint'"],
+      ["c_shmat_failed", "'Attachment' and 'number'"],
+    ]) {
+      const failed = run(name).reply;
+      expect(failed.evalue).toBe(
+        `2:5 - This comparison appears to be unintentional because the types ${types} have no overlap.`,
+      );
+      expect(failed.traceback.at(-1)).toMatch(
+        /^ {4}note: shmat and mmap return the Attachment or Mapping, or throw: .* never \(void \*\) -1 or MAP_FAILED\./,
+      );
+    }
     const nul = run("c_null").reply;
     expect(nul.evalue).toBe("1:22 - Cannot find name 'NULL'.");
     expect(nul.traceback).toContain("    note: C's NULL is null here (mmap(null, ...), shmat(id, null, 0)).");
