@@ -62,8 +62,43 @@ export function transpileForChild(source: string, fileName: string): string {
   });
   const errors = (out.diagnostics ?? []).filter((d) => d.category === t.DiagnosticCategory.Error);
   if (errors.length > 0) throw syntaxError(errors, source, fileName);
-  // The wrapper goes on the first line, so the source map's line numbers stay right.
-  return PREFIX + out.outputText + SUFFIX;
+  // The wrapper goes on the first line, so the source map's line numbers stay right; its columns
+  // on that line move by the wrapper's length.
+  return PREFIX + withFirstLineShifted(out.outputText, PREFIX.length) + SUFFIX;
+}
+
+const INLINE_MAP = /^\/\/# sourceMappingURL=data:application\/json;base64,(.*)$/m;
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/**
+ * `code` with its inline source map saying that everything on the first generated line now
+ * starts `by` columns later. Without it, an error on a one-line child's line 1 was reported that
+ * many columns to the right (`child.ts:1:26` for a call at column 11), caret and all. Only the
+ * first segment of the line holds an absolute column (source map v3: the others are relative
+ * to it), so that one number, a base64 VLQ, is all that changes.
+ */
+function withFirstLineShifted(code: string, by: number): string {
+  return code.replace(INLINE_MAP, (line, payload: string) => {
+    const map = JSON.parse(Buffer.from(payload, "base64").toString("utf8")) as { mappings: string };
+    if (map.mappings === "" || map.mappings[0] === ";" || map.mappings[0] === ",") return line;
+    let value = 0;
+    let shift = 0;
+    let i = 0;
+    for (let digit = 32; digit & 32; i++, shift += 5) {
+      digit = BASE64.indexOf(map.mappings[i]);
+      value += (digit & 31) << shift;
+    }
+    const column = (value & 1 ? -(value >>> 1) : value >>> 1) + by;
+    let rest = column < 0 ? (-column << 1) | 1 : column << 1;
+    let encoded = "";
+    do {
+      const digit = rest & 31;
+      rest >>>= 5;
+      encoded += BASE64[rest ? digit | 32 : digit];
+    } while (rest);
+    map.mappings = encoded + map.mappings.slice(i);
+    return `//# sourceMappingURL=data:application/json;base64,${Buffer.from(JSON.stringify(map)).toString("base64")}`;
+  });
 }
 
 function syntaxError(diagnostics: readonly TS.Diagnostic[], source: string, fileName: string): SyntaxError {
