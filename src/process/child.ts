@@ -4,6 +4,8 @@
 //  - it writes no core file when it crashes on purpose (RLIMIT_CORE soft limit 0);
 //  - `import … from "tslab-ipc"` means this package's dist/index.js, from any cwd, and bare
 //    imports the cwd cannot resolve fall back to this package's own node_modules;
+//  - a name of this package used without its import (`mmap is not defined`: the notebook
+//    preloads the API, a child does not) is named as such in the error Node prints;
 //  - process.argv.slice(2) are the args the parent passed;
 //  - the script comes on fd 3, a pipe spawnTs writes and closes, so nothing of it is on disk.
 import fs from "fs";
@@ -72,6 +74,25 @@ function resolveOurPackage(root: string, cwd: string): void {
   };
 }
 
+/**
+ * The error Node prints for `mmap is not defined` says, when the name is one of this package's
+ * exports, what to import. A monitor: it runs before Node prints the error, and changes
+ * nothing else (exit code 1, the stack, the printing are Node's). The package is loaded only
+ * then, to read its names.
+ */
+function noteMissingImports(index: string): void {
+  process.on("uncaughtExceptionMonitor", (error) => {
+    const name = error instanceof ReferenceError ? /^([\w$]+) is not defined$/.exec(error.message)?.[1] : undefined;
+    if (name === undefined) return;
+    try {
+      if (!Object.hasOwn(require(index), name)) return;
+    } catch {
+      return;
+    }
+    error.message += `\n  note: ${name} is tslab-ipc's. A child does not get the names a notebook preloads: start its source with import { ${name} } from "tslab-ipc";`;
+  });
+}
+
 function main(): void {
   dieWithParent();
   noCoreFiles();
@@ -92,6 +113,7 @@ function main(): void {
 
   const cwd = process.cwd();
   resolveOurPackage(root, cwd);
+  noteMissingImports(path.join(root, "dist", "index.js"));
   // A module that seems to live in the cwd: relative imports resolve from there.
   const filename = path.join(cwd, fileName);
   process.argv = [process.argv[0], filename, ...process.argv.slice(2)];

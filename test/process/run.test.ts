@@ -143,6 +143,29 @@ describe("how a child ends", () => {
     expect(r.stderr).toMatch(/child\.ts:2:7/);
   });
 
+  test("an error on line 1 is at its own column, though the wrapper for top-level await shares that line", async () => {
+    const r = await runTs("const n: number = nope(4096);", { quiet: true });
+    expect(r.code).toBe(1);
+    // "nope" is at column 19 of the source; the wrapper's 15 characters put it at 30.
+    expect(r.stderr).toMatch(/child\.ts:1:19\)/);
+    expect(r.stderr).toContain(`const n: number = nope(4096);\n${" ".repeat(18)}^\n`);
+    expect(r.stderr).toContain("ReferenceError: nope is not defined\n    at "); // not a name of ours: no note
+  });
+
+  test("a name of this package used without its import: the error says what to import", async () => {
+    const r = await runTs(
+      `import { IPC_CREAT } from "tslab-ipc";\nconst m = mmap(null, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);`,
+      {
+        quiet: true,
+      },
+    );
+    expect({ code: r.code, signal: r.signal }).toEqual({ code: 1, signal: null });
+    expect(r.stderr).toContain(
+      'ReferenceError: mmap is not defined\n  note: mmap is tslab-ipc\'s. A child does not get the names a notebook preloads: start its source with import { mmap } from "tslab-ipc";\n    at ',
+    );
+    expect(r.stderr).toMatch(/child\.ts:2:11\)/);
+  });
+
   test("a script larger than a pipe's buffer (64 KiB) arrives whole", async () => {
     const source = `const xs: number[] = [${Array.from({ length: 40_000 }, (_, i) => i).join(",")}];
 console.log(xs.length, xs[39_999]);`;
