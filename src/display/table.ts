@@ -5,6 +5,15 @@ import { validateArray, validateStringArray } from "../validators";
 import { recordsTable, recordsText } from "./html";
 import { JUPYTER_DISPLAY, type MimeBundle } from "./mime";
 
+/**
+ * Rows a table shows in full. Longer, it shows its first HEAD and last TAIL rows and says how
+ * many it left out (as pandas does past 60): a table of 65,536 pages was 12 MB of HTML in the
+ * notebook, which the browser had to lay out. `rows` and `records()` keep every row.
+ */
+const SHOWN_IN_FULL = 60;
+const HEAD = 30;
+const TAIL = 10;
+
 /** A table that shows itself in the notebook (display(t), or as a cell's last expression). */
 export class Table {
   readonly columns: string[];
@@ -23,15 +32,29 @@ export class Table {
     return this.rows.map((r) => Object.fromEntries(this.columns.map((c, i) => [c, r[i]])));
   }
 
-  /** HTML and aligned text. */
+  /** HTML and aligned text; past 60 rows, the first 30 and the last 10. */
   [JUPYTER_DISPLAY](): MimeBundle {
-    return { "text/html": recordsTable(this.caption, this.columns, this.rows), "text/plain": this.toString() };
+    const { caption, rows } = this.#shown();
+    return { "text/html": recordsTable(caption, this.columns, rows), "text/plain": this.toString() };
   }
 
-  /** The aligned text form. */
+  /** The aligned text form; past 60 rows, the first 30 and the last 10. */
   toString(): string {
-    const text = recordsText(this.caption, this.columns, this.rows);
-    return this.caption ? text : text.slice(text.indexOf("\n") + 1);
+    const { caption, rows } = this.#shown();
+    const text = recordsText(caption, this.columns, rows);
+    return caption ? text : text.slice(text.indexOf("\n") + 1);
+  }
+
+  /** What the display shows: every row, or the first and last ones with a row marking the gap. */
+  #shown(): { caption: string; rows: unknown[][] } {
+    const n = this.rows.length;
+    if (n <= SHOWN_IN_FULL) return { caption: this.caption, rows: this.rows };
+    const gap = this.columns.map((_, i) => (i === 0 ? `… ${(n - HEAD - TAIL).toLocaleString("en-US")} rows` : "…"));
+    const note = `${HEAD + TAIL} of ${n.toLocaleString("en-US")} rows shown; .rows and .records() hold them all`;
+    return {
+      caption: this.caption ? `${this.caption} (${note})` : note,
+      rows: [...this.rows.slice(0, HEAD), gap, ...this.rows.slice(n - TAIL)],
+    };
   }
 }
 

@@ -104,3 +104,29 @@ test("table(): aligned text, HTML, records; rows must match the columns", () => 
   expect(t.records()[1]).toEqual({ pages: 4096, faults: 256 });
   expect(() => table(["a"], [[1, 2]])).toThrow(RangeError);
 });
+
+test("table(): past 60 rows the display shows the first 30 and the last 10, and says so; .rows keeps all", () => {
+  const { table, displayDataOf } = require("../../src") as typeof import("../../src");
+  const all = Array.from({ length: 65536 }, (_, page) => [page, page % 7]);
+  const t = table(["page", "faults"], all, "faults per page");
+  const lines = String(t).split("\n");
+  expect(lines[0]).toBe("faults per page (40 of 65,536 rows shown; .rows and .records() hold them all)");
+  expect(lines.length).toBe(1 + 1 + 30 + 1 + 10);
+  expect(lines[2].split(/\s+/)).toEqual(["0", "0"]);
+  expect(lines[32]).toMatch(/^… 65,496 rows\s+…$/);
+  expect(lines.at(-1)!.split(/\s+/)).toEqual(["65535", String(65535 % 7)]);
+  const html = String(displayDataOf(t).data["text/html"]);
+  expect(html.match(/<tr>/g)!.length).toBe(1 + 41); // the header, 40 rows and the gap
+  expect(html.length).toBeLessThan(10_000); // all 65,536 rows were 8 MB
+  expect(t.rows.length).toBe(65536);
+  expect(t.records()[65535]).toEqual({ page: 65535, faults: 65535 % 7 });
+  // 60 rows are all shown.
+  expect(
+    String(
+      table(
+        ["a"],
+        all.slice(0, 60).map(([p]) => [p]),
+      ),
+    ).split("\n").length,
+  ).toBe(61);
+});
