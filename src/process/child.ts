@@ -13,6 +13,7 @@ import Module from "module";
 import path from "path";
 import { fn } from "../ffi/libc";
 import { withCode } from "../codes";
+import { onUncaughtError } from "./lifecycle";
 
 const PR_SET_PDEATHSIG = 1;
 const RLIMIT_CORE = 4;
@@ -76,13 +77,14 @@ function resolveOurPackage(root: string, cwd: string): void {
 
 /**
  * The error Node prints for `mmap is not defined` says, when the name is one of this package's
- * exports, what to import. A monitor: it runs before Node prints the error, and changes
- * nothing else (exit code 1, the stack, the printing are Node's). The package is loaded only
- * then, to read its names.
+ * exports, what to import. It runs before Node prints the error (lifecycle.onUncaughtError) and
+ * changes nothing else: exit code 1, the stack, the printing are Node's. The package is loaded
+ * only then, to read its names.
  */
 function noteMissingImports(index: string): void {
-  process.on("uncaughtExceptionMonitor", (error) => {
-    const name = error instanceof ReferenceError ? /^([\w$]+) is not defined$/.exec(error.message)?.[1] : undefined;
+  onUncaughtError((error) => {
+    if (!(error instanceof ReferenceError)) return;
+    const name = /^([\w$]+) is not defined$/.exec(error.message)?.[1];
     if (name === undefined) return;
     try {
       if (!Object.hasOwn(require(index), name)) return;

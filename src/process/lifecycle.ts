@@ -1,5 +1,6 @@
-// The one owner of this process's exit and signal hooks (exit, SIGINT, SIGTERM, SIGHUP). Every
-// other module registers here; none calls process.on for a signal or for exit.
+// The one owner of this process's exit and signal hooks (exit, SIGINT, SIGTERM, SIGHUP), and of
+// its look at an uncaught error before Node prints it. Every other module registers here; none
+// calls process.on.
 //
 // Invariants:
 // - Exit hooks (cleanup: created objects, lab folder, child processes) run at most once, last
@@ -37,6 +38,7 @@ const TERMINATION_SIGNALS: readonly TerminationSignal[] = ["SIGTERM", "SIGHUP"];
 const exitHooks = new Set<() => void>();
 const interruptHooks = new Set<() => void>();
 const terminateHooks = new Set<(signal: TerminationSignal) => void>();
+const uncaughtHooks = new Set<(error: unknown) => void>();
 let host: Required<HostPolicy> = { handlesInterrupts: false, handlesTermination: false };
 let exitHooksRan = false;
 // Above 0 while a call blocks the JavaScript thread with the signals at their default (withDefaultSignals).
@@ -88,14 +90,19 @@ function onProcessExit(): void {
   runExitHooks();
 }
 
+function onUncaught(error: unknown): void {
+  for (const hook of [...uncaughtHooks]) runHook(() => hook(error), "uncaught error");
+}
+
 // The events we listen to, as we left them. Not read back from process.listeners(): Node takes
 // every SIGINT listener away while a script runs with breakOnSigint (how tslab runs a cell) and
 // gives them back after. Read back, a hook registered meanwhile (a session's first segment)
 // put ours back at once, and libuv's handler then took SIGINT from the script's watchdog: that
 // cell could no longer be interrupted, and the interrupt was lost.
-const listening = new Set<NodeJS.Signals | "exit">();
+type ProcessEvent = NodeJS.Signals | "exit" | "uncaughtExceptionMonitor";
+const listening = new Set<ProcessEvent>();
 
-function setListening(event: NodeJS.Signals | "exit", listener: (...args: never[]) => void, wanted: boolean): void {
+function setListening(event: ProcessEvent, listener: (...args: never[]) => void, wanted: boolean): void {
   if (wanted === listening.has(event)) return;
   if (wanted) {
     process.on(event as NodeJS.Signals, listener as NodeJS.SignalsListener);
@@ -111,6 +118,7 @@ function sync(): void {
   if (dying) return;
   const cleanup = exitHooks.size > 0 && !exitHooksRan;
   setListening("exit", onProcessExit, cleanup);
+  setListening("uncaughtExceptionMonitor", onUncaught, uncaughtHooks.size > 0);
   const listen = defaultSignals === 0;
   const interrupt = listen && (interruptHooks.size > 0 || (cleanup && !host.handlesInterrupts));
   setListening("SIGINT", onSigint, interrupt);
@@ -145,6 +153,15 @@ export function onInterrupt(hook: () => void): Unregister {
 /** Runs `hook(signal)` on every SIGTERM and SIGHUP, before the exit hooks. */
 export function onTerminate(hook: (signal: "SIGTERM" | "SIGHUP") => void): Unregister {
   return register(terminateHooks, hook, "hook");
+}
+
+/**
+ * Runs `hook(error)` when an error is about to end the process (Node's uncaughtExceptionMonitor,
+ * before Node prints it): a hook may add to the error's message, and should do nothing else.
+ * Node still prints the error and exits with code 1, as with nobody looking.
+ */
+export function onUncaughtError(hook: (error: unknown) => void): Unregister {
+  return register(uncaughtHooks, hook, "hook");
 }
 
 /**

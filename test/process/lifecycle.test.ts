@@ -1,7 +1,7 @@
 // One owner of exit and signal hooks (src/process/lifecycle.ts), one test per policy: no host
 // (clean up, then die of the signal), a host that handles interrupts (the kernel), a host that
 // handles termination (the notebook launcher). Each runs in a child: the signals are real.
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import fs from "fs";
 import path from "path";
 import { distIndex, repoRoot } from "../helpers";
@@ -136,6 +136,32 @@ test("a hook registered while a cell runs (its first segment) leaves SIGINT to t
 test("a failing hook does not keep the others from running", async () => {
   const r = await runChild(`lc.onExit(() => say("ran")); lc.onExit(() => { throw new Error("boom"); });`, "SIGTERM");
   expect(r).toEqual({ code: null, signal: "SIGTERM", lines: ["ready", "ran"] });
+});
+
+test("onUncaughtError: a hook adds to the message of an error about to end the process; Node prints it and exits 1", () => {
+  const code = `
+    const lc = require(${JSON.stringify(distIndex)}).lifecycle;
+    const off = lc.onUncaughtError(() => { throw new Error("a failing hook is reported, not fatal"); });
+    lc.onUncaughtError((e) => { e.message += " (noted)"; });
+    const gone = lc.onUncaughtError(() => { throw new Error("never runs"); });
+    gone();
+    console.log(process.listenerCount("uncaughtExceptionMonitor"));
+    setImmediate(() => { throw new TypeError("boom"); });`;
+  const r = spawnSync(process.execPath, ["-e", code], { encoding: "utf8" });
+  expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: "1\n" });
+  expect(r.stderr).toContain("tslab-ipc: uncaught error hook failed: a failing hook is reported, not fatal");
+  expect(r.stderr).toContain("TypeError: boom (noted)\n    at ");
+  expect(r.stderr).not.toContain("never runs");
+  // Unregistered, the listener goes with the last hook.
+  const none = spawnSync(
+    process.execPath,
+    [
+      "-e",
+      `const lc = require(${JSON.stringify(distIndex)}).lifecycle; lc.onUncaughtError(() => {})(); console.log(process.listenerCount("uncaughtExceptionMonitor"))`,
+    ],
+    { encoding: "utf8" },
+  );
+  expect(none.stdout).toBe("0\n");
 });
 
 test("no file in src/ but the lifecycle module listens to process signals or exit", () => {
