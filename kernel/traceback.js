@@ -173,8 +173,31 @@ const C_HABITS = [
     "shmat and mmap return the Attachment or Mapping, or throw: a failure is an IpcError whose code is " +
       "C's errno name (err.code === 'EINVAL'), never (void *) -1 or MAP_FAILED. Use it without the check, or catch the error.",
   ],
-  [/^Cannot find name 'NULL'\.$/, "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
 ];
+
+/** The lecture's C library calls and names, and what a cell writes instead ("Cannot find name"). */
+const C_NAMES = new Map([
+  ["NULL", "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
+  ["printf", 'console.log(...) prints a line; util.format("%s", ...) formats as printf does.'],
+  ["sprintf", 'util.format("%s", ...) formats as sprintf does (import util from "util").'],
+  ["perror", "a failed call throws an IpcError; its message is what perror would print, its code the errno name."],
+  ["exit", "throw an Error to stop a cell; process.exit would end the kernel."],
+  ["strcpy", "attachment.writeString(text) copies a string and its NUL into the memory."],
+  ["strncpy", "attachment.writeString(text) copies a string and its NUL into the memory, refusing what does not fit."],
+  ["strcmp", 'strings compare with === (a.readString() === "read").'],
+  ["scanf", 'await input("prompt: ") reads a line from the student.'],
+  ["sleep", "await new Promise((r) => setTimeout(r, 1000)) waits a second, and the cell can be interrupted."],
+  [
+    "open",
+    'fs.openSync(path, "r+") opens a file and returns its descriptor (import fs from "fs"); O_RDWR | O_CREAT work as its flags.',
+  ],
+  ["close", "fs.closeSync(fd) closes a descriptor of fs.openSync; a mapping stays valid after it, as in C."],
+  ["write", 'fs.writeSync(fd, data) writes to a descriptor of fs.openSync (import fs from "fs").'],
+  ["read", 'fs.readSync(fd, buffer) reads from a descriptor of fs.openSync (import fs from "fs").'],
+  ["lseek", 'fs.writeSync(fd, buffer, 0, length, position) writes at a position (import fs from "fs").'],
+  ["argv", "a cell has no command line: give the value a name; a child's arguments are process.argv.slice(2)."],
+]);
+const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 
 /**
  * Jupyter's error fields for TypeScript diagnostics (tslab's, already in cell coordinates).
@@ -187,13 +210,21 @@ function describeDiagnostics(diags, source) {
     .map((d) => `${d.fileName ? d.fileName + " " : ""}${d.line}:${d.character} - ${d.message}`)
     .join("\n");
   const traceback = [`TSError: ⨯ Unable to compile TypeScript`];
+  const given = new Set();
   for (const d of diags) {
     traceback.push(`${d.fileName || "cell"} line ${d.line}, column ${d.character}: ${d.message}`);
     if (!d.fileName && lines[d.line - 1] !== undefined) {
       traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
       traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
     }
-    for (const [habit, note] of C_HABITS) if (habit.test(d.message)) traceback.push(`    note: ${note}`);
+    const found = C_HABITS.filter(([habit]) => habit.test(d.message)).map(([, note]) => note);
+    const cName = C_NAMES.get(UNKNOWN_NAME.exec(d.message)?.[1] ?? "");
+    if (cName !== undefined) found.push(cName);
+    // Under the first diagnostic that calls for it: argv[1] and argv[2] get one note.
+    for (const note of found.filter((n) => !given.has(n))) {
+      given.add(note);
+      traceback.push(`    note: ${note}`);
+    }
   }
   return { ename: "TSError", evalue, traceback };
 }

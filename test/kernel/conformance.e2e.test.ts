@@ -197,6 +197,18 @@ describeWithSuite("what the suite cannot express", () => {
         /^ {4}note: shmat and mmap return the Attachment or Mapping, or throw: .* never \(void \*\) -1 or MAP_FAILED\./,
       );
     }
+    // TypeScript's messages for the slides' C library names, each with its note, argv's once.
+    const names = run("c_names").reply;
+    expect(names.evalue.split("\n").map((l: string) => l.replace(/^\d+:\d+ - /, ""))).toEqual([
+      "Cannot find name 'strcmp'.",
+      "Cannot find name 'argv'.",
+      "Cannot find name 'printf'.",
+      "Cannot find name 'argv'.",
+      "Cannot find name 'sleep'.",
+    ]);
+    expect(
+      names.traceback.filter((l: string) => l.startsWith("    note: ")).map((l: string) => l.split(" ")[5]),
+    ).toEqual(["strings", "a", "console.log(...)", "await"]);
     const nul = run("c_null").reply;
     expect(nul.evalue).toBe("1:22 - Cannot find name 'NULL'.");
     expect(nul.traceback).toContain("    note: C's NULL is null here (mmap(null, ...), shmat(id, null, 0)).");

@@ -76,6 +76,30 @@ describe("traceback", () => {
     // No note where no C habit is recognised.
     expect(d.traceback.filter((l: string) => l.includes("note:"))).toEqual([]);
   });
+
+  test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
+    const notes = (message: string) =>
+      describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
+        l.startsWith("    note: "),
+      );
+    expect(notes("Cannot find name 'printf'.")).toEqual([
+      '    note: console.log(...) prints a line; util.format("%s", ...) formats as printf does.',
+    ]);
+    // TS2552 adds a guess; the note still comes.
+    expect(notes("Cannot find name 'exit'. Did you mean 'exec'?")).toEqual([
+      "    note: throw an Error to stop a cell; process.exit would end the kernel.",
+    ]);
+    for (const name of ["perror", "strncpy", "sleep", "scanf", "open", "argv", "write", "NULL"])
+      expect(notes(`Cannot find name '${name}'.`)).toHaveLength(1);
+    expect(notes("Cannot find name 'frobnicate'.")).toEqual([]);
+    // One note however often the name comes (argv[1], argv[2]).
+    const twice = describeDiagnostics(
+      [1, 13].map((character) => ({ fileName: "", line: 1, character, message: "Cannot find name 'argv'." })),
+      "f(argv[1], argv[2])",
+    ).traceback;
+    expect(twice.filter((l: string) => l.startsWith("    note: "))).toHaveLength(1);
+    expect(notes("Cannot find name 'printfx'.")).toEqual([]);
+  });
 });
 
 const base = bareTempBase();
