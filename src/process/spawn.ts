@@ -5,7 +5,8 @@
 // it arrives, looked up at that moment (tslab replaces those functions to route output into
 // the cell). Children never outlive this process: they are killed when it ends (an exit hook of
 // src/process/lifecycle.ts), and each child asks the kernel to SIGKILL it when its parent dies
-// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed. The child's code reaches it
+// (PR_SET_PDEATHSIG), which also covers a parent that is SIGKILLed. What a child killed by a
+// signal made and could not remove is removed when it ends (reap()). The child's code reaches it
 // through a pipe (its fd 3), never a file: a parent or child killed at any moment leaves nothing
 // on disk.
 import { spawn, type ChildProcess } from "child_process";
@@ -14,6 +15,7 @@ import { performance } from "perf_hooks";
 import type { Writable } from "stream";
 import { StringDecoder } from "string_decoder";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
+import { reap } from "../sys/registry";
 import { validateCString, validateInteger, validateObject, validateOptions } from "../validators";
 import { onExit } from "./lifecycle";
 import { childBootstrap, packageRoot } from "./paths";
@@ -302,6 +304,13 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
       });
       // As a shell does: say so when a child dies of a signal or a timeout.
       if ((signal !== null || timedOut) && o.quiet !== true) process.stderr.write(result.summary + "\n");
+      // A child killed by a signal may not have removed what it made (SIGKILL, a crash, a
+      // signal while it blocked): removed now, as its exit would have, not at the next reap().
+      if (signal !== null) {
+        const left = reap().removed.length;
+        if (left > 0 && o.quiet !== true)
+          process.stderr.write(`${prefix}tslab-ipc: removed ${left} object(s) left by processes that died\n`);
+      }
       resolve(result);
     });
   });

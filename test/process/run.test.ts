@@ -266,6 +266,46 @@ console.log(xs.length, xs[39_999]);`;
   });
 });
 
+describe("what a child killed by a signal made", () => {
+  const segmentExists = (id: number) =>
+    fs
+      .readFileSync("/proc/sysvipc/shm", "utf8")
+      .split("\n")
+      .slice(1)
+      .some((l) => l.trim().split(/\s+/)[1] === String(id));
+  // Each child makes a segment (no persist: its exit would remove it) and a POSIX object, then dies
+  // without running its exit hooks.
+  const child = (death: string) => `
+    import { SharedSegment, PosixShm, uniqueName } from "tslab-ipc";
+    const seg = SharedSegment.create({ size: 4096 });
+    const obj = PosixShm.create("/" + uniqueName("child"), 4096);
+    console.log(JSON.stringify({ id: seg.id, name: obj.name }));
+    ${death}`;
+
+  test.each([
+    ["SIGKILL", 'process.kill(process.pid, "SIGKILL");'],
+    [
+      "SIGSEGV",
+      'import { mapAnonymous, mprotect, PROT_READ } from "tslab-ipc";\n const m = mapAnonymous(4096); mprotect(m, 4096, PROT_READ); m.buffer[0] = 1;',
+    ],
+  ])("%s: removed when the child ends, and said so", async (signal, death) => {
+    const { result, stderr } = await capture(() => runTs(child(death)));
+    expect(result.signal).toBe(signal);
+    const made = JSON.parse(result.stdout.trim().split("\n")[0]);
+    expect({ segment: segmentExists(made.id), posix: fs.existsSync(path.join("/dev/shm", made.name)) }).toEqual({
+      segment: false,
+      posix: false,
+    });
+    expect(stderr).toMatch(/tslab-ipc: removed [2-9]\d* object\(s\) left by processes that died\n/);
+  });
+
+  test("a child that exits keeps its own promise: nothing to remove, nothing said", async () => {
+    const { result, stderr } = await capture(() => runTs(child("")));
+    expect(result.code).toBe(0);
+    expect(stderr).toBe("");
+  });
+});
+
 describe("options", () => {
   test("args, env, cwd, and tslab-ipc resolving from a folder outside the package", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-cwd-"));
