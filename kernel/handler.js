@@ -390,6 +390,10 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       await inputSent;
       // tslab compiles the rewritten cell (same lines); tracebacks show what the student wrote.
       const ok = await this.cellExecutor.execute(rewriteCell(source));
+      // Node reports a promise the cell rejected and nobody awaited once this turn of the event
+      // loop is over: one more turn, so that the report is in this cell's output before its idle
+      // status. After it, front ends have let go of the cell, and the report was lost.
+      await new Promise((resolve) => setImmediate(resolve));
       if (!ok) {
         const failure = thrown.length
           ? describeThrown(thrown[0])

@@ -86,7 +86,7 @@ const lap = (/** @type {string} */ phase) => {
 const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
-const { installCellNames } = require("./traceback");
+const { describeThrown, installCellNames } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, logToTerminal } = require("./handler");
 const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
@@ -289,9 +289,13 @@ function installProcessHooks({ handler, cleanup, lifecycle }) {
   lifecycle.onExit(cleanup);
   lifecycle.onTerminate(() => process.exit(0));
   watchParent();
-  // Not signals: a cell's stray error is logged, not fatal (tslab does the same).
-  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
-  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
+  // Not signals: a cell's stray error is logged, not fatal (tslab does the same), in the output of
+  // the cell running then (or of the last one), traced as a cell's error is: its cell lines, not
+  // vm's and tslab's frames.
+  const report = (/** @type {string} */ what, /** @type {unknown} */ thrown) =>
+    console.error(`${what} ${describeThrown(thrown).traceback.join("\n")}`);
+  process.on("uncaughtException", (err) => report("UncaughtException:", err));
+  process.on("unhandledRejection", (reason) => report("UnhandledPromiseRejection:", reason));
   return interrupts;
 }
 

@@ -214,6 +214,18 @@ describeWithSuite("what the suite cannot express", () => {
     expect(nul.traceback).toContain("    note: C's NULL is null here (mmap(null, ...), shmat(id, null, 0)).");
   });
 
+  test("a promise the cell rejects and nobody awaits is reported in that cell's output, traced to its lines", () => {
+    const r = run("unawaited");
+    expect(r.reply.status).toBe("ok");
+    const stderr = r.outputs
+      .filter((o) => o.type === "stream" && o.name === "stderr")
+      .map((o) => o.text)
+      .join("");
+    expect(stderr).toContain("UnhandledPromiseRejection: RangeError: in f\n    at f (In[");
+    expect(stderr).toMatch(/line 2\)?\n {8}2 \| f\(\); 'called'\n/);
+    expect(stderr).not.toMatch(/node:vm|runInThisContext|kernel[/]traceback/);
+  });
+
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
     const r = run("no_stdin");
     expect(r.reply.status).toBe("error");
