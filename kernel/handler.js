@@ -172,6 +172,8 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.consoleTarget = consoleTarget;
     this.display = display;
     this.history = options.history;
+    /** Cells ended whose history entry is not written yet (handleExecute). @type {Array<() => void>} */
+    this.unrecorded = [];
     this.repoRoot = options.repoRoot;
     this.ts = options.ts;
     /**
@@ -418,11 +420,20 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       }
       stream.flush();
       // Recorded once the reply and the idle status are on their way (~0.15 ms of file calls off
-      // the cell's round trip), before any request that arrives after them is read.
+      // the cell's round trip). A history_request read before then records it first
+      // (recordHistory), so the history holds every cell whose reply has gone: the cell now ends
+      // in the check phase (the turn above), and the request can come in the next poll.
       const history = this.history;
-      if (history && req.store_history !== false && !req.silent)
-        setImmediate(() => history.add(count, source, resultText));
+      if (history && req.store_history !== false && !req.silent) {
+        this.unrecorded.push(() => history.add(count, source, resultText));
+        setImmediate(() => this.recordHistory());
+      }
     }
+  }
+
+  /** Writes the history entries of the cells that have ended, oldest first. */
+  recordHistory() {
+    for (const add of this.unrecorded.splice(0)) add();
   }
 
   /** @param {any} req */
@@ -654,6 +665,10 @@ class IpcZmqServer extends ZmqServer {
       } else if (type === "execute_request") {
         await this.handleExecute(sock, msgAsTslabs);
       } else if (type === "history_request") {
+        // After the cells asked for before it, and with them, as ipykernel's one shell thread
+        // answers: a client that sends execute and history_request back to back sees that cell.
+        await this.ipcHandler.queue;
+        this.ipcHandler.recordHistory();
         this.reply(sock, msg, "history_reply", {
           status: "ok",
           history: this.ipcHandler.history?.query(msg.content) ?? [],

@@ -243,6 +243,11 @@ describeWithSuite("what the suite cannot express", () => {
     ]);
   });
 
+  test("a history_request sent right behind an execute_request is answered after that cell, and holds it", () => {
+    const history = shell("history_pipelined").content.history as Array<[number, number, string]>;
+    expect(history.map((h) => h[2]).at(-1)).toBe("const pipelined = 7;");
+  });
+
   test("history is kept across kernel sessions, and a corrupt history file does not stop a kernel", () => {
     const history = shell("history_tail").content.history as Array<[number, number, string]>;
     const sessions = new Set(history.map((h) => h[0]));
