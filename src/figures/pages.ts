@@ -5,7 +5,8 @@ import { PageStateRecording, pageStateName } from "../measure/dirty";
 import { FaultTimeline } from "../measure/timeline";
 import { validateOptions } from "../validators";
 import { Figure } from "./figure";
-import { heatmap, type PlotOptions } from "./plot";
+import { heatmap } from "./heatmap";
+import type { PlotOptions } from "./layout";
 
 /** Options of `plot.pageStates`. */
 export interface PageStatesPlotOptions extends PlotOptions {

@@ -5,6 +5,8 @@ import { ResidencyRecording } from "../measure/residency";
 import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE_RANGE } from "../codes";
 import { validateNumberArray, validateOptions } from "../validators";
 import { Figure } from "./figure";
+import { heatmap } from "./heatmap";
+import { layoutOf, summaryOf, type PlotOptions } from "./layout";
 import type { PageStateRecording } from "../measure/dirty";
 import type { FaultTimeline } from "../measure/timeline";
 import {
@@ -14,15 +16,8 @@ import {
   type PageStatesPlotOptions,
 } from "./pages";
 
-/** Options every figure takes: titles of the plot and the axes, and its size in pixels. */
-export interface PlotOptions {
-  title?: string;
-  xTitle?: string;
-  yTitle?: string;
-  /** Pixel size; by default the figure fills the output's width and is 450 px high. */
-  width?: number;
-  height?: number;
-}
+export type { PlotOptions } from "./layout";
+export type { HeatmapOptions } from "./heatmap";
 
 /** Named numeric series: { "MS_SYNC": samples, ... }, or LatencyResults (named by their label). */
 export type SeriesInput = Record<string, ArrayLike<number> | LatencyResult> | LatencyResult | LatencyResult[];
@@ -62,28 +57,6 @@ function toSeries(input: SeriesInput, name: string): Series[] {
   for (const s of list)
     if (s.values.length === 0) throw new ERR_INVALID_ARG_VALUE_RANGE(`${name}.${s.name}`, s.values, "is empty");
   return list;
-}
-
-function layoutOf(
-  opts: PlotOptions,
-  defaults: { xTitle?: string; yTitle?: string },
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  const layout: Record<string, unknown> = {
-    margin: { t: opts.title ? 50 : 20, r: 20, b: 50, l: 60 },
-    xaxis: { title: { text: opts.xTitle ?? defaults.xTitle ?? "" } },
-    yaxis: { title: { text: opts.yTitle ?? defaults.yTitle ?? "" } },
-    height: opts.height ?? 450,
-    ...extra,
-  };
-  if (opts.title) layout.title = { text: opts.title };
-  if (opts.width !== undefined) layout.width = opts.width;
-  return layout;
-}
-
-function summaryOf(kind: string, opts: PlotOptions, series: number, points: number): string {
-  const of = opts.title ? ` of ${opts.title}` : "";
-  return `Figure: ${kind}${of}, ${series} series, ${points} points`;
 }
 
 function unitOf(list: Series[]): string | undefined {
@@ -206,37 +179,6 @@ export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
   if (opts.logX) (layout.xaxis as Record<string, unknown>).type = "log";
   const points = list.reduce((a, s) => a + s.values.length, 0);
   return new Figure(data, layout, summaryOf("ECDF", opts, list.length, points));
-}
-
-/** Options of `plot.heatmap`. */
-export interface HeatmapOptions extends PlotOptions {
-  /** Column coordinates (length = z[0].length) and row coordinates (length = z.length). */
-  x?: ArrayLike<number> | string[];
-  y?: ArrayLike<number> | string[];
-  colorscale?: string | [number, string][];
-  zmin?: number;
-  zmax?: number;
-  colorbarTitle?: string;
-}
-
-/** A heatmap of z[row][column]. */
-export function heatmap(z: ArrayLike<number>[], opts: HeatmapOptions = {}): Figure {
-  opts = validateOptions<HeatmapOptions>(opts, "options");
-  if (!Array.isArray(z) || z.length === 0) throw new ERR_INVALID_ARG_TYPE("z", "a non-empty array of rows", z);
-  const rows = z.map((r, i) => numbers(r, `z[${i}]`));
-  const cols = rows[0].length;
-  rows.forEach((r, i) => {
-    if (r.length !== cols)
-      throw new ERR_INVALID_ARG_VALUE_RANGE(`z[${i}]`, r, `has ${r.length} values, z[0] has ${cols}`);
-  });
-  const trace: Record<string, unknown> = { type: "heatmap", z: rows, colorscale: opts.colorscale ?? "Blues" };
-  if (opts.x) trace.x = Array.from(opts.x as ArrayLike<number | string>);
-  if (opts.y) trace.y = Array.from(opts.y as ArrayLike<number | string>);
-  if (opts.zmin !== undefined) trace.zmin = opts.zmin;
-  if (opts.zmax !== undefined) trace.zmax = opts.zmax;
-  if (opts.colorbarTitle) trace.colorbar = { title: { text: opts.colorbarTitle } };
-  const layout = layoutOf(opts, {}, {});
-  return new Figure([trace], layout, summaryOf("heatmap", opts, 1, rows.length * cols));
 }
 
 /** Options of `plot.residency`. */
