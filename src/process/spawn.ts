@@ -306,12 +306,13 @@ export function spawnTs(source: string, options?: RunOptions): ChildHandle {
       if ((signal !== null || timedOut) && o.quiet !== true) process.stderr.write(result.summary + "\n");
       // A child killed by a signal may not have removed what it made (SIGKILL, a crash, a
       // signal while it blocked): removed now, as its exit would have, not at the next reap().
+      // Done after resolve: a reap that fails cannot keep the result from its caller.
+      resolve(result);
       if (signal !== null) {
         const left = reap().removed.length;
         if (left > 0 && o.quiet !== true)
           process.stderr.write(`${prefix}tslab-ipc: removed ${left} object(s) left by processes that died\n`);
       }
-      resolve(result);
     });
   });
 
