@@ -7,7 +7,7 @@ import { JUPYTER_DISPLAY, type MimeBundle } from "./mime";
 
 /**
  * Rows a table shows in full. Longer, it shows its first HEAD and last TAIL rows and says how
- * many it left out (as pandas does past 60): a table of 65,536 pages was 12 MB of HTML in the
+ * many it left out (as pandas does past 60): a table of 65,536 pages was 7 MB of HTML in the
  * notebook, which the browser had to lay out. `rows` and `records()` keep every row.
  */
 const SHOWN_IN_FULL = 60;

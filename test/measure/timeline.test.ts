@@ -117,7 +117,7 @@ test("table(): past 60 rows the display shows the first 30 and the last 10, and 
   expect(lines.at(-1)!.split(/\s+/)).toEqual(["65535", String(65535 % 7)]);
   const html = String(displayDataOf(t).data["text/html"]);
   expect(html.match(/<tr>/g)!.length).toBe(1 + 41); // the header, 40 rows and the gap
-  expect(html.length).toBeLessThan(10_000); // all 65,536 rows were 8 MB
+  expect(html.length).toBeLessThan(10_000); // all 65,536 rows were 7.0 MB
   expect(t.rows.length).toBe(65536);
   expect(t.records()[65535]).toEqual({ page: 65535, faults: 65535 % 7 });
   // 60 rows are all shown.
