@@ -157,23 +157,30 @@ function describeThrown(thrown) {
 }
 
 /**
- * What a student who writes the lecture's C in a cell is told beside TypeScript's own words:
- * the C habit TypeScript rejected, and what is said here instead. Each is the diagnostic's
- * message, matched; the diagnostics themselves are never changed.
- * @type {Array<[RegExp, string]>}
+ * What a student who writes the lecture's C in a cell is told beside TypeScript's own words: the
+ * C habit TypeScript rejected, and what is written here instead. Matched on the diagnostic's
+ * message; the diagnostics themselves are never changed.
+ *
+ * C's failure checks (`shmdt(d) == -1`, `address == MAP_FAILED`): TS2367 names the two types
+ * that cannot be equal, in either order; each check is the two sets of types it is between.
+ * @type {Array<[string[], string[], string]>}
  */
-const C_HABITS = [
+const C_CHECKS = [
   [
-    /^This comparison appears to be unintentional because the types '(0' and '-1|-1' and '0)' have no overlap\.$/,
+    ["0"],
+    ["-1"],
     "tslab-ipc's calls return 0 or throw: a failure is an IpcError whose code is C's errno name " +
       "(err.code === 'EINVAL'), not -1 and perror. Call it without the check, or catch the error.",
   ],
   [
-    /^This comparison appears to be unintentional because the types '((Attachment|Mapping)' and '(number|bigint|-1|-1n)|(number|bigint|-1|-1n)' and '(Attachment|Mapping))' have no overlap\.$/,
+    ["Attachment", "Mapping"],
+    ["number", "bigint", "-1", "-1n"],
     "shmat and mmap return the Attachment or Mapping, or throw: a failure is an IpcError whose code is " +
       "C's errno name (err.code === 'EINVAL'), never (void *) -1 or MAP_FAILED. Use it without the check, or catch the error.",
   ],
 ];
+const NO_OVERLAP =
+  /^This comparison appears to be unintentional because the types '(.+)' and '(.+)' have no overlap\.$/;
 
 /** The lecture's C library calls and names, and what a cell writes instead ("Cannot find name"). */
 const C_NAMES = new Map([
@@ -199,6 +206,16 @@ const C_NAMES = new Map([
 ]);
 const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 
+/** The note for a diagnostic that a C habit caused, or undefined. @param {string} message */
+function cHabitNote(message) {
+  const types = NO_OVERLAP.exec(message);
+  if (types) {
+    const [, a, b] = types;
+    return C_CHECKS.find(([x, y]) => (x.includes(a) && y.includes(b)) || (x.includes(b) && y.includes(a)))?.[2];
+  }
+  return C_NAMES.get(UNKNOWN_NAME.exec(message)?.[1] ?? "");
+}
+
 /**
  * Jupyter's error fields for TypeScript diagnostics (tslab's, already in cell coordinates).
  * @param {Array<{ fileName: string, line: number, character: number, message: string }>} diags
@@ -217,11 +234,9 @@ function describeDiagnostics(diags, source) {
       traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
       traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
     }
-    const found = C_HABITS.filter(([habit]) => habit.test(d.message)).map(([, note]) => note);
-    const cName = C_NAMES.get(UNKNOWN_NAME.exec(d.message)?.[1] ?? "");
-    if (cName !== undefined) found.push(cName);
+    const note = cHabitNote(d.message);
     // Under the first diagnostic that calls for it: argv[1] and argv[2] get one note.
-    for (const note of found.filter((n) => !given.has(n))) {
+    if (note !== undefined && !given.has(note)) {
       given.add(note);
       traceback.push(`    note: ${note}`);
     }
