@@ -12,15 +12,13 @@
 import fs from "fs";
 import { inspect } from "util";
 import { validateFunction, validateInteger, validateOptions } from "../validators";
-import { isAlive } from "../sys/registry";
+import { SHM_DIR, isAlive } from "../sys/registry";
 import { readProcSysvShm } from "../sys/sysv";
 import { userNames } from "../sys/user-names";
 import { display, hasDisplayPublisher } from "./display";
 import { escapeHtml, recordsTable, recordsText } from "./html";
 import { JUPYTER_DISPLAY } from "./mime";
 import { onCellEnd } from "./lifecycle";
-
-const SHM_DIR = "/dev/shm";
 
 /** A POSIX shared memory object as /dev/shm shows it. */
 export interface PosixShmEntry {
