@@ -195,15 +195,20 @@ export function segmentExists(shmid: number): boolean {
     .some((l) => l.trim().split(/\s+/)[1] === String(shmid));
 }
 
-/** Ids of the System V segments this process created (cpid), to check "nothing was created". */
-export function ownSegments(): string[] {
+/** Ids of the System V segments process `pid` created (cpid) that still exist. */
+export function segmentsMadeBy(pid: number): string[] {
   return fs
     .readFileSync("/proc/sysvipc/shm", "utf8")
     .split("\n")
     .slice(1)
     .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length > 4 && f[4] === String(process.pid))
+    .filter((f) => f.length > 4 && f[4] === String(pid))
     .map((f) => f[1]);
+}
+
+/** Ids of the System V segments this process created (cpid), to check "nothing was created". */
+export function ownSegments(): string[] {
+  return segmentsMadeBy(process.pid);
 }
 
 /** The error `fn` throws (fails the test if it throws nothing), for matching code/errno/syscall. */

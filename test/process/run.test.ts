@@ -18,6 +18,7 @@ import {
   spawnTs,
 } from "../../src";
 import { useTypeScript } from "../../src/process/transpile";
+import { segmentExists } from "../helpers";
 
 const repoRoot = path.join(__dirname, "..", "..");
 const startedAt = Date.now() - 1000;
@@ -267,12 +268,6 @@ console.log(xs.length, xs[39_999]);`;
 });
 
 describe("what a child killed by a signal made", () => {
-  const segmentExists = (id: number) =>
-    fs
-      .readFileSync("/proc/sysvipc/shm", "utf8")
-      .split("\n")
-      .slice(1)
-      .some((l) => l.trim().split(/\s+/)[1] === String(id));
   // Each child makes a segment (no persist: its exit would remove it) and a POSIX object, then dies
   // without running its exit hooks.
   const child = (death: string) => `

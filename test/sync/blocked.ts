@@ -57,14 +57,3 @@ export function blockingProgram(kernelLike: boolean, setup: string, call: string
       console.log(e.message);
     }`;
 }
-
-/** Ids of the System V segments process `pid` created that still exist (/proc/sysvipc/shm's cpid). */
-export function segmentsMadeBy(pid: number): number[] {
-  return fs
-    .readFileSync("/proc/sysvipc/shm", "utf8")
-    .split("\n")
-    .slice(1)
-    .map((line) => line.trim().split(/\s+/))
-    .filter((cols) => cols.length > 4 && Number(cols[4]) === pid)
-    .map((cols) => Number(cols[1]));
-}

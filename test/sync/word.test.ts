@@ -19,7 +19,8 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
-import { blockingProgram, segmentsMadeBy, signalWhenBlocked } from "./blocked";
+import { segmentsMadeBy } from "../helpers";
+import { blockingProgram, signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
