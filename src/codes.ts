@@ -29,6 +29,7 @@
 //   ERR_SUBMISSION_CHANGED   Error       a submission's way (its links) changed while it was read
 //   ERR_SUBMISSION_TOO_LARGE Error       a submission larger than the grader reads (limits.notebookBytes)
 import { inspect } from "util";
+import { captureCallerStack } from "./caller-stack";
 
 // typeof names are written in lower case; capitalised names are classes.
 const TYPEOF_NAMES = ["string", "function", "number", "object", "Function", "Object", "boolean", "bigint", "symbol"];
@@ -147,7 +148,8 @@ function coded<A extends unknown[], E extends Error>(
 ): CodedErrorConstructor<A, E> {
   function CodedError(...args: A): Coded<E> {
     const err = new Base(message(...args));
-    Error.captureStackTrace(err, CodedError);
+    // Node's stack form `TypeError [ERR_INVALID_ARG_TYPE]: message`, from the call the user made.
+    captureCallerStack(err, CodedError, `${err.name} [${code}]: ${err.message}`);
     Object.defineProperty(err, "toString", {
       value(this: Error) {
         return `${this.name} [${code}]: ${this.message}`;

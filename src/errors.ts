@@ -1,6 +1,7 @@
 // One error class for failed system calls, shaped like Node's fs errors (code, errno, syscall,
 // path). Argument checks live in src/validators.ts, their coded errors in src/codes.ts.
 import { getSystemErrorName } from "util";
+import { captureCallerStack } from "./caller-stack";
 import { fn } from "./ffi/libc";
 
 /** What an `IpcError` names besides the errno: the path, key or shmid involved. */
@@ -23,11 +24,11 @@ export class IpcError extends Error {
   /** 'ENOENT', 'EEXIST', … or 'ERR_DETACHED' for an object that no longer owns its memory. */
   readonly code: string;
   /** The positive errno value (undefined for ERR_* codes that are not errnos). */
-  readonly errno?: number;
-  readonly syscall?: string;
-  readonly path?: string;
-  readonly key?: number;
-  readonly shmid?: number;
+  declare readonly errno?: number;
+  declare readonly syscall?: string;
+  declare readonly path?: string;
+  declare readonly key?: number;
+  declare readonly shmid?: number;
 
   constructor(code: string, message: string, fields?: ({ errno?: number; syscall?: string } & IpcErrorDetails) | null) {
     super(String(message));
@@ -39,6 +40,8 @@ export class IpcError extends Error {
     if (fields.path !== undefined) this.path = fields.path;
     if (fields.key !== undefined) this.key = fields.key;
     if (fields.shmid !== undefined) this.shmid = fields.shmid;
+    // The stack starts at the call the user made (shmget), not at the helper that threw.
+    captureCallerStack(this, new.target);
   }
 }
 
