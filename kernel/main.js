@@ -86,7 +86,7 @@ const lap = (/** @type {string} */ phase) => {
 const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
-const { describeThrown, installCellNames } = require("./traceback");
+const { describeThrown, installCellNames, installCellStacks } = require("./traceback");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, logToTerminal } = require("./handler");
 const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
@@ -102,6 +102,7 @@ function main() {
   const cwd = process.cwd();
   installTypeResolution(ts, cwd);
   installCellNames();
+  installCellStacks();
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);

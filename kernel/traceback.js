@@ -102,20 +102,40 @@ function sourceLineOf(run, line) {
   return best === null || bestScore < 0.5 ? null : best + 1;
 }
 
+const CELL_FRAME = /^(\s*at .*?)\(?(In\[\d+\]):(\d+):(\d+)\)?$/;
+const MAPPED_FRAME = /\(?(In\[\d+\]) line (\d+)\)?$/;
+
+/**
+ * "    at f (In[3]:5:9)" -> "    at f (In[3] line 2)": the frame at the line the student wrote.
+ * Null for tslab's call of the cell's wrapper (not the student's code); any other frame unchanged.
+ * @param {string} frame @returns {string | null}
+ */
+function cellFrame(frame) {
+  const m = frame.match(CELL_FRAME);
+  if (!m) return frame;
+  const run = runs.get(m[2]);
+  if (!run) return frame;
+  // The last line is tslab's call of the cell's wrapper function: not the student's code.
+  if (Number(m[3]) >= run.code.split("\n").length) return null;
+  const n = sourceLineOf(run, Number(m[3]));
+  const where = n === null ? m[2] : `${m[2]} line ${n}`;
+  // An anonymous frame names no function: "at In[3] line 2", "at async In[3] line 5".
+  return /^\s*at (?:async )?$/.test(m[1]) ? `${m[1]}${where}` : `${m[1].trimEnd()} (${where})`;
+}
+
+/** A frame at a cell's line, followed by that line: "        2 | shmget(...)". */
+/** @param {string} frame @returns {string[]} */
+function withSourceLine(frame) {
+  const m = frame.match(MAPPED_FRAME);
+  const line = m ? runs.get(m[1])?.source.split("\n")[Number(m[2]) - 1] : undefined;
+  return line === undefined ? [frame] : [frame, `        ${m?.[2]} | ${line.trim()}`];
+}
+
 /** "    at f (In[3]:5:9)" -> the frame rewritten to the source line, plus that line. */
 /** @param {string} frame @returns {string[]} */
 function mapFrame(frame) {
-  const m = frame.match(/^(\s*at .*?)\(?(In\[\d+\]):(\d+):(\d+)\)?$/);
-  if (!m) return [frame];
-  const run = runs.get(m[2]);
-  if (!run) return [frame];
-  // The last line is tslab's call of the cell's wrapper function: not the student's code.
-  if (Number(m[3]) >= run.code.split("\n").length) return [];
-  const n = sourceLineOf(run, Number(m[3]));
-  if (n === null) return [`${m[1].trimEnd()} (${m[2]})`.replace("at  (", "at (")];
-  const where = `${m[2]} line ${n}`;
-  const head = m[1].trim() === "at" ? `    at ${where}` : `${m[1].trimEnd()} (${where})`;
-  return [head, `        ${n} | ${run.source.split("\n")[n - 1].trim()}`];
+  const mapped = cellFrame(frame);
+  return mapped === null ? [] : withSourceLine(mapped);
 }
 
 /** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
@@ -124,6 +144,41 @@ function isUserFrame(frame) {
   return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(
     frame,
   );
+}
+
+const errorToString = Error.prototype.toString;
+
+/**
+ * The stack of an error that passed through a cell, as the student reads it wherever it is
+ * shown (`console.log(err)`, a caught error as a cell's value, `err.stack`): frames of the cells
+ * at the lines the student wrote, without the kernel's, tslab's and Node's machinery below them.
+ * `In[2]:6:13` was a line of the compiled cell, which the student never saw. A stack that never
+ * passed through a cell (the kernel's own errors) keeps every frame, as V8 formats it.
+ * Error.prepareStackTrace is the process's; the kernel sets it here, once.
+ */
+function installCellStacks() {
+  if (/** @type {any} */ (Error.prepareStackTrace)?.__tslabIpc) return;
+  /** @param {Error} error @param {NodeJS.CallSite[]} callSites */
+  const prepare = (error, callSites) => {
+    let header;
+    try {
+      header = errorToString.call(error);
+    } catch {
+      header = "<error>";
+    }
+    const frames = callSites.map((site) => `    at ${site}`);
+    if (!frames.some((f) => CELL_FRAME.test(f))) return [header, ...frames].join("\n");
+    /** @type {string[]} */
+    const shown = [];
+    for (const f of frames) {
+      if (!isUserFrame(f)) continue;
+      const mapped = cellFrame(f.replace(/\bat Proxy\./, "at "));
+      if (mapped !== null) shown.push(mapped);
+    }
+    return [header, ...shown].join("\n");
+  };
+  /** @type {any} */ (prepare).__tslabIpc = true;
+  Error.prepareStackTrace = prepare;
 }
 
 /**
@@ -143,6 +198,7 @@ function describeThrown(thrown) {
     const ename = String(e.name || e.constructor?.name || "Error");
     const evalue = String(e.message);
     const stack = String(e.stack || "");
+    // Already mapped when the stack passed through a cell (installCellStacks); mapped here otherwise.
     const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
     const traceback = [`${ename}: ${evalue}`];
     // "Proxy.f": functions of earlier cells are called through tslab's exports proxy.
@@ -244,4 +300,12 @@ function describeDiagnostics(diags, source) {
   return { ename: "TSError", evalue, traceback };
 }
 
-module.exports = { installCellNames, expectCell, describeThrown, describeDiagnostics, sourceLineOf, tokens };
+module.exports = {
+  installCellNames,
+  installCellStacks,
+  expectCell,
+  describeThrown,
+  describeDiagnostics,
+  sourceLineOf,
+  tokens,
+};

@@ -226,6 +226,24 @@ describeWithSuite("what the suite cannot express", () => {
     expect(stderr).not.toMatch(/node:vm|runInThisContext|kernel[/]traceback/);
   });
 
+  test("a caught error, printed or shown as the cell's value, is traced to the lines the student wrote", () => {
+    // console.log(e) of a failed call: the call the student made, then the cell's line; not the
+    // library's helpers, nor vm's, tslab's and the kernel's frames, nor the compiled code's line 6.
+    const printed = run("caught_printed")
+      .outputs.filter((o) => o.type === "stream")
+      .map((o) => o.text)
+      .join("");
+    expect(printed).toMatch(
+      /^IpcError: ENOENT: no such file or directory, shmget key 0x7e57ab1e\n {4}at shmget \([^)]*sysv\.[jt]s:\d+:\d+\)\n {4}at In\[\d+\] line 2 \{\n/,
+    );
+    expect(printed).toContain("code: 'ENOENT'");
+    expect(printed).not.toMatch(/undefined|errors\.js|throwErrno|node:vm|tslab[/]dist|kernel[/]/);
+    // An error as the cell's value, thrown after an await: an async frame at its line too.
+    expect(run("error_value").outputs.map((o) => o.data?.["text/plain"])).toEqual([
+      expect.stringMatching(/^Error: in g\n {4}at g \(In\[\d+\] line 3\)\n {4}at async In\[\d+\] line 6$/),
+    ]);
+  });
+
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
     const r = run("no_stdin");
     expect(r.reply.status).toBe("error");
