@@ -9,16 +9,17 @@
 // - The stack keeps Error.stackTraceLimit frames of its own: the frames cut are captured on top.
 // - The stack's header is V8's (`TypeError: message`), or the one given (Node's
 //   `TypeError [ERR_INVALID_ARG_TYPE]: message`).
-import { sep } from "path";
+import { join, sep } from "path";
 
-/** This package's compiled (dist/) or source (src/) root: this file sits in it. */
-const OWN_ROOT = __dirname + sep;
+/** This package's compiled and source roots (this file sits in one): a child run with source
+ * maps (spawnTs) names the frames of dist/ by their src/ files. */
+const OWN_ROOTS = ["dist", "src"].map((root) => join(__dirname, "..", root) + sep);
 /** Frames captured above the limit for the helpers that will be cut; deeper helpers just cost frames. */
 const HELPER_FRAMES = 12;
 const FRAME = /^\s+at /;
 
 function isOwnFrame(line: string): boolean {
-  return line.includes(`(${OWN_ROOT}`) || line.includes(`at ${OWN_ROOT}`);
+  return OWN_ROOTS.some((root) => line.includes(`(${root}`) || line.includes(`at ${root}`));
 }
 
 /**

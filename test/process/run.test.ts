@@ -167,6 +167,18 @@ describe("how a child ends", () => {
     expect(r.stderr).toMatch(/child\.ts:2:11\)/);
   });
 
+  test("a failed call of this package is traced from the call, at its TypeScript line, not from the package's helpers", async () => {
+    const r = await runTs(`import { shmget } from "tslab-ipc";\nconst n = 1;\nshmget(0x7e57ab1c, 4096, 0);`, {
+      quiet: true,
+    });
+    expect(r.code).toBe(1);
+    // With source maps the package's frames are named by its src/ files: cut there as in dist/.
+    expect(r.stderr).toMatch(
+      /IpcError: ENOENT: no such file or directory, shmget key 0x7e57ab1c\n {4}at shmget \([^)]*sysv\.ts:\d+:\d+\)\n {4}at .*child\.ts:3:\d+\)/,
+    );
+    expect(r.stderr).not.toMatch(/throwErrno|ipcErrorFromErrno|errors\.ts/);
+  });
+
   test("a script larger than a pipe's buffer (64 KiB) arrives whole", async () => {
     const source = `const xs: number[] = [${Array.from({ length: 40_000 }, (_, i) => i).join(",")}];
 console.log(xs.length, xs[39_999]);`;
