@@ -16,6 +16,7 @@ const { SOCKET_NAMES } = require("./sockets");
 const { WireMessage } = require("./wire");
 const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
+const { exitKernel } = require("./exit-guard");
 const { rewriteCell } = require("./rewrite");
 const { printQuickInfo } = require("tslab/dist/inspect");
 
@@ -759,7 +760,7 @@ class IpcZmqServer extends ZmqServer {
           try {
             super.close();
           } finally {
-            process.exit(0);
+            exitKernel(0);
           }
         });
     }

@@ -87,6 +87,7 @@ const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { describeThrown, installCellNames, installCellStacks } = require("./traceback");
+const { exitKernel, guardExit } = require("./exit-guard");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, logToTerminal } = require("./handler");
 const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
@@ -103,6 +104,7 @@ function main() {
   installTypeResolution(ts, cwd);
   installCellNames();
   installCellStacks();
+  guardExit();
 
   // The library, as cells will see it (require("tslab-ipc") resolves to this same module).
   const lib = require(repoRoot);
@@ -210,7 +212,7 @@ function main() {
       // A port taken between Jupyter choosing it and us binding it: die loudly, do not hang.
       console.error("tslab-ipc: cannot bind the kernel's sockets:", e);
       cleanup();
-      process.exit(1);
+      exitKernel(1);
     },
   );
 
@@ -288,7 +290,7 @@ async function warmUp(executor, target, handler) {
 function installProcessHooks({ handler, cleanup, lifecycle }) {
   const interrupts = installInterrupts(() => handler.interrupt(), lifecycle.onInterrupt);
   lifecycle.onExit(cleanup);
-  lifecycle.onTerminate(() => process.exit(0));
+  lifecycle.onTerminate(() => exitKernel(0));
   watchParent();
   // Not signals: a cell's stray error is logged, not fatal (tslab does the same), in the output of
   // the cell running then (or of the last one), traced as a cell's error is: its cell lines, not

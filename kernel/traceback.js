@@ -244,7 +244,7 @@ const C_NAMES = new Map([
   ["printf", 'console.log(...) prints a line; util.format("%s", ...) formats as printf does.'],
   ["sprintf", 'util.format("%s", ...) formats as sprintf does (import util from "util").'],
   ["perror", "a failed call throws an IpcError; its message is what perror would print, its code the errno name."],
-  ["exit", "throw an Error to stop a cell; process.exit would end the kernel."],
+  ["exit", "throw an Error to stop the cell; the kernel goes on (process.exit(1) in a cell does the same)."],
   ["strcpy", "attachment.writeString(text) copies a string and its NUL into the memory."],
   ["strncpy", "attachment.writeString(text) copies a string and its NUL into the memory, refusing what does not fit."],
   ["strcmp", 'strings compare with === (a.readString() === "read").'],

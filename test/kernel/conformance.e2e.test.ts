@@ -244,6 +244,28 @@ describeWithSuite("what the suite cannot express", () => {
     ]);
   });
 
+  test("process.exit() in a cell stops the cell with an error and the kernel goes on, its variables kept", () => {
+    const exited = run("exit_cell");
+    expect(exited.reply.status).toBe("error");
+    expect(exited.reply.ename).toBe("ProcessExit");
+    expect(exited.reply.evalue).toMatch(/^process\.exit\(1\) would end the kernel/);
+    expect(exited.reply.traceback.slice(1, 3)).toEqual([
+      expect.stringMatching(/^ {4}at In\[\d+\] line 2$/),
+      "        2 | process.exit(1);",
+    ]);
+    expect(exited.outputs.some((o) => o.data?.["text/plain"] === "'not reached'")).toBe(false);
+    // From a timer after the cell: the cell's stray error, and the next cell runs.
+    const timer = run("exit_timer");
+    expect(timer.reply.status).toBe("ok");
+    expect(
+      timer.outputs
+        .filter((o) => o.type === "stream")
+        .map((o) => o.text)
+        .join(""),
+    ).toContain("UncaughtException: ProcessExit: process.exit(3) would end the kernel");
+    expect(run("exit_caught").outputs.map((o) => o.data?.["text/plain"])).toEqual(["[ 0, 42 ]"]);
+  });
+
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
     const r = run("no_stdin");
     expect(r.reply.status).toBe("error");

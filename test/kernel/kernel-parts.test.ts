@@ -87,7 +87,7 @@ describe("traceback", () => {
     ]);
     // TS2552 adds a guess; the note still comes.
     expect(notes("Cannot find name 'exit'. Did you mean 'exec'?")).toEqual([
-      "    note: throw an Error to stop a cell; process.exit would end the kernel.",
+      "    note: throw an Error to stop the cell; the kernel goes on (process.exit(1) in a cell does the same).",
     ]);
     for (const name of ["perror", "strncpy", "sleep", "scanf", "open", "argv", "write", "NULL"])
       expect(notes(`Cannot find name '${name}'.`)).toHaveLength(1);
