@@ -213,5 +213,8 @@ export function withCode<E extends Error, F extends object = {}>(
   code: string,
   fields?: F,
 ): E & F & { code: string } {
-  return Object.assign(err, fields, { code });
+  const coded = Object.assign(err, fields, { code });
+  // As the coded errors above: Node's header, the stack from the call the user made.
+  captureCallerStack(coded, withCode, `${err.name} [${code}]: ${err.message}`);
+  return coded;
 }

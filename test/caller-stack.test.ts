@@ -1,7 +1,7 @@
 // An error of tslab-ipc starts its stack at the call the user made, as Node's own errors start at
 // `Object.openSync (node:fs)`: not at the validator or errno helper that built it, and with
 // Error.stackTraceLimit frames of the caller's still there.
-import { IpcError, measure, shmget } from "../src";
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, IpcError, measure, shmat, shmctl, shmdt, shmget } from "../src";
 
 const thrownBy = (call: () => unknown): Error & { code?: string } => {
   try {
@@ -35,6 +35,21 @@ test("an argument error has Node's header with its code, and starts at the funct
   expect(String(e.stack)).not.toMatch(/validators\.ts|validateInteger|checkKey/);
   // The string form and the message are Node's, unchanged.
   expect(String(e)).toBe(`TypeError [ERR_INVALID_ARG_TYPE]: ${e.message}`);
+});
+
+test("an error of a method (withCode) starts at the method called, not at the check it calls", () => {
+  const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+  const data = shmat(id, null, 0);
+  try {
+    const e = thrownBy(() => data.writeString("x".repeat(5000)));
+    expect(e.code).toBe("ERR_OUT_OF_RANGE");
+    expect(String(e.stack).split("\n")[0]).toBe(`RangeError [ERR_OUT_OF_RANGE]: ${e.message}`);
+    expect(framesOf(e)[0]).toMatch(/^ {4}at Attachment\.writeString \(.*[/]src[/]sys[/]region\.ts:\d+:\d+\)$/);
+    expect(framesOf(e)[1]).toContain("caller-stack.test.ts");
+  } finally {
+    shmdt(data);
+    shmctl(id, IPC_RMID);
+  }
 });
 
 test("deep in the caller's recursion the stack still holds Error.stackTraceLimit frames", () => {
