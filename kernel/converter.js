@@ -787,6 +787,8 @@ function createConverter(options) {
   let program = null;
   /** How many cells this converter has compiled. */
   let compiled = 0;
+  /** The cell's own declarations, which a result's declOutput begins with (kernel/failed-cell.js). */
+  const ownDeclarations = new WeakMap();
   updateContent("", "");
   if (options?.bundleLib && libTexts.size === 0) bundleLib();
   if (options?.bundleLib && !nodeBundle) bundleNode();
@@ -879,6 +881,7 @@ function createConverter(options) {
     addModule,
     trees,
     compileFirstCell,
+    cellDeclarations,
     resolutionSeed,
     moduleBundles: () => [...moduleBundles.values()],
     bundleModules: servedModuleBundles,
@@ -1215,6 +1218,15 @@ function createConverter(options) {
     );
   }
 
+  /**
+   * The declarations of the cell `result` was converted from, without those of earlier cells
+   * its declOutput carries on; undefined for a result this converter did not compile.
+   * @param {object} result @returns {string | undefined}
+   */
+  function cellDeclarations(result) {
+    return ownDeclarations.get(result);
+  }
+
   /** @param {string} prevDecl @param {string} src */
   function convert(prevDecl, src) {
     const seeded = seededResult(prevDecl, src);
@@ -1288,8 +1300,9 @@ function createConverter(options) {
     }
     sideOutputs?.sort((a, b) => a.path.localeCompare(b.path));
     if (moduleBundles.size > 0 && declOutput) declOutput = withoutBundleReferences(declOutput);
+    const cellDeclOutput = declOutput;
     declOutput += remainingDecls(program.getTypeChecker(), srcFile, declsFile);
-    return {
+    const result = {
       output,
       declOutput,
       diagnostics: diag.diagnostics,
@@ -1297,6 +1310,8 @@ function createConverter(options) {
       sideOutputs,
       lastExpressionVar,
     };
+    ownDeclarations.set(result, cellDeclOutput);
+    return result;
   }
 
   /**

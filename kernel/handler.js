@@ -159,7 +159,8 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
    * @param {import("tslab/dist/executor").Executor} executor tslab's executor
    * @param {ReturnType<typeof createExecutorConsole>["target"]} consoleTarget
    * @param {{ displayDataOf: Function, setDisplayPublisher: Function }} display the library's display module
-   * @param {{ history: import("./history").History | null, repoRoot: string, ts: any }} options
+   * @param {{ history: import("./history").History | null, repoRoot: string, ts: any, onRunFailed?: () => void }} options
+   *   onRunFailed: the cell compiled, then threw (or was interrupted) as it ran
    */
   constructor(executor, consoleTarget, display, options) {
     super(executor, false);
@@ -173,6 +174,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.consoleTarget = consoleTarget;
     this.display = display;
     this.history = options.history;
+    this.onRunFailed = options.onRunFailed;
     /** Cells ended whose history entry is not written yet (handleExecute). @type {Array<() => void>} */
     this.unrecorded = [];
     this.repoRoot = options.repoRoot;
@@ -398,6 +400,7 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
       // status. After it, front ends have let go of the cell, and the report was lost.
       await new Promise((resolve) => setImmediate(resolve));
       if (!ok) {
+        if (thrown.length && !diagnostics.length) this.onRunFailed?.();
         const failure = thrown.length
           ? describeThrown(thrown[0])
           : diagnostics.length

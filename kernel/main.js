@@ -88,6 +88,7 @@ const { createExecutor } = require("tslab/dist/executor");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { describeThrown, installCellNames, installCellStacks } = require("./traceback");
 const { exitKernel, guardExit } = require("./exit-guard");
+const { keepingFailedCells } = require("./failed-cell");
 const { IpcJupyterHandler, IpcZmqServer, createExecutorConsole, logToTerminal } = require("./handler");
 const { kernelPrelude } = require("./prelude");
 const { openUserHistory } = require("./history");
@@ -130,7 +131,7 @@ function main() {
   let browser;
   const convs = {
     get node() {
-      return (node ??= createConverter({ isJS: false, isBrowser: false, bundleModules: true }));
+      return (node ??= keepingFailedCells(createConverter({ isJS: false, isBrowser: false, bundleModules: true })));
     },
     get browser() {
       return (browser ??= createConverter({ isJS: false, isBrowser: true, bundleModules: true }));
@@ -153,7 +154,16 @@ function main() {
   } catch (e) {
     console.error("tslab-ipc: no input history this session:", e);
   }
-  const handler = new IpcJupyterHandler(executor, target, lib, { history, repoRoot, ts });
+  const handler = new IpcJupyterHandler(executor, target, lib, {
+    history,
+    repoRoot,
+    ts,
+    // What the cell assigned before it threw stays declared (kernel/failed-cell.js).
+    onRunFailed: () =>
+      convs.node.ranUntilFailure(
+        (/** @type {string} */ name) => Object.hasOwn(executor.locals, name) && executor.locals[name] !== undefined,
+      ),
+  });
   installCellApi(handler);
   let cleanedUp = false;
   const cleanup = () => {

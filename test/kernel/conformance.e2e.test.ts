@@ -266,6 +266,15 @@ describeWithSuite("what the suite cannot express", () => {
     expect(run("exit_caught").outputs.map((o) => o.data?.["text/plain"])).toEqual(["[ 0, 42 ]"]);
   });
 
+  test("a cell that threw keeps the names it assigned before, as IPython does; a name after the throw is not there", () => {
+    expect(run("failed_cell").reply.ename).toBe("RangeError");
+    // The segment it attached can be detached and removed (before: "Cannot find name 'attached'").
+    const after = run("after_failed_cell");
+    expect(after.reply.status).toBe("ok");
+    expect(after.outputs.map((o) => o.data?.["text/plain"])).toEqual(["0"]);
+    expect(run("unreached").reply.evalue).toBe("1:1 - Cannot find name 'unreached'.");
+  });
+
   test("input() without stdin (nbconvert, nbclient) throws at once, and input.allowed says so", () => {
     const r = run("no_stdin");
     expect(r.reply.status).toBe("error");

@@ -1,0 +1,91 @@
+// What a cell that failed at run time leaves declared (kernel/failed-cell.js), with the kernel's
+// own converter and tslab's way of calling it: the declarations from before the failed cell
+// come back, and stand for those the cell assigned.
+import path from "path";
+
+const repo = path.resolve(__dirname, "..", "..");
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { createConverter } = require(path.join(repo, "kernel", "converter.js"));
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { keepingFailedCells, declarationsAssigned } = require(path.join(repo, "kernel", "failed-cell.js"));
+
+jest.setTimeout(60_000);
+
+type Converted = { output?: string; declOutput?: string; diagnostics: Array<{ messageText: string }> };
+const messages = (r: Converted) => r.diagnostics.map((d) => d.messageText);
+
+test("a cell's declarations keep the names assigned, its types, and statements' other names", () => {
+  const cell = [
+    'declare const a = 1, z = "q";',
+    "declare const b: number, cc: number;",
+    "/** documented */",
+    "declare function f(): number;",
+    "declare class K {\n}",
+    "interface I {\n    x: number;\n}",
+    "type T = string;",
+    "declare enum E {\n    A = 0\n}",
+    "declare const after = 5;",
+    "",
+  ].join("\n");
+  const assigned = new Set(["a", "cc", "f", "E"]);
+  expect(declarationsAssigned(cell, (n: string) => assigned.has(n))).toBe(
+    [
+      "declare const a = 1;",
+      "declare const cc: number;",
+      "/** documented */",
+      "declare function f(): number;",
+      "interface I {\n    x: number;\n}",
+      "type T = string;",
+      "declare enum E {\n    A = 0\n}",
+      "",
+    ].join("\n"),
+  );
+  expect(declarationsAssigned(cell, () => true)).toBe(cell);
+  expect(declarationsAssigned("", () => true)).toBe("");
+});
+
+describe("with the kernel's converter, called as tslab's executor calls it", () => {
+  const conv = keepingFailedCells(createConverter({ isJS: false, isBrowser: false }));
+  afterAll(() => conv.close());
+
+  test("after a cell threw, the names it assigned are declared and the others are not, until a cell runs to its end", () => {
+    // tslab keeps the declarations of the last cell that ran to its end.
+    let prevDecl = "";
+    const ran = (src: string): Converted => {
+      const r: Converted = conv.convert(prevDecl, src);
+      expect(messages(r)).toEqual([]);
+      prevDecl = r.declOutput ?? "";
+      return r;
+    };
+    ran("let old = 'x';\nconst earlier = 1;");
+    // This cell throws at its third line: `old` (declared again) and `after` are never assigned.
+    const failed: Converted = conv.convert(
+      prevDecl,
+      "const id = 7;\nfunction helper() { return id; }\nthrow new Error('x');\nconst after = 1;\nlet old = 2;",
+    );
+    expect(failed.output).toContain("exports.old = exports.after = exports.id = exports.helper = void 0;");
+    const values: Record<string, unknown> = { id: 7, helper: () => 7, after: undefined, old: undefined };
+    conv.ranUntilFailure((name: string) => values[name] !== undefined);
+
+    expect(messages(conv.convert(prevDecl, "[id, helper(), earlier]"))).toEqual([]);
+    expect(messages(conv.convert(prevDecl, "after"))).toEqual(["Cannot find name 'after'."]);
+    expect(messages(conv.convert(prevDecl, "old"))).toEqual(["Cannot find name 'old'."]);
+    // Completion and inspection see them too.
+    const names = conv.complete(prevDecl, "hel", 3).candidates as string[];
+    expect(names).toContain("helper");
+    // A second failure in a row keeps what both assigned.
+    conv.convert(prevDecl, "const second = 2;\nthrow new Error('again');");
+    conv.ranUntilFailure((name: string) => name === "second");
+    expect(messages(conv.convert(prevDecl, "[id, second]"))).toEqual([]);
+    // A cell that runs to its end: tslab hands over its declarations, which carry the kept names.
+    ran("const third = id + second;");
+    expect(messages(conv.convert(prevDecl, "[id, second, third, earlier]"))).toEqual([]);
+  });
+
+  test("a cell that does not compile, or ran to its end, changes nothing kept", () => {
+    const prevDecl = conv.convert("", "const base = 1;").declOutput;
+    conv.convert(prevDecl, "const x: number = 'no';"); // diagnostics: never runs
+    conv.ranUntilFailure(() => true); // not called by the kernel then; nothing to keep
+    expect(messages(conv.convert(prevDecl, "x"))).toEqual(["Cannot find name 'x'."]);
+  });
+});
