@@ -149,6 +149,21 @@ function isUserFrame(frame) {
 const errorToString = Error.prototype.toString;
 
 /**
+ * A stack's first line as Node writes it: `TypeError [ERR_INVALID_ARG_TYPE]: message` for Node's
+ * own errors (and ours, which carry the same codes), which Node's stack formatter, replaced here,
+ * writes so; `Name: message` (V8's) for any other. @param {any} error
+ */
+function stackHeader(error) {
+  try {
+    const code = error?.code;
+    if (typeof code === "string" && /^ERR_[A-Z0-9_]+$/.test(code)) return `${error.name} [${code}]: ${error.message}`;
+    return errorToString.call(error);
+  } catch {
+    return "<error>";
+  }
+}
+
+/**
  * The stack of an error that passed through a cell, as the student reads it wherever it is
  * shown (`console.log(err)`, a caught error as a cell's value, `err.stack`): frames of the cells
  * at the lines the student wrote, without the kernel's, tslab's and Node's machinery below them.
@@ -160,12 +175,7 @@ function installCellStacks() {
   if (/** @type {any} */ (Error.prepareStackTrace)?.__tslabIpc) return;
   /** @param {Error} error @param {NodeJS.CallSite[]} callSites */
   const prepare = (error, callSites) => {
-    let header;
-    try {
-      header = errorToString.call(error);
-    } catch {
-      header = "<error>";
-    }
+    const header = stackHeader(error);
     const frames = callSites.map((site) => `    at ${site}`);
     if (!frames.some((f) => CELL_FRAME.test(f))) return [header, ...frames].join("\n");
     /** @type {string[]} */

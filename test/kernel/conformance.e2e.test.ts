@@ -238,6 +238,13 @@ describeWithSuite("what the suite cannot express", () => {
     );
     expect(printed).toContain("code: 'ENOENT'");
     expect(printed).not.toMatch(/undefined|errors\.js|throwErrno|node:vm|tslab[/]dist|kernel[/]/);
+    // Node's own errors keep Node's header with their code, and the cell's line.
+    expect(
+      run("node_error_header")
+        .outputs.filter((o) => o.type === "stream")
+        .map((o) => o.text)
+        .join(""),
+    ).toMatch(/^TypeError \[ERR_INVALID_ARG_TYPE\]: The "path" argument must be .*\n {4}at In\[\d+\] line 2\n$/);
     // An error as the cell's value, thrown after an await: an async frame at its line too.
     expect(run("error_value").outputs.map((o) => o.data?.["text/plain"])).toEqual([
       expect.stringMatching(/^Error: in g\n {4}at g \(In\[\d+\] line 3\)\n {4}at async In\[\d+\] line 6$/),
