@@ -196,6 +196,30 @@ function installCellStacks() {
  * @param {unknown} thrown
  */
 function describeThrown(thrown) {
+  try {
+    return describeWithCauses(thrown, new Set());
+  } catch (failed) {
+    // A value whose every look throws (a revoked Proxy, a throwing getter): the cell still fails
+    // with an error shown, not a reply the front end shows nothing for.
+    let why = "";
+    try {
+      why = `: ${failed instanceof Error ? failed.message : String(failed)}`;
+    } catch {}
+    const evalue = `the cell threw a value that cannot be described${why}`;
+    return { ename: "Uncaught", evalue, traceback: [`Uncaught ${evalue}`] };
+  }
+}
+
+/** How many causes a traceback follows (`new Error(..., { cause })`, each under the last). */
+const CAUSES_SHOWN = 5;
+
+/**
+ * describeThrown, and under its traceback the error's cause, and the cause's, as Python prints
+ * "the direct cause of" and Node `[cause]`. @param {unknown} thrown @param {Set<unknown>} seen
+ * @returns {{ ename: string, evalue: string, traceback: string[] }}
+ */
+function describeWithCauses(thrown, seen) {
+  seen.add(thrown);
   if (thrown instanceof Error || (thrown && typeof thrown === "object" && "stack" in thrown && "message" in thrown)) {
     const e = /** @type {Error & { code?: string }} */ (thrown);
     if (e.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED" || e.message === "Interrupted asynchronously") {
@@ -214,12 +238,29 @@ function describeThrown(thrown) {
     // "Proxy.f": functions of earlier cells are called through tslab's exports proxy.
     for (const f of frames) if (isUserFrame(f)) traceback.push(...mapFrame(f.replace(/\bat Proxy\./, "at ")));
     // Extra properties (code, errno, syscall, path) as Node prints them.
-    const extra = Object.entries(e).filter(([k, v]) => v !== undefined && !["name", "message", "stack"].includes(k));
-    if (extra.length) traceback.push(`  { ${extra.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(", ")} }`);
+    const extra = Object.entries(e).filter(
+      ([k, v]) => v !== undefined && !["name", "message", "stack", "cause"].includes(k),
+    );
+    if (extra.length) traceback.push(`  { ${extra.map(([k, v]) => `${k}: ${shown(v)}`).join(", ")} }`);
+    const cause = /** @type {{ cause?: unknown }} */ (e).cause;
+    if (cause !== undefined && !seen.has(cause) && seen.size <= CAUSES_SHOWN) {
+      const [first, ...rest] = describeWithCauses(cause, seen).traceback;
+      traceback.push(`Caused by: ${first.replace(/^Uncaught /, "")}`, ...rest);
+    }
     return { ename, evalue, traceback };
   }
   const text = typeof thrown === "string" ? thrown : require("util").inspect(thrown);
   return { ename: "Uncaught", evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/** A field's value in the traceback: JSON where it has one (`"ENOENT"`, `2`), else as Node shows it (`5n`). */
+/** @param {unknown} value */
+function shown(value) {
+  try {
+    const json = JSON.stringify(value);
+    if (json !== undefined) return json;
+  } catch {}
+  return require("util").inspect(value);
 }
 
 /**

@@ -57,6 +57,34 @@ describe("traceback", () => {
     });
   });
 
+  test("an error's causes follow its traceback, each once; a field JSON cannot write is shown as Node does", () => {
+    const root = Object.assign(new Error("ENOENT: no such file or directory, shmget key 0x7e57ab1a"), {
+      code: "ENOENT",
+      address: 4096n,
+    });
+    const outer = new Error("cannot load the counter", { cause: new TypeError("bad state", { cause: root }) });
+    const lines: string[] = describeThrown(outer).traceback;
+    expect(describeThrown(outer).evalue).toBe("cannot load the counter");
+    expect(lines[0]).toBe("Error: cannot load the counter");
+    expect(lines.filter((l) => l.startsWith("Caused by: "))).toEqual([
+      "Caused by: TypeError: bad state",
+      "Caused by: Error: ENOENT: no such file or directory, shmget key 0x7e57ab1a",
+    ]);
+    expect(lines).toContain('  { code: "ENOENT", address: 4096n }');
+    // A cycle (a cause that is its own cause) ends; a cause that is not an Error is shown as a value.
+    const looped: Error & { cause?: unknown } = new Error("looped");
+    looped.cause = looped;
+    expect(describeThrown(looped).traceback.filter((l: string) => l.startsWith("Caused by"))).toEqual([]);
+    expect(describeThrown(new Error("x", { cause: "a reason" })).traceback).toContain("Caused by: a reason");
+    // A value every look at which throws is still described, as what it is.
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const described = describeThrown(proxy);
+    expect(described.ename).toBe("Uncaught");
+    expect(described.evalue).toMatch(/^the cell threw a value that cannot be described: .*revoked/);
+    expect(described.traceback).toEqual([`Uncaught ${described.evalue}`]);
+  });
+
   test("an interrupt is named as one", () => {
     const e = Object.assign(new Error("Script execution was interrupted by `SIGINT`"), {
       code: "ERR_SCRIPT_EXECUTION_INTERRUPTED",
