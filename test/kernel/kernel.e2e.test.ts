@@ -345,6 +345,7 @@ describeWithJupyter("the kernel under jupyter_client", () => {
     }
     expect(value("after_busy")).toBe("42");
     expect(value("after_busy_after_await")).toBe("'next cell runs'");
+    expect(value("kept_after_interrupt")).toBe("42"); // a name the interrupted cell assigned
     expect(value("after_pending")).toBe("'still alive'");
     expect(value("after_blocked")).toBe("'awake'");
   });
