@@ -313,8 +313,25 @@ const C_NAMES = new Map([
 ]);
 const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 
-/** The note for a diagnostic that a C habit caused, or undefined. @param {string} message */
-function cHabitNote(message) {
+/**
+ * A line of C that declares something with its type first, as the slides do (`int shmid = ...`,
+ * `char *data = shmat(...)`, `const char *text`, `struct shmid_ds buf;`, `int main(int argc, ...`):
+ * TypeScript reads it as names it cannot find and a missing `;`. `void` only as a pointer, since
+ * `void f(x)` is a TypeScript statement.
+ */
+const C_DECLARATION =
+  /^\s*(?:(?:const|unsigned|signed|static|extern)\s+)*(?:(?:struct\s+\w+|int|char|short|long|float|double|size_t|ssize_t|off_t|key_t|pid_t|mode_t|FILE|u?int\d+_t)\b[\s*]*|void\s*\*+\s*)[A-Za-z_]\w*\s*(?:[=;,[(]|$)/;
+const C_DECLARATION_NOTE =
+  "C declares a name with its type first (int shmid = ..., char *data = ...); here write const shmid = shmget(...), " +
+  "and the type is inferred: a number for ids and keys, an Attachment or Mapping for shmat and mmap, which is the " +
+  "memory itself (no * and no casts; (void *) 0 is null).";
+
+/**
+ * The note for a diagnostic that a C habit caused, or undefined.
+ * @param {string} message @param {string} [line] the source line the diagnostic is on
+ */
+function cHabitNote(message, line) {
+  if (line !== undefined && C_DECLARATION.test(line)) return C_DECLARATION_NOTE;
   const types = NO_OVERLAP.exec(message);
   if (types) {
     const [, a, b] = types;
@@ -341,7 +358,7 @@ function describeDiagnostics(diags, source) {
       traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
       traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
     }
-    const note = cHabitNote(d.message);
+    const note = cHabitNote(d.message, d.fileName ? undefined : lines[d.line - 1]);
     // Under the first diagnostic that calls for it: argv[1] and argv[2] get one note.
     if (note !== undefined && !given.has(note)) {
       given.add(note);

@@ -209,6 +209,15 @@ describeWithSuite("what the suite cannot express", () => {
     expect(
       names.traceback.filter((l: string) => l.startsWith("    note: ")).map((l: string) => l.split(" ")[5]),
     ).toEqual(["strings", "a", "console.log(...)", "await"]);
+    // The slides' declaration, typed as it is: TypeScript's diagnostics, and one note under the first.
+    const declaration = run("c_declaration").reply;
+    expect(declaration.evalue.split("\n")[0]).toBe("1:1 - Unexpected keyword or identifier.");
+    expect(declaration.traceback.filter((l: string) => l.startsWith("    note: "))).toEqual([
+      expect.stringMatching(
+        /^ {4}note: C declares a name with its type first \(int shmid = \.\.\., char \*data = \.\.\.\); here write const shmid = shmget/,
+      ),
+    ]);
+    expect(declaration.traceback[4]).toMatch(/^ {4}note: C declares/);
     const nul = run("c_null").reply;
     expect(nul.evalue).toBe("1:22 - Cannot find name 'NULL'.");
     expect(nul.traceback).toContain("    note: C's NULL is null here (mmap(null, ...), shmat(id, null, 0)).");

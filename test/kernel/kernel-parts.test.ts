@@ -105,6 +105,33 @@ describe("traceback", () => {
     expect(d.traceback.filter((l: string) => l.includes("note:"))).toEqual([]);
   });
 
+  test("a line of C declaring a name with its type first gets one note; TypeScript that looks alike none", () => {
+    const noted = (line: string) =>
+      describeDiagnostics(
+        [1, 5].map((character) => ({ fileName: "", line: 1, character, message: "Unexpected keyword or identifier." })),
+        line,
+      ).traceback.filter((l: string) => l.startsWith("    note: C declares")).length;
+    for (const c of [
+      "int shmid = shmget(key, 1024, 0644 | IPC_CREAT);",
+      "char *data = shmat(shmid, (void *)0, 0);",
+      "void *address = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);",
+      '  const char *text = "This is a test";',
+      "struct shmid_ds buf;",
+      "key_t key;",
+      "off_t my_offset = 0;",
+      "int main(int argc, char *argv[]) {",
+    ])
+      expect([c, noted(c)]).toEqual([c, 1]);
+    for (const ts of [
+      "void f(x);",
+      "const char = 1;",
+      "let int = 5;",
+      "const id: number = shmget(k, 1, 0);",
+      "interface S { x: number }",
+    ])
+      expect([ts, noted(ts)]).toEqual([ts, 0]);
+  });
+
   test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
     const notes = (message: string) =>
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
