@@ -289,6 +289,9 @@ const C_CHECKS = [
 const NO_OVERLAP =
   /^This comparison appears to be unintentional because the types '(.+)' and '(.+)' have no overlap\.$/;
 
+/** What a cell writes for C's seeks, lseek(fd, offset, SEEK_SET) then write, and fseek. */
+const WRITE_AT = 'fs.writeSync(fd, buffer, 0, length, position) writes at a position (import fs from "fs").';
+
 /** The lecture's C library calls and names, and what a cell writes instead ("Cannot find name"). */
 const C_NAMES = new Map([
   ["NULL", "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
@@ -308,8 +311,10 @@ const C_NAMES = new Map([
   ["close", "fs.closeSync(fd) closes a descriptor of fs.openSync; a mapping stays valid after it, as in C."],
   ["write", 'fs.writeSync(fd, data) writes to a descriptor of fs.openSync (import fs from "fs").'],
   ["read", 'fs.readSync(fd, buffer) reads from a descriptor of fs.openSync (import fs from "fs").'],
-  ["lseek", 'fs.writeSync(fd, buffer, 0, length, position) writes at a position (import fs from "fs").'],
+  ["lseek", WRITE_AT],
   ["argv", "a cell has no command line: give the value a name; a child's arguments are process.argv.slice(2)."],
+  ["unlink", 'fs.unlinkSync(path) removes a file (import fs from "fs"); shm_unlink(name) removes a POSIX object.'],
+  ["fseek", WRITE_AT],
 ]);
 const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 

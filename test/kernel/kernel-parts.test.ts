@@ -144,7 +144,7 @@ describe("traceback", () => {
     expect(notes("Cannot find name 'exit'. Did you mean 'exec'?")).toEqual([
       "    note: throw an Error to stop the cell; the kernel goes on (process.exit(1) in a cell does the same).",
     ]);
-    for (const name of ["perror", "strncpy", "sleep", "scanf", "open", "argv", "write", "NULL"])
+    for (const name of ["perror", "strncpy", "sleep", "scanf", "open", "argv", "write", "NULL", "unlink", "fseek"])
       expect(notes(`Cannot find name '${name}'.`)).toHaveLength(1);
     expect(notes("Cannot find name 'frobnicate'.")).toEqual([]);
     // One note however often the name comes (argv[1], argv[2]).
