@@ -319,24 +319,40 @@ const C_NAMES = new Map([
 const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 
 /**
- * A line of C that declares something with its type first, as the slides do (`int shmid = ...`,
- * `char *data = shmat(...)`, `const char *text`, `struct shmid_ds buf;`, `int main(int argc, ...`):
- * TypeScript reads it as names it cannot find and a missing `;`. `void` only as a pointer, since
- * `void f(x)` is a TypeScript statement.
+ * Lines of the slides' C that TypeScript reads as names it cannot find, missing `;`s and missing
+ * expressions, and the note each gets:
+ * - a name declared with its type first (`int shmid = ...`, `char *data = shmat(...)`, `const
+ *   char *text`, `struct shmid_ds buf;`, `int main(int argc, ...`); `void` only as a pointer,
+ *   since `void f(x)` is a TypeScript statement;
+ * - a pointer cast (`(void *) 0`, `(char *) shmat(...)`, `(char *)(-1)`);
+ * - an address passed for the call to fill in (`shmctl(shmid, IPC_STAT, &buf)`).
+ * @type {Array<[RegExp, string]>}
  */
-const C_DECLARATION =
-  /^\s*(?:(?:const|unsigned|signed|static|extern)\s+)*(?:(?:struct\s+\w+|int|char|short|long|float|double|size_t|ssize_t|off_t|key_t|pid_t|mode_t|FILE|u?int\d+_t)\b[\s*]*|void\s*\*+\s*)[A-Za-z_]\w*\s*(?:[=;,[(]|$)/;
-const C_DECLARATION_NOTE =
-  "C declares a name with its type first (int shmid = ..., char *data = ...); here write const shmid = shmget(...), " +
-  "and the type is inferred: a number for ids and keys, an Attachment or Mapping for shmat and mmap, which is the " +
-  "memory itself (no * and no casts; (void *) 0 is null).";
+const C_LINES = [
+  [
+    /^\s*(?:(?:const|unsigned|signed|static|extern)\s+)*(?:(?:struct\s+\w+|int|char|short|long|float|double|size_t|ssize_t|off_t|key_t|pid_t|mode_t|FILE|u?int\d+_t)\b[\s*]*|void\s*\*+\s*)[A-Za-z_]\w*\s*(?:[=;,[(]|$)/,
+    "C declares a name with its type first (int shmid = ..., char *data = ...); here write const shmid = shmget(...), " +
+      "and the type is inferred: a number for ids and keys, an Attachment or Mapping for shmat and mmap, which is the " +
+      "memory itself (no * and no casts; (void *) 0 is null).",
+  ],
+  [
+    /\(\s*(?:const\s+)?(?:void|char|int|long|struct\s+\w+)\s*\*+\s*\)/,
+    "C's pointer casts are not written here: (void *) 0 is null, and what shmat and mmap return is the memory " +
+      "itself, an Attachment or Mapping ((char *) shmat(...) is shmat(...)); a failure throws, never (char *) -1.",
+  ],
+  [
+    /[(,]\s*&\s*[A-Za-z_]/,
+    "C passes &name for a call to fill in; here the call returns what it would fill: const info = shmctl(id, IPC_STAT).",
+  ],
+];
 
 /**
  * The note for a diagnostic that a C habit caused, or undefined.
  * @param {string} message @param {string} [line] the source line the diagnostic is on
  */
 function cHabitNote(message, line) {
-  if (line !== undefined && C_DECLARATION.test(line)) return C_DECLARATION_NOTE;
+  const byLine = line === undefined ? undefined : C_LINES.find(([c]) => c.test(line));
+  if (byLine) return byLine[1];
   const types = NO_OVERLAP.exec(message);
   if (types) {
     const [, a, b] = types;

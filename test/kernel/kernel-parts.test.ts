@@ -105,7 +105,7 @@ describe("traceback", () => {
     expect(d.traceback.filter((l: string) => l.includes("note:"))).toEqual([]);
   });
 
-  test("a line of C declaring a name with its type first gets one note; TypeScript that looks alike none", () => {
+  test("a line of C declaring a name with its type first, casting a pointer or passing an address gets one note; TypeScript that looks alike none", () => {
     const noted = (line: string) =>
       describeDiagnostics(
         [1, 5].map((character) => ({ fileName: "", line: 1, character, message: "Unexpected keyword or identifier." })),
@@ -130,6 +130,16 @@ describe("traceback", () => {
       "interface S { x: number }",
     ])
       expect([ts, noted(ts)]).toEqual([ts, 0]);
+    // The slides' casts and the address passed to shmctl: a note each.
+    const notes = (line: string) =>
+      describeDiagnostics([{ fileName: "", line: 1, character: 1, message: "Expression expected." }], line)
+        .traceback.filter((l: string) => l.startsWith("    note: "))
+        .map((l: string) => l.split(" ").slice(5, 8).join(" "));
+    expect(notes("data = shmat(shmid, (void *)0, 0);")).toEqual(["C's pointer casts"]);
+    expect(notes("shared_memory = (char *) shmat(id, (void *) 0, 0);")).toEqual(["C's pointer casts"]);
+    expect(notes("if (data == (char *)(-1)) {")).toEqual(["C's pointer casts"]);
+    expect(notes("shmctl(shmid, IPC_STAT, &buf);")).toEqual(["C passes &name"]);
+    expect(notes("const both = a & b;")).toEqual([]);
   });
 
   test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
