@@ -351,8 +351,12 @@ const C_LINES = [
  * @param {string} message @param {string} [line] the source line the diagnostic is on
  */
 function cHabitNote(message, line) {
-  const byLine = line === undefined ? undefined : C_LINES.find(([c]) => c.test(line));
-  if (byLine) return byLine[1];
+  // What the diagnostic itself names (a check against -1, printf) first, then what its line is.
+  return namedNote(message) ?? (line === undefined ? undefined : C_LINES.find(([c]) => c.test(line))?.[1]);
+}
+
+/** The note for a diagnostic's own words: C_CHECKS, C_NAMES. @param {string} message */
+function namedNote(message) {
   const types = NO_OVERLAP.exec(message);
   if (types) {
     const [, a, b] = types;

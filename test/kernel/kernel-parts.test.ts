@@ -140,6 +140,15 @@ describe("traceback", () => {
     expect(notes("if (data == (char *)(-1)) {")).toEqual(["C's pointer casts"]);
     expect(notes("shmctl(shmid, IPC_STAT, &buf);")).toEqual(["C passes &name"]);
     expect(notes("const both = a & b;")).toEqual([]);
+    // A note the diagnostic's own words call for comes before its line's.
+    const both = describeDiagnostics(
+      [
+        { fileName: "", line: 1, character: 1, message: "Cannot find name 'int'." },
+        { fileName: "", line: 1, character: 20, message: "Cannot find name 'argv'." },
+      ],
+      "int main(int argc, char *argv[]) {",
+    ).traceback.filter((l: string) => l.startsWith("    note: "));
+    expect(both.map((l: string) => l.split(" ")[5])).toEqual(["C", "a"]);
   });
 
   test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
