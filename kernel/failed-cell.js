@@ -58,14 +58,19 @@ function keepingFailedCells(converter) {
   let last = null;
   /** The executor's declarations while they are stale, and those that stand for them. @type {{ stale: string, kept: string } | null} */
   let standIn = null;
+  /** Whether the last convert compiled: the executor then takes its declarations, unless its run fails. */
+  let executorMovesOn = false;
   const current = (/** @type {string} */ declarations) =>
     standIn !== null && declarations === standIn.stale ? standIn.kept : declarations;
   return {
     ...converter,
     /** @param {string} prevDecl @param {string} src */
     convert(prevDecl, src) {
-      if (standIn !== null && prevDecl !== standIn.stale) standIn = null; // the executor moved on
+      // The executor moved on: to declarations of its own, or (equal to the stale ones, as a
+      // failed cell run again may give) to those of the cell that compiled and was not reported failed.
+      if (standIn !== null && (executorMovesOn || prevDecl !== standIn.stale)) standIn = null;
       const result = converter.convert(current(prevDecl), src);
+      executorMovesOn = result.diagnostics.length === 0;
       last = result.output ? { given: prevDecl, result } : null;
       return result;
     },
@@ -85,6 +90,7 @@ function keepingFailedCells(converter) {
     ranUntilFailure(isAssigned) {
       const ran = last;
       last = null;
+      executorMovesOn = false;
       const own = ran === null ? undefined : converter.cellDeclarations(ran.result);
       if (ran === null || typeof own !== "string") return;
       const earlier = String(ran.result.declOutput).slice(own.length);

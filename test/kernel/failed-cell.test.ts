@@ -67,19 +67,38 @@ describe("with the kernel's converter, called as tslab's executor calls it", () 
     const values: Record<string, unknown> = { id: 7, helper: () => 7, after: undefined, old: undefined };
     conv.ranUntilFailure((name: string) => values[name] !== undefined);
 
-    expect(messages(conv.convert(prevDecl, "[id, helper(), earlier]"))).toEqual([]);
+    // Cells that do not compile leave the executor where it is.
     expect(messages(conv.convert(prevDecl, "after"))).toEqual(["Cannot find name 'after'."]);
     expect(messages(conv.convert(prevDecl, "old"))).toEqual(["Cannot find name 'old'."]);
-    // Completion and inspection see them too.
+    // Completion and inspection see the kept names too.
     const names = conv.complete(prevDecl, "hel", 3).candidates as string[];
     expect(names).toContain("helper");
-    // A second failure in a row keeps what both assigned.
-    conv.convert(prevDecl, "const second = 2;\nthrow new Error('again');");
+    // A second failure in a row (it compiles against the first's names) keeps what both assigned.
+    conv.convert(prevDecl, "const second = id + 1;\nthrow new Error('again');");
     conv.ranUntilFailure((name: string) => name === "second");
-    expect(messages(conv.convert(prevDecl, "[id, second]"))).toEqual([]);
-    // A cell that runs to its end: tslab hands over its declarations, which carry the kept names.
+    // A cell that runs to its end: tslab takes its declarations, which carry the kept names.
+    ran("[id, helper(), earlier, second]");
     ran("const third = id + second;");
-    expect(messages(conv.convert(prevDecl, "[id, second, third, earlier]"))).toEqual([]);
+    expect(messages(conv.convert(prevDecl, "[id, second, third, earlier, after]"))).toEqual([
+      "Cannot find name 'after'.",
+    ]);
+  });
+
+  test("a failed cell run again and to its end: its declarations hold, though they equal those before it failed", () => {
+    let prevDecl = "";
+    const ran = (src: string): Converted => {
+      const r: Converted = conv.convert(prevDecl, src);
+      expect(messages(r)).toEqual([]);
+      prevDecl = r.declOutput ?? "";
+      return r;
+    };
+    const before = ran("let again = 1;").declOutput;
+    conv.convert(prevDecl, "throw new Error('first');\nlet again = 2;");
+    conv.ranUntilFailure(() => false); // `again` was set to undefined, and never assigned
+    expect(messages(conv.convert(prevDecl, "again"))).toEqual(["Cannot find name 'again'."]);
+    // Fixed and run again to its end: tslab takes its declarations, the same text as before.
+    expect(ran("let again = 2;").declOutput).toBe(before);
+    expect(messages(conv.convert(prevDecl, "again + 1"))).toEqual([]);
   });
 
   test("a cell that does not compile, or ran to its end, changes nothing kept", () => {
