@@ -47,20 +47,30 @@ test("a cell's declarations keep the names assigned, its types, and statements' 
 describe("with the kernel's converter, called as tslab's executor calls it", () => {
   const conv = keepingFailedCells(createConverter({ isJS: false, isBrowser: false }));
   afterAll(() => conv.close());
+  /**
+   * tslab's executor's way with declarations: it keeps those of the last cell that compiled and
+   * ran to its end (`ran`); a cell tried (`tried`) that does not compile leaves them.
+   */
+  const session = () => {
+    let prevDecl = "";
+    return {
+      decl: () => prevDecl,
+      ran(src: string): Converted {
+        const r: Converted = conv.convert(prevDecl, src);
+        expect(messages(r)).toEqual([]);
+        prevDecl = r.declOutput ?? "";
+        return r;
+      },
+      tried: (src: string) => messages(conv.convert(prevDecl, src)),
+    };
+  };
 
   test("after a cell threw, the names it assigned are declared and the others are not, until a cell runs to its end", () => {
-    // tslab keeps the declarations of the last cell that ran to its end.
-    let prevDecl = "";
-    const ran = (src: string): Converted => {
-      const r: Converted = conv.convert(prevDecl, src);
-      expect(messages(r)).toEqual([]);
-      prevDecl = r.declOutput ?? "";
-      return r;
-    };
+    const { decl, ran, tried } = session();
     ran("let old = 'x';\nconst earlier = 1;");
     // This cell throws at its third line: `old` (declared again) and `after` are never assigned.
     const failed: Converted = conv.convert(
-      prevDecl,
+      decl(),
       "const id = 7;\nfunction helper() { return id; }\nthrow new Error('x');\nconst after = 1;\nlet old = 2;",
     );
     expect(failed.output).toContain("exports.old = exports.after = exports.id = exports.helper = void 0;");
@@ -68,37 +78,29 @@ describe("with the kernel's converter, called as tslab's executor calls it", () 
     conv.ranUntilFailure((name: string) => values[name] !== undefined);
 
     // Cells that do not compile leave the executor where it is.
-    expect(messages(conv.convert(prevDecl, "after"))).toEqual(["Cannot find name 'after'."]);
-    expect(messages(conv.convert(prevDecl, "old"))).toEqual(["Cannot find name 'old'."]);
+    expect(tried("after")).toEqual(["Cannot find name 'after'."]);
+    expect(tried("old")).toEqual(["Cannot find name 'old'."]);
     // Completion and inspection see the kept names too.
-    const names = conv.complete(prevDecl, "hel", 3).candidates as string[];
+    const names = conv.complete(decl(), "hel", 3).candidates as string[];
     expect(names).toContain("helper");
     // A second failure in a row (it compiles against the first's names) keeps what both assigned.
-    conv.convert(prevDecl, "const second = id + 1;\nthrow new Error('again');");
+    conv.convert(decl(), "const second = id + 1;\nthrow new Error('again');");
     conv.ranUntilFailure((name: string) => name === "second");
     // A cell that runs to its end: tslab takes its declarations, which carry the kept names.
     ran("[id, helper(), earlier, second]");
     ran("const third = id + second;");
-    expect(messages(conv.convert(prevDecl, "[id, second, third, earlier, after]"))).toEqual([
-      "Cannot find name 'after'.",
-    ]);
+    expect(tried("[id, second, third, earlier, after]")).toEqual(["Cannot find name 'after'."]);
   });
 
   test("a failed cell run again and to its end: its declarations hold, though they equal those before it failed", () => {
-    let prevDecl = "";
-    const ran = (src: string): Converted => {
-      const r: Converted = conv.convert(prevDecl, src);
-      expect(messages(r)).toEqual([]);
-      prevDecl = r.declOutput ?? "";
-      return r;
-    };
+    const { decl, ran, tried } = session();
     const before = ran("let again = 1;").declOutput;
-    conv.convert(prevDecl, "throw new Error('first');\nlet again = 2;");
+    conv.convert(decl(), "throw new Error('first');\nlet again = 2;");
     conv.ranUntilFailure(() => false); // `again` was set to undefined, and never assigned
-    expect(messages(conv.convert(prevDecl, "again"))).toEqual(["Cannot find name 'again'."]);
+    expect(tried("again")).toEqual(["Cannot find name 'again'."]);
     // Fixed and run again to its end: tslab takes its declarations, the same text as before.
     expect(ran("let again = 2;").declOutput).toBe(before);
-    expect(messages(conv.convert(prevDecl, "again + 1"))).toEqual([]);
+    expect(tried("again + 1")).toEqual([]);
   });
 
   test("a cell that does not compile, or ran to its end, changes nothing kept", () => {
