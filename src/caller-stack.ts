@@ -26,8 +26,9 @@ function isOwnFrame(line: string): boolean {
  * Captures `err.stack` anew from its caller, without this package's helpers above the function
  * the user called. `constructorOpt` is left out of the stack with everything above it (see
  * Error.captureStackTrace); `header` replaces the stack's first line(s) when given. The stack is
- * formatted here, not at its first read as V8 would: ~7 µs more per error thrown, measured
- * against an accessor that formats at the first read, which costs more to define (~8 µs).
+ * formatted here, not at its first read as V8 would: a failed shmget took 26 µs instead of 13.5,
+ * an argument error 19 instead of 11; an accessor formatting at the first read took 50, since
+ * defining a property on an Error costs ~8 µs by itself.
  */
 export function captureCallerStack(err: Error, constructorOpt: Function, header?: string): void {
   const limit = Error.stackTraceLimit;
