@@ -317,6 +317,14 @@ const C_NAMES = new Map([
   ["fseek", WRITE_AT],
 ]);
 const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
+/**
+ * A member of a Promise that its result has (`runTs(...).code`): in C a call returns its result.
+ * TypeScript says "Did you forget to use 'await'?" only as related information, which the cell's
+ * error does not carry.
+ */
+const PROMISE_MEMBER = /^Property '[\w$]+' does not exist on type 'Promise<.+>'\.$/;
+const AWAIT_NOTE =
+  "the call returns a Promise of its result, as runTs and spawnTs do: write await before it (const r = await runTs(...)).";
 
 /**
  * Lines of the slides' C that TypeScript reads as names it cannot find, missing `;`s and missing
@@ -355,13 +363,14 @@ function cHabitNote(message, line) {
   return namedNote(message) ?? (line === undefined ? undefined : C_LINES.find(([c]) => c.test(line))?.[1]);
 }
 
-/** The note for a diagnostic's own words: C_CHECKS, C_NAMES. @param {string} message */
+/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, C_NAMES. @param {string} message */
 function namedNote(message) {
   const types = NO_OVERLAP.exec(message);
   if (types) {
     const [, a, b] = types;
     return C_CHECKS.find(([x, y]) => (x.includes(a) && y.includes(b)) || (x.includes(b) && y.includes(a)))?.[2];
   }
+  if (PROMISE_MEMBER.test(message)) return AWAIT_NOTE;
   return C_NAMES.get(UNKNOWN_NAME.exec(message)?.[1] ?? "");
 }
 

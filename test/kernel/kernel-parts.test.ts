@@ -166,6 +166,11 @@ describe("traceback", () => {
     for (const name of ["perror", "strncpy", "sleep", "scanf", "open", "argv", "write", "NULL", "unlink", "fseek"])
       expect(notes(`Cannot find name '${name}'.`)).toHaveLength(1);
     expect(notes("Cannot find name 'frobnicate'.")).toEqual([]);
+    // A member of a Promise the student did not await (runTs(...).code).
+    expect(notes("Property 'code' does not exist on type 'Promise<ChildResult>'.")).toEqual([
+      "    note: the call returns a Promise of its result, as runTs and spawnTs do: write await before it (const r = await runTs(...)).",
+    ]);
+    expect(notes("Property 'code' does not exist on type 'ChildResult'.")).toEqual([]);
     // One note however often the name comes (argv[1], argv[2]).
     const twice = describeDiagnostics(
       [1, 13].map((character) => ({ fileName: "", line: 1, character, message: "Cannot find name 'argv'." })),
