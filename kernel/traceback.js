@@ -71,23 +71,55 @@ function tokens(line) {
 }
 
 /**
+ * A run's lines, and what was worked out of them, once per run: a stack is mapped each time it
+ * is formatted, and a loop of failed calls in a 60-line cell formats thousands (10,000 failed
+ * shmget: 3.7 s, each frame tokenizing the whole cell again).
+ * @typedef {{ compiled: string[], source: string[], sourceTokens: Array<Set<string>> | null, found: Map<number, number | null> }} RunLines
+ * @type {WeakMap<CellRun, RunLines>}
+ */
+const linesOfRuns = new WeakMap();
+
+/** @param {CellRun} run @returns {RunLines} */
+function linesOf(run) {
+  let lines = linesOfRuns.get(run);
+  if (lines === undefined) {
+    lines = { compiled: run.code.split("\n"), source: run.source.split("\n"), sourceTokens: null, found: new Map() };
+    linesOfRuns.set(run, lines);
+  }
+  return lines;
+}
+
+/**
  * The 1-based source line for line `line` of the compiled run, or null when nothing matches.
  * @param {CellRun} run
  * @param {number} line
  */
 function sourceLineOf(run, line) {
-  const compiled = run.code.split("\n");
+  const lines = linesOf(run);
+  let found = lines.found.get(line);
+  if (found === undefined) {
+    found = findSourceLine(lines, line);
+    lines.found.set(line, found);
+  }
+  return found;
+}
+
+/** sourceLineOf, worked out. @param {RunLines} lines @param {number} line @returns {number | null} */
+function findSourceLine(lines, line) {
+  const compiled = lines.compiled;
   const text = (compiled[line - 1] ?? "").replace(WRAPPER, "");
   const want = tokens(text);
   if (want.size === 0) return null;
-  const src = run.source.split("\n");
+  const src = lines.source;
+  lines.sourceTokens ??= src.map(tokens);
+  const sourceTokens = lines.sourceTokens;
   // Where in the source this compiled line sits proportionally: the tie-breaker.
   const expected = ((line - 1) / Math.max(1, compiled.length - 1)) * (src.length - 1);
   /** @type {number | null} */
   let best = null;
   let bestScore = 0;
-  src.forEach((s, i) => {
-    const have = tokens(s);
+  src.forEach((_, i) => {
+    const have = sourceTokens[i];
     let common = 0;
     for (const t of want) if (have.has(t)) common++;
     const score = common / want.size;
@@ -116,7 +148,7 @@ function cellFrame(frame) {
   const run = runs.get(m[2]);
   if (!run) return frame;
   // The last line is tslab's call of the cell's wrapper function: not the student's code.
-  if (Number(m[3]) >= run.code.split("\n").length) return null;
+  if (Number(m[3]) >= linesOf(run).compiled.length) return null;
   const n = sourceLineOf(run, Number(m[3]));
   const where = n === null ? m[2] : `${m[2]} line ${n}`;
   // An anonymous frame names no function: "at In[3] line 2", "at async In[3] line 5".
@@ -127,7 +159,8 @@ function cellFrame(frame) {
 /** @param {string} frame @returns {string[]} */
 function withSourceLine(frame) {
   const m = frame.match(MAPPED_FRAME);
-  const line = m ? runs.get(m[1])?.source.split("\n")[Number(m[2]) - 1] : undefined;
+  const run = m ? runs.get(m[1]) : undefined;
+  const line = run === undefined ? undefined : linesOf(run).source[Number(m?.[2]) - 1];
   return line === undefined ? [frame] : [frame, `        ${m?.[2]} | ${line.trim()}`];
 }
 
