@@ -41,22 +41,19 @@ export function captureCallerStack(err: Error, constructorOpt: Function, header?
   }
   const stack: unknown = err.stack;
   if (typeof stack !== "string") return;
-  const first = stack.indexOf("\n    at ");
-  err.stack = (header ?? (first < 0 ? stack : stack.slice(0, first))) + callerFrames(stack, raise ? limit : Infinity);
+  const lines = stack.split("\n");
+  const found = lines.findIndex((line) => FRAME.test(line));
+  const first = found < 0 ? lines.length : found;
+  const frames = callerFrames(lines.slice(first), raise ? limit : Infinity);
+  err.stack = [header ?? lines.slice(0, first).join("\n"), ...frames].join("\n");
 }
 
-/** "\n    at f (...)" lines from a captured stack, from the last of this package's leading frames. */
-function callerFrames(stack: string, limit: number): string {
-  const lines = stack.split("\n");
-  const first = lines.findIndex((line) => FRAME.test(line));
-  if (first < 0) return "";
-  let own = first;
-  while (own < lines.length && isOwnFrame(lines[own])) own++;
-  const from = own > first ? own - 1 : first;
-  return lines
-    .slice(from, from + limit)
-    .map((line) => `\n${line}`)
-    .join("");
+/** A captured stack's frame lines, from the last of this package's leading frames on. */
+function callerFrames(frames: string[], limit: number): string[] {
+  let own = 0;
+  while (own < frames.length && isOwnFrame(frames[own])) own++;
+  const from = Math.max(0, own - 1);
+  return frames.slice(from, from + limit);
 }
 
 function isWritable(): boolean {
