@@ -164,19 +164,28 @@ function withSourceLine(frame) {
   return line === undefined ? [frame] : [frame, `        ${m?.[2]} | ${line.trim()}`];
 }
 
-/** "    at f (In[3]:5:9)" -> the frame rewritten to the source line, plus that line. */
-/** @param {string} frame @returns {string[]} */
-function mapFrame(frame) {
-  const mapped = cellFrame(frame);
-  return mapped === null ? [] : withSourceLine(mapped);
-}
-
 /** Frames worth a student's attention: cells and libraries, not tslab's or Node's machinery. */
 /** @param {string} frame */
 function isUserFrame(frame) {
   return !/node:internal|node_modules[\\/]tslab[\\/]|[\\/]kernel[\\/](?:traceback|handler|interrupt|cell-api)\.js|\(node:|at new Promise \(<anonymous>\)|^\s*at <anonymous>$/.test(
     frame,
   );
+}
+
+/**
+ * The frames of a stack worth a student's attention, cells' at the lines the student wrote
+ * (already so in a stack formatted through a cell). "Proxy.f": functions of earlier cells are
+ * called through tslab's exports proxy. @param {string[]} frames @returns {string[]}
+ */
+function shownFrames(frames) {
+  /** @type {string[]} */
+  const shown = [];
+  for (const f of frames) {
+    if (!isUserFrame(f)) continue;
+    const mapped = cellFrame(f.replace(/\bat Proxy\./, "at "));
+    if (mapped !== null) shown.push(mapped);
+  }
+  return shown;
 }
 
 const errorToString = Error.prototype.toString;
@@ -211,14 +220,7 @@ function installCellStacks() {
     const header = stackHeader(error);
     const frames = callSites.map((site) => `    at ${site}`);
     if (!frames.some((f) => CELL_FRAME.test(f))) return [header, ...frames].join("\n");
-    /** @type {string[]} */
-    const shown = [];
-    for (const f of frames) {
-      if (!isUserFrame(f)) continue;
-      const mapped = cellFrame(f.replace(/\bat Proxy\./, "at "));
-      if (mapped !== null) shown.push(mapped);
-    }
-    return [header, ...shown].join("\n");
+    return [header, ...shownFrames(frames)].join("\n");
   };
   /** @type {any} */ (prepare).__tslabIpc = true;
   Error.prepareStackTrace = prepare;
@@ -268,8 +270,7 @@ function describeWithCauses(thrown, seen) {
     // Already mapped when the stack passed through a cell (installCellStacks); mapped here otherwise.
     const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
     const traceback = [`${ename}: ${evalue}`];
-    // "Proxy.f": functions of earlier cells are called through tslab's exports proxy.
-    for (const f of frames) if (isUserFrame(f)) traceback.push(...mapFrame(f.replace(/\bat Proxy\./, "at ")));
+    for (const f of shownFrames(frames)) traceback.push(...withSourceLine(f));
     // Extra properties (code, errno, syscall, path) as Node prints them.
     const extra = Object.entries(e).filter(
       ([k, v]) => v !== undefined && !["name", "message", "stack", "cause"].includes(k),
