@@ -91,8 +91,9 @@ function keepingFailedCells(converter) {
       const ran = last;
       last = null;
       executorMovesOn = false;
-      const own = ran === null ? undefined : converter.cellDeclarations(ran.result);
-      if (ran === null || typeof own !== "string") return;
+      if (ran === null) return;
+      const own = converter.cellDeclarations(ran.result);
+      if (typeof own !== "string") return; // a result the converter did not compile (seeded)
       const earlier = String(ran.result.declOutput).slice(own.length);
       standIn = { stale: ran.given, kept: declarationsAssigned(own, isAssigned) + earlier };
     },
