@@ -6,6 +6,8 @@
 //    imports the cwd cannot resolve fall back to this package's own node_modules;
 //  - a name of this package used without its import (`mmap is not defined`: the notebook
 //    preloads the API, a child does not) is named as such in the error Node prints;
+//  - the stack of an error that ends the child ends at the student's code: the wrapper's call,
+//    Node's module loader and this bootstrap are not the student's frames;
 //  - process.argv.slice(2) are the args the parent passed;
 //  - the script comes on fd 3, a pipe spawnTs writes and closes, so nothing of it is on disk.
 import fs from "fs";
@@ -76,23 +78,51 @@ function resolveOurPackage(root: string, cwd: string): void {
 }
 
 /**
- * The error Node prints for `mmap is not defined` says, when the name is one of this package's
- * exports, what to import. It runs before Node prints the error (lifecycle.onUncaughtError) and
- * changes nothing else: exit code 1, the stack, the printing are Node's. The package is loaded
- * only then, to read its names.
+ * The error Node prints when one ends the child, made to speak of the student's code. It runs
+ * before Node prints the error (lifecycle.onUncaughtError) and changes nothing else: exit code 1
+ * and the printing are Node's.
+ * - `mmap is not defined`, when the name is one of this package's exports, says what to import
+ *   (the package is loaded only then, to read its names). The message changes before the stack
+ *   is first read, so the stack's header has the note too.
+ * - The stack loses the frames below the student's: the call of the top-level-await wrapper,
+ *   `Module._compile` and this file's own (`main`), then Node's loader, which were eight of ten.
  */
-function noteMissingImports(index: string): void {
+function reportUncaughtAsTheStudents(index: string, filename: string): void {
   onUncaughtError((error) => {
-    if (!(error instanceof ReferenceError)) return;
-    const name = /^([\w$]+) is not defined$/.exec(error.message)?.[1];
-    if (name === undefined) return;
-    try {
-      if (!Object.hasOwn(require(index), name)) return;
-    } catch {
-      return;
-    }
-    error.message += `\n  note: ${name} is tslab-ipc's. A child does not get the names a notebook preloads: start its source with import { ${name} } from "tslab-ipc";`;
+    if (!(error instanceof Error)) return;
+    noteMissingImport(error, index);
+    const stack = error.stack;
+    if (typeof stack === "string") error.stack = withoutBootstrapFrames(stack, filename);
   });
+}
+
+function noteMissingImport(error: Error, index: string): void {
+  if (!(error instanceof ReferenceError)) return;
+  const name = /^([\w$]+) is not defined$/.exec(error.message)?.[1];
+  if (name === undefined) return;
+  try {
+    if (!Object.hasOwn(require(index), name)) return;
+  } catch {
+    return;
+  }
+  error.message += `\n  note: ${name} is tslab-ipc's. A child does not get the names a notebook preloads: start its source with import { ${name} } from "tslab-ipc";`;
+}
+
+/** This bootstrap's `main`, as a frame: dist/process/child.js, or src/process/child.ts through a source map. */
+const BOOTSTRAP_FRAME = /^ {4}at main \(.*[/\\]process[/\\]child\.[jt]s:\d+:\d+\)$/;
+
+/**
+ * `stack` without the frames from the bootstrap's call of the student's module down: the
+ * `Module._compile` above `main`, and the module's own top-level frame above that (the wrapper's
+ * call: every line the student wrote runs inside the wrapper). A stack that does not pass through
+ * `main` (an error thrown after an await) stays as it is.
+ */
+function withoutBootstrapFrames(stack: string, filename: string): string {
+  const lines = stack.split("\n");
+  const main = lines.findIndex((line) => BOOTSTRAP_FRAME.test(line));
+  if (main < 2 || !lines[main - 1].startsWith("    at Module._compile ")) return stack;
+  const wrapper = lines[main - 2].startsWith(`    at Object.<anonymous> (${filename}:`);
+  return lines.slice(0, wrapper ? main - 2 : main - 1).join("\n");
 }
 
 function main(): void {
@@ -115,9 +145,9 @@ function main(): void {
 
   const cwd = process.cwd();
   resolveOurPackage(root, cwd);
-  noteMissingImports(path.join(root, "dist", "index.js"));
   // A module that seems to live in the cwd: relative imports resolve from there.
   const filename = path.join(cwd, fileName);
+  reportUncaughtAsTheStudents(path.join(root, "dist", "index.js"), filename);
   process.argv = [process.argv[0], filename, ...process.argv.slice(2)];
   const M = Module as unknown as { _nodeModulePaths(dir: string): string[] };
   const mod = new Module(filename) as Module & {

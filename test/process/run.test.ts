@@ -144,6 +144,22 @@ describe("how a child ends", () => {
     expect(r.stderr).toMatch(/child\.ts:2:7/);
   });
 
+  test("an uncaught error's stack ends at the student's code, without the wrapper, Node's loader or the bootstrap", async () => {
+    const r = await runTs(`function inner(n: number) {\n  throw new Error("deep " + n);\n}\ninner(1);`, {
+      quiet: true,
+    });
+    expect(r.code).toBe(1);
+    const frames = r.stderr
+      .slice(r.stderr.indexOf("Error: deep 1"))
+      .split("\n")
+      .filter((line) => line.startsWith("    at "));
+    expect(frames).toEqual([
+      expect.stringMatching(/^ {4}at inner \(.*child\.ts:2:9\)$/),
+      expect.stringMatching(/^ {4}at <anonymous> \(.*child\.ts:4:1\)$/),
+    ]);
+    expect(r.stderr).not.toMatch(/Module\._compile|process[/\\]child\.[jt]s|Object\.<anonymous>/);
+  });
+
   test("an error on line 1 is at its own column, though the wrapper for top-level await shares that line", async () => {
     const r = await runTs("const n: number = nope(4096);", { quiet: true });
     expect(r.code).toBe(1);
