@@ -19,8 +19,18 @@ import {
 export type { PlotOptions } from "./layout";
 export type { HeatmapOptions } from "./heatmap";
 
-/** Named numeric series: { "MS_SYNC": samples, ... }, or LatencyResults (named by their label). */
-export type SeriesInput = Record<string, ArrayLike<number> | LatencyResult> | LatencyResult | LatencyResult[];
+/**
+ * Named numeric series: { "MS_SYNC": samples, ... }, or LatencyResults (named by their label), or
+ * one series of numbers as it is (an array or a typed array: `plot.histogram(samples)`).
+ */
+export type SeriesInput =
+  | Record<string, ArrayLike<number> | LatencyResult>
+  | LatencyResult
+  | LatencyResult[]
+  | ArrayLike<number>;
+
+/** The name of a series given as a bare array of numbers. */
+const UNNAMED_SERIES = "values";
 
 interface Series {
   name: string;
@@ -39,6 +49,7 @@ function numbers(values: unknown, name: string): number[] {
 function toSeries(input: SeriesInput, name: string): Series[] {
   let list: Series[];
   if (input instanceof LatencyResult) list = [{ name: input.label, values: input.samples.slice(), unit: input.unit }];
+  else if (isNumberSeries(input)) list = [{ name: UNNAMED_SERIES, values: numbers(input, name) }];
   else if (Array.isArray(input)) {
     list = input.map((r, i) => {
       if (!(r instanceof LatencyResult)) throw new ERR_INVALID_ARG_TYPE(`${name}[${i}]`, "LatencyResult", r);
@@ -59,6 +70,16 @@ function toSeries(input: SeriesInput, name: string): Series[] {
   return list;
 }
 
+/**
+ * Whether `input` is one series of numbers: a typed array, or an array whose first element is a
+ * number (the rest are checked as numbers, so `[1, "2"]` is an error about `series[1]`, not about
+ * LatencyResults). An empty array is no series at all ("has no series to plot").
+ */
+function isNumberSeries(input: unknown): input is ArrayLike<number> {
+  if (ArrayBuffer.isView(input)) return !(input instanceof DataView);
+  return Array.isArray(input) && typeof input[0] === "number";
+}
+
 function unitOf(list: Series[]): string | undefined {
   const u = list[0].unit;
   return u && list.every((s) => s.unit === u) ? (UNIT_TEXT[u] ?? u) : undefined;
@@ -71,10 +92,10 @@ export interface LinesOptions extends PlotOptions {
   logY?: boolean;
 }
 
-/** Lines over a sweep: x against several named y series of the same length. */
+/** Lines over a sweep: x against one y series, or several named ones, of the same length. */
 export function lines(
   x: ArrayLike<number> | string[],
-  series: Record<string, ArrayLike<number>>,
+  series: Record<string, ArrayLike<number>> | ArrayLike<number>,
   opts: LinesOptions = {},
 ): Figure {
   opts = validateOptions<LinesOptions>(opts, "options");
@@ -115,7 +136,7 @@ export interface HistogramOptions extends PlotOptions {
   logX?: boolean;
 }
 
-/** Histograms of several latency series, overlaid. */
+/** Histograms of one series of samples, or of several overlaid. */
 export function histogram(series: SeriesInput, opts: HistogramOptions = {}): Figure {
   opts = validateOptions<HistogramOptions>(opts, "options");
   const list = toSeries(series, "series");
@@ -149,7 +170,7 @@ export interface EcdfOptions extends PlotOptions {
   logX?: boolean;
 }
 
-/** Empirical CDFs of several series: for each value, the fraction of samples at or below it. */
+/** Empirical CDFs of one series or several: for each value, the fraction of samples at or below it. */
 export function ecdf(series: SeriesInput, opts: EcdfOptions = {}): Figure {
   opts = validateOptions<EcdfOptions>(opts, "options");
   const list = toSeries(series, "series");

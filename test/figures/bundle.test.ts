@@ -61,6 +61,21 @@ test("different arguments give different figures (no constants)", () => {
   expect(e.data[0].y).toEqual([1 / 3, 2 / 3, 1]);
 });
 
+test("one series of numbers is given as it is: an array, or a typed array", () => {
+  const h = plot.histogram([3, 1, 2]);
+  expect(h.data.map((t) => [t.name, t.x])).toEqual([["values", [3, 1, 2]]]);
+  expect(String(h)).toBe("Figure: histogram, 1 series, 3 points");
+  expect(plot.ecdf(Float64Array.of(3, 1, 2)).data[0].x).toEqual([1, 2, 3]);
+  expect(plot.lines([1, 2, 3], new Uint32Array([4, 5, 6])).data[0].y).toEqual([4, 5, 6]);
+  // Still checked as numbers, each named by its index; an empty array is no series.
+  expect(() => plot.histogram([1, "2"] as never)).toThrow(
+    expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE", message: expect.stringContaining('"series[1]"') }),
+  );
+  expect(() => plot.ecdf(BigInt64Array.of(1n) as never)).toThrow(TypeError);
+  expect(() => plot.histogram([])).toThrow(RangeError);
+  expect(() => plot.lines([1, 2], [1])).toThrow(RangeError);
+});
+
 test("a PNG, once attached, is one more type of the same output", () => {
   const fig = plot.bar(["x"], [1]);
   const png = Buffer.from("89504e470d0a1a0a", "hex");
