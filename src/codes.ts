@@ -23,7 +23,7 @@
 //   ERR_INVALID_ASSIGNMENT   Error       an assignment notebook the grader cannot use
 //   ERR_PDF_UNAVAILABLE      Error       no Chromium to print a PDF with
 //   ERR_CHROMIUM_UNAVAILABLE Error       launchOfflineBrowser: no Chromium or playwright-core, or it did not start
-//   ERR_USAGE                Error       a command line the assign CLI does not take
+//   ERR_USAGE                Error       a command line npm start, release or grade does not take
 //   ERR_GRADER_SETUP         Error       the grader cannot run submissions where it is set up (TMPDIR)
 //   ERR_FOREIGN_LINK         Error       a submission reached through a student's link to a file not theirs
 //   ERR_SUBMISSION_CHANGED   Error       a submission's way (its links) changed while it was read

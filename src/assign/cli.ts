@@ -2,45 +2,37 @@
 // tslab-ipc release|grade (also `npm run release` / `npm run grade`):
 //   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout S]
 //   tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout S] [--jobs N] [--snapshot auto|always|never]
-// Exit 0 when the work completed (whatever the students scored), 1 on a usage or setup error.
+// Exit 0 when the work completed (whatever the students scored) or for -h/--help, 1 on a usage
+// error (an option the command does not take, a bad value: before anything runs) or a setup error.
 import path from "path";
+import {
+  countOption,
+  positiveOption,
+  readCommandLine,
+  stringOption,
+  usageError,
+  type CommandLine,
+  type OptionKinds,
+} from "../command-line";
 import { jupyterUnavailableReason } from "../handouts/jupyter";
 import { gradeSubmissions, gradeSummary } from "./grade";
 import { releaseAssignment } from "./release";
 import { SNAPSHOT_MODES, type SnapshotMode } from "./sandbox-snapshot";
-import { withCode } from "../codes";
 
 const USAGE = `usage:
   tslab-ipc release SOURCE.ipynb [--out DIR] [--no-execute] [--no-pdf] [--timeout SECONDS]
   tslab-ipc grade SOURCE.ipynb SUBMISSIONS --out DIR [--timeout SECONDS] [--jobs N] [--snapshot auto|always|never]`;
 
-const VALUED = new Set(["--out", "--timeout", "--jobs", "--snapshot"]);
+/** The options each command takes (src/command-line.ts refuses any other). */
+const OPTIONS: Record<"release" | "grade", OptionKinds> = {
+  release: { out: "string", "no-execute": "boolean", "no-pdf": "boolean", timeout: "string" },
+  grade: { out: "string", timeout: "string", jobs: "string", snapshot: "string" },
+};
 
-function parse(args: string[]): { positional: string[]; options: Map<string, string | true> } {
-  const positional: string[] = [];
-  const options = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (VALUED.has(a)) {
-      if (i + 1 >= args.length) throw withCode(new Error(`${a} needs a value`), "ERR_USAGE");
-      options.set(a, args[++i]);
-    } else if (a.startsWith("--")) options.set(a, true);
-    else positional.push(a);
-  }
-  return { positional, options };
-}
-
-function positiveNumber(v: string | true | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(n > 0)) throw withCode(new Error(`${name} must be a positive number, got ${v}`), "ERR_USAGE");
-  return n;
-}
-
-function snapshotMode(v: string | true | undefined): SnapshotMode | undefined {
+function snapshotMode(v: string | undefined): SnapshotMode | undefined {
   if (v === undefined) return undefined;
   const mode = SNAPSHOT_MODES.find((m) => m === v);
-  if (!mode) throw withCode(new Error(`--snapshot must be one of ${SNAPSHOT_MODES.join(", ")}, got ${v}`), "ERR_USAGE");
+  if (!mode) throw usageError(`--snapshot must be one of ${SNAPSHOT_MODES.join(", ")}, got ${v}`, USAGE);
   return mode;
 }
 
@@ -50,35 +42,72 @@ async function main(argv: string[]): Promise<number> {
     console.error(USAGE);
     return command === "--help" || command === "-h" ? 0 : 1;
   }
-  const { positional, options } = parse(rest);
-  const missing = jupyterUnavailableReason();
-  if (missing && !(command === "release" && options.has("--no-execute"))) {
-    console.error(`tslab-ipc ${command} needs Jupyter: ${missing}`);
-    return 1;
-  }
-  const out = options.get("--out");
-  const timeoutSeconds = positiveNumber(options.get("--timeout"), "--timeout");
-  if (command === "release") {
-    if (positional.length !== 1) throw withCode(new Error(USAGE), "ERR_USAGE");
-    const report = await releaseAssignment({
-      source: positional[0],
-      outDir: path.resolve(typeof out === "string" ? out : "release"),
-      execute: !options.has("--no-execute"),
-      pdf: !options.has("--no-pdf"),
-      timeoutSeconds,
-    });
-    for (const f of report.files) console.log(`wrote ${path.relative(process.cwd(), f) || f}`);
-    for (const w of report.warnings) console.log(`warning: ${w}`);
+  const line = readCommandLine(rest, OPTIONS[command], USAGE, true);
+  if (line.help) {
+    console.log(USAGE);
     return 0;
   }
-  if (positional.length !== 2 || typeof out !== "string") throw withCode(new Error(USAGE), "ERR_USAGE");
-  const report = await gradeSubmissions({
-    source: positional[0],
-    submissions: positional[1],
-    outDir: path.resolve(out),
+  return command === "release" ? release(line) : grade(line);
+}
+
+/** "1 argument", "3 arguments". */
+function argumentsGiven(line: CommandLine): string {
+  const n = line.positionals.length;
+  return `${n} argument${n === 1 ? "" : "s"}`;
+}
+
+/** Jupyter's absence, said for `command`; null when it is there. */
+function withoutJupyter(command: string): string | null {
+  const missing = jupyterUnavailableReason();
+  return missing && `tslab-ipc ${command} needs Jupyter: ${missing}`;
+}
+
+// Each command checks its whole command line, then Jupyter's presence, before anything runs.
+
+async function release(line: CommandLine): Promise<number> {
+  const timeoutSeconds = positiveOption(line, "timeout", USAGE);
+  if (line.positionals.length !== 1) {
+    throw usageError(`release takes one notebook, got ${argumentsGiven(line)}`, USAGE);
+  }
+  const execute = line.options["no-execute"] !== true;
+  const missing = execute ? withoutJupyter("release") : null;
+  if (missing) {
+    console.error(missing);
+    return 1;
+  }
+  const report = await releaseAssignment({
+    source: line.positionals[0],
+    outDir: path.resolve(stringOption(line, "out") ?? "release"),
+    execute,
+    pdf: line.options["no-pdf"] !== true,
     timeoutSeconds,
-    jobs: positiveNumber(options.get("--jobs"), "--jobs"),
-    snapshot: snapshotMode(options.get("--snapshot")),
+  });
+  for (const f of report.files) console.log(`wrote ${path.relative(process.cwd(), f) || f}`);
+  for (const w of report.warnings) console.log(`warning: ${w}`);
+  return 0;
+}
+
+async function grade(line: CommandLine): Promise<number> {
+  const out = stringOption(line, "out");
+  if (out === undefined) throw usageError("grade needs --out DIR", USAGE);
+  if (line.positionals.length !== 2) {
+    throw usageError(`grade takes a notebook and a folder, got ${argumentsGiven(line)}`, USAGE);
+  }
+  const options = {
+    timeoutSeconds: positiveOption(line, "timeout", USAGE),
+    jobs: countOption(line, "jobs", USAGE),
+    snapshot: snapshotMode(stringOption(line, "snapshot")),
+  };
+  const missing = withoutJupyter("grade");
+  if (missing) {
+    console.error(missing);
+    return 1;
+  }
+  const report = await gradeSubmissions({
+    source: line.positionals[0],
+    submissions: line.positionals[1],
+    outDir: path.resolve(out),
+    ...options,
   });
   console.log("\n" + gradeSummary(report));
   console.log(`\ngrades in ${path.join(out, "grades.csv")}, feedback in ${path.join(out, "feedback")}/`);

@@ -1,4 +1,5 @@
-// `npm start`: build the handouts (see build.ts). Exits non-zero if a notebook fails.
+// `npm start`: build the handouts (see build.ts). Exits non-zero if a notebook fails, or on a
+// command line it does not take (src/command-line.ts), before anything runs.
 //   node dist/handouts/cli.js [--only 02,05] [--jobs N] [--out out] [--no-png] [--no-pdf]
 // --jobs: notebooks executed side by side; one more than the number of cores by default. A
 // notebook spends much of its run waiting (its C children's sleep(), its kernel's start): with
@@ -7,33 +8,52 @@
 // (the tests run them so).
 import os from "os";
 import path from "path";
+import { countOption, readCommandLine, stringOption, usageError } from "../command-line";
 import { packageRoot } from "../process/paths";
-import { validateInteger } from "../validators";
-import { buildHandouts, summaryTable } from "./build";
+import { buildHandouts, listNotebooks, summaryTable } from "./build";
 import { jupyterUnavailableReason } from "./jupyter";
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const USAGE = `usage: node dist/handouts/cli.js [--only 02,05] [--jobs N] [--out DIR] [--no-png] [--no-pdf]
+  (npm start builds, then runs it: npm start -- --only 02,05)
+  --only    the notebooks whose file names contain one of these (comma-separated); default all
+  --jobs    notebooks executed side by side; default one more than the cores
+  --out     where the handouts go; default out/
+  --no-png  no PNG of the figures; --no-pdf  no PDF of the student versions`;
 
 async function main(): Promise<number> {
-  const args = process.argv.slice(2);
+  const line = readCommandLine(
+    process.argv.slice(2),
+    { only: "string", jobs: "string", out: "string", "no-png": "boolean", "no-pdf": "boolean" },
+    USAGE,
+  );
+  if (line.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const root = packageRoot();
-  const jobs = validateInteger(Number(option(args, "--jobs") ?? os.availableParallelism() + 1), "--jobs", 1, 1024);
+  const notebooksDir = path.join(root, "notebooks");
+  const jobs = countOption(line, "jobs", USAGE) ?? os.availableParallelism() + 1;
+  const only = stringOption(line, "only")
+    ?.split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  if (only !== undefined && listNotebooks(notebooksDir, only).length === 0) {
+    const names = listNotebooks(notebooksDir).map((f) => path.basename(f, ".ipynb"));
+    throw usageError(`--only ${stringOption(line, "only")} names no notebook of ${names.join(", ")}`, USAGE);
+  }
   const missing = jupyterUnavailableReason();
   if (missing) {
     console.error(`npm start needs Jupyter: ${missing}`);
     return 1;
   }
-  const outDir = path.resolve(root, option(args, "--out") ?? "out");
+  const outDir = path.resolve(root, stringOption(line, "out") ?? "out");
   const report = await buildHandouts({
-    notebooksDir: path.join(root, "notebooks"),
+    notebooksDir,
     outDir,
-    only: option(args, "--only")?.split(","),
+    only,
     jobs,
-    noPng: args.includes("--no-png"),
-    noPdf: args.includes("--no-pdf"),
+    noPng: line.options["no-png"] === true,
+    noPdf: line.options["no-pdf"] === true,
   });
   console.log("\n" + summaryTable(report));
   const shown = (dir: string) => {
@@ -49,8 +69,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e) => {
-    // A usage error (a bad --jobs) is its message; anything else, its stack.
-    console.error(e instanceof RangeError ? e.message : e instanceof Error ? e.stack : e);
+    // A usage error (a bad --jobs, an option it does not take) is its message; anything else, its stack.
+    console.error((e as NodeJS.ErrnoException).code === "ERR_USAGE" ? e.message : e instanceof Error ? e.stack : e);
     process.exit(1);
   },
 );

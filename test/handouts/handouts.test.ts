@@ -146,9 +146,9 @@ describe("npm start's command line", () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-cli-")), "out");
     try {
       for (const [jobs, reason] of [
-        ["0", /--jobs.*>= 1/],
-        ["two", /--jobs.*integer/],
-        ["1.5", /--jobs.*integer/],
+        ["0", /--jobs must be a whole number of at least 1, got 0/],
+        ["two", /--jobs must be a whole number.*got two/],
+        ["1.5", /--jobs must be a whole number.*got 1\.5/],
       ] as const) {
         const r = spawnSync(
           process.execPath,
@@ -159,6 +159,33 @@ describe("npm start's command line", () => {
         expect(r.stderr).toMatch(reason);
         expect(fs.existsSync(out)).toBe(false);
       }
+    } finally {
+      fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    }
+  });
+
+  test("--help prints the usage, and an option it does not take is refused by name: nothing runs", () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-cli-")), "out");
+    const cli = path.join(__dirname, "..", "..", "dist", "handouts", "cli.js");
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args, "--out", out], { encoding: "utf8" });
+    try {
+      const help = run("--help");
+      expect({ status: help.status, stdout: help.stdout }).toEqual({
+        status: 0,
+        stdout: expect.stringMatching(/^usage: node dist\/handouts\/cli\.js \[--only 02,05\]/),
+      });
+      for (const [args, reason] of [
+        [["--no-pfd"], /^Unknown option '--no-pfd'/],
+        [["notebooks/02"], /^Unexpected argument 'notebooks\/02'/],
+        // `--name=value` is read as `--name value`: it was ignored, and all notebooks built.
+        [["--jobs=0"], /^--jobs must be a whole number of at least 1, got 0\n/],
+        [["--only=99"], /^--only 99 names no notebook of 01-why-ipc, 02-system-v-shared-memory, /],
+      ] as const) {
+        const r = run(...args);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(reason) });
+        expect(r.stderr).toContain("\nusage: ");
+      }
+      expect(fs.existsSync(out)).toBe(false);
     } finally {
       fs.rmSync(path.dirname(out), { recursive: true, force: true });
     }
