@@ -28,6 +28,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { spawnSync } = require("child_process");
+const { parseArgs } = require("util");
 
 const KERNEL_NAME = "tslab-ipc";
 const kernelDir = __dirname;
@@ -242,15 +243,51 @@ function uninstall(tool) {
   console.log(`tslab-ipc: ${r.status === 0 ? "removed" : "there was no"} kernel ${KERNEL_NAME}`);
 }
 
+const USAGE = "usage: node kernel/install.js [install|uninstall|system-packages] [--user|--sys] [--soft] [--apt]";
+
+/**
+ * The command line, read strictly (Node's util.parseArgs): a misspelt option (`--usr`) is refused
+ * by name, where it was ignored and, as root, the kernel registered system-wide.
+ */
+function readArgs(/** @type {string[]} */ args) {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      user: { type: "boolean" },
+      sys: { type: "boolean" },
+      soft: { type: "boolean" },
+      apt: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length > 1) throw new Error(`one action at most, got ${positionals.join(" ")}`);
+  return { action: positionals[0] ?? "install", ...values };
+}
+
 function main() {
-  const args = process.argv.slice(2);
-  const action = args.find((a) => !a.startsWith("--")) ?? "install";
-  const soft = args.includes("--soft");
-  const explicitSys = args.includes("--sys");
-  let user = args.includes("--user") || (!explicitSys && !isRoot);
+  const raw = process.argv.slice(2);
+  /** @type {ReturnType<typeof readArgs>} */
+  let args;
+  try {
+    args = readArgs(raw);
+  } catch (e) {
+    console.error(`tslab-ipc: ${e instanceof Error ? e.message : e}\n${USAGE}`);
+    if (!raw.includes("--soft")) process.exitCode = 1;
+    return;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  const { action } = args;
+  const soft = args.soft === true;
+  const explicitSys = args.sys === true;
+  let user = args.user === true || (!explicitSys && !isRoot);
   try {
     if (action === "system-packages") {
-      if (!systemPackages(args.includes("--apt"))) process.exitCode = 1;
+      if (!systemPackages(args.apt === true)) process.exitCode = 1;
       else if (fs.existsSync(DPKG_QUERY))
         console.log(
           `tslab-ipc: every Debian package of ${path.relative(process.cwd(), PACKAGE_LIST) || PACKAGE_LIST} is installed`,

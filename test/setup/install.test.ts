@@ -119,6 +119,33 @@ test("a planted jupyter.py (working folder, PYTHONPATH) and planted tools on PAT
   }
 });
 
+test("a misspelt option is refused by name and registers nothing; --help prints the usage", () => {
+  const dir = tempDir("tslab-ipc-install-args-");
+  try {
+    const data = path.join(dir, "data");
+    // As root, `--usr` was ignored and the kernel went system-wide, the --user it meant undone.
+    const typo = runInstaller(INSTALL_JS, ["install", "--usr"], { JUPYTER_DATA_DIR: data });
+    expect({ status: typo.status, stderr: typo.stderr }).toEqual({
+      status: 1,
+      stderr: expect.stringMatching(/^tslab-ipc: Unknown option '--usr'.*\nusage: node kernel\/install\.js /s),
+    });
+    // npm's prepare hook (--soft) never fails, but still says so.
+    const soft = runInstaller(INSTALL_JS, ["install", "--usr", "--soft"], { JUPYTER_DATA_DIR: data });
+    expect({ status: soft.status, stderr: soft.stderr }).toEqual({
+      status: 0,
+      stderr: expect.stringContaining("Unknown option '--usr'"),
+    });
+    const help = runInstaller(INSTALL_JS, ["--help"], { JUPYTER_DATA_DIR: data });
+    expect({ status: help.status, stdout: help.stdout }).toEqual({
+      status: 0,
+      stdout: expect.stringMatching(/^usage: node kernel\/install\.js \[install\|uninstall\|system-packages\]/),
+    });
+    expect(fs.existsSync(data)).toBe(false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe("a system-wide kernel from a checkout others can write is refused", () => {
   test.each([
     ["everyone", 0o777],
