@@ -383,6 +383,15 @@ const C_LINES = [
       "itself, an Attachment or Mapping ((char *) shmat(...) is shmat(...)); a failure throws, never (char *) -1.",
   ],
   [
+    /^\s*#\s*include\b/,
+    "C's #include has no counterpart in a cell: the lecture's calls and constants (shmget, IPC_CREAT, mmap, " +
+      'PROT_READ, ...) are already in scope; a child started with runTs imports them: import { shmget } from "tslab-ipc";',
+  ],
+  [
+    /^\s*#\s*define\s+[A-Za-z_]\w*/,
+    "C's #define of a constant is a const here: #define SHM_SIZE 1024 is const SHM_SIZE = 1024;",
+  ],
+  [
     /[(,]\s*&\s*[A-Za-z_]/,
     "C passes &name for a call to fill in; here the call returns what it would fill: const info = shmctl(id, IPC_STAT).",
   ],

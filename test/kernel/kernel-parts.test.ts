@@ -140,6 +140,11 @@ describe("traceback", () => {
     expect(notes("if (data == (char *)(-1)) {")).toEqual(["C's pointer casts"]);
     expect(notes("shmctl(shmid, IPC_STAT, &buf);")).toEqual(["C passes &name"]);
     expect(notes("const both = a & b;")).toEqual([]);
+    // The preprocessor lines the slides' programs start with.
+    expect(notes("#include <sys/shm.h>")).toEqual(["C's #include has"]);
+    expect(notes(" # include <stdio.h>")).toEqual(["C's #include has"]);
+    expect(notes("#define SHM_SIZE 1024  /* a 1K shared memory segment */")).toEqual(["C's #define of"]);
+    expect(notes("class A { #define = 1 }")).toEqual([]);
     // A note the diagnostic's own words call for comes before its line's.
     const both = describeDiagnostics(
       [
