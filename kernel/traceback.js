@@ -330,7 +330,11 @@ const WRITE_AT = 'fs.writeSync(fd, buffer, 0, length, position) writes at a posi
 const C_NAMES = new Map([
   ["NULL", "C's NULL is null here (mmap(null, ...), shmat(id, null, 0))."],
   ["printf", 'console.log(...) prints a line; util.format("%s", ...) formats as printf does.'],
-  ["sprintf", 'util.format("%s", ...) formats as sprintf does (import util from "util").'],
+  [
+    "sprintf",
+    'attachment.writeString(util.format("%s", ...)) writes formatted text into the memory, as sprintf(shared_memory, ...) ' +
+      'does (import util from "util").',
+  ],
   ["perror", "a failed call throws an IpcError; its message is what perror would print, its code the errno name."],
   ["exit", "throw an Error to stop the cell; the kernel goes on (process.exit(1) in a cell does the same)."],
   ["strcpy", "attachment.writeString(text) copies a string and its NUL into the memory."],

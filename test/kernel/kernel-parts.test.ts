@@ -161,6 +161,10 @@ describe("traceback", () => {
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
         l.startsWith("    note: "),
       );
+    // The slides' sprintf writes into the segment: the note says how to do that.
+    expect(notes("Cannot find name 'sprintf'.")).toEqual([
+      '    note: attachment.writeString(util.format("%s", ...)) writes formatted text into the memory, as sprintf(shared_memory, ...) does (import util from "util").',
+    ]);
     expect(notes("Cannot find name 'printf'.")).toEqual([
       '    note: console.log(...) prints a line; util.format("%s", ...) formats as printf does.',
     ]);
