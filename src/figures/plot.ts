@@ -298,11 +298,11 @@ export function bar(
  * {@includeCode ../../docs/examples/plot.ts}
  */
 export const plot = {
-  /** Lines over `x`, one per named series. */
+  /** Lines over `x`: one series (an array of numbers), or one line per named series. */
   lines,
-  /** Histograms of latency samples, one per series. */
+  /** Histograms of samples: one series (an array of numbers), or one per named series or LatencyResult. */
   histogram,
-  /** Empirical cumulative distributions of latency samples. */
+  /** Empirical cumulative distributions of samples: one series (an array of numbers), or several. */
   ecdf,
   /** A heatmap of a matrix (rows × columns). */
   heatmap,
