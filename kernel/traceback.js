@@ -402,12 +402,46 @@ const C_LINES = [
 ];
 
 /**
- * The note for a diagnostic that a C habit caused, or undefined.
+ * Lines of IPython's own syntax, which a course's Python notebooks teach: a shell escape
+ * (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`) and help by `name?`. Each is a compile error
+ * here; the note says what a cell writes instead. `!name` followed by an operator or a call
+ * (`!done && f()`, `!ready(x)`) is TypeScript and is not matched.
+ * @type {Array<[RegExp, string]>}
+ */
+const IPYTHON_LINES = [
+  [
+    /^\s*!\s*ipcs\b/,
+    "IPython's !ipcs -m is ipcs() here: the segments as a table, read from /proc/sysvipc/shm " +
+      "(watchIpcs() shows one that keeps up to date while cells run).",
+  ],
+  [
+    /^\s*!\s*[a-z][\w.-]*(?:\s+(?!(?:in|instanceof)\b)[-/.~\w"'$]|\s*$)/,
+    'IPython\'s !command is not TypeScript: runProgram("ls", ["-l", "/tmp"]).stdout runs a program and gives its output.',
+  ],
+  [
+    /^\s*%{1,2}[a-z]\w*/,
+    "IPython's %magics are not TypeScript: sampleLatency(() => f()) times a call as %timeit does; " +
+      "console.time(label) and console.timeEnd(label) time a stretch of code.",
+  ],
+  [
+    /^\s*(?:\?{1,2}\s*[A-Za-z_$][\w$.]*|[A-Za-z_$][\w$.]*\s*\?{1,2})\s*$/,
+    "IPython's name? is not TypeScript: Shift-Tab on a name (inspection) shows its signature and documentation.",
+  ],
+];
+
+/** The note the first of `notes` whose pattern `line` matches gives, or undefined. @param {Array<[RegExp, string]>} notes @param {string | undefined} line */
+function lineNote(notes, line) {
+  return line === undefined ? undefined : notes.find(([pattern]) => pattern.test(line))?.[1];
+}
+
+/**
+ * The note for a diagnostic that a habit of C or IPython caused, or undefined.
  * @param {string} message @param {string} [line] the source line the diagnostic is on
  */
-function cHabitNote(message, line) {
-  // What the diagnostic itself names (a check against -1, printf) first, then what its line is.
-  return namedNote(message) ?? (line === undefined ? undefined : C_LINES.find(([c]) => c.test(line))?.[1]);
+function habitNote(message, line) {
+  // A line of IPython's syntax is that whatever its names (`!sleep 1` is not C's sleep); then
+  // what the diagnostic itself names (a check against -1, printf); then what its line of C is.
+  return lineNote(IPYTHON_LINES, line) ?? namedNote(message) ?? lineNote(C_LINES, line);
 }
 
 /** The note for a diagnostic's own words: C_CHECKS, a Promise's member, C_NAMES. @param {string} message */
@@ -439,7 +473,7 @@ function describeDiagnostics(diags, source) {
       traceback.push(`    ${d.line} | ${lines[d.line - 1]}`);
       traceback.push(`    ${" ".repeat(String(d.line).length)} | ${" ".repeat(Math.max(0, d.character - 1))}^`);
     }
-    const note = cHabitNote(d.message, d.fileName ? undefined : lines[d.line - 1]);
+    const note = habitNote(d.message, d.fileName ? undefined : lines[d.line - 1]);
     // Under the first diagnostic that calls for it: argv[1] and argv[2] get one note.
     if (note !== undefined && !given.has(note)) {
       given.add(note);

@@ -156,6 +156,32 @@ describe("traceback", () => {
     expect(both.map((l: string) => l.split(" ")[5])).toEqual(["C", "a"]);
   });
 
+  test("a line of IPython's syntax (a shell escape, a magic, name?) gets a note; TypeScript that starts alike none", () => {
+    const note = (line: string, message = "Expression expected.") =>
+      describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], line)
+        .traceback.filter((l: string) => l.startsWith("    note: "))
+        .map((l: string) => l.slice("    note: ".length).split(" ").slice(0, 3).join(" "));
+    expect(note("!ipcs -m")).toEqual(["IPython's !ipcs -m"]);
+    expect(note("!ls /tmp | head -2")).toEqual(["IPython's !command is"]);
+    expect(note("!pwd")).toEqual(["IPython's !command is"]);
+    expect(note("!cat notes.txt")).toEqual(["IPython's !command is"]);
+    // Its words are the shell's, not C's: `sleep` here is no call of C's sleep.
+    expect(note("!sleep 1", "Cannot find name 'sleep'.")).toEqual(["IPython's !command is"]);
+    expect(note("%timeit shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600)")).toEqual(["IPython's %magics are"]);
+    expect(note("%%time")).toEqual(["IPython's %magics are"]);
+    expect(note("shmget?")).toEqual(["IPython's name? is"]);
+    expect(note("?? plot.histogram")).toEqual(["IPython's name? is"]);
+    for (const ts of [
+      "!done && finish()",
+      "!ready(x)",
+      "!flag || go()",
+      "!key in table",
+      "const ok = !x;",
+      "a ? b : c",
+    ])
+      expect([ts, note(ts, "Cannot find name 'x'.")]).toEqual([ts, []]);
+  });
+
   test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
     const notes = (message: string) =>
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
