@@ -363,6 +363,11 @@ const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 const PROMISE_MEMBER = /^Property '[\w$]+' does not exist on type 'Promise<.+>'\.$/;
 const AWAIT_NOTE =
   "the call returns a Promise of its result, as runTs and spawnTs do: write await before it (const r = await runTs(...)).";
+/** `return 0;` ending the slides' main, or a `return` meant to stop a cell early. */
+const TOP_LEVEL_RETURN = "A 'return' statement can only be used within a function body.";
+const RETURN_NOTE =
+  "a cell is not a function, so it has no return: its last expression is its value, and throw new Error(...) stops it " +
+  "early (a C main's return 0 needs nothing here).";
 
 /**
  * Lines of the slides' C that TypeScript reads as names it cannot find, missing `;`s and missing
@@ -444,7 +449,7 @@ function habitNote(message, line) {
   return lineNote(IPYTHON_LINES, line) ?? namedNote(message) ?? lineNote(C_LINES, line);
 }
 
-/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, C_NAMES. @param {string} message */
+/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, a cell's return, C_NAMES. @param {string} message */
 function namedNote(message) {
   const types = NO_OVERLAP.exec(message);
   if (types) {
@@ -452,6 +457,7 @@ function namedNote(message) {
     return C_CHECKS.find(([x, y]) => (x.includes(a) && y.includes(b)) || (x.includes(b) && y.includes(a)))?.[2];
   }
   if (PROMISE_MEMBER.test(message)) return AWAIT_NOTE;
+  if (message === TOP_LEVEL_RETURN) return RETURN_NOTE;
   return C_NAMES.get(UNKNOWN_NAME.exec(message)?.[1] ?? "");
 }
 

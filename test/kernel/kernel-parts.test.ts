@@ -187,6 +187,10 @@ describe("traceback", () => {
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
         l.startsWith("    note: "),
       );
+    // The slides' main ends with `return 0;`; a cell has no return.
+    expect(notes("A 'return' statement can only be used within a function body.")).toEqual([
+      "    note: a cell is not a function, so it has no return: its last expression is its value, and throw new Error(...) stops it early (a C main's return 0 needs nothing here).",
+    ]);
     // The slides' sprintf writes into the segment: the note says how to do that.
     expect(notes("Cannot find name 'sprintf'.")).toEqual([
       '    note: attachment.writeString(util.format("%s", ...)) writes formatted text into the memory, as sprintf(shared_memory, ...) does (import util from "util").',
