@@ -9,6 +9,7 @@
 //                                        ERR_INVALID_ARG_VALUE_RANGE, a value past a bound)
 //   ERR_MISSING_OPTION       TypeError   a required option is absent
 //   ERR_ILLEGAL_CONSTRUCTOR  TypeError   `new` on a class whose objects come from a call
+//   ERR_NOT_AN_ARRAY         TypeError   a region indexed as C indexes a pointer (`data[0]`): its bytes are `.buffer[0]`
 //   ERR_BUFFER_TOO_LARGE     RangeError  a region longer than one Buffer can be
 //   ERR_CC_FAILED            Error       compileC: cc rejected the source (`status`, `stderr`)
 //   ERR_TS_SYNTAX            SyntaxError runTs/spawnTs: the child's TypeScript does not parse
@@ -202,6 +203,7 @@ export const ERR_MISSING_OPTION = coded(
 
 /** `Mapping objects come from shmat() or mmap(); they cannot be constructed` */
 export const ERR_ILLEGAL_CONSTRUCTOR = coded("ERR_ILLEGAL_CONSTRUCTOR", TypeError, (message: string) => message);
+export const ERR_NOT_AN_ARRAY = coded("ERR_NOT_AN_ARRAY", TypeError, (message: string) => message);
 
 /**
  * Gives an error that is neither a bad argument nor a failed syscall its code (and fields such

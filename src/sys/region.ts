@@ -10,7 +10,8 @@ import { errno as lastErrno, fn, view, type Pointer } from "../ffi/libc";
 import { constants as bufferConstants } from "buffer";
 import { IpcError, detachedError, throwErrno } from "../errors";
 import { constants as osConstants } from "os";
-import { ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE, withCode } from "../codes";
+import { captureCallerStack } from "../caller-stack";
+import { ERR_ILLEGAL_CONSTRUCTOR, ERR_INVALID_ARG_TYPE, ERR_NOT_AN_ARRAY, withCode } from "../codes";
 import { validateBigInt64, validateCString, validateInt32, validateInteger } from "../validators";
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, PROT_READ, PROT_WRITE } from "./constants";
 import { pageSize, roundUpToPage } from "./page";
@@ -102,6 +103,8 @@ export const regionToken: unique symbol = Symbol("tslab-ipc region");
  * Memory a pointer-returning call (`shmat`, `mmap`) gave this process, owned by one object: the common
  * base of `Attachment` and `Mapping`. Its `.buffer` is a zero-copy `Buffer`; after detach or unmap every
  * view stays safe (reads zeros, writes go nowhere) instead of faulting. Only the library makes regions.
+ * A region is not an array: its bytes are `region.buffer[i]`, and `region[i]` throws a TypeError
+ * (`ERR_NOT_AN_ARRAY`) saying so.
  */
 export abstract class Region {
   /** Start address in this process, as a bigint (what the C call returned). */
@@ -326,6 +329,45 @@ export abstract class Region {
   get pages(): number {
     return this.#token.span / pageSize();
   }
+}
+
+/** A property key that is an index (`data[0]`, `data[-1]`): what C does with a pointer. */
+const INDEX = /^-?\d+$/;
+
+/**
+ * The last prototype of every region. `data[0] = 65`, C's indexing of the pointer shmat returned,
+ * made a property of the object and left the memory as it was; the next `data[0]` read 65 back
+ * from that property, while another process saw nothing. A lookup that finds nothing on a region
+ * or its classes ends here: an index, read or written, throws a TypeError naming `.buffer`; any
+ * other name goes on to Object.prototype as before (a missing name is undefined, an assignment
+ * adds it). Every field and method is found before this, so none of them costs more. A
+ * TypeError in any mode: cells run as sloppy code, where a write to a frozen object is silent.
+ */
+const regionsEnd = new Proxy(
+  {},
+  {
+    get: function readOfIndex(target, key, receiver) {
+      if (typeof key === "string" && INDEX.test(key)) throw notAnArray(receiver, key, readOfIndex);
+      return Reflect.get(target, key, receiver);
+    },
+    set: function writeOfIndex(target, key, value, receiver) {
+      if (typeof key === "string" && INDEX.test(key)) throw notAnArray(receiver, key, writeOfIndex);
+      return Reflect.set(target, key, value, receiver);
+    },
+  },
+);
+Object.setPrototypeOf(Region.prototype, regionsEnd);
+
+/** The error for `region[key]`; its stack starts at the student's line, the trap being no call of theirs. */
+function notAnArray(region: unknown, key: string, trap: Function): Error {
+  const name = (region as { constructor?: { name?: string } })?.constructor?.name ?? "Region";
+  const variable = name.charAt(0).toLowerCase() + name.slice(1);
+  const error = new ERR_NOT_AN_ARRAY(
+    `${name} is not an array: its bytes are ${variable}.buffer[${key}] (C's data[${key}]), ` +
+      `or use ${variable}.writeString(text) and ${variable}.readString()`,
+  );
+  captureCallerStack(error, trap, String(error.stack).split("\n")[0]);
+  return error;
 }
 
 /** The one "is a Region" check: an Attachment from shmat or a Mapping from mmap. */

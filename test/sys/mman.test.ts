@@ -154,6 +154,16 @@ test("a stale buffer after munmap reads zeros and takes writes without faulting;
   expect(() => munmap({} as never)).toThrow(TypeError);
 });
 
+test("a mapping is not an array either: mapping[0] throws ERR_NOT_AN_ARRAY naming mapping.buffer[0]", () => {
+  const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  try {
+    expect(() => (m as unknown as number[])[0]).toThrow(/^Mapping is not an array: its bytes are mapping\.buffer\[0\]/);
+    expect(m.buffer[0]).toBe(0);
+  } finally {
+    m.unmap();
+  }
+});
+
 test("mprotect: PROT_READ makes the helpers refuse writes; PROT_NONE refuses reads; back to RW works", () => {
   const m = mapAnonymous(PAGE);
   m.writeInt32(0, 42);

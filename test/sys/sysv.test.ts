@@ -215,6 +215,34 @@ describe("shmat / shmdt", () => {
     expect(catchError(() => ro.writeInt32(0, 1))).toMatchObject({ code: "EACCES" });
     ro.detach();
   });
+
+  test("indexed as C indexes the pointer (data[0]), an attachment throws where it took a property and left the memory", () => {
+    const a = shmat(mk(16));
+    a.writeString("hi");
+    // Cells run as sloppy code, where a write that cannot happen is otherwise silent.
+    const sloppyWrite = new Function("data", "data[0] = 65;") as (data: unknown) => void;
+    const thrown = catchError(() => sloppyWrite(a));
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({
+      code: "ERR_NOT_AN_ARRAY",
+      message: expect.stringMatching(/^Attachment is not an array: its bytes are attachment\.buffer\[0\]/),
+    });
+    const read = catchError(() => (a as unknown as number[])[1]) as Error;
+    expect(read).toMatchObject({ code: "ERR_NOT_AN_ARRAY" });
+    // Its stack starts at the line that indexed, not in the library.
+    expect(read.stack?.split("\n")[1]).toMatch(/sysv\.test\.ts:\d+:\d+\)?$/);
+    // Nothing was written, to the memory or to the object; everything else is as it was.
+    expect(a.readString()).toBe("hi");
+    expect(Object.keys(a)).toEqual(["address", "length", "shmid", "readonly"]);
+    expect([a instanceof Attachment, a instanceof Object, (a as unknown as { then?: unknown }).then]).toEqual([
+      true,
+      true,
+      undefined,
+    ]);
+    a.buffer[0] = 65;
+    expect(a.readString()).toBe("Ai");
+    a.detach();
+  });
 });
 
 describe("shmctl", () => {
