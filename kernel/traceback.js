@@ -373,15 +373,15 @@ const RETURN_NOTE =
  * Lines of the slides' C that TypeScript reads as names it cannot find, missing `;`s and missing
  * expressions, and the note each gets:
  * - a name declared with its type first (`int shmid = ...`, `char *data = shmat(...)`, `const
- *   char *text`, `struct shmid_ds buf;`, `int main(int argc, ...`); `void` only as a pointer,
- *   since `void f(x)` is a TypeScript statement;
+ *   char *text`, `struct shmid_ds buf;`, `int main(int argc, ...`, `for (int i = 0; ...`); `void`
+ *   only as a pointer, since `void f(x)` is a TypeScript statement;
  * - a pointer cast (`(void *) 0`, `(char *) shmat(...)`, `(char *)(-1)`);
  * - an address passed for the call to fill in (`shmctl(shmid, IPC_STAT, &buf)`).
  * @type {Array<[RegExp, string]>}
  */
 const C_LINES = [
   [
-    /^\s*(?:(?:const|unsigned|signed|static|extern)\s+)*(?:(?:struct\s+\w+|int|char|short|long|float|double|size_t|ssize_t|off_t|key_t|pid_t|mode_t|FILE|u?int\d+_t)\b[\s*]*|void\s*\*+\s*)[A-Za-z_]\w*\s*(?:[=;,[(]|$)/,
+    /^\s*(?:for\s*\(\s*)?(?:(?:const|unsigned|signed|static|extern)\s+)*(?:(?:struct\s+\w+|int|char|short|long|float|double|size_t|ssize_t|off_t|key_t|pid_t|mode_t|FILE|u?int\d+_t)\b[\s*]*|void\s*\*+\s*)[A-Za-z_]\w*\s*(?:[=;,[(]|$)/,
     "C declares a name with its type first (int shmid = ..., char *data = ...); here write const shmid = shmget(...), " +
       "and the type is inferred: a number for ids and keys, an Attachment or Mapping for shmat and mmap, which is the " +
       "memory itself (no * and no casts; (void *) 0 is null).",

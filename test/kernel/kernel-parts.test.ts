@@ -120,6 +120,7 @@ describe("traceback", () => {
       "key_t key;",
       "off_t my_offset = 0;",
       "int main(int argc, char *argv[]) {",
+      "for (int i = 0; i < SHM_SIZE; i++) data[i] = 'a';",
     ])
       expect([c, noted(c)]).toEqual([c, 1]);
     for (const ts of [
@@ -127,6 +128,7 @@ describe("traceback", () => {
       "const char = 1;",
       "let int = 5;",
       "const id: number = shmget(k, 1, 0);",
+      "for (const char of text) count++;",
       "interface S { x: number }",
     ])
       expect([ts, noted(ts)]).toEqual([ts, 0]);
