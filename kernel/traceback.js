@@ -270,7 +270,7 @@ function describeWithCauses(thrown, seen) {
     // Already mapped when the stack passed through a cell (installCellStacks); mapped here otherwise.
     const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
     const traceback = [`${ename}: ${evalue}`];
-    for (const f of shownFrames(frames)) traceback.push(...withSourceLine(f));
+    traceback.push(...framesWithSource(shownFrames(frames)));
     // Extra properties (code, errno, syscall, path) as Node prints them.
     const extra = Object.entries(e).filter(
       ([k, v]) => v !== undefined && !["name", "message", "stack", "cause"].includes(k),
@@ -285,6 +285,26 @@ function describeWithCauses(thrown, seen) {
   }
   const text = typeof thrown === "string" ? thrown : require("util").inspect(thrown);
   return { ename: "Uncaught", evalue: text, traceback: [`Uncaught ${text}`] };
+}
+
+/**
+ * The traceback's frames with their source lines, a run of the same frame (a recursion that
+ * overflowed the stack: ten `at f (In[1] line 1)`) once, then how many more times it came, as
+ * Python prints "[Previous line repeated 996 more times]". Only the frames the stack kept are
+ * counted (Error.stackTraceLimit, 10 by default). @param {string[]} frames
+ */
+function framesWithSource(frames) {
+  /** @type {string[]} */
+  const lines = [];
+  for (let i = 0; i < frames.length; ) {
+    let next = i + 1;
+    while (next < frames.length && frames[next] === frames[i]) next++;
+    lines.push(...withSourceLine(frames[i]));
+    const more = next - i - 1;
+    if (more > 0) lines.push(`    [the frame above repeated ${more} more time${more === 1 ? "" : "s"}]`);
+    i = next;
+  }
+  return lines;
 }
 
 /** A field's value in the traceback: JSON where it has one (`"ENOENT"`, `2`), else as Node shows it (`5n`). */

@@ -57,6 +57,26 @@ describe("traceback", () => {
     });
   });
 
+  test("a run of the same frame (a recursion that overflowed) is shown once, with how many more times it came", () => {
+    const overflow = new RangeError("Maximum call stack size exceeded");
+    const recursing = "    at f (/home/student/lab.js:1:35)";
+    overflow.stack = [
+      "RangeError: Maximum call stack size exceeded",
+      ...Array(9).fill(recursing),
+      "    at g (/home/student/lab.js:2:10)",
+      "    at g (/home/student/lab.js:2:10)",
+      recursing,
+    ].join("\n");
+    expect(describeThrown(overflow).traceback).toEqual([
+      "RangeError: Maximum call stack size exceeded",
+      recursing,
+      "    [the frame above repeated 8 more times]",
+      "    at g (/home/student/lab.js:2:10)",
+      "    [the frame above repeated 1 more time]",
+      recursing,
+    ]);
+  });
+
   test("an error's causes follow its traceback, each once; a field JSON cannot write is shown as Node does", () => {
     const root = Object.assign(new Error("ENOENT: no such file or directory, shmget key 0x7e57ab1a"), {
       code: "ENOENT",
