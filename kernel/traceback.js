@@ -383,6 +383,28 @@ const UNKNOWN_NAME = /^Cannot find name '([\w$]+)'\.( Did you mean .*)?$/;
 const PROMISE_MEMBER = /^Property '[\w$]+' does not exist on type 'Promise<.+>'\.$/;
 const AWAIT_NOTE =
   "the call returns a Promise of its result, as runTs and spawnTs do: write await before it (const r = await runTs(...)).";
+/** A member of C's struct shmid_ds read from what shmctl(IPC_STAT) returns (`buf.shm_segsz`). */
+const SHMID_DS_MEMBER = /^Property '(shm_\w+)' does not exist on type 'ShmidDs'\./;
+/** What each of struct shmid_ds's members is called here: `ipcs -m`'s names, at the top level. */
+const SHMID_DS_NAMES = new Map([
+  ["shm_segsz", "size"],
+  ["shm_nattch", "nattch"],
+  ["shm_cpid", "cpid"],
+  ["shm_lpid", "lpid"],
+  ["shm_atime", "atime"],
+  ["shm_dtime", "dtime"],
+  ["shm_ctime", "ctime"],
+]);
+/** @param {string} member */
+function shmidDsNote(member) {
+  const name = SHMID_DS_NAMES.get(member);
+  const fields =
+    "shmctl(id, IPC_STAT) gives struct shmid_ds's members by the names ipcs -m shows: size, nattch, cpid, lpid, " +
+    "atime, dtime, ctime (Dates), and shm_perm's mode, uid, gid, cuid, cgid at the top level (buf.mode, not " +
+    "buf.shm_perm.mode); key and shmid too.";
+  return name ? `C's buf.${member} is buf.${name} here. ${fields}` : fields;
+}
+
 /** `return 0;` ending the slides' main, or a `return` meant to stop a cell early. */
 const TOP_LEVEL_RETURN = "A 'return' statement can only be used within a function body.";
 const RETURN_NOTE =
@@ -469,7 +491,7 @@ function habitNote(message, line) {
   return lineNote(IPYTHON_LINES, line) ?? namedNote(message) ?? lineNote(C_LINES, line);
 }
 
-/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, a cell's return, C_NAMES. @param {string} message */
+/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, a cell's return, shmid_ds's members, C_NAMES. @param {string} message */
 function namedNote(message) {
   const types = NO_OVERLAP.exec(message);
   if (types) {
@@ -478,6 +500,8 @@ function namedNote(message) {
   }
   if (PROMISE_MEMBER.test(message)) return AWAIT_NOTE;
   if (message === TOP_LEVEL_RETURN) return RETURN_NOTE;
+  const member = SHMID_DS_MEMBER.exec(message);
+  if (member) return shmidDsNote(member[1]);
   return C_NAMES.get(UNKNOWN_NAME.exec(message)?.[1] ?? "");
 }
 

@@ -209,6 +209,14 @@ describe("traceback", () => {
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], "x").traceback.filter((l: string) =>
         l.startsWith("    note: "),
       );
+    // C's struct shmid_ds members, read from what shmctl(IPC_STAT) returns.
+    expect(notes("Property 'shm_segsz' does not exist on type 'ShmidDs'.")[0]).toMatch(
+      /^ {4}note: C's buf\.shm_segsz is buf\.size here\. shmctl\(id, IPC_STAT\) gives struct shmid_ds's members by the names ipcs -m shows: /,
+    );
+    expect(notes("Property 'shm_perm' does not exist on type 'ShmidDs'.")[0]).toMatch(
+      /^ {4}note: shmctl\(id, IPC_STAT\) gives .*\(buf\.mode, not buf\.shm_perm\.mode\)/,
+    );
+    expect(notes("Property 'shm_segsz' does not exist on type 'Mapping'.")).toEqual([]);
     // The slides' main ends with `return 0;`; a cell has no return.
     expect(notes("A 'return' statement can only be used within a function body.")).toEqual([
       "    note: a cell is not a function, so it has no return: its last expression is its value, and throw new Error(...) stops it early (a C main's return 0 needs nothing here).",
