@@ -449,13 +449,13 @@ const C_LINES = [
 ];
 
 /**
- * Lines of IPython's own syntax, which a course's Python notebooks teach: a shell escape
- * (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`) and help by `name?`. Each is a compile error
- * here; the note says what a cell writes instead. `!name` followed by an operator or a call
- * (`!done && f()`, `!ready(x)`) is TypeScript and is not matched.
+ * Lines of Python's and IPython's syntax, which a course's Python notebooks teach: a shell
+ * escape (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`), help by `name?`, `def f(x):` and
+ * `import os`. Each is a compile error here; the note says what a cell writes instead. `!name`
+ * followed by an operator or a call (`!done && f()`, `!ready(x)`) is TypeScript and is not matched.
  * @type {Array<[RegExp, string]>}
  */
-const IPYTHON_LINES = [
+const PYTHON_LINES = [
   [
     /^\s*!\s*ipcs\b/,
     "IPython's !ipcs -m is ipcs() here: the segments as a table, read from /proc/sysvipc/shm " +
@@ -474,7 +474,33 @@ const IPYTHON_LINES = [
     /^\s*(?:\?{1,2}\s*[A-Za-z_$][\w$.]*|[A-Za-z_$][\w$.]*\s*\?{1,2})\s*$/,
     "IPython's name? is not TypeScript: Shift-Tab on a name (inspection) shows its signature and documentation.",
   ],
+  [
+    /^\s*(?:async\s+)?def\s+[A-Za-z_]\w*\s*\(/,
+    "Python's def f(x): is function f(x) { ... } here, its body in braces; const f = (x) => ... is the short form.",
+  ],
+  [
+    /^\s*import\s+[A-Za-z_][\w.]*(?:\s+as\s+\w+)?\s*;?\s*$/,
+    "Python's import os is import os from \"os\" here (a module is named by a string); Node's fs, path, os and " +
+      "child_process stand for Python's os, os.path and subprocess.",
+  ],
 ];
+
+/**
+ * Names of Python's builtins, which TypeScript does not know, and the note each gets. `int` is
+ * left to C (`int shmid = ...`), which the lecture's code uses.
+ */
+const PYTHON_NAMES = new Map([
+  ["print", "console.log(...) prints a line, as Python's print does."],
+  ["len", "x.length is len(x) for a string, an array or a Buffer; a Map's or a Set's is x.size."],
+  ["True", "true and false are written in lower case here."],
+  ["False", "true and false are written in lower case here."],
+  ["None", "Python's None is null here (undefined is what was never set)."],
+  ["str", "String(x) is str(x); n.toString(16) writes a number in hex."],
+  [
+    "range",
+    "for (let i = 0; i < n; i++) loops as for i in range(n) does; Array.from({ length: n }, (_, i) => i) is the list.",
+  ],
+]);
 
 /** The note the first of `notes` whose pattern `line` matches gives, or undefined. @param {Array<[RegExp, string]>} notes @param {string | undefined} line */
 function lineNote(notes, line) {
@@ -482,16 +508,16 @@ function lineNote(notes, line) {
 }
 
 /**
- * The note for a diagnostic that a habit of C or IPython caused, or undefined.
+ * The note for a diagnostic that a habit of C or Python caused, or undefined.
  * @param {string} message @param {string} [line] the source line the diagnostic is on
  */
 function habitNote(message, line) {
-  // A line of IPython's syntax is that whatever its names (`!sleep 1` is not C's sleep); then
+  // A line of (I)Python's syntax is that whatever its names (`!sleep 1` is not C's sleep); then
   // what the diagnostic itself names (a check against -1, printf); then what its line of C is.
-  return lineNote(IPYTHON_LINES, line) ?? namedNote(message) ?? lineNote(C_LINES, line);
+  return lineNote(PYTHON_LINES, line) ?? namedNote(message) ?? lineNote(C_LINES, line);
 }
 
-/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, a cell's return, shmid_ds's members, C_NAMES. @param {string} message */
+/** The note for a diagnostic's own words: C_CHECKS, a Promise's member, a cell's return, shmid_ds's members, C_NAMES, PYTHON_NAMES. @param {string} message */
 function namedNote(message) {
   const types = NO_OVERLAP.exec(message);
   if (types) {
@@ -502,7 +528,8 @@ function namedNote(message) {
   if (message === TOP_LEVEL_RETURN) return RETURN_NOTE;
   const member = SHMID_DS_MEMBER.exec(message);
   if (member) return shmidDsNote(member[1]);
-  return C_NAMES.get(UNKNOWN_NAME.exec(message)?.[1] ?? "");
+  const name = UNKNOWN_NAME.exec(message)?.[1] ?? "";
+  return C_NAMES.get(name) ?? PYTHON_NAMES.get(name);
 }
 
 /**

@@ -178,7 +178,7 @@ describe("traceback", () => {
     expect(both.map((l: string) => l.split(" ")[5])).toEqual(["C", "a"]);
   });
 
-  test("a line of IPython's syntax (a shell escape, a magic, name?) gets a note; TypeScript that starts alike none", () => {
+  test("a line of IPython's or Python's syntax (a shell escape, a magic, name?, def, builtins) gets a note; TypeScript that starts alike none", () => {
     const note = (line: string, message = "Expression expected.") =>
       describeDiagnostics([{ fileName: "", line: 1, character: 1, message }], line)
         .traceback.filter((l: string) => l.startsWith("    note: "))
@@ -202,6 +202,16 @@ describe("traceback", () => {
       "a ? b : c",
     ])
       expect([ts, note(ts, "Cannot find name 'x'.")]).toEqual([ts, []]);
+    // Python's own: a def, a bare import, and builtins TypeScript does not know.
+    expect(note("def f(x):")).toEqual(["Python's def f(x):"]);
+    expect(note("import os")).toEqual(["Python's import os"]);
+    expect(note('import os from "os";')).toEqual([]);
+    expect(note("print('hello')", "Cannot find name 'print'.")).toEqual(["console.log(...) prints a"]);
+    expect(note("const t = True", "Cannot find name 'True'.")).toEqual(["true and false"]);
+    expect(note("n = None", "Cannot find name 'None'.")).toEqual(["Python's None is"]);
+    expect(note("len(xs)", "Cannot find name 'len'.")).toEqual(["x.length is len(x)"]);
+    // C's int stays C's: the declaration's note.
+    expect(note("int shmid = 5;", "Cannot find name 'int'.")).toEqual(["C declares a"]);
   });
 
   test("a C library name the lecture uses gets a note on what a cell writes instead; other names none", () => {
