@@ -4,7 +4,8 @@
 // global symbol so that every copy of this library loaded in the kernel process reaches the
 // same kernel. Outside a kernel, display() prints the text/plain representation.
 import { cellEnded } from "./lifecycle";
-import { validateFunction, validateObject } from "../validators";
+import { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE } from "../codes";
+import { validateFunction, validateObject, validateString } from "../validators";
 import { displayDataOf, type DisplayData } from "./mime";
 
 /** Sends one display_data (or update_display_data when `update`). */
@@ -58,9 +59,23 @@ export function hasDisplayPublisher(): boolean {
   return (globalThis as PublisherSlot)[PUBLISHER] !== undefined;
 }
 
+/** A MIME type as Jupyter keys a bundle by it: "text/html", "application/vnd.plotly.v1+json". */
+const MIME_TYPE = /^[\w.+-]+\/[\w.+-]+$/;
+
+/**
+ * One output of one type: `content` is text, or bytes (sent as base64). Anything else was sent
+ * as it was (`display.html(123)`, a PNG of the string "not bytes") for the front end to fail on.
+ */
+function showOne(type: string, content: string | Uint8Array): void {
+  if (typeof content !== "string" && !(content instanceof Uint8Array)) {
+    throw new ERR_INVALID_ARG_TYPE("content", ["string", "Uint8Array"], content);
+  }
+  show({ [type]: content });
+}
+
 /** One MIME type, tslab's style: display.html("<b>hi</b>"), display.png(bytes). */
 function one(type: string) {
-  return (content: string | Uint8Array): void => show({ [type]: content });
+  return (content: string | Uint8Array): void => showOne(type, content);
 }
 
 /** display(value | bundle, options?) plus tslab's one-type shortcuts (display.html, display.png, ...). */
@@ -86,5 +101,10 @@ export const display = Object.assign(show, {
   /** Shows plain text as one output. */
   text: one("text/plain"),
   /** Any one type: display.raw("text/csv", "a,b"). */
-  raw: (type: string, content: string | Uint8Array): void => show({ [type]: content }),
+  raw: (type: string, content: string | Uint8Array): void => {
+    if (!MIME_TYPE.test(validateString(type, "type"))) {
+      throw new ERR_INVALID_ARG_VALUE("type", type, 'is not a MIME type ("text/csv")');
+    }
+    showOne(type, content);
+  },
 });

@@ -192,4 +192,27 @@ describe("display()", () => {
   test("bad options are a TypeError", () => {
     expect(() => display(1, null as never)).toThrow(TypeError);
   });
+
+  test("one type's content is text or bytes, under a MIME type; anything else is refused and sends nothing", () => {
+    const sent: DisplayData[] = [];
+    setDisplayPublisher((out) => sent.push(out));
+    expect(() => display.html(123 as never)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE", message: expect.stringContaining('"content" argument') }),
+    );
+    expect(() => display.png({ bytes: [1] } as never)).toThrow(TypeError);
+    expect(() => display.raw("", "x")).toThrow(
+      expect.objectContaining({
+        code: "ERR_INVALID_ARG_VALUE",
+        message: expect.stringContaining("is not a MIME type"),
+      }),
+    );
+    expect(() => display.raw(5 as never, "x")).toThrow(TypeError);
+    expect(sent).toEqual([]);
+    display.raw("text/csv", "a,b");
+    display.png(new Uint8Array([1, 2, 3]));
+    expect(sent.map((out) => out.data)).toEqual([
+      { "text/csv": "a,b", "text/plain": expect.any(String) },
+      { "image/png": "AQID", "text/plain": expect.any(String) },
+    ]);
+  });
 });
