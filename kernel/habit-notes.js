@@ -132,6 +132,9 @@ const C_LINES = [
   ],
 ];
 
+/** IPython's help by `name?`, `name??` or `?name` (a line of its own). */
+const IPYTHON_HELP = /^\s*(?:\?{1,2}\s*[A-Za-z_$][\w$.]*|[A-Za-z_$][\w$.]*\s*\?{1,2})\s*$/;
+
 /**
  * Lines of Python's and IPython's syntax, which a course's Python notebooks teach: a shell
  * escape (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`), help by `name?`, `def f(x):` and
@@ -155,7 +158,7 @@ const PYTHON_LINES = [
       "console.time(label) and console.timeEnd(label) time a stretch of code.",
   ],
   [
-    /^\s*(?:\?{1,2}\s*[A-Za-z_$][\w$.]*|[A-Za-z_$][\w$.]*\s*\?{1,2})\s*$/,
+    IPYTHON_HELP,
     "IPython's name? is not TypeScript: Shift-Tab on a name (inspection) shows its signature and documentation.",
   ],
   [
@@ -216,4 +219,4 @@ function namedNote(message) {
   return C_NAMES.get(name) ?? PYTHON_NAMES.get(name);
 }
 
-module.exports = { habitNote };
+module.exports = { habitNote, IPYTHON_HELP };

@@ -16,6 +16,9 @@ const { SOCKET_NAMES } = require("./sockets");
 const { WireMessage } = require("./wire");
 const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
+const { IPYTHON_HELP } = require("./habit-notes");
+/** TypeScript's "Unterminated template literal." (TS1160). */
+const UNTERMINATED_TEMPLATE = 1160;
 const { exitKernel } = require("./exit-guard");
 const { rewriteCell } = require("./rewrite");
 const { printQuickInfo } = require("tslab/dist/inspect");
@@ -206,14 +209,27 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     };
   }
 
-  /** tslab's answer, plus `invalid` for code that cannot parse whatever follows (ipykernel's three states). @param {{ code: string }} req */
+  /**
+   * tslab's answer, plus `invalid` for code that cannot parse whatever follows (ipykernel's three
+   * states). Two answers differ from what the parse says: IPython's `name?` asks for help, not for
+   * more lines (tslab said incomplete, and a console waited for a line that would never finish
+   * it): it runs, and its error's note says where help is; and a template literal left open goes
+   * on on the next line, as a triple-quoted string does in Python (it was invalid).
+   * @param {{ code: string }} req
+   */
   handleIsComplete(req) {
+    if (typeof req.code === "string" && IPYTHON_HELP.test(req.code))
+      return { status: /** @type {const} */ ("complete") };
     const res = super.handleIsComplete(req);
     if (res.status !== "complete" || /(^|\n)\s*\n\s*$/.test(req.code)) return res;
     const out = this.ts.transpileModule(req.code, { reportDiagnostics: true, fileName: "cell.tsx" });
-    return (out.diagnostics ?? []).some((/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error)
-      ? { status: /** @type {const} */ ("invalid") }
-      : res;
+    const errors = (out.diagnostics ?? []).filter(
+      (/** @type {any} */ d) => d.category === this.ts.DiagnosticCategory.Error,
+    );
+    if (errors.some((/** @type {any} */ d) => d.code === UNTERMINATED_TEMPLATE)) {
+      return { status: /** @type {const} */ ("incomplete"), indent: "" };
+    }
+    return errors.length > 0 ? { status: /** @type {const} */ ("invalid") } : res;
   }
 
   /**
