@@ -342,8 +342,9 @@ function checkRange(
   }
   const bytes = length === undefined ? region.length - at : validateInteger(length, "length", 0);
   if (at + bytes > region.span) {
+    // The calls with no offset of the caller's (msync, mprotect, madvise, mincore) name `length` alone.
     throw new ERR_OUT_OF_RANGE(
-      "offset + length",
+      offset === 0 ? "length" : "offset + length",
       `<= ${region.span} (the region is ${region.length} bytes)`,
       at + bytes,
     );
