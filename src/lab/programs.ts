@@ -20,7 +20,10 @@ export interface CompiledProgram {
 export interface ProgramOptions {
   /** Working directory of the program (default: labDir()). */
   cwd?: string;
-  /** Kill the program after this many milliseconds (default 10000). */
+  /**
+   * Send the program SIGTERM after this many milliseconds (default 10000); the result then says
+   * `timedOut: true`. A program that ignores SIGTERM runs on to its end.
+   */
   timeout?: number;
   /** Bytes written to its standard input. */
   input?: string;
@@ -34,6 +37,11 @@ export interface ProgramResult {
   code: number | null;
   /** The signal that ended it ("SIGSEGV"), or null. */
   signal: string | null;
+  /**
+   * Present, and true, when the time limit ran out and the program was sent SIGTERM: what tells
+   * `signal: "SIGTERM"` from the timeout apart from one another process sent.
+   */
+  timedOut?: true;
 }
 
 let compilerReason: string | null | undefined;
@@ -115,7 +123,10 @@ export function runProgram(file: string, args: readonly string[] = [], options: 
     input: options.input,
     encoding: "utf8",
   });
-  if (r.error && (r.error as NodeJS.ErrnoException).code !== "ETIMEDOUT")
-    throw fromNodeError(r.error, "spawn", { path: file });
-  return { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status, signal: r.signal };
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+  if (r.error && !timedOut) throw fromNodeError(r.error, "spawn", { path: file });
+  const result: ProgramResult = { stdout: r.stdout ?? "", stderr: r.stderr ?? "", code: r.status, signal: r.signal };
+  // Only when it happened, so that the result of every run that ended by itself reads as before.
+  if (timedOut) result.timedOut = true;
+  return result;
 }

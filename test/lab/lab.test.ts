@@ -40,6 +40,23 @@ cc("compileC and runProgram (cc present)", () => {
     const crash = compileC("#include <signal.h>\nint main(void) { raise(SIGSEGV); return 0; }\n", "crash");
     expect(runProgram(crash!.path).signal).toBe("SIGSEGV");
   });
+  test("a program the time limit ended says so (timedOut), apart from one a signal from elsewhere ended", () => {
+    const spin = compileC("int main(void) { for (;;) {} }\n", "spin");
+    expect(runProgram(spin!.path, [], { timeout: 200 })).toEqual({
+      stdout: "",
+      stderr: "",
+      code: null,
+      signal: "SIGTERM",
+      timedOut: true,
+    });
+    const terminated = compileC("#include <signal.h>\nint main(void) { raise(SIGTERM); return 0; }\n", "terminated");
+    expect(runProgram(terminated!.path, [], { timeout: 5000 })).toEqual({
+      stdout: "",
+      stderr: "",
+      code: null,
+      signal: "SIGTERM",
+    });
+  });
   test("a source that does not compile throws with cc's message; warnings are returned", () => {
     expect(() => compileC("int main(void) { return x; }\n", "broken")).toThrow(/broken\.c.*x.*undeclared/s);
     expect(compileC("int main(void) { int unused; return 0; }\n", "warns")!.warnings).toMatch(/unused/);
