@@ -137,8 +137,8 @@ const IPYTHON_HELP = /^\s*(?:\?{1,2}\s*[A-Za-z_$][\w$.]*|[A-Za-z_$][\w$.]*\s*\?{
 
 /**
  * Lines of Python's and IPython's syntax, which a course's Python notebooks teach: a shell
- * escape (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`), help by `name?`, `def f(x):` and
- * `import os`. Each is a compile error here; the note says what a cell writes instead. `!name`
+ * escape (`!ipcs -m`, `!ls /tmp`), a magic (`%timeit f()`), help by `name?`, a `# comment` (not
+ * C's `#include`), `for x in xs:`, `if x:`, an f-string, `def f(x):` and `import os`. Each is a compile error here; the note says what a cell writes instead. `!name`
  * followed by an operator or a call (`!done && f()`, `!ready(x)`) is TypeScript and is not matched.
  * @type {Array<[RegExp, string]>}
  */
@@ -162,6 +162,25 @@ const PYTHON_LINES = [
     "IPython's name? is not TypeScript: Shift-Tab on a name (inspection) shows its signature and documentation.",
   ],
   [
+    /^\s*#(?!!|\s*(?:include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma|error)\b)/,
+    "Python's # comment is // comment here (/* ... */ across lines).",
+  ],
+  [
+    /^\s*for\s+[A-Za-z_]\w*\s+in\s+.*:\s*$/,
+    "Python's for x in xs: is for (const x of xs) { ... } here (of: in gives the keys), and for i in range(n): is " +
+      "for (let i = 0; i < n; i++) { ... }.",
+  ],
+  [
+    /^\s*(?:if|elif|while)\s+[^(\s].*:\s*$/,
+    "Python's if x: (and while x:) is if (x) { ... } here, the condition in parentheses and the body in braces " +
+      "(elif is else if); and, or, not are &&, ||, !.",
+  ],
+  [
+    /(?:^|[^\w$])f(["'])(?:(?!\1).)*\{/,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the note shows the syntax of a template literal
+    "Python's f'{x}' is `${x}` here: a template literal, in backquotes.",
+  ],
+  [
     /^\s*(?:async\s+)?def\s+[A-Za-z_]\w*\s*\(/,
     "Python's def f(x): is function f(x) { ... } here, its body in braces; const f = (x) => ... is the short form.",
   ],
@@ -183,6 +202,11 @@ const PYTHON_NAMES = new Map([
   ["False", "true and false are written in lower case here."],
   ["None", "Python's None is null here (undefined is what was never set)."],
   ["str", "String(x) is str(x); n.toString(16) writes a number in hex."],
+  ["and", "Python's and, or, not are &&, ||, ! here."],
+  ["or", "Python's and, or, not are &&, ||, ! here."],
+  ["not", "Python's and, or, not are &&, ||, ! here."],
+  ["pass", "an empty block is {} here, with nothing in it: there is no pass."],
+  ["elif", "Python's elif is else if here: if (a) { ... } else if (b) { ... }."],
   [
     "range",
     "for (let i = 0; i < n; i++) loops as for i in range(n) does; Array.from({ length: n }, (_, i) => i) is the list.",

@@ -210,6 +210,23 @@ describe("traceback", () => {
     expect(note("const t = True", "Cannot find name 'True'.")).toEqual(["true and false"]);
     expect(note("n = None", "Cannot find name 'None'.")).toEqual(["Python's None is"]);
     expect(note("len(xs)", "Cannot find name 'len'.")).toEqual(["x.length is len(x)"]);
+    expect(note("# compute the key")).toEqual(["Python's # comment"]);
+    expect(note("#include <stdio.h>")).toEqual(["C's #include has"]);
+    expect(note("for i in range(3):", "Cannot find name 'range'.")).toEqual(["Python's for x"]);
+    expect(note("if k == 1 and k > 0:", "Cannot find name 'and'.")).toEqual(["Python's if x:"]);
+    expect(note("while k < 3:")).toEqual(["Python's if x:"]);
+    expect(note("const s = f'{k}'", "Cannot find name 'f'.")).toEqual(["Python's f'{x}' is"]);
+    expect(note("x = not k", "Cannot find name 'not'.")).toEqual(["Python's and, or,"]);
+    expect(note("    pass", "Cannot find name 'pass'.")).toEqual(["an empty block"]);
+    for (const ts of [
+      "if (k == 1) {",
+      "for (const x of xs) {",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a line of TypeScript with a template literal
+      "const s = `${k}`;",
+      "label: while (x) {",
+      "#!/usr/bin/env node",
+    ])
+      expect([ts, note(ts, "Cannot find name 'q'.")]).toEqual([ts, []]);
     // C's int stays C's: the declaration's note.
     expect(note("int shmid = 5;", "Cannot find name 'int'.")).toEqual(["C declares a"]);
   });
