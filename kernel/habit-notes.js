@@ -162,7 +162,8 @@ const PYTHON_LINES = [
     "IPython's name? is not TypeScript: Shift-Tab on a name (inspection) shows its signature and documentation.",
   ],
   [
-    /^\s*#(?!!|\s*(?:include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma|error)\b)/,
+    // `# ` with its space (PEP 8's), so a private field (`#count = 0;`) is not taken for one.
+    /^\s*#(?=\s|$)(?!\s*(?:include|define|undef|if|ifdef|ifndef|elif|else|endif|pragma|error)\b)/,
     "Python's # comment is // comment here (/* ... */ across lines).",
   ],
   [

@@ -225,6 +225,7 @@ describe("traceback", () => {
       "const s = `${k}`;",
       "label: while (x) {",
       "#!/usr/bin/env node",
+      "  #count = 0;",
     ])
       expect([ts, note(ts, "Cannot find name 'q'.")]).toEqual([ts, []]);
     // C's int stays C's: the declaration's note.
