@@ -14,7 +14,7 @@ import { fn, type Pointer } from "../ffi/libc";
 import { IpcError, ipcErrorFromErrno } from "../errors";
 import { validateFunction, validateOptions } from "../validators";
 import type { Region } from "../sys/region";
-import { checkPlacement, assertReadWritable } from "./placement";
+import { checkBeforeEachUse, checkPlacement } from "./placement";
 import { BLOCKING_SLICE_MS, blockUntil } from "./blocking";
 import { LATER, checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
@@ -87,6 +87,8 @@ export class ShmLock {
   onOwnerDied: ((lock: ShmLock) => void) | undefined;
   /** The robust futex word (the first 4 bytes of the mutex): the owner's thread id. */
   readonly #futexWord: Int32Array;
+  /** Detached, read-only, past a file's end: checked before each call, since pthread on such memory faults. */
+  readonly #check: () => void;
 
   private constructor(region: Region, offset: number, options: ShmLockOptions) {
     this.region = region;
@@ -97,6 +99,7 @@ export class ShmLock {
     // glibc's robust list can never point into unmapped memory.
     const buf = region.buffer;
     this.#futexWord = new Int32Array(buf.buffer, buf.byteOffset + offset, 1);
+    this.#check = checkBeforeEachUse(region, "lock", offset, ShmLock.SIZE);
   }
 
   /**
@@ -139,7 +142,7 @@ export class ShmLock {
    * `acquire`, though an interrupt stops this one too, within 0.1 s: src/sync/blocking.ts).
    */
   lock(): LockStatus {
-    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+    this.#check();
     // Free (or its holder died, or it is ours: EDEADLK): what pthread_mutex_lock would say at once.
     const rc = fn.pthread_mutex_lock_first(this.address);
     if (rc !== EBUSY) return this.locked(rc, "pthread_mutex_lock");
@@ -154,7 +157,7 @@ export class ShmLock {
 
   /** Takes the lock if it is free: its status, or null when someone holds it. */
   tryLock(): LockStatus | null {
-    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+    this.#check();
     const rc = fn.pthread_mutex_trylock(this.address);
     // Held by someone else (EBUSY) or by this process (EDEADLK: maybe another async task).
     if (rc === EBUSY || rc === EDEADLK) return null;
@@ -172,13 +175,13 @@ export class ShmLock {
     let opts: WaitOptions;
     try {
       opts = checkWaitOptions(options);
-      assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+      this.#check();
     } catch (e) {
       return Promise.reject(e);
     }
     const abstime = { tv_sec: 0, tv_nsec: 0 };
     const attempt = (sliceMs: number): LockStatus | undefined | typeof LATER => {
-      assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+      this.#check();
       const rc = fn.pthread_mutex_timedlock(this.address, deadlineIn(abstime, sliceMs));
       if (rc === ETIMEDOUT) return undefined;
       if (rc === EDEADLK) return LATER; // held by this process: its holder runs between our turns
@@ -197,7 +200,7 @@ export class ShmLock {
 
   /** Releases the lock. IpcError EPERM if this process does not hold it. */
   unlock(): void {
-    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+    this.#check();
     const rc = fn.pthread_mutex_unlock(this.address);
     if (rc !== 0) {
       if (rc === EPERM) {
@@ -238,7 +241,7 @@ export class ShmLock {
 
   /** The pid holding the lock now (0 when free). A snapshot: it may change at once. */
   get ownerPid(): number {
-    assertReadWritable(this.region, "lock", this.offset, ShmLock.SIZE);
+    this.#check();
     return Atomics.load(this.#futexWord, 0) & FUTEX_TID_MASK;
   }
 

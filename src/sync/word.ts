@@ -9,7 +9,7 @@ import { errno as lastErrno, fn, type Pointer } from "../ffi/libc";
 import { ipcErrorFromErrno } from "../errors";
 import { validateInt32 } from "../validators";
 import type { Region } from "../sys/region";
-import { checkPlacement, assertReadWritable } from "./placement";
+import { checkBeforeEachUse, checkPlacement } from "./placement";
 import { blockUntil } from "./blocking";
 import { checkWaitOptions, retryUntil, type WaitOptions } from "./waiting";
 
@@ -52,6 +52,8 @@ export class SharedWord {
   /** The word's address in this process: region.address + offset (what the futex calls get). */
   readonly address: Pointer;
   readonly #cell: Int32Array;
+  /** Detached, read-only, past a file's end: checked before each use, since a futex on such memory faults. */
+  readonly #check: () => void;
 
   /** The word at `offset` of shared memory (an Attachment, or a MAP_SHARED Mapping). Its value is left as it is. */
   constructor(region: Region, offset = 0) {
@@ -61,35 +63,36 @@ export class SharedWord {
     this.address = region.address + BigInt(at);
     const buf = region.buffer;
     this.#cell = new Int32Array(buf.buffer, buf.byteOffset + at, 1);
+    this.#check = checkBeforeEachUse(region, "shared word", at, SharedWord.SIZE);
   }
 
   /** Reads the word atomically. */
   load(): number {
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     return Atomics.load(this.#cell, 0);
   }
 
   /** Atomically stores `value`; returns it. Does not wake anyone: call notify(). */
   store(value: number): number {
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     return Atomics.store(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically adds `delta`; returns the value before. */
   add(delta: number): number {
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     return Atomics.add(this.#cell, 0, validateInt32(delta, "delta"));
   }
 
   /** Atomically stores `value`; returns the value before. */
   exchange(value: number): number {
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     return Atomics.exchange(this.#cell, 0, validateInt32(value, "value"));
   }
 
   /** Atomically: if the value is `expected`, replace it with `replacement`. Returns the value before. */
   compareExchange(expected: number, replacement: number): number {
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     return Atomics.compareExchange(
       this.#cell,
       0,
@@ -107,7 +110,7 @@ export class SharedWord {
   wait(expected: number, timeoutMs = Infinity): WaitResult {
     validateInt32(expected, "expected");
     if (timeoutMs !== Infinity) validateInt32(timeoutMs, "timeoutMs", 0);
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     let first = true;
     const woken = blockUntil((ms): WaitResult | undefined => {
       const rc = fn.syscall_futex_wait(
@@ -144,7 +147,7 @@ export class SharedWord {
       return Promise.reject(e);
     }
     const attempt = (sliceMs: number): WaitResult | undefined => {
-      assertReadWritable(this.region, "shared word", this.offset, 4);
+      this.#check();
       const rc = fn.syscall_futex(SYS_futex, this.address, FUTEX_WAIT, expected, setTimeoutMs(sliceMs), null, 0);
       if (rc === 0) return "ok";
       const e = lastErrno();
@@ -158,7 +161,7 @@ export class SharedWord {
   /** Wakes up to `count` waiters (default: all), in any process. Returns how many were woken. */
   notify(count = Infinity): number {
     const n = count === Infinity ? 0x7fffffff : validateInt32(count, "count", 0);
-    assertReadWritable(this.region, "shared word", this.offset, 4);
+    this.#check();
     const rc = fn.syscall_futex_wake(SYS_futex, this.address, FUTEX_WAKE, n);
     if (rc < 0) throw ipcErrorFromErrno(lastErrno(), "futex");
     return Number(rc);
