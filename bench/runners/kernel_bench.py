@@ -75,22 +75,26 @@ IPYKERNEL_SPEC = "python3"
 
 # The same three cells in each language: a trivial one, one that defines a function, and one
 # that calls the System V API (shmget + shmat + a string write + shmdt + IPC_RMID; Python's
-# through sysv_ipc). Each ends with an expression, so its result is the end of the cell.
+# through sysv_ipc). Each ends with an expression, so its result is the end of the cell. The
+# function and API cells declare names a notebook's earlier cells did not, as a notebook's cells
+# do ({i}: the round): until 6 December they declared the same `bump` every round, and the API
+# cell's names were inside a block, and a cell that declares a name already declared, or none,
+# costs the kernel less (the kernel section of the analysis).
 CELLS = {
     "tslab-ipc": {
         "trivial": "1+1",
-        "function": "function bump(x: number): number { return x + 1; }\nbump(1)",
+        "function": "function bump{i}(x: number): number {{ return x + 1; }}\nbump{i}(1)",
         "api": (
-            "{ const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600); const a = shmat(id);"
-            " a.writeString('hi'); shmdt(a); shmctl(id, IPC_RMID); }\n2"
+            "const id{i} = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);\nconst seg{i} = shmat(id{i});\n"
+            "seg{i}.writeString('hi'); shmdt(seg{i}); shmctl(id{i}, IPC_RMID);\n2"
         ),
     },
     "ipykernel": {
         "trivial": "1+1",
-        "function": "def bump(x):\n    return x + 1\nbump(1)",
+        "function": "def bump{i}(x):\n    return x + 1\nbump{i}(1)",
         "api": (
-            "import sysv_ipc\ns = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, 0o600, 4096)\n"
-            "s.write(b'hi\\0'); s.detach(); s.remove()\n2"
+            "import sysv_ipc\nseg{i} = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, 0o600, 4096)\n"
+            "seg{i}.write(b'hi\\0'); seg{i}.detach(); seg{i}.remove()\n2"
         ),
     },
 }
@@ -170,9 +174,9 @@ def cells(kernel_dir, repeats, system):
         pid = km.provisioner.process.pid
         rss = tree_rss_mib(pid)
         out = {"trivial": [], "function": [], "api": []}
-        for _ in range(repeats):
+        for i in range(repeats):
             for kind in out:  # interleaved, so a slow moment of the machine hits every kind
-                out[kind].append(execute_timed(kc, code[kind]))
+                out[kind].append(execute_timed(kc, code[kind].format(i=i)))
         # What the kernel holds between a person's cells after those: idle for IDLE_S seconds.
         time.sleep(IDLE_S)
         rss_idle = tree_rss_mib(pid)
