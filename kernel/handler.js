@@ -17,11 +17,12 @@ const { WireMessage } = require("./wire");
 const { InterruptedInputError } = require("./cell-api");
 const { describeDiagnostics, describeThrown, expectCell } = require("./traceback");
 const { IPYTHON_HELP } = require("./habit-notes");
-/** TypeScript's "Unterminated template literal." (TS1160). */
-const UNTERMINATED_TEMPLATE = 1160;
 const { exitKernel } = require("./exit-guard");
 const { rewriteCell } = require("./rewrite");
 const { printQuickInfo } = require("tslab/dist/inspect");
+
+/** TypeScript's "Unterminated template literal." (TS1160). */
+const UNTERMINATED_TEMPLATE = 1160;
 
 /** Where the server leaves the iopub publisher on a request's content for the handler. */
 const PUBLISH = Symbol("publish");

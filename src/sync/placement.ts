@@ -12,7 +12,8 @@ import { validateRegion, type Region } from "../sys/region";
 /** Validates region and offset for an object of `size` bytes aligned to `align`; returns the offset. */
 export function checkPlacement(region_: unknown, offset: unknown, size: number, align: number, what: string): number {
   const region = validateRegion(region_, "region");
-  if (region instanceof Mapping && (region.flags & MAP_PRIVATE) !== 0) {
+  const mapping = region instanceof Mapping ? region : null;
+  if (mapping !== null && (mapping.flags & MAP_PRIVATE) !== 0) {
     throw new ERR_INVALID_ARG_VALUE(
       "region",
       region,
@@ -31,7 +32,7 @@ export function checkPlacement(region_: unknown, offset: unknown, size: number, 
       "ERR_OUT_OF_RANGE",
     );
   }
-  assertReadWritable(region, what, at, size);
+  assertReadWritable(region, what, at, size, mapping);
   return at;
 }
 
@@ -50,15 +51,9 @@ export function checkBeforeEachUse(region: Region, what: string, offset: number,
  * The memory is still there, readable and writable, and (for a file mapping) still has file
  * behind [offset, offset + size): a file truncated under a mapping raises SIGBUS on touch.
  * Run on every operation: cheap, but for file mappings one probe. `mapping` is the region when
- * it is a Mapping (checkBeforeEachUse knows it), else null.
+ * it is a Mapping, else null: asked once, by the caller.
  */
-export function assertReadWritable(
-  region: Region,
-  what: string,
-  offset: number,
-  size: number,
-  mapping: Mapping | null = region instanceof Mapping ? region : null,
-): void {
+function assertReadWritable(region: Region, what: string, offset: number, size: number, mapping: Mapping | null): void {
   if (!region.attached) throw detachedError(`the region of this ${what}`, "use it");
   if ((region.prot & (PROT_READ | PROT_WRITE)) !== (PROT_READ | PROT_WRITE)) {
     throw new IpcError(
