@@ -26,7 +26,8 @@
 //   the program's text is then the one localNames parsed and bound, and it takes that tree
 //   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
-//   statements; other files are reused while they stay the same: files of the notebook's folder
+//   statements, or the kernel had it parsed and bound for this text ahead of the cell (prepare,
+//   with the last program's parse options: the same tree); other files are reused while they stay the same: files of the notebook's folder
 //   by their modification time and size before each program, others (packages, the library's
 //   .d.ts) by a watch on their folder, which also drops a module bundle holding a changed file.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
@@ -612,6 +613,8 @@ function createConverter(options) {
    * @type {{ text: string, sf: any, languageVersion: string } | null}
    */
   let declTree = null;
+  /** The parse options of the last program's declarations (what prepare parses with). @type {any} */
+  let declParseOptions = null;
   /**
    * The cell's tree as localNames parsed and bound it, for the program to take when the cell
    * declares nothing at its top level (its text is then the program's as it is): one parse and
@@ -688,7 +691,10 @@ function createConverter(options) {
       }
       if (text === undefined) return undefined;
       const sf = ts.createSourceFile(fileName, text, languageVersionOrOptions);
-      if (fileName === declFilename) declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
+      if (fileName === declFilename) {
+        declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
+        declParseOptions = languageVersionOrOptions;
+      }
       if (!fresh)
         remember(fileName, { sf, stamp: stampFor(fileName), languageVersion: languageKey(languageVersionOrOptions) });
       return sf;
@@ -882,6 +888,7 @@ function createConverter(options) {
     trees,
     compileFirstCell,
     cellDeclarations,
+    prepare,
     resolutionSeed,
     moduleBundles: () => [...moduleBundles.values()],
     bundleModules: servedModuleBundles,
@@ -1225,6 +1232,34 @@ function createConverter(options) {
    */
   function cellDeclarations(result) {
     return ownDeclarations.get(result);
+  }
+
+  /**
+   * Makes the declarations tree of the next cell's program ahead of that cell, from the
+   * declarations it will most likely be compiled against (the last compiled cell's declOutput):
+   * parsed, bound, and printed whole. A cell compiled after one that declared names otherwise
+   * pays these first, for every earlier cell's declarations and the prelude's import of the
+   * library's names. The kernel calls this once a cell's reply and idle status have gone, so
+   * the work falls while the student reads the output.
+   *
+   * The tree is the one getSourceFile would make: the same file name, text and parse options
+   * (those of the last program's declarations), served, as any declTree, only to a program whose
+   * declarations are this text with these options. Bound now, it is bound as the type checker
+   * would bind it (the binder works per file, with the program's compiler options: localNames
+   * relies on the same), and printed as remainingDecls prints a tree it leaves whole
+   * (printedWhole); remainingDecls still decides, per cell, whether it is left whole.
+   * @param {string} decls
+   */
+  function prepare(decls) {
+    const text = srcPrefix + decls;
+    if (declParseOptions === null || declTree?.text === text) return;
+    const sf = ts.createSourceFile(declFilename, text, declParseOptions);
+    ts.bindSourceFile(sf, compilerOptions);
+    declTree = { text, sf, languageVersion: languageKey(declParseOptions) };
+    printedWhole(sf);
+    // What a cell without top-level names keeps of it: every declaration such a cell can keep,
+    // worked out from the tree alone (no name of the cell to compare, so no type checker asked).
+    declsBesideNoNames.set(sf, remainingDeclsOf(null, { locals: new Map() }, sf));
   }
 
   /** @param {string} prevDecl @param {string} src */
@@ -1641,9 +1676,7 @@ function createConverter(options) {
     anyVars.forEach((name) => {
       anyVarsDecls.push(`let ${name}: any;\n`);
     });
-    // A tree that lost no declarations prints the same every time: once per tree.
-    const whole = !dropped && !trimmed;
-    if (whole && printedDecls.has(declsSF)) return printedDecls.get(declsSF) + anyVarsDecls.join("");
+    if (!dropped && !trimmed) return printedWhole(declsSF) + anyVarsDecls.join("");
     const parsed = declsSF.statements;
     asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
     const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
@@ -1654,9 +1687,26 @@ function createConverter(options) {
       if (declTree?.sf === declsSF) declTree = null;
     } else {
       asMutable(declsSF).statements = parsed;
-      if (whole) printedDecls.set(declsSF, printed);
     }
     return printed + anyVarsDecls.join("");
+  }
+
+  /**
+   * A declarations tree printed whole, as remainingDecls gives it when a cell keeps every
+   * declaration: its statements but `export {};`. It prints the same every time: once per tree.
+   * @param {any} declsSF
+   */
+  function printedWhole(declsSF) {
+    const cached = printedDecls.get(declsSF);
+    if (cached !== undefined) return cached;
+    const parsed = declsSF.statements;
+    asMutable(declsSF).statements = ts.factory.createNodeArray(
+      parsed.filter((/** @type {any} */ stmt) => !isEmptyExport(stmt)),
+    );
+    const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
+    asMutable(declsSF).statements = parsed;
+    printedDecls.set(declsSF, printed);
+    return printed;
   }
 
   /** `export {};`: an export declaration without names or a module. @param {any} stmt */

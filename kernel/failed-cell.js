@@ -50,7 +50,7 @@ function declarationsAssigned(declarations, isAssigned) {
  * `converter` (kernel/converter.js) for tslab's executor, keeping what a cell that failed at run
  * time declared: after `ranUntilFailure(isAssigned)`, the declarations from before that cell
  * stand for the ones it assigned (see the header).
- * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function }} C
+ * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function, prepare: Function }} C
  * @param {C} converter
  */
 function keepingFailedCells(converter) {
@@ -60,6 +60,8 @@ function keepingFailedCells(converter) {
   let standIn = null;
   /** Whether the last convert compiled: the executor then takes its declarations, unless its run fails. */
   let executorMovesOn = false;
+  /** The declarations the next convert will be handed, once known (what prepareNext makes ready). @type {string | null} */
+  let next = null;
   const current = (/** @type {string} */ declarations) =>
     standIn !== null && declarations === standIn.stale ? standIn.kept : declarations;
   return {
@@ -72,6 +74,9 @@ function keepingFailedCells(converter) {
       const result = converter.convert(current(prevDecl), src);
       executorMovesOn = result.diagnostics.length === 0;
       last = result.output ? { given: prevDecl, result } : null;
+      // tslab's executor takes `declOutput || ""` after a cell that compiled (and ran); after one
+      // that did not, the declarations stay those just converted against.
+      next = executorMovesOn ? result.declOutput || "" : null;
       return result;
     },
     /** @param {string} prevDecl @param {string} src @param {number} position */
@@ -91,11 +96,21 @@ function keepingFailedCells(converter) {
       const ran = last;
       last = null;
       executorMovesOn = false;
+      next = null;
       if (ran === null) return;
       const own = converter.cellDeclarations(ran.result);
       if (typeof own !== "string") return; // a result the converter did not compile (seeded)
       const earlier = String(ran.result.declOutput).slice(own.length);
       standIn = { stale: ran.given, kept: declarationsAssigned(own, isAssigned) + earlier };
+      next = standIn.kept;
+    },
+    /**
+     * Makes ready the declarations the next cell will be compiled against (the converter's
+     * prepare), once per cell: after the last cell's run, failed or not, they are known.
+     */
+    prepareNext() {
+      if (next !== null) converter.prepare(next);
+      next = null;
     },
   };
 }

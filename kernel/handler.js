@@ -588,6 +588,11 @@ class IpcZmqServer extends ZmqServer {
      * zeromq (whose own thread sends them, whatever the main thread does next). @type {() => void}
      */
     this.afterFirstKernelInfo = () => {};
+    /**
+     * Called after each execute_request, once its reply and idle status have been handed to
+     * zeromq: the kernel is then idle until the next request. @type {() => void}
+     */
+    this.afterExecute = () => {};
   }
 
   /**
@@ -717,11 +722,13 @@ class IpcZmqServer extends ZmqServer {
     } finally {
       this.publishStatus("idle", msgAsTslabs);
     }
+    const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
+    const handedToZeromq = () => Promise.all([sock.drained?.(), self.iopub.drained?.()]);
     if (type === "kernel_info_request" && !this.kernelInfoSent) {
       this.kernelInfoSent = true;
-      const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
-      Promise.all([sock.drained?.(), self.iopub.drained?.()]).then(() => this.afterFirstKernelInfo());
+      handedToZeromq().then(() => this.afterFirstKernelInfo());
     }
+    if (type === "execute_request") handedToZeromq().then(() => this.afterExecute());
     if (terminated) this.close();
   }
 

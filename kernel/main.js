@@ -179,6 +179,13 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup, sockets);
   server.onIopubJoin = (how) => lap(`iopub ${how}`);
+  // While the student reads a cell's output, the next cell's declarations are parsed, bound and
+  // printed (the converter's prepare): in the cell queue, so never during a cell.
+  server.afterExecute = () => {
+    handler
+      .enqueue(async () => convs.node.prepareNext())
+      .catch((e) => console.error("tslab-ipc: preparing the next cell failed:", e));
+  };
   server.afterFirstKernelInfo = () => {
     handler.enqueue(() => warmUp(executor, target, handler));
     // Read off the start's path, before the first cell needs it (a history_request reads it at once).

@@ -89,7 +89,11 @@ const CELLS = [
   'import { nothing } from "tslab-ipc";',
 ];
 
-type Create = (o: object) => { convert(p: string, s: string): Record<string, unknown>; close(): void };
+type Create = (o: object) => {
+  convert(p: string, s: string): Record<string, unknown>;
+  prepare?(decls: string): void;
+  close(): void;
+};
 
 /**
  * A result with each `/// <reference ...>` line of its declarations kept once. TypeScript writes
@@ -108,7 +112,12 @@ function referencesOnce(result: Record<string, unknown>) {
   return { ...result, declOutput: lines.join("\n") };
 }
 
-function sequence(create: Create, extra: object = {}) {
+/**
+ * The results of CELLS in one converter. With `prepare`, each compiled cell's declarations are
+ * made ready for the next cell (the kernel's prepare, after a reply), also after the cell that
+ * throws, whose next cell is then compiled against other declarations than the ones prepared.
+ */
+function sequence(create: Create, extra: object = {}, prepare = false) {
   const conv = create({ isJS: false, isBrowser: false, ...extra });
   const out: Array<Record<string, unknown>> = [];
   let prevDecl = "";
@@ -116,8 +125,10 @@ function sequence(create: Create, extra: object = {}) {
     for (const cell of CELLS) {
       const r = conv.convert(prevDecl, cell);
       out.push(r);
-      if ((r.diagnostics as unknown[]).length === 0 && !cell.startsWith("/* throws */"))
-        prevDecl = String(r.declOutput ?? "");
+      if ((r.diagnostics as unknown[]).length === 0) {
+        if (!cell.startsWith("/* throws */")) prevDecl = String(r.declOutput ?? "");
+        if (prepare) conv.prepare?.(String(r.declOutput ?? ""));
+      }
     }
   } finally {
     conv.close();
@@ -132,13 +143,17 @@ describe("the kernel's converter", () => {
     const expected = sequence(tslabs.createConverter);
     // bundleLib: how a kernel started from its snapshot reads TypeScript's lib.
     // bundleModules: how a kernel serves the library's declaration modules from its second cell on.
-    for (const extra of [{}, { bundleLib: true }, { bundleLib: true, bundleModules: true }]) {
-      const actual = sequence(ours.createConverter, extra);
+    // prepare: how a kernel compiles every cell after its first (each one's declarations made
+    // ready before the next cell, once its reply has gone).
+    const kernels = { bundleLib: true, bundleModules: true };
+    for (const [extra, prepare] of [[{}], [{ bundleLib: true }], [kernels], [kernels, true]] as const) {
+      const actual = sequence(ours.createConverter, extra, prepare);
       expect(actual).toHaveLength(CELLS.length);
       for (let i = 0; i < CELLS.length; i++) {
-        expect({ cell: CELLS[i], extra, result: referencesOnce(actual[i]) }).toEqual({
+        expect({ cell: CELLS[i], extra, prepare, result: referencesOnce(actual[i]) }).toEqual({
           cell: CELLS[i],
           extra,
+          prepare,
           result: referencesOnce(expected[i]),
         });
       }
@@ -147,6 +162,37 @@ describe("the kernel's converter", () => {
     expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
     expect(expected.some((r) => r.hasToplevelAwait === true)).toBe(true);
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
+  });
+
+  test("declarations prepared ahead of a cell are not parsed in it, and a cell compiled against others is compiled as before", () => {
+    const conv = ours.createConverter({ isJS: false, isBrowser: false });
+    // TypeScript counts its parses (its `beforeParse` mark) while its performance log is on.
+    ts.performance.enable();
+    try {
+      const parses = (prevDecl: string, cell: string) => {
+        const before = ts.performance.getCount("beforeParse");
+        const r = conv.convert(prevDecl, cell);
+        expect(r.diagnostics).toEqual([]);
+        return { parses: ts.performance.getCount("beforeParse") - before, r };
+      };
+      const first = parses("", "const first = 1;\nfunction twice(n: number) { return 2 * n; }").r;
+      const decls = String(first.declOutput);
+      // Unprepared: the cell (once: it declares nothing) and the declarations' new text.
+      expect(parses(decls, "twice(first)").parses).toBe(2);
+      const second = parses(decls, "const second = twice(first);").r;
+      const next = String(second.declOutput);
+      conv.prepare(next);
+      const prepared = parses(next, "second + 1");
+      expect(prepared.parses).toBe(1);
+      conv.prepare(String(parses(next, "const third = 3;").r.declOutput));
+      // Compiled against the earlier text after all (a cell that threw): parsed, and the same result.
+      const other = parses(next, "second + 1");
+      expect(other.parses).toBe(2);
+      expect(other.r).toEqual(prepared.r);
+    } finally {
+      ts.performance.disable();
+      conv.close();
+    }
   });
 
   test("from a checkout whose path is not ASCII (/home/josé), a message naming a library module reads as tslab's", () => {
