@@ -593,6 +593,8 @@ class IpcZmqServer extends ZmqServer {
      * zeromq: the kernel is then idle until the next request. @type {() => void}
      */
     this.afterExecute = () => {};
+    /** Shell and control messages read and verified so far (a request that came in since a moment). */
+    this.requestsRead = 0;
   }
 
   /**
@@ -676,6 +678,7 @@ class IpcZmqServer extends ZmqServer {
       return;
     }
     const type = msg.header.msg_type;
+    this.requestsRead++;
     const msgAsTslabs = /** @type {any} */ (msg);
     let terminated = false;
     if (type === "kernel_info_request") await this.iopubJoin();
