@@ -27,9 +27,10 @@
 //   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
 //   statements, or the kernel had it parsed and bound for this text ahead of the cell (prepare,
-//   with the last program's parse options: the same tree); other files are reused while they stay the same: files of the notebook's folder
-//   by their modification time and size before each program, others (packages, the library's
-//   .d.ts) by a watch on their folder, which also drops a module bundle holding a changed file.
+//   with the last program's parse options: the same tree); other files are reused while they
+//   stay the same: files of the notebook's folder by their modification time and size before
+//   each program, others (packages, the library's .d.ts) by a watch on their folder, which also
+//   drops a module bundle holding a changed file.
 // - Diagnostics come from ts.getPreEmitDiagnosticsOfFiles over the cell and its .ts/.js
 //   dependencies, as tslab's do. A cell that declares nothing (no top-level names, and only
 //   statements that are not declarations: expressions, blocks, loops...) has an empty .d.ts, so

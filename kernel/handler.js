@@ -593,7 +593,7 @@ class IpcZmqServer extends ZmqServer {
      * zeromq: the kernel is then idle until the next request. @type {() => void}
      */
     this.afterExecute = () => {};
-    /** Shell and control messages read and verified so far (a request that came in since a moment). */
+    /** Shell and control messages read and verified so far: read twice, whether one came in between. */
     this.requestsRead = 0;
   }
 
