@@ -110,3 +110,44 @@ describe("with the kernel's converter, called as tslab's executor calls it", () 
     expect(messages(conv.convert(prevDecl, "x"))).toEqual(["Cannot find name 'x'."]);
   });
 });
+
+test("prepareNext makes ready the declarations the next cell is handed: a compiled cell's, after a failure the kept ones, none after a cell that does not compile", () => {
+  const inner = createConverter({ isJS: false, isBrowser: false });
+  const prepared: string[] = [];
+  const handed: string[] = [];
+  const conv = keepingFailedCells({
+    ...inner,
+    prepare(decls: string) {
+      prepared.push(decls);
+      inner.prepare(decls);
+    },
+    convert(prevDecl: string, src: string) {
+      handed.push(prevDecl);
+      return inner.convert(prevDecl, src);
+    },
+  });
+  try {
+    // Ran to its end: tslab's executor hands the next cell this cell's declarations.
+    const first: Converted = conv.convert("", "let kept = 1;");
+    conv.prepareNext();
+    conv.prepareNext(); // once per cell
+    expect(prepared).toEqual([first.declOutput]);
+    const executorDecl = first.declOutput ?? "";
+    // Threw after assigning `made`: the next cell is handed the kept declarations.
+    conv.convert(executorDecl, "const made = 2;\nthrow new Error('x');\nconst never = 3;");
+    conv.ranUntilFailure((name: string) => name === "made");
+    conv.prepareNext();
+    expect(prepared).toHaveLength(2);
+    expect(prepared[1]).toContain("made");
+    expect(prepared[1]).not.toContain("never");
+    // Does not compile: the executor keeps its declarations, and the converter was handed the
+    // prepared ones for it; nothing new to prepare.
+    expect(messages(conv.convert(executorDecl, "const bad: number = 'no';"))).toHaveLength(1);
+    expect(handed[handed.length - 1]).toBe(prepared[1]);
+    conv.prepareNext();
+    expect(prepared).toHaveLength(2);
+    expect(messages(conv.convert(executorDecl, "made + kept"))).toEqual([]);
+  } finally {
+    inner.close();
+  }
+});
