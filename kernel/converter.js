@@ -1258,9 +1258,9 @@ function createConverter(options) {
     ts.bindSourceFile(sf, compilerOptions);
     declTree = { text, sf, languageVersion: languageKey(declParseOptions) };
     printedWhole(sf);
-    // What a cell without top-level names keeps of it: every declaration such a cell can keep,
-    // worked out from the tree alone (no name of the cell to compare, so no type checker asked).
-    declsBesideNoNames.set(sf, remainingDeclsOf(null, { locals: new Map() }, sf));
+    // What a cell without top-level names keeps of it, which remainingDecls works out once per
+    // tree from the tree alone (no name of the cell to compare, so no type checker asked).
+    remainingDecls(null, { locals: new Map() }, sf);
   }
 
   /** @param {string} prevDecl @param {string} src */
