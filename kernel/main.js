@@ -23,7 +23,10 @@ const started = performance.now();
 // times each way: 10.4-11.8 s -> 8.9-10.8 s, kernel CPU 11.9-13.1 s -> 8.2-10.4. Under Node 26
 // the interactive kernel keeps V8's defaults: the same cells were no faster with the counts
 // (rounds 100-120: 5.7 / 7.2 / 7.8 ms against 7.0 / 9.2 / 10.3). A loop in a cell that runs long
-// is still optimized.
+// is still optimized. Measured again on 6 December, with the lighter compile of today (three or
+// four kernels each way; bench/analysis.md, the kernel section): V8's own budget made the bench's
+// small cells back to back 9-18% faster, but notebooks run cell by cell 6% slower, with 11% more
+// kernel CPU; a notebook is what a student runs, so the budget stays.
 {
   const nodeMajor = Number(process.versions.node.split(".")[0]);
   if (nodeMajor < 22) require("v8").setFlagsFromString("--interrupt-budget=675840");
