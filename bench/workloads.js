@@ -23,8 +23,9 @@ function params(quick) {
         mapCycles: 500,
         map: 3,
         cycleRounds: 3,
-        msyncDisk: 300,
-        msyncDiskRounds: 1,
+        // Three turns a system, as the cycles: one turn met the disk in one state for everybody.
+        msyncDisk: 100,
+        msyncDiskRounds: 3,
         msyncShm: 100,
         msyncShmBatch: 50,
         pingSeconds: 0.5,
