@@ -1257,9 +1257,10 @@ function createConverter(options) {
     const sf = ts.createSourceFile(declFilename, text, declParseOptions);
     ts.bindSourceFile(sf, compilerOptions);
     declTree = { text, sf, languageVersion: languageKey(declParseOptions) };
-    printedWhole(sf);
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
-    // tree from the tree alone (no name of the cell to compare, so no type checker asked).
+    // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
+    // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
+    // it is whole here, and remainingDecls has printed it (printedWhole) on the way.
     remainingDecls(null, { locals: new Map() }, sf);
   }
 
