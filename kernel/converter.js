@@ -27,7 +27,9 @@
 //   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
 //   statements, or the kernel had it parsed and bound for this text ahead of the cell (prepare,
-//   with the last program's parse options: the same tree); other files are reused while they
+//   with the last program's parse options: the same tree), and where its text changed, from
+//   the last tree that still matches its own text (kernel/decl-tree.js: the tree a fresh parse
+//   makes); other files are reused while they
 //   stay the same: files of the notebook's folder by their modification time and size before
 //   each program, others (packages, the library's .d.ts) by a watch on their folder, which also
 //   drops a module bundle holding a changed file.
@@ -37,6 +39,9 @@
 //   it has no declaration diagnostics and nothing to emit as declarations: neither is computed
 //   for it (`declaresNothing`), and what it keeps of the earlier cells' declarations is worked
 //   out once per declarations tree.
+// - The declarations a cell carries on are printed as TypeScript's printer prints the file with
+//   the statements kept, one statement at a time, a statement whose text is that of one the last
+//   print printed taking that print (kernel/decl-tree.js).
 
 const fs = require("fs");
 const path = require("path");
@@ -57,6 +62,7 @@ const { isValidModuleName } = require("tslab/dist/util");
 const { stampOf: fileStamp } = require("./stamp");
 const { isBuiltin } = require("module");
 const { moduleBundle, moduleBundleSources, restoreModulePaths, withoutBundleReferences } = require("./module-bundle");
+const { reparse, createStatementPrinter } = require("./decl-tree");
 
 /**
  * The statements that declare nothing at a file's top level (besides a `var` among them, which
@@ -624,6 +630,8 @@ function createConverter(options) {
   let cellTree = null;
   /** What remainingDecls printed for a declarations tree it left whole. @type {WeakMap<object, string>} */
   const printedDecls = new WeakMap();
+  /** How remainingDecls prints: a statement printed for the last declarations is not printed again. */
+  const declPrinter = createStatementPrinter(ts);
   /**
    * What remainingDecls returned for a declarations tree and a cell with no top-level names: it
    * keeps every declaration a cell can keep, so its result depends on the tree alone.
@@ -648,6 +656,23 @@ function createConverter(options) {
       undefined,
       resolutionCache.getPackageJsonInfoCache(),
     );
+  }
+
+  /**
+   * The declarations' tree for `text`, parsed with `parseOptions`: made from the last one where
+   * their texts differ (kernel/decl-tree.js), which the caller then makes declTree; parsed afresh
+   * without a last one of the same parse options.
+   * @param {string} text @param {any} parseOptions
+   */
+  function parseDecls(text, parseOptions) {
+    const base = declTree;
+    if (base !== null && base.languageVersion === languageKey(parseOptions)) {
+      // The base's nodes become the new tree's: it is nobody's declTree from here on.
+      declTree = null;
+      const sf = reparse(ts, base.sf, text);
+      if (sf) return sf;
+    }
+    return ts.createSourceFile(declFilename, text, parseOptions);
   }
 
   const host = {
@@ -691,7 +716,10 @@ function createConverter(options) {
         text = "";
       }
       if (text === undefined) return undefined;
-      const sf = ts.createSourceFile(fileName, text, languageVersionOrOptions);
+      const sf =
+        fileName === declFilename
+          ? parseDecls(text, languageVersionOrOptions)
+          : ts.createSourceFile(fileName, text, languageVersionOrOptions);
       if (fileName === declFilename) {
         declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
         declParseOptions = languageVersionOrOptions;
@@ -1254,7 +1282,7 @@ function createConverter(options) {
   function prepare(decls) {
     const text = srcPrefix + decls;
     if (declParseOptions === null || declTree?.text === text) return;
-    const sf = ts.createSourceFile(declFilename, text, declParseOptions);
+    const sf = parseDecls(text, declParseOptions);
     ts.bindSourceFile(sf, compilerOptions);
     declTree = { text, sf, languageVersion: languageKey(declParseOptions) };
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
@@ -1646,8 +1674,8 @@ function createConverter(options) {
     const statements = [];
     /** Whether a whole statement was left out (a redeclared function, class, ...). */
     let dropped = false;
-    /** Whether a statement lost some of its names (its tree is changed in place). */
-    let trimmed = false;
+    /** The statements that lost some of their names (their trees are changed in place). @type {Set<any>} */
+    const trimmed = new Set();
     declsSF.statements.forEach((/** @type {any} */ stmt) => {
       const names = keepMap.get(stmt);
       // `export {};` (the prefix, and every cell's own .d.ts starts with one) declares nothing:
@@ -1659,8 +1687,8 @@ function createConverter(options) {
         return;
       }
       statements.push(stmt);
-      if (!keepsAllNames(stmt, names)) trimmed = true;
-      else return; // the statement stays as it is
+      if (keepsAllNames(stmt, names)) return; // the statement stays as it is
+      trimmed.add(stmt);
       if (ts.isVariableStatement(stmt)) {
         /** @type {any[]} */
         const decls = [];
@@ -1678,18 +1706,12 @@ function createConverter(options) {
     anyVars.forEach((name) => {
       anyVarsDecls.push(`let ${name}: any;\n`);
     });
-    if (!dropped && !trimmed) return printedWhole(declsSF) + anyVarsDecls.join("");
-    const parsed = declsSF.statements;
-    asMutable(declsSF).statements = ts.factory.createNodeArray(statements);
-    const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
-    // A tree whose statements lost names no longer matches its text: never reuse it. One that
-    // lost only whole statements gets them back and stays as it was parsed: a cell run again
-    // (it redeclares its function) finds its declarations as the same text, and the same tree.
-    if (trimmed) {
-      if (declTree?.sf === declsSF) declTree = null;
-    } else {
-      asMutable(declsSF).statements = parsed;
-    }
+    if (!dropped && trimmed.size === 0) return printedWhole(declsSF) + anyVarsDecls.join("");
+    const printed = declPrinter.printStatements(declsSF, statements, trimmed);
+    // A tree whose statements lost names no longer matches its text: never reuse it (nor parse
+    // from it). One that lost only whole statements stays as it was parsed: a cell run again (it
+    // redeclares its function) finds its declarations as the same text, and the same tree.
+    if (trimmed.size > 0 && declTree?.sf === declsSF) declTree = null;
     return printed + anyVarsDecls.join("");
   }
 
@@ -1701,12 +1723,10 @@ function createConverter(options) {
   function printedWhole(declsSF) {
     const cached = printedDecls.get(declsSF);
     if (cached !== undefined) return cached;
-    const parsed = declsSF.statements;
-    asMutable(declsSF).statements = ts.factory.createNodeArray(
-      parsed.filter((/** @type {any} */ stmt) => !isEmptyExport(stmt)),
+    const printed = declPrinter.printStatements(
+      declsSF,
+      declsSF.statements.filter((/** @type {any} */ stmt) => !isEmptyExport(stmt)),
     );
-    const printed = ts.createPrinter({ newLine: ts.NewLineKind.LineFeed }).printFile(declsSF);
-    asMutable(declsSF).statements = parsed;
     printedDecls.set(declsSF, printed);
     return printed;
   }

@@ -73,6 +73,11 @@ const CELLS = [
   "import fsDefault from 'fs';\nimport { sep as separator } from 'path';\ntypeof fsDefault.existsSync + separator",
   "let counter = 0;\nconst inc = () => ++counter;\ninc(); counter",
   "counter += 10;\n[counter, inc()]",
+  // Comments a cell's declarations keep (doc comments, and others beside a declaration), which
+  // the converter prints statement by statement, a statement it printed before from that print.
+  "/** Doubles x. */\nfunction dbl(x: number) { return 2 * x; } // trailing\n/* block\n spans */ const k1 = dbl(1), k2 = 2; /* after\n x */\nk1",
+  "/** Again, a string. */ let k1 = 'one'; // redeclared\n/** A type. */\ninterface Doc { /** a member */ m: number } // after it\nk1 + k2",
+  "dbl(k2)",
   // What the lib declares, in several of its files (the converter may serve them as one): merged
   // interfaces, overloads in their order (an error lists them), a member of a later lib than the
   // target (the message suggests the lib option), Node's own overloads on top of the lib's.
@@ -166,14 +171,16 @@ describe("the kernel's converter", () => {
 
   test("declarations prepared ahead of a cell are not parsed in it, and a cell compiled against others is compiled as before", () => {
     const conv = ours.createConverter({ isJS: false, isBrowser: false });
-    // TypeScript counts its parses (its `beforeParse` mark) while its performance log is on.
+    // TypeScript counts its parses (its `beforeParse` mark) while its performance log is on, and
+    // the converter its parses of the declarations from their last tree (`beforeReparse`).
     ts.performance.enable();
+    const count = () => ts.performance.getCount("beforeParse") + ts.performance.getCount("beforeReparse");
     try {
       const parses = (prevDecl: string, cell: string) => {
-        const before = ts.performance.getCount("beforeParse");
+        const before = count();
         const r = conv.convert(prevDecl, cell);
         expect(r.diagnostics).toEqual([]);
-        return { parses: ts.performance.getCount("beforeParse") - before, r };
+        return { parses: count() - before, r };
       };
       const first = parses("", "const first = 1;\nfunction twice(n: number) { return 2 * n; }").r;
       const decls = String(first.declOutput);
