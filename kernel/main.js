@@ -42,6 +42,10 @@ const os = require("os");
  * the bench's cells, 30 rounds back to back interleaved with 30 after 0.1 s, two kernels each
  * way), the trivial cell back to back / after the pause: prepared on a 0 ms timer 12.6 and 9.3 /
  * 6.3 and 5.7 ms, after 10 ms 9.3 and 8.6 / 5.7 and 6.2, never 8.4 and 9.3 / 10.1 and 10.7.
+ * Again once the work had become cheaper (the declarations parsed from their last tree,
+ * kernel/decl-tree.js; five kernels each way, alternated): 0 ms 5.96-7.42 / 5.48-6.09, 10 ms
+ * 6.21-8.65 / 4.93-6.09, the API cell back to back 9.13-12.7 against 8.55-12.9: no difference
+ * beyond the spread, so the wait stays.
  */
 const PREPARE_AFTER_MS = 10;
 
