@@ -122,12 +122,12 @@ function referencesOnce(result: Record<string, unknown>) {
  * made ready for the next cell (the kernel's prepare, after a reply), also after the cell that
  * throws, whose next cell is then compiled against other declarations than the ones prepared.
  */
-function sequence(create: Create, extra: object = {}, prepare = false) {
+function sequence(create: Create, extra: object = {}, prepare = false, cells: readonly string[] = CELLS) {
   const conv = create({ isJS: false, isBrowser: false, ...extra });
   const out: Array<Record<string, unknown>> = [];
   let prevDecl = "";
   try {
-    for (const cell of CELLS) {
+    for (const cell of cells) {
       const r = conv.convert(prevDecl, cell);
       out.push(r);
       if ((r.diagnostics as unknown[]).length === 0) {
@@ -139,6 +139,39 @@ function sequence(create: Create, extra: object = {}, prepare = false) {
     conv.close();
   }
   return out;
+}
+
+/**
+ * `count` cells as a student's notebook grows: names declared, declared again with other kinds and
+ * types (a statement of several names losing one), doc and other comments, cells that use earlier
+ * names or fail, from a fixed seed. Five names of each kind, so redeclarations are frequent.
+ */
+function randomCells(seed: number, count: number): string[] {
+  let state = seed;
+  const pick = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+  const kinds = [
+    (i: number, j: number) => `const v${j} = ${i};\nv${j}`,
+    (i: number, j: number) => `let v${j} = 'again ${i}'; // v${j} is a string now\nv${j}.length`,
+    (i: number, j: number) => `/** Adds ${i}. */\nfunction f${j}(x: number): number { return x + ${i}; }\nf${j}(1)`,
+    (i: number, j: number) => `function f${j}(s: string) { return s + '${i}'; } /* trailing */\nf${j}('a')`,
+    (i: number, j: number) => `class C${j} {\n  /** m */ m() { return ${i}; }\n}\nnew C${j}().m()`,
+    (i: number, j: number) =>
+      `interface I${j} { a${i}: number } // merged? no: replaced\nconst i${j}: I${j} = { a${i}: 1 };`,
+    (i: number, j: number) => `type T${j} = number | 'x${i}';\nconst t${j}: T${j} = 1;`,
+    (i: number, j: number) => `let a${j} = ${i}, b${j} = 'b', c${j} = [${i}];\na${j} + c${j}[0]`,
+    (i: number, j: number) => `let b${j} = ${i};\nb${j} * 2`,
+    (i: number, j: number) => `enum E${j} { A = ${i}, B }\nE${j}.B`,
+    (_i: number, j: number) => `v${j} + f${j}(1)`,
+    (_i: number, j: number) => `new C${j}().m() + a${j}`,
+    (i: number) => `${i} * 2`,
+    (i: number, j: number) => `const bad${j}: number = 'not a number ${i}';`,
+    (i: number, j: number) =>
+      `import { shmget as get${j}, IPC_PRIVATE as P${j} } from "tslab-ipc";\ntypeof get${j} === 'function' && P${j} === ${i}`,
+  ];
+  return Array.from({ length: count }, (_, i) => kinds[pick(kinds.length)](i, pick(5)));
 }
 
 describe("the kernel's converter", () => {
@@ -167,6 +200,27 @@ describe("the kernel's converter", () => {
     expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
     expect(expected.some((r) => r.hasToplevelAwait === true)).toBe(true);
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
+  });
+
+  test("a long notebook of random declarations, redeclarations and comments gives tslab's results, cell for cell", () => {
+    // The declarations' text changes in every way a notebook changes it, so their tree is made
+    // from the last one in most cells, and their print reuses most statements (kernel/decl-tree.js).
+    const cells = randomCells(2026, 120);
+    const expected = sequence(tslabs.createConverter, {}, false, cells);
+    const kernels = { bundleLib: true, bundleModules: true };
+    for (const prepare of [false, true]) {
+      const actual = sequence(ours.createConverter, kernels, prepare, cells);
+      for (let i = 0; i < cells.length; i++) {
+        expect({ cell: cells[i], prepare, result: referencesOnce(actual[i]) }).toEqual({
+          cell: cells[i],
+          prepare,
+          result: referencesOnce(expected[i]),
+        });
+      }
+    }
+    // The sequence does what it is for: cells fail, and names are declared again.
+    expect(expected.filter((r) => (r.diagnostics as unknown[]).length > 0).length).toBeGreaterThan(5);
+    expect(expected.filter((r) => String(r.declOutput).includes("/** Adds")).length).toBeGreaterThan(20);
   });
 
   test("declarations prepared ahead of a cell are not parsed in it, and a cell compiled against others is compiled as before", () => {
