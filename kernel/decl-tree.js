@@ -7,11 +7,14 @@
 //
 // Invariants:
 // - reparse(tree, text) gives the tree a fresh parse of `text` with the tree's parse options
-//   gives: TypeScript's incremental parser (the one editors and tsserver run on every edit), fed
-//   the one span where the old and the new text differ. It reuses the old tree's nodes, so the
-//   old tree must not be used after it but as a program's oldProgram file (as tsserver's old
-//   programs are), and it is used so only once: a tree TypeScript has parsed incrementally
-//   before is parsed afresh.
+//   gives, or null: TypeScript's incremental parser (the one editors and tsserver run on every
+//   edit), fed the one span where the old and the new text differ. It reuses the old tree's
+//   nodes, so the old tree must not be used after it but as a program's oldProgram file (as
+//   tsserver's old programs are), and it is used so only once: a tree TypeScript has parsed
+//   incrementally before is parsed afresh. So is a text with syntax errors: there a reused node
+//   keeps the error flags of its old tree (containsParseError), where a fresh parse gives the
+//   flags to the nodes beside the error. Declarations a cell carries on have no syntax errors
+//   (they are TypeScript's declaration output, printed), so this costs nothing in practice.
 // - printStatements(sf, statements) gives what printer.printFile gives for `sf` with those
 //   statements and nothing else. The file's printer prints each statement where the last ended,
 //   on a new line, and a statement's print depends only on the text from its full start (its
@@ -38,14 +41,16 @@ function changeRange(before, after) {
 
 /**
  * The tree of `text` made from `tree` (the same file name and parse options), or null when
- * `tree` was the base of an incremental parse before (TypeScript allows one).
+ * `tree` was the base of an incremental parse before (TypeScript allows one) or `text` has
+ * syntax errors (see the header). Either way `tree` is not to be used again.
  * @param {any} ts @param {any} tree @param {string} text
  */
 function reparse(ts, tree, text) {
   if (tree.hasBeenIncrementallyParsed) return null;
   // Counted beside TypeScript's own "beforeParse" while its performance log is on (the tests).
   ts.performance.mark("beforeReparse");
-  return ts.updateSourceFile(tree, text, changeRange(tree.text, text));
+  const made = ts.updateSourceFile(tree, text, changeRange(tree.text, text));
+  return made.parseDiagnostics.length > 0 ? null : made;
 }
 
 /**

@@ -6,6 +6,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { bareTempBase, converterFolder } from "../helpers";
+import { prng } from "../../stress/prng";
 
 const repo = path.resolve(__dirname, "..", "..");
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -147,11 +148,8 @@ function sequence(create: Create, extra: object = {}, prepare = false, cells: re
  * names or fail, from a fixed seed. Five names of each kind, so redeclarations are frequent.
  */
 function randomCells(seed: number, count: number): string[] {
-  let state = seed;
-  const pick = (n: number) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return Math.floor((state / 2147483648) * n);
-  };
+  const random = prng(seed);
+  const pick = (n: number) => random.int(0, n - 1);
   const kinds = [
     (i: number, j: number) => `const v${j} = ${i};\nv${j}`,
     (i: number, j: number) => `let v${j} = 'again ${i}'; // v${j} is a string now\nv${j}.length`,
