@@ -659,20 +659,20 @@ function createConverter(options) {
   }
 
   /**
-   * The declarations' tree for `text`, parsed with `parseOptions`: made from the last one where
-   * their texts differ (kernel/decl-tree.js), which the caller then makes declTree; parsed afresh
-   * without a last one of the same parse options.
+   * The declarations' tree for `text`, parsed with `parseOptions`, made declTree: made from the
+   * last one where their texts differ (kernel/decl-tree.js), or parsed afresh without a last one
+   * of the same parse options (or where reparse declines).
    * @param {string} text @param {any} parseOptions
    */
   function parseDecls(text, parseOptions) {
-    const base = declTree;
-    if (base !== null && base.languageVersion === languageKey(parseOptions)) {
-      // The base's nodes become the new tree's: it is nobody's declTree from here on.
-      declTree = null;
-      const sf = reparse(ts, base.sf, text);
-      if (sf) return sf;
-    }
-    return ts.createSourceFile(declFilename, text, parseOptions);
+    const languageVersion = languageKey(parseOptions);
+    const base = declTree?.languageVersion === languageVersion ? declTree.sf : null;
+    // The base's nodes become the new tree's: it is nobody's declTree from here on, even if the
+    // parse does not finish.
+    declTree = null;
+    const sf = (base && reparse(ts, base, text)) ?? ts.createSourceFile(declFilename, text, parseOptions);
+    declTree = { text, sf, languageVersion };
+    return sf;
   }
 
   const host = {
@@ -720,10 +720,7 @@ function createConverter(options) {
         fileName === declFilename
           ? parseDecls(text, languageVersionOrOptions)
           : ts.createSourceFile(fileName, text, languageVersionOrOptions);
-      if (fileName === declFilename) {
-        declTree = { text, sf, languageVersion: languageKey(languageVersionOrOptions) };
-        declParseOptions = languageVersionOrOptions;
-      }
+      if (fileName === declFilename) declParseOptions = languageVersionOrOptions;
       if (!fresh)
         remember(fileName, { sf, stamp: stampFor(fileName), languageVersion: languageKey(languageVersionOrOptions) });
       return sf;
@@ -1284,7 +1281,6 @@ function createConverter(options) {
     if (declParseOptions === null || declTree?.text === text) return;
     const sf = parseDecls(text, declParseOptions);
     ts.bindSourceFile(sf, compilerOptions);
-    declTree = { text, sf, languageVersion: languageKey(declParseOptions) };
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
     // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
     // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
