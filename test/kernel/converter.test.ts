@@ -93,6 +93,13 @@ const CELLS = [
   'import { JUPYTER_DISPLAY, lifecycle } from "tslab-ipc";\nconst sym: { nope: 1 } = JUPYTER_DISPLAY;\nconst ns: { nope: 1 } = lifecycle;',
   'import * as everything from "tslab-ipc";\nconst all: string = everything;',
   'import { nothing } from "tslab-ipc";',
+  // Declaration diagnostics (a cell's emit reports them; the converter then computes them all as
+  // tslab does): alone, beside a type error, and none where a declaration names a type the same
+  // cell imports (the declaration emit marks the import visible late).
+  "const Anon = class { private p = 1; };\nnew Anon()",
+  "const Anon2 = class { protected q = 1; };\nconst wrong: string = 2;",
+  'import { type IpcsEntry as Entry, IPC_CREAT as CREAT } from "tslab-ipc";\nconst entries: Entry[] = [];\nconst flag = CREAT;\nentries.length + flag',
+  "entries.concat([]).length + Anon2",
 ];
 
 type Create = (o: object) => {
@@ -197,6 +204,9 @@ describe("the kernel's converter", () => {
     // The corpus exercises what it claims to: errors with lines, a top-level await, carried names.
     expect(expected.some((r) => (r.diagnostics as unknown[]).length > 1)).toBe(true);
     expect(expected.some((r) => r.hasToplevelAwait === true)).toBe(true);
+    const codes = expected.map((r) => (r.diagnostics as Array<{ code: number }>).map((d) => d.code).sort());
+    expect(codes).toContainEqual([4094]);
+    expect(codes).toContainEqual([2322, 4094]);
     expect(expected.filter((r) => String(r.declOutput).includes("function bump(s: string)")).length).toBeGreaterThan(3);
   });
 
