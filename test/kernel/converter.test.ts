@@ -93,9 +93,10 @@ const CELLS = [
   'import { JUPYTER_DISPLAY, lifecycle } from "tslab-ipc";\nconst sym: { nope: 1 } = JUPYTER_DISPLAY;\nconst ns: { nope: 1 } = lifecycle;',
   'import * as everything from "tslab-ipc";\nconst all: string = everything;',
   'import { nothing } from "tslab-ipc";',
-  // Declaration diagnostics (a cell's emit reports them; the converter then computes them all as
-  // tslab does): alone, beside a type error, and none where a declaration names a type the same
-  // cell imports (the declaration emit marks the import visible late).
+  // Declaration diagnostics (from TypeScript's declaration transform): alone, beside a type
+  // error, and none where a declaration names a type the same cell imports (the declaration emit
+  // marks the import visible late); then a cell that uses what the import cell carried over and a
+  // name of a cell that failed.
   "const Anon = class { private p = 1; };\nnew Anon()",
   "const Anon2 = class { protected q = 1; };\nconst wrong: string = 2;",
   'import { type IpcsEntry as Entry, IPC_CREAT as CREAT } from "tslab-ipc";\nconst entries: Entry[] = [];\nconst flag = CREAT;\nentries.length + flag',
