@@ -26,7 +26,7 @@
 //   the program's text is then the one localNames parsed and bound, and it takes that tree
 //   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
-//   statements, or the kernel had it parsed and bound for this text ahead of the cell (prepare,
+//   statements, or the kernel had it parsed (and bound) for this text ahead of the cell (prepare,
 //   with the last program's parse options: the same tree), and where its text changed, from
 //   the last tree that still matches its own text (kernel/decl-tree.js: the tree a fresh parse
 //   makes); other files are reused while they
@@ -915,6 +915,7 @@ function createConverter(options) {
     compileFirstCell,
     cellDeclarations,
     prepare,
+    parsed,
     resolutionSeed,
     moduleBundles: () => [...moduleBundles.values()],
     bundleModules: servedModuleBundles,
@@ -1274,18 +1275,30 @@ function createConverter(options) {
    * would bind it (the binder works per file, with the program's compiler options: localNames
    * relies on the same), and printed as remainingDecls prints a tree it leaves whole
    * (printedWhole); remainingDecls still decides, per cell, whether it is left whole.
-   * @param {string} decls
+   *
+   * With `parseOnly`, the tree is only made (the kernel's first step, in the ~1 ms before a
+   * client that runs cells back to back sends the next one); a later call does the rest. A tree
+   * a program took is bound already (and printed, where it was left whole): nothing to do.
+   * @param {string} decls @param {boolean} [parseOnly]
    */
-  function prepare(decls) {
+  function prepare(decls, parseOnly = false) {
     const text = srcPrefix + decls;
-    if (declParseOptions === null || declTree?.text === text) return;
-    const sf = parseDecls(text, declParseOptions);
+    if (declParseOptions === null) return;
+    const made = declTree?.text === text ? declTree.sf : null;
+    if (made?.locals) return;
+    const sf = made ?? parseDecls(text, declParseOptions);
+    if (parseOnly) return;
     ts.bindSourceFile(sf, compilerOptions);
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
     // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
     // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
     // it is whole here, and remainingDecls has printed it (printedWhole) on the way.
     remainingDecls(null, { locals: new Map() }, sf);
+  }
+
+  /** Whether prepare has nothing to parse for `decls`: their tree is made. @param {string} decls */
+  function parsed(decls) {
+    return declParseOptions === null || declTree?.text === srcPrefix + decls;
   }
 
   /** @param {string} prevDecl @param {string} src */

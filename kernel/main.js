@@ -200,8 +200,18 @@ function main() {
   // request has come PREPARE_AFTER_MS after the reply: a client that runs cells back to back
   // (nbclient, Run All) sends the next within ~1 ms, and that cell would wait for the work
   // (~3.5 ms, and the scavenge its allocation often starts) instead of doing it itself.
+  // The parse alone (~0.8 ms) goes on the next turn of the event loop, where a new text has to be
+  // parsed: measured in one kernel (6 December; the bench's cells back to back, 16 blocks of five
+  // rounds with and without it, ABBA; five kernels), the trivial cell after the API cell took
+  // 1.31-2.89 ms less and a round of the three cells 0.54-6.66 ms less (bench/analysis.md).
   server.afterExecute = () => {
     const read = server.requestsRead;
+    setImmediate(() => {
+      if (server.requestsRead !== read || convs.node.nextParsed()) return;
+      handler
+        .enqueue(async () => convs.node.prepareNext(true))
+        .catch((e) => console.error("tslab-ipc: parsing the next cell's declarations failed:", e));
+    });
     setTimeout(() => {
       if (server.requestsRead !== read) return;
       handler

@@ -151,3 +151,35 @@ test("prepareNext makes ready the declarations the next cell is handed: a compil
     inner.close();
   }
 });
+
+test("prepareNext(true) only parses the next cell's declarations, and the next prepareNext still does the rest, once", () => {
+  const inner = createConverter({ isJS: false, isBrowser: false });
+  const calls: Array<[string, boolean]> = [];
+  const conv = keepingFailedCells({
+    ...inner,
+    prepare(decls: string, parseOnly = false) {
+      calls.push([decls, parseOnly]);
+      inner.prepare(decls, parseOnly);
+    },
+  });
+  try {
+    expect(conv.nextParsed()).toBe(true); // nothing known yet
+    const first: Converted = conv.convert("", "let one = 1;");
+    const decls = first.declOutput ?? "";
+    expect(conv.nextParsed()).toBe(false);
+    conv.prepareNext(true);
+    expect(conv.nextParsed()).toBe(true);
+    conv.prepareNext();
+    conv.prepareNext(); // once per cell
+    expect(calls).toEqual([
+      [decls, true],
+      [decls, false],
+    ]);
+    // A cell that declares nothing hands on the same text, whose tree is made: nothing to parse.
+    const second: Converted = conv.convert(decls, "one + 1");
+    expect(second.declOutput).toBe(decls);
+    expect(conv.nextParsed()).toBe(true);
+  } finally {
+    inner.close();
+  }
+});
