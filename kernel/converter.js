@@ -1282,11 +1282,10 @@ function createConverter(options) {
    * @param {string} decls @param {boolean} [parseOnly]
    */
   function prepare(decls, parseOnly = false) {
-    const text = srcPrefix + decls;
     if (declParseOptions === null) return;
-    const made = declTree?.text === text ? declTree.sf : null;
+    const made = treeMadeFor(decls);
     if (made?.locals) return;
-    const sf = made ?? parseDecls(text, declParseOptions);
+    const sf = made ?? parseDecls(srcPrefix + decls, declParseOptions);
     if (parseOnly) return;
     ts.bindSourceFile(sf, compilerOptions);
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
@@ -1298,7 +1297,12 @@ function createConverter(options) {
 
   /** Whether prepare has nothing to parse for `decls`: their tree is made. @param {string} decls */
   function parsed(decls) {
-    return declParseOptions === null || declTree?.text === srcPrefix + decls;
+    return declParseOptions === null || treeMadeFor(decls) !== null;
+  }
+
+  /** The declarations' tree (declTree) when it is the one for `decls`, or null. @param {string} decls */
+  function treeMadeFor(decls) {
+    return declTree?.text === srcPrefix + decls ? declTree.sf : null;
   }
 
   /** @param {string} prevDecl @param {string} src */

@@ -206,18 +206,17 @@ function main() {
   // 1.31-2.89 ms less and a round of the three cells 0.54-6.66 ms less (bench/analysis.md).
   server.afterExecute = () => {
     const read = server.requestsRead;
-    setImmediate(() => {
-      if (server.requestsRead !== read || convs.node.nextParsed()) return;
-      handler
-        .enqueue(async () => convs.node.prepareNext(true))
-        .catch((e) => console.error("tslab-ipc: parsing the next cell's declarations failed:", e));
-    });
-    setTimeout(() => {
+    /** The converter's prepareNext in the cell queue, unless a request has come since the reply. */
+    const prepareNext = (/** @type {boolean} */ parseOnly) => {
       if (server.requestsRead !== read) return;
       handler
-        .enqueue(async () => convs.node.prepareNext())
+        .enqueue(async () => convs.node.prepareNext(parseOnly))
         .catch((e) => console.error("tslab-ipc: preparing the next cell failed:", e));
-    }, PREPARE_AFTER_MS).unref();
+    };
+    setImmediate(() => {
+      if (!convs.node.nextParsed()) prepareNext(true);
+    });
+    setTimeout(() => prepareNext(false), PREPARE_AFTER_MS).unref();
   };
   server.afterFirstKernelInfo = () => {
     handler.enqueue(() => warmUp(executor, target, handler));
