@@ -915,7 +915,7 @@ function createConverter(options) {
     compileFirstCell,
     cellDeclarations,
     prepare,
-    parsed,
+    treeReady,
     resolutionSeed,
     moduleBundles: () => [...moduleBundles.values()],
     bundleModules: servedModuleBundles,
@@ -1276,18 +1276,17 @@ function createConverter(options) {
    * relies on the same), and printed as remainingDecls prints a tree it leaves whole
    * (printedWhole); remainingDecls still decides, per cell, whether it is left whole.
    *
-   * With `parseOnly`, the tree is only made (the kernel's first step, in the ~1 ms before a
-   * client that runs cells back to back sends the next one); a later call does the rest. A tree
-   * a program took is bound already (and printed, where it was left whole): nothing to do.
-   * @param {string} decls @param {boolean} [parseOnly]
+   * With `treeOnly`, the tree is only made and bound (the kernel's first step, in the ~1 ms before
+   * a client that runs cells back to back sends the next one); a later call prints it. Each step
+   * is done once per tree: a tree a program took is bound already, and the print is kept per tree
+   * (remainingDecls' cache for a cell without top-level names).
+   * @param {string} decls @param {boolean} [treeOnly]
    */
-  function prepare(decls, parseOnly = false) {
+  function prepare(decls, treeOnly = false) {
     if (declParseOptions === null) return;
-    const made = treeMadeFor(decls);
-    if (made?.locals) return;
-    const sf = made ?? parseDecls(srcPrefix + decls, declParseOptions);
-    if (parseOnly) return;
-    ts.bindSourceFile(sf, compilerOptions);
+    const sf = treeMadeFor(decls) ?? parseDecls(srcPrefix + decls, declParseOptions);
+    if (!sf.locals) ts.bindSourceFile(sf, compilerOptions);
+    if (treeOnly) return;
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
     // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
     // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
@@ -1295,9 +1294,9 @@ function createConverter(options) {
     remainingDecls(null, { locals: new Map() }, sf);
   }
 
-  /** Whether prepare has nothing to parse for `decls`: their tree is made. @param {string} decls */
-  function parsed(decls) {
-    return declParseOptions === null || treeMadeFor(decls) !== null;
+  /** Whether prepare's first step has nothing to do for `decls`: their tree is made and bound. @param {string} decls */
+  function treeReady(decls) {
+    return declParseOptions === null || Boolean(treeMadeFor(decls)?.locals);
   }
 
   /** The declarations' tree (declTree) when it is the one for `decls`, or null. @param {string} decls */

@@ -50,7 +50,7 @@ function declarationsAssigned(declarations, isAssigned) {
  * `converter` (kernel/converter.js) for tslab's executor, keeping what a cell that failed at run
  * time declared: after `ranUntilFailure(isAssigned)`, the declarations from before that cell
  * stand for the ones it assigned (see the header).
- * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function, prepare: Function, parsed: (decls: string) => boolean }} C
+ * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function, prepare: Function, treeReady: (decls: string) => boolean }} C
  * @param {C} converter
  */
 function keepingFailedCells(converter) {
@@ -104,19 +104,19 @@ function keepingFailedCells(converter) {
       standIn = { stale: ran.given, kept: declarationsAssigned(own, isAssigned) + earlier };
       next = standIn.kept;
     },
-    /** Whether the declarations the next cell will be handed are unknown, or parsed already. */
-    nextParsed() {
-      return next === null || converter.parsed(next);
+    /** Whether the declarations the next cell will be handed are unknown, or their tree made and bound already. */
+    nextTreeReady() {
+      return next === null || converter.treeReady(next);
     },
     /**
      * Makes ready the declarations the next cell will be compiled against (the converter's
      * prepare), once per cell: after the last cell's run, failed or not, they are known. With
-     * `parseOnly`, only their parse, and a later call still does the rest.
-     * @param {boolean} [parseOnly]
+     * `treeOnly`, only their tree (parsed and bound), and a later call still does the rest.
+     * @param {boolean} [treeOnly]
      */
-    prepareNext(parseOnly = false) {
-      if (next !== null) converter.prepare(next, parseOnly);
-      if (!parseOnly) next = null;
+    prepareNext(treeOnly = false) {
+      if (next !== null) converter.prepare(next, treeOnly);
+      if (!treeOnly) next = null;
     },
   };
 }

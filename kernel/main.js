@@ -200,21 +200,24 @@ function main() {
   // request has come PREPARE_AFTER_MS after the reply: a client that runs cells back to back
   // (nbclient, Run All) sends the next within ~1 ms, and that cell would wait for the work
   // (~3.5 ms, and the scavenge its allocation often starts) instead of doing it itself.
-  // The parse alone (~0.8 ms) goes on the next turn of the event loop, where a new text has to be
-  // parsed: measured in one kernel (6 December; the bench's cells back to back, 16 blocks of five
-  // rounds with and without it, ABBA; five kernels), the trivial cell after the API cell took
-  // 1.31-2.89 ms less and a round of the three cells 0.54-6.66 ms less (bench/analysis.md).
+  // The parse and the bind alone (~0.8 and ~1.2 ms) go on the next turn of the event loop, where a
+  // new text has to be parsed: work the next cell would otherwise do first. Measured in one kernel
+  // (the bench's cells back to back in blocks of five rounds with and without it, ABBA;
+  // bench/analysis.md): the parse alone, against none (6 December, five kernels), the trivial cell
+  // after the API cell 1.31-2.89 ms less and a round of the three cells 0.54-6.66 ms less; the bind
+  // too, against the parse alone (7 December, 19 kernels), that cell less in 17 of them (median
+  // 0.41 ms), a round less in 14 (median 0.45 ms), the other two cells in their spread.
   server.afterExecute = () => {
     const read = server.requestsRead;
     /** The converter's prepareNext in the cell queue, unless a request has come since the reply. */
-    const prepareNext = (/** @type {boolean} */ parseOnly) => {
+    const prepareNext = (/** @type {boolean} */ treeOnly) => {
       if (server.requestsRead !== read) return;
       handler
-        .enqueue(async () => convs.node.prepareNext(parseOnly))
+        .enqueue(async () => convs.node.prepareNext(treeOnly))
         .catch((e) => console.error("tslab-ipc: preparing the next cell failed:", e));
     };
     setImmediate(() => {
-      if (!convs.node.nextParsed()) prepareNext(true);
+      if (!convs.node.nextTreeReady()) prepareNext(true);
     });
     setTimeout(() => prepareNext(false), PREPARE_AFTER_MS).unref();
   };

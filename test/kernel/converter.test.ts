@@ -105,7 +105,7 @@ const CELLS = [
 
 type Create = (o: object) => {
   convert(p: string, s: string): Record<string, unknown>;
-  prepare?(decls: string, parseOnly?: boolean): void;
+  prepare?(decls: string, treeOnly?: boolean): void;
   close(): void;
 };
 
@@ -130,13 +130,13 @@ function referencesOnce(result: Record<string, unknown>) {
  * The results of CELLS in one converter. With `prepare`, each compiled cell's declarations are
  * made ready for the next cell (the kernel's prepare, after a reply), also after the cell that
  * throws, whose next cell is then compiled against other declarations than the ones prepared:
- * whole, only parsed (the kernel's first step, all a client running cells back to back leaves it
- * time for), or parsed and then the rest.
+ * whole, only their tree made and bound (the kernel's first step, about what a client running
+ * cells back to back leaves it time for), or the tree and then the rest.
  */
 function sequence(
   create: Create,
   extra: object = {},
-  prepare: boolean | "parse" | "parse, then the rest" = false,
+  prepare: boolean | "tree" | "tree, then the rest" = false,
   cells: readonly string[] = CELLS,
 ) {
   const conv = create({ isJS: false, isBrowser: false, ...extra });
@@ -149,8 +149,8 @@ function sequence(
       if ((r.diagnostics as unknown[]).length === 0) {
         if (!cell.startsWith("/* throws */")) prevDecl = String(r.declOutput ?? "");
         const decls = String(r.declOutput ?? "");
-        if (prepare === "parse" || prepare === "parse, then the rest") conv.prepare?.(decls, true);
-        if (prepare === true || prepare === "parse, then the rest") conv.prepare?.(decls);
+        if (prepare === "tree" || prepare === "tree, then the rest") conv.prepare?.(decls, true);
+        if (prepare === true || prepare === "tree, then the rest") conv.prepare?.(decls);
       }
     }
   } finally {
@@ -204,8 +204,8 @@ describe("the kernel's converter", () => {
       [{ bundleLib: true }],
       [kernels],
       [kernels, true],
-      [kernels, "parse"],
-      [kernels, "parse, then the rest"],
+      [kernels, "tree"],
+      [kernels, "tree, then the rest"],
     ] as const) {
       const actual = sequence(ours.createConverter, extra, prepare);
       expect(actual).toHaveLength(CELLS.length);
@@ -233,7 +233,7 @@ describe("the kernel's converter", () => {
     const cells = randomCells(2026, 120);
     const expected = sequence(tslabs.createConverter, {}, false, cells);
     const kernels = { bundleLib: true, bundleModules: true };
-    for (const prepare of [false, true, "parse", "parse, then the rest"] as const) {
+    for (const prepare of [false, true, "tree", "tree, then the rest"] as const) {
       const actual = sequence(ours.createConverter, kernels, prepare, cells);
       for (let i = 0; i < cells.length; i++) {
         expect({ cell: cells[i], prepare, result: referencesOnce(actual[i]) }).toEqual({
@@ -275,13 +275,13 @@ describe("the kernel's converter", () => {
       const other = parses(next, "second + 1");
       expect(other.parses).toBe(2);
       expect(other.r).toEqual(prepared.r);
-      // Parsed only (the kernel's first step), and then the rest: one parse in all, and none in
-      // the cell; parsed only, and no more: none in the cell either.
+      // The tree only (the kernel's first step: parsed and bound), and then the rest: one parse in
+      // all, and none in the cell; the tree only, and no more: none in the cell either.
       const after = String(parses(next, "const fourth = 4;").r.declOutput);
-      expect(conv.parsed(after)).toBe(false);
+      expect(conv.treeReady(after)).toBe(false);
       const before = count();
       conv.prepare(after, true);
-      expect(conv.parsed(after)).toBe(true);
+      expect(conv.treeReady(after)).toBe(true);
       conv.prepare(after);
       expect(count() - before).toBe(1);
       const last = String(parses(after, "const fifth = fourth + 1;").r.declOutput);

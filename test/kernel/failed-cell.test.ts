@@ -152,33 +152,34 @@ test("prepareNext makes ready the declarations the next cell is handed: a compil
   }
 });
 
-test("prepareNext(true) only parses the next cell's declarations, and the next prepareNext still does the rest, once", () => {
+test("prepareNext(true) only makes the next cell's declarations tree (parsed and bound), and the next prepareNext still does the rest, once", () => {
   const inner = createConverter({ isJS: false, isBrowser: false });
   const calls: Array<[string, boolean]> = [];
   const conv = keepingFailedCells({
     ...inner,
-    prepare(decls: string, parseOnly = false) {
-      calls.push([decls, parseOnly]);
-      inner.prepare(decls, parseOnly);
+    prepare(decls: string, treeOnly = false) {
+      calls.push([decls, treeOnly]);
+      inner.prepare(decls, treeOnly);
     },
   });
   try {
-    expect(conv.nextParsed()).toBe(true); // nothing known yet
+    expect(conv.nextTreeReady()).toBe(true); // nothing known yet
     const first: Converted = conv.convert("", "let one = 1;");
     const decls = first.declOutput ?? "";
-    expect(conv.nextParsed()).toBe(false);
+    expect(conv.nextTreeReady()).toBe(false);
     conv.prepareNext(true);
-    expect(conv.nextParsed()).toBe(true);
+    expect(conv.nextTreeReady()).toBe(true);
     conv.prepareNext();
     conv.prepareNext(); // once per cell
     expect(calls).toEqual([
       [decls, true],
       [decls, false],
     ]);
-    // A cell that declares nothing hands on the same text, whose tree is made: nothing to parse.
+    // A cell that declares nothing hands on the same text, whose tree its program made and bound:
+    // nothing to do first.
     const second: Converted = conv.convert(decls, "one + 1");
     expect(second.declOutput).toBe(decls);
-    expect(conv.nextParsed()).toBe(true);
+    expect(conv.nextTreeReady()).toBe(true);
   } finally {
     inner.close();
   }
