@@ -1276,27 +1276,34 @@ function createConverter(options) {
    * relies on the same), and printed as remainingDecls prints a tree it leaves whole
    * (printedWhole); remainingDecls still decides, per cell, whether it is left whole.
    *
-   * With `treeOnly`, the tree is only made and bound (the kernel's first step, in the ~1 ms before
-   * a client that runs cells back to back sends the next one); a later call prints it. Each step
-   * is done once per tree: a tree a program took is bound already, and the print is kept per tree
-   * (remainingDecls' cache for a cell without top-level names).
+   * With `treeOnly`, only the tree's own work: made, bound and printed whole (the kernel's first
+   * step, in the ~1 ms before a client that runs cells back to back sends the next one); what a
+   * cell without top-level names keeps of it is left to a later call. Each step is done once per
+   * tree: a tree a program took is bound already, and the prints are kept per tree.
    * @param {string} decls @param {boolean} [treeOnly]
    */
   function prepare(decls, treeOnly = false) {
     if (declParseOptions === null) return;
     const sf = treeMadeFor(decls) ?? parseDecls(srcPrefix + decls, declParseOptions);
     if (!sf.locals) ts.bindSourceFile(sf, compilerOptions);
+    // What remainingDecls gives every cell that keeps each earlier declaration, declaring or not.
+    printedWhole(sf);
     if (treeOnly) return;
     // What a cell without top-level names keeps of it, which remainingDecls works out once per
     // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
     // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
-    // it is whole here, and remainingDecls has printed it (printedWhole) on the way.
+    // it is whole here, and takes the print above.
     remainingDecls(null, { locals: new Map() }, sf);
   }
 
-  /** Whether prepare's first step has nothing to do for `decls`: their tree is made and bound. @param {string} decls */
+  /**
+   * Whether prepare's first step (`treeOnly`) has nothing to do for `decls`: their tree is made,
+   * bound and printed whole. @param {string} decls
+   */
   function treeReady(decls) {
-    return declParseOptions === null || Boolean(treeMadeFor(decls)?.locals);
+    if (declParseOptions === null) return true;
+    const sf = treeMadeFor(decls);
+    return sf !== null && Boolean(sf.locals) && printedDecls.has(sf);
   }
 
   /** The declarations' tree (declTree) when it is the one for `decls`, or null. @param {string} decls */

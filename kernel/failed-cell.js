@@ -104,14 +104,14 @@ function keepingFailedCells(converter) {
       standIn = { stale: ran.given, kept: declarationsAssigned(own, isAssigned) + earlier };
       next = standIn.kept;
     },
-    /** Whether the declarations the next cell will be handed are unknown, or their tree made and bound already. */
+    /** Whether the declarations the next cell will be handed are unknown, or their tree made, bound and printed already. */
     nextTreeReady() {
       return next === null || converter.treeReady(next);
     },
     /**
      * Makes ready the declarations the next cell will be compiled against (the converter's
      * prepare), once per cell: after the last cell's run, failed or not, they are known. With
-     * `treeOnly`, only their tree (parsed and bound), and a later call still does the rest.
+     * `treeOnly`, only their tree (parsed, bound and printed), and a later call still does the rest.
      * @param {boolean} [treeOnly]
      */
     prepareNext(treeOnly = false) {

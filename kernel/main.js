@@ -200,13 +200,16 @@ function main() {
   // request has come PREPARE_AFTER_MS after the reply: a client that runs cells back to back
   // (nbclient, Run All) sends the next within ~1 ms, and that cell would wait for the work
   // (~3.5 ms, and the scavenge its allocation often starts) instead of doing it itself.
-  // The parse and the bind alone (~0.8 and ~1.2 ms) go on the next turn of the event loop, where a
-  // new text has to be parsed: work the next cell would otherwise do first. Measured in one kernel
-  // (the bench's cells back to back in blocks of five rounds with and without it, ABBA;
-  // bench/analysis.md): the parse alone, against none (6 December, five kernels), the trivial cell
-  // after the API cell 1.31-2.89 ms less and a round of the three cells 0.54-6.66 ms less; the bind
-  // too, against the parse alone (7 December, 19 kernels), that cell less in 17 of them (median
-  // 0.41 ms), a round less in 14 (median 0.45 ms), the other two cells in their spread.
+  // The tree's own work (its parse, bind and whole print: ~0.8, ~1.2 and ~0.4 ms) goes on the next
+  // turn of the event loop, where a new text has to be parsed: work the next cell, declaring or
+  // not, would otherwise do first. Measured in one kernel (the bench's cells back to back in blocks
+  // of five rounds with and without each step, ABBA; bench/analysis.md), the trivial cell after the
+  // API cell and a round of the three cells: the parse, against nothing (6 December, five kernels),
+  // 1.31-2.89 and 0.54-6.66 ms less; the bind too, against the parse (7 December, 19 kernels), less
+  // in 17 and 14 (medians 0.41 and 0.45 ms); the print too, against those two (16 kernels), less
+  // in 14 and 12 (medians 0.44 and 0.73 ms); the other two cells in their spread each time. The rest
+  // of prepare, what a cell without names keeps of the tree, waits for the 10 ms: done at once too,
+  // it made the API cell, which has no use for it, slower in six kernels of six (median 0.41 ms).
   server.afterExecute = () => {
     const read = server.requestsRead;
     /** The converter's prepareNext in the cell queue, unless a request has come since the reply. */

@@ -130,8 +130,8 @@ function referencesOnce(result: Record<string, unknown>) {
  * The results of CELLS in one converter. With `prepare`, each compiled cell's declarations are
  * made ready for the next cell (the kernel's prepare, after a reply), also after the cell that
  * throws, whose next cell is then compiled against other declarations than the ones prepared:
- * whole, only their tree made and bound (the kernel's first step, about what a client running
- * cells back to back leaves it time for), or the tree and then the rest.
+ * whole, only their tree made, bound and printed (the kernel's first step, about what a client
+ * running cells back to back leaves it time for), or the tree and then the rest.
  */
 function sequence(
   create: Create,
@@ -275,8 +275,8 @@ describe("the kernel's converter", () => {
       const other = parses(next, "second + 1");
       expect(other.parses).toBe(2);
       expect(other.r).toEqual(prepared.r);
-      // The tree only (the kernel's first step: parsed and bound), and then the rest: one parse in
-      // all, and none in the cell; the tree only, and no more: none in the cell either.
+      // The tree only (the kernel's first step: parsed, bound, printed), and then the rest: one
+      // parse in all, and none in the cell; the tree only, and no more: none in the cell either.
       const after = String(parses(next, "const fourth = 4;").r.declOutput);
       expect(conv.treeReady(after)).toBe(false);
       const before = count();

@@ -152,7 +152,7 @@ test("prepareNext makes ready the declarations the next cell is handed: a compil
   }
 });
 
-test("prepareNext(true) only makes the next cell's declarations tree (parsed and bound), and the next prepareNext still does the rest, once", () => {
+test("prepareNext(true) only makes the next cell's declarations tree (parsed, bound and printed), and the next prepareNext still does the rest, once", () => {
   const inner = createConverter({ isJS: false, isBrowser: false });
   const calls: Array<[string, boolean]> = [];
   const conv = keepingFailedCells({
