@@ -26,7 +26,7 @@
 //   the program's text is then the one localNames parsed and bound, and it takes that tree
 //   while the parse options are the same); __prev__.d.ts too, unless its text is the
 //   same and remainingDecls (which rewrites its tree in place) took no names out of its
-//   statements, or the kernel had it parsed (and bound) for this text ahead of the cell (prepare,
+//   statements, or the kernel had it parsed and bound for this text ahead of the cell (prepare,
 //   with the last program's parse options: the same tree), and where its text changed, from
 //   the last tree that still matches its own text (kernel/decl-tree.js: the tree a fresh parse
 //   makes); other files are reused while they
@@ -701,12 +701,9 @@ function createConverter(options) {
         if (taken.text === srcPrefix + srcContent && sameParseOptions(taken.sf, languageVersionOrOptions))
           return taken.sf;
       }
-      if (
-        fileName === declFilename &&
-        declTree?.text === srcPrefix + declContent &&
-        declTree.languageVersion === languageKey(languageVersionOrOptions)
-      ) {
-        return declTree.sf;
+      if (fileName === declFilename) {
+        const made = treeMadeFor(declContent, languageVersionOrOptions);
+        if (made) return made;
       }
       let text;
       try {
@@ -1284,7 +1281,7 @@ function createConverter(options) {
    */
   function prepare(decls, treeOnly = false) {
     if (declParseOptions === null) return;
-    const sf = treeMadeFor(decls) ?? parseDecls(srcPrefix + decls, declParseOptions);
+    const sf = treeMadeFor(decls, declParseOptions) ?? parseDecls(srcPrefix + decls, declParseOptions);
     if (!sf.locals) ts.bindSourceFile(sf, compilerOptions);
     // What remainingDecls gives every cell that keeps each earlier declaration, declaring or not.
     printedWhole(sf);
@@ -1302,13 +1299,18 @@ function createConverter(options) {
    */
   function treeReady(decls) {
     if (declParseOptions === null) return true;
-    const sf = treeMadeFor(decls);
+    const sf = treeMadeFor(decls, declParseOptions);
     return sf !== null && Boolean(sf.locals) && printedDecls.has(sf);
   }
 
-  /** The declarations' tree (declTree) when it is the one for `decls`, or null. @param {string} decls */
-  function treeMadeFor(decls) {
-    return declTree?.text === srcPrefix + decls ? declTree.sf : null;
+  /**
+   * The declarations' tree (declTree) when it is the one for `decls` parsed with `parseOptions`
+   * (what getSourceFile serves), or null. @param {string} decls @param {any} parseOptions
+   */
+  function treeMadeFor(decls, parseOptions) {
+    return declTree?.text === srcPrefix + decls && declTree.languageVersion === languageKey(parseOptions)
+      ? declTree.sf
+      : null;
   }
 
   /** @param {string} prevDecl @param {string} src */

@@ -104,7 +104,10 @@ function keepingFailedCells(converter) {
       standIn = { stale: ran.given, kept: declarationsAssigned(own, isAssigned) + earlier };
       next = standIn.kept;
     },
-    /** Whether the declarations the next cell will be handed are unknown, or their tree made, bound and printed already. */
+    /**
+     * Whether the declarations the next cell will be handed are unknown, or their tree made,
+     * bound and printed already.
+     */
     nextTreeReady() {
       return next === null || converter.treeReady(next);
     },

@@ -175,8 +175,8 @@ test("prepareNext(true) only makes the next cell's declarations tree (parsed, bo
       [decls, true],
       [decls, false],
     ]);
-    // A cell that declares nothing hands on the same text, whose tree its program made and bound:
-    // nothing to do first.
+    // A cell that declares nothing hands on the same text, whose tree its program made and bound,
+    // and printed: nothing to do first.
     const second: Converted = conv.convert(decls, "one + 1");
     expect(second.declOutput).toBe(decls);
     expect(conv.nextTreeReady()).toBe(true);
