@@ -60,7 +60,7 @@ export { runTs, spawnTs, runningChildren, killChildren, ChildResult } from "./pr
 export type { RunOptions, ChildHandle } from "./process/spawn";
 export { ShmLock } from "./sync/lock";
 export type { LockStatus, ShmLockOptions } from "./sync/lock";
-export { SharedWord } from "./sync/word";
+export { SharedWord, type SharedWordOptions } from "./sync/word";
 export type { WaitResult } from "./sync/word";
 export type { WaitOptions } from "./sync/waiting";
 // Notebook conveniences: unique names, a temp folder per kernel run, compiling/running C (src/lab).

@@ -119,6 +119,13 @@ export interface RawRusage {
 
 export const timespec = struct("timespec", { tv_sec: "int64_t", tv_nsec: "int64_t" });
 
+/**
+ * FUTEX_WAKE through syscall(2), with only the arguments it reads. Declared here for the table
+ * below and for the slice watchdog's thread (src/sync/slice-watchdog.ts), which loads it in its
+ * own isolate: a Worker cannot share this module's koffi functions.
+ */
+export const FUTEX_WAKE_DECLARATION = "long syscall(long number, void *uaddr, int op, int val)";
+
 export const fn = {
   ftok: libc.func("int ftok(const char *pathname, int proj_id)"),
   shmget: libc.func("int shmget(int32_t key, size_t size, int shmflg)"),
@@ -177,7 +184,7 @@ export const fn = {
   // futex(2) with only the arguments its command reads (the kernel ignores the rest for these
   // two): each koffi argument costs a conversion, and the ping-pong makes two calls per side per
   // round trip. FUTEX_WAKE reads uaddr, op, val; FUTEX_WAIT those and the timeout.
-  syscall_futex_wake: libc.func("long syscall(long number, void *uaddr, int op, int val)"),
+  syscall_futex_wake: libc.func(FUTEX_WAKE_DECLARATION),
   syscall_futex_wait: libc.func("long syscall(long number, void *uaddr, int op, int val, timespec *timeout)"),
 };
 

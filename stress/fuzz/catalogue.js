@@ -792,11 +792,12 @@ function targets(lib) {
   }
   if (L.SharedWord) {
     add("new SharedWord", 3, (w) => [
-      function newWord(r, o) {
-        return new L.SharedWord(r, o);
+      function newWord(r, o, opts) {
+        return new L.SharedWord(r, o, opts);
       },
       w.liveRegion(),
       w.offset(),
+      w.options({ waitersAt: () => w.offset() }),
     ]);
     const word = (w) => w.receiver(w.words);
     add("SharedWord#load", 1, (w) => [

@@ -9,6 +9,7 @@ import {
   PROT_WRITE,
   SHM_RDONLY,
   SharedWord,
+  countCalls,
   killChildren,
   mmap,
   runTs,
@@ -19,7 +20,9 @@ import {
   type Attachment,
 } from "../../src";
 import { fn } from "../../src/ffi/libc";
-import { segmentsMadeBy } from "../helpers";
+import { compileC, needs, segmentsMadeBy, tempDir } from "../helpers";
+import fs from "fs";
+import path from "path";
 import { blockingProgram, signalWhenBlocked } from "./blocked";
 
 let id: number;
@@ -229,6 +232,156 @@ describe("across processes", () => {
     await expect(w.waitAsync(0, { timeoutMs: 20000 })).resolves.toBe("ok");
     expect((await child).stdout).toBe("woke 1\n");
     expect(w.load()).toBe(42);
+  });
+});
+
+describe("a word that counts its sleepers (waitersAt)", () => {
+  test("bad options are TypeErrors or RangeErrors and make no word", () => {
+    seg.writeInt32(8, 5);
+    for (const bad of [2, 4093, 4096, -4, 0.5]) {
+      expect(() => new SharedWord(seg, 0, { waitersAt: bad })).toThrow(RangeError);
+    }
+    expect(() => new SharedWord(seg, 0, { waitersAt: "8" as unknown as number })).toThrow(
+      expect.objectContaining({ name: "TypeError", code: "ERR_INVALID_ARG_TYPE" }),
+    );
+    expect(() => new SharedWord(seg, 8, { waitersAt: 8 })).toThrow(
+      expect.objectContaining({ name: "TypeError", code: "ERR_INVALID_ARG_VALUE" }),
+    );
+    expect(() => new SharedWord(seg, 0, 8 as never)).toThrow(TypeError);
+    // Nothing was written: the count is the caller's to zero.
+    expect(seg.readInt32(8)).toBe(5);
+    expect(new SharedWord(seg, 0, { waitersAt: 8 }).toString()).toBe(
+      "SharedWord { offset: 0, value: 0, waiters: 5 at 8 }",
+    );
+  });
+
+  test("a notify that finds nobody asleep makes no system call; an uncounted word's does", () => {
+    const counted = new SharedWord(seg, 0, { waitersAt: 4 });
+    const plain = new SharedWord(seg, 16);
+    const calls = countCalls(["futex"]);
+    expect(counted.store(1)).toBe(1);
+    expect(counted.notify(1)).toBe(0);
+    expect(counted.notify()).toBe(0);
+    expect(counted.wait(0)).toBe("not-equal");
+    expect(calls.count("futex")).toBe(0);
+    expect(plain.notify(1)).toBe(0);
+    expect(calls.stop()).toEqual({ futex: 1 });
+  });
+
+  test("a sleeper in another process counts itself, is woken by one notify, and uncounts itself", async () => {
+    const w = new SharedWord(seg, 0, { waitersAt: 4 });
+    w.store(0);
+    seg.writeInt32(4, 0);
+    const child = spawnTs(
+      `import { shmat, SharedWord } from "tslab-ipc";
+       const w = new SharedWord(shmat(Number(process.argv[2]), null, 0), 0, { waitersAt: 4 });
+       console.log(w.wait(0), w.load());`,
+      { args: [String(id)], quiet: true },
+    );
+    const end = Date.now() + 20000;
+    while (seg.readInt32(4) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(seg.readInt32(4)).toBe(1);
+    w.store(7);
+    // It counted itself before it looked at the value, so it sleeps now or sees the 7.
+    const woke = w.notify(1);
+    expect(woke).toBeLessThanOrEqual(1);
+    expect((await child.done).stdout).toBe("ok 7\n");
+    expect(seg.readInt32(4)).toBe(0);
+  });
+
+  test("waitAsync counts itself while it waits, and not after it ends, is aborted, or its region went", async () => {
+    const w = new SharedWord(seg, 0, { waitersAt: 4 });
+    w.store(0);
+    seg.writeInt32(4, 0);
+    const woken = w.waitAsync(0, { timeoutMs: 5000 });
+    expect(seg.readInt32(4)).toBe(1);
+    w.store(1);
+    w.notify();
+    await expect(woken).resolves.toBe("ok");
+    expect(seg.readInt32(4)).toBe(0);
+    const controller = new AbortController();
+    const aborted = w.waitAsync(1, { signal: controller.signal });
+    expect(seg.readInt32(4)).toBe(1);
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: "ABORT_ERR" });
+    expect(seg.readInt32(4)).toBe(0);
+    // The region goes while a wait is counted: the wait ends with ERR_DETACHED, and nothing
+    // touches the memory that is no longer there.
+    const m = mmap(null, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    const gone = new SharedWord(m, 0, { waitersAt: 4 }).waitAsync(0);
+    m.unmap();
+    await expect(gone).rejects.toMatchObject({ code: "ERR_DETACHED" });
+  });
+
+  needs("cc").test("a C program keeps the same count: 2000 hand-overs between C and ours", async () => {
+    const dir = tempDir("tslab-ipc-waiters-");
+    const source = path.join(dir, "pong.c");
+    // The protocol of the option's documentation, in C: count yourself around FUTEX_WAIT, and
+    // wake only when someone counted.
+    fs.writeFileSync(
+      source,
+      String.raw`#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <linux/futex.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  atomic_int *p = shmat(atoi(argv[1]), NULL, 0);
+  atomic_int *word = p, *waiters = p + 1;
+  long wakes = 0;
+  for (int seen = 0;;) {
+    int v = atomic_load(word);
+    if (v == seen) {
+      atomic_fetch_add(waiters, 1);
+      while ((v = atomic_load(word)) == seen) syscall(SYS_futex, word, FUTEX_WAIT, seen, NULL, NULL, 0);
+      atomic_fetch_sub(waiters, 1);
+    }
+    if (v < 0) break;
+    seen = v + 1;
+    atomic_store(word, seen);
+    if (atomic_load(waiters) != 0) wakes++, syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
+  printf("%ld\n", wakes);
+  return 0;
+}
+`,
+    );
+    const pong = compileC(source, dir);
+    const w = new SharedWord(seg, 0, { waitersAt: 4 });
+    w.store(0);
+    seg.writeInt32(4, 0);
+    const c = spawnTs(
+      `import { spawnSync } from "child_process";
+       const r = spawnSync(process.argv[2], [process.argv[3]], { encoding: "utf8" });
+       process.stdout.write(r.stdout);
+       process.exitCode = r.status ?? 1;`,
+      { args: [pong, String(id)], quiet: true },
+    );
+    const rounds = 2000;
+    const ours = await runTs(
+      `import { shmat, SharedWord } from "tslab-ipc";
+       const [id, n] = process.argv.slice(2).map(Number);
+       const w = new SharedWord(shmat(id, null, 0), 0, { waitersAt: 4 });
+       let v = 0;
+       for (let i = 0; i < n; i++) {
+         w.store(v + 1);
+         w.notify(1);
+         while ((v = w.load()) === 2 * i + 1) w.wait(2 * i + 1);
+       }
+       w.store(-1);
+       w.notify(1);
+       console.log(v);`,
+      { args: [String(id), String(rounds)], quiet: true, timeoutMs: 60000 },
+    );
+    expect(ours.stdout).toBe(`${2 * rounds}\n`);
+    const r = await c.done;
+    expect(r.code).toBe(0);
+    // C woke ours only when ours slept: fewer wakes than hand-overs is the option's point.
+    console.log(`C made ${r.stdout.trim()} wakes for ${rounds} hand-overs`);
+    expect(Number(r.stdout)).toBeLessThanOrEqual(rounds);
+    expect(seg.readInt32(4)).toBe(0);
   });
 });
 

@@ -1,0 +1,57 @@
+// The slice watchdog (src/sync/slice-watchdog.ts): in a program that listens to signals, a loop
+// of blocking waits sleeps without a timer in the kernel, and a wait that lasts still ends its
+// first slice, so that Ctrl-C ends the program as it ends a C one.
+import fs from "fs";
+import { killChildren, spawnTs } from "../../src";
+import { segmentsMadeBy } from "../helpers";
+import { signalWhenBlocked } from "./blocked";
+
+afterAll(() => {
+  killChildren("SIGKILL");
+});
+
+/** The main thread's system call and its arguments now, from /proc/<pid>/syscall. */
+function syscallOf(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/syscall`, "utf8").trim().split(" ");
+  } catch {
+    return [];
+  }
+}
+
+/** Whether process `pid` catches SIGINT now (a listener of ours holds it). */
+function catchesSigint(pid: number): boolean {
+  const mask = /SigCgt:\s*([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
+  return (BigInt(`0x${mask}`) & 2n) === 2n;
+}
+
+test("a loop's waits sleep without a timer while the listeners hold Ctrl-C, and a lasting one still ends at it", async () => {
+  const SYS_futex = process.arch === "arm64" ? "98" : "202";
+  const child = spawnTs(
+    `import { SharedSegment, SharedWord } from "tslab-ipc";
+     const seg = SharedSegment.create({ size: 4096 });
+     const w = new SharedWord(seg.attach(), 0);
+     // Two waits of one synchronous run (the value differs: they return at once) start the
+     // watchdog; the run goes on while its thread comes up, then sleeps for good.
+     w.wait(1);
+     w.wait(1);
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+     console.log("waiting");
+     w.wait(0);`,
+    { quiet: true },
+  );
+  // In its first slice the sleep is in futex with no timeout (argument 4 is NULL) while our
+  // SIGINT listener is on: without the watchdog, nothing would ever end that slice.
+  let untimed = false;
+  const until = Date.now() + 20000;
+  while (!untimed && Date.now() < until) {
+    const call = syscallOf(child.pid);
+    untimed =
+      child.stdout.includes("waiting") && call[0] === SYS_futex && call[4] === "0x0" && catchesSigint(child.pid);
+    if (!untimed) await new Promise((r) => setTimeout(r, 2));
+  }
+  expect(untimed).toBe(true);
+  // Then the watchdog ends that slice: the listeners go, and SIGINT ends the process.
+  expect(await signalWhenBlocked(child, "SIGINT")).toMatchObject({ signal: "SIGINT", stdout: "waiting\n" });
+  expect(segmentsMadeBy(child.pid)).toEqual([]);
+});
