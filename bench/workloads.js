@@ -264,7 +264,10 @@ function workloads(quick) {
         { name: "msync-shm-p99", stat: 0.99, unit: "µs", higherIsBetter: false, target: null },
       ],
     },
-    pingPong("ping-pong", "Cross-process ping-pong through shared memory (futex wait/notify word); pipes for scale"),
+    pingPong(
+      "ping-pong",
+      "Cross-process ping-pong through shared memory (a futex wait/notify word that counts its sleepers, in C and ours); pipes for scale",
+    ),
     pingPong(
       "ping-pong-one-cpu",
       "The same ping-pong with both processes on one CPU (taskset): each hand-over is a context switch, never the wake of an idle vCPU, so the rate is the protocol's own cost",

@@ -283,42 +283,52 @@ static long futex(atomic_int *word, int op, int val) {
   return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
 }
 
-// Waits until *word != seen (the futex wait/notify idiom the library's primitive wraps).
-static int wait_change(atomic_int *word, int seen) {
-  int v;
+// Waits until *word != seen (the futex wait/notify idiom the library's primitive wraps),
+// counted in *waiters while it sleeps: SharedWord's { waitersAt } protocol.
+static int wait_change(atomic_int *word, atomic_int *waiters, int seen) {
+  int v = atomic_load(word);
+  if (v != seen) return v;
+  atomic_fetch_add(waiters, 1);
   while ((v = atomic_load(word)) == seen) futex(word, FUTEX_WAIT, seen);
+  atomic_fetch_sub(waiters, 1);
   return v;
 }
 
+// Stores v and wakes a sleeper, if one counted itself (a wake with nobody asleep is skipped).
+static void hand_over(atomic_int *word, atomic_int *waiters, int v) {
+  atomic_store(word, v);
+  if (atomic_load(waiters) != 0) futex(word, FUTEX_WAKE, 1);
+}
+
 static int pingpong_futex(double seconds) {
-  // A System V segment, like the library's ping-pong: removed at once, inherited by fork.
+  // A System V segment, like the library's ping-pong: removed at once, inherited by fork. The
+  // token at offset 0, its waiter count at offset 8 (as bench/runners/pingpong-ours.js).
   struct shared s = open_sysv(PAGE);
   atomic_int *word = (atomic_int *)s.p;
+  atomic_int *waiters = (atomic_int *)s.p + 2;
   atomic_store(word, 0);
+  atomic_store(waiters, 0);
   pid_t child = fork();
   if (child < 0) die("fork");
   if (child == 0) {
     // Child: answer every odd value v with v+1; -1 ends.
     int seen = 0;
     for (;;) {
-      int v = wait_change(word, seen);
+      int v = wait_change(word, waiters, seen);
       if (v < 0) _exit(0);
       seen = v + 1;
-      atomic_store(word, seen);
-      futex(word, FUTEX_WAKE, 1);
+      hand_over(word, waiters, seen);
     }
   }
   int v = 0;
   struct windows w = windows_start(seconds);
   do {
     for (int k = 0; k < 64; k++) {
-      atomic_store(word, v + 1);
-      futex(word, FUTEX_WAKE, 1);
-      v = wait_change(word, v + 1);
+      hand_over(word, waiters, v + 1);
+      v = wait_change(word, waiters, v + 1);
     }
   } while (windows_tick(&w, 64));
-  atomic_store(word, -1);
-  futex(word, FUTEX_WAKE, 1);
+  hand_over(word, waiters, -1);
   waitpid(child, NULL, 0);
   close_shared(s);
   windows_print(&w);

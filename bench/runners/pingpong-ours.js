@@ -4,6 +4,8 @@
 //
 // Word 0 carries the token: the parent stores odd values, the child answers v with v+1, -1 ends.
 // Word 1 is the child's "attached" flag, so the parent can mark the segment for removal.
+// Word 2 counts who sleeps on the token (SharedWord's `waitersAt`), so that a notify with
+// nobody asleep makes no system call, as in C's glibc semaphores (and in bench.c here).
 
 const path = require("path");
 const { spawn } = require("child_process");
@@ -28,10 +30,11 @@ async function run(ipc, seconds) {
   const { shmget, shmat, shmctl, IPC_PRIVATE, IPC_CREAT, IPC_RMID } = ipc;
   const id = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
   const att = shmat(id, null, 0);
-  const token = new SharedWord(att, 0);
+  const token = new SharedWord(att, 0, { waitersAt: 8 });
   const ready = new SharedWord(att, 4);
   token.store(0);
   ready.store(0);
+  att.writeInt32(8, 0);
   const child = spawn(process.execPath, [__filename, "child", String(id)], {
     env: process.env,
     stdio: ["ignore", "inherit", "inherit"],
@@ -69,7 +72,7 @@ async function run(ipc, seconds) {
 function child(id) {
   const ipc = require(process.env.TSLAB_IPC_LIB || path.join(__dirname, "..", "..", "dist"));
   const att = ipc.shmat(id, null, 0);
-  const token = new ipc.SharedWord(att, 0);
+  const token = new ipc.SharedWord(att, 0, { waitersAt: 8 });
   const ready = new ipc.SharedWord(att, 4);
   ready.store(1);
   ready.notify(1);
