@@ -21,11 +21,13 @@ const root = path.join(__dirname, "..");
 const cacheRoot = path.join(root, ".cache", "node");
 
 /**
- * The suite's subset for the other majors: the library, the kernel end to end (with its history,
- * SQLite there, and its start-up snapshot, which each Node builds its own way), one notebook.
+ * The suite's subset for the other majors: the library (its waits too: the slice watchdog is a
+ * Worker that loads koffi, which each Node starts its own way), the kernel end to end (with its
+ * history, SQLite there, and its start-up snapshot, which each Node builds its own way), one notebook.
  */
 const SUBSET = [
   "test/sys",
+  "test/sync",
   "test/memory",
   "test/kernel/kernel.e2e.test.ts",
   "test/kernel/history.test.ts",
