@@ -135,8 +135,3 @@ export function endSleep(ticket: number): boolean {
   s[TICKET] = (ticket + 1) | 0;
   return s[ENDED] === ticket;
 }
-
-/** Whether the watchdog thread lives (for tests and the analysis). */
-export function watchdogRunning(): boolean {
-  return watchdog !== null && shared !== null && Atomics.load(shared, READY) === 1;
-}

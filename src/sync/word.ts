@@ -145,8 +145,10 @@ export class SharedWord {
     this.#check();
     const waiters = this.#waiters;
     if (waiters === null) return this.#sleep(expected, timeoutMs);
-    // Counted: say so before looking, so that a notify after our look sees us (both sequentially
-    // consistent), and look first, so that a word that already moved costs no system call.
+    // Counted. Look first: a word that already moved costs no system call. Then count ourselves
+    // before the futex looks again (in the kernel, under its lock): a notify that stores after
+    // that look sees the count, since both sides are sequentially consistent, and one that stored
+    // before it makes the futex return at once.
     if (Atomics.load(this.#cell, 0) !== expected) return "not-equal";
     Atomics.add(waiters, 0, 1);
     try {

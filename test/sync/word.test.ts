@@ -278,14 +278,40 @@ describe("a word that counts its sleepers (waitersAt)", () => {
        console.log(w.wait(0), w.load());`,
       { args: [String(id)], quiet: true },
     );
+    // Counted, and asleep in futex(2) (its main thread's system call, /proc/<pid>/syscall).
+    const SYS_futex = process.arch === "arm64" ? "98" : "202";
+    const asleep = () => fs.readFileSync(`/proc/${child.pid}/syscall`, "utf8").split(" ")[0] === SYS_futex;
     const end = Date.now() + 20000;
-    while (seg.readInt32(4) === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    while (!(seg.readInt32(4) === 1 && asleep()) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     expect(seg.readInt32(4)).toBe(1);
     w.store(7);
-    // It counted itself before it looked at the value, so it sleeps now or sees the 7.
-    const woke = w.notify(1);
-    expect(woke).toBeLessThanOrEqual(1);
+    expect(w.notify(1)).toBe(1);
     expect((await child.done).stdout).toBe("ok 7\n");
+    expect(seg.readInt32(4)).toBe(0);
+  });
+
+  test("a store between a waiter's count and its sleep is seen: the wait returns at once", () => {
+    // The window the count protects, made wide: the count says someone waits, the value moved
+    // before its futex looked, and the futex returns at once instead of sleeping through it.
+    const w = new SharedWord(seg, 0, { waitersAt: 4 });
+    w.store(0);
+    seg.writeInt32(4, 0);
+    const futexWait = fn.syscall_futex_wait as (...args: never[]) => number;
+    const sleeps = countCalls(["futex"], {
+      standIns: {
+        futex: (...args: never[]) => {
+          expect(seg.readInt32(4)).toBe(1);
+          w.store(7); // the other side's store, after the count and before the futex's look
+          return futexWait(...args);
+        },
+      },
+    });
+    try {
+      expect(w.wait(0, 60000)).toBe("not-equal");
+    } finally {
+      sleeps.stop();
+    }
+    expect(w.load()).toBe(7);
     expect(seg.readInt32(4)).toBe(0);
   });
 
