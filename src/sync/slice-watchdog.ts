@@ -27,8 +27,11 @@ import { Worker } from "worker_threads";
 import { FUTEX_WAKE_DECLARATION, type Pointer } from "../ffi/libc";
 import { FUTEX_WAKE, SYS_futex, WAKE_ALL } from "./futex";
 
-/** What watchSleep returns when no watchdog can end the slice: the caller times its sleep. */
-export const NOT_WATCHED = -1;
+/**
+ * What watchSleep returns when no watchdog can end the slice: the caller times its sleep. Even,
+ * so never a ticket: tickets are odd, and after 2^31 sleeps they run through the negative ones.
+ */
+export const NOT_WATCHED = 0;
 
 // Half of blocking.ts's BLOCKING_SLICE_MS (100): a watched slice ends after 50-100 ms.
 const POLL_MS = 50;
@@ -125,6 +128,11 @@ export function watchSleep(address: Pointer): number {
   return ticket | 0;
 }
 
+/** @internal For tests: where the next ticket counts from (`value`, even: no sleep in progress). */
+export function _ticketsFrom(value: number): void {
+  if (shared !== null) Atomics.store(shared, TICKET, value | 0);
+}
+
 /** The sleep of `ticket` is over. Returns whether the watchdog ended its slice (woke it). */
 export function endSleep(ticket: number): boolean {
   const s = shared as Int32Array;
@@ -133,5 +141,7 @@ export function endSleep(ticket: number): boolean {
   // allows; the same happens when its look comes just before the sleep ends. Each locked
   // instruction here cost the ping-pong ~2% of its round trips.
   s[TICKET] = (ticket + 1) | 0;
-  return s[ENDED] === ticket;
+  if (s[ENDED] !== ticket) return false;
+  s[ENDED] = NOT_WATCHED; // even: no later sleep whose ticket comes round again matches it
+  return true;
 }

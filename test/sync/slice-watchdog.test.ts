@@ -2,7 +2,10 @@
 // of blocking waits sleeps without a timer in the kernel, and a wait that lasts still ends its
 // first slice, so that Ctrl-C ends the program as it ends a C one.
 import fs from "fs";
-import { killChildren, spawnTs } from "../../src";
+import { IPC_CREAT, IPC_PRIVATE, IPC_RMID, killChildren, shmat, shmctl, shmget, spawnTs } from "../../src";
+import { fn } from "../../src/ffi/libc";
+import { FUTEX_WAIT, SYS_futex } from "../../src/sync/futex";
+import { NOT_WATCHED, _ticketsFrom, endSleep, watchSleep } from "../../src/sync/slice-watchdog";
 import { segmentsMadeBy } from "../helpers";
 import { signalWhenBlocked } from "./blocked";
 
@@ -54,4 +57,56 @@ test("a loop's waits sleep without a timer while the listeners hold Ctrl-C, and 
   // Then the watchdog ends that slice: the listeners go, and SIGINT ends the process.
   expect(await signalWhenBlocked(child, "SIGINT")).toMatchObject({ signal: "SIGINT", stdout: "waiting\n" });
   expect(segmentsMadeBy(child.pid)).toEqual([]);
+});
+
+describe("in this process", () => {
+  const id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0o600);
+  const seg = shmat(id, null, 0);
+  afterAll(() => {
+    seg.detach();
+    shmctl(id, IPC_RMID);
+  });
+
+  /** A watched sleep's ticket, once the watchdog (started by two unwatched sleeps) is ready. */
+  async function watched(): Promise<number> {
+    for (const until = Date.now() + 20000; Date.now() < until; ) {
+      const ticket = watchSleep(seg.address);
+      if (ticket !== NOT_WATCHED) return ticket;
+      watchSleep(seg.address);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error("the watchdog never became ready");
+  }
+
+  test("the watchdog wakes a sleep that lasts, and says so; a short one it leaves alone", async () => {
+    const ticket = await watched();
+    expect(ticket % 2).not.toBe(0);
+    // A sleep with nothing to wake it but the watchdog (its own timeout, 5 s, is only a guard).
+    const timeout = new BigInt64Array([5n, 0n]);
+    const t0 = performance.now();
+    const rc = fn.syscall_futex_wait(SYS_futex, seg.address, FUTEX_WAIT, 0, timeout);
+    const ms = performance.now() - t0;
+    expect(endSleep(ticket)).toBe(true);
+    expect(rc).toBe(0);
+    console.log(`the watchdog ended a sleep after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(2000);
+    const short = watchSleep(seg.address);
+    expect(endSleep(short)).toBe(false);
+  });
+
+  test("tickets stay odd and unlike NOT_WATCHED when they run through the negative numbers", async () => {
+    endSleep(await watched());
+    _ticketsFrom(2 ** 31 - 1 - 1);
+    const last = watchSleep(seg.address);
+    expect(last).toBe(2 ** 31 - 1);
+    expect(endSleep(last)).toBe(false);
+    _ticketsFrom(-2);
+    const minusOne = watchSleep(seg.address);
+    expect(minusOne).toBe(-1);
+    expect(minusOne).not.toBe(NOT_WATCHED);
+    expect(endSleep(minusOne)).toBe(false);
+    const one = watchSleep(seg.address);
+    expect(one).toBe(1);
+    expect(endSleep(one)).toBe(false);
+  });
 });
