@@ -138,8 +138,8 @@ export function endSleep(ticket: number): boolean {
   const s = shared as Int32Array;
   // Plain accesses, no fence: a watchdog that still sees the sleep (its look raced this store)
   // wakes a word nobody sleeps on, or the next sleep on it, which then returns "ok" as futex
-  // allows; the same happens when its look comes just before the sleep ends. Each locked
-  // instruction here cost the ping-pong ~2% of its round trips.
+  // allows; the same happens when its look comes just before the sleep ends. A locked
+  // instruction here cost the ping-pong some 3% of its round trips on one CPU (bench/analysis.md).
   s[TICKET] = (ticket + 1) | 0;
   if (s[ENDED] !== ticket) return false;
   s[ENDED] = NOT_WATCHED; // even: no later sleep whose ticket comes round again matches it

@@ -1,18 +1,27 @@
-// For the tests of blocking calls and signals (word.test.ts, lock.test.ts).
+// For the tests of blocking calls and signals (word.test.ts, lock.test.ts, slice-watchdog.test.ts).
 import fs from "fs";
 import type { ChildHandle, ChildResult } from "../../src";
+import { SYS_futex } from "../../src/sync/futex";
 import { raceTimeout } from "../helpers";
 
 /** Whether process `pid` catches signal number `signo` now (/proc/<pid>/status, SigCgt). */
-function catches(pid: number, signo: number): boolean {
+export function catches(pid: number, signo: number): boolean {
   const mask = /SigCgt:\s*([0-9a-f]+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? "0";
   return ((BigInt(`0x${mask}`) >> BigInt(signo - 1)) & 1n) === 1n;
 }
 
-/** Whether process `pid`'s main thread is in futex(2) now (/proc/<pid>/syscall). */
-function inFutex(pid: number): boolean {
-  const SYS_futex = process.arch === "arm64" ? 98 : 202;
-  return fs.readFileSync(`/proc/${pid}/syscall`, "utf8").split(" ")[0] === String(SYS_futex);
+/**
+ * The arguments of the futex(2) call process `pid`'s main thread is in now, as hex strings
+ * (/proc/<pid>/syscall: uaddr, op, val, timeout, ...), or null when it is in none.
+ */
+export function futexArgs(pid: number): string[] | null {
+  const [call, ...args] = fs.readFileSync(`/proc/${pid}/syscall`, "utf8").trim().split(" ");
+  return call === String(SYS_futex) ? args : null;
+}
+
+/** Whether process `pid`'s main thread is in futex(2) now. */
+export function inFutex(pid: number): boolean {
+  return futexArgs(pid) !== null;
 }
 
 /**

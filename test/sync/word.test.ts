@@ -23,7 +23,7 @@ import { fn } from "../../src/ffi/libc";
 import { compileC, needs, segmentsMadeBy, tempDir } from "../helpers";
 import fs from "fs";
 import path from "path";
-import { blockingProgram, signalWhenBlocked } from "./blocked";
+import { blockingProgram, inFutex, signalWhenBlocked } from "./blocked";
 
 let id: number;
 let seg: Attachment;
@@ -278,11 +278,11 @@ describe("a word that counts its sleepers (waitersAt)", () => {
        console.log(w.wait(0), w.load());`,
       { args: [String(id)], quiet: true },
     );
-    // Counted, and asleep in futex(2) (its main thread's system call, /proc/<pid>/syscall).
-    const SYS_futex = process.arch === "arm64" ? "98" : "202";
-    const asleep = () => fs.readFileSync(`/proc/${child.pid}/syscall`, "utf8").split(" ")[0] === SYS_futex;
+    // Counted, and asleep in futex(2).
     const end = Date.now() + 20000;
-    while (!(seg.readInt32(4) === 1 && asleep()) && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    while (!(seg.readInt32(4) === 1 && inFutex(child.pid)) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     expect(seg.readInt32(4)).toBe(1);
     w.store(7);
     expect(w.notify(1)).toBe(1);
