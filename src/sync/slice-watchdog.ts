@@ -15,7 +15,9 @@
 // - One watchdog per process, owned here. It starts at the second sleep of one synchronous run
 //   (a single wait never pays for a thread), is unref'd (it never keeps a process alive), parks
 //   when nobody has slept for PARK_AFTER_LOOKS looks, and leaves after IDLE_MS parked. It costs
-//   a thread and ~12 MiB while it lives; a host (the kernel) never starts it.
+//   a thread and ~12 MiB while it lives, and ~35 ms of CPU to start: on a CPU it shares with a
+//   ping-pong, some 9,000 round trips, which the untimed sleeps win back in ~2 s (bench/analysis.md,
+//   ping-pong: "A turn's first 300 ms"). A host (the kernel) never starts it.
 // - A sleep is watched only while the watchdog says it is ready, and the watchdog leaves only
 //   when no sleep started meanwhile (both sides look at the other's word after writing their
 //   own, sequentially consistent). Otherwise the sleep is timed, as before.
