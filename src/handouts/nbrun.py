@@ -24,11 +24,12 @@ Called by src/handouts (npm start) and by the notebook tests, always with /usr/b
 """
 import json
 import os
+import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "jupyter"))
-from kernel_start import start_kernel  # noqa: E402
+from kernel_start import remove_connection_file, start_kernel  # noqa: E402
 from own_ipc import own_rows  # noqa: E402
 
 
@@ -42,6 +43,12 @@ def dev_shm():
         return set(os.listdir("/dev/shm"))
     except OSError:
         return set()
+
+
+def stop_once(signum, frame):
+    """SIGINT: KeyboardInterrupt the first time, nothing after."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def execute(argv):
@@ -58,6 +65,11 @@ def execute(argv):
     p.add_argument("--runs", type=int, default=1)
     a = p.parse_args(argv)
 
+    # One Ctrl-C stops the run, and the cleanup below runs whole: a terminal's Ctrl-C reaches this
+    # process twice (from the terminal to the job, and from the parent's exit, src/handouts/
+    # jupyter.ts), and a second KeyboardInterrupt raised inside the cleanup left the connection
+    # file behind.
+    signal.signal(signal.SIGINT, stop_once)
     nb = nbformat.read(a.input, as_version=4)
     cwd = a.cwd or os.path.dirname(os.path.abspath(a.input))
     client = NotebookClient(
@@ -92,7 +104,7 @@ def execute(argv):
         # Stopped (Ctrl-C of npm start: KeyboardInterrupt): nbclient leaves its connection file,
         # with the kernel's key, in the temp folder. The kernel ends by itself (its parent is gone).
         if client.km is not None:
-            client.km.cleanup_connection_file()
+            remove_connection_file(client.km)
         raise
     seconds = time.time() - started
     nbformat.write(nb, a.output)

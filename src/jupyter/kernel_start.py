@@ -11,9 +11,13 @@ so starting again with new ports changes nothing the notebook sees.
 Used by src/handouts/nbrun.py and src/assign/grade.py:
 
     start_kernel(client)            # then: with client.setup_kernel(): ...
+    remove_connection_file(client.km)   # a run stopped (Ctrl-C) at any moment of the start
 """
+import os
 import sys
+import tempfile
 import time
+import uuid
 
 ATTEMPTS = 3
 
@@ -48,6 +52,26 @@ def search_jupyter_kernel_dirs_only(km):
         specs.kernel_dirs = jupyter_path("kernels")
 
 
+def name_connection_file(km):
+    """Names km's connection file before its start writes it. Left unnamed, jupyter_client names
+    it as it writes it (tempfile.mkstemp in the temp folder) and marks it written only once it has
+    assigned the name, so a KeyboardInterrupt in between left the file, with the kernel's key, where
+    cleanup_connection_file does not look. Named first, remove_connection_file finds it whenever
+    the run stops."""
+    if not km.connection_file:
+        km.connection_file = os.path.join(tempfile.gettempdir(), "kernel-%s.json" % uuid.uuid4())
+
+
+def remove_connection_file(km):
+    """Removes km's connection file, whether or not jupyter_client has marked it written."""
+    km.cleanup_connection_file()
+    if km.connection_file:
+        try:
+            os.remove(km.connection_file)
+        except OSError:
+            pass
+
+
 def start_kernel(client, attempts=ATTEMPTS, log=sys.stderr):
     """Starts client's kernel and its client (a new kernel manager, so new ports, each time),
     again when the kernel dies before its first reply."""
@@ -56,6 +80,7 @@ def start_kernel(client, attempts=ATTEMPTS, log=sys.stderr):
         if client.km is None:
             client.km = client.create_kernel_manager()
             search_jupyter_kernel_dirs_only(client.km)
+            name_connection_file(client.km)
         if not client.km.has_kernel:
             client.start_new_kernel()
         client.start_new_kernel_client()

@@ -111,3 +111,62 @@ print(json.dumps({"found": found, "ipython": "IPython" in sys.modules, "kept": k
   },
   60_000,
 );
+
+// A run stopped (Ctrl-C) while jupyter_client writes the kernel's connection file: left unnamed,
+// jupyter_client names the file as it writes it (tempfile.mkstemp in the temp folder) and marks
+// it written only after, so the runners' cleanup (cleanup_connection_file) left it there, with the
+// kernel's key: the release test's Ctrl-C found a tmp*.json in its temp folder. The runners name
+// the file first (kernel_start.name_connection_file), and remove_connection_file finds it. The
+// interrupt comes from a write that raises KeyboardInterrupt once the file is on disk.
+maybe(
+  `a run stopped while the connection file is written leaves no file, where jupyter_client's own cleanup did${skipNote}`,
+  () => {
+    const kernel = projectKernel();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "tslab-ipc-connection-file-"));
+    try {
+      const script = `
+import json, os, sys
+sys.path.insert(0, ${JSON.stringify(path.join(__dirname, "..", "..", "src", "jupyter"))})
+import nbformat
+import jupyter_client.connect as connect
+from nbclient import NotebookClient
+from kernel_start import name_connection_file, remove_connection_file
+write = connect.write_connection_file
+def interrupted_write(*args, **kwargs):
+    write(*args, **kwargs)
+    raise KeyboardInterrupt
+connect.write_connection_file = interrupted_write
+seen = {}
+for how in ("unnamed", "named"):
+    km = NotebookClient(nbformat.v4.new_notebook(), kernel_name="tslab-ipc").create_kernel_manager()
+    if how == "named":
+        name_connection_file(km)
+        seen["named in"] = os.path.dirname(km.connection_file)
+    try:
+        km.write_connection_file()
+    except KeyboardInterrupt:
+        pass
+    seen[how + " written"] = sorted(os.listdir(${JSON.stringify(tmp)}))
+    (km.cleanup_connection_file if how == "unnamed" else lambda: remove_connection_file(km))()
+    seen[how + " after cleanup"] = sorted(os.listdir(${JSON.stringify(tmp)}))
+    for name in os.listdir(${JSON.stringify(tmp)}):
+        os.remove(os.path.join(${JSON.stringify(tmp)}, name))
+print(json.dumps(seen))
+`;
+      const r = spawnSync(jupyterPython(), ["-c", script], { env: { ...kernel.env, TMPDIR: tmp }, encoding: "utf8" });
+      expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 }); // stderr shown when it is not
+      const seen = JSON.parse(r.stdout);
+      expect(seen["named in"]).toBe(tmp);
+      // jupyter_client's own cleanup leaves the file it wrote under a name it had not yet kept.
+      expect(seen["unnamed written"]).toEqual([expect.stringMatching(/^tmp.*\.json$/)]);
+      expect(seen["unnamed after cleanup"]).toEqual(seen["unnamed written"]);
+      // Named first, the file is found and removed.
+      expect(seen["named written"]).toEqual([expect.stringMatching(/^kernel-[0-9a-f-]+\.json$/)]);
+      expect(seen["named after cleanup"]).toEqual([]);
+    } finally {
+      kernel.dispose();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
