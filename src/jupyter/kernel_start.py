@@ -57,7 +57,9 @@ def name_connection_file(km):
     it as it writes it (tempfile.mkstemp in the temp folder) and marks it written only once it has
     assigned the name, so a KeyboardInterrupt in between left the file, with the kernel's key, where
     cleanup_connection_file does not look. Named first, remove_connection_file finds it whenever
-    the run stops."""
+    the run stops. The name is as unguessable as mkstemp's (a random UUID), so in a shared temp
+    folder no other user can put a file or a link there first; jupyter_client's write removes
+    whatever is at the name and creates the file anew, readable by this user alone (0600)."""
     if not km.connection_file:
         km.connection_file = os.path.join(tempfile.gettempdir(), "kernel-%s.json" % uuid.uuid4())
 
