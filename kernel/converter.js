@@ -37,8 +37,8 @@
 //   dependencies, as tslab's do. A cell that declares nothing (no top-level names, and only
 //   statements that are not declarations: expressions, blocks, loops...) has an empty .d.ts, so
 //   it has no declaration diagnostics and nothing to emit as declarations: neither is computed
-//   for it (`declaresNothing`), and what it keeps of the earlier cells' declarations is worked
-//   out once per declarations tree.
+//   for it (`declaresNothing`). What a cell keeps of the earlier cells' declarations is worked
+//   out once per declarations tree for every cell that declares none of their names again.
 // - The declarations a cell carries on are printed as TypeScript's printer prints the file with
 //   the statements kept, one statement at a time, a statement whose text is that of one the last
 //   print printed taking that print (kernel/decl-tree.js).
@@ -633,11 +633,12 @@ function createConverter(options) {
   /** How remainingDecls prints: a statement printed for the last declarations is not printed again. */
   const declPrinter = createStatementPrinter(ts);
   /**
-   * What remainingDecls returned for a declarations tree and a cell with no top-level names: it
-   * keeps every declaration a cell can keep, so its result depends on the tree alone.
+   * What remainingDecls returned for a declarations tree and a cell that declares none of its
+   * names again (no top-level names, or only new ones): it keeps every declaration a cell can
+   * keep, so its result depends on the tree alone.
    * @type {WeakMap<object, string>}
    */
-  const declsBesideNoNames = new WeakMap();
+  const declsBesideNewNames = new WeakMap();
   /**
    * Module resolutions, kept across programs while every lookup succeeds and no file changes
    * (a failed lookup may succeed once the file exists; the watch program watches for that).
@@ -1275,7 +1276,7 @@ function createConverter(options) {
    *
    * With `treeOnly`, only the tree's own work: made, bound and printed whole (the kernel's first
    * step, in the ~1 ms before a client that runs cells back to back sends the next one); what a
-   * cell without top-level names keeps of it is left to a later call. Each step is done once per
+   * cell that declares no earlier name again keeps of it is left to a later call. Each step is done once per
    * tree: a tree a program took is bound already, and the prints are kept per tree.
    * @param {string} decls @param {boolean} [treeOnly]
    */
@@ -1286,10 +1287,10 @@ function createConverter(options) {
     // What remainingDecls gives every cell that keeps each earlier declaration, declaring or not.
     printedWhole(sf);
     if (treeOnly) return;
-    // What a cell without top-level names keeps of it, which remainingDecls works out once per
-    // tree from the tree alone (no name of the cell to compare, so no type checker asked). It
-    // keeps every statement a declaring cell could keep, so when the tree is whole for any cell
-    // it is whole here, and takes the print above.
+    // What a cell that declares no earlier name again keeps of it, which remainingDecls works out
+    // once per tree from the tree alone (no name of the cell to compare, so no type checker
+    // asked). It keeps every statement a declaring cell could keep, so when the tree is whole for
+    // any cell it is whole here, and takes the print above.
     remainingDecls(null, { locals: new Map() }, sf);
   }
 
@@ -1602,19 +1603,39 @@ function createConverter(options) {
     };
   }
 
-  /** The declarations of earlier cells that this cell does not redeclare, printed. @param {any} checker @param {any} srcSF @param {any} declsSF */
+  /**
+   * The declarations of earlier cells that this cell does not redeclare, printed. Worked out once
+   * per tree for every cell that redeclares none of them: remainingDeclsOf reads the cell only
+   * through its locals of the tree's names (and the checker only for those), so for such a cell
+   * it gives what it gives a cell with no names at all. A notebook's cells mostly declare new
+   * names, and a cell after one that declared nothing, or after the pause in which prepare ran,
+   * finds the result made.
+   * @param {any} checker @param {any} srcSF @param {any} declsSF
+   */
   function remainingDecls(checker, srcSF, declsSF) {
-    if (srcSF.locals?.size) return remainingDeclsOf(checker, srcSF, declsSF);
-    let printed = declsBesideNoNames.get(declsSF);
+    if (redeclaresAny(srcSF.locals, declsSF.locals)) return remainingDeclsOf(checker, srcSF, declsSF);
+    let printed = declsBesideNewNames.get(declsSF);
     if (printed === undefined) {
       printed = remainingDeclsOf(checker, srcSF, declsSF);
-      declsBesideNoNames.set(declsSF, printed);
+      declsBesideNewNames.set(declsSF, printed);
     }
     return printed;
   }
 
+  /**
+   * Whether a cell's top-level names include one of the earlier declarations'.
+   * @param {Map<string, any> | undefined} locals @param {Map<string, any>} declLocals
+   */
+  function redeclaresAny(locals, declLocals) {
+    if (!locals) return false;
+    for (const key of locals.keys()) if (declLocals.has(key)) return true;
+    return false;
+  }
+
   /** remainingDecls, worked out. @param {any} checker @param {any} srcSF @param {any} declsSF */
   function remainingDeclsOf(checker, srcSF, declsSF) {
+    // Counted while TypeScript's performance log is on (the tests: how often it is worked out).
+    ts.performance.mark("beforeRemainingDecls");
     const declLocals = declsSF.locals;
     const locals = srcSF.locals;
     /** @type {Map<any, Set<string>>} */

@@ -293,6 +293,44 @@ describe("the kernel's converter", () => {
     }
   });
 
+  test("what a cell keeps of the earlier declarations is worked out once per tree for cells that declare no earlier name again", () => {
+    const conv = ours.createConverter({ isJS: false, isBrowser: false });
+    // remainingDeclsOf marks each time it works the kept declarations out (TypeScript's
+    // performance log, on only here).
+    ts.performance.enable();
+    const count = () => ts.performance.getCount("beforeRemainingDecls");
+    try {
+      const worked = (prevDecl: string, cell: string) => {
+        const before = count();
+        const r = conv.convert(prevDecl, cell);
+        expect(r.diagnostics).toEqual([]);
+        return { times: count() - before, decls: String(r.declOutput) };
+      };
+      const decls = worked("", "const a = 1;\nfunction f(): number { return a; }").decls;
+      conv.prepare(decls);
+      // Prepared in the pause: a cell with new names, and one with none, find it made.
+      const fresh = worked(decls, "const b = f() + 1;\nb");
+      expect(fresh).toEqual({ times: 0, decls: expect.stringContaining("declare const b: number;") });
+      expect(fresh.decls).toContain("declare const a = 1;");
+      expect(fresh.decls).toContain("declare function f(): number;");
+      expect(worked(decls, "f() + a").times).toBe(0);
+      // A cell that declares `a` again keeps the rest only: worked out for it, and its own.
+      const again = worked(decls, "const a = 'two';\na");
+      expect(again.times).toBe(1);
+      expect(again.decls).toContain('declare const a = "two";');
+      expect(again.decls).not.toContain("declare const a = 1;");
+      expect(again.decls).toContain("declare function f(): number;");
+      // Unprepared, once for the tree: the first cell with new names works it out, the next takes it.
+      const next = worked(fresh.decls, "const c = 3;");
+      expect(next.times).toBe(1);
+      expect(worked(fresh.decls, "const d = 4;").times).toBe(0);
+      expect(worked(fresh.decls, "a + b").times).toBe(0);
+    } finally {
+      ts.performance.disable();
+      conv.close();
+    }
+  });
+
   test("from a checkout whose path is not ASCII (/home/josé), a message naming a library module reads as tslab's", () => {
     // A copy of what the converter reads, under a name TypeScript escapes in an import type.
     const base = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), "tslab-ipc-josé "));
