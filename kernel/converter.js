@@ -913,7 +913,7 @@ function createConverter(options) {
     compileFirstCell,
     cellDeclarations,
     prepare,
-    treeReady,
+    isPrepared,
     resolutionSeed,
     moduleBundles: () => [...moduleBundles.values()],
     bundleModules: servedModuleBundles,
@@ -1264,8 +1264,9 @@ function createConverter(options) {
    * declarations it will most likely be compiled against (the last compiled cell's declOutput):
    * parsed, bound, and printed whole. A cell compiled after one that declared names otherwise
    * pays these first, for every earlier cell's declarations and the prelude's import of the
-   * library's names. The kernel calls this once a cell's reply and idle status have gone, so
-   * the work falls while the student reads the output.
+   * library's names. The kernel calls this on the next turn of its event loop once a cell's
+   * reply and idle status have gone (kernel/main.js): the work falls while the student reads the
+   * output, or in the ~1 ms a client that runs cells back to back takes to send the next one.
    *
    * The tree is the one getSourceFile would make: the same file name, text and parse options
    * (those of the last program's declarations), served, as any declTree, only to a program whose
@@ -1274,19 +1275,17 @@ function createConverter(options) {
    * relies on the same), and printed as remainingDecls prints a tree it leaves whole
    * (printedWhole); remainingDecls still decides, per cell, whether it is left whole.
    *
-   * With `treeOnly`, only the tree's own work: made, bound and printed whole (the kernel's first
-   * step, in the ~1 ms before a client that runs cells back to back sends the next one); what a
-   * cell that declares no earlier name again keeps of it is left to a later call. Each step is done once per
-   * tree: a tree a program took is bound already, and the prints are kept per tree.
-   * @param {string} decls @param {boolean} [treeOnly]
+   * It also works out what a cell that declares no earlier name again keeps of the tree, which
+   * remainingDecls keeps per tree. Each step is done once per tree: a tree a program took is
+   * bound already, and the prints and what a cell keeps are kept per tree.
+   * @param {string} decls
    */
-  function prepare(decls, treeOnly = false) {
+  function prepare(decls) {
     if (declParseOptions === null) return;
     const sf = treeMadeFor(decls, declParseOptions) ?? parseDecls(srcPrefix + decls, declParseOptions);
     if (!sf.locals) ts.bindSourceFile(sf, compilerOptions);
     // What remainingDecls gives every cell that keeps each earlier declaration, declaring or not.
     printedWhole(sf);
-    if (treeOnly) return;
     // What a cell that declares no earlier name again keeps of it, which remainingDecls works out
     // once per tree from the tree alone (no name of the cell to compare, so no type checker
     // asked). It keeps every statement a declaring cell could keep, so when the tree is whole for
@@ -1295,13 +1294,14 @@ function createConverter(options) {
   }
 
   /**
-   * Whether prepare's first step (`treeOnly`) has nothing to do for `decls`: their tree is made,
-   * bound and printed whole. @param {string} decls
+   * Whether prepare has nothing to do for `decls`: their tree is made, bound and printed whole,
+   * and what a cell that declares no earlier name again keeps of it is worked out.
+   * @param {string} decls
    */
-  function treeReady(decls) {
+  function isPrepared(decls) {
     if (declParseOptions === null) return true;
     const sf = treeMadeFor(decls, declParseOptions);
-    return sf !== null && Boolean(sf.locals) && printedDecls.has(sf);
+    return sf !== null && Boolean(sf.locals) && printedDecls.has(sf) && declsBesideNewNames.has(sf);
   }
 
   /**

@@ -50,7 +50,7 @@ function declarationsAssigned(declarations, isAssigned) {
  * `converter` (kernel/converter.js) for tslab's executor, keeping what a cell that failed at run
  * time declared: after `ranUntilFailure(isAssigned)`, the declarations from before that cell
  * stand for the ones it assigned (see the header).
- * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function, prepare: Function, treeReady: (decls: string) => boolean }} C
+ * @template {{ convert: Function, inspect: Function, complete: Function, cellDeclarations: Function, prepare: Function, isPrepared: (decls: string) => boolean }} C
  * @param {C} converter
  */
 function keepingFailedCells(converter) {
@@ -105,21 +105,19 @@ function keepingFailedCells(converter) {
       next = standIn.kept;
     },
     /**
-     * Whether the declarations the next cell will be handed are unknown, or their tree made,
-     * bound and printed already.
+     * Whether the declarations the next cell will be handed are unknown, or prepared already
+     * (the converter's isPrepared).
      */
-    nextTreeReady() {
-      return next === null || converter.treeReady(next);
+    nextPrepared() {
+      return next === null || converter.isPrepared(next);
     },
     /**
      * Makes ready the declarations the next cell will be compiled against (the converter's
-     * prepare), once per cell: after the last cell's run, failed or not, they are known. With
-     * `treeOnly`, only their tree (parsed, bound and printed), and a later call still does the rest.
-     * @param {boolean} [treeOnly]
+     * prepare), once per cell: after the last cell's run, failed or not, they are known.
      */
-    prepareNext(treeOnly = false) {
-      if (next !== null) converter.prepare(next, treeOnly);
-      if (!treeOnly) next = null;
+    prepareNext() {
+      if (next !== null) converter.prepare(next);
+      next = null;
     },
   };
 }

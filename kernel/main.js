@@ -36,19 +36,6 @@ const started = performance.now();
 const path = require("path");
 const os = require("os");
 
-/**
- * How long after a cell's reply the kernel waits for the next request before it prepares that
- * cell's declarations (server.afterExecute below). Measured through jupyter_client (6 December,
- * the bench's cells, 30 rounds back to back interleaved with 30 after 0.1 s, two kernels each
- * way), the trivial cell back to back / after the pause: prepared on a 0 ms timer 12.6 and 9.3 /
- * 6.3 and 5.7 ms, after 10 ms 9.3 and 8.6 / 5.7 and 6.2, never 8.4 and 9.3 / 10.1 and 10.7.
- * Again once the work had become cheaper (the declarations parsed from their last tree,
- * kernel/decl-tree.js; five kernels each way, alternated): 0 ms 5.96-7.42 / 5.48-6.09, 10 ms
- * 6.21-8.65 / 4.93-6.09, the API cell back to back 9.13-12.7 against 8.55-12.9: no difference
- * beyond the spread, so the wait stays.
- */
-const PREPARE_AFTER_MS = 10;
-
 // kernel/start.sh tuned glibc's malloc for this process (read at its first allocation); the
 // settings it made are taken out of the environment, so children get the user's.
 for (const name of (process.env.TSLAB_IPC_MALLOC_DEFAULTS ?? "").split(" "))
@@ -195,34 +182,29 @@ function main() {
   };
   const server = new IpcZmqServer(handler, configPath, cleanup, sockets);
   server.onIopubJoin = (how) => lap(`iopub ${how}`);
-  // While the student reads a cell's output, the next cell's declarations are parsed, bound and
-  // printed (the converter's prepare), in the cell queue, so never during a cell. Only when no
-  // request has come PREPARE_AFTER_MS after the reply: a client that runs cells back to back
-  // (nbclient, Run All) sends the next within ~1 ms, and that cell would wait for the work
-  // (~3.5 ms, and the scavenge its allocation often starts) instead of doing it itself.
-  // The tree's own work (its parse, bind and whole print: ~0.8, ~1.2 and ~0.4 ms) goes on the next
-  // turn of the event loop, where a new text has to be parsed: work the next cell, declaring or
-  // not, would otherwise do first. Measured in one kernel (the bench's cells back to back in blocks
-  // of five rounds with and without each step, ABBA; bench/analysis.md), the trivial cell after the
-  // API cell and a round of the three cells: the parse, against nothing (6 December, five kernels),
-  // 1.31-2.89 and 0.54-6.66 ms less; the bind too, against the parse (7 December, 19 kernels), less
-  // in 17 and 14 (medians 0.41 and 0.45 ms); the print too, against those two (16 kernels), less
-  // in 14 and 12 (medians 0.44 and 0.73 ms); the other two cells in their spread each time. The rest
-  // of prepare, what a cell without names keeps of the tree, waits for the 10 ms: done at once too,
-  // it made the API cell, which has no use for it, slower in six kernels of six (median 0.41 ms).
+  // While the student reads a cell's output, the next cell's declarations are made ready (the
+  // converter's prepare: their tree made from the last one, bound and printed, and what a cell
+  // that declares no earlier name again keeps of it), in the cell queue, so never during a cell:
+  // on the next turn of the event loop after the reply, unless a request has come since. It is
+  // work the next cell, declaring or not, would otherwise do first; a client that runs cells back
+  // to back sends the next ~1 ms after the reply, and that cell waits for what is left of it.
+  // Measured in one kernel (the bench's cells back to back in blocks of five rounds with and
+  // without each step, ABBA; bench/analysis.md, the kernel section), the trivial cell after the
+  // API cell and a round of the three cells: the parse, against nothing (6 December, five
+  // kernels), 1.31-2.89 and 0.54-6.66 ms less; the bind too, against the parse (7 December, 19
+  // kernels), less in 17 and 14 (medians 0.41 and 0.45 ms); the print too (16 kernels), less in
+  // 14 and 12 (medians 0.44 and 0.73 ms); what a cell keeps too, once a cell that declares only
+  // new names took it from there (14 kernels), less in 12 and 10 (medians 0.18 and 0.40 ms). Until
+  // then that last step waited for 10 ms without a request: done at once, it made the API cell,
+  // which worked it out again for itself, slower in six kernels of six (median 0.41 ms).
   server.afterExecute = () => {
     const read = server.requestsRead;
-    /** The converter's prepareNext in the cell queue, unless a request has come since the reply. */
-    const prepareNext = (/** @type {boolean} */ treeOnly) => {
-      if (server.requestsRead !== read) return;
-      handler
-        .enqueue(async () => convs.node.prepareNext(treeOnly))
-        .catch((e) => console.error("tslab-ipc: preparing the next cell failed:", e));
-    };
     setImmediate(() => {
-      if (!convs.node.nextTreeReady()) prepareNext(true);
+      if (server.requestsRead !== read || convs.node.nextPrepared()) return;
+      handler
+        .enqueue(async () => convs.node.prepareNext())
+        .catch((e) => console.error("tslab-ipc: preparing the next cell failed:", e));
     });
-    setTimeout(() => prepareNext(false), PREPARE_AFTER_MS).unref();
   };
   server.afterFirstKernelInfo = () => {
     handler.enqueue(() => warmUp(executor, target, handler));

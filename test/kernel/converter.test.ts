@@ -105,7 +105,7 @@ const CELLS = [
 
 type Create = (o: object) => {
   convert(p: string, s: string): Record<string, unknown>;
-  prepare?(decls: string, treeOnly?: boolean): void;
+  prepare?(decls: string): void;
   close(): void;
 };
 
@@ -129,16 +129,9 @@ function referencesOnce(result: Record<string, unknown>) {
 /**
  * The results of CELLS in one converter. With `prepare`, each compiled cell's declarations are
  * made ready for the next cell (the kernel's prepare, after a reply), also after the cell that
- * throws, whose next cell is then compiled against other declarations than the ones prepared:
- * whole, only their tree made, bound and printed (the kernel's first step, about what a client
- * running cells back to back leaves it time for), or the tree and then the rest.
+ * throws, whose next cell is then compiled against other declarations than the ones prepared.
  */
-function sequence(
-  create: Create,
-  extra: object = {},
-  prepare: boolean | "tree" | "tree, then the rest" = false,
-  cells: readonly string[] = CELLS,
-) {
+function sequence(create: Create, extra: object = {}, prepare = false, cells: readonly string[] = CELLS) {
   const conv = create({ isJS: false, isBrowser: false, ...extra });
   const out: Array<Record<string, unknown>> = [];
   let prevDecl = "";
@@ -149,8 +142,7 @@ function sequence(
       if ((r.diagnostics as unknown[]).length === 0) {
         if (!cell.startsWith("/* throws */")) prevDecl = String(r.declOutput ?? "");
         const decls = String(r.declOutput ?? "");
-        if (prepare === "tree" || prepare === "tree, then the rest") conv.prepare?.(decls, true);
-        if (prepare === true || prepare === "tree, then the rest") conv.prepare?.(decls);
+        if (prepare) conv.prepare?.(decls);
       }
     }
   } finally {
@@ -199,14 +191,7 @@ describe("the kernel's converter", () => {
     // prepare: how a kernel compiles every cell after its first (each one's declarations made
     // ready before the next cell, once its reply has gone).
     const kernels = { bundleLib: true, bundleModules: true };
-    for (const [extra, prepare] of [
-      [{}],
-      [{ bundleLib: true }],
-      [kernels],
-      [kernels, true],
-      [kernels, "tree"],
-      [kernels, "tree, then the rest"],
-    ] as const) {
+    for (const [extra, prepare] of [[{}], [{ bundleLib: true }], [kernels], [kernels, true]] as const) {
       const actual = sequence(ours.createConverter, extra, prepare);
       expect(actual).toHaveLength(CELLS.length);
       for (let i = 0; i < CELLS.length; i++) {
@@ -233,7 +218,7 @@ describe("the kernel's converter", () => {
     const cells = randomCells(2026, 120);
     const expected = sequence(tslabs.createConverter, {}, false, cells);
     const kernels = { bundleLib: true, bundleModules: true };
-    for (const prepare of [false, true, "tree", "tree, then the rest"] as const) {
+    for (const prepare of [false, true]) {
       const actual = sequence(ours.createConverter, kernels, prepare, cells);
       for (let i = 0; i < cells.length; i++) {
         expect({ cell: cells[i], prepare, result: referencesOnce(actual[i]) }).toEqual({
@@ -275,18 +260,15 @@ describe("the kernel's converter", () => {
       const other = parses(next, "second + 1");
       expect(other.parses).toBe(2);
       expect(other.r).toEqual(prepared.r);
-      // The tree only (the kernel's first step: parsed, bound, printed), and then the rest: one
-      // parse in all, and none in the cell; the tree only, and no more: none in the cell either.
+      // Prepared twice: one parse in all, and none in the cell.
       const after = String(parses(next, "const fourth = 4;").r.declOutput);
-      expect(conv.treeReady(after)).toBe(false);
+      expect(conv.isPrepared(after)).toBe(false);
       const before = count();
-      conv.prepare(after, true);
-      expect(conv.treeReady(after)).toBe(true);
+      conv.prepare(after);
+      expect(conv.isPrepared(after)).toBe(true);
       conv.prepare(after);
       expect(count() - before).toBe(1);
-      const last = String(parses(after, "const fifth = fourth + 1;").r.declOutput);
-      conv.prepare(last, true);
-      expect(parses(last, "fifth + 1").parses).toBe(1);
+      expect(parses(after, "fourth + 1").parses).toBe(1);
     } finally {
       ts.performance.disable();
       conv.close();
@@ -307,7 +289,11 @@ describe("the kernel's converter", () => {
         return { times: count() - before, decls: String(r.declOutput) };
       };
       const decls = worked("", "const a = 1;\nfunction f(): number { return a; }").decls;
+      expect(conv.isPrepared(decls)).toBe(false);
+      const before = count();
       conv.prepare(decls);
+      expect(count() - before).toBe(1);
+      expect(conv.isPrepared(decls)).toBe(true);
       // Prepared in the pause: a cell with new names, and one with none, find it made.
       const fresh = worked(decls, "const b = f() + 1;\nb");
       expect(fresh).toEqual({ times: 0, decls: expect.stringContaining("declare const b: number;") });

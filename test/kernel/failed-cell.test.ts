@@ -152,34 +152,30 @@ test("prepareNext makes ready the declarations the next cell is handed: a compil
   }
 });
 
-test("prepareNext(true) only makes the next cell's declarations tree (parsed, bound and printed), and the next prepareNext still does the rest, once", () => {
+test("prepareNext makes the next cell's declarations ready once per cell, and a cell that declares nothing leaves nothing to do", () => {
   const inner = createConverter({ isJS: false, isBrowser: false });
-  const calls: Array<[string, boolean]> = [];
+  const calls: string[] = [];
   const conv = keepingFailedCells({
     ...inner,
-    prepare(decls: string, treeOnly = false) {
-      calls.push([decls, treeOnly]);
-      inner.prepare(decls, treeOnly);
+    prepare(decls: string) {
+      calls.push(decls);
+      inner.prepare(decls);
     },
   });
   try {
-    expect(conv.nextTreeReady()).toBe(true); // nothing known yet
+    expect(conv.nextPrepared()).toBe(true); // nothing known yet
     const first: Converted = conv.convert("", "let one = 1;");
     const decls = first.declOutput ?? "";
-    expect(conv.nextTreeReady()).toBe(false);
-    conv.prepareNext(true);
-    expect(conv.nextTreeReady()).toBe(true);
+    expect(conv.nextPrepared()).toBe(false);
     conv.prepareNext();
+    expect(conv.nextPrepared()).toBe(true);
     conv.prepareNext(); // once per cell
-    expect(calls).toEqual([
-      [decls, true],
-      [decls, false],
-    ]);
+    expect(calls).toEqual([decls]);
     // A cell that declares nothing hands on the same text, whose tree its program made and bound,
-    // and printed: nothing to do first.
+    // and printed, and whose kept declarations it worked out: nothing to do.
     const second: Converted = conv.convert(decls, "one + 1");
     expect(second.declOutput).toBe(decls);
-    expect(conv.nextTreeReady()).toBe(true);
+    expect(conv.nextPrepared()).toBe(true);
   } finally {
     inner.close();
   }
