@@ -1608,8 +1608,8 @@ function createConverter(options) {
    * per tree for every cell that redeclares none of them: remainingDeclsOf reads the cell only
    * through its locals of the tree's names (and the checker only for those), so for such a cell
    * it gives what it gives a cell with no names at all. A notebook's cells mostly declare new
-   * names, and a cell after one that declared nothing, or after the pause in which prepare ran,
-   * finds the result made.
+   * names, and a cell after one that declared nothing, or after prepare (which the kernel runs
+   * right after each reply), finds the result made.
    * @param {any} checker @param {any} srcSF @param {any} declsSF
    */
   function remainingDecls(checker, srcSF, declsSF) {

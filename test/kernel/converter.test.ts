@@ -294,7 +294,7 @@ describe("the kernel's converter", () => {
       conv.prepare(decls);
       expect(count() - before).toBe(1);
       expect(conv.isPrepared(decls)).toBe(true);
-      // Prepared in the pause: a cell with new names, and one with none, find it made.
+      // Prepared (as the kernel does after each reply): a cell with new names, and one with none, find it made.
       const fresh = worked(decls, "const b = f() + 1;\nb");
       expect(fresh).toEqual({ times: 0, decls: expect.stringContaining("declare const b: number;") });
       expect(fresh.decls).toContain("declare const a = 1;");
