@@ -55,12 +55,65 @@ function timeBatches(cycles, batches, once) {
     const t0 = nowNs();
     for (let i = 0; i < cycles; i++) check += once(i);
     const t1 = nowNs();
-    if (b > 0) us.push((t1 - t0) / 1e3 / cycles);
+    us.push((t1 - t0) / 1e3 / cycles);
   }
   return { samples: us, check };
 }
 
-module.exports = { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches };
+const PAGE = 4096;
+
+/**
+ * Bulk write (`buf.fill`) or, with `copy`, bulk copy-in (`buf.set` of a private source, a
+ * memmove) of all `size` bytes of `buf`, `reps` timed reps after one that faults the pages in.
+ * Returns GB/s per rep. Our runner and the Node peers' time this one loop, so a gap between
+ * them is the mapping's, not the loop's; each runner is its own process, so V8 sees one caller.
+ */
+function timeBulk(buf, size, copy, reps) {
+  const src = copy ? sourceBuffer(size) : null;
+  const samples = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {
+    const value = (r & 0x7f) | 1;
+    if (src) src[r] = value;
+    const t0 = nowNs();
+    if (src) buf.set(src);
+    else buf.fill(value);
+    const t1 = nowNs();
+    check += buf[r] + buf[size - 1];
+    if (r > 0) samples.push(size / (t1 - t0));
+  }
+  return { samples, check };
+}
+
+/**
+ * First touch: one write per page of a fresh segment from `open()` (which returns its `buf` and
+ * a `close`), `reps` timed reps after one that warms the loop up. Returns ns and minor faults
+ * per page for each rep.
+ */
+function timeFirstTouch(open, size, reps) {
+  const pages = size / PAGE;
+  const samples = [],
+    faults = [];
+  let check = 0;
+  for (let r = 0; r <= reps; r++) {
+    const t = open();
+    const buf = t.buf;
+    const f0 = minorFaults();
+    const t0 = nowNs();
+    for (let i = 0; i < size; i += PAGE) buf[i] = 1;
+    const t1 = nowNs();
+    const f1 = minorFaults();
+    check += buf[size - PAGE];
+    if (r > 0) {
+      samples.push((t1 - t0) / pages);
+      faults.push((f1 - f0) / pages);
+    }
+    t.close();
+  }
+  return { samples, faults, check };
+}
+
+module.exports = { PAGE, nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches, timeBulk, timeFirstTouch };
 
 /** Round trips per second in windows of 100 ms, the first one warm-up (as bench.c does). */
 class Windows {

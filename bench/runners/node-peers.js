@@ -6,10 +6,9 @@
 
 const fs = require("fs");
 const path = require("path");
-const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
+const { PAGE, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
 
 const PEERS = process.env.BENCH_PEERS_DIR || path.join(__dirname, "..", ".peers", "node_modules");
-const PAGE = 4096;
 // Calls before a batched measurement starts (as bench/runners/ours.js).
 const WARM_CALLS = 10000;
 const MAP_ANONYMOUS = 0x20;
@@ -61,47 +60,15 @@ function bulk(peer, copy, kind, file, size, reps) {
   if (peer === "mmap-io") t = mmapFile(mod, file, size);
   else if (kind === "sysv") t = shmCreate(mod, size);
   else t = shmCreatePosix(mod, file, size);
-  const buf = t.buf;
-  const src = copy ? sourceBuffer(size) : null;
-  const samples = [];
-  let check = 0;
-  for (let r = 0; r <= reps; r++) {
-    const value = (r & 0x7f) | 1;
-    if (src) src[r] = value;
-    const t0 = nowNs();
-    if (src) buf.set(src);
-    else buf.fill(value);
-    const t1 = nowNs();
-    check += buf[r] + buf[size - 1];
-    if (r > 0) samples.push(size / (t1 - t0));
-  }
+  const result = timeBulk(t.buf, size, copy, reps);
   t.close();
-  emit({ samples, check });
+  emit(result);
 }
 
 function touch(peer, size, reps) {
   if (peer !== "shm-typed-array") return skip("makes no segments (file mappings only)");
   const shm = load(peer);
-  const pages = size / PAGE;
-  const samples = [],
-    faults = [];
-  let check = 0;
-  for (let r = 0; r <= reps; r++) {
-    const t = shmCreate(shm, size);
-    const buf = t.buf;
-    const f0 = minorFaults();
-    const t0 = nowNs();
-    for (let i = 0; i < size; i += PAGE) buf[i] = 1;
-    const t1 = nowNs();
-    const f1 = minorFaults();
-    check += buf[size - PAGE];
-    if (r > 0) {
-      samples.push((t1 - t0) / pages);
-      faults.push((f1 - f0) / pages);
-    }
-    t.close();
-  }
-  emit({ samples, faults, check });
+  emit(timeFirstTouch(() => shmCreate(shm, size), size, reps));
 }
 
 function segcycle(peer, cycles, batches) {

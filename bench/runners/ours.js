@@ -4,7 +4,7 @@
 
 const fs = require("fs");
 const path = require("path");
-const { nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches } = require("./common");
+const { PAGE, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
 
 // The orchestrator compiles src/ into bench/.build/dist so it measures the current source.
 const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, "..", "..", "dist");
@@ -26,7 +26,6 @@ const {
   MS_SYNC,
 } = ipc;
 
-const PAGE = 4096;
 // Calls before a batched measurement starts: V8 tiers code up over thousands of calls.
 const WARM_CALLS = 10000;
 
@@ -58,48 +57,23 @@ function openTarget(kind, file, size) {
 // 1. Bulk write (Buffer.fill) and bulk copy-in (Buffer.set, a memmove), GB/s.
 function bulk(copy, kind, file, size, reps) {
   const t = openTarget(kind, file, size);
-  const buf = t.region.buffer;
-  const src = copy ? sourceBuffer(size) : null;
-  const samples = [];
-  let check = 0;
-  for (let r = 0; r <= reps; r++) {
-    // rep 0 faults the pages in: warm-up
-    const value = (r & 0x7f) | 1;
-    if (src) src[r] = value;
-    const t0 = nowNs();
-    if (src) buf.set(src);
-    else buf.fill(value);
-    const t1 = nowNs();
-    check += buf[r] + buf[size - 1];
-    if (r > 0) samples.push(size / (t1 - t0));
-  }
+  const result = timeBulk(t.region.buffer, size, copy, reps);
   t.close();
-  emit({ samples, check });
+  emit(result);
 }
 
 // 2. First touch: one write per page of a fresh segment; ns and minor faults per page.
 function touch(size, reps) {
-  const pages = size / PAGE;
-  const samples = [],
-    faults = [];
-  let check = 0;
-  for (let r = 0; r <= reps; r++) {
-    // rep 0 warms the loop up (JIT) and is not reported
-    const t = openSysv(size);
-    const buf = t.region.buffer;
-    const f0 = minorFaults();
-    const t0 = nowNs();
-    for (let i = 0; i < size; i += PAGE) buf[i] = 1;
-    const t1 = nowNs();
-    const f1 = minorFaults();
-    check += buf[size - PAGE];
-    if (r > 0) {
-      samples.push((t1 - t0) / pages);
-      faults.push((f1 - f0) / pages);
-    }
-    t.close();
-  }
-  emit({ samples, faults, check });
+  emit(
+    timeFirstTouch(
+      () => {
+        const t = openSysv(size);
+        return { buf: t.region.buffer, close: t.close };
+      },
+      size,
+      reps,
+    ),
+  );
 }
 
 // 3. Create + attach + detach + remove of a 4 KiB segment; mmap + munmap of one page. µs per cycle.
