@@ -61,6 +61,8 @@ function timeBatches(cycles, batches, once) {
 }
 
 const PAGE = 4096;
+// Calls before a batched msync measurement starts: V8 tiers code up over thousands of calls.
+const WARM_CALLS = 10000;
 
 /**
  * Bulk write (`buf.fill`) or, with `copy`, bulk copy-in (`buf.set` of a private source, a
@@ -113,7 +115,19 @@ function timeFirstTouch(open, size, reps) {
   return { samples, faults, check };
 }
 
-module.exports = { PAGE, nowNs, minorFaults, emit, skip, sourceBuffer, runMain, timeBatches, timeBulk, timeFirstTouch };
+module.exports = {
+  PAGE,
+  WARM_CALLS,
+  nowNs,
+  minorFaults,
+  emit,
+  skip,
+  sourceBuffer,
+  runMain,
+  timeBatches,
+  timeBulk,
+  timeFirstTouch,
+};
 
 /** Round trips per second in windows of 100 ms, the first one warm-up (as bench.c does). */
 class Windows {

@@ -6,11 +6,9 @@
 
 const fs = require("fs");
 const path = require("path");
-const { PAGE, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
+const { PAGE, WARM_CALLS, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
 
 const PEERS = process.env.BENCH_PEERS_DIR || path.join(__dirname, "..", ".peers", "node_modules");
-// Calls before a batched measurement starts (as bench/runners/ours.js).
-const WARM_CALLS = 10000;
 const MAP_ANONYMOUS = 0x20;
 
 function load(peer) {

@@ -4,7 +4,7 @@
 
 const fs = require("fs");
 const path = require("path");
-const { PAGE, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
+const { PAGE, WARM_CALLS, nowNs, emit, skip, runMain, timeBatches, timeBulk, timeFirstTouch } = require("./common");
 
 // The orchestrator compiles src/ into bench/.build/dist so it measures the current source.
 const LIB = process.env.TSLAB_IPC_LIB || path.join(__dirname, "..", "..", "dist");
@@ -25,9 +25,6 @@ const {
   MAP_ANONYMOUS,
   MS_SYNC,
 } = ipc;
-
-// Calls before a batched measurement starts: V8 tiers code up over thousands of calls.
-const WARM_CALLS = 10000;
 
 /** A fresh segment, marked for removal at once (gone at the last detach, even on a crash). */
 function openSysv(size) {
