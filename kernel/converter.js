@@ -49,9 +49,10 @@ const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 /**
  * tslab's TypeScript, with its internals (bindSourceFile, Completions, ...): the one that
  * compiles the cells, and the one the rest of the kernel uses (exported), never a second copy.
+ * Loaded before anything of tslab's, with kernel/typescript-edits.js's edits (kernel/typescript.js).
  * @type {any}
  */
-const ts = require(require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] }));
+const { ts } = require("./typescript");
 /** The double quote (CharacterCodes.doubleQuote) that delimits an import type's specifier in a message. */
 const QUOTE = 34;
 /** @type {any} */

@@ -27,8 +27,18 @@ const started = performance.now();
 // four kernels each way; bench/analysis.md, the kernel section): V8's own budget made the bench's
 // small cells back to back 9-18% faster, but notebooks run cell by cell 6% slower, with 11% more
 // kernel CPU; a notebook is what a student runs, so the budget stays.
+//
+// No allocation-site pretenuring: V8 otherwise learns that the objects a literal in the type
+// checker makes outlive a scavenge, and from then on makes them in the old generation, where they
+// die with their cell but, old, keep every young object they point to (the cell's checker) alive
+// through every scavenge until a full collection. With it off and kernel/typescript-edits.js's
+// edits (the other way the checkers were kept), a scavenge in the bench's cells promotes
+// 0.04-0.06 MB instead of 3.1, and pauses 1.1-4.5 ms instead of 3.6-14 on a host whose page faults
+// cost 14 us (bench/analysis.md, the kernel section, 7 December). The flag alone left 3.1 MB a
+// scavenge, the edits alone 2.7.
 {
   const nodeMajor = Number(process.versions.node.split(".")[0]);
+  require("v8").setFlagsFromString("--no-allocation-site-pretenuring");
   if (nodeMajor < 22) require("v8").setFlagsFromString("--interrupt-budget=675840");
   else if (process.env.TSLAB_IPC_BATCH === "1")
     require("v8").setFlagsFromString("--invocation-count-for-turbofan=30000 --invocation-count-for-maglev=4000");

@@ -91,6 +91,8 @@ function load(file) {
     module.exports = JSON.parse(text);
   } else {
     if (file === typescriptFile) {
+      // The kernel's edits (kernel/typescript.js makes them when not building a snapshot).
+      text = editTypeScript(text).text;
       text = latin1Comments(text, run(file, text, { exports: {} }).exports);
       typescriptText = text;
     }
@@ -145,6 +147,7 @@ function latin1Comments(text, tsCopy) {
 let stampOf = () => "";
 ({ stampOf } = load(manifest.entries.stamp));
 /** @type {any} */ (modules.get(manifest.entries.stamp)).stamp = stampOf(manifest.entries.stamp);
+const { editTypeScript } = /** @type {typeof import("./typescript-edits")} */ (load(manifest.entries.typescriptEdits));
 
 // The warm-up: the converter as a kernel makes it, in an empty folder, compiling the kernel's
 // prelude (the library's import, as kernel/snapshot.js computed it): every declaration file a

@@ -46,6 +46,7 @@ const MODULES = {
   stamp: path.join(__dirname, "stamp.js"),
   converter: path.join(__dirname, "converter.js"),
   resolve: path.join(__dirname, "resolve.js"),
+  typescriptEdits: path.join(__dirname, "typescript-edits.js"),
 };
 /** A build lock older than this is left by a build that died. */
 const STALE_LOCK_MS = 5 * 60 * 1000;

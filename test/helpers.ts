@@ -239,17 +239,21 @@ export function bareTempBase(): string | null {
 /**
  * For a test file of the kernel's cell compiler (kernel/converter.js): before its tests, a new
  * folder under bareTempBase() becomes the working folder, as a notebook's would, with the
- * kernel's type resolution installed in `ts` for it; after them, the working folder is the old one
- * again and the folder is gone. Returns the folder's path, for the tests to read.
+ * kernel's type resolution installed for it in each TypeScript given (under Jest, the kernel's
+ * converter and tslab's have one each: kernel/typescript.js compiles the kernel's outside Jest's
+ * module registry); after them, the working folder is the old one again and the folder is gone.
+ * Returns the folder's path, for the tests to read.
  */
-export function converterFolder(prefix: string, ts: unknown): () => string {
+export function converterFolder(prefix: string, ...typescripts: unknown[]): () => string {
   const cwd = process.cwd();
   let dir = "";
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(bareTempBase() ?? os.tmpdir(), prefix));
     process.chdir(dir);
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    require(path.join(repoRoot, "kernel", "resolve.js")).installTypeResolution(ts, dir);
+    for (const ts of new Set(typescripts)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      require(path.join(repoRoot, "kernel", "resolve.js")).installTypeResolution(ts, dir);
+    }
   });
   afterAll(() => {
     process.chdir(cwd);

@@ -182,7 +182,8 @@ function randomCells(seed: number, count: number): string[] {
 }
 
 describe("the kernel's converter", () => {
-  const folder = converterFolder("tslab-ipc-converter-", ts);
+  // tslab's converter compiles with the TypeScript required above, the kernel's with its own.
+  const folder = converterFolder("tslab-ipc-converter-", ts, ours.ts);
 
   test("gives tslab's output, declarations and diagnostics for the same cells, with the lib as one file or many", () => {
     const expected = sequence(tslabs.createConverter);
@@ -237,8 +238,8 @@ describe("the kernel's converter", () => {
     const conv = ours.createConverter({ isJS: false, isBrowser: false });
     // TypeScript counts its parses (its `beforeParse` mark) while its performance log is on, and
     // the converter its parses of the declarations from their last tree (`beforeReparse`).
-    ts.performance.enable();
-    const count = () => ts.performance.getCount("beforeParse") + ts.performance.getCount("beforeReparse");
+    ours.ts.performance.enable();
+    const count = () => ours.ts.performance.getCount("beforeParse") + ours.ts.performance.getCount("beforeReparse");
     try {
       const parses = (prevDecl: string, cell: string) => {
         const before = count();
@@ -270,7 +271,7 @@ describe("the kernel's converter", () => {
       expect(count() - before).toBe(1);
       expect(parses(after, "fourth + 1").parses).toBe(1);
     } finally {
-      ts.performance.disable();
+      ours.ts.performance.disable();
       conv.close();
     }
   });
@@ -279,8 +280,8 @@ describe("the kernel's converter", () => {
     const conv = ours.createConverter({ isJS: false, isBrowser: false });
     // remainingDeclsOf marks each time it works the kept declarations out (TypeScript's
     // performance log, on only here).
-    ts.performance.enable();
-    const count = () => ts.performance.getCount("beforeRemainingDecls");
+    ours.ts.performance.enable();
+    const count = () => ours.ts.performance.getCount("beforeRemainingDecls");
     try {
       const worked = (prevDecl: string, cell: string) => {
         const before = count();
@@ -312,7 +313,7 @@ describe("the kernel's converter", () => {
       expect(worked(fresh.decls, "const d = 4;").times).toBe(0);
       expect(worked(fresh.decls, "a + b").times).toBe(0);
     } finally {
-      ts.performance.disable();
+      ours.ts.performance.disable();
       conv.close();
     }
   });
