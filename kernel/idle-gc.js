@@ -10,7 +10,7 @@
 // number of students per machine.
 //
 // What: once no cell has run for IDLE_MS (a person reading an output; Run All never waits that
-// long), and V8's old space has grown by MIN_GROWTH_BYTES since the kernel started or last
+// long), and V8's heap has grown by MIN_GROWTH_BYTES since the kernel started or last
 // compacted, the kernel runs one full GC that compacts every page (V8's
 // --compact-on-every-full-gc, on for that GC only). It runs in the cell queue, so never during
 // a cell; a request that arrives meanwhile waits for it (~0.1 s). Measured after the 900 cells:
@@ -28,15 +28,27 @@
 const v8 = require("v8");
 const vm = require("vm");
 
-/** No cell for this long: the kernel is idle. */
-const IDLE_MS = 5000;
-/** Compact when the old space has grown this much since the last baseline (~50 cells). */
+/**
+ * No cell for this long: the kernel is idle. Long enough, too, for V8 to see the allocation rate
+ * low at that GC, which is when it shrinks the young generation: measured on 7 December (the
+ * bench's 180 cells, then a GC from a cell), a GC 5 or 8 s after the last cell left the young
+ * generation at 33.6 MB and the kernel at 149 MiB; one 12 s after it, 1 MB and 121-122 MiB.
+ */
+const IDLE_MS = 12_000;
+/** Compact when the heap has grown this much since the last baseline (~50 cells). */
 const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 
-/** @returns {number} bytes of pages V8's old space holds now */
-function oldSpaceSize() {
-  const old = v8.getHeapSpaceStatistics().find((s) => s.space_name === "old_space");
-  return old ? old.space_size : 0;
+/**
+ * Bytes of pages V8's heap holds now, the young generation's with the old space's: since the
+ * kernel stopped promoting its cells' type checkers (kernel/typescript-edits.js), a run of cells
+ * grows the old space by little, but the young generation to its largest (two 16 MiB
+ * semi-spaces), which only a full GC at a quiet moment gives back. Measured on 7 December
+ * through jupyter_client, the bench's 180 cells then 40 s idle: the old space alone never
+ * reached the threshold, and the kernel stayed at 154-158 MiB idle (young generation 33.6 MB).
+ * @returns {number}
+ */
+function heapSize() {
+  return v8.getHeapStatistics().total_heap_size;
 }
 
 /** @type {(() => void) | null} */
@@ -57,16 +69,16 @@ function compactingGc() {
 }
 
 /**
- * Compacts V8's old space when the kernel has been idle after a cell (see the header).
+ * Compacts V8's heap when the kernel has been idle after a cell (see the header).
  * @param {{ enqueue(task: () => Promise<unknown>): Promise<unknown> }} cells the kernel's cell queue
  * @param {{ idleMs?: number, minGrowthBytes?: number, onCompact?: (before: number, after: number, ms: number) => void }} [options]
- *   onCompact: told the old space's size before and after (bytes) and how long the GC took
+ *   onCompact: told the heap's size before and after (bytes) and how long the GC took
  * @returns {{ cellEnded(): void }} to be told when each cell (the warm-up too) has ended
  */
 function compactWhenIdle(cells, options = {}) {
   const idleMs = options.idleMs ?? IDLE_MS;
   const minGrowth = options.minGrowthBytes ?? MIN_GROWTH_BYTES;
-  /** The old space's size to grow from: at the first cell's end, then after each compaction. */
+  /** The heap's size to grow from: at the first cell's end, then after each compaction. */
   let baseline = 0;
   let ended = 0;
   /** @type {NodeJS.Timeout | null} */
@@ -74,16 +86,16 @@ function compactWhenIdle(cells, options = {}) {
   return {
     cellEnded() {
       const mine = ++ended;
-      if (mine === 1) baseline = oldSpaceSize();
+      if (mine === 1) baseline = heapSize();
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         timer = null;
         cells.enqueue(async () => {
-          const before = oldSpaceSize();
+          const before = heapSize();
           if (ended !== mine || before < baseline + minGrowth) return;
           const started = performance.now();
           compactingGc();
-          baseline = oldSpaceSize();
+          baseline = heapSize();
           options.onCompact?.(before, baseline, performance.now() - started);
         });
       }, idleMs);

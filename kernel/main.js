@@ -247,7 +247,7 @@ function main() {
   const mb = (/** @type {number} */ bytes) => (bytes / 2 ** 20).toFixed(0);
   const idleGc = compactWhenIdle(handler, {
     onCompact: (before, after, ms) =>
-      lap(`idle compaction: old space ${mb(before)} -> ${mb(after)} MB in ${ms.toFixed(0)} ms`),
+      lap(`idle compaction: heap ${mb(before)} -> ${mb(after)} MB in ${ms.toFixed(0)} ms`),
   });
   handler.onCellEnd = () => {
     interrupts.cellEnded();
