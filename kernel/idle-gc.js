@@ -39,7 +39,7 @@ const IDLE_MS = 12_000;
 const MIN_GROWTH_BYTES = 16 * 1024 * 1024;
 
 /**
- * Bytes of pages V8's heap holds now, the young generation's with the old space's: since the
+ * Bytes of pages V8's heap holds now, every space's (the young generation's too): since the
  * kernel stopped promoting its cells' type checkers (kernel/typescript-edits.js), a run of cells
  * grows the old space by little, but the young generation to its largest (two 16 MiB
  * semi-spaces), which only a full GC at a quiet moment gives back. Measured on 7 December

@@ -92,7 +92,11 @@ function load(file) {
   } else {
     if (file === typescriptFile) {
       // The kernel's edits (kernel/typescript.js makes them when not building a snapshot).
-      text = editTypeScript(text).text;
+      const edited = editTypeScript(text);
+      if (edited.missing.length > 0) {
+        process.stderr.write(`snapshot: TypeScript unedited (not found: ${edited.missing.join("; ")})\n`);
+      }
+      text = edited.text;
       text = latin1Comments(text, run(file, text, { exports: {} }).exports);
       typescriptText = text;
     }

@@ -19,6 +19,7 @@ const file = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] 
 
 /** @returns {{ ts: any, edited: boolean, missing: string[] }} */
 function load() {
+  // The snapshot's builder: it makes the edits as it loads TypeScript, and says if any is not found.
   if (!require.cache) return { ts: require("@tslab/typescript-for-tslab"), edited: true, missing: [] };
   const cached = require.cache[file];
   if (cached) return { ts: cached.exports, edited: false, missing: [] };
