@@ -69,7 +69,9 @@ function survivors(unedited: boolean): number {
   const script = `
     const path = require("path"), v8 = require("v8");
     const repo = ${JSON.stringify(repo)};
-    process.chdir(require("fs").mkdtempSync(path.join(require("os").tmpdir(), "tslab-ipc-edits-")));
+    const dir = require("fs").mkdtempSync(path.join(require("os").tmpdir(), "tslab-ipc-edits-"));
+    process.on("exit", () => require("fs").rmSync(dir, { recursive: true, force: true }));
+    process.chdir(dir);
     if (${unedited}) require(${JSON.stringify(tsFile)});
     const conv_mod = require(path.join(repo, "kernel", "converter.js"));
     require(path.join(repo, "kernel", "resolve.js")).installTypeResolution(conv_mod.ts, process.cwd());
