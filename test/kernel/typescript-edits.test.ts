@@ -107,9 +107,9 @@ function survivors(unedited: boolean): number {
 test("a cell's dead type checker does not survive a scavenge with the edits, and does without them", () => {
   const edited = survivors(false);
   const unedited = survivors(true);
-  // Measured over 18 cells: 0.9-1.3 MB edited (the last cells' programs and checkers, alive; 2.9
-  // once, V8's optimizing compiler holding some), 8.7-8.8 unedited (every checker since the
-  // collection). Over 9 cells one run gave 1.75 MB against 4.4.
+  // Measured over 18 cells: 0.9-1.3 MB edited (the last cells' programs and checkers, alive; once
+  // 2.9), 8.7-8.8 unedited (every checker since the collection). Over 9 cells one run gave 1.75 MB
+  // against 4.4, at the limit.
   expect(unedited).toBeGreaterThan(5);
   expect(edited).toBeLessThan(unedited / 2.5);
 }, 120_000);
