@@ -1,30 +1,48 @@
 // @ts-check
-// Two edits to the text of tslab's TypeScript (@tslab/typescript-for-tslab, 5.0) before it is
+// Edits to the text of tslab's TypeScript (@tslab/typescript-for-tslab, 5.0) before it is
 // compiled, so that a cell's type checker does not outlive the cell in V8's young generation.
 //
-// Why: V8 allocates the accessor pair of every getter or setter an object literal (or
-// Object.defineProperty) defines straight in the old generation, and a young-generation
-// collection (a scavenge) treats every old object as alive; only a full collection finds the
-// dead ones. TypeScript 5.0 makes such accessors in two places that run for every cell:
-// - createTypeChecker's `noIterationTypes` (three getters that only fail),
-// - transformNodes's transformation context (onSubstituteNode, onEmitNode), once per emit.
-// Each accessor's function closes over its function's whole scope: the type checker's (all its
+// Why: a young-generation collection (a scavenge) treats every object in the old generation as
+// alive; only a full collection finds the dead ones. V8 makes two kinds of object that a cell's
+// type checker or emit reaches old from the start:
+// - the accessor pair of every getter or setter an object literal (or Object.defineProperty)
+//   defines. TypeScript 5.0 makes such accessors in two places that run for every cell:
+//   createTypeChecker's `noIterationTypes` (three getters that only fail) and transformNodes's
+//   transformation context (onSubstituteNode, onEmitNode), once per emit;
+// - the initial map (hidden class) of a generator function, made at its first call, which holds
+//   the generator function. createTypeChecker declares five generator functions, and one of them,
+//   getUnmatchedProperties, runs for every structural comparison of two object types: an object
+//   literal given to a typed name, a callback given to a generic method like `[1, 2].map`;
+// - a function literal assigned straight to a property (`o.f = () => ...`): V8's parser marks it
+//   to be made old. createModuleResolutionCache does that, and every ts.transpileModule makes one
+//   (a cell with a top-level enum or namespace is emitted that way: kernel/converter.js
+//   emitsCommonJS; so is each child of runTs and spawnTs).
+// Each such function closes over its function's whole scope: the type checker's (all its
 // closures, types, symbol tables and merged globals) or the emit's (which holds the checker's
-// emit resolver). So each old accessor pair kept a dead cell's checker alive through every
+// emit resolver). So each old accessor pair or map kept a dead cell's checker alive through every
 // scavenge until the next full collection, and each scavenge copied all of them again and then
 // promoted them: ~3.1 MB a scavenge in a kernel running the bench's cells, into old-space pages
 // touched for the first time. With these edits (and kernel/main.js's
 // --no-allocation-site-pretenuring, the other way the checkers were kept) a scavenge promotes
-// ~0.04 MB (bench/analysis.md, the kernel section, 7 December).
+// ~0.04 MB (bench/analysis.md, the kernel section, 7 December). Cells that compare object types
+// kept ~0.35-0.45 MB each the same way until the generators moved too, and cells with an enum
+// ~0.2 MB each until the resolution cache's method did (the same section).
 //
-// What: the accessors' functions move to the module's top level (they close over nothing that
-// dies), and each per-call object gets its accessor properties from them. Behaviour is the same:
-// the same getters and setters, the same assertions with the same messages, on the same objects;
-// the setters' state stays in the function that owns it, reached through a symbol-keyed property
-// of the context.
+// What:
+// - the accessors' functions move to the module's top level (they close over nothing that
+//   dies), and each per-call object gets its accessor properties from them. The same getters and
+//   setters, the same assertions with the same messages, on the same objects; the setters' state
+//   stays in the function that owns it, reached through a symbol-keyed property of the context;
+// - each of the checker's generator functions moves to the module's top level, its body
+//   TypeScript's text as it was, and the checker's function of that name calls it with the
+//   checker's functions the body uses, passed under their own names (HOISTS); the one anonymous
+//   generator, which yields one element, becomes TypeScript's own `singleIterator`;
+// - createModuleResolutionCache's method is made in a constant first, then assigned: the same
+//   function, not a literal on the assignment's right.
 //
 // Invariants:
-// - Every edit's text is found exactly once, or the text is returned unedited (another
+// - Every edit's text is found exactly once, and every generator moved uses no name of the
+//   checker's scope but those it is given, or the text is returned unedited (another
 //   TypeScript): `missing` names the edits not found, and the caller says so.
 // - Nothing in the type checking, the emit's output or the diagnostics changes.
 
@@ -141,19 +159,131 @@ const EDITS = [
   function transformNodes(resolver, host, factory2, options, nodes, transformers, allowDtsFiles) {
 `,
   },
+  {
+    name: "createModuleResolutionCache: its method not a literal on an assignment's right",
+    find: `    result.getOrCreateCacheForModuleName = (nonRelativeName, mode, redirectedReference) => result.getOrCreateCacheForNonRelativeName(nonRelativeName, mode, redirectedReference);
+`,
+    replace: `    const getOrCreateCacheForModuleName = (nonRelativeName, mode, redirectedReference) => result.getOrCreateCacheForNonRelativeName(nonRelativeName, mode, redirectedReference);
+    result.getOrCreateCacheForModuleName = getOrCreateCacheForModuleName;
+`,
+  },
+  {
+    name: "elaborateJsxComponents: TypeScript's singleIterator for its one-element generator",
+    find: `              result = elaborateElementwise(
+                function* () {
+                  yield elem;
+                }(),
+`,
+    replace: `              result = elaborateElementwise(
+                singleIterator(elem),
+`,
+  },
 ];
 
+/** @typedef {{ generator: string, scoped: string[] }} Hoist */
+
 /**
- * TypeScript's text with the edits above, or as it was if any edit's text is not found exactly once.
+ * The type checker's generator functions, each with the names of the checker's scope its body
+ * uses (all of them: editTypeScript refuses a body that uses another).
+ * @type {Hoist[]}
+ */
+const HOISTS = [
+  {
+    generator: "getUnmatchedProperties",
+    scoped: [
+      "getPropertiesOfType",
+      "isStaticPrivateIdentifierProperty",
+      "getPropertyOfType",
+      "getTypeOfSymbol",
+      "getRegularTypeOfLiteralType",
+    ],
+  },
+  { generator: "generateJsxAttributes", scoped: ["isHyphenatedJsxName", "getStringLiteralType"] },
+  { generator: "generateJsxChildren", scoped: ["getNumberLiteralType", "getElaborationElementForJsxChild"] },
+  {
+    generator: "generateLimitedTupleElements",
+    scoped: ["isTupleLikeType", "getPropertyOfType", "getNumberLiteralType"],
+  },
+  { generator: "generateObjectLiteralElements", scoped: ["getLiteralTypeFromProperty", "getSymbolOfDeclaration"] },
+];
+
+const CHECKER_START = "  function createTypeChecker(host) {\n";
+
+/** @param {Hoist} h */
+const hoistName = (h) => `${h.generator}: at the top level`;
+
+/**
+ * The names createTypeChecker declares at its top (functions, generator functions, variables) and
+ * its parameter: the scope a generator of the checker closes over. Empty if not found.
+ * @param {string} text
+ */
+function checkerScope(text) {
+  const start = text.indexOf(CHECKER_START);
+  if (start < 0) return new Set();
+  const end = text.indexOf("\n  }\n", start);
+  const names = new Set(["host"]);
+  for (const m of text.slice(start, end).matchAll(/^ {4}(?:function\*? |var |let |const )([\w$]+)/gm)) names.add(m[1]);
+  return names;
+}
+
+/**
+ * Where and how `h` moves in `text`: the checker's generator (find) and its stand-in (replace),
+ * and the generator at the top level; undefined if it is not there exactly once as expected, or
+ * its body uses a name of the checker's scope that `h.scoped` does not list.
+ * @param {string} text
+ * @param {Hoist} h
+ * @param {Set<string>} scope
+ * @returns {{ find: string, replace: string, topLevel: string } | undefined}
+ */
+function hoistGenerator(text, h, scope) {
+  const header = `\n    function* ${h.generator}(`;
+  if (text.split(header).length !== 2) return undefined;
+  const start = text.indexOf(header) + 1;
+  const open = text.indexOf(") {\n", start);
+  const params = text.slice(start + header.length - 1, open);
+  if (!/^[\w$]+(, [\w$]+)*$/.test(params)) return undefined;
+  const end = text.indexOf("\n    }\n", open) + "\n    }\n".length;
+  const lines = text.slice(open + ") {\n".length, end - "\n    }\n".length).split("\n");
+  if (lines.some((l) => l !== "" && !l.startsWith("      "))) return undefined;
+  // Every name of the checker's scope the body mentions (not as a property: after a dot) must be
+  // given to it; a body's own declaration of such a name would clash with the parameter.
+  const body = lines.join("\n");
+  const mentioned = new Set([...body.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)].map((m) => m[0]));
+  const used = [...mentioned].filter((n) => scope.has(n));
+  if (used.some((n) => !h.scoped.includes(n)) || h.scoped.some((n) => !used.includes(n))) return undefined;
+  return {
+    find: text.slice(start, end),
+    replace: `    function ${h.generator}(${params}) {\n      return ${h.generator}AtTopLevel(${h.scoped.join(", ")}, ${params});\n    }\n`,
+    topLevel: `  function* ${h.generator}AtTopLevel(${h.scoped.join(", ")}, ${params}) {\n${lines.map((l) => l.slice(2)).join("\n")}\n  }\n`,
+  };
+}
+
+/**
+ * TypeScript's text with the edits above, or as it was if any edit's text is not found exactly
+ * once or any generator cannot move.
  * @param {string} text typescript.js
+ * @param {string[]} [leaveOut] names of edits (EDITS' names, hoistName's) not to make: how a test
+ *   measures what one edit does
  * @returns {{ text: string, missing: string[] }} missing: the edits not found (then text is unedited)
  */
-function editTypeScript(text) {
-  const missing = EDITS.filter((e) => text.split(e.find).length !== 2).map((e) => e.name);
+function editTypeScript(text, leaveOut = []) {
+  const scope = checkerScope(text);
+  const hoists = HOISTS.filter((h) => !leaveOut.includes(hoistName(h))).map((h) => ({
+    h,
+    move: hoistGenerator(text, h, scope),
+  }));
+  const edits = EDITS.filter((e) => !leaveOut.includes(e.name));
+  const missing = [
+    ...edits.filter((e) => text.split(e.find).length !== 2).map((e) => e.name),
+    ...hoists.filter(({ move }) => !move).map(({ h }) => hoistName(h)),
+  ];
   if (missing.length > 0) return { text, missing };
   let edited = text;
-  for (const e of EDITS) edited = edited.replace(e.find, () => e.replace);
+  const moved = hoists.map(({ move }) => /** @type {{ find: string, replace: string, topLevel: string }} */ (move));
+  for (const m of moved) edited = edited.replace(m.find, () => m.replace);
+  edited = edited.replace(CHECKER_START, () => moved.map((m) => m.topLevel).join("") + CHECKER_START);
+  for (const e of edits) edited = edited.replace(e.find, () => e.replace);
   return { text: edited, missing };
 }
 
-module.exports = { editTypeScript, EDITS };
+module.exports = { editTypeScript, EDITS, HOISTS, hoistName };

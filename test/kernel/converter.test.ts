@@ -102,8 +102,9 @@ const CELLS = [
   'import { type IpcsEntry as Entry, IPC_CREAT as CREAT } from "tslab-ipc";\nconst entries: Entry[] = [];\nconst flag = CREAT;\nentries.length + flag',
   "entries.concat([]).length + Anon2",
   // Object types compared, through the type checker's generators (getUnmatchedProperties and those
-  // of the error elaborations): a property missing, a property's and a tuple element's errors
-  // elaborated, a discriminated union, and callbacks given to generic methods.
+  // of the error elaborations, which kernel/typescript-edits.js moves): a property missing, a
+  // property's and a tuple element's errors elaborated, a discriminated union, and callbacks given
+  // to generic methods.
   "const pt: { x: number; y: number } = { x: 1 };",
   "const named: { a: number; b: string } = { a: 1, b: 2 };\nconst pair: [number, string] = [1, 2];",
   'type Shape = { kind: "c"; r: number } | { kind: "s"; a: number };\nconst sh: Shape = { kind: "s", r: 1 };',
