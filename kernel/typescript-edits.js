@@ -240,17 +240,21 @@ function hoistGenerator(text, h, scope) {
   if (text.split(header).length !== 2) return undefined;
   const start = text.indexOf(header) + 1;
   const open = text.indexOf(") {\n", start);
+  const close = open < 0 ? -1 : text.indexOf("\n    }\n", open);
+  if (close < 0) return undefined;
   const params = text.slice(start + header.length - 1, open);
   if (!/^[\w$]+(, [\w$]+)*$/.test(params)) return undefined;
-  const end = text.indexOf("\n    }\n", open) + "\n    }\n".length;
-  const lines = text.slice(open + ") {\n".length, end - "\n    }\n".length).split("\n");
+  const end = close + "\n    }\n".length;
+  const lines = text.slice(open + ") {\n".length, close).split("\n");
   if (lines.some((l) => l !== "" && !l.startsWith("      "))) return undefined;
   // Every name of the checker's scope the body mentions (not as a property: after a dot) must be
-  // given to it; a body's own declaration of such a name would clash with the parameter.
+  // given to it, and the body must not declare one itself (the parameter would clash with it).
   const body = lines.join("\n");
   const mentioned = new Set([...body.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)].map((m) => m[0]));
   const used = [...mentioned].filter((n) => scope.has(n));
   if (used.some((n) => !h.scoped.includes(n)) || h.scoped.some((n) => !used.includes(n))) return undefined;
+  const declared = [...body.matchAll(/\b(?:const|let|var|function\*?|class)\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]);
+  if (declared.some((n) => h.scoped.includes(n))) return undefined;
   return {
     find: text.slice(start, end),
     replace: `    function ${h.generator}(${params}) {\n      return ${h.generator}AtTopLevel(${h.scoped.join(", ")}, ${params});\n    }\n`,

@@ -31,7 +31,7 @@ test("every edit is found once in the installed TypeScript, and the kernel's Typ
   expect(other.missing).toEqual([EDITS[0].name]);
 });
 
-test("the type checker's generators move to the top level, and one whose body uses more of the checker stays", () => {
+test("the type checker's generators move to the top level, and one whose body uses more of the checker, or declares a name it is given, stays", () => {
   const text = fs.readFileSync(tsFile, "utf8");
   const checker = (t: string) =>
     t.slice(
@@ -49,6 +49,9 @@ test("the type checker's generators move to the top level, and one whose body us
   expect(text.split(header)).toHaveLength(2);
   const other = text.replace(header, `${header}      getIndexInfosOfType(target);\n`);
   expect(editTypeScript(other)).toEqual({ text: other, missing: [hoistName(HOISTS[0])] });
+  // Or one that declares a name it is given: the parameter would clash with it.
+  const shadowing = text.replace(header, `${header}      const getTypeOfSymbol = (s) => s;\n`);
+  expect(editTypeScript(shadowing)).toEqual({ text: shadowing, missing: [hoistName(HOISTS[0])] });
 });
 
 /** Each diagnostic of a one-file program as [code, start, message], by the TypeScript given. */
