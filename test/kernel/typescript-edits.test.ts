@@ -31,6 +31,30 @@ test("every edit is found once in the installed TypeScript, and the kernel's Typ
   expect(other.missing).toEqual([EDITS[0].name]);
 });
 
+test("the edits are made in one pass: each replacement once, none with every edit left out, none when two overlap", () => {
+  const text = fs.readFileSync(tsFile, "utf8");
+  const { text: edited } = editTypeScript(text);
+  for (const e of EDITS) expect(edited.split(e.replace)).toHaveLength(2);
+  for (const e of EDITS.filter((x: { find: string; replace: string }) => !x.replace.includes(x.find))) {
+    expect(edited).not.toContain(e.find);
+  }
+  // The moved generators and the accessors both go before the checker's first line, in that order.
+  const start = edited.indexOf("  function createTypeChecker(host) {\n");
+  expect(edited.lastIndexOf("AtTopLevel(", start)).toBeLessThan(edited.indexOf("noIterationTypesAccessors = {"));
+  expect(edited.indexOf("noIterationTypesAccessors = {")).toBeLessThan(start);
+  const all = [...EDITS.map((e: { name: string }) => e.name), ...HOISTS.map(hoistName)];
+  expect(editTypeScript(text, all)).toEqual({ text, missing: [] });
+  // An edit whose text lies inside another's (another TypeScript could do that): no edit is made.
+  const inner = { name: "inside the resolution cache's edit", find: EDITS[4].find.slice(4, 60), replace: "" };
+  expect(text.split(inner.find)).toHaveLength(2);
+  EDITS.push(inner);
+  try {
+    expect(editTypeScript(text)).toEqual({ text, missing: [`${inner.name} (overlaps another edit)`] });
+  } finally {
+    EDITS.pop();
+  }
+});
+
 test("the type checker's generators move to the top level, and one whose body uses more of the checker, or declares a name it is given, stays", () => {
   const text = fs.readFileSync(tsFile, "utf8");
   const checker = (t: string) =>
