@@ -94,7 +94,7 @@ function load(file) {
       // The kernel's edits (kernel/typescript.js makes them when not building a snapshot).
       const edited = editTypeScript(text);
       if (edited.missing.length > 0) {
-        process.stderr.write(`snapshot: TypeScript unedited (not found: ${edited.missing.join("; ")})\n`);
+        process.stderr.write(`snapshot: ${uneditedWarning(edited.missing)}\n`);
       }
       text = edited.text;
       text = latin1Comments(text, run(file, text, { exports: {} }).exports);
@@ -151,7 +151,9 @@ function latin1Comments(text, tsCopy) {
 let stampOf = () => "";
 ({ stampOf } = load(manifest.entries.stamp));
 /** @type {any} */ (modules.get(manifest.entries.stamp)).stamp = stampOf(manifest.entries.stamp);
-const { editTypeScript } = /** @type {typeof import("./typescript-edits")} */ (load(manifest.entries.typescriptEdits));
+const { editTypeScript, uneditedWarning } = /** @type {typeof import("./typescript-edits")} */ (
+  load(manifest.entries.typescriptEdits)
+);
 
 // The warm-up: the converter as a kernel makes it, in an empty folder, compiling the kernel's
 // prelude (the library's import, as kernel/snapshot.js computed it): every declaration file a

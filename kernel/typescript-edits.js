@@ -41,9 +41,9 @@
 //   function, not a literal on the assignment's right.
 //
 // Invariants:
-// - Every edit's text is found exactly once, and every generator moved uses no name of the
+// - Every edit's text is found exactly once, overlapping no other, and every generator moved uses no name of the
 //   checker's scope but those it is given, or the text is returned unedited (another
-//   TypeScript): `missing` names the edits not found, and the caller says so.
+//   TypeScript): `missing` names the edits not made, and the caller says so (uneditedWarning).
 // - Nothing in the type checking, the emit's output or the diagnostics changes.
 
 /** @typedef {{ name: string, find: string, replace: string }} Edit */
@@ -278,7 +278,7 @@ function onlyIndexOf(text, find) {
  * @param {string} text typescript.js
  * @param {string[]} [leaveOut] names of edits (EDITS' names, hoistName's) not to make: how a test
  *   measures what one edit does
- * @returns {{ text: string, missing: string[] }} missing: the edits not found (then text is unedited)
+ * @returns {{ text: string, missing: string[] }} missing: the edits not made (then text is unedited)
  */
 function editTypeScript(text, leaveOut = []) {
   const scope = checkerScope(text);
@@ -325,4 +325,11 @@ function editTypeScript(text, leaveOut = []) {
   return { text: pieces.join(""), missing };
 }
 
-module.exports = { editTypeScript, EDITS, HOISTS, hoistName };
+/**
+ * What the kernel and the snapshot's builder print when editTypeScript made no edit: TypeScript
+ * then runs as it is (cells check and run the same; a dead checker lives longer).
+ * @param {string[]} missing editTypeScript's `missing`
+ */
+const uneditedWarning = (missing) => `TypeScript runs unedited (edits not made: ${missing.join("; ")})`;
+
+module.exports = { editTypeScript, uneditedWarning, EDITS, HOISTS, hoistName };

@@ -12,7 +12,7 @@
 
 const fs = require("fs");
 const path = require("path");
-const { editTypeScript } = require("./typescript-edits");
+const { editTypeScript, uneditedWarning } = require("./typescript-edits");
 
 const tslabDir = path.dirname(require.resolve("tslab/package.json"));
 const file = require.resolve("@tslab/typescript-for-tslab", { paths: [tslabDir] });
@@ -41,7 +41,7 @@ function load() {
 
 const loaded = load();
 if (loaded.missing.length > 0) {
-  process.stderr.write(`tslab-ipc: TypeScript runs unedited (not found: ${loaded.missing.join("; ")})\n`);
+  process.stderr.write(`tslab-ipc: ${uneditedWarning(loaded.missing)}\n`);
 }
 
 module.exports = loaded;
