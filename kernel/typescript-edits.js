@@ -41,9 +41,10 @@
 //   function, not a literal on the assignment's right.
 //
 // Invariants:
-// - Every edit's text is found exactly once, overlapping no other, and every generator moved uses no name of the
-//   checker's scope but those it is given, or the text is returned unedited (another
-//   TypeScript): `missing` names the edits not made, and the caller says so (uneditedWarning).
+// - Every edit's text is found exactly once, overlapping no other edit's, and every generator
+//   moved uses no name of the checker's scope but those it is given, or the text is returned
+//   unedited (another TypeScript): `missing` names the edits not made, and the caller says so
+//   (uneditedWarning).
 // - Nothing in the type checking, the emit's output or the diagnostics changes.
 
 /** @typedef {{ name: string, find: string, replace: string }} Edit */
