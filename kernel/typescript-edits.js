@@ -227,19 +227,26 @@ function checkerScope(text) {
   return names;
 }
 
+/** Where `find` is in `text` if it is there exactly once, else -1. @param {string} text @param {string} find */
+function onlyIndexOf(text, find) {
+  const at = text.indexOf(find);
+  return at >= 0 && text.indexOf(find, at + 1) < 0 ? at : -1;
+}
+
 /**
- * Where and how `h` moves in `text`: the checker's generator (find) and its stand-in (replace),
- * and the generator at the top level; undefined if it is not there exactly once as expected, or
- * its body uses a name of the checker's scope that `h.scoped` does not list.
+ * Where and how `h` moves in `text`: the checker's generator (find, at `at`) and its stand-in
+ * (replace), and the generator at the top level; undefined if it is not there exactly once as
+ * expected, or its body uses a name of the checker's scope that `h.scoped` does not list.
  * @param {string} text
  * @param {Hoist} h
  * @param {Set<string>} scope
- * @returns {{ find: string, replace: string, topLevel: string } | undefined}
+ * @returns {{ at: number, find: string, replace: string, topLevel: string } | undefined}
  */
 function hoistGenerator(text, h, scope) {
   const header = `\n    function* ${h.generator}(`;
-  if (text.split(header).length !== 2) return undefined;
-  const start = text.indexOf(header) + 1;
+  const found = onlyIndexOf(text, header);
+  if (found < 0) return undefined;
+  const start = found + 1;
   const open = text.indexOf(") {\n", start);
   const close = open < 0 ? -1 : text.indexOf("\n    }\n", open);
   if (close < 0) return undefined;
@@ -257,16 +264,11 @@ function hoistGenerator(text, h, scope) {
   const declared = [...body.matchAll(/\b(?:const|let|var|function\*?|class)\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]);
   if (declared.some((n) => h.scoped.includes(n))) return undefined;
   return {
+    at: start,
     find: text.slice(start, end),
     replace: `    function ${h.generator}(${params}) {\n      return ${h.generator}AtTopLevel(${h.scoped.join(", ")}, ${params});\n    }\n`,
     topLevel: `  function* ${h.generator}AtTopLevel(${h.scoped.join(", ")}, ${params}) {\n${lines.map((l) => l.slice(2)).join("\n")}\n  }\n`,
   };
-}
-
-/** Where `find` is in `text` if it is there exactly once, else -1. @param {string} text @param {string} find */
-function onlyIndexOf(text, find) {
-  const at = text.indexOf(find);
-  return at >= 0 && text.indexOf(find, at + 1) < 0 ? at : -1;
 }
 
 /**
@@ -300,7 +302,7 @@ function editTypeScript(text, leaveOut = []) {
     .../** @type {NonNullable<typeof move>} */ (move),
   }));
   const splices = [
-    ...moved.map((m) => ({ name: m.name, at: text.indexOf(m.find), length: m.find.length, replace: m.replace })),
+    ...moved.map((m) => ({ name: m.name, at: m.at, length: m.find.length, replace: m.replace })),
     ...(moved.length === 0
       ? []
       : [
