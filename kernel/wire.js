@@ -3,7 +3,7 @@
 // fields and the same createReply/signAndSend, so tslab's server methods take it as theirs, but
 // the signature is checked in constant time (crypto.timingSafeEqual) and a message that fails
 // the check, lacks the delimiter or has a malformed part is refused with a reason, never thrown
-// out of a receive loop.
+// out of a receive loop, and a message is dated when it is sent (a cell's reply after the cell).
 // https://jupyter-client.readthedocs.io/en/latest/messaging.html#the-wire-protocol
 
 const crypto = require("crypto");
@@ -77,7 +77,8 @@ class WireMessage {
     rep.identity = this.identity;
     rep.header = {
       version: PROTOCOL_VERSION,
-      date: new Date().toISOString(),
+      // Dated when sent (signAndSend), not here: tslab makes a cell's execute_reply before it runs.
+      date: "",
       session: this.header.session,
       username: this.header.username,
       msg_type: this.header.msg_type,
@@ -90,12 +91,16 @@ class WireMessage {
   }
 
   /**
-   * Signs the message and hands it to the socket.
+   * Dates the message, signs it and hands it to the socket. The date is the moment of sending:
+   * clients time a cell from its execute_input's date to its execute_reply's (nbclient's
+   * record_timing, the execution time JupyterLab shows), and tslab makes the execute_reply
+   * before the cell runs, which dated every cell 0 ms.
    * @param {string} key @param {{ send(frames: Array<string | Buffer>): unknown }} sock
    * @returns {unknown} what the socket's send returns (the kernel's queued sockets: a promise
    *   settled once the message has been handed to zeromq)
    */
   signAndSend(key, sock) {
+    this.header.date = new Date().toISOString();
     const bodies = [this.header, this.parent, this.metadata, this.content].map((p) => JSON.stringify(p));
     for (const e of this.extra) bodies.push(JSON.stringify(e));
     return sock.send([...this.identity, DELIM, key ? sign(key, bodies) : "", ...bodies]);

@@ -300,6 +300,14 @@ describeWithSuite("what the suite cannot express", () => {
     expect(run("no_stdin_allowed").outputs[0].data["text/plain"]).toBe("false");
   });
 
+  test("a cell's execute_reply is dated when it is sent, so clients can time the cell", () => {
+    // nbclient's record_timing and JupyterLab's execution time take execute_reply's date minus
+    // execute_input's. tslab made the reply before the cell ran: every cell was 0 ms.
+    const { input, reply, idle } = report.dated_cell as Record<string, number>;
+    expect(reply - input).toBeGreaterThanOrEqual(0.25);
+    expect(reply).toBeLessThanOrEqual(idle);
+  });
+
   test("clearOutput(wait) sends clear_output in the cell's order", () => {
     expect(run("clear").outputs.map((o) => o.type + (o.text ?? "") + (o.wait ?? ""))).toEqual([
       "streama\n",
