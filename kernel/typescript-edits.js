@@ -217,9 +217,9 @@ const hoistName = (h) => `${h.generator}: at the top level`;
  * The names createTypeChecker declares at its top (functions, generator functions, variables) and
  * its parameter: the scope a generator of the checker closes over. Empty if not found.
  * @param {string} text
+ * @param {number} start where CHECKER_START is in `text` (-1: not there)
  */
-function checkerScope(text) {
-  const start = text.indexOf(CHECKER_START);
+function checkerScope(text, start) {
   if (start < 0) return new Set();
   const end = text.indexOf("\n  }\n", start);
   const names = new Set(["host"]);
@@ -284,7 +284,10 @@ function hoistGenerator(text, h, scope) {
  * @returns {{ text: string, missing: string[] }} missing: the edits not made (then text is unedited)
  */
 function editTypeScript(text, leaveOut = []) {
-  const scope = checkerScope(text);
+  // Where the checker starts: its scope is read there, and the moved generators go in before it
+  // (without it the scope is empty, and no generator moves).
+  const checkerAt = text.indexOf(CHECKER_START);
+  const scope = checkerScope(text, checkerAt);
   const hoists = HOISTS.filter((h) => !leaveOut.includes(hoistName(h))).map((h) => ({
     h,
     move: hoistGenerator(text, h, scope),
@@ -308,7 +311,7 @@ function editTypeScript(text, leaveOut = []) {
       : [
           {
             name: "the moved generators",
-            at: text.indexOf(CHECKER_START),
+            at: checkerAt,
             length: 0,
             replace: moved.map((m) => m.topLevel).join(""),
           },
