@@ -19,6 +19,7 @@ const { describeDiagnostics, describeThrown, expectCell } = require("./traceback
 const { IPYTHON_HELP } = require("./habit-notes");
 const { exitKernel } = require("./exit-guard");
 const { rewriteCell } = require("./rewrite");
+const { evaluateUserExpressions } = require("./user-expressions");
 const { printQuickInfo } = require("tslab/dist/inspect");
 
 /** TypeScript's "Unterminated template literal." (TS1160). */
@@ -194,6 +195,11 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.ready = Promise.resolve();
     /** Told when a cell has ended (the interrupt watchdog). @type {() => void} */
     this.onCellEnd = () => {};
+    /**
+     * Where the process's output goes: the last cell that was not silent (directOutput).
+     * @type {{ writeStream: (name: string, text: string) => void, writeDisplayData: (data: any, update: boolean) => unknown } | null}
+     */
+    this.output = null;
   }
 
   handleKernel() {
@@ -275,8 +281,14 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const reply = this.enqueue(async () => {
       if (epoch !== this.errorEpoch) return { status: "aborted", execution_count: this.count };
       try {
-        const count = await this.runCell(req, writeStream, writeDisplayData);
-        return { status: "ok", execution_count: count, payload: [], user_expressions: {} };
+        await this.runCell(req, writeStream, writeDisplayData);
+        const userExpressions = evaluateUserExpressions(req.user_expressions, {
+          ts: this.ts,
+          scope: this.cellExecutor.locals,
+          displayDataOf: (value) => this.display.displayDataOf(value, {}, false),
+          describeThrown,
+        });
+        return { status: "ok", execution_count: this.count, payload: [], user_expressions: userExpressions };
       } catch (e) {
         if (req.stop_on_error !== false) this.errorEpoch++;
         const failure = req[FAILURE] ?? {
@@ -333,22 +345,31 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     this.current?.publish("clear_output", { wait });
   }
 
-  /** Runs one cell: tslab's executor, with its output and failure reported the Jupyter way. */
+  /**
+   * Runs one cell: tslab's executor, with its output and failure reported the Jupyter way. As the
+   * messaging spec says (and ipykernel does), only a request that stores history (store_history,
+   * which silent turns off) counts a cell; one that does not shows the number the next cell will
+   * have and leaves the counter as it was. A silent request sends no output on iopub: its stream,
+   * displays, result and error stay in the kernel (the reply still says how it ended), and the
+   * output of earlier cells' timers still goes to the cell that started them.
+   */
   async runCell(
     /** @type {any} */ req,
     /** @type {any} */ rawWriteStream,
     /** @type {Function} */ rawWriteDisplayData,
   ) {
+    const silent = req.silent === true;
     // Output keeps its order: buffered text goes out before any other message of the cell.
-    const stream = coalescedStream(rawWriteStream);
+    const stream = coalescedStream(silent ? () => {} : rawWriteStream);
     const writeStream = stream.write;
     const writeDisplayData = (/** @type {any} */ data, /** @type {boolean} */ update) => {
       stream.flush();
+      if (silent) return;
       // update_display_data must carry transient (its display_id); display_data may.
       return rawWriteDisplayData({ transient: {}, ...data }, update);
     };
     /** @type {(msgType: string, content: object) => unknown} */
-    const rawPublish = req[PUBLISH] ?? (() => {});
+    const rawPublish = (!silent && req[PUBLISH]) || (() => {});
     /** Sends an iopub message; the result settles once it has been handed to zeromq. */
     const publish = (/** @type {string} */ msgType, /** @type {object} */ content) => {
       stream.flush();
@@ -358,11 +379,12 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
     const thrown = [];
     /** @type {Array<{ fileName: string, line: number, character: number, message: string }>} */
     const diagnostics = [];
-    const count = ++this.count;
+    const stored = !silent && req.store_history !== false;
+    const count = stored ? ++this.count : this.count + 1;
     const source = String(req.code);
     /** @type {string | null} */
     let resultText = null;
-    const inputSent = req.silent ? null : publish("execute_input", { code: source, execution_count: count });
+    const inputSent = silent ? null : publish("execute_input", { code: source, execution_count: count });
 
     this.consoleTarget.log = (value) => {
       let out;
@@ -390,15 +412,8 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         process.stderr.write(require("util").format(...args) + "\n");
       }
     };
-    // display() in this cell sends display_data for this request; so does tslab's own display
-    // API, which reads the writer tslab exports for it.
-    this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) =>
-      writeDisplayData(out, update),
-    );
-    /** @type {any} */ (tslabJupyter).lastWriteDisplayData = writeDisplayData;
-    // As in ipykernel, a cell's later output (timers, callbacks) still goes to this cell.
-    process.stdout.write = /** @type {any} */ (this.createWriteToIopub("stdout", writeStream));
-    process.stderr.write = /** @type {any} */ (this.createWriteToIopub("stderr", writeStream));
+    const earlierOutput = this.output;
+    this.directOutput({ writeStream, writeDisplayData });
     this.current = {
       publish,
       allowStdin: req.allow_stdin === true,
@@ -429,7 +444,6 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         }
         throw new Error("the cell failed");
       }
-      return count;
     } finally {
       this.onCellEnd();
       this.current = null;
@@ -440,16 +454,35 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
         process.stderr.write(describeDiagnostics(diagnostics, source).traceback.join("\n") + "\n");
       }
       stream.flush();
+      if (silent && earlierOutput) this.directOutput(earlierOutput);
       // Recorded once the reply and the idle status are on their way (~0.15 ms of file calls off
       // the cell's round trip). A history_request read before then records it first
       // (recordHistory), so the history holds every cell whose reply has gone: the cell now ends
       // in the check phase (the turn above), and the request can come in the next poll.
       const history = this.history;
-      if (history && req.store_history !== false && !req.silent) {
+      if (history && stored) {
         this.unrecorded.push(() => history.add(count, source, resultText));
         setImmediate(() => this.recordHistory());
       }
     }
+  }
+
+  /**
+   * Points the process's output at a cell: display() in it and tslab's own display API (which
+   * reads the writer tslab exports for it) send display_data for its request, and so do
+   * process.stdout and process.stderr. As in ipykernel, a cell's later output (timers,
+   * callbacks) still goes to that cell, until another cell runs.
+   * @param {{ writeStream: (name: string, text: string) => void, writeDisplayData: (data: any, update: boolean) => unknown }} output
+   */
+  directOutput(output) {
+    this.output = output;
+    const { writeStream, writeDisplayData } = output;
+    this.display.setDisplayPublisher((/** @type {object} */ out, /** @type {boolean} */ update) =>
+      writeDisplayData(out, update),
+    );
+    /** @type {any} */ (tslabJupyter).lastWriteDisplayData = writeDisplayData;
+    process.stdout.write = /** @type {any} */ (this.createWriteToIopub("stdout", writeStream));
+    process.stderr.write = /** @type {any} */ (this.createWriteToIopub("stderr", writeStream));
   }
 
   /** Writes the history entries of the cells that have ended, oldest first. */

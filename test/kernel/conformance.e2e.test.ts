@@ -23,6 +23,9 @@ type Run = {
   outputs: Array<Record<string, any>>;
   seconds: number;
   dates: { input: number; reply: number; idle: number };
+  /** The count the execute_input showed (null: none was sent). */
+  shown: number | null;
+  msg_id: string;
 };
 
 let tmp = "";
@@ -311,6 +314,53 @@ describeWithSuite("what the suite cannot express", () => {
     const { input, reply, idle } = run("dated_cell").dates;
     expect(reply - input).toBeGreaterThanOrEqual(0.25);
     expect(reply).toBeLessThanOrEqual(idle);
+  });
+
+  test("a silent request sends no output and is not counted; store_history=false is shown but not counted", () => {
+    // The messaging spec: only requests that store history count, and silent stores none and
+    // broadcasts no output. Before, each of these took a number, and the silent one showed its
+    // result on iopub.
+    const counted = run("before_quiet").reply.execution_count;
+    const silent = run("silent");
+    expect(silent.reply).toMatchObject({ status: "ok", execution_count: counted + 1 });
+    expect(silent.outputs).toEqual([]);
+    expect(silent.shown).toBeNull();
+    const failing = run("silent_failing");
+    expect(failing.reply).toMatchObject({ status: "error", ename: "RangeError", execution_count: counted + 1 });
+    expect(failing.outputs).toEqual([]);
+    // The spec's way for a front end to read the counter: empty code, silent.
+    expect(run("silent_empty").reply).toMatchObject({ status: "ok", execution_count: counted + 1 });
+    // What an earlier cell's timer printed after them still went to that cell, not into the silence.
+    expect(report.timer_late).toEqual(["late line\n"]);
+    // store_history=false: shown with the number the next cell gets (as ipykernel), which keeps it.
+    const unstored = run("unstored");
+    expect(unstored.shown).toBe(counted + 2);
+    expect(unstored.outputs.map((o) => o.data?.["text/plain"])).toEqual(["49"]);
+    expect(unstored.reply.execution_count).toBe(counted + 1);
+    expect(run("after_quiet").reply.execution_count).toBe(counted + 2);
+    const history = (shell("history_tail").content.history as Array<[number, number, string]>).map((h) => h[2]);
+    expect(history).toContain("'counted again'");
+    expect(history).not.toContain("7 * 7");
+    expect(history.some((code) => code.includes("silenced"))).toBe(false);
+  });
+
+  test("user_expressions are evaluated after the cell, each answered with its display data or its own error", () => {
+    const answers = run("expressions").reply.user_expressions;
+    expect(answers.plus).toEqual({ status: "ok", data: { "text/plain": "11" }, metadata: {} });
+    expect(answers.typed.data["text/plain"]).toBe("20");
+    expect(answers.object.data["text/plain"]).toBe("{ name: 'seg', size: 4 }");
+    expect(answers.api.data["text/plain"]).toBe("'function'");
+    expect(answers.missing).toMatchObject({
+      status: "error",
+      ename: "ReferenceError",
+      evalue: "notDeclaredAnywhere is not defined",
+    });
+    expect(answers.thrown).toMatchObject({ status: "error", ename: "RangeError", evalue: "from an expression" });
+    expect(answers.thrown.traceback[0]).toBe("RangeError: from an expression");
+    expect(answers.syntax).toMatchObject({ status: "error", ename: "SyntaxError" });
+    // After a failed cell, none is evaluated (ipykernel's reply has none either).
+    expect(run("expressions_after_error").reply).toMatchObject({ status: "error", ename: "Error" });
+    expect(run("expressions_after_error").reply.user_expressions).toBeUndefined();
   });
 
   test("clearOutput(wait) sends clear_output in the cell's order", () => {

@@ -342,3 +342,45 @@ describe("type resolution inside the repository", () => {
     expect(ts.sys.getDirectories(typesDir)).toEqual(["node"]);
   });
 });
+
+describe("user_expressions", () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { evaluateUserExpressions } = require(path.join(repo, "kernel", "user-expressions.js"));
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const ts = require(
+    require.resolve("@tslab/typescript-for-tslab", { paths: [path.dirname(require.resolve("tslab"))] }),
+  );
+  const context = (scope: object) => ({
+    ts,
+    scope,
+    displayDataOf: (value: unknown) => ({ data: { "text/plain": JSON.stringify(value) }, metadata: {} }),
+    describeThrown,
+  });
+
+  test("each key is answered: a value, TypeScript's syntax, an object literal, and an error of its own", () => {
+    const answers = evaluateUserExpressions(
+      {
+        sum: "a + b",
+        typed: "(a as number) * 2;",
+        literal: "{ a, b }",
+        commented: "a // the first",
+        missing: "c",
+        notText: 5,
+      },
+      context({ a: 1, b: 2 }),
+    );
+    expect(answers.sum).toEqual({ status: "ok", data: { "text/plain": "3" }, metadata: {} });
+    expect(answers.typed.data["text/plain"]).toBe("2");
+    expect(answers.literal.data["text/plain"]).toBe('{"a":1,"b":2}');
+    expect(answers.commented.data["text/plain"]).toBe("1");
+    expect(answers.missing).toMatchObject({ status: "error", ename: "ReferenceError", evalue: "c is not defined" });
+    expect(answers.notText).toMatchObject({ status: "error", ename: "TypeError" });
+  });
+
+  test("anything but an object of expressions is none; an assignment changes the cells' value, as in ipykernel", () => {
+    for (const none of [undefined, null, "a", ["a"], 3]) expect(evaluateUserExpressions(none, context({}))).toEqual({});
+    const scope = { a: 1 };
+    expect(evaluateUserExpressions({ set: "a = 5" }, context(scope)).set.status).toBe("ok");
+    expect(scope.a).toBe(5);
+  });
+});
