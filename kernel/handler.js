@@ -738,6 +738,12 @@ class IpcZmqServer extends ZmqServer {
       } else if (type === "comm_info_request") {
         // No comms are implemented: the reply says so (tslab sends a complete_reply here).
         this.reply(sock, msg, "comm_info_reply", { status: "ok", comms: {} });
+      } else if (type === "comm_open") {
+        // No target exists here, and the spec asks for a comm_close at once, as ipykernel sends
+        // for a target it lacks: a front end that opens one (ipywidgets' jupyter.widget.control,
+        // asking for the widgets' states) learns it is closed instead of waiting on it.
+        const iopub = /** @type {any} */ (this).iopub;
+        this.reply(iopub, msg, "comm_close", { comm_id: msg.content.comm_id, data: {} });
       } else if (type === "interrupt_request") {
         this.ipcHandler.interrupt();
         this.reply(sock, msg, "interrupt_reply", { status: "ok" });

@@ -126,6 +126,10 @@ describeWithSuite("what the suite cannot express", () => {
     expect(shell("comm_info")).toEqual({ msg_type: "comm_info_reply", content: { status: "ok", comms: {} } });
   });
 
+  test("a comm_open for a target the kernel lacks is answered with comm_close, as the spec asks", () => {
+    expect(report.comm_open).toEqual([{ msg_type: "comm_close", content: { comm_id: "probe-comm", data: {} } }]);
+  });
+
   test("an unknown request gets an error reply, and nothing is printed on the kernel's stderr", () => {
     expect(shell("unknown").msg_type).toBe("frobnicate_reply");
     expect(shell("unknown").content).toMatchObject({ status: "error", ename: "UnknownMessageType" });
