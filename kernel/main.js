@@ -98,6 +98,7 @@ const lap = (/** @type {string} */ phase) => {
 // ts: the TypeScript the cells compile with (tslab's own copy), so our wrapping of ts.sys is the one it sees.
 const { createConverter, seedsTaken, ts } = require("./converter");
 const { createExecutor } = require("tslab/dist/executor");
+const { withPlainWrites } = require("./cell-namespace");
 const { installRuntimeResolution, installTypeResolution, repoRoot } = require("./resolve");
 const { describeThrown, installCellNames, installCellStacks } = require("./traceback");
 const { exitKernel, guardExit } = require("./exit-guard");
@@ -158,7 +159,7 @@ function main() {
   lap("converter warmed");
 
   const { target, console: executorConsole } = createExecutorConsole();
-  const executor = createExecutor(cwd, convs, executorConsole);
+  const executor = withPlainWrites(() => createExecutor(cwd, convs, executorConsole));
   installRuntimeResolution();
 
   let history = null;

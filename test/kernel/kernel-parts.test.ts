@@ -384,3 +384,86 @@ describe("user_expressions", () => {
     expect(scope.a).toBe(5);
   });
 });
+
+describe("the cells' names (kernel/cell-namespace.js)", () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { withPlainWrites } = require(path.join(repo, "kernel", "cell-namespace.js"));
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { createExecutor } = require("tslab/dist/executor");
+  const convs = { node: {}, browser: {}, close() {} };
+  const quiet = { log() {}, error() {} };
+
+  test("tslab's executor made with writes through a set trap holds what tslab's own holds, over 5,000 random writes", () => {
+    const ours = withPlainWrites(() => createExecutor(repo, convs, quiet)).locals;
+    const tslabs = createExecutor(repo, convs, quiet).locals;
+    const names = ["a", "b", "c", "__esModule", "toString", "tsLastExpr"];
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    // What a cell's compiled code does to `exports`: assignments (`exports.s = s += i`),
+    // TypeScript's defineProperty of an imported name (a getter) and of __esModule, and deletes.
+    for (let step = 0; step < 5000; step++) {
+      const name = names[next(names.length)];
+      const value = next(100);
+      const op = next(4);
+      for (const locals of [ours, tslabs]) {
+        if (op === 0 || op === 1) locals[name] = value;
+        else if (op === 2) Object.defineProperty(locals, name, { enumerable: true, get: () => value });
+        else delete locals[name];
+      }
+      expect(Object.getOwnPropertyNames(ours).sort()).toEqual(Object.getOwnPropertyNames(tslabs).sort());
+      for (const n of Object.getOwnPropertyNames(tslabs)) {
+        expect(Object.getOwnPropertyDescriptor(ours, n)).toEqual(Object.getOwnPropertyDescriptor(tslabs, n));
+      }
+    }
+  });
+
+  test("the global Proxy is the native one again after the call, and after a throw; none made is logged", () => {
+    const native = globalThis.Proxy;
+    const logged: string[] = [];
+    expect(() =>
+      withPlainWrites(() => {
+        throw new Error("in create");
+      }),
+    ).toThrow("in create");
+    expect(globalThis.Proxy).toBe(native);
+    expect(
+      withPlainWrites(
+        () => 3,
+        (m: string) => logged.push(m),
+      ),
+    ).toBe(3);
+    expect(globalThis.Proxy).toBe(native);
+    expect(logged).toEqual([expect.stringContaining("made no Proxy")]);
+    // A handler's own set trap is kept.
+    const seen: string[] = [];
+    const p = withPlainWrites(
+      () =>
+        new Proxy({} as Record<string, number>, {
+          set: (t, k, v) => {
+            seen.push(String(k));
+            t[k as string] = v;
+            return true;
+          },
+        }),
+    );
+    p.x = 1;
+    expect(seen).toEqual(["x"]);
+    // A handler with only a defineProperty trap: an assignment reaches it through the set trap.
+    const stacks: string[] = [];
+    const q = withPlainWrites(
+      () =>
+        new Proxy({} as Record<string, number>, {
+          defineProperty: (t, k, d) => {
+            stacks.push(String(new Error().stack));
+            return Reflect.defineProperty(t, k, d);
+          },
+        }),
+    );
+    q.y = 2;
+    expect(q.y).toBe(2);
+    expect(stacks[0]).toContain("cell-namespace.js");
+  });
+});
