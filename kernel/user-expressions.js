@@ -19,8 +19,9 @@ const vm = require("vm");
 
 /**
  * Runs `code` (JavaScript) with the properties of `scope` as its outermost names: a direct eval
- * in a `with`, which only sloppy-mode code may use, so it is compiled here, apart from the kernel's
- * modules. Assignments to a name the cells declared change that name's value.
+ * in a `with`. It is compiled here from a string because the kernel's files are type-checked, and
+ * TypeScript refuses a `with` statement (TS2410). Assignments to a name the cells declared change
+ * that name's value.
  * @type {(scope: object, code: string) => unknown}
  */
 const evaluateInScope = vm.runInThisContext("(function (scope, code) { with (scope) { return eval(code); } })", {
