@@ -286,7 +286,6 @@ class IpcJupyterHandler extends JupyterHandlerImpl {
           ts: this.ts,
           scope: this.cellExecutor.locals,
           displayDataOf: (value) => this.display.displayDataOf(value, {}, false),
-          describeThrown,
         });
         return { status: "ok", execution_count: this.count, payload: [], user_expressions: userExpressions };
       } catch (e) {

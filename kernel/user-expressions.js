@@ -16,6 +16,7 @@
 //   error; the other keys are still answered.
 
 const vm = require("vm");
+const { describeThrown } = require("./traceback");
 
 /**
  * Runs `code` (JavaScript) with the properties of `scope` as its outermost names: a direct eval
@@ -56,8 +57,8 @@ function javaScriptOf(ts, expression) {
  *   ts: any,
  *   scope: object,
  *   displayDataOf: (value: unknown) => { data: Record<string, unknown>, metadata: object },
- *   describeThrown: (thrown: unknown) => { ename: string, evalue: string, traceback: string[] },
- * }} context TypeScript, the cells' names, and how a value and an error are shown
+ * }} context TypeScript, the cells' names, and how a value is shown (an error is shown as a
+ *   cell's error is, by kernel/traceback.js)
  * @returns {Record<string, object>}
  */
 function evaluateUserExpressions(expressions, context) {
@@ -73,7 +74,7 @@ function evaluateUserExpressions(expressions, context) {
       const { data, metadata } = context.displayDataOf(value);
       answers[key] = { status: "ok", data, metadata };
     } catch (thrown) {
-      answers[key] = { status: "error", ...context.describeThrown(thrown) };
+      answers[key] = { status: "error", ...describeThrown(thrown) };
     }
   }
   return answers;

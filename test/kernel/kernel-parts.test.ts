@@ -354,7 +354,6 @@ describe("user_expressions", () => {
     ts,
     scope,
     displayDataOf: (value: unknown) => ({ data: { "text/plain": JSON.stringify(value) }, metadata: {} }),
-    describeThrown,
   });
 
   test("each key is answered: a value, TypeScript's syntax, an object literal, and an error of its own", () => {
