@@ -712,6 +712,8 @@ class IpcZmqServer extends ZmqServer {
     const type = msg.header.msg_type;
     this.requestsRead++;
     const msgAsTslabs = /** @type {any} */ (msg);
+    // tslab's ZmqServer declares no fields: its sockets (self.iopub) are read through this.
+    const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
     let terminated = false;
     if (type === "kernel_info_request") await this.iopubJoin();
     this.publishStatus("busy", msgAsTslabs);
@@ -741,8 +743,7 @@ class IpcZmqServer extends ZmqServer {
         // No target exists here, and the spec asks for a comm_close at once, as ipykernel sends
         // for a target it lacks: a front end that opens one (ipywidgets' jupyter.widget.control,
         // asking for the widgets' states) learns it is closed instead of waiting on it.
-        const iopub = /** @type {any} */ (this).iopub;
-        this.reply(iopub, msg, "comm_close", { comm_id: msg.content.comm_id, data: {} });
+        this.reply(self.iopub, msg, "comm_close", { comm_id: msg.content.comm_id, data: {} });
       } else if (type === "interrupt_request") {
         this.ipcHandler.interrupt();
         this.reply(sock, msg, "interrupt_reply", { status: "ok" });
@@ -763,7 +764,6 @@ class IpcZmqServer extends ZmqServer {
     } finally {
       this.publishStatus("idle", msgAsTslabs);
     }
-    const self = /** @type {Record<string, any>} */ (/** @type {unknown} */ (this));
     const handedToZeromq = () => Promise.all([sock.drained?.(), self.iopub.drained?.()]);
     if (type === "kernel_info_request" && !this.kernelInfoSent) {
       this.kernelInfoSent = true;
